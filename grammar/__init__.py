@@ -1,0 +1,1 @@
+"""The Lark grammar of the qrules expression language, shipped as package data (qrules.grammar)."""

@@ -1,0 +1,1 @@
+"""qrules: rules-as-code for product quality credit classification supervision."""

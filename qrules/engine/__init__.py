@@ -1,0 +1,1 @@
+"""Scoring engine: entries, scores, classes, explanations."""

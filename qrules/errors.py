@@ -1,0 +1,189 @@
+"""Diagnostics shared by every stage of the pipeline.
+
+Every problem qrules finds (a YAML syntax error, an unknown name in an expression, a
+schema violation, a bad history record) becomes one :class:`Diagnostic` with a
+:class:`Span` in the user's file, rendered one way::
+
+    rulesets/haojiang-2023.yaml:42:17: error[QR012]: unknown name 'scroe'
+       42 |   B: 6 < scroe < 12
+          |          ^^^^^ did you mean 'score'?
+
+Stages collect diagnostics into a list and keep going, so that a file's problems are
+reported all at once; :class:`QrulesError` carries them when a stage cannot go on.
+Lines and columns are 1-based, as editors show them.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Literal, Sequence
+
+Severity = Literal["error", "warning", "info"]
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A region of a source file (1-based line and column; end is exclusive)."""
+
+    file: str
+    line: int
+    col: int
+    end_line: int | None = None
+    end_col: int | None = None
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}"
+
+
+@dataclass(frozen=True, slots=True)
+class SourceMap:
+    """Maps positions inside an embedded text (an expression in a YAML scalar) to the file.
+
+    ``starts[i]`` is the (line, col) in the file where line ``i`` of the embedded text
+    begins. For a plain scalar that is the scalar's mark; for a quoted one, one column
+    further; for a ``|`` block, the next line at the block's indent.
+    """
+
+    file: str
+    starts: tuple[tuple[int, int], ...]
+
+    @classmethod
+    def at(cls, file: str, line: int, col: int) -> "SourceMap":
+        """A single-line text starting at ``file:line:col``."""
+        return cls(file, ((line, col),))
+
+    def span(self, text_line: int, text_col: int, end_line: int | None = None,
+             end_col: int | None = None) -> Span:
+        """Span of text positions (1-based line and column within the embedded text)."""
+        line, col = self._map(text_line, text_col)
+        if end_line is None or end_col is None:
+            return Span(self.file, line, col)
+        eline, ecol = self._map(end_line, end_col)
+        return Span(self.file, line, col, eline, ecol)
+
+    def _map(self, text_line: int, text_col: int) -> tuple[int, int]:
+        index = min(max(text_line, 1), len(self.starts)) - 1
+        line, col = self.starts[index]
+        return line, col + text_col - 1
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    """One problem, at one place, with what to do about it."""
+
+    code: str
+    message: str
+    span: Span | None = None
+    severity: Severity = "error"
+    hint: str | None = None
+
+    def to_dict(self) -> dict:
+        out: dict = {"code": self.code, "severity": self.severity, "message": self.message}
+        if self.span is not None:
+            out.update(file=self.span.file, line=self.span.line, col=self.span.col)
+        if self.hint:
+            out["hint"] = self.hint
+        return out
+
+
+class QrulesError(Exception):
+    """Raised when a stage cannot continue; carries every diagnostic collected so far."""
+
+    def __init__(self, diagnostics: Sequence[Diagnostic] | Diagnostic):
+        if isinstance(diagnostics, Diagnostic):
+            diagnostics = [diagnostics]
+        self.diagnostics: list[Diagnostic] = list(diagnostics)
+        super().__init__("\n".join(f"{d.span or '-'}: {d.code}: {d.message}" for d in self.diagnostics))
+
+
+@dataclass
+class Diagnostics:
+    """A collector: stages append to it and check :attr:`has_errors` at the end."""
+
+    items: list[Diagnostic] = field(default_factory=list)
+
+    def add(self, code: str, message: str, span: Span | None = None, *,
+            severity: Severity = "error", hint: str | None = None) -> Diagnostic:
+        diag = Diagnostic(code, message, span, severity, hint)
+        self.items.append(diag)
+        return diag
+
+    def extend(self, diags: Iterable[Diagnostic]) -> None:
+        self.items.extend(diags)
+
+    @property
+    def has_errors(self) -> bool:
+        return any(d.severity == "error" for d in self.items)
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.items if d.severity == "error"]
+
+    def raise_if_errors(self) -> None:
+        if self.has_errors:
+            raise QrulesError(self.items)
+
+
+def suggest(name: str, candidates: Iterable[str]) -> str | None:
+    """The closest candidate to a misspelt ``name``, or None ("did you mean ...?")."""
+    matches = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
+    return matches[0] if matches else None
+
+
+def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
+    """A ready-made hint for an unknown name."""
+    best = suggest(name, candidates)
+    return f"did you mean '{best}'?" if best else None
+
+
+_source_cache: dict[str, list[str]] = {}
+
+
+def _source_lines(file: str) -> list[str] | None:
+    if file not in _source_cache:
+        try:
+            path = Path(file)
+            if not path.is_file() or path.stat().st_size > 20_000_000:
+                return None
+            _source_cache[file] = path.read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError:
+            return None
+    return _source_cache[file]
+
+
+def register_source(file: str, text: str) -> None:
+    """Make in-memory text (a git revision, stdin) available to :func:`render`."""
+    _source_cache[file] = text.splitlines()
+
+
+def _display_width(text: str) -> int:
+    """Terminal width of text: CJK characters take two columns."""
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def render(diag: Diagnostic, *, source: bool = True) -> str:
+    """Render a diagnostic as ``file:line:col: severity[CODE]: message`` plus a caret line."""
+    where = f"{diag.span}: " if diag.span else ""
+    head = f"{where}{diag.severity}[{diag.code}]: {diag.message}"
+    if not (source and diag.span):
+        return head + (f"\n    = {diag.hint}" if diag.hint else "")
+    lines = _source_lines(diag.span.file)
+    if not lines or not (1 <= diag.span.line <= len(lines)):
+        return head + (f"\n    = {diag.hint}" if diag.hint else "")
+    text = lines[diag.span.line - 1]
+    if len(text) > 200:
+        text = text[:200] + "…"
+    gutter = f"{diag.span.line:>5} | "
+    col = max(diag.span.col, 1)
+    width = 1
+    if diag.span.end_line == diag.span.line and diag.span.end_col and diag.span.end_col > col:
+        width = diag.span.end_col - col
+    pad = _display_width(text[: col - 1])
+    caret_width = max(_display_width(text[col - 1: col - 1 + width]), 1)
+    caret = " " * pad + "^" * caret_width
+    tail = f" {diag.hint}" if diag.hint else ""
+    return f"{head}\n{gutter}{text}\n{' ' * 5} | {caret}{tail}"
