@@ -1,0 +1,244 @@
+"""YAML with positions: the first stage for rulesets, histories and test cases.
+
+PyYAML composes a node tree with marks; we build plain Python values from it ourselves so
+that (1) nothing but plain data is ever constructed (safe loading, no Python tags),
+(2) every value's position is kept in a side index keyed by its path, for errors at
+``file:line:col`` and for provenance, and (3) numbers become exact ``Decimal``/``int``,
+never binary floats. Aliases are refused (a "billion laughs" file cannot expand), as are
+duplicate keys, over-large files and over-deep nesting.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import Diagnostic, Diagnostics, QrulesError, SourceMap, Span, register_source
+
+Path_ = tuple[Any, ...]
+
+MAX_FILE_BYTES = 20_000_000
+MAX_DEPTH = 100
+MAX_NODES = 2_000_000
+
+CODES = {
+    "QR001": "the file cannot be read (missing, not UTF-8, or too large)",
+    "QR002": "YAML syntax error",
+    "QR003": "YAML anchors and aliases are not allowed",
+    "QR004": "duplicate key in a mapping",
+    "QR005": "nesting too deep or file too large to load safely",
+    "QR006": "invalid scalar (a date that does not exist, a number too large)",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Pos:
+    """Where a value sits: its key (for mapping entries), its value, and a map of its text."""
+
+    value: Span
+    key: Span | None = None
+    smap: SourceMap | None = None
+    raw: str | None = None
+
+
+@dataclass
+class Document:
+    """A loaded YAML document: plain data plus the position of every node by path."""
+
+    file: str
+    data: Any
+    positions: dict[Path_, Pos]
+
+    def span(self, path: Path_, *, key: bool = False) -> Span:
+        """The best span for ``path``: the node itself, else its nearest ancestor."""
+        path = tuple(path)
+        while True:
+            pos = self.positions.get(path)
+            if pos is not None:
+                return (pos.key or pos.value) if key else pos.value
+            if not path:
+                return Span(self.file, 1, 1)
+            path = path[:-1]
+
+
+class _Composer(yaml.SafeLoader):
+    """SafeLoader whose composer refuses aliases before any expansion can happen."""
+
+    def compose_node(self, parent, index):  # noqa: D401 - PyYAML hook
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.MarkedYAMLError(None, None, "anchors and aliases (*name) are not allowed", event.start_mark)
+        return super().compose_node(parent, index)
+
+
+_INT = re.compile(r"^[-+]?[0-9_]+$")
+
+
+def _scalar_map(file: str, node: yaml.ScalarNode, lines: list[str]) -> SourceMap:
+    line, col = node.start_mark.line + 1, node.start_mark.column + 1
+    style = node.style
+    if style in ("'", '"'):
+        return SourceMap.at(file, line, col + 1)
+    if style in ("|", ">"):
+        starts = []
+        first = node.start_mark.line + 1  # 0-based index of first content line
+        last = node.end_mark.line
+        indent = None
+        for idx in range(first, min(last + 1, len(lines))):
+            text = lines[idx]
+            if text.strip() and indent is None:
+                indent = len(text) - len(text.lstrip(" "))
+        indent = indent or 0
+        for idx in range(first, max(last, first + 1)):
+            starts.append((idx + 1, indent + 1))
+        return SourceMap(file, tuple(starts) or ((line, col),))
+    return SourceMap.at(file, line, col)
+
+
+def _span(file: str, node: yaml.Node) -> Span:
+    s, e = node.start_mark, node.end_mark
+    return Span(file, s.line + 1, s.column + 1, e.line + 1, e.column + 1)
+
+
+class _Builder:
+    def __init__(self, file: str, text: str, diags: Diagnostics):
+        self.file = file
+        self.lines = text.splitlines()
+        self.diags = diags
+        self.positions: dict[Path_, Pos] = {}
+        self.count = 0
+
+    def build(self, node: yaml.Node, path: Path_, key: Span | None = None, depth: int = 0) -> Any:
+        self.count += 1
+        if depth > MAX_DEPTH or self.count > MAX_NODES:
+            raise QrulesError(Diagnostic("QR005", f"the document is nested deeper than {MAX_DEPTH} levels "
+                                         f"or has more than {MAX_NODES} values; split it or use JSON Lines",
+                                         _span(self.file, node)))
+        if isinstance(node, yaml.ScalarNode):
+            smap = _scalar_map(self.file, node, self.lines)
+            self.positions[path] = Pos(_span(self.file, node), key, smap, node.value)
+            return self.scalar(node)
+        self.positions[path] = Pos(_span(self.file, node), key)
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(child, path + (i,), None, depth + 1) for i, child in enumerate(node.value)]
+        out: dict[str, Any] = {}
+        for knode, vnode in node.value:
+            if not isinstance(knode, yaml.ScalarNode):
+                self.diags.add("QR002", "a mapping key must be a plain name or string", _span(self.file, knode))
+                continue
+            name = knode.value
+            kspan = _span(self.file, knode)
+            if name == "<<":
+                self.diags.add("QR003", "merge keys (<<) are not allowed; use 'extends' to inherit a ruleset", kspan)
+                continue
+            if name in out:
+                self.diags.add("QR004", f"duplicate key '{name}'", kspan,
+                               hint=f"first defined at line {self.positions[path + (name,)].value.line}; keep one")
+                continue
+            out[name] = self.build(vnode, path + (name,), kspan, depth + 1)
+        return out
+
+    def scalar(self, node: yaml.ScalarNode) -> Any:
+        tag, value = node.tag, node.value
+        if node.style is not None:
+            return value  # quoted or block: always a string
+        try:
+            if tag.endswith(":null"):
+                return None
+            if tag.endswith(":bool"):
+                return value.lower() in ("true", "yes", "on")
+            if tag.endswith(":int"):
+                digits = value.replace("_", "")
+                if _INT.match(digits) and len(digits.lstrip("+-")) <= 30:
+                    return int(digits)
+                if _INT.match(digits):
+                    raise ValueError(f"number '{value}' is too large (more than 30 digits)")
+                return value  # 0x.., 0o.., sexagesimal: keep the text
+            if tag.endswith(":float"):
+                if value.lower().lstrip("+-") in (".inf", ".nan"):
+                    raise ValueError(f"'{value}' is not a finite number")
+                number = Decimal(value.replace("_", ""))
+                if abs(number.adjusted()) > 30:
+                    raise ValueError(f"number '{value}' is out of range")
+                return number
+            if tag.endswith(":timestamp"):
+                match = re.match(r"^(\d{4})-(\d{1,2})-(\d{1,2})$", value)
+                if match:
+                    return _dt.date(int(match[1]), int(match[2]), int(match[3]))
+                return value
+        except (ValueError, InvalidOperation) as exc:
+            self.diags.add("QR006", f"invalid value '{value}': {exc}", _span(self.file, node),
+                           hint="check the date exists (e.g. no 2023-02-30) and numbers are written plainly")
+            return value
+        return value
+
+
+def load_text(text: str, file: str, diags: Diagnostics) -> Document | None:
+    """Parse one YAML document; problems go into ``diags``; returns None if unreadable."""
+    register_source(file, text)
+    try:
+        root = yaml.compose(text, Loader=_Composer)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        span = Span(file, mark.line + 1, mark.column + 1) if mark else None
+        problem = exc.problem or "syntax error"
+        code = "QR003" if "alias" in problem else "QR002"
+        hint = ("write the value out in full instead of referring to an anchor" if code == "QR003"
+                else "check indentation, colons and quotes on this line")
+        diags.add(code, f"YAML: {problem}" + (f" ({exc.context})" if exc.context else ""), span, hint=hint)
+        return None
+    except yaml.YAMLError as exc:
+        diags.add("QR002", f"YAML: {exc}", Span(file, 1, 1))
+        return None
+    except RecursionError:
+        diags.add("QR005", f"the document is nested too deeply to load (limit {MAX_DEPTH})", Span(file, 1, 1))
+        return None
+    if root is None:
+        return Document(file, None, {})
+    builder = _Builder(file, text, diags)
+    try:
+        data = builder.build(root, ())
+    except QrulesError as exc:
+        diags.extend(exc.diagnostics)
+        return None
+    except RecursionError:
+        diags.add("QR005", f"the document is nested too deeply to load (limit {MAX_DEPTH})", Span(file, 1, 1))
+        return None
+    return Document(file, data, builder.positions)
+
+
+def read_text(path: str | Path, diags: Diagnostics, *, max_bytes: int = MAX_FILE_BYTES) -> str | None:
+    """Read a UTF-8 file, refusing over-large ones before reading them."""
+    file = str(path)
+    p = Path(path)
+    try:
+        size = p.stat().st_size
+    except OSError as exc:
+        diags.add("QR001", f"cannot read '{file}': {exc.strerror or exc}", None, hint="check the path")
+        return None
+    if size > max_bytes:
+        diags.add("QR001", f"'{file}' is {size / 1e6:.0f} MB, over the {max_bytes / 1e6:.0f} MB limit for YAML",
+                  Span(file, 1, 1), hint="split it, or give large histories as JSON Lines or CSV")
+        return None
+    try:
+        return p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        diags.add("QR001", f"'{file}' is not UTF-8 text (byte {exc.start})", Span(file, 1, 1),
+                  hint="save the file as UTF-8")
+    except OSError as exc:
+        diags.add("QR001", f"cannot read '{file}': {exc.strerror or exc}", None)
+    return None
+
+
+def load_file(path: str | Path, diags: Diagnostics, *, max_bytes: int = MAX_FILE_BYTES) -> Document | None:
+    """Read and parse a YAML file (see :func:`load_text`)."""
+    text = read_text(path, diags, max_bytes=max_bytes)
+    if text is None:
+        return None
+    return load_text(text, str(path), diags)
