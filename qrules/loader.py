@@ -1,0 +1,263 @@
+"""Ruleset loading: YAML with positions, inheritance, provenance, schema validation.
+
+Pipeline position: ``yamlsource`` (text -> data + positions) -> **loader** (extends chain
+merged key by key, every resolved value remembering the file and line it came from, then
+validated by the pydantic models of ``schema``) -> ``ruleset`` (expressions compiled,
+static checks).
+
+Inheritance rules (a typo must never add a rule silently):
+
+* ``extends: guangdong-2021`` names a ruleset in the same directory (or a path);
+* a key the child writes replaces the parent's value; mappings merge key by key;
+* ``+key:`` adds a key the parent does not have, ``-key: null`` removes one;
+* writing a bare key the parent does not have is an error, with a suggestion;
+* lists are replaced whole.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from .errors import Diagnostics, QrulesError, Span, did_you_mean, register_source
+from .schema import Ruleset
+from .yamlsource import Document, Path_, Pos, load_file, load_text
+
+CODES = {
+    "QR301": "the ruleset does not match the ruleset format (missing or wrongly typed value)",
+    "QR302": "a child ruleset overrides a key its parent does not have (write '+key' to add one)",
+    "QR303": "the parent named by 'extends' cannot be found",
+    "QR304": "'extends' forms a cycle",
+    "QR305": "'+key' adds a key the parent already has, or '-key' removes one it does not have",
+    "QR306": "unknown top-level key",
+    "QR307": "the file is not a ruleset (no mapping at the top)",
+}
+
+MAX_RULESET_BYTES = 5_000_000
+TOP_LEVEL = set(Ruleset.model_fields) | {"from"}
+
+
+@dataclass
+class ResolvedRuleset:
+    """A ruleset after inheritance: the validated model plus where each value came from."""
+
+    model: Ruleset
+    data: dict[str, Any]
+    provenance: dict[Path_, Pos]
+    chain: list[str]  # files, child first
+    diagnostics: list = field(default_factory=list)  # warnings collected while loading
+
+    @property
+    def file(self) -> str:
+        return self.chain[0]
+
+    def pos(self, path: Path_) -> Pos | None:
+        return self.provenance.get(tuple(path))
+
+    def span(self, path: Path_) -> Span:
+        """Span of the value at ``path`` (or its nearest ancestor) in whichever file set it."""
+        path = tuple(path)
+        while path:
+            pos = self.provenance.get(path)
+            if pos is not None:
+                return pos.value
+            path = path[:-1]
+        return Span(self.file, 1, 1)
+
+
+def _read_source(source: str, diags: Diagnostics) -> Document | None:
+    """Read ``source``: a path, or ``REV:path`` for a file at a git revision."""
+    if ":" in source and not Path(source).exists():
+        rev, _, rel = source.partition(":")
+        try:
+            text = subprocess.run(["git", "show", f"{rev}:{rel}"], capture_output=True, check=True,
+                                  text=True, timeout=30).stdout
+        except (subprocess.CalledProcessError, OSError, subprocess.TimeoutExpired) as exc:
+            stderr = getattr(exc, "stderr", "") or str(exc)
+            diags.add("QR001", f"cannot read '{source}' from git: {stderr.strip()}", None,
+                      hint="write REV:PATH, e.g. HEAD~1:rulesets/guangdong-2021.yaml")
+            return None
+        return load_text(text, source, diags)
+    return load_file(source, diags, max_bytes=MAX_RULESET_BYTES)
+
+
+def _resolve_parent(name: str, child_file: str) -> str:
+    if "/" in name or name.endswith((".yaml", ".yml")):
+        base = Path(child_file).parent if ":" not in child_file or Path(child_file).exists() else Path(".")
+        return str((base / name) if not Path(name).is_absolute() else Path(name))
+    if ":" in child_file and not Path(child_file).exists():  # REV:dir/child.yaml -> REV:dir/name.yaml
+        rev, _, rel = child_file.partition(":")
+        return f"{rev}:{(Path(rel).parent / (name + '.yaml')).as_posix()}"
+    return str(Path(child_file).parent / f"{name}.yaml")
+
+
+def _subtree(doc_positions: dict[Path_, Pos], prefix_from: Path_, prefix_to: Path_) -> dict[Path_, Pos]:
+    n = len(prefix_from)
+    return {prefix_to + p[n:]: pos for p, pos in doc_positions.items() if p[:n] == prefix_from}
+
+
+def _drop(prov: dict[Path_, Pos], prefix: Path_) -> None:
+    n = len(prefix)
+    for p in [p for p in prov if p[:n] == prefix]:
+        del prov[p]
+
+
+def _merge(parent: dict, prov: dict[Path_, Pos], child: dict, doc: Document, path: Path_,
+           diags: Diagnostics, parent_name: str) -> dict:
+    """Merge ``child`` into a copy of ``parent`` (both mappings at ``path``)."""
+    out = dict(parent)
+    for key, value in child.items():
+        cpath = path + (key,)
+        kspan = doc.span(cpath, key=True)
+        if not path and key == "extends":
+            continue
+        if key.startswith("+"):
+            name = key[1:]
+            if name in out:
+                diags.add("QR305", f"'+{name}' adds '{name}', but {parent_name} already has it", kspan,
+                          hint=f"write '{name}:' to override it")
+                continue
+            out[name] = value
+            prov.update(_subtree(doc.positions, cpath, path + (name,)))
+            continue
+        if key.startswith("-"):
+            name = key[1:]
+            if name not in out:
+                diags.add("QR305", f"'-{name}' removes '{name}', but {parent_name} has no such key", kspan,
+                          hint=did_you_mean(name, out))
+                continue
+            del out[name]
+            _drop(prov, path + (name,))
+            continue
+        if key not in out:
+            if not path and key in TOP_LEVEL:
+                out[key] = value  # an optional top-level section the parent does not use
+                prov.update(_subtree(doc.positions, cpath, cpath))
+                continue
+            hint = did_you_mean(key, out)
+            diags.add("QR302", f"'{key}' does not exist in {parent_name}"
+                      f"{' under ' + '.'.join(map(str, path)) if path else ''}; an override must name an "
+                      f"existing key", kspan,
+                      hint=(hint + f" To add a new key write '+{key}'.") if hint else f"to add a new key write '+{key}'")
+            continue
+        if isinstance(value, dict) and isinstance(out[key], dict):
+            prov[cpath] = doc.positions.get(cpath, prov.get(cpath))
+            out[key] = _merge(out[key], prov, value, doc, cpath, diags, parent_name)
+        else:
+            _drop(prov, cpath)
+            out[key] = value
+            prov.update(_subtree(doc.positions, cpath, cpath))
+    return out
+
+
+def _load_raw(source: str, diags: Diagnostics, seen: list[str]) -> tuple[dict, dict[Path_, Pos], list[str]] | None:
+    """Load ``source`` and its ancestors; return merged data, provenance and the file chain."""
+    doc = _read_source(source, diags)
+    if doc is None:
+        return None
+    if not isinstance(doc.data, dict):
+        diags.add("QR307", f"'{source}' is not a ruleset: expected a mapping of keys such as 'ruleset:', 'items:'",
+                  Span(source, 1, 1))
+        return None
+    data = doc.data
+    parent_name = data.get("extends")
+    if parent_name is None:
+        return data, dict(doc.positions), [source]
+    espan = doc.span(("extends",))
+    if not isinstance(parent_name, str):
+        diags.add("QR303", "'extends' must name a ruleset id or a path", espan)
+        return None
+    parent_file = _resolve_parent(parent_name, source)
+    key = str(Path(parent_file).resolve()) if Path(parent_file).exists() else parent_file
+    if key in seen:
+        cycle = " -> ".join(Path(s).name for s in seen + [key])
+        diags.add("QR304", f"'extends: {parent_name}' forms a cycle: {cycle}", espan,
+                  hint="a ruleset cannot inherit from itself or from one of its children")
+        return None
+    if not (Path(parent_file).exists() or ":" in parent_file):
+        diags.add("QR303", f"parent ruleset '{parent_name}' not found (looked for {parent_file})", espan,
+                  hint="name a ruleset id in the same directory (guangdong-2021) or a relative path")
+        return None
+    parent = _load_raw(parent_file, diags, seen + [key])
+    if parent is None:
+        return None
+    pdata, pprov, chain = parent
+    prov = dict(pprov)
+    merged = _merge(pdata, prov, data, doc, (), diags, pdata.get("ruleset", parent_name))
+    merged["extends"] = parent_name
+    prov[("extends",)] = doc.positions[("extends",)]
+    return merged, prov, [source] + chain
+
+
+def load_ruleset(source: str | Path) -> ResolvedRuleset:
+    """Load a ruleset file (with its parents) and validate it; raise QrulesError with every problem."""
+    source = str(source)
+    diags = Diagnostics()
+    first = str(Path(source).resolve()) if Path(source).exists() else source
+    raw = _load_raw(source, diags, [first])
+    if raw is None:
+        raise QrulesError(diags.items)
+    data, prov, chain = raw
+    resolved_span = lambda path: _span_of(prov, path, source)  # noqa: E731
+    for key in data:
+        if key not in TOP_LEVEL:
+            diags.add("QR306", f"unknown top-level key '{key}'", _span_of(prov, (key,), source, key=True),
+                      hint=did_you_mean(key, sorted(Ruleset.model_fields)))
+    try:
+        model = Ruleset.model_validate({k: v for k, v in data.items() if k in TOP_LEVEL})
+    except ValidationError as exc:
+        model = None
+        for err in exc.errors():
+            loc = tuple(err["loc"])
+            msg = err["msg"]
+            if err["type"] == "extra_forbidden":
+                parent_fields = _fields_at(loc[:-1])
+                diags.add("QR301", f"unknown key '{loc[-1]}' in {'.'.join(map(str, loc[:-1])) or 'the ruleset'}",
+                          _span_of(prov, loc, source, key=True), hint=did_you_mean(str(loc[-1]), parent_fields))
+            elif err["type"] == "missing":
+                where = ".".join(map(str, loc[:-1])) or "the ruleset"
+                diags.add("QR301", f"'{loc[-1]}' is required in {where}", resolved_span(loc[:-1]),
+                          hint=f"add '{loc[-1]}:'")
+            else:
+                diags.add("QR301", f"{'.'.join(map(str, loc))}: {msg}", resolved_span(loc))
+    if diags.has_errors or model is None:
+        raise QrulesError(diags.items)
+    return ResolvedRuleset(model, data, prov, chain, diags.items)
+
+
+def _span_of(prov: dict[Path_, Pos], path: Path_, file: str, *, key: bool = False) -> Span:
+    path = tuple(path)
+    while path:
+        pos = prov.get(path)
+        if pos is not None:
+            return (pos.key or pos.value) if key else pos.value
+        path = path[:-1]
+    return Span(file, 1, 1)
+
+
+def _fields_at(loc: Path_) -> list[str]:
+    """Field names of the model at ``loc`` (for did-you-mean on unknown keys)."""
+    model: Any = Ruleset
+    for part in loc:
+        info = getattr(model, "model_fields", {}).get(part) if isinstance(part, str) else None
+        if info is None:
+            # dict values: step into the value model
+            ann = getattr(model, "__args__", None)
+            if ann:
+                model = ann[-1]
+                continue
+            return []
+        model = info.annotation
+        args = getattr(model, "__args__", None)
+        if args and not hasattr(model, "model_fields"):
+            model = next((a for a in args[::-1] if hasattr(a, "model_fields")), args[-1])
+    return list(getattr(model, "model_fields", {}))
+
+
+def register_text(file: str, text: str) -> None:
+    """Expose in-memory ruleset text to error rendering (used for git revisions)."""
+    register_source(file, text)

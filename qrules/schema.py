@@ -1,0 +1,283 @@
+"""Pydantic models of the ruleset format: the second stage after YAML loading.
+
+The loader merges a ruleset with its parents into plain data, then validates it against
+:class:`Ruleset`. Fields typed :data:`Expr` hold expression-language text; they are
+parsed, checked and compiled later (``qrules.ruleset``), with positions from the YAML.
+``qrules schema ruleset`` prints the JSON Schema of these models for editors.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+
+
+def _to_text(value: Any) -> Any:
+    """An expression may be written as a bare YAML scalar (12, true): keep its text."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, Decimal)):
+        return str(value)
+    return value
+
+
+Expr = Annotated[str, BeforeValidator(_to_text), Field(description="an expression in the qrules language")]
+SubjectKind = Literal["product", "producer", "seller", "operator"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Note(_Model):
+    """A documented rule whose computation is built into the engine's model."""
+
+    cite: str | None = None
+    note: str | None = None
+    value: Any = None
+
+
+class InForce(_Model):
+    from_: dt.date = Field(alias="from")
+    until: dt.date | None = None
+    cite: str | None = None
+
+
+class Jurisdiction(_Model):
+    name: str
+    division: str = Field(pattern=r"^\d{6}$", description="6-digit administrative division code (e.g. 440000, 440512)")
+    cite: str | None = None
+
+
+class Scope(_Model):
+    excluded_categories: list[str] = []
+    cite: str | None = None
+
+
+class AuthorityLevel(_Model):
+    name: str
+    cite: str | None = None
+
+
+class Authorities(_Model):
+    levels: dict[str, AuthorityLevel]
+    records: dict[str, str] = Field(description="which level records spot-check items and which the other items")
+    cite: str | None = None
+
+
+class Parameter(_Model):
+    value: Expr
+    cite: str | None = None
+    note: str | None = None
+    provisional: bool = False
+
+
+class WindowRule(_Model):
+    counts: Expr
+    cite: str | None = None
+
+
+class Composition(_Model):
+    scored_when: Expr
+    cite: str | None = None
+    product: str | None = None
+    seller: str | None = None
+    producer: str | None = None
+
+
+class SpotCheckDedup(_Model):
+    same_line: list[Literal["producer", "standard", "brand", "model", "nice_class"]]
+    deduplicated_when: Expr
+    cite: str | None = None
+
+
+class Dedup(_Model):
+    once_per_event: Note
+    heaviest: Note
+    spot_check: SpotCheckDedup
+
+
+class Item(_Model):
+    subject: SubjectKind
+    title: str
+    points: Decimal
+    intentional: Decimal | None = Field(default=None, description="points when the act was intentional (第十三条)")
+    spot_check: bool = False
+    major_impact: bool = False
+    cite: str | None = None
+    provisional: bool = False
+    note: str | None = None
+
+    @field_validator("points", "intentional")
+    @classmethod
+    def _not_positive(cls, value: Decimal | None) -> Decimal | None:
+        if value is not None and value > 0:
+            raise ValueError("deduction points must be zero or negative (write -3, not 3)")
+        return value
+
+
+class Link(_Model):
+    items: list[str]
+    item: str
+    when: Expr | None = None
+    cite: str | None = None
+
+
+class Links(_Model):
+    producer_of_product: list[Link] = []
+    named_seller: list[Link] = []
+
+
+class Formula(_Model):
+    points: Expr
+    cite: str | None = None
+
+
+class Condition(_Model):
+    when: Expr
+    reason: str
+    cite: str | None = None
+
+
+class ValueRule(_Model):
+    value: Expr
+    cite: str | None = None
+
+
+class LimitRule(_Model):
+    allowed_when: Expr
+    reason: str
+    cite: str | None = None
+
+
+class Repair(_Model):
+    conditions: list[Condition]
+    ratio: ValueRule
+    limit: LimitRule
+    lapses_with_deduction: Note
+
+
+class RewardRule(_Model):
+    subject: SubjectKind
+    title: str
+    points: Decimal
+    when: Expr
+    reason: str
+    cite: str | None = None
+    provisional: bool = False
+
+
+class RewardCap(_Model):
+    counted: Expr
+    cite: str | None = None
+
+
+class Rewards(_Model):
+    rules: dict[str, RewardRule]
+    cap: RewardCap
+
+
+class ClassDef(_Model):
+    when: Expr | None = None
+    label: str | None = None
+    cite: str | None = None
+
+
+class Lock(_Model):
+    class_: str = Field(alias="class")
+    duration: Expr
+
+
+class Adjustment(_Model):
+    dates: list[Annotated[str, Field(pattern=r"^\d{2}-\d{2}$")]]
+    score_as_of: Expr
+    lock: Lock | None = None
+    cite: str | None = None
+
+
+class Measure(_Model):
+    mode: str
+    mode_en: str | None = None
+    notice: str | None = None
+    checks_per_year: int | None = None
+    random_checks: bool = False
+    interview: str | None = None
+    actions: list[str] = []
+    cite: str | None = None
+
+
+class Flag(_Model):
+    when: Expr
+    cite: str | None = None
+    note: str | None = None
+
+
+class CalendarYear(_Model):
+    holidays: list[str] = []
+    workdays: list[str] = []
+    cite: str | None = None
+
+
+class Deadline(_Model):
+    """A procedural clock: which event starts it, how long, which event stops it (第二十一条等)."""
+
+    title: str
+    starts: str
+    stops: list[str]
+    within: Expr
+    party: Literal["bureau", "operator"] = "bureau"
+    cite: str | None = None
+
+
+class OutOfScope(_Model):
+    cite: str
+    note: str
+
+
+class Ruleset(_Model):
+    """A resolved ruleset (after inheritance)."""
+
+    qrules: Literal[1] = 1
+    ruleset: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*$")
+    extends: str | None = None
+    version: str
+    title: str
+    document: str | None = None
+    issuer: str | None = None
+    issued: dt.date | None = None
+    in_force: InForce
+    jurisdiction: Jurisdiction
+    scope: Scope
+    authorities: Authorities
+    parameters: dict[str, Parameter]
+    window: WindowRule
+    composition: Composition
+    dedup: Dedup
+    items: dict[str, Item]
+    links: Links = Links()
+    intentional: Formula
+    repair: Repair
+    rewards: Rewards
+    effective_dates: dict[str, Note] = {}
+    classes: dict[str, ClassDef]
+    adjustment: Adjustment
+    measures: dict[str, Measure]
+    information_use: dict[str, Flag] = {}
+    calendar: dict[int, CalendarYear] = {}
+    deadlines: dict[str, Deadline] = {}
+    out_of_scope: list[OutOfScope] = []
+    notes: list[str] = []
+
+
+def ruleset_json_schema() -> dict:
+    """JSON Schema of the ruleset format (for editor completion and validation)."""
+    schema = Ruleset.model_json_schema(by_alias=True)
+    schema["$id"] = "https://qrules.example/schema/ruleset.json"
+    schema["title"] = "qrules ruleset"
+    # A child ruleset may override any subset and add '+key' / remove '-key' entries.
+    schema["description"] = ("A qrules ruleset. A ruleset with 'extends' is merged with its parent "
+                             "before validation, so a child file may hold any subset of these keys.")
+    return schema
