@@ -1,1 +1,152 @@
-"""Scoring engine: entries, scores, classes, explanations."""
+"""Scoring engine: a compiled ruleset and a history in, an :class:`EvaluationResult` out.
+
+Pipeline position: ``ruleset`` (compiled) + ``history`` (validated) -> **engine**:
+``decide`` fixes every entry as of its own date, ``score`` sums the window at any date and
+classifies, ``explain`` renders the account. Nothing about the rules is written here that
+the ruleset could not change: windows, points, ratios, caps, thresholds, adjustment dates
+and the lock all come from the compiled ruleset.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from decimal import Decimal
+from typing import Any, Iterable
+
+from .decide import Decider, Entry, SubjectView
+from .results import (EntryResult, EvaluationResult, ExcludedSubject, Lock, Measures, SubjectResult,
+                      Summary)
+from .score import Scorer
+
+__all__ = ["evaluate", "subject_views"]
+
+
+def _prefix(division: str) -> str:
+    """Administrative division prefix: 440000 -> '44', 440500 -> '4405', 440512 -> '440512'."""
+    code = division
+    while code.endswith("00") and len(code) > 2:
+        code = code[:-2]
+    return code
+
+
+def subject_views(compiled, subjects: Iterable[Any]) -> dict[str, SubjectView]:
+    """Engine views of the history's subjects, with scope (第二条) and jurisdiction applied."""
+    m = compiled.model
+    excluded_categories = set(m.scope.excluded_categories)
+    prefix = _prefix(m.jurisdiction.division)
+    raw = {str(s.id): s for s in subjects}
+    views: dict[str, SubjectView] = {}
+    for sid, s in raw.items():
+        kind = s.kind
+        producer = str(s.producer) if kind == "product" and getattr(s, "producer", None) else None
+        region = getattr(s, "region", None)
+        if region is None and producer and producer in raw:
+            region = getattr(raw[producer], "region", None)
+        view = SubjectView(id=sid, kind=kind, name=getattr(s, "name", None),
+                           roles=frozenset(getattr(s, "roles", None) or ()), producer=producer,
+                           brand=getattr(s, "brand", None), region=region, category=getattr(s, "category", None))
+        if view.category in excluded_categories:
+            view.excluded = ("QR604", f"{view.category}不适用本规范（out of scope: category '{view.category}'）",
+                             m.scope.cite)
+        elif region and not str(region).startswith(prefix):
+            view.excluded = ("QR605", f"行政区划 {region} 不在{m.jurisdiction.name}（{m.jurisdiction.division}）"
+                             f"辖区内（outside the jurisdiction）", m.jurisdiction.cite)
+        views[sid] = view
+    return views
+
+
+def _entry_result(e: Entry, scorer: Scorer, as_of: dt.date, used: set[int]) -> EntryResult:
+    status, reason, cite = e.status, e.reason, e.cite
+    counted_points = Decimal(0)
+    if e.counted:
+        if not scorer.in_window(e, as_of):
+            status = "lapsed" if e.kind == "repair" else "outside_window"
+            reason = ("所修复的扣分已超出统计周期，修复分不再统计" if e.kind == "repair"
+                      else "超出统计周期（最近36个月）")
+            cite = (scorer.c.model.repair.lapses_with_deduction.cite if e.kind == "repair"
+                    else scorer.c.model.window.cite)
+        elif id(e) not in used:
+            status = "superseded"
+            reason = "同一事项在生产者的产品记录中以较重分值计入，只记一次"
+            cite = scorer.c.model.dedup.once_per_event.cite
+        else:
+            counted_points = e.points
+    return EntryResult(event=e.event, kind=e.kind, code=e.code, title=e.title, date=e.date, points=e.points,
+                       counted_points=counted_points, status=status, reason=reason, cite=cite, via=e.via,
+                       of=e.of.event if e.of is not None else None, ordinal=e.ordinal, requested=e.requested)
+
+
+def evaluate(compiled, history, as_of: dt.date | None = None, *, invalid_subjects: dict[str, str] | None = None,
+             subjects: Iterable[str] | None = None) -> EvaluationResult:
+    """Evaluate ``history`` under ``compiled`` as of ``as_of`` (default: today).
+
+    Args:
+        compiled: a :class:`qrules.ruleset.CompiledRuleset`.
+        history: a :class:`qrules.history.History`.
+        as_of: the evaluation date; only events dated on or before it are used.
+        invalid_subjects: subject id -> reason, for subjects the loader refused (their events are rejected).
+        subjects: restrict the output to these subject ids (the whole history is still used).
+    """
+    as_of = as_of or dt.date.today()
+    m = compiled.model
+    views = subject_views(compiled, history.subjects)
+    decisions = Decider(compiled, views, dict(invalid_subjects or {}), as_of).run(list(history.events))
+    scorer = Scorer(compiled, views, decisions)
+    warnings = []
+    if m.in_force.until is not None and as_of > m.in_force.until:
+        warnings.append(f"ruleset {m.ruleset} expired on {m.in_force.until} ({m.in_force.cite or ''}); "
+                        f"results as of {as_of} apply rules no longer in force（规则已于{m.in_force.until}失效）")
+    if as_of < m.in_force.from_:
+        warnings.append(f"ruleset {m.ruleset} is in force from {m.in_force.from_}; as of {as_of} it was not yet "
+                        "in force（规则尚未施行）")
+    wanted = set(subjects) if subjects is not None else None
+    results = []
+    for sid, view in views.items():
+        if view.excluded is not None or (wanted is not None and sid not in wanted):
+            continue
+        results.append(_subject_result(compiled, scorer, view, as_of))
+    excluded = [ExcludedSubject(id=v.id, reason=v.excluded[1], cite=v.excluded[2])
+                for v in views.values() if v.excluded is not None]
+    events = list(history.events)
+    rejected_ids = {r.event for r in decisions.rejections}
+    summary = Summary(
+        subjects=len(results),
+        by_official_class=dict(sorted(Counter(r.official_class for r in results).items())),
+        by_live_class=dict(sorted(Counter(r.live_class for r in results).items())),
+        events=len(events),
+        events_counted=len(decisions.counted_events | decisions.fact_events),
+        events_rejected=len(rejected_ids - decisions.counted_events - decisions.fact_events),
+        rejected_by_code=dict(sorted(Counter(r.code for r in decisions.rejections).items())),
+    )
+    return EvaluationResult(ruleset=m.ruleset, version=m.version, as_of=as_of, warnings=warnings,
+                            subjects=results, rejected=decisions.rejections, excluded_subjects=excluded,
+                            summary=summary)
+
+
+def _subject_result(compiled, scorer: Scorer, view: SubjectView, as_of: dt.date) -> SubjectResult:
+    m = compiled.model
+    acc = scorer.account(view.id, as_of)
+    live = scorer.classify(acc.score) if acc.scored else "O"
+    adjustments, lock = scorer.adjustments(view.id, as_of)
+    official = adjustments[-1].official_class if adjustments else "O"
+    if official == "O" and acc.scored and not compiled.params.get("new_subject_waits", True):
+        official = live
+    used = {id(e) for e in acc.entries}
+    own = scorer.d.entries.get(view.id, [])
+    entries = [_entry_result(e, scorer, as_of, used) for e in own]
+    if acc.determined_by:
+        entries += [_entry_result(e, scorer, as_of, used) for e in scorer.d.entries.get(acc.determined_by, [])]
+        entries.sort(key=lambda x: (x.date, x.event, x.kind))
+    measure = m.measures.get(official)
+    measures = Measures(**measure.model_dump()) if measure else Measures(mode="-")
+    deductions = sum(1 for e in acc.entries if e.kind == "deduction")
+    env = {"class": official, "kind": view.kind, "deductions": Decimal(deductions), "scored": acc.scored,
+           "score": acc.score if acc.score is not None else Decimal(0)}
+    flags = {name: bool(expr(env)) for name, expr in compiled.flag_whens.items()}
+    return SubjectResult(
+        id=view.id, kind=view.kind, name=view.name, roles=sorted(view.roles), scored=acc.scored, score=acc.score,
+        start=scorer.start, live_class=live, official_class=official,
+        lock=Lock(class_=lock[0], since=lock[1], until=lock[2]) if lock else None,
+        measures=measures, flags=flags, determined_by=acc.determined_by, entries=entries,
+        adjustments=adjustments)

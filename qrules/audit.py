@@ -1,0 +1,190 @@
+"""Static checks of a compiled ruleset that a reviewer can trust.
+
+Runs after compilation (``ruleset.compile_resolved``). The central one is the
+**partition proof** of Art 26: the class conditions compare ``score`` with constants, so
+their truth is constant on every open interval between two constants and at each
+constant. Evaluating each condition at every constant and at one point inside every
+interval between them (and beyond both ends) therefore decides, exactly, whether every
+possible score matches exactly one class; any gap or overlap is reported as a score range.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from decimal import Decimal
+from typing import Iterator
+
+from . import ast
+from .errors import Diagnostics
+from .runtime import EvaluationError
+from .types import NUMBER
+
+Piece = tuple[Decimal | None, bool, Decimal | None, bool, Decimal]  # lo, lo_closed, hi, hi_closed, sample
+
+
+def _walk(node: ast.Expr) -> Iterator[ast.Expr]:
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        for f in dataclasses.fields(current):
+            value = getattr(current, f.name)
+            if isinstance(value, ast.Expr):
+                stack.append(value)
+            elif isinstance(value, tuple):
+                stack.extend(v for v in value if isinstance(v, ast.Expr))
+
+
+def _provable(node: ast.Expr) -> bool:
+    """True when ``score`` appears only as a direct operand of comparisons."""
+    for n in _walk(node):
+        if isinstance(n, (ast.Binary, ast.Unary, ast.Call, ast.IfElse, ast.Comprehension)):
+            if any(isinstance(x, ast.Name) and x.name == "score" for x in _walk(n)):
+                return False
+    return True
+
+
+def _constants(node: ast.Expr) -> set[Decimal]:
+    return {Decimal(n.value) for n in _walk(node) if isinstance(n, ast.Literal) and n.type == NUMBER}
+
+
+def _pieces(points: list[Decimal]) -> list[Piece]:
+    if not points:
+        return [(None, False, None, False, Decimal(0))]
+    out: list[Piece] = [(None, False, points[0], False, points[0] - 1)]
+    for i, b in enumerate(points):
+        out.append((b, True, b, True, b))
+        hi = points[i + 1] if i + 1 < len(points) else None
+        sample = (b + hi) / 2 if hi is not None else b + 1
+        out.append((b, False, hi, False, sample))
+    return out
+
+
+def _fmt(n: Decimal | None, sign: str) -> str:
+    if n is None:
+        return f"{sign}∞"
+    return format(n.normalize(), "f") if n == n.to_integral() else format(n.normalize(), "f")
+
+
+def describe_range(first: Piece, last: Piece) -> str:
+    """Interval notation for the union of consecutive pieces, e.g. '(6, 6.5]' or 'exactly 6'."""
+    lo, lo_closed, _, _, _ = first
+    _, _, hi, hi_closed, _ = last
+    if lo is not None and lo == hi and lo_closed and hi_closed:
+        return f"exactly {_fmt(lo, '')}"
+    return f"{'[' if lo_closed else '('}{_fmt(lo, '-')}, {_fmt(hi, '+')}{']' if hi_closed else ')'}"
+
+
+def partition_report(class_exprs: dict, class_order: list[str]) -> tuple[list[str], list[str], bool]:
+    """Return (gaps, overlaps, provable) as human-readable score ranges."""
+    provable = all(_provable(e.node) for e in class_exprs.values())
+    points: set[Decimal] = set()
+    for e in class_exprs.values():
+        points |= _constants(e.node)
+    pieces = _pieces(sorted(points))
+    verdicts: list[tuple[str, ...]] = []
+    for piece in pieces:
+        matched = []
+        for name in class_order:
+            expr = class_exprs.get(name)
+            if expr is None:
+                continue
+            try:
+                if expr({"score": piece[4]}):
+                    matched.append(name)
+            except EvaluationError:
+                pass
+        verdicts.append(tuple(matched))
+    gaps, overlaps = [], []
+    i = 0
+    while i < len(pieces):
+        j = i
+        while j + 1 < len(pieces) and verdicts[j + 1] == verdicts[i]:
+            j += 1
+        rng = describe_range(pieces[i], pieces[j])
+        if not verdicts[i]:
+            gaps.append(f"scores in {rng} match no class" if not rng.startswith("exactly")
+                        else f"a score of {rng[8:]} matches no class")
+        elif len(verdicts[i]) > 1:
+            names = " and ".join(verdicts[i])
+            overlaps.append(f"scores in {rng} match {names}" if not rng.startswith("exactly")
+                            else f"a score of {rng[8:]} matches {names}")
+        i = j + 1
+    return gaps, overlaps, provable
+
+
+def audit(compiled, diags: Diagnostics) -> None:
+    """Add every static finding about ``compiled`` to ``diags``."""
+    r = compiled.resolved
+    m = compiled.model
+    # Art 26: the thresholds partition the score line.
+    gaps, overlaps, provable = partition_report(compiled.class_exprs, compiled.class_order)
+    if not provable:
+        diags.add("QR407", "class conditions use score inside arithmetic or a call; the partition check "
+                  "sampled the constants but cannot prove coverage", r.span(("classes",)), severity="warning",
+                  hint="write each class as comparisons of score with numbers, e.g. '6 < score < 12'")
+    for text in gaps:
+        diags.add("QR401", f"class thresholds leave a gap: {text}", r.span(("classes",)),
+                  hint="every possible score must fall in exactly one class (第二十六条)")
+    for text in overlaps:
+        diags.add("QR401", f"class thresholds overlap: {text}", r.span(("classes",)),
+                  hint="use '<' on one side and '<=' on the other at a shared boundary (第三十四条)")
+    # Citations: every item and rule must say which article it encodes.
+    for code, item in m.items.items():
+        if not item.cite:
+            diags.add("QR402", f"item '{code}' has no citation", r.span(("items", code)),
+                      hint="add cite: 第十一条第（一）项 (the article and item it encodes)")
+    for code, rule in m.rewards.rules.items():
+        if not rule.cite:
+            diags.add("QR402", f"reward rule '{code}' has no citation", r.span(("rewards", "rules", code)),
+                      hint="add cite: 第十六条")
+    for i, cond in enumerate(m.repair.conditions):
+        if not cond.cite:
+            diags.add("QR402", "repair condition has no citation", r.span(("repair", "conditions", i)),
+                      hint="add cite: 第十四条")
+    for name, cdef in m.classes.items():
+        if not cdef.cite:
+            diags.add("QR402", f"class '{name}' has no citation", r.span(("classes", name)), severity="warning")
+    # References resolve.
+    for group in ("producer_of_product", "named_seller"):
+        for i, link in enumerate(getattr(m.links, group)):
+            for j, code in enumerate(link.items):
+                if code not in m.items:
+                    _unknown(diags, r, ("links", group, i, "items", j), "item", code, m.items)
+            if link.item not in m.items:
+                _unknown(diags, r, ("links", group, i, "item"), "item", link.item, m.items)
+    classes = set(m.classes)
+    if "O" not in classes:
+        diags.add("QR403", "class 'O' (unscored subjects) is not defined", r.span(("classes",)),
+                  hint="add O: {label: O类, cite: 第二十六条第一款}")
+    for name in classes:
+        if name not in m.measures:
+            diags.add("QR403", f"class '{name}' has no measures", r.span(("measures",)),
+                      hint=f"add measures.{name} (第二十七条)")
+    for name in m.measures:
+        if name not in classes:
+            _unknown(diags, r, ("measures", name), "class", name, classes, key=True)
+    if m.adjustment.lock is not None and m.adjustment.lock.class_ not in classes:
+        _unknown(diags, r, ("adjustment", "lock", "class"), "class", m.adjustment.lock.class_, classes)
+    for kind, level in m.authorities.records.items():
+        if level not in m.authorities.levels:
+            _unknown(diags, r, ("authorities", "records", kind), "authority level", level, m.authorities.levels)
+    # Validity (第三十六条).
+    if m.in_force.until is not None and m.in_force.until < m.in_force.from_:
+        diags.add("QR404", f"in_force.until ({m.in_force.until}) is before in_force.from ({m.in_force.from_})",
+                  r.span(("in_force", "until")))
+    if m.issued is not None and m.issued > m.in_force.from_:
+        diags.add("QR404", f"issued ({m.issued}) is after in_force.from ({m.in_force.from_})",
+                  r.span(("issued",)), severity="warning")
+    count = compiled.provisional_count()
+    if count:
+        diags.add("QR406", f"{count} provisional values (the score table of 第十九条 is not yet official)",
+                  None, severity="info", hint="replace them with the official 记分表 and remove 'provisional: true'")
+
+
+def _unknown(diags: Diagnostics, r, path, what: str, name: str, known, *, key: bool = False) -> None:
+    from .errors import did_you_mean
+
+    span = r.provenance.get(tuple(path))
+    where = (span.key or span.value) if (span and key) else (span.value if span else r.span(path))
+    diags.add("QR403", f"unknown {what} '{name}'", where, hint=did_you_mean(str(name), [str(k) for k in known]))

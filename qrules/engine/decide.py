@@ -1,0 +1,524 @@
+"""Phase 1 of evaluation: decide every entry, once, as of its own date.
+
+The brief's rule "decisions stand once taken": the ordinal of a deduction, whether a
+failure falls within 180 days of the last counted one, whether a repair is eligible or
+the third, how much of a reward fits under the cap — each is decided looking back from
+the event's own date and never changes when later events arrive. So this phase walks the
+events in date order and fixes, for every subject, a list of :class:`Entry` with their
+values. Phase 2 (``score``) only asks which of them are inside the window at a date.
+
+Every input event ends up counted, used as a fact (spot checks, filings), or rejected
+with a reason and the article; nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from ..errors import did_you_mean
+from ..runtime import EvaluationError
+from .results import Rejection
+
+ZERO = Decimal(0)
+
+
+@dataclass
+class SubjectView:
+    """What the engine needs of a subject, whatever the input format."""
+
+    id: str
+    kind: str                      # product | operator
+    name: str | None
+    roles: frozenset[str]
+    producer: str | None           # products: the producing operator
+    brand: str | None
+    region: str | None
+    category: str | None
+    excluded: tuple[str, str, str | None] | None = None  # (code, reason, cite) when out of scope/jurisdiction
+
+
+@dataclass
+class Entry:
+    """A deduction, repair or reward as it applies to one subject."""
+
+    subject: str
+    event: str
+    kind: str                      # deduction | repair | reward
+    code: str
+    title: str
+    date: dt.date
+    points: Decimal
+    cite: str | None
+    status: str = "counted"        # counted | deduplicated | superseded | capped
+    reason: str | None = None
+    via: str | None = None
+    via_product: str | None = None
+    of: "Entry | None" = None
+    ordinal: int | None = None
+    requested: Decimal | None = None
+    intentional: bool = False
+    major_impact: bool = False
+    line_key: tuple | None = None
+    repair_event: str | None = None
+
+    @property
+    def counted(self) -> bool:
+        return self.status in ("counted", "capped") and (self.kind != "reward" or self.points > 0)
+
+    @property
+    def order(self) -> tuple[dt.date, str]:
+        return (self.date, self.event)
+
+
+@dataclass
+class Decisions:
+    """Output of phase 1."""
+
+    entries: dict[str, list[Entry]] = field(default_factory=dict)
+    rejections: list[Rejection] = field(default_factory=list)
+    counted_events: set[str] = field(default_factory=set)
+    fact_events: set[str] = field(default_factory=set)
+    warnings: list[str] = field(default_factory=list)
+
+    def add(self, entry: Entry) -> None:
+        self.entries.setdefault(entry.subject, []).append(entry)
+
+
+def _val(event: Any, name: str, default: Any = None) -> Any:
+    return getattr(event, name, default)
+
+
+class Decider:
+    """Walks a history in date order and decides every entry (see module docstring)."""
+
+    def __init__(self, compiled, subjects: dict[str, SubjectView], invalid: dict[str, str], as_of: dt.date):
+        self.c = compiled
+        self.m = compiled.model
+        self.subjects = subjects
+        self.invalid = invalid
+        self.as_of = as_of
+        self.out = Decisions()
+        self.window = compiled.exprs["window.counts"]
+        self.dedup_when = compiled.exprs["dedup.spot_check.deduplicated_when"]
+        self.points_expr = compiled.exprs["intentional.points"]
+        self.filings: dict[str, list[tuple[dt.date, bool]]] = {}
+        self.spot_checks: dict[str, list[tuple[dt.date, bool]]] = {}  # subject -> (date, passed)
+        self.repairs_by_operator: dict[str, list[dt.date]] = {}
+        self.deduction_entries: dict[str, list[Entry]] = {}  # event id -> entries (all subjects)
+        self.events: dict[str, Any] = {}
+        self.revoked: dict[str, str] = {}
+
+    # -- helpers ---------------------------------------------------------------------------
+    def reject(self, event: Any, code: str, reason: str, cite: str | None = None, subject: str | None = None) -> None:
+        self.out.rejections.append(Rejection(event=str(event.id), kind=event.kind, subject=subject, code=code,
+                                             reason=reason, cite=cite))
+
+    def in_window(self, entry_date: dt.date, at: dt.date) -> bool:
+        return bool(self.window({"as_of": at, "entry": {"date": entry_date}}))
+
+    def check_subject(self, event: Any, sid: str) -> SubjectView | None:
+        """The subject if events may be recorded on it; otherwise reject with the reason."""
+        if sid in self.invalid:
+            self.reject(event, "QR603", f"subject '{sid}' is invalid: {self.invalid[sid]}", subject=sid)
+            return None
+        s = self.subjects.get(sid)
+        if s is None:
+            hint = did_you_mean(sid, self.subjects)
+            self.reject(event, "QR602", f"unknown subject '{sid}'" + (f" ({hint})" if hint else ""), subject=sid)
+            return None
+        if s.excluded is not None:
+            code, reason, cite = s.excluded
+            self.reject(event, code, reason, cite, subject=sid)
+            return None
+        return s
+
+    def operator_facts(self, operator: str | None, at: dt.date) -> dict[str, Any]:
+        """Art 14(3)/17: whether the operator filed on Yuepintong (粤品通) by ``at``, and concealed nothing."""
+        filings = [f for f in self.filings.get(operator or "", []) if f[0] <= at]
+        s = self.subjects.get(operator or "")
+        return {"filed": bool(filings), "concealed": any(c for _, c in filings),
+                "roles": sorted(s.roles) if s else []}
+
+    # -- phase 1 ---------------------------------------------------------------------------
+    def run(self, events: list[Any]) -> Decisions:
+        ordered = sorted(events, key=lambda e: (e.date, str(e.id)))
+        for ev in ordered:
+            self.events[str(ev.id)] = ev
+        live = []
+        for ev in ordered:
+            if ev.date > self.as_of:
+                self.reject(ev, "QR613", f"dated {ev.date}, after the as-of date {self.as_of}; not yet effective")
+                continue
+            live.append(ev)
+        live = self.apply_corrections(live)
+        for ev in live:
+            if ev.kind == "filing":
+                self.fact_filing(ev)
+            elif ev.kind == "spot_check":
+                self.fact_spot_check(ev)
+        for ev in live:
+            if ev.kind == "deduction":
+                self.deduction(ev)
+        self.decide_spot_check_dedup()
+        self.decide_ordinals()
+        for ev in live:
+            if ev.kind == "repair":
+                self.repair(ev)
+            elif ev.kind == "reward":
+                self.reward(ev)
+            elif ev.kind not in ("deduction", "filing", "spot_check", "correction"):
+                self.out.fact_events.add(str(ev.id))  # procedure events: used by deadlines
+        for entries in self.out.entries.values():
+            entries.sort(key=lambda e: (e.date, e.event, e.kind))
+        return self.out
+
+    def apply_corrections(self, events: list[Any]) -> list[Any]:
+        """Art 24-25: a correction revokes or amends an earlier event; both stay in the history."""
+        by_id = {str(e.id): e for e in events}
+        for ev in events:
+            if ev.kind != "correction":
+                continue
+            target = by_id.get(str(ev.of))
+            if target is None or target.kind == "correction":
+                what = "a correction" if target is not None else "an unknown event"
+                self.reject(ev, "QR612", f"correction of {what} '{ev.of}'", "第二十五条")
+                continue
+            if str(target.id) in self.revoked:
+                self.reject(ev, "QR612", f"'{ev.of}' was already revoked by {self.revoked[str(target.id)]}", "第二十五条")
+                continue
+            self.out.counted_events.add(str(ev.id))
+            if ev.action == "revoke":
+                self.revoked[str(target.id)] = str(ev.id)
+            else:
+                changes = ev.changes.model_dump(exclude_none=True) if ev.changes is not None else {}
+                if "line" in changes and target.kind in ("deduction", "spot_check"):
+                    changes["line"] = ev.changes.line
+                by_id[str(target.id)] = target.model_copy(update=changes)
+        out = []
+        for ev in events:
+            eid = str(ev.id)
+            if eid in self.revoked:
+                self.reject(ev, "QR620", f"revoked by correction {self.revoked[eid]}", "第二十五条")
+                continue
+            out.append(by_id[eid])
+        return sorted(out, key=lambda e: (e.date, str(e.id)))
+
+    def fact_filing(self, ev: Any) -> None:
+        s = self.check_subject(ev, ev.subject)
+        if s is None:
+            return
+        if s.kind != "operator":
+            self.reject(ev, "QR614", f"a Yuepintong filing is made by an operator, not the product '{s.id}'",
+                        "第十四条第（三）项", subject=s.id)
+            return
+        self.filings.setdefault(s.id, []).append((ev.date, bool(_val(ev, "concealed", False))))
+        self.out.fact_events.add(str(ev.id))
+
+    def fact_spot_check(self, ev: Any) -> None:
+        s = self.check_subject(ev, ev.subject)
+        if s is None:
+            return
+        passed = ev.result == "pass"
+        self.spot_checks.setdefault(s.id, []).append((ev.date, passed))
+        if s.kind == "product" and s.producer:
+            self.spot_checks.setdefault(s.producer, []).append((ev.date, passed))
+        self.out.fact_events.add(str(ev.id))
+
+    # -- deductions ------------------------------------------------------------------------
+    def deduction(self, ev: Any) -> None:
+        item = self.m.items.get(ev.item)
+        if item is None:
+            hint = did_you_mean(ev.item, self.m.items)
+            self.reject(ev, "QR601", f"unknown item '{ev.item}'" + (f" ({hint})" if hint else ""),
+                        "第十一条、第十二条")
+            return
+        targets: dict[str, list[tuple[str, str | None, str | None, str | None]]] = {}
+        named_products = set()
+        for sid in ev.subjects:
+            s = self.check_subject(ev, sid)
+            if s is None:
+                continue
+            if s.kind == "product":
+                named_products.add(s.id)
+                if item.subject != "product":
+                    self.reject(ev, "QR606", f"item {ev.item} ({item.title}) is recorded against an operator, "
+                                f"not the product '{s.id}': name the operator", item.cite, subject=s.id)
+                    continue
+                targets.setdefault(s.id, []).append((ev.item, None, item.cite, None))
+                self.link_producer(ev, s, targets)
+        for sid in ev.subjects:
+            s = self.subjects.get(sid)
+            if s is None or s.kind != "operator" or s.excluded is not None or sid in self.invalid:
+                continue
+            if item.subject == "product":
+                linked = self.link_seller(ev, s, targets)
+                produces_named = any(self.subjects[p].producer == s.id for p in named_products)
+                if not linked and not produces_named:
+                    self.reject(ev, "QR606", f"product item {ev.item} reaches an operator only through 第十二条"
+                                f"第（一）、（二）项; it does not apply to '{s.id}' (roles: "
+                                f"{', '.join(sorted(s.roles)) or 'none'})", "第十二条第（一）项", subject=s.id)
+                continue
+            role = {"producer": "producer", "seller": "seller"}.get(item.subject)
+            if role and role not in s.roles:
+                self.reject(ev, "QR606", f"item {ev.item} applies to {role}s; '{s.id}' has roles "
+                            f"[{', '.join(sorted(s.roles))}]", item.cite, subject=s.id)
+                continue
+            targets.setdefault(s.id, []).append((ev.item, None, item.cite, None))
+        if not targets:
+            return
+        self.out.counted_events.add(str(ev.id))
+        entries = []
+        for sid, candidates in targets.items():
+            made = [self.make_deduction(ev, sid, code, via, cite, via_product)
+                    for code, via, cite, via_product in candidates]
+            made.sort(key=lambda e: (e.points, e.code))
+            heaviest = made[0]  # 第九条: the heaviest value, once
+            for other in made[1:]:
+                other.status = "superseded"
+                other.reason = f"same event also matches {heaviest.code} ({heaviest.points}); the heaviest applies once"
+                other.cite = self.m.dedup.heaviest.cite
+            for e in made:
+                self.out.add(e)
+                entries.append(e)
+        self.deduction_entries[str(ev.id)] = entries
+
+    def link_producer(self, ev: Any, product: SubjectView, targets: dict) -> None:
+        """第十二条第（一）、（二）项: a product's item also scores its producer."""
+        producer = product.producer
+        if not producer or producer in self.invalid:
+            return
+        p = self.subjects.get(producer)
+        if p is None or p.excluded is not None:
+            return
+        for i, link in enumerate(self.m.links.producer_of_product):
+            if ev.item in link.items and self.link_applies(("producer_of_product", i), ev):
+                targets.setdefault(producer, []).append(
+                    (link.item, f"产品 {product.id} 的第{ev.item}项事项（生产者）", link.cite, product.id))
+
+    def link_seller(self, ev: Any, seller: SubjectView, targets: dict) -> bool:
+        if "seller" not in seller.roles:
+            return False
+        linked = False
+        for i, link in enumerate(self.m.links.named_seller):
+            if ev.item in link.items and self.link_applies(("named_seller", i), ev):
+                product = next((p for p in ev.subjects if self.subjects.get(p) and self.subjects[p].kind == "product"),
+                               None)
+                targets.setdefault(seller.id, []).append(
+                    (link.item, f"第{ev.item}项事项（销售者）", link.cite, product))
+                linked = True
+        return linked
+
+    def link_applies(self, key: tuple[str, int], ev: Any) -> bool:
+        expr = self.c.link_whens.get(key)
+        if expr is None:
+            return True
+        return bool(expr({"event": self.event_record(ev)}))
+
+    def event_record(self, ev: Any) -> dict[str, Any]:
+        return {"date": ev.date, "item": ev.item, "intentional": bool(ev.intentional),
+                "major_impact": bool(ev.major_impact)}
+
+    def make_deduction(self, ev: Any, sid: str, code: str, via: str | None, cite: str | None,
+                       via_product: str | None) -> Entry:
+        item = self.m.items[code]
+        env = {"item": {"points": item.points, "code": code,
+                        "intentional_points": item.intentional if item.intentional is not None else item.points},
+               "event": self.event_record(ev)}
+        points = Decimal(self.points_expr(env))
+        subject = self.subjects[sid]
+        product = self.subjects.get(via_product or (sid if subject.kind == "product" else ""))
+        line = getattr(ev, "line", None)
+        fields = {"producer": (product.producer if product else sid) if subject.kind == "product" or product else sid,
+                  "brand": product.brand if product else None,
+                  "standard": getattr(line, "standard", None) if line else None,
+                  "model": getattr(line, "model", None) if line else None,
+                  "nice_class": None}
+        key = tuple(fields[f] for f in self.m.dedup.spot_check.same_line) if item.spot_check else None
+        reason = None
+        if ev.intentional and item.intentional is not None and item.intentional != item.points:
+            reason = f"主观故意，从重扣分（{self.m.intentional.cite or '第十三条'}）"
+        major = bool(ev.major_impact) or item.major_impact or self.m.items[ev.item].major_impact
+        return Entry(subject=sid, event=str(ev.id), kind="deduction", code=code, title=item.title, date=ev.date,
+                     points=points, cite=cite, via=via, via_product=via_product, intentional=bool(ev.intentional),
+                     major_impact=major, line_key=key, reason=reason)
+
+    def decide_spot_check_dedup(self) -> None:
+        """第九条第二款: failures of the same product line count once within the dedup period."""
+        cite = self.m.dedup.spot_check.cite
+        for entries in self.out.entries.values():
+            last: dict[tuple, Entry] = {}
+            for e in sorted(entries, key=lambda x: x.order):
+                if e.kind != "deduction" or e.line_key is None or e.status != "counted":
+                    continue
+                prev = last.get(e.line_key)
+                if prev is not None and self.dedup_when({"failure": {"date": e.date}, "last": {"date": prev.date}}):
+                    e.status = "deduplicated"
+                    e.reason = (f"同一产品在 {prev.date}（{prev.event}）已因监督抽查不合格记分，"
+                                f"{self.c.params.get('spot_check_dedup')}内只记一次")
+                    e.cite = cite
+                    continue
+                last[e.line_key] = e
+
+    def decide_ordinals(self) -> None:
+        """第十五条第（一）项: a deduction's ordinal among counted deductions in its own window."""
+        for entries in self.out.entries.values():
+            counted = sorted((e for e in entries if e.kind == "deduction" and e.status == "counted"),
+                             key=lambda x: x.order)
+            for i, e in enumerate(counted):
+                e.ordinal = 1 + sum(1 for prev in counted[:i] if self.in_window(prev.date, e.date))
+
+    # -- repairs ---------------------------------------------------------------------------
+    def repair(self, ev: Any) -> None:
+        target = self.events.get(str(ev.of))
+        if target is None or target.kind != "deduction":
+            what = f"'{ev.of}' is not a deduction" if target is not None else f"unknown deduction '{ev.of}'"
+            if str(ev.of) in self.revoked:
+                what = f"deduction '{ev.of}' was revoked by {self.revoked[str(ev.of)]}"
+            self.reject(ev, "QR607", f"repair of {what}", "第十四条")
+            return
+        if str(ev.of) in self.revoked:
+            self.reject(ev, "QR607", f"deduction '{ev.of}' was revoked by {self.revoked[str(ev.of)]}", "第二十五条")
+            return
+        if target.date > ev.date:
+            self.reject(ev, "QR607", f"repair dated {ev.date}, before its deduction ({target.date})", "第二十一条")
+            return
+        entries = [e for e in self.deduction_entries.get(str(ev.of), []) if e.status != "superseded"]
+        wanted = list(_val(ev, "subjects", None) or [])
+        if wanted:
+            missing = [w for w in wanted if w not in {e.subject for e in entries}]
+            for sid in missing:
+                self.reject(ev, "QR607", f"deduction '{ev.of}' has no entry for subject '{sid}'", "第十四条",
+                            subject=sid)
+            entries = [e for e in entries if e.subject in wanted]
+        if not entries:
+            if not wanted:
+                self.reject(ev, "QR607", f"deduction '{ev.of}' did not count for any subject", "第十四条")
+            return
+        counted = [e for e in entries if e.status == "counted"]
+        for e in entries:
+            if e.status != "counted":
+                self.reject(ev, "QR607", f"deduction '{ev.of}' did not count for '{e.subject}' ({e.status}): "
+                            "nothing to repair", e.cite, subject=e.subject)
+        if not counted:
+            return
+        # The operator that applies (第十四条) and whose repairs are limited (第十五条第（二）项).
+        first = self.subjects[counted[0].subject]
+        operator = first.id if first.kind == "operator" else first.producer
+        facts = self.operator_facts(operator, ev.date)
+        repair_rec = {"date": ev.date, "rectified": bool(_val(ev, "rectified", False))}
+        made_any = False
+        failed_reasons: dict[str, list[tuple[str, str | None]]] = {}
+        envs = {}
+        for e in counted:
+            ded = {"date": e.date, "item": e.code, "points": e.points, "intentional": e.intentional,
+                   "major_impact": e.major_impact, "ordinal": Decimal(e.ordinal or 1)}
+            env = {"deduction": ded, "repair": repair_rec, "operator": facts}
+            envs[e.subject] = env
+            failed = [(c.reason, c.cite) for c in self.c.repair_conditions if not c.expr(env)]
+            if failed:
+                failed_reasons[e.subject] = failed
+        for sid, failed in failed_reasons.items():
+            reason = "；".join(f"{r}（{c}）" if c else r for r, c in failed)
+            self.reject(ev, "QR608", f"not eligible for repair: {reason}", failed[0][1], subject=sid)
+        eligible = [e for e in counted if e.subject not in failed_reasons]
+        if not eligible:
+            return
+        prior = [d for d in self.repairs_by_operator.get(operator or "", []) if self.in_window(d, ev.date)]
+        limit_env = dict(envs[eligible[0].subject], prior_repairs=Decimal(len(prior)))
+        if not self.c.exprs["repair.limit.allowed_when"](limit_env):
+            lim = self.m.repair.limit
+            self.reject(ev, "QR609", f"{lim.reason}: operator '{operator}' already has {len(prior)} repairs "
+                        f"in the period ending {ev.date}", lim.cite)
+            return
+        ratio_expr = self.c.exprs["repair.ratio.value"]
+        for e in eligible:
+            ratio = Decimal(ratio_expr(envs[e.subject]))
+            value = ratio * abs(e.points)
+            self.out.add(Entry(subject=e.subject, event=str(ev.id), kind="repair", code=e.code,
+                               title=f"修复 {e.event}（{e.title}）", date=ev.date, points=value,
+                               cite=self.m.repair.ratio.cite, of=e, ordinal=e.ordinal,
+                               reason=f"第{e.ordinal}次扣分，按{_pct(ratio)}修复", via=e.via,
+                               via_product=e.via_product, repair_event=str(ev.id)))
+            made_any = True
+        if made_any:
+            self.repairs_by_operator.setdefault(operator or "", []).append(ev.date)
+            self.out.counted_events.add(str(ev.id))
+
+    # -- rewards ---------------------------------------------------------------------------
+    def clean_record(self, sid: str, at: dt.date) -> dict[str, Decimal]:
+        """Spot-check history for 第十六条/第十七条第（一）项 as of ``at``, inside the window.
+
+        clean_years: whole years from the first passing check after the last failure to ``at``.
+        """
+        from ..runtime import add_months
+
+        checks = [(d, ok) for d, ok in self.spot_checks.get(sid, []) if d <= at and self.in_window(d, at)]
+        for e in self.out.entries.get(sid, []):
+            if e.kind == "deduction" and e.line_key is not None and e.date <= at and self.in_window(e.date, at):
+                checks.append((e.date, False))
+        checks.sort()
+        failures = [d for d, ok in checks if not ok]
+        last_fail = failures[-1] if failures else None
+        run = [d for d, ok in checks if ok and (last_fail is None or d > last_fail)]
+        years = 0
+        if run:
+            while add_months(run[0], 12 * (years + 1)) <= at:
+                years += 1
+        return {"clean_years": Decimal(years), "failures": Decimal(len(failures)),
+                "passes": Decimal(sum(1 for _, ok in checks if ok))}
+
+    def reward(self, ev: Any) -> None:
+        rule = self.m.rewards.rules.get(str(ev.rule))
+        if rule is None:
+            hint = did_you_mean(str(ev.rule), self.m.rewards.rules)
+            self.reject(ev, "QR610", f"unknown reward rule '{ev.rule}'" + (f" ({hint})" if hint else ""),
+                        "第十六条、第十七条")
+            return
+        s = self.check_subject(ev, ev.subject)
+        if s is None:
+            return
+        role = {"producer": "producer", "seller": "seller"}.get(rule.subject)
+        if (rule.subject == "product") != (s.kind == "product") or (role and role not in s.roles):
+            self.reject(ev, "QR611", f"reward rule {ev.rule} applies to a {rule.subject}; '{s.id}' is a "
+                        f"{s.kind}" + (f" with roles [{', '.join(sorted(s.roles))}]" if s.kind == "operator" else ""),
+                        rule.cite, subject=s.id)
+            return
+        operator = s.id if s.kind == "operator" else s.producer
+        notice = _val(ev, "notice_date", None)
+        action = _val(ev, "action_date", None)
+        reward_rec = {"date": ev.date, "rule": str(ev.rule), "points": rule.points,
+                      "reported": bool(_val(ev, "reported", False)),
+                      "recalled_before_defect": bool(_val(ev, "recalled_before_defect", False)),
+                      "has_notice": notice is not None and action is not None,
+                      "notice_date": notice or ev.date, "action_date": action or ev.date}
+        env = {"reward": reward_rec, "subject": {"kind": s.kind, **self.clean_record(s.id, ev.date)},
+               "operator": self.operator_facts(operator, ev.date)}
+        try:
+            ok = self.c.reward_whens[str(ev.rule)](env)
+        except EvaluationError as exc:
+            self.reject(ev, "QR611", f"reward rule {ev.rule} could not be evaluated: {exc.message}", rule.cite,
+                        subject=s.id)
+            return
+        if not ok:
+            self.reject(ev, "QR611", f"not eligible: {rule.reason}", rule.cite, subject=s.id)
+            return
+        granted = sum((e.points for e in self.out.entries.get(s.id, [])
+                       if e.kind == "reward" and self.in_window(e.date, ev.date)), ZERO)
+        counted = Decimal(self.c.exprs["rewards.cap.counted"]({"reward": reward_rec, "granted": granted}))
+        counted = max(min(counted, rule.points), ZERO)
+        entry = Entry(subject=s.id, event=str(ev.id), kind="reward", code=str(ev.rule), title=rule.title,
+                      date=ev.date, points=counted, cite=rule.cite, requested=rule.points)
+        if counted < rule.points:
+            entry.status = "capped"
+            entry.reason = (f"奖励分上限 {self.c.params.get('reward_cap')} 分：周期内已得 {granted} 分，"
+                            f"本次 {rule.points} 分中计 {counted} 分，{rule.points - counted} 分超出上限")
+            entry.cite = self.m.rewards.cap.cite
+        self.out.add(entry)
+        self.out.counted_events.add(str(ev.id))
+
+
+def _pct(ratio: Decimal) -> str:
+    return f"{(ratio * 100).normalize():f}%"

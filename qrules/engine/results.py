@@ -1,0 +1,133 @@
+"""Result models: what an evaluation returns, in Python and as JSON.
+
+These pydantic models are the stable output contract: the CLI's ``--format json`` is
+``EvaluationResult.model_dump_json()``. Scores are exact decimals, serialised as strings
+("10.5") so that no JSON reader turns them into binary floats.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+EntryStatus = Literal["counted", "outside_window", "lapsed", "deduplicated", "superseded", "capped"]
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class EntryResult(_Out):
+    """One line of a subject's account: a deduction, repair or reward and whether it counts."""
+
+    event: str
+    kind: Literal["deduction", "repair", "reward"]
+    code: str                       # item code (11.1) or reward rule (16)
+    title: str
+    date: dt.date
+    points: Decimal                 # the value decided for this entry (negative for deductions)
+    counted_points: Decimal         # what it contributes at the as-of date (0 when not counted)
+    status: EntryStatus
+    reason: str | None = None
+    cite: str | None = None
+    via: str | None = None          # how the entry reached this subject (a 第十二条 link)
+    of: str | None = None           # repairs: the deduction event repaired
+    ordinal: int | None = None      # deductions: 1st, 2nd... counted deduction in its window (第十五条)
+    requested: Decimal | None = None  # rewards: points before the cap (第十八条)
+
+
+class Adjustment(_Out):
+    """A half-year classification (第二十六条第二款)."""
+
+    date: dt.date
+    score_date: dt.date
+    score: Decimal | None
+    computed_class: str
+    official_class: str
+    locked: bool
+
+
+class Lock(_Out):
+    class_: str
+    since: dt.date
+    until: dt.date
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+
+class Measures(_Out):
+    """Supervision measures of the official class (第二十七条)."""
+
+    mode: str
+    mode_en: str | None = None
+    notice: str | None = None
+    checks_per_year: int | None = None
+    random_checks: bool = False
+    interview: str | None = None
+    actions: list[str] = []
+    cite: str | None = None
+
+
+class SubjectResult(_Out):
+    id: str
+    kind: Literal["product", "operator"]
+    name: str | None = None
+    roles: list[str] = []
+    scored: bool
+    score: Decimal | None
+    start: Decimal
+    live_class: str
+    official_class: str
+    lock: Lock | None = None
+    measures: Measures
+    flags: dict[str, bool] = {}
+    determined_by: str | None = None  # producers: the product whose line gives the minimum (第十条)
+    entries: list[EntryResult] = []
+    adjustments: list[Adjustment] = []
+
+
+class Rejection(_Out):
+    """An input event (or its part for one subject) that does not count, and why."""
+
+    event: str
+    kind: str
+    subject: str | None = None
+    code: str
+    reason: str
+    cite: str | None = None
+
+
+class ExcludedSubject(_Out):
+    id: str
+    reason: str
+    cite: str | None = None
+
+
+class Summary(_Out):
+    subjects: int
+    by_official_class: dict[str, int]
+    by_live_class: dict[str, int]
+    events: int
+    events_counted: int
+    events_rejected: int
+    rejected_by_code: dict[str, int]
+
+
+class EvaluationResult(_Out):
+    ruleset: str
+    version: str
+    as_of: dt.date
+    warnings: list[str] = []
+    subjects: list[SubjectResult]
+    rejected: list[Rejection] = []
+    excluded_subjects: list[ExcludedSubject] = []
+    summary: Summary
+
+    def subject(self, subject_id: str) -> SubjectResult:
+        for s in self.subjects:
+            if s.id == subject_id:
+                return s
+        raise KeyError(subject_id)

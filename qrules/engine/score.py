@@ -1,0 +1,149 @@
+"""Phase 2 of evaluation: scores at a date, classes, half-year adjustments, the D lock.
+
+Entries were decided once in phase 1 (``decide``); here a score at date ``D`` is the start
+score plus the entries inside the window ending at ``D`` (第七条、第八条、第十条), so the
+score can be asked for any date cheaply — which the half-year adjustments need
+(第二十六条第二款: the class set on 1 Jan / 1 Jul from the score of the day before).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from ..runtime import shift
+from .decide import Decisions, Entry, SubjectView
+
+ZERO = Decimal(0)
+
+
+@dataclass
+class Account:
+    """A subject's score at a date, with the entries that produced it."""
+
+    scored: bool
+    score: Decimal | None
+    entries: list[Entry]          # the entries summed (for producers: the determining line)
+    determined_by: str | None = None
+
+
+class Scorer:
+    def __init__(self, compiled, subjects: dict[str, SubjectView], decisions: Decisions):
+        self.c = compiled
+        self.subjects = subjects
+        self.d = decisions
+        self.window = compiled.exprs["window.counts"]
+        self.scored_when = compiled.exprs["composition.scored_when"]
+        self.start = Decimal(compiled.params["start_score"])
+        self.stays = bool(compiled.params.get("stays_scored", True))
+        self.lapse = bool(compiled.model.repair.lapses_with_deduction.value)
+        self.products_of: dict[str, list[str]] = {}
+        for s in subjects.values():
+            if s.kind == "product" and s.producer and s.excluded is None:
+                self.products_of.setdefault(s.producer, []).append(s.id)
+
+    def in_window(self, entry: Entry, at: dt.date) -> bool:
+        if entry.date > at:
+            return False
+        anchor = entry.of.date if (entry.kind == "repair" and self.lapse and entry.of is not None) else entry.date
+        return bool(self.window({"as_of": at, "entry": {"date": anchor}}))
+
+    def live_entries(self, sid: str, at: dt.date) -> list[Entry]:
+        return [e for e in self.d.entries.get(sid, []) if e.counted and self.in_window(e, at)]
+
+    def has_record(self, sid: str, at: dt.date) -> bool:
+        """第八条: the start score is given at the first record; ``stays_scored`` keeps it afterwards."""
+        records = [{"date": e.date, "kind": e.kind, "points": e.points}
+                   for e in self.d.entries.get(sid, [])
+                   if e.counted and e.date <= at and (self.stays or self.in_window(e, at))]
+        return bool(self.scored_when({"records": records}))
+
+    def account(self, sid: str, at: dt.date) -> Account:
+        s = self.subjects[sid]
+        own = self.live_entries(sid, at)
+        if s.kind == "operator":
+            products = [p for p in self.products_of.get(sid, []) if self.has_record(p, at)]
+            if products:
+                best: Account | None = None
+                for p in products:
+                    merged = _union(self.live_entries(p, at), own)
+                    score = self.start + sum((e.points for e in merged), ZERO)
+                    if best is None or score < best.score:
+                        best = Account(True, score, merged, p)
+                return best
+        if not self.has_record(sid, at):
+            return Account(False, None, [])
+        return Account(True, self.start + sum((e.points for e in own), ZERO), own)
+
+    def classify(self, score: Decimal | None) -> str:
+        if score is None:
+            return "O"
+        for name in self.c.class_order:
+            if self.c.class_exprs[name]({"score": score}):
+                return name
+        return "O"  # unreachable when the partition check passed
+
+    def first_record(self, sid: str) -> dt.date | None:
+        dates = [e.date for e in self.d.entries.get(sid, []) if e.counted]
+        if self.subjects[sid].kind == "operator":
+            for p in self.products_of.get(sid, []):
+                dates += [e.date for e in self.d.entries.get(p, []) if e.counted]
+        return min(dates) if dates else None
+
+    def adjustments(self, sid: str, as_of: dt.date):
+        """Half-year classifications up to ``as_of`` with the lock (第二十六条第二款)."""
+        from .results import Adjustment
+
+        first = self.first_record(sid)
+        if first is None:
+            return [], None
+        lock = self.c.model.adjustment.lock
+        lock_class = lock.class_ if lock else None
+        lock_since = lock_until = None
+        out = []
+        score_date_expr = self.c.exprs["adjustment.score_as_of"]
+        for year in range(first.year, as_of.year + 1):
+            for month, day in self.c.adjustment_dates:
+                t = dt.date(year, month, day)
+                if t <= first or t > as_of:
+                    continue
+                sd = score_date_expr({"adjustment": t})
+                acc = self.account(sid, sd)
+                computed = self.classify(acc.score) if acc.scored else "O"
+                locked = lock_until is not None and t < lock_until
+                official = lock_class if locked else computed
+                if not locked and lock_class is not None and computed == lock_class:
+                    lock_since, lock_until = t, shift(t, self.c.lock_duration, 1, self.c.calendar)
+                out.append(Adjustment(date=t, score_date=sd, score=acc.score, computed_class=computed,
+                                      official_class=official, locked=locked))
+        active = None
+        if lock_until is not None and out and out[-1].official_class == lock_class and as_of < lock_until:
+            active = (lock_class, lock_since, lock_until)
+        return out, active
+
+
+def _union(product_entries: list[Entry], operator_entries: list[Entry]) -> list[Entry]:
+    """第九条第一款 within 第十条: one entry per event across a product and its producer, the heaviest."""
+    chosen: dict[str, Entry] = {}
+    for e in product_entries + operator_entries:
+        if e.kind != "deduction":
+            continue
+        if e.event not in chosen or e.points < chosen[e.event].points:
+            chosen[e.event] = e
+    out = list(chosen.values())
+    repairs: dict[str, Entry] = {}
+    for e in product_entries + operator_entries:
+        if e.kind == "deduction":
+            continue
+        if e.kind == "repair" and e.of is not None:
+            key = f"{e.event}/{e.of.event}"
+            pick = chosen.get(e.of.event)
+            if pick is not None and e.of is pick:
+                repairs[key] = e
+            elif key not in repairs and (pick is None or pick.subject == e.subject):
+                repairs[key] = e
+            continue
+        repairs[f"{e.event}/{e.subject}"] = e
+    out.extend(repairs.values())
+    return sorted(out, key=lambda x: (x.date, x.event, x.kind))

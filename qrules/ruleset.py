@@ -1,0 +1,273 @@
+"""Compile a resolved ruleset: parameters evaluated, every expression checked and compiled.
+
+Pipeline position: ``loader`` (resolved, validated data) -> **ruleset** -> ``engine``.
+Every expression of the ruleset is parsed, type-checked against the scope in which the
+engine will evaluate it (the record types below are the contract between the ruleset
+and the engine, listed in docs/reference/scopes.md), and compiled to a closure once.
+Static checks a reviewer can trust run here too (``audit``): the class thresholds
+partition the score line, citations exist, references resolve, the provisional count.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from .errors import Diagnostic, Diagnostics, QrulesError, SourceMap, Span, did_you_mean
+from .language import CompiledExpr, compile_expression, parse_literal_value, type_of_value
+from .loader import ResolvedRuleset, load_ruleset
+from .runtime import Duration
+from .types import BOOL, DATE, DURATION, NUMBER, STRING, ListType, RecordType, Type
+from .workdays import WorkdayCalendar
+
+CODES = {
+    "QR401": "the class thresholds leave a gap or overlap on the score line",
+    "QR402": "a rule has no article citation",
+    "QR403": "a reference (item, class, parameter) does not exist",
+    "QR404": "in_force dates are inconsistent",
+    "QR405": "a parameter value has the wrong type",
+    "QR406": "provisional values are present (score table not yet official)",
+    "QR407": "the class thresholds cannot be proven to partition the score line",
+    "QR408": "calendar entry invalid",
+}
+
+# Record types visible to expressions: the contract between ruleset authors and the engine.
+EVENT = RecordType("event", {"date": DATE, "item": STRING, "intentional": BOOL, "major_impact": BOOL})
+ITEM = RecordType("item", {"points": NUMBER, "intentional_points": NUMBER, "code": STRING})
+ENTRY = RecordType("entry", {"date": DATE})
+DATED = RecordType("failure", {"date": DATE})
+RECORD = RecordType("record", {"date": DATE, "kind": STRING, "points": NUMBER})
+DEDUCTION = RecordType("deduction", {"date": DATE, "item": STRING, "points": NUMBER, "intentional": BOOL,
+                                     "major_impact": BOOL, "ordinal": NUMBER})
+REPAIR = RecordType("repair", {"date": DATE, "rectified": BOOL})
+OPERATOR = RecordType("operator", {"filed": BOOL, "concealed": BOOL, "roles": ListType(STRING)})
+REWARD = RecordType("reward", {"date": DATE, "rule": STRING, "points": NUMBER, "reported": BOOL,
+                               "recalled_before_defect": BOOL, "has_notice": BOOL, "notice_date": DATE,
+                               "action_date": DATE})
+SUBJECT = RecordType("subject", {"kind": STRING, "clean_years": NUMBER, "failures": NUMBER, "passes": NUMBER})
+
+SCOPES: dict[str, dict[str, Type]] = {
+    "window.counts": {"as_of": DATE, "entry": ENTRY},
+    "composition.scored_when": {"records": ListType(RECORD)},
+    "dedup.spot_check.deduplicated_when": {"failure": DATED, "last": RecordType("last", {"date": DATE})},
+    "links.when": {"event": EVENT},
+    "intentional.points": {"item": ITEM, "event": EVENT},
+    "repair.conditions.when": {"deduction": DEDUCTION, "repair": REPAIR, "operator": OPERATOR},
+    "repair.ratio.value": {"deduction": DEDUCTION, "repair": REPAIR, "operator": OPERATOR},
+    "repair.limit.allowed_when": {"deduction": DEDUCTION, "repair": REPAIR, "operator": OPERATOR,
+                                  "prior_repairs": NUMBER},
+    "rewards.rules.when": {"reward": REWARD, "subject": SUBJECT, "operator": OPERATOR},
+    "rewards.cap.counted": {"reward": REWARD, "granted": NUMBER},
+    "classes.when": {"score": NUMBER},
+    "adjustment.score_as_of": {"adjustment": DATE},
+    "adjustment.lock.duration": {},
+    "information_use.when": {"class": STRING, "kind": STRING, "deductions": NUMBER, "scored": BOOL,
+                             "score": NUMBER},
+    "deadlines.within": {},
+}
+
+PARAMETER_TYPES: dict[str, Type] = {
+    "start_score": NUMBER, "window": DURATION, "spot_check_dedup": DURATION, "max_repairs": NUMBER,
+    "reward_cap": NUMBER, "stays_scored": BOOL, "new_subject_waits": BOOL,
+}
+
+
+@dataclass(frozen=True)
+class CompiledCondition:
+    expr: CompiledExpr
+    reason: str
+    cite: str | None
+
+
+@dataclass
+class CompiledRuleset:
+    """Everything the engine needs, compiled once; evaluate many histories with it."""
+
+    resolved: ResolvedRuleset
+    params: dict[str, Any]
+    exprs: dict[str, CompiledExpr]              # path-like key -> compiled expression
+    class_order: list[str]                      # classes with a 'when', in file order
+    class_exprs: dict[str, CompiledExpr]
+    link_whens: dict[tuple[str, int], CompiledExpr | None]
+    repair_conditions: list[CompiledCondition]
+    reward_whens: dict[str, CompiledExpr]
+    flag_whens: dict[str, CompiledExpr]
+    lock_duration: Duration | None
+    deadline_durations: dict[str, Duration]
+    adjustment_dates: list[tuple[int, int]]
+    calendar: WorkdayCalendar
+    diagnostics: list[Diagnostic] = field(default_factory=list)  # warnings and infos from check
+
+    @property
+    def model(self):
+        return self.resolved.model
+
+    @property
+    def id(self) -> str:
+        return self.resolved.model.ruleset
+
+    def provisional_count(self) -> int:
+        m = self.model
+        return (sum(1 for i in m.items.values() if i.provisional)
+                + sum(1 for r in m.rewards.rules.values() if r.provisional)
+                + sum(1 for p in m.parameters.values() if p.provisional))
+
+
+def _smap(resolved: ResolvedRuleset, path: tuple) -> SourceMap:
+    pos = resolved.pos(path)
+    if pos is not None and pos.smap is not None:
+        return pos.smap
+    span = resolved.span(path)
+    return SourceMap.at(span.file, span.line, span.col)
+
+
+class _Compiler:
+    def __init__(self, resolved: ResolvedRuleset, diags: Diagnostics):
+        self.r = resolved
+        self.m = resolved.model
+        self.diags = diags
+        self.params: dict[str, Any] = {}
+        self.calendar = WorkdayCalendar()
+
+    def expr(self, path: tuple, text: str, scope_key: str, expected: Type | None) -> CompiledExpr | None:
+        return compile_expression(text, _smap(self.r, path), SCOPES[scope_key], self.diags,
+                                  expected=expected, constants=self.params, calendar=self.calendar)
+
+    def run(self) -> CompiledRuleset | None:
+        m, r = self.m, self.r
+        self.calendar_years()
+        for name, param in m.parameters.items():
+            path = ("parameters", name, "value")
+            got = parse_literal_value(param.value, _smap(r, path), self.diags)
+            if got is None:
+                continue
+            value, typ = got
+            want = PARAMETER_TYPES.get(name)
+            if want is not None and typ != want:
+                self.diags.add("QR405", f"parameter '{name}' must be a {want}, got {typ} ('{param.value}')",
+                               r.span(path), hint=_example(want))
+                continue
+            self.params[name] = value
+        for name in PARAMETER_TYPES:
+            if name not in self.params and name not in m.parameters:
+                self.diags.add("QR403", f"parameter '{name}' is required by the engine but not defined",
+                               r.span(("parameters",)), hint=f"add '{name}:' under parameters")
+        exprs: dict[str, CompiledExpr | None] = {
+            "window.counts": self.expr(("window", "counts"), m.window.counts, "window.counts", BOOL),
+            "composition.scored_when": self.expr(("composition", "scored_when"), m.composition.scored_when,
+                                                 "composition.scored_when", BOOL),
+            "dedup.spot_check.deduplicated_when": self.expr(
+                ("dedup", "spot_check", "deduplicated_when"), m.dedup.spot_check.deduplicated_when,
+                "dedup.spot_check.deduplicated_when", BOOL),
+            "intentional.points": self.expr(("intentional", "points"), m.intentional.points,
+                                            "intentional.points", NUMBER),
+            "repair.ratio.value": self.expr(("repair", "ratio", "value"), m.repair.ratio.value,
+                                            "repair.ratio.value", NUMBER),
+            "repair.limit.allowed_when": self.expr(("repair", "limit", "allowed_when"),
+                                                   m.repair.limit.allowed_when, "repair.limit.allowed_when", BOOL),
+            "rewards.cap.counted": self.expr(("rewards", "cap", "counted"), m.rewards.cap.counted,
+                                             "rewards.cap.counted", NUMBER),
+            "adjustment.score_as_of": self.expr(("adjustment", "score_as_of"), m.adjustment.score_as_of,
+                                                "adjustment.score_as_of", DATE),
+        }
+        link_whens: dict[tuple[str, int], CompiledExpr | None] = {}
+        for group in ("producer_of_product", "named_seller"):
+            for i, link in enumerate(getattr(m.links, group)):
+                link_whens[(group, i)] = (self.expr(("links", group, i, "when"), link.when, "links.when", BOOL)
+                                          if link.when else None)
+        conditions = []
+        for i, cond in enumerate(m.repair.conditions):
+            c = self.expr(("repair", "conditions", i, "when"), cond.when, "repair.conditions.when", BOOL)
+            if c is not None:
+                conditions.append(CompiledCondition(c, cond.reason, cond.cite))
+        reward_whens = {}
+        for code, rule in m.rewards.rules.items():
+            c = self.expr(("rewards", "rules", code, "when"), rule.when, "rewards.rules.when", BOOL)
+            if c is not None:
+                reward_whens[code] = c
+        class_order, class_exprs = [], {}
+        for name, cdef in m.classes.items():
+            if cdef.when is None:
+                continue
+            c = self.expr(("classes", name, "when"), cdef.when, "classes.when", BOOL)
+            class_order.append(name)
+            if c is not None:
+                class_exprs[name] = c
+        flag_whens = {}
+        for name, flag in m.information_use.items():
+            c = self.expr(("information_use", name, "when"), flag.when, "information_use.when", BOOL)
+            if c is not None:
+                flag_whens[name] = c
+        lock_duration = None
+        if m.adjustment.lock is not None:
+            lock_duration = self.duration(("adjustment", "lock", "duration"), m.adjustment.lock.duration)
+        deadline_durations = {}
+        for name, dl in m.deadlines.items():
+            d = self.duration(("deadlines", name, "within"), dl.within)
+            if d is not None:
+                deadline_durations[name] = d
+        adjustment_dates = []
+        for i, text in enumerate(m.adjustment.dates):
+            month, day = int(text[:2]), int(text[3:])
+            try:
+                dt.date(2024, month, day)
+                adjustment_dates.append((month, day))
+            except ValueError:
+                self.diags.add("QR403", f"adjustment date '{text}' is not a day of the year (MM-DD)",
+                               r.span(("adjustment", "dates", i)))
+        if self.diags.has_errors:
+            return None
+        return CompiledRuleset(r, self.params, {k: v for k, v in exprs.items() if v is not None}, class_order,
+                               class_exprs, link_whens, conditions, reward_whens, flag_whens, lock_duration,
+                               deadline_durations, sorted(adjustment_dates), self.calendar)
+
+    def duration(self, path: tuple, text: str) -> Duration | None:
+        got = parse_literal_value(text, _smap(self.r, path), self.diags)
+        if got is None:
+            return None
+        value, typ = got
+        if typ != DURATION:
+            self.diags.add("QR405", f"expected a duration such as '3 years' or '5 workdays', got {typ}",
+                           self.r.span(path))
+            return None
+        return value
+
+    def calendar_years(self) -> None:
+        if not self.m.calendar:
+            return
+        from .workdays import WorkdayCalendar as _Cal
+
+        section = {year: {"holidays": list(cy.holidays), "workdays": list(cy.workdays)}
+                   for year, cy in self.m.calendar.items()}
+        try:
+            self.calendar = _Cal.from_config(section, file=self.r.file)
+        except QrulesError as exc:
+            self.diags.extend(exc.diagnostics)
+
+
+def _example(typ: Type) -> str:
+    return {"number": "write a number, e.g. '12'", "duration": "write a duration, e.g. '36 months'",
+            "bool": "write true or false"}.get(str(typ), "")
+
+
+def compile_resolved(resolved: ResolvedRuleset) -> CompiledRuleset:
+    """Compile and audit a resolved ruleset; raise QrulesError with every problem found."""
+    from .audit import audit
+
+    diags = Diagnostics()
+    diags.extend(resolved.diagnostics)
+    compiled = _Compiler(resolved, diags).run()
+    if compiled is not None:
+        audit(compiled, diags)
+    if diags.has_errors or compiled is None:
+        raise QrulesError(diags.items)
+    compiled.diagnostics = [d for d in diags.items if d.severity != "error"]
+    return compiled
+
+
+def load(source: str | Path) -> CompiledRuleset:
+    """Load, check and compile a ruleset file (the one call most users need)."""
+    return compile_resolved(load_ruleset(source))
