@@ -1,4 +1,361 @@
-import sys
+"""The ``qrules`` command line: ``main(argv) -> exit code``.
 
-def main(argv=None) -> int:
-    return 0
+Exit codes: 0 success; 1 the input has errors (a ruleset that does not check, a history
+that cannot be read, a failing test case); 2 usage errors (unknown option, missing file
+argument). Problems print as ``file:line:col: error[CODE]: message`` with the source line;
+``--debug`` shows the Python traceback instead of hiding it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import io
+import json
+import sys
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from .errors import Diagnostic, QrulesError, render
+
+EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # argparse exits 2 on usage errors; keep it, with our wording
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"qrules: error: {message}\n")
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a date (write YYYY-MM-DD, e.g. 2025-12-31)") from None
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return f"{value.normalize():f}"
+    if isinstance(value, (dt.date,)):
+        return value.isoformat()
+    raise TypeError(type(value).__name__)
+
+
+def print_diagnostics(diags: Sequence[Diagnostic], fmt: str = "text", *, out=None) -> None:
+    out = out or sys.stderr
+    if fmt == "json":
+        print(json.dumps([d.to_dict() for d in diags], ensure_ascii=False, indent=2), file=out)
+        return
+    for d in diags:
+        print(render(d), file=out)
+
+
+def width(text: str) -> int:
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def table(rows: list[list[str]], header: list[str]) -> str:
+    """A plain-text table that lines up Chinese text (two columns per character)."""
+    cols = [max([width(h)] + [width(r[i]) for r in rows]) for i, h in enumerate(header)]
+    def line(cells):  # noqa: E306
+        return "  ".join(c + " " * (cols[i] - width(c)) for i, c in enumerate(cells)).rstrip()
+    out = [line(header), line(["-" * c for c in cols])]
+    out += [line(r) for r in rows]
+    return "\n".join(out)
+
+
+# -- check / show -----------------------------------------------------------------------------
+def cmd_check(args) -> int:
+    from .ruleset import load
+
+    status = EXIT_OK
+    report = []
+    for path in args.paths:
+        try:
+            compiled = load(path)
+        except QrulesError as exc:
+            status = EXIT_ERRORS
+            errors = [d for d in exc.diagnostics if d.severity == "error"]
+            report.append({"file": path, "ok": False, "diagnostics": [d.to_dict() for d in exc.diagnostics]})
+            if args.format == "text":
+                print_diagnostics(exc.diagnostics)
+                print(f"{path}: {len(errors)} error(s)（{len(errors)} 处错误）", file=sys.stderr)
+            continue
+        m = compiled.model
+        provisional = compiled.provisional_count()
+        warnings = [d for d in compiled.diagnostics if d.severity == "warning"]
+        report.append({"file": path, "ok": True, "ruleset": m.ruleset, "version": m.version,
+                       "extends": compiled.resolved.chain[1:], "items": len(m.items),
+                       "provisional": provisional, "diagnostics": [d.to_dict() for d in compiled.diagnostics]})
+        if args.format == "text":
+            print_diagnostics(warnings)
+            chain = " → ".join(Path(f).stem for f in compiled.resolved.chain)
+            print(f"{path}: ok — {m.ruleset} {m.version} ({chain}); {len(m.items)} items, "
+                  f"{len(m.rewards.rules)} reward rules, classes {'/'.join(list(m.classes))}; "
+                  f"{provisional} provisional values（{provisional} 项暂定分值，待省局记分表）")
+    if args.format == "json":
+        print(json.dumps(report, ensure_ascii=False, indent=2, default=_json_default))
+    return status
+
+
+def _flatten(value: Any, path: tuple, out: list) -> None:
+    if isinstance(value, dict):
+        if not value:
+            out.append((path, {}))
+        for k, v in value.items():
+            _flatten(v, path + (k,), out)
+    elif isinstance(value, list) and value and any(isinstance(v, (dict, list)) for v in value):
+        for i, v in enumerate(value):
+            _flatten(v, path + (i,), out)
+    else:
+        out.append((path, value))
+
+
+def cmd_show(args) -> int:
+    from .loader import load_ruleset
+
+    try:
+        resolved = load_ruleset(args.path)
+    except QrulesError as exc:
+        print_diagnostics(exc.diagnostics)
+        return EXIT_ERRORS
+    rows: list = []
+    _flatten(resolved.data, (), rows)
+    if args.format == "json":
+        out = []
+        for path, value in rows:
+            span = resolved.span(path)
+            out.append({"path": ".".join(map(str, path)), "value": value, "file": span.file, "line": span.line})
+        print(json.dumps({"ruleset": resolved.model.ruleset, "chain": resolved.chain, "values": out},
+                         ensure_ascii=False, indent=2, default=_json_default))
+        return EXIT_OK
+    print(f"# {resolved.model.ruleset} {resolved.model.version}: " + " extends ".join(resolved.chain))
+    for path, value in rows:
+        key = ".".join(map(str, path))
+        text = json.dumps(value, ensure_ascii=False, default=_json_default)
+        if args.resolved:
+            span = resolved.span(path)
+            origin = "" if span.file == resolved.file else "  (inherited)"
+            print(f"{key} = {text}    # {span.file}:{span.line}{origin}")
+        else:
+            print(f"{key} = {text}")
+    return EXIT_OK
+
+
+# -- evaluate / explain -------------------------------------------------------------------------
+def _load_inputs(args):
+    from .history import load_history
+    from .ruleset import load
+
+    compiled = load(args.ruleset)
+    loaded = load_history(args.history)
+    return compiled, loaded
+
+
+def _history_problems(loaded, fmt: str) -> None:
+    if loaded.diagnostics and fmt in ("table", "text"):
+        print_diagnostics(loaded.diagnostics)
+
+
+def result_rows(result) -> tuple[list[str], list[list[str]]]:
+    from .engine.explain import fmt_score
+
+    header = ["id", "kind", "name", "score", "live", "official", "lock_until", "supervision", "notice",
+              "checks/yr"]
+    rows = []
+    for s in result.subjects:
+        rows.append([s.id, s.kind, s.name or "", fmt_score(s.score), s.live_class, s.official_class,
+                     str(s.lock.until) if s.lock else "", s.measures.mode, s.measures.notice or "",
+                     str(s.measures.checks_per_year or "")])
+    return header, rows
+
+
+def cmd_evaluate(args) -> int:
+    from .engine import evaluate
+
+    compiled, loaded = _load_inputs(args)
+    result = evaluate(compiled, loaded.history, args.as_of, invalid_subjects=loaded.invalid_subjects)
+    rejected_records = [{"event": r.id, "kind": r.kind, "code": r.code, "reason": r.reason,
+                         "at": str(r.span) if r.span else None} for r in loaded.rejected_events]
+    out = open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout
+    try:
+        if args.format == "json":
+            data = json.loads(result.model_dump_json(by_alias=True))
+            data["invalid_records"] = rejected_records
+            data["input_diagnostics"] = [d.to_dict() for d in loaded.diagnostics]
+            print(json.dumps(data, ensure_ascii=False, indent=2), file=out)
+        elif args.format == "csv":
+            header, rows = result_rows(result)
+            writer = csv.writer(out)
+            writer.writerow(header)
+            writer.writerows(rows)
+        elif args.format == "jsonl":
+            for s in result.subjects:
+                print(s.model_dump_json(by_alias=True, exclude={"entries", "adjustments"}), file=out)
+        else:
+            _history_problems(loaded, "table")
+            for w in result.warnings:
+                print(f"warning: {w}", file=sys.stderr)
+            header, rows = result_rows(result)
+            print(f"{result.ruleset} {result.version} — as of {result.as_of}", file=out)
+            print(table(rows, header), file=out)
+            sm = result.summary
+            print(f"\n{sm.subjects} subjects; official classes "
+                  + ", ".join(f"{k}: {v}" for k, v in sm.by_official_class.items())
+                  + f"; {sm.events} events, {sm.events_counted} counted, {sm.events_rejected} rejected", file=out)
+            if result.rejected or loaded.rejected_events or result.excluded_subjects:
+                print("\nRejected（不予记分）:", file=out)
+                for r in loaded.rejected_events:
+                    print(f"  {r.id} [{r.code}] invalid record: {r.reason}" + (f" ({r.span})" if r.span else ""),
+                          file=out)
+                for r in result.rejected:
+                    who = f" {r.subject}" if r.subject else ""
+                    print(f"  {r.event}{who} [{r.code}] {r.reason}" + (f"（{r.cite}）" if r.cite else ""), file=out)
+                for x in result.excluded_subjects:
+                    print(f"  subject {x.id}: {x.reason}" + (f"（{x.cite}）" if x.cite else ""), file=out)
+    finally:
+        if out is not sys.stdout:
+            out.close()
+    return EXIT_OK
+
+
+def cmd_explain(args) -> int:
+    from .engine import evaluate
+    from .engine.explain import explain_subject
+
+    compiled, loaded = _load_inputs(args)
+    known = {str(s.id) for s in loaded.history.subjects}
+    if args.subject not in known:
+        from .errors import did_you_mean
+
+        hint = did_you_mean(args.subject, known)
+        print(f"qrules: error: no subject '{args.subject}' in {args.history}" + (f"; {hint}" if hint else ""),
+              file=sys.stderr)
+        return EXIT_ERRORS
+    result = evaluate(compiled, loaded.history, args.as_of, invalid_subjects=loaded.invalid_subjects)
+    try:
+        subject = result.subject(args.subject)
+    except KeyError:
+        reason = next((x.reason for x in result.excluded_subjects if x.id == args.subject), "not evaluated")
+        print(f"{args.subject}: {reason}")
+        return EXIT_OK
+    if args.format == "json":
+        print(subject.model_dump_json(by_alias=True, indent=2))
+    else:
+        for w in result.warnings:
+            print(f"warning: {w}", file=sys.stderr)
+        start_cite = compiled.model.parameters["start_score"].cite or "第八条"
+        print(explain_subject(result, subject, start_cite))
+    return EXIT_OK
+
+
+def cmd_schema(args) -> int:
+    if args.what == "ruleset":
+        from .schema import ruleset_json_schema
+
+        schema = ruleset_json_schema()
+    elif args.what == "history":
+        from .history import history_json_schema
+
+        schema = history_json_schema()
+    else:
+        from .engine.results import EvaluationResult
+
+        schema = EvaluationResult.model_json_schema(by_alias=True)
+    print(json.dumps(schema, ensure_ascii=False, indent=2))
+    return EXIT_OK
+
+
+# -- wiring ---------------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="qrules", description="Rules-as-code for product quality credit classification "
+                "(产品质量信用分类监管): check rulesets, evaluate histories, explain every point.",
+                epilog="Exit codes: 0 ok, 1 errors in the input, 2 usage error. Docs: docs/index.md")
+    p.add_argument("--debug", action="store_true", help="show Python tracebacks (for bug reports)")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    c = sub.add_parser("check", help="check rulesets: syntax, names, types, class partition, citations",
+                       description="Check ruleset files and report every problem at file:line:col.")
+    c.add_argument("paths", nargs="+", metavar="PATH")
+    c.add_argument("--format", choices=["text", "json"], default="text")
+    c.set_defaults(func=cmd_check)
+
+    s = sub.add_parser("show", help="print a ruleset; --resolved shows inherited values and their origin")
+    s.add_argument("path", metavar="PATH")
+    s.add_argument("--resolved", action="store_true", help="annotate each value with the file:line it comes from")
+    s.add_argument("--format", choices=["text", "json"], default="text")
+    s.set_defaults(func=cmd_show)
+
+    e = sub.add_parser("evaluate", help="score and classify every subject of a history")
+    e.add_argument("ruleset", metavar="RULESET")
+    e.add_argument("history", metavar="HISTORY", help="YAML, JSON or JSON Lines history")
+    e.add_argument("--as-of", type=_date, default=None, help="evaluation date YYYY-MM-DD (default: today)")
+    e.add_argument("--format", choices=["table", "json", "csv", "jsonl"], default="table")
+    e.add_argument("--output", "-o", help="write to this file instead of standard output")
+    e.set_defaults(func=cmd_evaluate)
+
+    x = sub.add_parser("explain", help="explain one subject's score point by point with articles")
+    x.add_argument("ruleset", metavar="RULESET")
+    x.add_argument("history", metavar="HISTORY")
+    x.add_argument("subject", metavar="SUBJECT")
+    x.add_argument("--as-of", type=_date, default=None)
+    x.add_argument("--format", choices=["text", "json"], default="text")
+    x.set_defaults(func=cmd_explain)
+
+    sc = sub.add_parser("schema", help="print the JSON Schema of the ruleset, history or result format")
+    sc.add_argument("what", choices=["ruleset", "history", "result"])
+    sc.set_defaults(func=cmd_schema)
+
+    for register in _extensions():
+        register(sub)
+    return p
+
+
+def _extensions() -> list[Callable]:
+    """Commands defined in their own modules (each exposes ``register(subparsers)``)."""
+    import importlib
+
+    out = []
+    for name in ("qrules.casetest", "qrules.review", "qrules.render", "qrules.deadlines", "qrules.batch"):
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:
+                continue
+            raise
+        out.append(module.register)
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return args.func(args)
+    except QrulesError as exc:
+        if args.debug:
+            raise
+        print_diagnostics(exc.diagnostics)
+        return EXIT_ERRORS
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception as exc:  # noqa: BLE001 - last resort: no traceback for users
+        if args.debug:
+            raise
+        print(f"qrules: internal error: {type(exc).__name__}: {exc}\n"
+              "rerun with --debug and report the traceback（请加 --debug 重新运行并反馈）", file=sys.stderr)
+        return EXIT_ERRORS
+
+
+if __name__ == "__main__":
+    sys.exit(main())

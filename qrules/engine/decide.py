@@ -421,8 +421,12 @@ class Decider:
             if failed:
                 failed_reasons[e.subject] = failed
         for sid, failed in failed_reasons.items():
-            reason = "；".join(f"{r}（{c}）" if c else r for r, c in failed)
-            self.reject(ev, "QR608", f"not eligible for repair: {reason}", failed[0][1], subject=sid)
+            if len(failed) == 1:
+                reason, cite = failed[0]
+            else:
+                reason = "；".join(f"{r}（{c}）" if c else r for r, c in failed)
+                cite = None
+            self.reject(ev, "QR608", f"not eligible for repair（不予修复）: {reason}", cite, subject=sid)
         eligible = [e for e in counted if e.subject not in failed_reasons]
         if not eligible:
             return

@@ -1,0 +1,94 @@
+"""Render a subject's result as a readable account, point by point with the article.
+
+Example::
+
+    p1 某牌（产品）  score 10.5  live B  official B
+      起始分 12 (第八条)
+      −3 监督抽查不合格 e1 2023-03-01 (第十一条第（一）项)
+      +1.5 修复 e2 … r1 2023-05-10 (第十五条第（一）项) 第2次扣分，按50%修复
+      = 10.5 → B类（第二十六条第一款）
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from .results import EntryResult, EvaluationResult, SubjectResult
+
+_STATUS_ZH = {
+    "counted": "计入", "outside_window": "超出统计周期", "lapsed": "随扣分失效", "deduplicated": "180日内不重复记分",
+    "superseded": "同一事项取最高分", "capped": "超出奖励上限",
+}
+
+
+def fmt_points(value: Decimal) -> str:
+    """Signed exact decimal: −3, +1.5, 0."""
+    text = f"{abs(value).normalize():f}"
+    if value > 0:
+        return f"+{text}"
+    if value < 0:
+        return f"−{text}"
+    return "0"
+
+
+def fmt_score(value: Decimal | None) -> str:
+    return "-" if value is None else f"{value.normalize():f}"
+
+
+def _line(e: EntryResult) -> str:
+    counts = e.status == "counted" or (e.status == "capped" and e.counted_points > 0)
+    mark = "  " if counts else "  ✗ "
+    value = fmt_points(e.counted_points if counts else e.points)
+    kind = {"deduction": "", "repair": "", "reward": "奖励 "}[e.kind]
+    text = f"{mark}{value} {kind}{e.title} {e.event} {e.date}"
+    if e.cite:
+        text += f" ({e.cite})"
+    notes = []
+    if e.via:
+        notes.append(e.via)
+    if e.status != "counted":
+        notes.append(_STATUS_ZH.get(e.status, e.status) + "，不计入" if not counts else _STATUS_ZH[e.status])
+    if e.reason:
+        notes.append(e.reason)
+    if notes:
+        text += " — " + "；".join(notes)
+    return text
+
+
+def explain_subject(result: EvaluationResult, s: SubjectResult, start_cite: str = "第八条") -> str:
+    """The account of one subject as text (Chinese terms, article citations)."""
+    head = f"{s.id} {s.name or ''}（{'产品' if s.kind == 'product' else '经营者'}）".replace("  ", " ")
+    lines = [head, f"  规则 {result.ruleset} {result.version}，截至 {result.as_of}"]
+    if not s.scored:
+        lines.append("  未获得质量信用分 → O类（第二十六条第一款）")
+    else:
+        lines.append(f"  起始分 {fmt_score(s.start)} ({start_cite})")
+        if s.determined_by:
+            lines.append(f"  生产者得分取其产品中的最低分：由产品 {s.determined_by} 决定（第十条）")
+        for e in s.entries:
+            lines.append(_line(e))
+        lines.append(f"  = {fmt_score(s.score)} → 实时分类 {s.live_class}类")
+    last = s.adjustments[-1] if s.adjustments else None
+    if last:
+        how = "锁定" if last.locked else f"按 {last.score_date} 的得分 {fmt_score(last.score)}"
+        lines.append(f"  正式分类 {s.official_class}类：{last.date} 半年调整，{how}（第二十六条第二款）")
+    else:
+        lines.append(f"  正式分类 {s.official_class}类：尚无半年调整（第二十六条第二款）")
+    if s.lock:
+        lines.append(f"  {s.lock.class_}类锁定至 {s.lock.until}（自 {s.lock.since} 起3年，第二十六条第二款）")
+    m = s.measures
+    detail = [m.mode]
+    if m.notice:
+        detail.append(m.notice)
+    if m.checks_per_year:
+        detail.append(f"每年至少{m.checks_per_year}次监督抽查或检查")
+    if m.interview:
+        detail.append(m.interview)
+    lines.append(f"  监管措施：{'，'.join(detail)}" + (f"（{m.cite}）" if m.cite else ""))
+    flags = [k for k, v in s.flags.items() if v]
+    if flags:
+        lines.append(f"  信息应用：{', '.join(flags)}")
+    for r in result.rejected:
+        if r.subject == s.id:
+            lines.append(f"  ✗ 事项 {r.event}（{r.kind}）不予记分：{r.reason}" + (f"（{r.cite}）" if r.cite else ""))
+    return "\n".join(lines)
