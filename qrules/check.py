@@ -1,0 +1,448 @@
+"""Static checks, the second stage of ``parser -> check -> compiler``.
+
+Resolves names (generator variables, then constants, then the scope), checks field access
+against declared :class:`~qrules.types.RecordType` fields, types every node, checks the
+arity of built-in calls and folds constant sub-expressions. Problems become diagnostics
+(codes ``QR2xx``) at the span of the offending token; a node in error gets type ``any`` so
+that one mistake is reported once. The result, :class:`Checked`, tells the compiler each
+node's type, its constant value if known, and a duration's unit if known.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any, Callable, Mapping
+
+from . import ast, runtime
+from .errors import Diagnostics, Span, did_you_mean
+from .runtime import Duration, EvaluationError, WorkdayCalendar
+from .types import ANY, BOOL, DATE, DURATION, NUMBER, STRING, ListType, RecordType, Type, compatible, unify
+
+CODES: dict[str, str] = {
+    "QR201": "unknown name",
+    "QR202": "unknown field, or field access on a value that is not a record",
+    "QR203": "type mismatch",
+    "QR204": "unknown function",
+    "QR205": "wrong number of arguments",
+    "QR206": "working days used in date arithmetic, but no working-day calendar is configured",
+    "QR207": "durations in different units (months and days) combined or compared",
+    "QR208": "a constant sub-expression fails (e.g. division by zero)",
+    "QR209": "a generator ('x for x in xs') given to a function that does not aggregate",
+}
+
+# name -> (fewest arguments, most arguments or None)
+BUILTINS: dict[str, tuple[int, int | None]] = {
+    "min": (1, None), "max": (1, None), "sum": (1, 1), "count": (1, 1),
+    "any": (1, 1), "all": (1, 1), "abs": (1, 1), "round": (1, 2),
+}
+AGGREGATES = frozenset({"min", "max", "sum", "count", "any", "all"})
+ORDERED = (NUMBER, DATE, STRING, DURATION, ANY)
+
+
+class _NoConst:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "NOCONST"
+
+
+NOCONST: Any = _NoConst()
+
+
+@dataclass(frozen=True, slots=True)
+class Info:
+    """What the checker knows about one node.
+
+    Attributes:
+        type: its static type.
+        const: its value when known at compile time, else :data:`NOCONST`.
+        unit: for a duration, its unit family (``days``, ``months``, ``workdays``) if known.
+    """
+
+    type: Type
+    const: Any = NOCONST
+    unit: str | None = None
+
+    @property
+    def is_const(self) -> bool:
+        return self.const is not NOCONST
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A checked expression: its type and, per node (by ``id``), what the checker learnt."""
+
+    node: ast.Expr
+    type: Type
+    infos: dict[int, Info]
+
+
+def normalize_value(value: Any) -> Any:
+    """A constant as the runtime represents it: Decimal numbers, tuples for lists."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float, Decimal)):
+        return runtime.to_number(value)
+    if isinstance(value, (list, tuple)):
+        return tuple(normalize_value(v) for v in value)
+    return value
+
+
+def type_of_value(value: Any) -> Type:
+    """The static type of a run-time value (a list takes the type of its first item)."""
+    if isinstance(value, bool):
+        return BOOL
+    if isinstance(value, (int, float, Decimal)):
+        return NUMBER
+    if isinstance(value, str):
+        return STRING
+    if isinstance(value, date):
+        return DATE
+    if isinstance(value, Duration):
+        return DURATION
+    if isinstance(value, (list, tuple)):
+        return ListType(type_of_value(value[0]) if value else ANY)
+    return ANY
+
+
+def check(node: ast.Expr, scope: Mapping[str, Type], diags: Diagnostics, *,
+          constants: Mapping[str, Any] | None = None, calendar: WorkdayCalendar | None = None,
+          expected: Type | None = None) -> Checked | None:
+    """Check ``node``; add problems to ``diags`` and return None if there were any.
+
+    Args:
+        node: the parsed expression.
+        scope: names visible to the expression and their types (values come at run time).
+        diags: collector for ``QR2xx`` diagnostics.
+        constants: names whose values are known now; folded into the compiled code.
+        calendar: the working-day calendar, if any (without one, ``workdays`` arithmetic on
+            dates is an error).
+        expected: the type the caller needs, e.g. ``BOOL`` for a condition.
+    """
+    checker = _Checker(scope, constants or {}, diags, calendar)
+    before = len(diags.errors)
+    info = checker.visit(node)
+    typ = info.type
+    if expected is not None and not compatible(expected, typ):
+        diags.add("QR203", f"expected {expected}, got {typ}", node.span)
+    if len(diags.errors) > before:
+        return None
+    if typ == ANY and expected is not None:
+        typ = expected
+    return Checked(node, typ, checker.infos)
+
+
+class _Checker:
+    def __init__(self, scope: Mapping[str, Type], constants: Mapping[str, Any], diags: Diagnostics,
+                 calendar: WorkdayCalendar | None):
+        self.scope = scope
+        self.constants = constants
+        self.diags = diags
+        self.calendar = calendar
+        self.locals: list[tuple[str, Type]] = []
+        self.infos: dict[int, Info] = {}
+
+    def visit(self, node: ast.Expr) -> Info:
+        info = getattr(self, "_" + type(node).__name__)(node)
+        self.infos[id(node)] = info
+        return info
+
+    def error(self, code: str, message: str, span: Span, hint: str | None = None) -> Info:
+        self.diags.add(code, message, span, hint=hint)
+        return Info(ANY)
+
+    def fold(self, typ: Type, fn: Callable[..., Any], args: list[Info], span: Span,
+             unit: str | None = None) -> Info:
+        """Info for a node of type ``typ``, with its value if every argument is constant."""
+        if not all(a.is_const for a in args):
+            return Info(typ, unit=unit)
+        try:
+            value = fn(*(a.const for a in args))
+        except EvaluationError as exc:
+            return self.error("QR208", exc.message, span)
+        return Info(typ, normalize_value(value), unit)
+
+    # --- leaves ---------------------------------------------------------------------------
+
+    def _Literal(self, node: ast.Literal) -> Info:
+        unit = runtime.unit_kind(node.value.unit) if isinstance(node.value, Duration) else None
+        return Info(node.type, node.value, unit)
+
+    def _Name(self, node: ast.Name) -> Info:
+        for name, typ in reversed(self.locals):
+            if name == node.name:
+                return Info(typ)
+        if node.name in self.constants:
+            value = normalize_value(self.constants[node.name])
+            unit = runtime.unit_kind(value.unit) if isinstance(value, Duration) else None
+            return Info(type_of_value(value), value, unit)
+        if node.name in self.scope:
+            return Info(self.scope[node.name])
+        if node.name in BUILTINS:
+            return self.error("QR201", f"'{node.name}' is a function, not a value", node.span,
+                              hint=f"call it, e.g. {node.name}(...)")
+        if node.name in ("True", "False"):
+            return self.error("QR201", f"unknown name '{node.name}'", node.span,
+                              hint=f"booleans are written in lower case: {node.name.lower()}")
+        candidates = [n for n, _ in self.locals] + list(self.scope) + list(self.constants)
+        return self.error("QR201", f"unknown name '{node.name}'", node.span,
+                          hint=did_you_mean(node.name, candidates))
+
+    def _Field(self, node: ast.Field) -> Info:
+        obj = self.visit(node.obj)
+        if obj.type == ANY:
+            return Info(ANY)
+        if not isinstance(obj.type, RecordType):
+            return self.error("QR202", f"{obj.type} has no fields (no field '{node.name}')", node.name_span)
+        typ = obj.type.field(node.name)
+        if typ is None:
+            names = list(obj.type.field_names())
+            hint = did_you_mean(node.name, names) or (
+                f"fields of {obj.type}: {', '.join(names)}" if names else f"{obj.type} has no fields")
+            return self.error("QR202", f"{obj.type} has no field '{node.name}'", node.name_span, hint=hint)
+        return Info(typ)
+
+    # --- operators ------------------------------------------------------------------------
+
+    def _Unary(self, node: ast.Unary) -> Info:
+        arg = self.visit(node.operand)
+        if node.op == "not":
+            if not compatible(arg.type, BOOL):
+                return self.error("QR203", f"'not' needs a bool, got {arg.type}", node.operand.span)
+            return self.fold(BOOL, lambda v: not v, [arg], node.span)
+        if arg.type not in (NUMBER, DURATION, ANY):
+            return self.error("QR203", f"cannot negate {arg.type}", node.span)
+        return self.fold(arg.type, runtime.neg, [arg], node.span, arg.unit)
+
+    def _Binary(self, node: ast.Binary) -> Info:
+        left, right = self.visit(node.left), self.visit(node.right)
+        if node.op in ("and", "or"):
+            bad = [(n, i) for n, i in ((node.left, left), (node.right, right)) if not compatible(i.type, BOOL)]
+            if bad:
+                n, i = bad[0]
+                return self.error("QR203", f"'{node.op}' needs bool operands, got {i.type}", n.span)
+            fn = (lambda a, b: a and b) if node.op == "and" else (lambda a, b: a or b)
+            return self.fold(BOOL, fn, [left, right], node.span)
+        typ = _arith_type(node.op, left.type, right.type)
+        if typ is None:
+            return self._arith_error(node, left.type, right.type)
+        unit = None
+        durations = [i for i in (left, right) if i.type == DURATION]
+        if len(durations) == 2:
+            if left.unit and right.unit and left.unit != right.unit:
+                return self.error("QR207", f"cannot combine {left.unit} with {right.unit}", node.span,
+                                  hint="durations in different units cannot be added or subtracted")
+            unit = left.unit if typ == DURATION else None
+        elif durations:
+            unit = durations[0].unit
+            if DATE in (left.type, right.type) and unit == "workdays" and self.calendar is None:
+                return self.error("QR206", "working days need a calendar, and none is configured", node.span,
+                                  hint="use days, or configure a working-day calendar")
+        if left.type == DATE and right.type == DATE:
+            unit = "days"
+        ops = {"+": lambda a, b: runtime.add(a, b, self.calendar),
+               "-": lambda a, b: runtime.sub(a, b, self.calendar),
+               "*": runtime.mul, "/": runtime.div}
+        return self.fold(typ, ops[node.op], [left, right], node.span, unit if typ == DURATION else None)
+
+    def _arith_error(self, node: ast.Binary, lt: Type, rt: Type) -> Info:
+        verbs = {"+": f"cannot add {lt} and {rt}", "-": f"cannot subtract {rt} from {lt}",
+                 "*": f"cannot multiply {lt} by {rt}", "/": f"cannot divide {lt} by {rt}"}
+        hint = None
+        if {lt, rt} == {DATE, NUMBER} and node.op in "+-":
+            hint = "give the number a unit, e.g. 30 days or 3 months"
+        return self.error("QR203", verbs[node.op], node.span, hint=hint)
+
+    def _Compare(self, node: ast.Compare) -> Info:
+        infos = [self.visit(operand) for operand in node.operands]
+        ok = True
+        for i, op in enumerate(node.ops):
+            left, right = infos[i], infos[i + 1]
+            a, b = node.operands[i].span, node.operands[i + 1].span
+            span = Span(a.file, a.line, a.col, b.end_line, b.end_col)
+            message = _compare_error(op, left.type, right.type)
+            if message:
+                self.error("QR203", message, span)
+                ok = False
+            elif left.unit and right.unit and left.unit != right.unit and op not in ("in", "not in"):
+                self.error("QR207", f"cannot compare {left.unit} with {right.unit}", span)
+                ok = False
+        if not ok:
+            return Info(BOOL)
+
+        def chain(*values: Any) -> bool:
+            return all(runtime.COMPARE[op](values[i], values[i + 1]) for i, op in enumerate(node.ops))
+        return self.fold(BOOL, chain, infos, node.span)
+
+    def _IfElse(self, node: ast.IfElse) -> Info:
+        cond = self.visit(node.cond)
+        then, orelse = self.visit(node.then), self.visit(node.orelse)
+        if not compatible(cond.type, BOOL):
+            return self.error("QR203", f"the condition of 'if' must be a bool, got {cond.type}", node.cond.span)
+        if not compatible(then.type, orelse.type):
+            return self.error("QR203", f"both branches of 'if ... else' must have the same type, "
+                                       f"got {then.type} and {orelse.type}", node.span)
+        typ = unify(then.type, orelse.type)
+        unit = then.unit if then.unit == orelse.unit else None
+        if cond.is_const:
+            chosen = then if cond.const else orelse
+            return Info(typ, chosen.const, chosen.unit)
+        if then.unit and orelse.unit and then.unit != orelse.unit:
+            return self.error("QR207", f"the branches of 'if ... else' are in {then.unit} and {orelse.unit}",
+                              node.span)
+        return Info(typ, unit=unit)
+
+    def _ListExpr(self, node: ast.ListExpr) -> Info:
+        infos = [self.visit(item) for item in node.items]
+        elem: Type = ANY
+        for item, info in zip(node.items, infos):
+            if not compatible(elem, info.type):
+                return self.error("QR203", f"list items must have the same type: {elem} and {info.type}",
+                                  item.span)
+            elem = unify(elem, info.type)
+        return self.fold(ListType(elem), lambda *values: tuple(values), infos, node.span)
+
+    def _Comprehension(self, node: ast.Comprehension) -> Info:
+        source = self.visit(node.iterable)
+        if isinstance(source.type, ListType):
+            elem_type = source.type.elem
+        elif source.type == ANY:
+            elem_type = ANY
+        else:
+            self.error("QR203", f"'for' needs a list, got {source.type}", node.iterable.span)
+            elem_type = ANY
+        self.locals.append((node.var, elem_type))
+        try:
+            if node.cond is not None:
+                cond = self.visit(node.cond)
+                if not compatible(cond.type, BOOL):
+                    self.error("QR203", f"the 'if' of a generator must be a bool, got {cond.type}", node.cond.span)
+            elem = self.visit(node.elem)
+        finally:
+            self.locals.pop()
+        return Info(ListType(elem.type))
+
+    def _Call(self, node: ast.Call) -> Info:
+        if node.func not in BUILTINS:
+            if node.func in self.scope or node.func in self.constants:
+                return self.error("QR204", f"'{node.func}' is not a function", node.func_span)
+            return self.error("QR204", f"unknown function '{node.func}'", node.func_span,
+                              hint=did_you_mean(node.func, BUILTINS)
+                              or f"the functions are {', '.join(sorted(BUILTINS))}")
+        low, high = BUILTINS[node.func]
+        n = len(node.args)
+        if n < low or (high is not None and n > high):
+            if high is None:
+                takes = f"at least {low} argument{'s' if low > 1 else ''}"
+            elif low == high:
+                takes = f"{low} argument{'s' if low > 1 else ''}"
+            else:
+                takes = f"{low} or {high} arguments"
+            return self.error("QR205", f"{node.func}() takes {takes}, got {n}", node.span)
+        infos = [self.visit(arg) for arg in node.args]
+        if any(isinstance(arg, ast.Comprehension) for arg in node.args) and node.func not in AGGREGATES:
+            return self.error("QR209", f"{node.func}() does not take a generator", node.args[0].span,
+                              hint=f"generators are for {', '.join(sorted(AGGREGATES))}")
+        typ, message = _call_type(node.func, [i.type for i in infos])
+        if message:
+            span = node.args[0].span if len(node.args) == 1 else node.span
+            return self.error("QR203", message, span)
+        if any(isinstance(arg, ast.Comprehension) for arg in node.args):
+            return Info(typ)
+        unit = None
+        if typ == DURATION:
+            units = {i.unit for i in infos}
+            if len(units) == 1:
+                unit = units.pop()
+            elif None not in units:
+                return self.error("QR207", f"{node.func}() of durations in different units", node.span)
+        fn = _FOLDERS[node.func]
+        return self.fold(typ, fn, infos, node.span, unit)
+
+
+_FOLDERS: dict[str, Callable[..., Any]] = {
+    "sum": runtime.agg_sum, "count": runtime.agg_count, "any": runtime.agg_any, "all": runtime.agg_all,
+    "min": lambda *xs: runtime.agg_min(xs[0] if len(xs) == 1 else xs),
+    "max": lambda *xs: runtime.agg_max(xs[0] if len(xs) == 1 else xs),
+    "abs": runtime.fn_abs, "round": runtime.round_half_up,
+}
+
+_ARITH: dict[str, dict[tuple[Type, Type], Type]] = {
+    "+": {(NUMBER, NUMBER): NUMBER, (DATE, DURATION): DATE, (DURATION, DATE): DATE,
+          (DURATION, DURATION): DURATION},
+    "-": {(NUMBER, NUMBER): NUMBER, (DATE, DURATION): DATE, (DATE, DATE): DURATION,
+          (DURATION, DURATION): DURATION},
+    "*": {(NUMBER, NUMBER): NUMBER, (NUMBER, DURATION): DURATION, (DURATION, NUMBER): DURATION},
+    "/": {(NUMBER, NUMBER): NUMBER},
+}
+
+
+def _arith_type(op: str, lt: Type, rt: Type) -> Type | None:
+    """Result type of ``lt op rt``; with ``any`` on a side, what the other side allows."""
+    table = _ARITH[op]
+    results = {res for (a, b), res in table.items() if compatible(a, lt) and compatible(b, rt)}
+    if not results:
+        return None
+    return results.pop() if len(results) == 1 else ANY
+
+
+def _compare_error(op: str, lt: Type, rt: Type) -> str | None:
+    if op in ("in", "not in"):
+        if isinstance(rt, ListType):
+            return None if compatible(lt, rt.elem) else f"cannot look for a {lt} in a {rt}"
+        if rt == STRING:
+            return None if compatible(lt, STRING) else f"cannot look for a {lt} in a string"
+        return None if rt == ANY else f"'{op}' needs a list or a string on the right, got {rt}"
+    if not compatible(lt, rt):
+        return f"cannot compare {lt} with {rt}"
+    if op in ("==", "!="):
+        return None
+    typ = unify(lt, rt)
+    if typ == BOOL:
+        return f"bools can only be compared with == and !=, not '{op}'"
+    if typ not in ORDERED:
+        return f"'{op}' cannot order values of type {typ}"
+    return None
+
+
+def _call_type(func: str, args: list[Type]) -> tuple[Type, str | None]:
+    """Result type of a built-in call, or an error message."""
+    def elem_of(typ: Type) -> Type | None:
+        if isinstance(typ, ListType):
+            return typ.elem
+        return ANY if typ == ANY else None
+
+    if func in ("sum", "count", "any", "all"):
+        elem = elem_of(args[0])
+        if func == "count":
+            return NUMBER, None if elem is not None else f"count() needs a list, got {args[0]}"
+        want = NUMBER if func == "sum" else BOOL
+        result = NUMBER if func == "sum" else BOOL
+        if elem is None or not compatible(elem, want):
+            return result, f"{func}() needs a list of {want}s, got {args[0]}"
+        return result, None
+    if func in ("min", "max"):
+        if len(args) == 1:
+            elem = elem_of(args[0])
+            if elem is None:
+                return ANY, f"{func}() of one value needs a list; to compare values write {func}(a, b)"
+            args = [elem]
+        typ: Type = ANY
+        for arg in args:
+            if not compatible(typ, arg):
+                return ANY, f"{func}() needs values of one type, got {typ} and {arg}"
+            typ = unify(typ, arg)
+        if typ not in ORDERED:
+            return ANY, f"{func}() cannot order values of type {typ}"
+        return typ, None
+    # abs, round: numbers only
+    for arg in args:
+        if not compatible(arg, NUMBER):
+            return NUMBER, f"{func}() needs a number, got {arg}"
+    return NUMBER, None
+
+
+__all__ = ["CODES", "BUILTINS", "AGGREGATES", "NOCONST", "Info", "Checked", "check", "type_of_value",
+           "normalize_value"]
