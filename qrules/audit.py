@@ -45,7 +45,15 @@ def _provable(node: ast.Expr) -> bool:
 
 
 def _constants(node: ast.Expr) -> set[Decimal]:
-    return {Decimal(n.value) for n in _walk(node) if isinstance(n, ast.Literal) and n.type == NUMBER}
+    """Every number written in the expression, with its sign (``-3`` parses as minus 3)."""
+    out = set()
+    for n in _walk(node):
+        if isinstance(n, ast.Literal) and n.type == NUMBER:
+            out.add(Decimal(n.value))
+        elif isinstance(n, ast.Unary) and n.op == "-" and isinstance(n.operand, ast.Literal) \
+                and n.operand.type == NUMBER:
+            out.add(-Decimal(n.operand.value))
+    return out
 
 
 def _pieces(points: list[Decimal]) -> list[Piece]:

@@ -20,7 +20,7 @@ from .errors import Diagnostic, Diagnostics, QrulesError, SourceMap, Span, did_y
 from .language import CompiledExpr, compile_expression, parse_literal_value, type_of_value
 from .loader import ResolvedRuleset, load_ruleset
 from .runtime import Duration
-from .types import BOOL, DATE, DURATION, NUMBER, STRING, ListType, RecordType, Type
+from .types import ANY, BOOL, DATE, DURATION, NUMBER, STRING, ListType, RecordType, Type
 from .workdays import WorkdayCalendar
 
 CODES = {
@@ -130,10 +130,12 @@ class _Compiler:
         self.m = resolved.model
         self.diags = diags
         self.params: dict[str, Any] = {}
+        self.broken: dict[str, Type] = {}  # parameters with errors: typed ANY so each is reported once
         self.calendar = WorkdayCalendar()
 
     def expr(self, path: tuple, text: str, scope_key: str, expected: Type | None) -> CompiledExpr | None:
-        return compile_expression(text, _smap(self.r, path), SCOPES[scope_key], self.diags,
+        scope = {**self.broken, **SCOPES[scope_key]} if self.broken else SCOPES[scope_key]
+        return compile_expression(text, _smap(self.r, path), scope, self.diags,
                                   expected=expected, constants=self.params, calendar=self.calendar)
 
     def run(self) -> CompiledRuleset | None:
@@ -143,12 +145,14 @@ class _Compiler:
             path = ("parameters", name, "value")
             got = parse_literal_value(param.value, _smap(r, path), self.diags)
             if got is None:
+                self.broken[name] = ANY
                 continue
             value, typ = got
             want = PARAMETER_TYPES.get(name)
             if want is not None and typ != want:
                 self.diags.add("QR405", f"parameter '{name}' must be a {want}, got {typ} ('{param.value}')",
                                r.span(path), hint=_example(want))
+                self.broken[name] = ANY
                 continue
             self.params[name] = value
         for name in PARAMETER_TYPES:
