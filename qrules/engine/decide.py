@@ -24,6 +24,24 @@ from .results import Rejection
 
 ZERO = Decimal(0)
 
+CODES = {
+    "QR601": "unknown item code (第十一条、第十二条)",
+    "QR602": "the event names a subject that is not in the history",
+    "QR603": "the event names a subject whose record was refused (e.g. invalid credit code)",
+    "QR604": "the subject's category is out of scope (第二条)",
+    "QR605": "the subject is outside the ruleset's jurisdiction",
+    "QR606": "the item does not apply to this kind of subject or role (第十一条、第十二条)",
+    "QR607": "a repair whose deduction is missing, revoked, later, or did not count",
+    "QR608": "a repair that fails an eligibility condition (第十四条)",
+    "QR609": "a repair over the per-period limit (第十五条第（二）项)",
+    "QR610": "unknown reward rule",
+    "QR611": "a reward whose conditions are not met or whose subject does not fit (第十六、十七条)",
+    "QR612": "a correction of an unknown, already revoked, or correction event (第二十五条)",
+    "QR613": "an event dated after the as-of date (not yet effective)",
+    "QR614": "a Yuepintong filing on a product (filings are made by operators)",
+    "QR620": "an event revoked by a correction: kept in the history, not counted (第二十四、二十五条)",
+}
+
 
 @dataclass
 class SubjectView:
@@ -193,7 +211,7 @@ class Decider:
             if ev.action == "revoke":
                 self.revoked[str(target.id)] = str(ev.id)
             else:
-                changes = ev.changes.model_dump(exclude_none=True) if ev.changes is not None else {}
+                changes = ev.changes.model_dump(exclude_unset=True) if ev.changes is not None else {}
                 if "line" in changes and target.kind in ("deduction", "spot_check"):
                     changes["line"] = ev.changes.line
                 by_id[str(target.id)] = target.model_copy(update=changes)
