@@ -23,7 +23,10 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
-	$(BIN)/qrules test rulesets/tests
+	$(BIN)/qrules test rulesets/tests --require-full-coverage
+	$(MAKE) docs
+
+docs: $(STAMP)
 	$(BIN)/python docs/gen_reference.py
 	$(BIN)/mkdocs build --strict --quiet --site-dir .site
 

@@ -51,6 +51,11 @@ BAD_ENTRY = "QR701"
 #: Diagnostic code for a date in a year no calendar covers.
 NO_CALENDAR = "QR702"
 
+CODES = {
+    BAD_ENTRY: "a `calendar:` year entry is malformed (bad date or range, a workday on a weekday, wrong year)",
+    NO_CALENDAR: "a date falls in a year no working-day calendar covers (add the year under `calendar:`)",
+}
+
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _KEYS = ("holidays", "workdays")
 

@@ -1,0 +1,259 @@
+"""Generate the reference pages of the docs site from the code and the rulesets.
+
+Run before ``mkdocs build`` (``make test`` and ``make docs`` do): the pages under
+docs/reference/ are written from the pydantic schemas, the error-code tables of each
+module, the expression scopes, the CLI's argparse help, the public API's docstrings and
+the rulesets themselves (``qrules render``), so they cannot drift from the code.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import inspect
+import io
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "docs" / "reference"
+sys.path.insert(0, str(ROOT))
+
+CODE_MODULES = ["qrules.yamlsource", "qrules.parser", "qrules.check", "qrules.loader", "qrules.ruleset",
+                "qrules.history", "qrules.engine.decide", "qrules.workdays", "qrules.deadlines",
+                "qrules.casetest"]
+
+
+def write(name: str, text: str) -> None:
+    path = OUT / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text.rstrip() + "\n", encoding="utf-8")
+
+
+def error_examples() -> dict[str, str]:
+    """Run small broken rulesets through the checker and keep the first message per code."""
+    from qrules.errors import QrulesError, render
+    from qrules.ruleset import load
+
+    base = (ROOT / "rulesets" / "guangdong-2021.yaml").read_text(encoding="utf-8")
+    variants = [
+        base.replace("items:  ", "items: [", 1) if "items:  " in base else base + "\nbad: [\n",
+        base + "\nalias: &x [1]\nagain: *x\n",
+        base.replace("qrules: 1\n", "qrules: 1\nqrules: 1\n", 1),
+        base.replace("from: 2021-06-05", "from: 2023-02-30"),
+        base.replace("  excluded_categories:", "  excluded_categorys:"),
+        base.replace('B: {when: "6 < score < 12"', 'B: {when: "6.5 < score < 12"'),
+        base.replace(", cite: 第十一条第（七）项", ""),
+        base.replace('item: "12.2", when', 'item: "12.20", when'),
+        base.replace("until: 2026-06-04", "until: 2020-06-04"),
+        base.replace('window: {value: "36 months"', 'window: {value: "36"'),
+        base.replace('B: {when: "6 < score < 12"', 'B: {when: "6 < scroe < 12"'),
+        base.replace('"repair.rectified"', '"repair.rectifed"'),
+        base.replace('A: {when: "score >= 12"', 'A: {when: "score + 12"'),
+        base.replace('A: {when: "score >= 12"', 'A: {when: "score = 12"'),
+        base.replace('A: {when: "score >= 12"', 'A: {when: "scor(12)"'),
+        base.replace('value: "180 days"', 'value: "180 dayz"'),
+    ]
+    children = [
+        "qrules: 1\nruleset: kid\nextends: guangdong-2021\nversion: '1'\nparameters:\n  windw: {value: '24 months'}\n",
+        "qrules: 1\nruleset: kid\nextends: guangdong-2099\nversion: '1'\n",
+        "qrules: 1\nruleset: kid\nextends: guangdong-2021\nversion: '1'\nitems:\n  '-99.9': null\n",
+    ]
+    found: dict[str, str] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        tmpdir = Path(tmp)
+        (tmpdir / "guangdong-2021.yaml").write_text(base, encoding="utf-8")
+        files = []
+        for i, text in enumerate(variants):
+            files.append(tmpdir / f"example-{i}.yaml")
+            files[-1].write_text(text, encoding="utf-8")
+        for i, text in enumerate(children):
+            files.append(tmpdir / f"child-{i}.yaml")
+            files[-1].write_text(text, encoding="utf-8")
+        (tmpdir / "a.yaml").write_text("qrules: 1\nruleset: a\nextends: b\nversion: '1'\n", encoding="utf-8")
+        (tmpdir / "b.yaml").write_text("qrules: 1\nruleset: b\nextends: a\nversion: '1'\n", encoding="utf-8")
+        files.append(tmpdir / "a.yaml")
+        for path in files:
+            try:
+                load(path)
+            except QrulesError as exc:
+                for d in exc.diagnostics:
+                    if d.code not in found and d.severity == "error":
+                        text = render(d).replace(str(tmpdir) + "/", "rulesets/")
+                        found[d.code] = text
+    return found
+
+
+def errors_page() -> str:
+    examples = error_examples()
+    lines = ["# Error codes / 错误代码", "",
+             "Every problem qrules reports has a code. Messages print as `file:line:col: error[CODE]: message`, "
+             "with the source line and a caret under the place. The examples below are produced by running "
+             "the checker on broken copies of `guangdong-2021.yaml` when the docs are built.", "",
+             "每条错误都带有代码，并指出文件、行、列；下列示例在生成文档时实际运行检查得到。", ""]
+    for name in CODE_MODULES:
+        module = importlib.import_module(name)
+        codes = getattr(module, "CODES", {})
+        if not codes:
+            continue
+        lines += [f"## `{name}`", "", (inspect.getdoc(module) or "").split("\n\n")[0], "",
+                  "| code | meaning |", "| --- | --- |"]
+        for code, text in sorted(codes.items()):
+            lines.append(f"| {code} | {text.replace('|', '/')} |")
+        lines.append("")
+        for code in sorted(codes):
+            if code in examples:
+                lines += [f"**{code}** example:", "", "```text", examples[code], "```", ""]
+    return "\n".join(lines)
+
+
+def _field_rows(model) -> list[str]:
+    rows = []
+    for name, info in model.model_fields.items():
+        alias = info.alias or name
+        ann = str(info.annotation).replace("typing.", "").replace("qrules.schema.", "").replace("|", "or")
+        required = "yes" if info.is_required() else ""
+        desc = (info.description or "").replace("|", "/")
+        rows.append(f"| `{alias}` | `{ann}` | {required} | {desc} |")
+    return rows
+
+
+def schema_page() -> str:
+    from pydantic import BaseModel
+
+    import qrules.schema as schema
+
+    lines = ["# Ruleset format reference / 规则集格式", "",
+             "Generated from the pydantic models in `qrules/schema.py`. `qrules schema ruleset` prints the same "
+             "as JSON Schema. Fields typed `Expr` hold expressions (see the [language reference](../language.md)); "
+             "the names each expression may use are listed in [expression scopes](scopes.md).", ""]
+    models = [obj for _, obj in inspect.getmembers(schema, inspect.isclass)
+              if issubclass(obj, BaseModel) and obj.__module__ == schema.__name__ and not obj.__name__.startswith("_")]
+    models.sort(key=lambda m: (m.__name__ != "Ruleset", m.__name__))
+    for model in models:
+        lines += [f"## {model.__name__}", "", inspect.getdoc(model) or "", "",
+                  "| key | type | required | description |", "| --- | --- | --- | --- |"]
+        lines += _field_rows(model)
+        lines.append("")
+    return "\n".join(lines)
+
+
+def history_schema_page() -> str:
+    from pydantic import BaseModel
+
+    import qrules.history as history
+
+    lines = ["# History format reference (generated) / 历史数据格式（自动生成）", "",
+             "Generated from the pydantic models in `qrules/history.py`; the guide is [History format](../history.md). "
+             "`qrules schema history` prints the JSON Schema.", ""]
+    names = ["OperatorSubject", "ProductSubject", "LineInfo", "Deduction", "Repair", "Reward", "SpotCheck",
+             "Filing", "Correction", "CorrectionChanges", "ProcedureEvent"]
+    for name in names:
+        model = getattr(history, name, None)
+        if model is None or not issubclass(model, BaseModel):
+            continue
+        lines += [f"## {name}", "", (inspect.getdoc(model) or "").split("\n\n")[0], "",
+                  "| field | type | required | description |", "| --- | --- | --- | --- |"]
+        lines += [r for r in _field_rows(model) if not r.startswith("| `span`")]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def scopes_page() -> str:
+    from qrules.ruleset import PARAMETER_TYPES, SCOPES
+    from qrules.types import ListType, RecordType
+
+    lines = ["# Expression scopes / 表达式可用名称", "",
+             "Which names each expression of a ruleset may use, and their types (generated from "
+             "`qrules/ruleset.py`). Every parameter under `parameters:` is also in scope by its name.", "",
+             "| parameter | type |", "| --- | --- |"]
+    lines += [f"| `{k}` | {v} |" for k, v in PARAMETER_TYPES.items()]
+    lines.append("")
+    records: dict[str, RecordType] = {}
+    for path, scope in SCOPES.items():
+        lines += [f"## `{path}`", "", "| name | type |", "| --- | --- |"]
+        for name, typ in scope.items():
+            lines.append(f"| `{name}` | {typ} |")
+            inner = typ.elem if isinstance(typ, ListType) else typ
+            if isinstance(inner, RecordType):
+                records[inner.name] = inner
+        lines.append("")
+    lines += ["## Records / 记录类型", ""]
+    for name, rec in sorted(records.items()):
+        lines.append(f"- **{name}**: " + ", ".join(f"`{k}` ({t})" for k, t in rec.fields))
+    return "\n".join(lines)
+
+
+def cli_page() -> str:
+    from qrules.cli import build_parser
+
+    parser = build_parser()
+    lines = ["# Command line / 命令行", "", "Generated from the argparse definitions in `qrules/cli.py` "
+             "and the command modules.", "", "```text", parser.format_help().rstrip(), "```", ""]
+    sub = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
+    for name, p in sub.choices.items():
+        lines += [f"## qrules {name}", "", "```text", p.format_help().rstrip(), "```", ""]
+    return "\n".join(lines)
+
+
+def api_page() -> str:
+    import qrules
+
+    lines = ["# Python API", "", inspect.getdoc(qrules) or "", ""]
+    for name in qrules.__all__:
+        obj = getattr(qrules, name)
+        kind = "class" if inspect.isclass(obj) else "function"
+        try:
+            sig = str(inspect.signature(obj)) if kind == "function" else ""
+        except (TypeError, ValueError):
+            sig = ""
+        lines += [f"## `{name}{sig}`", "", f"*{kind}*", "", inspect.getdoc(obj) or "", ""]
+    return "\n".join(lines)
+
+
+def rulesets_pages() -> None:
+    from qrules.ruleset import load
+
+    try:
+        from qrules.render import render_markdown
+    except ImportError:
+        render_markdown = None
+    for name in ("guangdong-2021", "haojiang-2023"):
+        compiled = load(ROOT / "rulesets" / f"{name}.yaml")
+        if render_markdown is not None:
+            text = render_markdown(compiled)
+        else:
+            out = io.StringIO()
+            with contextlib.redirect_stdout(out):
+                from qrules.cli import main
+
+                main(["show", str(ROOT / "rulesets" / f"{name}.yaml"), "--resolved"])
+            text = f"# {name}\n\n```text\n{out.getvalue()}```\n"
+        write(f"rulesets/{name}.md", text)
+
+
+def main() -> int:
+    write("errors.md", errors_page())
+    write("ruleset-format.md", schema_page())
+    write("history-format.md", history_schema_page())
+    write("scopes.md", scopes_page())
+    write("cli.md", cli_page())
+    write("api.md", api_page())
+    rulesets_pages()
+    schemas = OUT / "schemas"
+    schemas.mkdir(parents=True, exist_ok=True)
+    from qrules.history import history_json_schema
+    from qrules.schema import ruleset_json_schema
+
+    (schemas / "ruleset.schema.json").write_text(json.dumps(ruleset_json_schema(), ensure_ascii=False, indent=2),
+                                                 encoding="utf-8")
+    (schemas / "history.schema.json").write_text(json.dumps(history_json_schema(), ensure_ascii=False, indent=2),
+                                                 encoding="utf-8")
+    print(f"reference pages written to {OUT.relative_to(ROOT)}/")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
