@@ -100,6 +100,34 @@ class CompiledRuleset:
     adjustment_dates: list[tuple[int, int]]
     calendar: WorkdayCalendar
     diagnostics: list[Diagnostic] = field(default_factory=list)  # warnings and infos from check
+    _window_cache: dict = field(default_factory=dict, repr=False)
+
+    def in_window(self, entry_date: dt.date, as_of: dt.date) -> bool:
+        """The ruleset's window rule (第七条) for one entry date, memoised: dates repeat a lot."""
+        key = (entry_date, as_of)
+        hit = self._window_cache.get(key)
+        if hit is None:
+            if len(self._window_cache) > 2_000_000:
+                self._window_cache.clear()
+            hit = self._window_cache[key] = bool(self.exprs["window.counts"]({"as_of": as_of,
+                                                                              "entry": {"date": entry_date}}))
+        return hit
+
+    def score_date(self, adjustment: dt.date) -> dt.date:
+        """The date whose score sets the class at an adjustment (第二十六条第二款), memoised."""
+        hit = self._window_cache.get(("adj", adjustment))
+        if hit is None:
+            hit = self._window_cache[("adj", adjustment)] = self.exprs["adjustment.score_as_of"](
+                {"adjustment": adjustment})
+        return hit
+
+    def classify(self, score) -> str:
+        """The first class whose condition holds for ``score`` (第二十六条第一款), memoised."""
+        hit = self._window_cache.get(("cls", score))
+        if hit is None:
+            hit = next((name for name in self.class_order if self.class_exprs[name]({"score": score})), "O")
+            self._window_cache[("cls", score)] = hit
+        return hit
 
     @property
     def model(self):

@@ -72,7 +72,7 @@ def _entry_result(e: Entry, scorer: Scorer, as_of: dt.date, used: set[int]) -> E
             cite = scorer.c.model.dedup.once_per_event.cite
         else:
             counted_points = e.points
-    return EntryResult(event=e.event, kind=e.kind, code=e.code, title=e.title, date=e.date, points=e.points,
+    return EntryResult.model_construct(event=e.event, kind=e.kind, code=e.code, title=e.title, date=e.date, points=e.points,
                        counted_points=counted_points, status=status, reason=reason, cite=cite, via=e.via,
                        of=e.of.event if e.of is not None else None, ordinal=e.ordinal, requested=e.requested)
 
@@ -124,6 +124,15 @@ def evaluate(compiled, history, as_of: dt.date | None = None, *, invalid_subject
                             summary=summary)
 
 
+def _measures(compiled, cls: str) -> Measures:
+    cache = compiled._window_cache
+    hit = cache.get(("measures", cls))
+    if hit is None:
+        measure = compiled.model.measures.get(cls)
+        hit = cache[("measures", cls)] = Measures(**measure.model_dump()) if measure else Measures(mode="-")
+    return hit
+
+
 def _subject_result(compiled, scorer: Scorer, view: SubjectView, as_of: dt.date) -> SubjectResult:
     m = compiled.model
     acc = scorer.account(view.id, as_of)
@@ -139,14 +148,14 @@ def _subject_result(compiled, scorer: Scorer, view: SubjectView, as_of: dt.date)
         entries += [_entry_result(e, scorer, as_of, used) for e in scorer.d.entries.get(acc.determined_by, [])]
         entries.sort(key=lambda x: (x.date, x.event, x.kind))
     measure = m.measures.get(official)
-    measures = Measures(**measure.model_dump()) if measure else Measures(mode="-")
+    measures = _measures(compiled, official)
     deductions = sum(1 for e in acc.entries if e.kind == "deduction")
     env = {"class": official, "kind": view.kind, "deductions": Decimal(deductions), "scored": acc.scored,
            "score": acc.score if acc.score is not None else Decimal(0)}
     flags = {name: bool(expr(env)) for name, expr in compiled.flag_whens.items()}
-    return SubjectResult(
+    return SubjectResult.model_construct(
         id=view.id, kind=view.kind, name=view.name, roles=sorted(view.roles), scored=acc.scored, score=acc.score,
         start=scorer.start, live_class=live, official_class=official,
-        lock=Lock(class_=lock[0], since=lock[1], until=lock[2]) if lock else None,
+        lock=Lock.model_construct(class_=lock[0], since=lock[1], until=lock[2]) if lock else None,
         measures=measures, flags=flags, determined_by=acc.determined_by, entries=entries,
         adjustments=adjustments)

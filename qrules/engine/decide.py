@@ -135,7 +135,7 @@ class Decider:
                                              reason=reason, cite=cite))
 
     def in_window(self, entry_date: dt.date, at: dt.date) -> bool:
-        return bool(self.window({"as_of": at, "entry": {"date": entry_date}}))
+        return self.c.in_window(entry_date, at)
 
     def check_subject(self, event: Any, sid: str) -> SubjectView | None:
         """The subject if events may be recorded on it; otherwise reject with the reason."""

@@ -11,7 +11,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 EntryStatus = Literal["counted", "outside_window", "lapsed", "deduplicated", "superseded", "capped"]
 
@@ -51,11 +51,13 @@ class Adjustment(_Out):
 
 
 class Lock(_Out):
-    class_: str
-    since: dt.date
-    until: dt.date
+    """An active class lock (第二十六条第二款: D for 3 years)."""
 
     model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+    class_: str = Field(alias="class")
+    since: dt.date
+    until: dt.date
 
 
 class Measures(_Out):

@@ -38,6 +38,8 @@ class Scorer:
         self.start = Decimal(compiled.params["start_score"])
         self.stays = bool(compiled.params.get("stays_scored", True))
         self.lapse = bool(compiled.model.repair.lapses_with_deduction.value)
+        self._scored: dict[tuple[str, dt.date], bool] = {}
+        self._accounts: dict[tuple[str, dt.date], Account] = {}
         self.products_of: dict[str, list[str]] = {}
         for s in subjects.values():
             if s.kind == "product" and s.producer and s.excluded is None:
@@ -47,19 +49,33 @@ class Scorer:
         if entry.date > at:
             return False
         anchor = entry.of.date if (entry.kind == "repair" and self.lapse and entry.of is not None) else entry.date
-        return bool(self.window({"as_of": at, "entry": {"date": anchor}}))
+        return self.c.in_window(anchor, at)
 
     def live_entries(self, sid: str, at: dt.date) -> list[Entry]:
         return [e for e in self.d.entries.get(sid, []) if e.counted and self.in_window(e, at)]
 
     def has_record(self, sid: str, at: dt.date) -> bool:
         """第八条: the start score is given at the first record; ``stays_scored`` keeps it afterwards."""
+        key = (sid, at)
+        hit = self._scored.get(key)
+        if hit is None:
+            hit = self._scored[key] = self._has_record(sid, at)
+        return hit
+
+    def _has_record(self, sid: str, at: dt.date) -> bool:
         records = [{"date": e.date, "kind": e.kind, "points": e.points}
                    for e in self.d.entries.get(sid, [])
                    if e.counted and e.date <= at and (self.stays or self.in_window(e, at))]
         return bool(self.scored_when({"records": records}))
 
     def account(self, sid: str, at: dt.date) -> Account:
+        key = (sid, at)
+        hit = self._accounts.get(key)
+        if hit is None:
+            hit = self._accounts[key] = self._account(sid, at)
+        return hit
+
+    def _account(self, sid: str, at: dt.date) -> Account:
         s = self.subjects[sid]
         own = self.live_entries(sid, at)
         if s.kind == "operator":
@@ -79,10 +95,7 @@ class Scorer:
     def classify(self, score: Decimal | None) -> str:
         if score is None:
             return "O"
-        for name in self.c.class_order:
-            if self.c.class_exprs[name]({"score": score}):
-                return name
-        return "O"  # unreachable when the partition check passed
+        return self.c.classify(score)
 
     def first_record(self, sid: str) -> dt.date | None:
         dates = [e.date for e in self.d.entries.get(sid, []) if e.counted]
@@ -102,20 +115,19 @@ class Scorer:
         lock_class = lock.class_ if lock else None
         lock_since = lock_until = None
         out = []
-        score_date_expr = self.c.exprs["adjustment.score_as_of"]
         for year in range(first.year, as_of.year + 1):
             for month, day in self.c.adjustment_dates:
                 t = dt.date(year, month, day)
                 if t <= first or t > as_of:
                     continue
-                sd = score_date_expr({"adjustment": t})
+                sd = self.c.score_date(t)
                 acc = self.account(sid, sd)
                 computed = self.classify(acc.score) if acc.scored else "O"
                 locked = lock_until is not None and t < lock_until
                 official = lock_class if locked else computed
                 if not locked and lock_class is not None and computed == lock_class:
                     lock_since, lock_until = t, shift(t, self.c.lock_duration, 1, self.c.calendar)
-                out.append(Adjustment(date=t, score_date=sd, score=acc.score, computed_class=computed,
+                out.append(Adjustment.model_construct(date=t, score_date=sd, score=acc.score, computed_class=computed,
                                       official_class=official, locked=locked))
         active = None
         if lock_until is not None and out and out[-1].official_class == lock_class and as_of < lock_until:
