@@ -439,3 +439,12 @@ def test_moved_threshold_changes_class(run, child):
 def test_event_after_as_of_listed_not_dropped(run):
     r = run(OPS + [P1], [ded("e1", "11.7", "2024-03-01", ["p1"])], "2024-01-01")
     assert codes(r)[("e1", None)] == "QR613"
+
+
+# -- 第五条、第十九条: who records what (a warning, never a rejection) ---------------------------------------
+def test_art19_recorded_by_mismatch_warns_but_counts(run):
+    events = [ded("e1", "11.1", "2023-03-01", ["p1"], recorded_by="city"),
+              ded("e2", "11.7", "2023-03-02", ["p2"], recorded_by="city")]
+    r = run(OPS + [P1, P2], events, "2023-06-01")
+    assert r.subject("p1").score == D(9)            # still counted
+    assert len(r.warnings) == 1 and r.warnings[0].startswith("e1: recorded by city")

@@ -100,6 +100,7 @@ def evaluate(compiled, history, as_of: dt.date | None = None, *, invalid_subject
     if as_of < m.in_force.from_:
         warnings.append(f"ruleset {m.ruleset} is in force from {m.in_force.from_}; as of {as_of} it was not yet "
                         "in force（规则尚未施行）")
+    warnings += decisions.warnings
     wanted = set(subjects) if subjects is not None else None
     results = []
     for sid, view in views.items():

@@ -140,12 +140,13 @@ class Decider:
     def check_subject(self, event: Any, sid: str) -> SubjectView | None:
         """The subject if events may be recorded on it; otherwise reject with the reason."""
         if sid in self.invalid:
-            self.reject(event, "QR603", f"subject '{sid}' is invalid: {self.invalid[sid]}", subject=sid)
+            self.reject(event, "QR603", f"subject '{sid}' is invalid: {self.invalid[sid]}", "第六条", subject=sid)
             return None
         s = self.subjects.get(sid)
         if s is None:
             hint = did_you_mean(sid, self.subjects)
-            self.reject(event, "QR602", f"unknown subject '{sid}'" + (f" ({hint})" if hint else ""), subject=sid)
+            self.reject(event, "QR602", f"unknown subject '{sid}'" + (f" ({hint})" if hint else ""), "第六条",
+                        subject=sid)
             return None
         if s.excluded is not None:
             code, reason, cite = s.excluded
@@ -288,6 +289,7 @@ class Decider:
         if not targets:
             return
         self.out.counted_events.add(str(ev.id))
+        self.check_recorded_by(ev, item)
         entries = []
         for sid, candidates in targets.items():
             made = [self.make_deduction(ev, sid, code, via, cite, via_product)
@@ -302,6 +304,21 @@ class Decider:
                 self.out.add(e)
                 entries.append(e)
         self.deduction_entries[str(ev.id)] = entries
+
+    def check_recorded_by(self, ev: Any, item) -> None:
+        """第五条、第十九条第二款: who records what. A mismatch warns; it never rejects."""
+        level = getattr(ev, "recorded_by", None)
+        if not level:
+            return
+        auth = self.m.authorities
+        expected = auth.records.get("spot_check" if item.spot_check else "other")
+        if level not in auth.levels:
+            self.out.warnings.append(f"{ev.id}: recorded_by '{level}' is not an authority level of "
+                                     f"{self.m.ruleset} ({', '.join(auth.levels)})")
+        elif expected and level != expected:
+            what = "spot-check items" if item.spot_check else "other items"
+            self.out.warnings.append(f"{ev.id}: recorded by {level}, but {auth.cite or '第十九条'} assigns {what} "
+                                     f"to {expected}（录入部门与规定不一致，仅提示）")
 
     def link_producer(self, ev: Any, product: SubjectView, targets: dict) -> None:
         """第十二条第（一）、（二）项: a product's item also scores its producer."""
