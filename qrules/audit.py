@@ -184,6 +184,9 @@ def audit(compiled, diags: Diagnostics) -> None:
     if m.issued is not None and m.issued > m.in_force.from_:
         diags.add("QR404", f"issued ({m.issued}) is after in_force.from ({m.in_force.from_})",
                   r.span(("issued",)), severity="warning")
+    from .deadlines import check_deadlines  # procedural clocks (第二十一条、第二十三至二十五条)
+
+    diags.extend(check_deadlines(compiled))
     count = compiled.provisional_count()
     if count:
         diags.add("QR406", f"{count} provisional values (the score table of 第十九条 is not yet official)",

@@ -56,9 +56,10 @@ def subject_views(compiled, subjects: Iterable[Any]) -> dict[str, SubjectView]:
     return views
 
 
-def _entry_result(e: Entry, scorer: Scorer, as_of: dt.date, used: set[int]) -> EntryResult:
+def _entry_result(e: Entry, scorer: Scorer, as_of: dt.date, used: dict[tuple, Entry]) -> EntryResult:
     status, reason, cite = e.status, e.reason, e.cite
     counted_points = Decimal(0)
+    key = (e.subject, e.event, e.kind)
     if e.counted:
         if not scorer.in_window(e, as_of):
             status = "lapsed" if e.kind == "repair" else "outside_window"
@@ -66,15 +67,19 @@ def _entry_result(e: Entry, scorer: Scorer, as_of: dt.date, used: set[int]) -> E
                       else "超出统计周期（最近36个月）")
             cite = (scorer.c.model.repair.lapses_with_deduction.cite if e.kind == "repair"
                     else scorer.c.model.window.cite)
-        elif id(e) not in used:
+        elif key not in used:
             status = "superseded"
             reason = "同一事项在生产者的产品记录中以较重分值计入，只记一次"
             cite = scorer.c.model.dedup.once_per_event.cite
         else:
-            counted_points = e.points
-    return EntryResult.model_construct(event=e.event, kind=e.kind, code=e.code, title=e.title, date=e.date, points=e.points,
-                       counted_points=counted_points, status=status, reason=reason, cite=cite, via=e.via,
-                       of=e.of.event if e.of is not None else None, ordinal=e.ordinal, requested=e.requested)
+            taken = used[key]
+            counted_points = taken.points
+            if taken is not e:  # re-capped on a producer's line (第十条、第十八条)
+                status, reason, cite = taken.status, taken.reason, taken.cite
+    return EntryResult.model_construct(event=e.event, kind=e.kind, code=e.code, title=e.title, date=e.date,
+                                       points=e.points, counted_points=counted_points, status=status, reason=reason,
+                                       cite=cite, via=e.via, of=e.of.event if e.of is not None else None,
+                                       ordinal=e.ordinal, requested=e.requested)
 
 
 def evaluate(compiled, history, as_of: dt.date | None = None, *, invalid_subjects: dict[str, str] | None = None,
@@ -142,7 +147,7 @@ def _subject_result(compiled, scorer: Scorer, view: SubjectView, as_of: dt.date)
     official = adjustments[-1].official_class if adjustments else "O"
     if official == "O" and acc.scored and not compiled.params.get("new_subject_waits", True):
         official = live
-    used = {id(e) for e in acc.entries}
+    used = {(e.subject, e.event, e.kind): e for e in acc.entries}
     own = scorer.d.entries.get(view.id, [])
     entries = [_entry_result(e, scorer, as_of, used) for e in own]
     if acc.determined_by:

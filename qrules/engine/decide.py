@@ -131,8 +131,24 @@ class Decider:
 
     # -- helpers ---------------------------------------------------------------------------
     def reject(self, event: Any, code: str, reason: str, cite: str | None = None, subject: str | None = None) -> None:
-        self.out.rejections.append(Rejection(event=str(event.id), kind=event.kind, subject=subject, code=code,
-                                             reason=reason, cite=cite))
+        self.out.rejections.append(Rejection(event=str(event.id), kind=event.kind, subject=subject,
+                                             subjects=self.related(event), code=code, reason=reason, cite=cite))
+
+    def related(self, event: Any, depth: int = 0) -> list[str]:
+        """Subjects an event concerns: those it names, their producers, or those of the event it refers to."""
+        names = list(getattr(event, "subjects", None) or [])
+        if getattr(event, "subject", None):
+            names.append(event.subject)
+        of = getattr(event, "of", None)
+        if not names and of is not None and depth < 5 and str(of) in self.events:
+            return self.related(self.events[str(of)], depth + 1)
+        out = []
+        for sid in names:
+            out.append(str(sid))
+            s = self.subjects.get(str(sid))
+            if s is not None and s.producer:
+                out.append(s.producer)
+        return sorted(set(out))
 
     def in_window(self, entry_date: dt.date, at: dt.date) -> bool:
         return self.c.in_window(entry_date, at)
@@ -213,6 +229,7 @@ class Decider:
                 self.revoked[str(target.id)] = str(ev.id)
             else:
                 changes = ev.changes.model_dump(exclude_unset=True) if ev.changes is not None else {}
+                changes = {k: v for k, v in changes.items() if v is not None}  # null: leave unchanged
                 if "line" in changes and target.kind in ("deduction", "spot_check"):
                     changes["line"] = ev.changes.line
                 by_id[str(target.id)] = target.model_copy(update=changes)
@@ -439,51 +456,48 @@ class Decider:
                             "nothing to repair", e.cite, subject=e.subject)
         if not counted:
             return
-        # The operator that applies (第十四条) and whose repairs are limited (第十五条第（二）项).
-        first = self.subjects[counted[0].subject]
-        operator = first.id if first.kind == "operator" else first.producer
-        facts = self.operator_facts(operator, ev.date)
+        # Each entry's operator applies (第十四条) and has its repairs limited (第十五条第（二）项): the
+        # subject itself, or a product's producer. One repair event counts once per operator.
         repair_rec = {"date": ev.date, "rectified": bool(_val(ev, "rectified", False))}
-        made_any = False
-        failed_reasons: dict[str, list[tuple[str, str | None]]] = {}
-        envs = {}
+        by_operator: dict[str, list[Entry]] = {}
         for e in counted:
-            ded = {"date": e.date, "item": e.code, "points": e.points, "intentional": e.intentional,
-                   "major_impact": e.major_impact, "ordinal": Decimal(e.ordinal or 1)}
-            env = {"deduction": ded, "repair": repair_rec, "operator": facts}
-            envs[e.subject] = env
-            failed = [(c.reason, c.cite) for c in self.c.repair_conditions if not c.expr(env)]
-            if failed:
-                failed_reasons[e.subject] = failed
-        for sid, failed in failed_reasons.items():
-            if len(failed) == 1:
-                reason, cite = failed[0]
-            else:
-                reason = "；".join(f"{r}（{c}）" if c else r for r, c in failed)
-                cite = None
-            self.reject(ev, "QR608", f"not eligible for repair（不予修复）: {reason}", cite, subject=sid)
-        eligible = [e for e in counted if e.subject not in failed_reasons]
-        if not eligible:
-            return
-        prior = [d for d in self.repairs_by_operator.get(operator or "", []) if self.in_window(d, ev.date)]
-        limit_env = dict(envs[eligible[0].subject], prior_repairs=Decimal(len(prior)))
-        if not self.c.exprs["repair.limit.allowed_when"](limit_env):
-            lim = self.m.repair.limit
-            self.reject(ev, "QR609", f"{lim.reason}: operator '{operator}' already has {len(prior)} repairs "
-                        f"in the period ending {ev.date}", lim.cite)
-            return
+            subject = self.subjects[e.subject]
+            by_operator.setdefault(subject.id if subject.kind == "operator" else (subject.producer or ""), []).append(e)
         ratio_expr = self.c.exprs["repair.ratio.value"]
-        for e in eligible:
-            ratio = Decimal(ratio_expr(envs[e.subject]))
-            value = ratio * abs(e.points)
-            self.out.add(Entry(subject=e.subject, event=str(ev.id), kind="repair", code=e.code,
-                               title=f"修复 {e.event}（{e.title}）", date=ev.date, points=value,
-                               cite=self.m.repair.ratio.cite, of=e, ordinal=e.ordinal,
-                               reason=f"第{e.ordinal}次扣分，按{_pct(ratio)}修复", via=e.via,
-                               via_product=e.via_product, repair_event=str(ev.id)))
-            made_any = True
-        if made_any:
-            self.repairs_by_operator.setdefault(operator or "", []).append(ev.date)
+        for operator, group in by_operator.items():
+            facts = self.operator_facts(operator, ev.date)
+            eligible, envs = [], {}
+            for e in group:
+                ded = {"date": e.date, "item": e.code, "points": e.points, "intentional": e.intentional,
+                       "major_impact": e.major_impact, "ordinal": Decimal(e.ordinal or 1)}
+                env = envs[e.subject] = {"deduction": ded, "repair": repair_rec, "operator": facts}
+                failed = [(c.reason, c.cite) for c in self.c.repair_conditions if not c.expr(env)]
+                if not failed:
+                    eligible.append(e)
+                    continue
+                if len(failed) == 1:
+                    reason, cite = failed[0]
+                else:
+                    reason, cite = "；".join(f"{r}（{c}）" if c else r for r, c in failed), None
+                self.reject(ev, "QR608", f"not eligible for repair（不予修复）: {reason}", cite, subject=e.subject)
+            if not eligible:
+                continue
+            prior = [d for d in self.repairs_by_operator.get(operator, []) if self.in_window(d, ev.date)]
+            limit_env = dict(envs[eligible[0].subject], prior_repairs=Decimal(len(prior)))
+            if not self.c.exprs["repair.limit.allowed_when"](limit_env):
+                lim = self.m.repair.limit
+                for e in eligible:
+                    self.reject(ev, "QR609", f"{lim.reason}: operator '{operator}' already has {len(prior)} "
+                                f"repairs in the period ending {ev.date}", lim.cite, subject=e.subject)
+                continue
+            for e in eligible:
+                ratio = Decimal(ratio_expr(envs[e.subject]))
+                self.out.add(Entry(subject=e.subject, event=str(ev.id), kind="repair", code=e.code,
+                                   title=f"修复 {e.event}（{e.title}）", date=ev.date, points=ratio * abs(e.points),
+                                   cite=self.m.repair.ratio.cite, of=e, ordinal=e.ordinal,
+                                   reason=f"第{e.ordinal}次扣分，按{_pct(ratio)}修复", via=e.via,
+                                   via_product=e.via_product, repair_event=str(ev.id)))
+            self.repairs_by_operator.setdefault(operator, []).append(ev.date)
             self.out.counted_events.add(str(ev.id))
 
     # -- rewards ---------------------------------------------------------------------------

@@ -89,6 +89,6 @@ def explain_subject(result: EvaluationResult, s: SubjectResult, start_cite: str 
     if flags:
         lines.append(f"  信息应用：{', '.join(flags)}")
     for r in result.rejected:
-        if r.subject == s.id:
+        if r.subject == s.id or (r.subject is None and s.id in r.subjects):
             lines.append(f"  ✗ 事项 {r.event}（{r.kind}）不予记分：{r.reason}" + (f"（{r.cite}）" if r.cite else ""))
     return "\n".join(lines)

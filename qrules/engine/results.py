@@ -96,7 +96,8 @@ class Rejection(_Out):
 
     event: str
     kind: str
-    subject: str | None = None
+    subject: str | None = None      # the subject this part of the event was refused for (None: the whole event)
+    subjects: list[str] = []        # every subject the event concerns (for explanations)
     code: str
     reason: str
     cite: str | None = None

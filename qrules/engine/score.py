@@ -9,7 +9,7 @@ score can be asked for any date cheaply — which the half-year adjustments need
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from ..runtime import shift
@@ -40,6 +40,7 @@ class Scorer:
         self.lapse = bool(compiled.model.repair.lapses_with_deduction.value)
         self._scored: dict[tuple[str, dt.date], bool] = {}
         self._accounts: dict[tuple[str, dt.date], Account] = {}
+        self._line_rewards: dict[tuple[str, str], dict[int, Entry]] = {}
         self.products_of: dict[str, list[str]] = {}
         for s in subjects.values():
             if s.kind == "product" and s.producer and s.excluded is None:
@@ -83,7 +84,7 @@ class Scorer:
             if products:
                 best: Account | None = None
                 for p in products:
-                    merged = _union(self.live_entries(p, at), own)
+                    merged = self.capped(_union(self.live_entries(p, at), own), p, sid)
                     score = self.start + sum((e.points for e in merged), ZERO)
                     if best is None or score < best.score:
                         best = Account(True, score, merged, p)
@@ -91,6 +92,36 @@ class Scorer:
         if not self.has_record(sid, at):
             return Account(False, None, [])
         return Account(True, self.start + sum((e.points for e in own), ZERO), own)
+
+    def capped(self, merged: list[Entry], product: str, operator: str) -> list[Entry]:
+        """第十八条 within 第十条: a producer's line is one subject, so its rewards share one cap.
+
+        Rewards of the product and of the producer are re-capped together in date order, each
+        looking back over the window ending on its own date (decisions stand once taken).
+        """
+        rewards = sorted((e for e in self.d.entries.get(product, []) + self.d.entries.get(operator, [])
+                          if e.kind == "reward" and e.counted), key=lambda e: e.order)
+        if len(rewards) < 2:
+            return merged
+        key = (product, operator)
+        decided = self._line_rewards.get(key)
+        if decided is None:
+            decided = self._line_rewards[key] = {}
+            cap = self.c.exprs["rewards.cap.counted"]
+            for i, e in enumerate(rewards):
+                granted = sum((decided[id(x)].points for x in rewards[:i] if self.c.in_window(x.date, e.date)), ZERO)
+                value = max(min(Decimal(cap({"reward": {"date": e.date, "rule": e.code, "points": e.points,
+                                                        "reported": False, "recalled_before_defect": False,
+                                                        "has_notice": False, "notice_date": e.date,
+                                                        "action_date": e.date},
+                                             "granted": granted})), e.points), ZERO)
+                if value == e.points:
+                    decided[id(e)] = e
+                else:
+                    decided[id(e)] = replace(e, points=value, status="capped", cite=self.c.model.rewards.cap.cite,
+                                             reason=f"生产者与产品 {product} 合计奖励分上限：周期内已得 {granted} 分，"
+                                                    f"本次计 {value} 分（第十条、第十八条）")
+        return [decided.get(id(e), e) if e.kind == "reward" else e for e in merged]
 
     def classify(self, score: Decimal | None) -> str:
         if score is None:
