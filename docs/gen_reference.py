@@ -242,6 +242,7 @@ def main() -> int:
     write("cli.md", cli_page())
     write("api.md", api_page())
     rulesets_pages()
+    write("example-history.md", (ROOT / "examples" / "README.md").read_text(encoding="utf-8"))
     schemas = OUT / "schemas"
     schemas.mkdir(parents=True, exist_ok=True)
     from qrules.history import history_json_schema
