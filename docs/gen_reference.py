@@ -250,6 +250,8 @@ def main() -> int:
 
     (schemas / "ruleset.schema.json").write_text(json.dumps(ruleset_json_schema(), ensure_ascii=False, indent=2),
                                                  encoding="utf-8")
+    (schemas / "ruleset-child.schema.json").write_text(
+        json.dumps(ruleset_json_schema(child=True), ensure_ascii=False, indent=2), encoding="utf-8")
     (schemas / "history.schema.json").write_text(json.dumps(history_json_schema(), ensure_ascii=False, indent=2),
                                                  encoding="utf-8")
     print(f"reference pages written to {OUT.relative_to(ROOT)}/")

@@ -258,7 +258,7 @@ def cmd_schema(args) -> int:
     if args.what == "ruleset":
         from .schema import ruleset_json_schema
 
-        schema = ruleset_json_schema()
+        schema = ruleset_json_schema(child=args.child)
     elif args.what == "history":
         from .history import history_json_schema
 
@@ -309,6 +309,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     sc = sub.add_parser("schema", help="print the JSON Schema of the ruleset, history or result format")
     sc.add_argument("what", choices=["ruleset", "history", "result"])
+    sc.add_argument("--child", action="store_true",
+                    help="ruleset schema for a file that 'extends' another (no required keys, +key/-key allowed)")
     sc.set_defaults(func=cmd_schema)
 
     for register in _extensions():

@@ -272,9 +272,28 @@ class Ruleset(_Model):
     notes: list[str] = []
 
 
-def ruleset_json_schema() -> dict:
-    """JSON Schema of the ruleset format (for editor completion and validation)."""
+def _relax(node: Any) -> None:
+    """Child rulesets hold any subset of keys and may add '+key' / remove '-key'."""
+    if isinstance(node, dict):
+        node.pop("required", None)
+        if "properties" in node:
+            node.setdefault("patternProperties", {})["^[+-]"] = {}
+        for value in node.values():
+            _relax(value)
+    elif isinstance(node, list):
+        for value in node:
+            _relax(value)
+
+
+def ruleset_json_schema(child: bool = False) -> dict:
+    """JSON Schema of the ruleset format (for editor completion and validation).
+
+    With ``child=True``, the schema of a file that ``extends`` another: no key is required
+    and ``+key`` / ``-key`` entries are allowed anywhere.
+    """
     schema = Ruleset.model_json_schema(by_alias=True)
+    if child:
+        _relax(schema)
     schema["$id"] = "https://qrules.example/schema/ruleset.json"
     schema["title"] = "qrules ruleset"
     # A child ruleset may override any subset and add '+key' / remove '-key' entries.
