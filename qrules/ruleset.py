@@ -31,7 +31,6 @@ CODES = {
     "QR405": "a parameter value has the wrong type",
     "QR406": "provisional values are present (score table not yet official)",
     "QR407": "the class thresholds cannot be proven to partition the score line",
-    "QR408": "calendar entry invalid",
 }
 
 # Record types visible to expressions: the contract between ruleset authors and the engine.

@@ -280,3 +280,42 @@ def test_check_json_format(capsys):
     assert main(["check", str(HAOJIANG), "--format", "json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report[0]["ok"] and report[0]["provisional"] == 23 and report[0]["extends"][0].endswith("guangdong-2021.yaml")
+
+
+# -- remaining loader and audit codes, golden -------------------------------------------------------------
+def test_duplicate_key_refused(tmp_path):
+    path = write(tmp_path, "dup.yaml", GD_TEXT.replace("qrules: 1\n", "qrules: 1\nqrules: 1\n", 1))
+    assert [p.split(": ", 1)[1] for p in problems(path)] == ["error[QR004]: duplicate key 'qrules'"]
+
+
+def test_unknown_top_level_key_refused_with_suggestion(tmp_path):
+    path = write(tmp_path, "top.yaml", GD_TEXT + "\nparamters: {}\n")
+    with pytest.raises(QrulesError) as exc:
+        load(path)
+    d = exc.value.diagnostics[0]
+    assert (d.code, d.message, d.hint) == ("QR306", "unknown top-level key 'paramters'", "did you mean 'parameters'?")
+
+
+def test_not_a_mapping_refused(tmp_path):
+    path = write(tmp_path, "list.yaml", "- a\n- b\n")
+    assert [p.split(": ", 1)[1] for p in problems(path)] == [
+        f"error[QR307]: '{path}' is not a ruleset: expected a mapping of keys such as 'ruleset:', 'items:'"]
+
+
+def test_provisional_count_is_an_info_diagnostic():
+    infos = [d for d in load(GUANGDONG).diagnostics if d.code == "QR406"]
+    assert len(infos) == 1 and infos[0].severity == "info"
+    assert infos[0].message == "23 provisional values (the score table of 第十九条 is not yet official)"
+
+
+def test_unprovable_partition_warns(tmp_path):
+    path = variant(tmp_path, 'A: {when: "score >= 12"', 'A: {when: "score * 2 >= 24"')
+    warnings = [d for d in load(path).diagnostics if d.code == "QR407"]
+    assert len(warnings) == 1 and warnings[0].severity == "warning"
+
+
+def test_official_score_table_is_a_data_edit(tmp_path):
+    text = GD_TEXT.replace(", provisional: true}", "}").replace("      provisional: true\n", "")
+    compiled = load(write(tmp_path, "official.yaml", text))
+    assert compiled.provisional_count() == 0
+    assert not [d for d in compiled.diagnostics if d.code == "QR406"]
