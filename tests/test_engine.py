@@ -227,7 +227,7 @@ def test_art15_third_repair_in_period_rejected(run):
     events = [FILED] + [ded(f"e{i}", "11.7", f"2023-0{i}-01", ["p1"]) for i in (2, 3, 4)]
     events += [repair("r2", "e2", "2023-05-01"), repair("r3", "e3", "2023-05-02"), repair("r4", "e4", "2023-05-03")]
     r = run(OPS + [P1], events, "2023-06-01")
-    assert codes(r)[("r4", None)] == "QR609"
+    assert codes(r)[("r4", "p1")] == "QR609"
     rej = [x for x in r.rejected if x.event == "r4"][0]
     assert rej.cite == "第十五条第（二）项"
     # p1: 12 − 1 − 1 − 1 + 1 (first, 100%) + 0.5 (second deduction, 50%) = 10.5
@@ -448,3 +448,16 @@ def test_art19_recorded_by_mismatch_warns_but_counts(run):
     r = run(OPS + [P1, P2], events, "2023-06-01")
     assert r.subject("p1").score == D(9)            # still counted
     assert len(r.warnings) == 1 and r.warnings[0].startswith("e1: recorded by city")
+
+
+def test_art17_1_producer_reward_refused_after_its_products_failure(run):
+    # The producer's products passed checks for 2+ years, but a product failed (11.1) in between:
+    # the clean run restarts after the failure, so 17.1 is not yet earned.
+    events = [FILED] + checks("p1", ["2021-07-01", "2022-07-01", "2023-07-01"]) + [
+        ded("e1", "11.1", "2022-12-01", ["p1"], line=LINE),
+        {"id": "w1", "kind": "reward", "rule": "17.1", "subject": "op1", "date": "2023-07-05"}]
+    r = run(OPS + [P1], events, "2023-12-01")
+    assert codes(r)[("w1", "op1")] == "QR611"
+    # Without the failure the same reward counts: 2021-07-01 → 2023-07-05 is two whole years.
+    ok = run(OPS + [P1], [e for e in events if e["id"] != "e1"], "2023-12-01")
+    assert not [x for x in ok.rejected if x.event == "w1"]

@@ -128,6 +128,10 @@ class Decider:
         self.deduction_entries: dict[str, list[Entry]] = {}  # event id -> entries (all subjects)
         self.events: dict[str, Any] = {}
         self.revoked: dict[str, str] = {}
+        self.products_of: dict[str, list[str]] = {}
+        for s in subjects.values():
+            if s.kind == "product" and s.producer:
+                self.products_of.setdefault(s.producer, []).append(s.id)
 
     # -- helpers ---------------------------------------------------------------------------
     def reject(self, event: Any, code: str, reason: str, cite: str | None = None, subject: str | None = None) -> None:
@@ -509,9 +513,13 @@ class Decider:
         from ..runtime import add_months
 
         checks = [(d, ok) for d, ok in self.spot_checks.get(sid, []) if d <= at and self.in_window(d, at)]
-        for e in self.out.entries.get(sid, []):
-            if e.kind == "deduction" and e.line_key is not None and e.date <= at and self.in_window(e.date, at):
-                checks.append((e.date, False))
+        # Failures recorded as deductions count too: the subject's own and, for a producer, its products'.
+        owners = [sid] + self.products_of.get(sid, [])
+        for owner in owners:
+            for e in self.out.entries.get(owner, []):
+                if (e.kind == "deduction" and e.line_key is not None and e.status != "superseded"
+                        and e.date <= at and self.in_window(e.date, at)):
+                    checks.append((e.date, False))
         checks.sort()
         failures = [d for d, ok in checks if not ok]
         last_fail = failures[-1] if failures else None
