@@ -1294,6 +1294,13 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+def load_history_document(doc: Document) -> LoadedHistory:
+    """Load a history from an already parsed YAML document (e.g. one embedded in a test case),
+    keeping its positions for messages."""
+    with _gc_paused():
+        return _from_document(_Loader(doc.file), doc)
+
+
 def load_history_text(text: str, file: str = "<string>", format: Format = "auto") -> LoadedHistory:
     """Load a history from text. Raises :class:`QrulesError` if the text cannot be parsed at all."""
     with _gc_paused():

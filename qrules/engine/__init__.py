@@ -64,7 +64,7 @@ def _entry_result(e: Entry, scorer: Scorer, as_of: dt.date, used: dict[tuple, En
         if not scorer.in_window(e, as_of):
             status = "lapsed" if e.kind == "repair" else "outside_window"
             reason = ("所修复的扣分已超出统计周期，修复分不再统计" if e.kind == "repair"
-                      else "超出统计周期（最近36个月）")
+                      else f"超出统计周期（最近{scorer.c.params.get('window')}）")
             cite = (scorer.c.model.repair.lapses_with_deduction.cite if e.kind == "repair"
                     else scorer.c.model.window.cite)
         elif key not in used:

@@ -1,0 +1,211 @@
+"""``qrules test``: YAML test cases written by policy staff, and the coverage report."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from qrules.casetest import collect, run_paths
+from qrules.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+GD = ROOT / "rulesets" / "guangdong-2021.yaml"
+HJ = ROOT / "rulesets" / "haojiang-2023.yaml"
+
+SUBJECTS = """\
+      subjects:
+        - {id: op1, kind: operator, uscc: 91440512MA5AAAAA1W, roles: [producer], region: "440512"}
+        - {id: p1, kind: product, brand: 甲牌, nice_class: 28, producer: op1}
+"""
+
+
+def write_case(tmp_path: Path, body: str, name: str = "cases.yaml", ruleset: Path = GD) -> Path:
+    path = tmp_path / name
+    path.write_text(f"ruleset: {ruleset}\nas_of: 2024-03-01\n" + textwrap.dedent(body), encoding="utf-8")
+    return path
+
+
+def run(capsys, *argv: str) -> tuple[int, str]:
+    code = main(["test", *argv])
+    captured = capsys.readouterr()
+    return code, captured.out + captured.err
+
+
+ONE_DEDUCTION = """\
+cases:
+  - name: 第十一条第（四）项 未经许可
+    history:
+{subjects}      events:
+        - {{id: e1, kind: deduction, item: "11.4", date: 2023-03-01, subjects: [p1]}}
+    expect:
+      p1: {{score: {score}, class: {cls}, official: {cls}}}
+"""
+
+
+def test_passing_case_file_exits_0_with_pass_line_and_summary(tmp_path, capsys):
+    path = write_case(tmp_path, ONE_DEDUCTION.format(subjects=SUBJECTS, score=9, cls="B"))
+    code, out = run(capsys, str(path))
+    assert code == 0
+    assert f"PASS  {path}::第十一条第（四）项 未经许可" in out
+    assert out.rstrip().splitlines()[-1] == "1 passed, 0 failed"
+
+
+def test_failing_case_shows_expected_actual_and_explanation(tmp_path, capsys):
+    path = write_case(tmp_path, ONE_DEDUCTION.format(subjects=SUBJECTS, score=12, cls="A"))
+    code, out = run(capsys, str(path))
+    assert code == 1
+    assert "FAIL " in out
+    assert "p1.score: expected 12, got 9" in out
+    assert "p1.class: expected A, got B" in out
+    assert "p1.official: expected A, got B" in out
+    # the explanation of the subject, point by point with the article
+    assert "起始分 12" in out and "e1" in out and "第十一条第（四）项" in out
+    assert out.rstrip().splitlines()[-1] == "0 passed, 1 failed"
+
+
+def test_broken_case_file_reports_positions(tmp_path, capsys):
+    path = write_case(tmp_path, "cases:\n"
+                      "  - name: typo\n    history:\n" + SUBJECTS + "      events: []\n"
+                      "    expect:\n      p1: {scroe: 12}\n"
+                      "  - name: unknown subject\n    history:\n" + SUBJECTS + "      events: []\n"
+                      "    expect:\n      p9: {score: 12}\n")
+    code, out = run(capsys, str(path))
+    assert code == 1
+    text = path.read_text(encoding="utf-8").splitlines()
+    typo_line = next(i for i, line in enumerate(text, 1) if "scroe" in line)
+    col = text[typo_line - 1].index("scroe") + 1
+    assert f"{path}:{typo_line}:{col}: error[QR802]: unknown key 'scroe'" in out
+    assert "did you mean 'score'?" in out
+    p9_line = next(i for i, line in enumerate(text, 1) if "p9:" in line)
+    assert f"{path}:{p9_line}:7: error[QR805]: no subject 'p9'" in out
+    assert "ERROR " in out and out.rstrip().splitlines()[-1] == "0 passed, 2 failed"
+
+
+def test_yaml_syntax_error_is_reported_at_its_position(tmp_path, capsys):
+    path = tmp_path / "bad.yaml"
+    path.write_text("ruleset: x.yaml\ncases:\n  - name: [unclosed\n", encoding="utf-8")
+    code, out = run(capsys, str(path))
+    assert code == 1
+    assert f"{path}:" in out and "error[QR002]" in out
+
+
+def test_parameter_override_what_if_changes_the_result(tmp_path):
+    """第七条: with a 24-month window a deduction of 2022-03-01 has left the window at 2024-03-01."""
+    history = SUBJECTS + '      events:\n        - {id: e1, kind: deduction, item: "11.4", date: 2022-03-01, subjects: [p1]}\n'
+    path = write_case(tmp_path, "cases:\n"
+                      "  - name: 三十六个月\n    history:\n" + history +
+                      "    expect: {p1: {score: 9}}\n"
+                      "  - name: 二十四个月\n    parameters: {window: \"24 months\"}\n    history:\n" + history +
+                      "    expect: {p1: {score: 12}}\n")
+    outcomes, coverage = run_paths([str(path)])
+    assert [o.status for o in outcomes] == ["pass", "pass"]
+    # the override did not touch the file
+    assert "36 months" in GD.read_text(encoding="utf-8")
+
+
+def test_parameter_override_with_unknown_name_points_at_the_case(tmp_path, capsys):
+    path = write_case(tmp_path, ONE_DEDUCTION.format(subjects=SUBJECTS, score=9, cls="B").replace(
+        "    history:", "    parameters: {windwo: 24 months}\n    history:", 1))
+    code, out = run(capsys, str(path))
+    assert code == 1
+    assert f"{path}:5:18: error[QR804]: parameter 'windwo' does not exist" in out
+    assert "did you mean 'window'?" in out
+
+
+def test_json_output(tmp_path, capsys):
+    path = write_case(tmp_path, ONE_DEDUCTION.format(subjects=SUBJECTS, score=12, cls="B"))
+    code, out = run(capsys, str(path), "--format", "json")
+    assert code == 1
+    data = json.loads(out)
+    assert data["summary"] == {"passed": 0, "failed": 1, "full_coverage": False}
+    case = data["cases"][0]
+    assert case["status"] == "fail"
+    assert {"field": "p1.score", "expected": "12", "actual": "9"} in case["failures"]
+    assert "起始分" in case["explanation"]
+    cov = data["coverage"][0]
+    assert cov["ruleset"] == "guangdong-2021" and cov["complete"] is False
+    assert cov["items"]["uncovered"] == [c for c in cov["items"]["uncovered"] if c != "11.4"]
+    assert "11.4" not in cov["items"]["uncovered"] and cov["items"]["total"] == 19
+
+
+def test_coverage_is_derived_from_results_not_case_text(tmp_path):
+    """第十四条第（三）项: the refused repair covers that condition; no repair counted, so no ratio."""
+    path = write_case(tmp_path, "cases:\n  - name: repair refused, no filing\n    history:\n" + SUBJECTS +
+                      "      events:\n"
+                      '        - {id: e1, kind: deduction, item: "11.4", date: 2023-03-01, subjects: [p1]}\n'
+                      "        - {id: r1, kind: repair, of: e1, date: 2023-05-01, rectified: true}\n"
+                      "    rejected: {r1: QR608}\n"
+                      "    expect:\n      p1: {score: 9}\n")
+    outcomes, coverage = run_paths([str(path)])
+    assert outcomes[0].status == "pass", outcomes[0]
+    cov = next(iter(coverage.values()))
+    uncovered = cov.uncovered()["repair"]
+    assert not any("conditions[3]" in u for u in uncovered)
+    assert any("conditions[2]" in u for u in uncovered)
+    assert any("1st deduction" in u for u in uncovered)
+    assert "11.4" not in cov.uncovered()["items"]
+
+
+def test_shared_history_file_and_several_rulesets(tmp_path, capsys):
+    (tmp_path / "history.yaml").write_text("subjects:\n" + SUBJECTS.split("\n", 1)[1] +
+                                           'events:\n  - {id: e1, kind: deduction, item: "11.6", '
+                                           "date: 2023-03-01, subjects: [p1]}\n", encoding="utf-8")
+    path = tmp_path / "both.yaml"
+    path.write_text(f"ruleset: [{GD}, {HJ}]\nas_of: 2024-03-01\nhistory: history.yaml\n"
+                    "cases:\n  - name: 11.6\n    expect: {p1: {score: 11, class: B}}\n", encoding="utf-8")
+    code, out = run(capsys, str(tmp_path))       # the directory: history.yaml is skipped, not run
+    assert code == 0, out
+    assert "[guangdong-2021]" in out and "[haojiang-2023]" in out
+    assert out.rstrip().splitlines()[-1] == "2 passed, 0 failed"
+
+
+def test_require_full_coverage_fails_on_a_partial_suite(tmp_path, capsys):
+    path = write_case(tmp_path, ONE_DEDUCTION.format(subjects=SUBJECTS, score=9, cls="B"))
+    code, out = run(capsys, str(path), "--require-full-coverage")
+    assert code == 1
+    assert "not exercised" in out
+    assert out.rstrip().splitlines()[-1] == "1 passed, 0 failed"
+
+
+def test_missing_path_is_a_usage_error(tmp_path, capsys):
+    code, out = run(capsys, str(tmp_path / "nope.yaml"))
+    assert code == 2
+    assert "no such file" in out
+
+
+def test_rulesets_tests_pass_with_full_coverage(capsys, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    code, out = run(capsys, "rulesets/tests", "--require-full-coverage")
+    assert code == 0, out
+    assert "FAIL" not in out and "ERROR" not in out
+    assert "rulesets/guangdong-2021.yaml (guangdong-2021): complete" in out
+    assert "rulesets/haojiang-2023.yaml (haojiang-2023): complete" in out
+
+
+def test_every_case_file_is_collected():
+    files, missing = collect([str(ROOT / "rulesets" / "tests")])
+    names = {Path(f).name for f in files}
+    assert not missing
+    for expected in ("gd-window.yaml", "gd-composition.yaml", "gd-dedup.yaml", "gd-items.yaml", "gd-repair.yaml",
+                     "gd-rewards.yaml", "gd-classes.yaml", "gd-measures.yaml", "gd-scope.yaml",
+                     "gd-corrections.yaml", "hj-jurisdiction.yaml", "hj-inherit.yaml"):
+        assert expected in names
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("scored", "false", "p1.scored: expected false, got true"),
+    ("lock_until", "2026-07-01", "p1.lock_until: expected 2026-07-01, got null"),
+    ("measures", "{mode: 一般监管}", "p1.measures.mode: expected 一般监管, got 跟踪监管"),
+    ("rejected", "[e1]", "p1.rejected: expected [e1], got []"),
+    ("entries", "{e1: outside_window}", "p1.entries.e1: expected status outside_window, got status counted"),
+])
+def test_failure_messages_per_field(tmp_path, capsys, field, value, message):
+    body = ONE_DEDUCTION.format(subjects=SUBJECTS, score=9, cls="B").replace(
+        "official: B}", f"official: B, {field}: {value}}}")
+    path = write_case(tmp_path, body)
+    code, out = run(capsys, str(path))
+    assert code == 1
+    assert message in out
