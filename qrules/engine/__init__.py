@@ -45,7 +45,8 @@ def subject_views(compiled, subjects: Iterable[Any]) -> dict[str, SubjectView]:
             region = getattr(raw[producer], "region", None)
         view = SubjectView(id=sid, kind=kind, name=getattr(s, "name", None),
                            roles=frozenset(getattr(s, "roles", None) or ()), producer=producer,
-                           brand=getattr(s, "brand", None), region=region, category=getattr(s, "category", None))
+                           brand=getattr(s, "brand", None), region=region, category=getattr(s, "category", None),
+                           nice_class=getattr(s, "nice_class", None))
         if view.category in excluded_categories:
             view.excluded = ("QR604", f"{view.category}不适用本规范（out of scope: category '{view.category}'）",
                              m.scope.cite)

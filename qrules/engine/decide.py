@@ -55,6 +55,7 @@ class SubjectView:
     brand: str | None
     region: str | None
     category: str | None
+    nice_class: int | None = None
     excluded: tuple[str, str, str | None] | None = None  # (code, reason, cite) when out of scope/jurisdiction
 
 
@@ -387,11 +388,12 @@ class Decider:
         subject = self.subjects[sid]
         product = self.subjects.get(via_product or (sid if subject.kind == "product" else ""))
         line = getattr(ev, "line", None)
-        fields = {"producer": (product.producer if product else sid) if subject.kind == "product" or product else sid,
+        # 第九条第二款 "同一产品": same producer, standard, brand and model (the ruleset picks the fields).
+        fields = {"producer": product.producer if product else sid,
                   "brand": product.brand if product else None,
-                  "standard": getattr(line, "standard", None) if line else None,
-                  "model": getattr(line, "model", None) if line else None,
-                  "nice_class": None}
+                  "nice_class": product.nice_class if product else None,
+                  "standard": getattr(line, "standard", None),
+                  "model": getattr(line, "model", None)}
         key = tuple(fields[f] for f in self.m.dedup.spot_check.same_line) if item.spot_check else None
         reason = None
         if ev.intentional and item.intentional is not None and item.intentional != item.points:
