@@ -109,6 +109,12 @@ def errors_page() -> str:
     return "\n".join(lines)
 
 
+def _own_doc(obj) -> str:
+    """The object's own docstring (not one inherited from pydantic's BaseModel)."""
+    doc = obj.__dict__.get("__doc__") if inspect.isclass(obj) else obj.__doc__
+    return inspect.cleandoc(doc) if doc else ""
+
+
 def _field_rows(model) -> list[str]:
     rows = []
     for name, info in model.model_fields.items():
@@ -133,7 +139,7 @@ def schema_page() -> str:
               if issubclass(obj, BaseModel) and obj.__module__ == schema.__name__ and not obj.__name__.startswith("_")]
     models.sort(key=lambda m: (m.__name__ != "Ruleset", m.__name__))
     for model in models:
-        lines += [f"## {model.__name__}", "", inspect.getdoc(model) or "", "",
+        lines += [f"## {model.__name__}", "", _own_doc(model), "",
                   "| key | type | required | description |", "| --- | --- | --- | --- |"]
         lines += _field_rows(model)
         lines.append("")
@@ -154,7 +160,7 @@ def history_schema_page() -> str:
         model = getattr(history, name, None)
         if model is None or not issubclass(model, BaseModel):
             continue
-        lines += [f"## {name}", "", (inspect.getdoc(model) or "").split("\n\n")[0], "",
+        lines += [f"## {name}", "", _own_doc(model).split("\n\n")[0], "",
                   "| field | type | required | description |", "| --- | --- | --- | --- |"]
         lines += [r for r in _field_rows(model) if not r.startswith("| `span`")]
         lines.append("")
@@ -209,7 +215,7 @@ def api_page() -> str:
             sig = str(inspect.signature(obj)) if kind == "function" else ""
         except (TypeError, ValueError):
             sig = ""
-        lines += [f"## `{name}{sig}`", "", f"*{kind}*", "", inspect.getdoc(obj) or "", ""]
+        lines += [f"## `{name}{sig}`", "", f"*{kind}*", "", _own_doc(obj), ""]
     return "\n".join(lines)
 
 

@@ -83,8 +83,12 @@ def describe_range(first: Piece, last: Piece) -> str:
     return f"{'[' if lo_closed else '('}{_fmt(lo, '-')}, {_fmt(hi, '+')}{']' if hi_closed else ')'}"
 
 
-def partition_report(class_exprs: dict, class_order: list[str]) -> tuple[list[str], list[str], bool]:
-    """Return (gaps, overlaps, provable) as human-readable score ranges."""
+Finding = tuple[str, tuple[str, ...]]  # (score range in words, the classes that border or share it)
+
+
+def partition_report(class_exprs: dict, class_order: list[str]) -> tuple[list[Finding], list[Finding], bool]:
+    """Return (gaps, overlaps, provable): each finding is a score range in words and the classes
+    involved (for a gap, the classes on either side of it; for an overlap, the classes sharing it)."""
     provable = all(_provable(e.node) for e in class_exprs.values())
     points: set[Decimal] = set()
     for e in class_exprs.values():
@@ -111,12 +115,14 @@ def partition_report(class_exprs: dict, class_order: list[str]) -> tuple[list[st
             j += 1
         rng = describe_range(pieces[i], pieces[j])
         if not verdicts[i]:
-            gaps.append(f"scores in {rng} match no class" if not rng.startswith("exactly")
-                        else f"a score of {rng[8:]} matches no class")
+            before = verdicts[i - 1] if i > 0 else ()
+            after = verdicts[j + 1] if j + 1 < len(pieces) else ()
+            gaps.append((f"scores in {rng} match no class" if not rng.startswith("exactly")
+                         else f"a score of {rng[8:]} matches no class", tuple(dict.fromkeys(after + before))))
         elif len(verdicts[i]) > 1:
             names = " and ".join(verdicts[i])
-            overlaps.append(f"scores in {rng} match {names}" if not rng.startswith("exactly")
-                            else f"a score of {rng[8:]} matches {names}")
+            overlaps.append((f"scores in {rng} match {names}" if not rng.startswith("exactly")
+                             else f"a score of {rng[8:]} matches {names}", verdicts[i]))
         i = j + 1
     return gaps, overlaps, provable
 
@@ -127,16 +133,23 @@ def audit(compiled, diags: Diagnostics) -> None:
     m = compiled.model
     # Art 26: the thresholds partition the score line.
     gaps, overlaps, provable = partition_report(compiled.class_exprs, compiled.class_order)
+
+    def where(names: tuple[str, ...]):
+        """The condition of the first class involved: where the fix most likely goes."""
+        return r.span(("classes", names[0], "when")) if names else r.span(("classes",))
+
+    def which(names: tuple[str, ...]) -> str:
+        return f" (check {' and '.join(names)})" if names else ""
     if not provable:
         diags.add("QR407", "class conditions use score inside arithmetic or a call; the partition check "
                   "sampled the constants but cannot prove coverage", r.span(("classes",)), severity="warning",
                   hint="write each class as comparisons of score with numbers, e.g. '6 < score < 12'")
-    for text in gaps:
-        diags.add("QR401", f"class thresholds leave a gap: {text}", r.span(("classes",)),
-                  hint="every possible score must fall in exactly one class (第二十六条)")
-    for text in overlaps:
-        diags.add("QR401", f"class thresholds overlap: {text}", r.span(("classes",)),
-                  hint="use '<' on one side and '<=' on the other at a shared boundary (第三十四条)")
+    for text, names in gaps:
+        diags.add("QR401", f"class thresholds leave a gap: {text}", where(names),
+                  hint=f"every possible score must fall in exactly one class (第二十六条){which(names)}")
+    for text, names in overlaps:
+        diags.add("QR401", f"class thresholds overlap: {text}", where(names),
+                  hint=f"use '<' on one side and '<=' on the other at a shared boundary (第三十四条){which(names)}")
     # Citations: every item and rule must say which article it encodes.
     for code, item in m.items.items():
         if not item.cite:

@@ -203,6 +203,18 @@ _CHAR_ADVICE = {
     "'": "unterminated string",
     "{": "'{' is not part of the language; lists are written [a, b]",
     "}": "'}' is not part of the language; lists are written [a, b]",
+    # Characters a Chinese input method produces (全角/数学符号) in place of ASCII operators.
+    "≥": "'≥' is not an operator, use '>='（以上：>=）",
+    "≤": "'≤' is not an operator, use '<='（以下：<=）",
+    "＞": "full-width '＞' is not an operator, use '>'（高于：>）",
+    "＜": "full-width '＜' is not an operator, use '<'（不满：<）",
+    "＝": "full-width '＝' is not an operator, use '=='",
+    "≠": "'≠' is not an operator, use '!='",
+    "（": "full-width '（' is not a bracket, use '('",
+    "）": "full-width '）' is not a bracket, use ')'",
+    "，": "full-width '，' is not a separator, use ','",
+    "＋": "full-width '＋' is not an operator, use '+'",
+    "－": "full-width '－' is not an operator, use '-'",
 }
 
 
@@ -211,6 +223,8 @@ def _bad_character(exc: UnexpectedCharacters, text: str, smap: SourceMap, diags:
     span = smap.span(exc.line, exc.column, exc.line, exc.column + 1)
     if ch == "=" and text[exc.pos_in_stream:exc.pos_in_stream + 2] == "=>":
         message = "'=>' is not an operator, use '>='"
+    elif ch == "=" and text[exc.pos_in_stream:exc.pos_in_stream + 2] == "=<":
+        message = "'=<' is not an operator, use '<='"
     elif ch in _CHAR_ADVICE:
         message = _CHAR_ADVICE[ch]
     elif ch in "\"'":  # pragma: no cover - covered by the table

@@ -138,7 +138,9 @@ def test_partition_error_points_at_classes(tmp_path):
     with pytest.raises(QrulesError) as exc:
         load(path)
     d = exc.value.diagnostics[0]
-    assert d.code == "QR401" and d.span.line == GD_TEXT.splitlines().index("classes:                        # 第二十六条第一款（第三十四条：以上、以下含本数；高于、不满不含本数）") + 2
+    # The gap (6, 7] lies between C and B: the caret goes to B's condition, the hint names both.
+    b_line = next(i for i, t in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if t.startswith("  B: "))
+    assert d.code == "QR401" and d.span.line == b_line and d.hint.endswith("(check B and C)")
 
 
 # -- static checks: citations, references, validity, types -------------------------------------------

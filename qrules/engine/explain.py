@@ -46,9 +46,10 @@ def _line(e: EntryResult) -> str:
     notes = []
     if e.via:
         notes.append(e.via)
+    label = _STATUS_ZH.get(e.status, e.status)
     if e.status != "counted":
-        notes.append(_STATUS_ZH.get(e.status, e.status) + "，不计入" if not counts else _STATUS_ZH[e.status])
-    if e.reason:
+        notes.append(label + "，不计入" if not counts else label)
+    if e.reason and not e.reason.startswith(label):
         notes.append(e.reason)
     if notes:
         text += " — " + "；".join(notes)
