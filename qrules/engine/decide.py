@@ -499,7 +499,7 @@ class Decider:
             for e in eligible:
                 ratio = Decimal(ratio_expr(envs[e.subject]))
                 self.out.add(Entry(subject=e.subject, event=str(ev.id), kind="repair", code=e.code,
-                                   title=f"修复 {e.event}（{e.title}）", date=ev.date, points=ratio * abs(e.points),
+                                   title=f"修复 {e.event}（{e.title}）", date=ev.date, points=exact(ratio * abs(e.points)),
                                    cite=self.m.repair.ratio.cite, of=e, ordinal=e.ordinal,
                                    reason=f"第{e.ordinal}次扣分，按{_pct(ratio)}修复", via=e.via,
                                    via_product=e.via_product, repair_event=str(ev.id)))
@@ -571,7 +571,7 @@ class Decider:
         granted = sum((e.points for e in self.out.entries.get(s.id, [])
                        if e.kind == "reward" and self.in_window(e.date, ev.date)), ZERO)
         counted = Decimal(self.c.exprs["rewards.cap.counted"]({"reward": reward_rec, "granted": granted}))
-        counted = max(min(counted, rule.points), ZERO)
+        counted = exact(max(min(counted, rule.points), ZERO))
         entry = Entry(subject=s.id, event=str(ev.id), kind="reward", code=str(ev.rule), title=rule.title,
                       date=ev.date, points=counted, cite=rule.cite, requested=rule.points)
         if counted < rule.points:
@@ -581,6 +581,12 @@ class Decider:
             entry.cite = self.m.rewards.cap.cite
         self.out.add(entry)
         self.out.counted_events.add(str(ev.id))
+
+
+def exact(value: Decimal) -> Decimal:
+    """The same number without trailing zeros (1.50 -> 1.5, 9.0 -> 9), never in exponent form."""
+    value = value.normalize()
+    return value.quantize(Decimal(1)) if value == value.to_integral_value() else value
 
 
 def _pct(ratio: Decimal) -> str:

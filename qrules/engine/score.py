@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from ..runtime import shift
-from .decide import Decisions, Entry, SubjectView
+from .decide import Decisions, Entry, SubjectView, exact
 
 ZERO = Decimal(0)
 
@@ -85,13 +85,13 @@ class Scorer:
                 best: Account | None = None
                 for p in products:
                     merged = self.capped(_union(self.live_entries(p, at), own), p, sid)
-                    score = self.start + sum((e.points for e in merged), ZERO)
+                    score = exact(self.start + sum((e.points for e in merged), ZERO))
                     if best is None or score < best.score:
                         best = Account(True, score, merged, p)
                 return best
         if not self.has_record(sid, at):
             return Account(False, None, [])
-        return Account(True, self.start + sum((e.points for e in own), ZERO), own)
+        return Account(True, exact(self.start + sum((e.points for e in own), ZERO)), own)
 
     def capped(self, merged: list[Entry], product: str, operator: str) -> list[Entry]:
         """第十八条 within 第十条: a producer's line is one subject, so its rewards share one cap.
@@ -110,11 +110,11 @@ class Scorer:
             cap = self.c.exprs["rewards.cap.counted"]
             for i, e in enumerate(rewards):
                 granted = sum((decided[id(x)].points for x in rewards[:i] if self.c.in_window(x.date, e.date)), ZERO)
-                value = max(min(Decimal(cap({"reward": {"date": e.date, "rule": e.code, "points": e.points,
+                value = exact(max(min(Decimal(cap({"reward": {"date": e.date, "rule": e.code, "points": e.points,
                                                         "reported": False, "recalled_before_defect": False,
                                                         "has_notice": False, "notice_date": e.date,
                                                         "action_date": e.date},
-                                             "granted": granted})), e.points), ZERO)
+                                             "granted": granted})), e.points), ZERO))
                 if value == e.points:
                     decided[id(e)] = e
                 else:
