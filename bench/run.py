@@ -1,0 +1,360 @@
+"""qrules benchmarks (issue 5; also the figures asked for by issues 2 and 3). One command:
+
+    .venv/bin/python bench/run.py            # default sizes (a: 20k subjects, b: 20k and 100k)
+    .venv/bin/python bench/run.py --quick    # a few seconds per section
+    .venv/bin/python bench/run.py --large    # adds (b) at 1M and 2M subjects (long: see docs/batch.md)
+
+Sections, each reported as the median of several runs with the peak memory:
+  (a) the simplified workload (bench/simplified.yaml) with qrules against a hand-written
+      Python loop over the same data, in the same run; the ratio is the figure.
+  (b) the full guangdong-2021 ruleset over synthetic corpora via `qrules batch`
+      (Parquet in and out when pyarrow is installed, else CSV), wall time including loading.
+  (c) single-subject latency through the Python API (one subject, 5 events).
+  (d) `qrules check rulesets/haojiang-2023.yaml` wall time including interpreter start-up,
+      CLI start-up alone, the in-process check, and one evaluation of a compiled expression.
+No timing is asserted anywhere; this prints figures against the targets.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import random
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+PY = sys.executable
+QRULES = [PY, "-m", "qrules.cli"]
+AS_OF = dt.date(2025, 12, 31)
+# The CLI in a process that reports its own peak RSS and its workers' (KiB) on the last stderr line.
+MEASURED = [PY, "-c", "import json, resource as r, sys; from qrules.cli import main; rc = main(sys.argv[1:]); "
+            "print(json.dumps([r.getrusage(r.RUSAGE_SELF).ru_maxrss, r.getrusage(r.RUSAGE_CHILDREN).ru_maxrss]), "
+            "file=sys.stderr); sys.exit(rc)"]
+
+ROWS: list[list[str]] = []
+
+
+def row(section: str, what: str, measured: str, target: str = "", verdict: str = "") -> None:
+    ROWS.append([section, what, measured, target, verdict])
+    print(f"  {section:4} {what}: {measured}" + (f"   [target {target}: {verdict}]" if target else ""), flush=True)
+
+
+def peak_mb(who: int = resource.RUSAGE_SELF) -> float:
+    return resource.getrusage(who).ru_maxrss / 1024  # Linux: KiB
+
+
+def median_time(fn, repeat: int) -> tuple[float, list[float]]:
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times), times
+
+
+# ---- (a) simplified workload ------------------------------------------------------------------
+
+def simplified_corpus(n: int, seed: int = 1) -> dict:
+    """n operators, ~3 events each: deductions D1/D3/D6, repairs of them, rewards R."""
+    from qrules.history import uscc_check_character
+
+    r = random.Random(seed)
+    start = dt.date(2021, 7, 1)
+    subjects, events = [], []
+    k = 0
+    for i in range(n):
+        first17 = f"9144051200{i:07d}"
+        subjects.append({"id": f"s{i}", "kind": "operator", "uscc": first17 + uscc_check_character(first17),
+                         "roles": ["producer"], "region": "440512"})
+        for _ in range(r.choice([0, 1, 2, 3, 4, 5, 6])):
+            k += 1
+            d = start + dt.timedelta(r.randrange(1600))
+            x = r.random()
+            if x < 0.6:
+                events.append({"id": f"e{k}", "kind": "deduction", "item": r.choice(["D1", "D1", "D3", "D6"]),
+                               "date": d, "subjects": [f"s{i}"]})
+            elif x < 0.75 and events and events[-1]["kind"] == "deduction" and events[-1]["subjects"] == [f"s{i}"]:
+                prev = events[-1]
+                events.append({"id": f"e{k}", "kind": "repair", "of": prev["id"], "rectified": True,
+                               "date": prev["date"] + dt.timedelta(r.randrange(30, 300))})
+            else:
+                events.append({"id": f"e{k}", "kind": "reward", "rule": "R", "subject": f"s{i}", "date": d})
+    return {"subjects": subjects, "events": events}
+
+
+def add_months(d: dt.date, n: int) -> dt.date:
+    import calendar
+
+    y, m0 = divmod(d.month - 1 + n, 12)
+    return dt.date(d.year + y, m0 + 1, min(d.day, calendar.monthrange(d.year + y, m0 + 1)[1]))
+
+
+def hand_loop(per_subject: dict[str, list[tuple]], as_of: dt.date) -> dict[str, str]:
+    """The simplified score written by hand: what a programmer would write for this workload.
+
+    per_subject: id -> [(date, id, kind, value, of_date)] sorted by (date, id).
+    """
+    lo = add_months(as_of, -36)
+    out = {}
+    for sid, evs in per_subject.items():
+        score = 12
+        scored = False
+        rewards: list[tuple[dt.date, int]] = []
+        for d, _eid, kind, value in evs:
+            if d > as_of:
+                continue
+            if kind == "R":
+                w = add_months(d, -36)
+                granted = sum(p for rd, p in rewards if w < rd <= d)
+                value = min(1, max(2 - granted, 0))
+                if value <= 0:
+                    continue
+                rewards.append((d, value))
+            scored = True
+            if lo < d:
+                score += value
+        if not scored:
+            out[sid] = "O"
+        elif score >= 12:
+            out[sid] = "A"
+        elif score > 6:
+            out[sid] = "B"
+        elif score > 0:
+            out[sid] = "C"
+        else:
+            out[sid] = "D"
+    return out
+
+
+def bench_simplified(n: int, repeat: int) -> None:
+    from qrules.batch import evaluate_batch
+    from qrules.engine import evaluate
+    from qrules.history import load_history_data
+    from qrules.ruleset import load
+
+    print(f"(a) simplified workload: {n:,} subjects", flush=True)
+    data = simplified_corpus(n)
+    compiled = load(ROOT / "bench" / "simplified.yaml")
+    loaded = load_history_data({"subjects": data["subjects"],
+                                "events": [dict(e, date=e["date"].isoformat()) for e in data["events"]]})
+    assert not loaded.has_errors
+    n_events = len(data["events"])
+    points = {"D1": -1, "D3": -3, "D6": -6}
+    by_id = {e["id"]: e for e in data["events"]}
+    per_subject: dict[str, list[tuple]] = {s["id"]: [] for s in data["subjects"]}
+    for e in data["events"]:
+        if e["kind"] == "deduction":
+            per_subject[e["subjects"][0]].append((e["date"], e["id"], "D", points[e["item"]]))
+        elif e["kind"] == "repair":
+            target = by_id[e["of"]]
+            per_subject[target["subjects"][0]].append((e["date"], e["id"], "P", -points[target["item"]]))
+        else:
+            per_subject[e["subject"]].append((e["date"], e["id"], "R", 1))
+    for evs in per_subject.values():
+        evs.sort(key=lambda t: (t[0], t[1]))
+
+    t_loop, _ = median_time(lambda: hand_loop(per_subject, AS_OF), repeat)
+    expected = hand_loop(per_subject, AS_OF)
+    result = {}
+
+    def one_process():
+        result["r"] = evaluate(compiled, loaded.history, AS_OF)
+
+    t_engine, _ = median_time(one_process, repeat)
+    got = {s.id: s.live_class for s in result["r"].subjects}
+    agree = sum(1 for k, v in expected.items() if got.get(k) == v)
+
+    def two_workers():
+        for _ in evaluate_batch(compiled, loaded, AS_OF, workers=2, chunk_size=2000, rows=True):
+            pass
+
+    t_batch, _ = median_time(two_workers, repeat)
+    rate_loop, rate_engine, rate_batch = n / t_loop, n / t_engine, n / t_batch
+    row("a", f"hand-written Python loop ({n:,} subjects, {n_events:,} events)", f"{rate_loop:,.0f} subjects/s")
+    row("a", "qrules engine, 1 process", f"{rate_engine:,.0f} subjects/s ({rate_engine / rate_loop:.3f}× the loop)")
+    ratio = rate_batch / rate_loop
+    row("a", "qrules batch, 2 workers", f"{rate_batch:,.0f} subjects/s", "≥ 2× the loop",
+        f"{ratio:.3f}× — {'met' if ratio >= 2 else 'NOT met'}")
+    row("a", "classes agree with the loop", f"{agree:,}/{n:,}")
+    row("a", "peak RSS (this process)", f"{peak_mb():,.0f} MB")
+
+
+# ---- (b) full provincial ruleset at scale -----------------------------------------------------------
+
+def have_pyarrow() -> bool:
+    try:
+        import pyarrow  # noqa: F401
+        return True
+    except ModuleNotFoundError:
+        return False
+
+
+def bench_full(sizes: list[int], repeat: int, workdir: Path) -> None:
+    fmt = "parquet" if have_pyarrow() else "csv"
+    ext = "parquet" if fmt == "parquet" else "csv"
+    for n in sizes:
+        corpus = workdir / f"corpus-{n}-{fmt}"
+        t = time.perf_counter()
+        if not corpus.exists():
+            subprocess.run(QRULES + ["synth", "--subjects", str(n), "--seed", "1", "--out", str(corpus),
+                                     "--format", fmt], check=True, capture_output=True)
+        t_gen = time.perf_counter() - t
+        reps = repeat if n <= 100_000 else 1
+        print(f"(b) guangdong-2021 over {n:,} subjects ({fmt} in/out; generated in {t_gen:.1f} s; "
+              f"{reps} run{'s' if reps > 1 else ''})", flush=True)
+        walls, summaries, peaks = [], [], []
+        for _ in range(reps):
+            out = workdir / f"result-{n}.{ext}"
+            summary = workdir / f"summary-{n}.json"
+            t = time.perf_counter()
+            proc = subprocess.run(MEASURED + ["batch", str(ROOT / "rulesets" / "guangdong-2021.yaml"), str(corpus),
+                                     "--as-of", AS_OF.isoformat(), "--workers", "2", "-o", str(out),
+                                     "--summary-json", str(summary), "--no-progress"],
+                                  check=True, capture_output=True, text=True)
+            walls.append(time.perf_counter() - t)
+            own, workers = json.loads(proc.stderr.strip().splitlines()[-1])
+            peaks.append(max(own, workers) / 1024)
+            summaries.append(json.loads(summary.read_text(encoding="utf-8")))
+        sm = summaries[-1]
+        wall = statistics.median(walls)
+        load_s = statistics.median(s["seconds_load"] for s in summaries)
+        eval_s = statistics.median(s["seconds_evaluate"] for s in summaries)
+        events = sm["events"] + sum(sm["invalid_records_by_code"].values())
+        target = "1M subjects < 15 s" if n >= 1_000_000 else ""
+        verdict = ("met" if wall < 15 else "NOT met") if target else ""
+        row("b", f"{n:,} subjects / {events:,} events, wall (load {load_s:.1f} s + evaluate {eval_s:.1f} s)",
+            f"{wall:.1f} s = {n / wall:,.0f} subjects/s", target, verdict)
+        row("b", f"{n:,} subjects, peak RSS of the largest process", f"{max(peaks):,.0f} MB",
+            "< 4 GB" if n >= 1_000_000 else "", ("met" if max(peaks) < 4096 else "NOT met") if n >= 1_000_000 else "")
+        if n < 1_000_000:
+            per = wall / n
+            row("b", f"  extrapolated to 1M subjects at this rate", f"~{per * 1e6:,.0f} s", "< 15 s",
+                "met" if per * 1e6 < 15 else "NOT met (extrapolated)")
+
+
+# ---- (c) single-subject latency -------------------------------------------------------------------
+
+def bench_latency(repeat: int) -> None:
+    from qrules.engine import evaluate
+    from qrules.history import load_history_data, uscc_check_character
+    from qrules.ruleset import load
+
+    compiled = load(ROOT / "rulesets" / "guangdong-2021.yaml")
+    first17 = "91440512MA5X00001"
+    data = {"subjects": [{"id": "op1", "kind": "operator", "uscc": first17 + uscc_check_character(first17),
+                          "roles": ["producer", "seller"], "region": "440512"}],
+            "events": [{"id": "f1", "kind": "filing", "subject": "op1", "date": "2023-01-05"},
+                       {"id": "d1", "kind": "deduction", "item": "12.3", "date": "2023-03-01", "subjects": ["op1"]},
+                       {"id": "d2", "kind": "deduction", "item": "12.7", "date": "2024-02-01", "subjects": ["op1"]},
+                       {"id": "r1", "kind": "repair", "of": "d1", "date": "2023-06-01", "rectified": True},
+                       {"id": "w1", "kind": "reward", "rule": "17.3", "subject": "op1", "date": "2024-05-20",
+                        "reported": True, "notice_date": "2024-05-01", "action_date": "2024-05-10"}]}
+    history = load_history_data(data).history
+    res = evaluate(compiled, history, AS_OF, subjects=["op1"])
+    assert res.subjects and res.subjects[0].score is not None
+    calls = 200
+    per_call = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        for _ in range(calls):
+            evaluate(compiled, history, AS_OF, subjects=["op1"])
+        per_call.append((time.perf_counter() - t) / calls)
+    med = statistics.median(per_call) * 1e6
+    print("(c) single-subject latency", flush=True)
+    row("c", "evaluate(one subject, 5 events), median", f"{med:,.0f} µs", "< 50 µs",
+        "met" if med < 50 else f"NOT met ({med / 50:.0f}× over)")
+
+
+# ---- (d) check and start-up -----------------------------------------------------------------------
+
+def wall_of(cmd: list[str], repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        subprocess.run(cmd, check=True, capture_output=True, cwd=ROOT)
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def bench_check(repeat: int) -> None:
+    print("(d) check and start-up", flush=True)
+    qrules_bin = Path(PY).with_name("qrules")
+    cli = [str(qrules_bin)] if qrules_bin.exists() else QRULES
+    bare = wall_of([PY, "-c", "pass"], repeat)
+    row("d", "python -c pass (interpreter alone)", f"{bare * 1000:,.0f} ms")
+    start = wall_of(cli + ["--help"], repeat)
+    row("d", "qrules --help (CLI start-up)", f"{start * 1000:,.0f} ms")
+    check = wall_of(cli + ["check", "rulesets/haojiang-2023.yaml"], repeat)
+    row("d", "qrules check rulesets/haojiang-2023.yaml, wall", f"{check * 1000:,.0f} ms", "< 500 ms",
+        "met" if check < 0.5 else "NOT met")
+    from qrules.ruleset import load
+
+    inproc, _ = median_time(lambda: load(ROOT / "rulesets" / "haojiang-2023.yaml"), repeat)
+    row("d", "check in-process (ruleset.load: parse, inherit, compile, audit)", f"{inproc * 1000:,.0f} ms")
+    compiled = load(ROOT / "rulesets" / "guangdong-2021.yaml")
+    expr = compiled.class_exprs["B"]  # compiled once from `6 < score < 12`
+    assert expr.text.strip() == "6 < score < 12"
+    from decimal import Decimal
+
+    env = {"score": Decimal("10.5")}
+    n = 200_000
+    per = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        for _ in range(n):
+            expr(env)
+        per.append((time.perf_counter() - t) / n)
+    row("d", "one evaluation of compiled `6 < score < 12`", f"{statistics.median(per) * 1e9:,.0f} ns")
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--quick", action="store_true", help="small sizes, fewer repeats")
+    p.add_argument("--large", action="store_true", help="add (b) at 1,000,000 and 2,000,000 subjects (long)")
+    p.add_argument("--sizes", help="comma-separated sizes for (b), e.g. 100000,1000000")
+    p.add_argument("--simplified", type=int, help="subjects for (a) (default 20000; --quick 3000)")
+    p.add_argument("--repeat", type=int, help="runs per figure (default 5; --quick 3)")
+    p.add_argument("--only", help="comma-separated sections to run: a,b,c,d")
+    p.add_argument("--workdir", help="keep corpora here (default: a temporary directory)")
+    args = p.parse_args(argv)
+    repeat = args.repeat or (3 if args.quick else 5)
+    sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else ([2_000] if args.quick else [20_000, 100_000])
+    if args.large:
+        sizes += [1_000_000, 2_000_000]
+    only = set(args.only.split(",")) if args.only else {"a", "b", "c", "d"}
+    workdir = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="qrules-bench-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    print(f"qrules benchmarks — {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, as of {AS_OF}; "
+          f"repeat {repeat}; (b) sizes {', '.join(f'{s:,}' for s in sizes)}"
+          + ("" if args.large else " (1M/2M: --large)"), flush=True)
+    try:
+        if "d" in only:
+            bench_check(repeat)
+        if "c" in only:
+            bench_latency(repeat)
+        if "a" in only:
+            bench_simplified(args.simplified or (3_000 if args.quick else 20_000), repeat)
+        if "b" in only:
+            bench_full(sizes, 1 if args.quick else min(repeat, 3), workdir)
+    finally:
+        if not args.workdir:
+            shutil.rmtree(workdir, ignore_errors=True)
+    from qrules.cli import table
+
+    print()
+    print(table(ROWS, ["", "benchmark", "measured", "target", "verdict"]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,898 @@
+"""Jurisdiction-scale evaluation: columnar histories, a chunked multi-process backend, ``qrules batch``.
+
+Pipeline position: ``history`` (records validated one by one, then across records) ->
+**batch** (partition the corpus into independent chunks) -> ``engine.evaluate`` on each
+chunk in worker processes -> results streamed out chunk by chunk.
+
+Why chunks give exactly the engine's answer: the engine's decisions for a subject depend
+only on the subjects and events *connected* to it — its producer or products (第十条、
+第十二条), the other subjects an event names, the events an event refers to through
+``of`` (repairs, corrections, procedure steps) and the subjects those name. The
+partition puts every connected component (union-find over those links) in one chunk, so
+``engine.evaluate`` on a chunk sees everything it would see on the whole corpus.
+``tests/test_batch.py`` checks this differentially over generated corpora.
+
+Columnar input (CSV or Parquet, one table of subjects and one of events) becomes the same
+record dicts as YAML/JSON and goes through the same per-record and cross-record
+validation (:class:`qrules.history._Loader`), so rejected records are reported the same
+way. Column layout: ``docs/batch.md``.
+
+This module is imported by every ``qrules`` command (``cli._extensions``), so it imports
+nothing heavy at module level.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import os
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, Sequence
+
+__all__ = [
+    "SUBJECT_COLUMNS", "EVENT_COLUMNS", "record_to_row", "row_to_record", "load_columnar", "load_any",
+    "partition", "evaluate_batch", "ChunkResult", "BatchSummary", "OUTPUT_COLUMNS", "output_row", "register",
+]
+
+# --------------------------------------------------------------------------------------
+# Column layout
+# --------------------------------------------------------------------------------------
+
+#: Columns of the subjects table, in writing order. Every column is optional except ``id``
+#: and ``kind``; an empty cell (or null) means the field is absent.
+SUBJECT_COLUMNS = ["id", "kind", "uscc", "name", "roles", "region", "category", "brand", "nice_class",
+                   "producer", "note"]
+#: Columns of the events table. Nested fields are flattened with ``_``: ``line.model`` ->
+#: ``line_model``, ``changes.line.standard`` -> ``changes_line_standard``.
+EVENT_COLUMNS = ["id", "kind", "date", "item", "subjects", "subject", "of", "intentional", "major_impact",
+                 "line_model", "line_standard", "rule", "reported", "recalled_before_defect", "notice_date",
+                 "action_date", "result", "rectified", "applied", "concealed", "action", "reason",
+                 "changes_item", "changes_intentional", "changes_major_impact", "changes_date",
+                 "changes_subjects", "changes_line_model", "changes_line_standard", "recorded_by", "note"]
+#: List fields: one cell, items separated by ``;`` in CSV (a list column in Parquet).
+LIST_COLUMNS = frozenset({"roles", "subjects", "changes_subjects"})
+#: Boolean fields: ``true``/``false`` in CSV (any case); anything else is refused by validation.
+BOOL_COLUMNS = frozenset({"intentional", "major_impact", "reported", "recalled_before_defect", "rectified",
+                          "concealed", "changes_intentional", "changes_major_impact"})
+#: column -> field path in the record
+_PATHS: dict[str, tuple[str, ...]] = {
+    **{c: (c,) for c in SUBJECT_COLUMNS + EVENT_COLUMNS},
+    "line_model": ("line", "model"), "line_standard": ("line", "standard"),
+    "changes_item": ("changes", "item"), "changes_intentional": ("changes", "intentional"),
+    "changes_major_impact": ("changes", "major_impact"), "changes_date": ("changes", "date"),
+    "changes_subjects": ("changes", "subjects"), "changes_line_model": ("changes", "line", "model"),
+    "changes_line_standard": ("changes", "line", "standard"),
+}
+_COLUMN_OF_PATH = {v: k for k, v in _PATHS.items()}
+TABLE_NAMES = ("subjects", "events")
+
+
+def row_to_record(row: dict[str, Any]) -> dict[str, Any]:
+    """One table row (column -> cell) as the record dict a YAML/JSON history would hold.
+
+    Empty cells and nulls are absent fields; ``;``-separated text in list columns becomes a
+    list; ``true``/``false`` in boolean columns become booleans (other text is kept, so
+    validation reports it as it would in YAML).
+    """
+    rec: dict[str, Any] = {}
+    for col, value in row.items():
+        if value is None or value == "":
+            continue
+        if col in LIST_COLUMNS and isinstance(value, str):
+            value = [part.strip() for part in value.split(";") if part.strip()]
+        elif col in BOOL_COLUMNS and isinstance(value, str):
+            low = value.strip().lower()
+            value = True if low == "true" else False if low == "false" else value
+        elif hasattr(value, "tolist") and not isinstance(value, (str, bytes)):  # numpy arrays from Parquet
+            value = value.tolist()
+        path = _PATHS.get(col, (col,))
+        target = rec
+        for part in path[:-1]:
+            nxt = target.setdefault(part, {})
+            if not isinstance(nxt, dict):  # a flat column and a nested one collide: keep the flat value
+                break
+            target = nxt
+        else:
+            target[path[-1]] = value
+    return rec
+
+
+def _cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ";".join(str(v) for v in value)
+    if isinstance(value, (dt.date, Decimal)):
+        return str(value)
+    return value
+
+
+def record_to_row(record: dict[str, Any], columns: Sequence[str]) -> dict[str, Any]:
+    """The inverse of :func:`row_to_record` for writing a CSV row (values as text)."""
+    row: dict[str, Any] = {}
+    for col in columns:
+        value: Any = record
+        for part in _PATHS.get(col, (col,)):
+            value = value.get(part) if isinstance(value, dict) else None
+            if value is None:
+                break
+        row[col] = _cell(value)
+    return row
+
+
+def _column_for(loc: tuple) -> str | None:
+    parts = tuple(p for p in loc if isinstance(p, str))
+    while parts:
+        if parts in _COLUMN_OF_PATH:
+            return _COLUMN_OF_PATH[parts]
+        parts = parts[:-1]
+    return None
+
+
+# --------------------------------------------------------------------------------------
+# Columnar loading
+# --------------------------------------------------------------------------------------
+
+
+def _find_tables(path: Path) -> tuple[Path | None, Path | None, str]:
+    """(subjects table, events table, format) for a directory or one of the two files."""
+    if path.is_dir():
+        for fmt in ("parquet", "csv"):
+            s, e = path / f"subjects.{fmt}", path / f"events.{fmt}"
+            if s.exists() or e.exists():
+                return (s if s.exists() else None), (e if e.exists() else None), fmt
+        return None, None, "csv"
+    fmt = path.suffix.lower().lstrip(".")
+    stem = path.stem
+    base = stem[:-len("subjects")] if stem.endswith("subjects") else stem[:-len("events")] \
+        if stem.endswith("events") else None
+    if base is None:
+        return (path, None, fmt)
+    s, e = path.with_name(f"{base}subjects.{fmt}"), path.with_name(f"{base}events.{fmt}")
+    return (s if s.exists() else None), (e if e.exists() else None), fmt
+
+
+def _table_error(file: str, message: str, hint: str | None = None):
+    from .errors import Diagnostic, QrulesError, Span
+
+    return QrulesError(Diagnostic("QR507", message, Span(file, 1, 1), hint=hint))
+
+
+def _check_header(file: str, header: list[str], allowed: list[str], what: str) -> None:
+    from .errors import did_you_mean
+
+    if "id" not in header or "kind" not in header:
+        raise _table_error(file, f"the {what} table needs 'id' and 'kind' columns (found: {', '.join(header)})",
+                           f"columns are: {', '.join(allowed)}")
+    for name in header:
+        if name not in allowed:
+            other = SUBJECT_COLUMNS if what == "events" else EVENT_COLUMNS
+            hint = did_you_mean(name, allowed) or (f"'{name}' is a column of the other table" if name in other
+                                                   else f"columns are: {', '.join(allowed)}")
+            raise _table_error(file, f"unknown column '{name}' in the {what} table", hint)
+    dup = [n for n, k in Counter(header).items() if k > 1]
+    if dup:
+        raise _table_error(file, f"column '{dup[0]}' appears twice in the {what} table")
+
+
+def _csv_rows(file: Path, allowed: list[str], what: str) -> Iterator[tuple[int, list[str], dict[str, Any] | str]]:
+    """(line, header, row dict or a problem message) per data row of a CSV table."""
+    try:
+        handle = file.open(encoding="utf-8-sig", newline="")
+    except OSError as exc:
+        raise _table_error(str(file), f"cannot read '{file}': {exc.strerror or exc}") from None
+    with handle:
+        reader = csv.reader(handle)
+        try:
+            header = [h.strip() for h in next(reader, [])]
+        except (csv.Error, UnicodeDecodeError) as exc:
+            raise _table_error(str(file), f"'{file}' is not a UTF-8 CSV table: {exc}") from None
+        if not header:
+            return
+        _check_header(str(file), header, allowed, what)
+        n = len(header)
+        line = 1
+        while True:
+            try:
+                cells = next(reader)
+            except StopIteration:
+                return
+            except UnicodeDecodeError as exc:
+                raise _table_error(str(file), f"'{file}' is not UTF-8 text (byte {exc.start})") from None
+            except csv.Error as exc:
+                line = reader.line_num
+                yield line, header, f"line {line}: not a valid CSV row ({exc})"
+                continue
+            line = reader.line_num
+            if not cells or (len(cells) == 1 and not cells[0].strip()):
+                continue
+            if len(cells) > n and any(c.strip() for c in cells[n:]):
+                yield line, header, f"line {line}: {len(cells)} cells but the header has {n} columns"
+                continue
+            yield line, header, dict(zip(header, cells))
+
+
+def _parquet_rows(file: Path, allowed: list[str], what: str) -> Iterator[tuple[int, list[str], dict[str, Any] | str]]:
+    pq = _need_pyarrow("read Parquet histories")
+    try:
+        pf = pq.ParquetFile(str(file))
+    except Exception as exc:  # noqa: BLE001 - pyarrow raises several types for unreadable files
+        raise _table_error(str(file), f"cannot read Parquet file '{file}': {exc}") from None
+    header = list(pf.schema_arrow.names)
+    _check_header(str(file), header, allowed, what)
+    row = 0
+    for batch in pf.iter_batches(batch_size=65536):
+        columns = {name: batch.column(i).to_pylist() for i, name in enumerate(batch.schema.names)}
+        for i in range(batch.num_rows):
+            row += 1
+            yield row, header, {name: values[i] for name, values in columns.items()}
+
+
+def _need_pyarrow(what: str):
+    try:
+        import pyarrow.parquet as pq  # noqa: F401
+    except ModuleNotFoundError:
+        from .errors import Diagnostic, QrulesError
+
+        raise QrulesError(Diagnostic("QR001", f"pyarrow is needed to {what}",
+                                     hint="pip install 'qrules[parquet]' (or pip install pyarrow), "
+                                          "or use CSV / JSON Lines")) from None
+    return pq
+
+
+def load_columnar(source: str | Path, events: str | Path | None = None) -> Any:
+    """Load a history from CSV or Parquet tables: a directory holding ``subjects.csv`` and
+    ``events.csv`` (or ``.parquet``), one of those two files (its sibling is found by name),
+    or the two paths given explicitly.
+
+    Returns a :class:`qrules.history.LoadedHistory`, validated exactly as a YAML/JSON history
+    is; spans point at ``file:row:column`` (row = CSV line, or Parquet row number; column =
+    1-based column index of the field).
+    """
+    from .errors import Span
+    from .history import _Loader
+
+    path = Path(source)
+    if events is not None:
+        subjects_file, events_file = path, Path(events)
+        fmt = path.suffix.lower().lstrip(".")
+    else:
+        if not path.exists():
+            raise _table_error(str(path), f"cannot read '{path}': no such file or directory")
+        subjects_file, events_file, fmt = _find_tables(path)
+        if subjects_file is None and events_file is None:
+            raise _table_error(str(path), f"no subjects.csv / events.csv (or .parquet) in '{path}'",
+                               "see docs/batch.md for the column layout")
+    reader = _parquet_rows if fmt == "parquet" else _csv_rows
+    loader = _Loader(str(subjects_file or events_file))
+    for what, file, allowed in (("subjects", subjects_file, SUBJECT_COLUMNS), ("events", events_file, EVENT_COLUMNS)):
+        if file is None:
+            continue
+        name = str(file)
+        if fmt == "parquet":
+            from .errors import register_source
+
+            register_source(name, "")  # binary: messages give row and column, no source line
+        index = 0
+        for line, header, row in reader(file, allowed, what):
+            index += 1
+            span = Span(name, line, 1)
+            if isinstance(row, str):
+                loader._report("QR507", row, span)
+                if what == "events":
+                    loader.reject_unplaced(None, span, row, "QR507")
+                continue
+            positions = {col: i + 1 for i, col in enumerate(header)}
+
+            def locate(loc: tuple, key: bool = False, _line: int = line, _pos: dict = positions,
+                       _name: str = name) -> Span:
+                col = _column_for(tuple(loc))
+                return Span(_name, _line, _pos.get(col, 1) if col else 1)
+
+            record = row_to_record(row)
+            if what == "subjects":
+                loader.add_subject(record, span, locate, index)
+            else:
+                loader.add_event(record, span, locate)
+    return loader.finish()
+
+
+def is_columnar(path: str | Path) -> bool:
+    p = Path(path)
+    return p.is_dir() or p.suffix.lower() in (".csv", ".parquet")
+
+
+def load_any(path: str | Path) -> Any:
+    """Any history: CSV/Parquet tables (directory, ``.csv`` or ``.parquet``) or YAML/JSON/JSONL."""
+    if is_columnar(path):
+        return load_columnar(path)
+    from .history import load_history
+
+    return load_history(path)
+
+
+# --------------------------------------------------------------------------------------
+# Partition
+# --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Chunk:
+    """Indices into ``history.subjects`` and ``history.events`` of whole connected components."""
+
+    subjects: list[int] = field(default_factory=list)
+    events: list[int] = field(default_factory=list)
+
+
+def _event_links(ev: Any) -> list[str]:
+    """Subject ids an event names (every field that can name one). Reads the fields its
+    kind has: ``getattr(obj, name, None)`` on a pydantic model is slow when ``name`` is missing."""
+    kind = ev.kind
+    if kind == "deduction":
+        return ev.subjects
+    if kind in ("reward", "spot_check", "filing"):
+        return [ev.subject]
+    if kind == "repair":
+        return ev.subjects or []
+    if kind == "correction" and ev.changes is not None and ev.changes.subjects:
+        return ev.changes.subjects
+    return []
+
+
+_HAS_OF = frozenset({"repair", "correction", "notice_sent", "objection_filed", "objection_accepted",
+                     "objection_refused", "objection_answered", "repair_applied", "error_reported"})
+
+
+def partition(history: Any, chunk_size: int = 500) -> list[Chunk]:
+    """Group subjects and events into chunks of whole connected components.
+
+    Nodes are subject ids (valid or refused) and events; links: product -> producer, event ->
+    every subject it names (``subjects``, ``subject``, ``changes.subjects``), event -> the
+    event in its ``of``. Components are packed in order of first appearance into chunks of
+    about ``chunk_size`` subjects; a component larger than that is one chunk of its own.
+    """
+    subjects, events = history.subjects, history.events
+    node: dict[str, int] = {}     # subject id -> node
+    ev_node: dict[str, int] = {}  # event id -> node
+    parent: list[int] = []
+
+    def find(x: int) -> int:
+        root = x
+        while parent[root] != root:
+            root = parent[root]
+        while parent[x] != root:  # path compression
+            parent[x], x = root, parent[x]
+        return root
+
+    def subject_node(sid: str) -> int:
+        n = node.get(sid)
+        if n is None:
+            n = node[sid] = len(parent)
+            parent.append(n)
+        return n
+
+    def union(a: int, b: int) -> None:
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[rb] = ra
+
+    s_nodes = []
+    for s in subjects:
+        n = subject_node(str(s.id))
+        s_nodes.append(n)
+        if s.kind == "product":
+            union(n, subject_node(str(s.producer)))
+    e_nodes = []
+    for ev in events:
+        n = len(parent)
+        parent.append(n)
+        ev_node[str(ev.id)] = n
+        e_nodes.append(n)
+    for ev, n in zip(events, e_nodes):
+        for sid in _event_links(ev):
+            union(n, subject_node(str(sid)))
+        if ev.kind in _HAS_OF:
+            target = ev_node.get(str(ev.of))
+            if target is not None:
+                union(n, target)
+
+    comp_of: dict[int, int] = {}
+    comps: list[Chunk] = []
+    for i, n in enumerate(s_nodes):
+        root = find(n)
+        k = comp_of.setdefault(root, len(comps))
+        if k == len(comps):
+            comps.append(Chunk())
+        comps[k].subjects.append(i)
+    for i, n in enumerate(e_nodes):
+        root = find(n)
+        k = comp_of.setdefault(root, len(comps))
+        if k == len(comps):
+            comps.append(Chunk())
+        comps[k].events.append(i)
+
+    chunks: list[Chunk] = []
+    cur = Chunk()
+    for comp in comps:
+        if cur.subjects and len(cur.subjects) + len(comp.subjects) > chunk_size:
+            chunks.append(cur)
+            cur = Chunk()
+        cur.subjects.extend(comp.subjects)
+        cur.events.extend(comp.events)
+    if cur.subjects or cur.events:
+        chunks.append(cur)
+    for c in chunks:  # the engine sees records in input order, as on the whole corpus
+        c.subjects.sort()
+        c.events.sort()
+    return chunks
+
+
+# --------------------------------------------------------------------------------------
+# Evaluation in worker processes
+# --------------------------------------------------------------------------------------
+
+#: Flat output columns (CSV, Parquet, JSON Lines) of one subject.
+OUTPUT_COLUMNS = ["id", "kind", "name", "scored", "score", "live_class", "official_class", "lock_class",
+                  "lock_since", "lock_until", "determined_by", "supervision", "notice", "checks_per_year",
+                  "entries_counted", "deductions", "flags"]
+
+
+def output_row(s: Any) -> dict[str, Any]:
+    """A :class:`~qrules.engine.results.SubjectResult` as one flat row (scores as exact text)."""
+    counted = [e for e in s.entries if e.status in ("counted", "capped") and e.counted_points != 0]
+    return {
+        "id": s.id, "kind": s.kind, "name": s.name, "scored": s.scored,
+        "score": f"{s.score.normalize():f}" if s.score is not None else None,
+        "live_class": s.live_class, "official_class": s.official_class,
+        "lock_class": s.lock.class_ if s.lock else None,
+        "lock_since": s.lock.since.isoformat() if s.lock else None,
+        "lock_until": s.lock.until.isoformat() if s.lock else None,
+        "determined_by": s.determined_by, "supervision": s.measures.mode, "notice": s.measures.notice,
+        "checks_per_year": s.measures.checks_per_year, "entries_counted": len(counted),
+        "deductions": sum(1 for e in counted if e.kind == "deduction"),
+        "flags": ";".join(k for k, v in s.flags.items() if v),
+    }
+
+
+@dataclass
+class ChunkResult:
+    """What one chunk produced: subject results (objects or flat rows), rejections,
+    excluded subjects, and the counts the summary adds up."""
+
+    index: int
+    subjects: list[Any]
+    rejected: list[Any]
+    excluded: list[Any]
+    events: int
+    events_counted: int
+    events_rejected: int
+    rejected_by_code: dict[str, int]
+    by_official_class: dict[str, int]
+    by_live_class: dict[str, int]
+    warnings: list[str]
+    seconds: float = 0.0  # time the worker spent on this chunk (engine and row building)
+
+
+@dataclass
+class BatchSummary:
+    """Totals over all chunks (and the loader's refused records)."""
+
+    subjects: int = 0
+    by_official_class: Counter = field(default_factory=Counter)
+    by_live_class: Counter = field(default_factory=Counter)
+    events: int = 0
+    events_counted: int = 0
+    events_rejected: int = 0
+    rejected_by_code: Counter = field(default_factory=Counter)
+    excluded_by_code: Counter = field(default_factory=Counter)
+    invalid_records_by_code: Counter = field(default_factory=Counter)
+    invalid_subjects: int = 0
+    chunks: int = 0
+    worker_seconds: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+
+    def add(self, r: ChunkResult) -> None:
+        self.subjects += len(r.subjects)
+        self.by_official_class.update(r.by_official_class)
+        self.by_live_class.update(r.by_live_class)
+        self.events += r.events
+        self.events_counted += r.events_counted
+        self.events_rejected += r.events_rejected
+        self.rejected_by_code.update(r.rejected_by_code)
+        for x in r.excluded:
+            self.excluded_by_code[_excluded_code(x)] += 1
+        self.chunks += 1
+        self.worker_seconds += r.seconds
+        if not self.warnings and r.warnings:
+            self.warnings = list(r.warnings)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"subjects": self.subjects, "by_official_class": dict(sorted(self.by_official_class.items())),
+                "by_live_class": dict(sorted(self.by_live_class.items())), "events": self.events,
+                "events_counted": self.events_counted, "events_rejected": self.events_rejected,
+                "rejected_by_code": dict(sorted(self.rejected_by_code.items())),
+                "excluded_subjects_by_code": dict(sorted(self.excluded_by_code.items())),
+                "invalid_records_by_code": dict(sorted(self.invalid_records_by_code.items())),
+                "invalid_subjects": self.invalid_subjects, "chunks": self.chunks,
+                "worker_seconds": round(self.worker_seconds, 3), "warnings": self.warnings}
+
+
+def _excluded_code(x: Any) -> str:
+    # ExcludedSubject carries no code; the engine's reasons for exclusion are QR604 (scope) and QR605.
+    return "QR604" if "out of scope" in x.reason else "QR605" if "jurisdiction" in x.reason else "other"
+
+
+class _Corpus:
+    """The engine's view of a chunk: just the two lists ``engine.evaluate`` reads."""
+
+    __slots__ = ("subjects", "events")
+
+    def __init__(self, subjects: list, events: list):
+        self.subjects = subjects
+        self.events = events
+
+
+# Worker state: set in the parent before forking (inherited), or by _init_worker (spawn).
+_STATE: dict[str, Any] = {}
+
+
+def _init_worker(ruleset_path: str | None, as_of: dt.date, invalid: dict[str, str], rows: bool) -> None:
+    if ruleset_path is not None and "compiled" not in _STATE:
+        from .ruleset import load
+
+        _STATE["compiled"] = load(ruleset_path)
+    _STATE.update(as_of=as_of, invalid=invalid, rows=rows)
+
+
+def _run_chunk(task: tuple[int, Any]) -> ChunkResult:
+    from .engine import evaluate
+
+    index, payload = task
+    t0 = time.perf_counter()
+    if isinstance(payload, tuple):  # (subjects, events) pickled to a spawned worker
+        subjects, events = payload
+    else:  # forked worker: indices into the inherited history
+        chunk = _STATE["chunks"][payload]
+        history = _STATE["history"]
+        subjects = [history.subjects[i] for i in chunk.subjects]
+        events = [history.events[i] for i in chunk.events]
+    result = evaluate(_STATE["compiled"], _Corpus(subjects, events), _STATE["as_of"],
+                      invalid_subjects=_STATE["invalid"])
+    sm = result.summary
+    out = [output_row(s) for s in result.subjects] if _STATE["rows"] else result.subjects
+    return ChunkResult(index=index, subjects=out, rejected=result.rejected, excluded=result.excluded_subjects,
+                       events=sm.events, events_counted=sm.events_counted, events_rejected=sm.events_rejected,
+                       rejected_by_code=sm.rejected_by_code, by_official_class=sm.by_official_class,
+                       by_live_class=sm.by_live_class, warnings=result.warnings,
+                       seconds=time.perf_counter() - t0)
+
+
+def evaluate_batch(compiled: Any, loaded: Any, as_of: dt.date | None = None, *, workers: int = 2,
+                   chunk_size: int = 500, ruleset_path: str | Path | None = None, rows: bool = False,
+                   ordered: bool = False) -> Iterator[ChunkResult]:
+    """Evaluate a whole corpus chunk by chunk; yields a :class:`ChunkResult` per chunk.
+
+    Args:
+        compiled: the compiled ruleset (used in this process and inherited by forked workers).
+        loaded: a :class:`~qrules.history.LoadedHistory` (or a ``History``; then no subject is refused).
+        as_of: evaluation date (default: today).
+        workers: worker processes; 0 or 1 evaluates in this process.
+        chunk_size: subjects per chunk (whole components; a larger component is one chunk).
+        ruleset_path: where spawned workers (no ``fork`` on this platform) load the ruleset from,
+            once per worker.
+        rows: yield flat :func:`output_row` dicts instead of ``SubjectResult`` objects (cheaper
+            to send between processes; what ``qrules batch`` writes).
+        ordered: yield chunks in partition order (default: as they finish).
+
+    The union of all chunks' subjects and rejections equals ``engine.evaluate`` on the
+    whole history (as multisets; the order differs). Memory: the history is held once (forked
+    workers share it copy-on-write); results are yielded per chunk and not kept.
+    """
+    import multiprocessing as mp
+
+    history = getattr(loaded, "history", loaded)
+    invalid = dict(getattr(loaded, "invalid_subjects", {}) or {})
+    as_of = as_of or dt.date.today()
+    if workers > 1:  # at least four chunks per worker, so that both cores stay busy to the end
+        chunk_size = max(1, min(chunk_size, -(-len(history.subjects) // (workers * 4))))
+    chunks = partition(history, chunk_size)
+    if workers <= 1 or len(chunks) <= 1:
+        _STATE.clear()
+        _STATE.update(compiled=compiled, history=history, chunks=chunks)
+        _init_worker(None, as_of, invalid, rows)
+        try:
+            for i in range(len(chunks)):
+                yield _run_chunk((i, i))
+        finally:
+            _STATE.clear()
+        return
+    try:
+        ctx = mp.get_context("fork")
+        forked = True
+    except ValueError:  # pragma: no cover - platforms without fork
+        ctx = mp.get_context("spawn")
+        forked = False
+    if not forked and ruleset_path is None:  # pragma: no cover
+        raise ValueError("evaluate_batch needs ruleset_path when worker processes cannot be forked")
+    _STATE.clear()
+    if forked:
+        _STATE.update(compiled=compiled, history=history, chunks=chunks)
+        tasks: Iterable = ((i, i) for i in range(len(chunks)))
+        init_args = (None, as_of, invalid, rows)
+    else:  # pragma: no cover
+        tasks = ((i, ([history.subjects[j] for j in c.subjects], [history.events[j] for j in c.events]))
+                 for i, c in enumerate(chunks))
+        init_args = (str(ruleset_path), as_of, invalid, rows)
+    import gc
+
+    # Forked workers share the parent's heap copy-on-write. Without freezing, the cyclic
+    # garbage collector in each worker walks (and so copies) every inherited object.
+    gc.collect()
+    gc.freeze()
+    try:
+        with ctx.Pool(workers, initializer=_init_worker, initargs=init_args) as pool:
+            mapper = pool.imap if ordered else pool.imap_unordered
+            # imap hands results back as they finish; each chunk's results are dropped once yielded.
+            yield from mapper(_run_chunk, tasks, chunksize=1)
+    finally:
+        gc.unfreeze()
+        _STATE.clear()
+
+
+def evaluate_all(compiled: Any, loaded: Any, as_of: dt.date | None = None, **kw: Any) -> tuple[list, list, list, BatchSummary]:
+    """Convenience for tests and small corpora: (subjects, rejected, excluded, summary), all in memory."""
+    subjects: list = []
+    rejected: list = []
+    excluded: list = []
+    summary = BatchSummary()
+    for r in evaluate_batch(compiled, loaded, as_of, **kw):
+        subjects += r.subjects
+        rejected += r.rejected
+        excluded += r.excluded
+        summary.add(r)
+    return subjects, rejected, excluded, summary
+
+
+# --------------------------------------------------------------------------------------
+# Output
+# --------------------------------------------------------------------------------------
+
+
+class _Writer:
+    """Writes flat rows to CSV, JSON Lines or Parquet, chunk by chunk."""
+
+    def __init__(self, path: str, fmt: str | None = None):
+        self.path = path
+        self.fmt = fmt or _format_of(path)
+        self.count = 0
+        if self.fmt == "parquet":
+            pq = _need_pyarrow("write Parquet output")
+            import pyarrow as pa
+
+            self.pa = pa
+            self.schema = pa.schema([
+                ("id", pa.string()), ("kind", pa.string()), ("name", pa.string()), ("scored", pa.bool_()),
+                ("score", pa.string()), ("live_class", pa.string()), ("official_class", pa.string()),
+                ("lock_class", pa.string()), ("lock_since", pa.string()), ("lock_until", pa.string()),
+                ("determined_by", pa.string()), ("supervision", pa.string()), ("notice", pa.string()),
+                ("checks_per_year", pa.int32()), ("entries_counted", pa.int32()), ("deductions", pa.int32()),
+                ("flags", pa.string())])
+            self.writer = pq.ParquetWriter(path, self.schema, compression="zstd")
+        else:
+            self.handle = open(path, "w", encoding="utf-8", newline="")
+            if self.fmt == "csv":
+                self.csv = csv.DictWriter(self.handle, OUTPUT_COLUMNS)
+                self.csv.writeheader()
+
+    def write(self, rows: list[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        self.count += len(rows)
+        if self.fmt == "parquet":
+            cols = {c: [r[c] for r in rows] for c in OUTPUT_COLUMNS}
+            self.writer.write_table(self.pa.Table.from_pydict(cols, schema=self.schema))
+        elif self.fmt == "csv":
+            self.csv.writerows({k: ("true" if v is True else "false" if v is False else v) for k, v in r.items()}
+                               for r in rows)
+        else:
+            dumps = json.dumps
+            self.handle.write("".join(dumps(r, ensure_ascii=False) + "\n" for r in rows))
+
+    def close(self) -> None:
+        if self.fmt == "parquet":
+            self.writer.close()
+        else:
+            self.handle.close()
+
+
+def _format_of(path: str) -> str:
+    suffix = Path(path).suffix.lower()
+    return {".parquet": "parquet", ".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}.get(suffix, "jsonl")
+
+
+class Progress:
+    """A one-line progress bar on stderr (redrawn at most ten times a second)."""
+
+    def __init__(self, total: int, enabled: bool, label: str = "subjects", stream: Any = None):
+        self.total = max(total, 1)
+        self.enabled = enabled
+        self.label = label
+        self.stream = stream or sys.stderr
+        self.done = 0
+        self.start = time.perf_counter()
+        self.last = 0.0
+
+    def update(self, n: int) -> None:
+        self.done += n
+        if not self.enabled:
+            return
+        now = time.perf_counter()
+        if now - self.last < 0.1 and self.done < self.total:
+            return
+        self.last = now
+        frac = min(self.done / self.total, 1.0)
+        bar = "#" * int(frac * 30)
+        elapsed = now - self.start
+        rate = self.done / elapsed if elapsed > 0 else 0.0
+        eta = (self.total - self.done) / rate if rate > 0 else 0.0
+        self.stream.write(f"\r[{bar:<30}] {frac:6.1%} {self.done:,}/{self.total:,} {self.label} "
+                          f"{rate:,.0f}/s eta {eta:,.0f} s ")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+# --------------------------------------------------------------------------------------
+# CLI
+# --------------------------------------------------------------------------------------
+
+
+def cmd_batch(args: Any) -> int:
+    from .cli import EXIT_ERRORS, EXIT_OK, print_diagnostics, table
+    from .errors import QrulesError
+    from .ruleset import load
+
+    t0 = time.perf_counter()
+    compiled = load(args.ruleset)
+    try:
+        loaded = load_any(args.history)
+    except QrulesError as exc:
+        print_diagnostics(exc.diagnostics)
+        return EXIT_ERRORS
+    t_load = time.perf_counter() - t0
+    diags = loaded.diagnostics
+    if diags:
+        shown = diags[: args.max_diagnostics]
+        print_diagnostics(shown)
+        if len(diags) > len(shown):
+            print(f"... and {len(diags) - len(shown)} more input diagnostics (--max-diagnostics)", file=sys.stderr)
+    progress_on = args.progress if args.progress is not None else sys.stderr.isatty()
+    history = loaded.history
+    bar = Progress(len(history.subjects), progress_on)
+    summary = BatchSummary()
+    summary.invalid_records_by_code.update(r.code for r in loaded.rejected_events)
+    summary.invalid_subjects = len(loaded.invalid_subjects)
+    writer = _Writer(args.output, args.format) if args.output else None
+    rej_file = open(args.rejections, "w", encoding="utf-8", newline="") if args.rejections else None
+    rej_csv = None
+    if rej_file is not None:
+        rej_csv = csv.writer(rej_file)
+        rej_csv.writerow(["event", "kind", "subject", "code", "reason", "cite", "stage"])
+        for r in loaded.rejected_events:
+            rej_csv.writerow([r.id, r.kind or "", "", r.code, r.reason, "", "input"])
+    t1 = time.perf_counter()
+    try:
+        for chunk in evaluate_batch(compiled, loaded, args.as_of, workers=args.workers, chunk_size=args.chunk_size,
+                                    ruleset_path=args.ruleset, rows=True):
+            summary.add(chunk)
+            if writer is not None:
+                writer.write(chunk.subjects)
+            if rej_csv is not None:
+                rej_csv.writerows([r.event, r.kind, r.subject or "", r.code, r.reason, r.cite or "", "engine"]
+                                  for r in chunk.rejected)
+            bar.update(len(chunk.subjects) + len(chunk.excluded))
+    finally:
+        bar.close()
+        if writer is not None:
+            writer.close()
+        if rej_file is not None:
+            rej_file.close()
+    t_eval = time.perf_counter() - t1
+    for w in summary.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    data = summary.to_dict()
+    data.update(ruleset=compiled.model.ruleset, version=compiled.model.version,
+                as_of=(args.as_of or dt.date.today()).isoformat(), workers=args.workers,
+                seconds_load=round(t_load, 3), seconds_evaluate=round(t_eval, 3))
+    if args.summary_json:
+        with open(args.summary_json, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, ensure_ascii=False, indent=2)
+    m = compiled.model
+    print(f"{m.ruleset} {m.version} — as of {data['as_of']}: {summary.subjects:,} subjects evaluated in "
+          f"{t_eval:.2f} s ({summary.chunks} chunks, {args.workers} workers; loading took {t_load:.2f} s)")
+    classes = sorted(set(summary.by_official_class) | set(summary.by_live_class))
+    print(table([[c, f"{summary.by_official_class.get(c, 0):,}", f"{summary.by_live_class.get(c, 0):,}"]
+                 for c in classes], ["class", "official", "live"]))
+    print(f"\nevents: {summary.events:,} valid, {summary.events_counted:,} counted or used as facts, "
+          f"{summary.events_rejected:,} rejected by the rules; {len(loaded.rejected_events):,} invalid records")
+    rows = [[code, "input", f"{n:,}"] for code, n in sorted(summary.invalid_records_by_code.items())]
+    rows += [[code, "rules", f"{n:,}"] for code, n in sorted(summary.rejected_by_code.items())]
+    rows += [[code, "subject excluded", f"{n:,}"] for code, n in sorted(summary.excluded_by_code.items())]
+    if summary.invalid_subjects:
+        rows.append(["-", "subject refused", f"{summary.invalid_subjects:,}"])
+    if rows:
+        print("\nrejections by reason code:")
+        print(table(rows, ["code", "stage", "count"]))
+    if writer is not None:
+        print(f"\nwrote {writer.count:,} rows to {args.output} ({writer.fmt})")
+    return EXIT_OK
+
+
+def cmd_synth(args: Any) -> int:
+    from .synth import write_corpus
+
+    t0 = time.perf_counter()
+    stats = write_corpus(args.out, args.subjects, seed=args.seed, fmt=args.format)
+    print(f"wrote {stats['subjects']:,} subjects and {stats['events']:,} events to {stats['path']} "
+          f"({args.format}, seed {args.seed}) in {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
+def _positive(text: str) -> int:
+    import argparse
+
+    try:
+        value = int(text.replace("_", "").replace(",", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"'{text}' must not be negative")
+    return value
+
+
+def register(subparsers: Any) -> None:
+    """Add ``qrules batch`` and ``qrules synth``."""
+    import argparse
+
+    from .cli import _date
+
+    b = subparsers.add_parser("batch", help="evaluate a whole corpus in worker processes (CSV/Parquet/JSONL)",
+                              description="Evaluate every subject of a large history in chunks on several "
+                                          "cores; write flat results and print a summary. See docs/batch.md.")
+    b.add_argument("ruleset", metavar="RULESET")
+    b.add_argument("history", metavar="HISTORY",
+                   help="a directory with subjects/events .csv or .parquet, one of those files, or YAML/JSON/JSONL")
+    b.add_argument("--as-of", type=_date, default=None, help="evaluation date YYYY-MM-DD (default: today)")
+    b.add_argument("--workers", "-j", type=_positive, default=os.cpu_count() or 2,
+                   help="worker processes (default: the number of CPUs; 0 or 1: in this process)")
+    b.add_argument("--chunk-size", type=_positive, default=500, help="subjects per chunk (default 500)")
+    b.add_argument("--output", "-o", help="write one row per subject to FILE (.parquet, .csv or .jsonl)")
+    b.add_argument("--format", choices=["parquet", "csv", "jsonl"], default=None,
+                   help="output format (default: from the --output extension)")
+    b.add_argument("--rejections", metavar="FILE", help="write every rejected event to this CSV file")
+    b.add_argument("--summary-json", metavar="FILE", help="write the summary as JSON")
+    b.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="progress bar on stderr (default: when stderr is a terminal)")
+    b.add_argument("--max-diagnostics", type=_positive, default=20,
+                   help="input diagnostics to print (default 20)")
+    b.set_defaults(func=cmd_batch)
+
+    s = subparsers.add_parser("synth", help="write a seeded synthetic corpus (for tests and benchmarks)",
+                              description="Generate a realistic synthetic history: operators with several "
+                                          "products, sellers, every event kind and class, some bad records.")
+    s.add_argument("--subjects", "-n", type=_positive, default=1000, help="number of subjects (default 1000)")
+    s.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    s.add_argument("--out", required=True, help="output directory (csv, parquet) or file (jsonl)")
+    s.add_argument("--format", choices=["jsonl", "csv", "parquet"], default="jsonl")
+    s.set_defaults(func=cmd_synth)
