@@ -221,8 +221,11 @@ class _Renderer:
             f"（window = {_code(m.parameters['window'].value) if 'window' in m.parameters else '—'}）。"
             f"来源：{self.src('window', 'counts')}。"])
         comp = m.composition
-        lines = [f"**得分构成** composition：记分对象在满足 {_code(comp.scored_when)} 时获得质量信用分，否则为 O 类。"
-                 f"来源：{self.src('composition', 'scored_when')}。"]
+        stays = m.parameters.get("stays_scored")
+        lines = ["**得分构成** composition：记分对象产生第一条计入的质量信用记录（扣分、修复或奖励）时获得起始分；"
+                 "此前为 O 类。" + ("记录移出统计周期后仍保留质量信用分（stays_scored）。"
+                                   if stays is None or stays.value.strip() == "true" else
+                                   "记录全部移出统计周期后回到 O 类（stays_scored: false）。")]
         for key, label in (("product", "产品"), ("seller", "销售者"), ("producer", "生产者")):
             text = getattr(comp, key)
             if text:

@@ -38,7 +38,6 @@ EVENT = RecordType("event", {"date": DATE, "item": STRING, "intentional": BOOL, 
 ITEM = RecordType("item", {"points": NUMBER, "intentional_points": NUMBER, "code": STRING})
 ENTRY = RecordType("entry", {"date": DATE})
 DATED = RecordType("failure", {"date": DATE})
-RECORD = RecordType("record", {"date": DATE, "kind": STRING, "points": NUMBER})
 DEDUCTION = RecordType("deduction", {"date": DATE, "item": STRING, "points": NUMBER, "intentional": BOOL,
                                      "major_impact": BOOL, "ordinal": NUMBER})
 REPAIR = RecordType("repair", {"date": DATE, "rectified": BOOL})
@@ -50,7 +49,6 @@ SUBJECT = RecordType("subject", {"kind": STRING, "clean_years": NUMBER, "failure
 
 SCOPES: dict[str, dict[str, Type]] = {
     "window.counts": {"as_of": DATE, "entry": ENTRY},
-    "composition.scored_when": {"records": ListType(RECORD)},
     "dedup.spot_check.deduplicated_when": {"failure": DATED, "last": RecordType("last", {"date": DATE})},
     "links.when": {"event": EVENT},
     "intentional.points": {"item": ITEM, "event": EVENT},
@@ -188,8 +186,6 @@ class _Compiler:
                                r.span(("parameters",)), hint=f"add '{name}:' under parameters")
         exprs: dict[str, CompiledExpr | None] = {
             "window.counts": self.expr(("window", "counts"), m.window.counts, "window.counts", BOOL),
-            "composition.scored_when": self.expr(("composition", "scored_when"), m.composition.scored_when,
-                                                 "composition.scored_when", BOOL),
             "dedup.spot_check.deduplicated_when": self.expr(
                 ("dedup", "spot_check", "deduplicated_when"), m.dedup.spot_check.deduplicated_when,
                 "dedup.spot_check.deduplicated_when", BOOL),

@@ -81,7 +81,8 @@ class WindowRule(_Model):
 
 
 class Composition(_Model):
-    scored_when: Expr
+    """第八条、第十条: how scores are composed (built into the engine; these are the notes)."""
+
     cite: str | None = None
     product: str | None = None
     seller: str | None = None

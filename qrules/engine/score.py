@@ -34,13 +34,14 @@ class Scorer:
         self.subjects = subjects
         self.d = decisions
         self.window = compiled.exprs["window.counts"]
-        self.scored_when = compiled.exprs["composition.scored_when"]
         self.start = Decimal(compiled.params["start_score"])
         self.stays = bool(compiled.params.get("stays_scored", True))
         self.lapse = bool(compiled.model.repair.lapses_with_deduction.value)
         self._scored: dict[tuple[str, dt.date], bool] = {}
         self._accounts: dict[tuple[str, dt.date], Account] = {}
         self._line_rewards: dict[tuple[str, str], dict[int, Entry]] = {}
+        self._first_own = {sid: min((e.date for e in entries if e.counted), default=None)
+                           for sid, entries in decisions.entries.items()}
         self.products_of: dict[str, list[str]] = {}
         for s in subjects.values():
             if s.kind == "product" and s.producer and s.excluded is None:
@@ -64,10 +65,10 @@ class Scorer:
         return hit
 
     def _has_record(self, sid: str, at: dt.date) -> bool:
-        records = [{"date": e.date, "kind": e.kind, "points": e.points}
-                   for e in self.d.entries.get(sid, [])
-                   if e.counted and e.date <= at and (self.stays or self.in_window(e, at))]
-        return bool(self.scored_when({"records": records}))
+        if self.stays:
+            first = self._first_own.get(sid)
+            return first is not None and first <= at
+        return any(e.counted and self.in_window(e, at) for e in self.d.entries.get(sid, ()))
 
     def account(self, sid: str, at: dt.date) -> Account:
         key = (sid, at)
