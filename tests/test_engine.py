@@ -461,3 +461,17 @@ def test_art17_1_producer_reward_refused_after_its_products_failure(run):
     # Without the failure the same reward counts: 2021-07-01 → 2023-07-05 is two whole years.
     ok = run(OPS + [P1], [e for e in events if e["id"] != "e1"], "2023-12-01")
     assert not [x for x in ok.rejected if x.event == "w1"]
+
+
+def test_results_built_without_validation_are_complete_models(run):
+    # The engine builds result models directly (engine/results.py _Out.build): every field must be set.
+    from qrules.engine.results import Adjustment, EntryResult, EvaluationResult, Lock, SubjectResult
+
+    r = run(OPS + [P1], [ded("e1", "11.9", "2021-08-01", ["p1"])], "2024-12-31")
+    s = r.subject("p1")
+    assert set(s.__dict__) == set(SubjectResult.model_fields)
+    assert set(s.entries[0].__dict__) == set(EntryResult.model_fields)
+    assert set(s.adjustments[0].__dict__) == set(Adjustment.model_fields)
+    assert set(s.lock.__dict__) == set(Lock.model_fields)
+    again = EvaluationResult.model_validate_json(r.model_dump_json(by_alias=True))
+    assert again.subject("p1") == s

@@ -14,7 +14,7 @@ from collections import Counter
 from decimal import Decimal
 from typing import Any, Iterable
 
-from .decide import Decider, Entry, SubjectView
+from .decide import Decider, Entry, SubjectView, _val
 from .results import (EntryResult, EvaluationResult, ExcludedSubject, Lock, Measures, SubjectResult,
                       Summary)
 from .score import Scorer
@@ -39,14 +39,14 @@ def subject_views(compiled, subjects: Iterable[Any]) -> dict[str, SubjectView]:
     views: dict[str, SubjectView] = {}
     for sid, s in raw.items():
         kind = s.kind
-        producer = str(s.producer) if kind == "product" and getattr(s, "producer", None) else None
-        region = getattr(s, "region", None)
+        producer = str(s.producer) if kind == "product" and _val(s, "producer") else None
+        region = _val(s, "region")
         if region is None and producer and producer in raw:
-            region = getattr(raw[producer], "region", None)
-        view = SubjectView(id=sid, kind=kind, name=getattr(s, "name", None),
-                           roles=frozenset(getattr(s, "roles", None) or ()), producer=producer,
-                           brand=getattr(s, "brand", None), region=region, category=getattr(s, "category", None),
-                           nice_class=getattr(s, "nice_class", None))
+            region = _val(raw[producer], "region")
+        view = SubjectView(id=sid, kind=kind, name=_val(s, "name"),
+                           roles=frozenset(_val(s, "roles") or ()), producer=producer,
+                           brand=_val(s, "brand"), region=region, category=_val(s, "category"),
+                           nice_class=_val(s, "nice_class"))
         if view.category in excluded_categories:
             view.excluded = ("QR604", f"{view.category}不适用本规范（out of scope: category '{view.category}'）",
                              m.scope.cite)
@@ -77,7 +77,7 @@ def _entry_result(e: Entry, scorer: Scorer, as_of: dt.date, used: dict[tuple, En
             counted_points = taken.points
             if taken is not e:  # re-capped on a producer's line (第十条、第十八条)
                 status, reason, cite = taken.status, taken.reason, taken.cite
-    return EntryResult.model_construct(event=e.event, kind=e.kind, code=e.code, title=e.title, date=e.date,
+    return EntryResult.build(event=e.event, kind=e.kind, code=e.code, title=e.title, date=e.date,
                                        points=e.points, counted_points=counted_points, status=status, reason=reason,
                                        cite=cite, via=e.via, of=e.of.event if e.of is not None else None,
                                        ordinal=e.ordinal, requested=e.requested)
@@ -160,9 +160,9 @@ def _subject_result(compiled, scorer: Scorer, view: SubjectView, as_of: dt.date)
     env = {"class": official, "kind": view.kind, "deductions": Decimal(deductions), "scored": acc.scored,
            "score": acc.score if acc.score is not None else Decimal(0)}
     flags = {name: bool(expr(env)) for name, expr in compiled.flag_whens.items()}
-    return SubjectResult.model_construct(
+    return SubjectResult.build(
         id=view.id, kind=view.kind, name=view.name, roles=sorted(view.roles), scored=acc.scored, score=acc.score,
         start=scorer.start, live_class=live, official_class=official,
-        lock=Lock.model_construct(class_=lock[0], since=lock[1], until=lock[2]) if lock else None,
+        lock=Lock.build(class_=lock[0], since=lock[1], until=lock[2]) if lock else None,
         measures=measures, flags=flags, determined_by=acc.determined_by, entries=entries,
         adjustments=adjustments)

@@ -106,8 +106,14 @@ class Decisions:
         self.entries.setdefault(entry.subject, []).append(entry)
 
 
-def _val(event: Any, name: str, default: Any = None) -> Any:
-    return getattr(event, name, default)
+def _val(record: Any, name: str, default: Any = None) -> Any:
+    """A field of a history record, or ``default`` when that kind of record has no such field.
+
+    Reads the model's ``__dict__``: ``getattr`` on a pydantic model for a field it lacks takes a
+    slow path, and the engine asks such questions for every event.
+    """
+    fields = getattr(record, "__dict__", None)
+    return fields.get(name, default) if fields is not None else default
 
 
 class Decider:
@@ -124,6 +130,7 @@ class Decider:
         self.dedup_when = compiled.exprs["dedup.spot_check.deduplicated_when"]
         self.points_expr = compiled.exprs["intentional.points"]
         self.filings: dict[str, list[tuple[dt.date, bool]]] = {}
+        self._filing_dates: dict[str, tuple[dt.date | None, dt.date | None]] = {}
         self.spot_checks: dict[str, list[tuple[dt.date, bool]]] = {}  # subject -> (date, passed)
         self.repairs_by_operator: dict[str, list[dt.date]] = {}
         self.deduction_entries: dict[str, list[Entry]] = {}  # event id -> entries (all subjects)
@@ -141,10 +148,10 @@ class Decider:
 
     def related(self, event: Any, depth: int = 0) -> list[str]:
         """Subjects an event concerns: those it names, their producers, or those of the event it refers to."""
-        names = list(getattr(event, "subjects", None) or [])
-        if getattr(event, "subject", None):
+        names = list(_val(event, "subjects") or [])
+        if _val(event, "subject"):
             names.append(event.subject)
-        of = getattr(event, "of", None)
+        of = _val(event, "of")
         if not names and of is not None and depth < 5 and str(of) in self.events:
             return self.related(self.events[str(of)], depth + 1)
         out = []
@@ -177,9 +184,16 @@ class Decider:
 
     def operator_facts(self, operator: str | None, at: dt.date) -> dict[str, Any]:
         """Art 14(3)/17: whether the operator filed on Yuepintong (粤品通) by ``at``, and concealed nothing."""
-        filings = [f for f in self.filings.get(operator or "", []) if f[0] <= at]
+        key = operator or ""
+        firsts = self._filing_dates.get(key)
+        if firsts is None:  # filings were collected in date order before any repair or reward
+            filings = self.filings.get(key, ())
+            firsts = self._filing_dates[key] = (filings[0][0] if filings else None,
+                                                next((d for d, concealed in filings if concealed), None))
+        first_filed, first_concealed = firsts
         s = self.subjects.get(operator or "")
-        return {"filed": bool(filings), "concealed": any(c for _, c in filings),
+        return {"filed": first_filed is not None and first_filed <= at,
+                "concealed": first_concealed is not None and first_concealed <= at,
                 "roles": sorted(s.roles) if s else []}
 
     # -- phase 1 ---------------------------------------------------------------------------
@@ -329,7 +343,7 @@ class Decider:
 
     def check_recorded_by(self, ev: Any, item) -> None:
         """第五条、第十九条第二款: who records what. A mismatch warns; it never rejects."""
-        level = getattr(ev, "recorded_by", None)
+        level = _val(ev, "recorded_by")
         if not level:
             return
         auth = self.m.authorities
@@ -387,13 +401,13 @@ class Decider:
         points = Decimal(self.points_expr(env))
         subject = self.subjects[sid]
         product = self.subjects.get(via_product or (sid if subject.kind == "product" else ""))
-        line = getattr(ev, "line", None)
+        line = _val(ev, "line")
         # 第九条第二款 "同一产品": same producer, standard, brand and model (the ruleset picks the fields).
         fields = {"producer": product.producer if product else sid,
                   "brand": product.brand if product else None,
                   "nice_class": product.nice_class if product else None,
-                  "standard": getattr(line, "standard", None),
-                  "model": getattr(line, "model", None)}
+                  "standard": _val(line, "standard"),
+                  "model": _val(line, "model")}
         key = tuple(fields[f] for f in self.m.dedup.spot_check.same_line) if item.spot_check else None
         reason = None
         if ev.intentional and item.intentional is not None and item.intentional != item.points:

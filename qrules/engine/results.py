@@ -19,6 +19,20 @@ EntryStatus = Literal["counted", "outside_window", "lapsed", "deduplicated", "su
 class _Out(BaseModel):
     model_config = ConfigDict(frozen=True)
 
+    @classmethod
+    def build(cls, **values):
+        """Construct from values the engine computed itself, every field given, without validation.
+
+        The engine builds tens of thousands of these per run; pydantic's ``model_construct``
+        spends most of its time on defaults and aliases that never apply here.
+        """
+        obj = cls.__new__(cls)
+        object.__setattr__(obj, "__dict__", values)
+        object.__setattr__(obj, "__pydantic_fields_set__", set(values))
+        object.__setattr__(obj, "__pydantic_extra__", None)
+        object.__setattr__(obj, "__pydantic_private__", None)
+        return obj
+
 
 class EntryResult(_Out):
     """One line of a subject's account: a deduction, repair or reward and whether it counts."""

@@ -100,14 +100,12 @@ class Scorer:
         Rewards of the product and of the producer are re-capped together in date order, each
         looking back over the window ending on its own date (decisions stand once taken).
         """
-        rewards = sorted((e for e in self.d.entries.get(product, []) + self.d.entries.get(operator, [])
-                          if e.kind == "reward" and e.counted), key=lambda e: e.order)
-        if len(rewards) < 2:
-            return merged
         key = (product, operator)
         decided = self._line_rewards.get(key)
         if decided is None:
             decided = self._line_rewards[key] = {}
+            rewards = sorted((e for e in self.d.entries.get(product, []) + self.d.entries.get(operator, [])
+                              if e.kind == "reward" and e.counted), key=lambda e: e.order)
             cap = self.c.exprs["rewards.cap.counted"]
             for i, e in enumerate(rewards):
                 granted = sum((decided[id(x)].points for x in rewards[:i] if self.c.in_window(x.date, e.date)), ZERO)
@@ -122,6 +120,8 @@ class Scorer:
                     decided[id(e)] = replace(e, points=value, status="capped", cite=self.c.model.rewards.cap.cite,
                                              reason=f"生产者与产品 {product} 合计奖励分上限：周期内已得 {granted} 分，"
                                                     f"本次计 {value} 分（第十条、第十八条）")
+        if not decided:
+            return merged
         return [decided.get(id(e), e) if e.kind == "reward" else e for e in merged]
 
     def classify(self, score: Decimal | None) -> str:
@@ -159,7 +159,7 @@ class Scorer:
                 official = lock_class if locked else computed
                 if not locked and lock_class is not None and computed == lock_class:
                     lock_since, lock_until = t, shift(t, self.c.lock_duration, 1, self.c.calendar)
-                out.append(Adjustment.model_construct(date=t, score_date=sd, score=acc.score, computed_class=computed,
+                out.append(Adjustment.build(date=t, score_date=sd, score=acc.score, computed_class=computed,
                                       official_class=official, locked=locked))
         active = None
         if lock_until is not None and out and out[-1].official_class == lock_class and as_of < lock_until:
