@@ -18,37 +18,67 @@ Pipeline: yamlsource -> loader -> schema -> parser/check/compiler (expressions) 
 from __future__ import annotations
 
 import datetime as _dt
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
-from .engine import evaluate as _evaluate
-from .engine.results import EntryResult, EvaluationResult, Rejection, SubjectResult
-from .errors import Diagnostic, QrulesError
-from .history import History, LoadedHistory, load_history, load_history_data
-from .ruleset import CompiledRuleset
-from .ruleset import load as load_ruleset
+if TYPE_CHECKING:  # the names below are imported on first use (PEP 562), so `qrules check` starts fast
+    from .engine.results import EntryResult, EvaluationResult, Rejection, SubjectResult
+    from .errors import Diagnostic, QrulesError
+    from .history import History, LoadedHistory, load_history, load_history_data
+    from .ruleset import CompiledRuleset
 
 __all__ = ["load_ruleset", "load_history", "load_history_data", "evaluate", "evaluate_data",
            "CompiledRuleset", "History", "LoadedHistory", "EvaluationResult", "SubjectResult", "EntryResult",
            "Rejection", "Diagnostic", "QrulesError"]
 __version__ = "0.1.0"
 
+_LAZY = {
+    "EntryResult": "engine.results", "EvaluationResult": "engine.results", "Rejection": "engine.results",
+    "SubjectResult": "engine.results", "Diagnostic": "errors", "QrulesError": "errors", "History": "history",
+    "LoadedHistory": "history", "load_history": "history", "load_history_data": "history",
+    "CompiledRuleset": "ruleset",
+}
 
-def evaluate(ruleset: CompiledRuleset, history: History | LoadedHistory, as_of: _dt.date | None = None,
-             *, subjects: list[str] | None = None) -> EvaluationResult:
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'qrules' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def load_ruleset(source) -> "CompiledRuleset":
+    """Load, check and compile a ruleset file (its ``extends`` chain included); raise
+    :class:`QrulesError` with every problem found."""
+    from .ruleset import load
+
+    return load(source)
+
+
+def evaluate(ruleset: "CompiledRuleset", history: "History | LoadedHistory", as_of: _dt.date | None = None,
+             *, subjects: list[str] | None = None) -> "EvaluationResult":
     """Score and classify every subject of ``history`` as of ``as_of`` (default: today).
 
     ``history`` may be a :class:`LoadedHistory` (from :func:`load_history`), whose refused
     subjects are then reported as the reason their events are rejected.
     """
+    from .engine import evaluate as _evaluate
+    from .history import LoadedHistory
+
     if isinstance(history, LoadedHistory):
         return _evaluate(ruleset, history.history, as_of, invalid_subjects=history.invalid_subjects,
                          subjects=subjects)
     return _evaluate(ruleset, history, as_of, subjects=subjects)
 
 
-def evaluate_data(ruleset: CompiledRuleset, data: Mapping[str, Any], as_of: _dt.date | None = None) -> dict:
+def evaluate_data(ruleset: "CompiledRuleset", data: Mapping[str, Any], as_of: _dt.date | None = None) -> dict:
     """JSON in, JSON out: a history as a dict (the JSON file's shape) -> the result as a dict."""
     import json
+
+    from .history import load_history_data
 
     loaded = load_history_data(dict(data))
     result = evaluate(ruleset, loaded, as_of)

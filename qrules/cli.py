@@ -272,7 +272,8 @@ def cmd_schema(args) -> int:
 
 
 # -- wiring ---------------------------------------------------------------------------------------
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The argument parser; with ``argv``, only the named command's module is imported."""
     p = _Parser(prog="qrules", description="Rules-as-code for product quality credit classification "
                 "(产品质量信用分类监管): check rulesets, evaluate histories, explain every point.",
                 epilog="Exit codes: 0 ok, 1 errors in the input, 2 usage error. Docs: docs/index.md")
@@ -313,29 +314,45 @@ def build_parser() -> argparse.ArgumentParser:
                     help="ruleset schema for a file that 'extends' another (no required keys, +key/-key allowed)")
     sc.set_defaults(func=cmd_schema)
 
-    for register in _extensions():
-        register(sub)
+    wanted = _command_in(argv) if argv is not None else None
+    wanted_module = EXTENSIONS.get(wanted or "", ("", ""))[0]
+    imported: set[str] = set()
+    for command, (module_name, help_text) in EXTENSIONS.items():
+        if wanted is None or module_name == wanted_module:
+            if module_name not in imported:
+                import importlib
+
+                importlib.import_module(module_name).register(sub)
+                imported.add(module_name)
+        else:  # listed in --help without importing its module (keeps start-up fast)
+            sub.add_parser(command, help=help_text, add_help=False)
     return p
 
 
-def _extensions() -> list[Callable]:
-    """Commands defined in their own modules (each exposes ``register(subparsers)``)."""
-    import importlib
+#: Commands defined in their own modules (each exposes ``register(subparsers)``), imported only
+#: when that command runs, or for the full help.
+EXTENSIONS: dict[str, tuple[str, str]] = {
+    "test": ("qrules.casetest", "run YAML test cases against rulesets and report coverage (docs/casetest.md)"),
+    "diff": ("qrules.review", "semantic diff of two rulesets in domain words, with articles"),
+    "impact": ("qrules.review", "evaluate two rulesets over one history: who changes class, and why"),
+    "render": ("qrules.render", "write the resolved ruleset as a Markdown document for people"),
+    "deadlines": ("qrules.deadlines", "procedural deadlines (Art 21, 23-25) on the Chinese working-day calendar"),
+    "batch": ("qrules.batch", "evaluate a whole corpus in worker processes (CSV/Parquet/JSONL)"),
+    "synth": ("qrules.batch", "write a seeded synthetic corpus (for tests and benchmarks)"),
+}
 
-    out = []
-    for name in ("qrules.casetest", "qrules.review", "qrules.render", "qrules.deadlines", "qrules.batch"):
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:
-                continue
-            raise
-        out.append(module.register)
-    return out
+
+def _command_in(argv: Sequence[str]) -> str:
+    """The subcommand named in ``argv`` ('' when none): only its module needs importing."""
+    for arg in argv:
+        if not arg.startswith("-"):
+            return arg
+    return ""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     if not getattr(args, "command", None):
         parser.print_help()

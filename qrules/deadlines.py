@@ -38,7 +38,7 @@ from typing import Any, Iterable, Literal, Sequence
 from pydantic import BaseModel, ConfigDict, Field
 
 from .errors import Diagnostic, did_you_mean
-from .history import EVENT_KINDS
+from .kinds import EVENT_KINDS
 from .workdays import CalendarError
 
 __all__ = ["Clock", "STATUSES", "CODES", "check_deadlines", "compute_deadlines", "summarize", "register"]

@@ -64,10 +64,7 @@ CODES: dict[str, str] = {
              "table (warning)",
 }
 
-SUBJECT_KINDS = ("operator", "product")
-PROCEDURE_KINDS = ("notice_sent", "objection_filed", "objection_accepted", "objection_refused",
-                   "objection_answered", "repair_applied", "error_reported")
-EVENT_KINDS = ("deduction", "repair", "reward", "spot_check", "filing", "correction") + PROCEDURE_KINDS
+from .kinds import EVENT_KINDS, PROCEDURE_KINDS, SUBJECT_KINDS  # noqa: E402  (re-exported)
 
 MAX_JSON_BYTES = 200_000_000
 MAX_JSONL_LINE = 1_000_000

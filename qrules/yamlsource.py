@@ -68,7 +68,7 @@ class Document:
 
 
 class _Composer(yaml.SafeLoader):
-    """SafeLoader whose composer refuses aliases before any expansion can happen."""
+    """Pure-Python fallback: a SafeLoader whose composer refuses aliases as it meets them."""
 
     def compose_node(self, parent, index):  # noqa: D401 - PyYAML hook
         if self.check_event(yaml.AliasEvent):
@@ -101,6 +101,11 @@ def _scalar_map(file: str, node: yaml.ScalarNode, lines: list[str]) -> SourceMap
     return SourceMap.at(file, line, col)
 
 
+# libyaml's composer (C) is about 8x faster; it keeps an alias as a second reference to the
+# anchored node (never expanded), which the builder then refuses.
+_LOADER = getattr(yaml, "CSafeLoader", None) or _Composer
+
+
 def _span(file: str, node: yaml.Node) -> Span:
     s, e = node.start_mark, node.end_mark
     return Span(file, s.line + 1, s.column + 1, e.line + 1, e.column + 1)
@@ -113,9 +118,15 @@ class _Builder:
         self.diags = diags
         self.positions: dict[Path_, Pos] = {}
         self.count = 0
+        self.seen: set[int] = set()
 
     def build(self, node: yaml.Node, path: Path_, key: Span | None = None, depth: int = 0) -> Any:
         self.count += 1
+        if id(node) in self.seen:
+            raise QrulesError(Diagnostic("QR003", "YAML anchors and aliases are not allowed: this anchored "
+                                         "value is used again through an alias (*name)", _span(self.file, node),
+                                         hint="write the value out in full instead of referring to an anchor"))
+        self.seen.add(id(node))
         if depth > MAX_DEPTH or self.count > MAX_NODES:
             raise QrulesError(Diagnostic("QR005", f"the document is nested deeper than {MAX_DEPTH} levels "
                                          f"or has more than {MAX_NODES} values; split it or use JSON Lines",
@@ -146,7 +157,7 @@ class _Builder:
 
     def scalar(self, node: yaml.ScalarNode) -> Any:
         tag, value = node.tag, node.value
-        if node.style is not None:
+        if node.style:  # quoted or block (libyaml gives plain scalars style "", PyYAML None)
             return value  # quoted or block: always a string
         try:
             if tag.endswith(":null"):
@@ -183,7 +194,7 @@ def load_text(text: str, file: str, diags: Diagnostics) -> Document | None:
     """Parse one YAML document; problems go into ``diags``; returns None if unreadable."""
     register_source(file, text)
     try:
-        root = yaml.compose(text, Loader=_Composer)
+        root = yaml.compose(text, Loader=_LOADER)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         span = Span(file, mark.line + 1, mark.column + 1) if mark else None

@@ -17,7 +17,7 @@ EntryStatus = Literal["counted", "outside_window", "lapsed", "deduplicated", "su
 
 
 class _Out(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     @classmethod
     def build(cls, **values):
@@ -67,7 +67,7 @@ class Adjustment(_Out):
 class Lock(_Out):
     """An active class lock (第二十六条第二款: D for 3 years)."""
 
-    model_config = ConfigDict(frozen=True, populate_by_name=True)
+    model_config = ConfigDict(frozen=True, populate_by_name=True, defer_build=True)
 
     class_: str = Field(alias="class")
     since: dt.date
