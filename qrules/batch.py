@@ -33,7 +33,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 __all__ = [
     "SUBJECT_COLUMNS", "EVENT_COLUMNS", "record_to_row", "row_to_record", "load_columnar", "load_any",

@@ -30,6 +30,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from .engine.results import EntryStatus
 from .errors import Diagnostic, Diagnostics, QrulesError, Span, did_you_mean
+from .output import json_ready
 from .yamlsource import Document, Pos, load_file
 
 __all__ = ["CODES", "register", "run_paths", "collect", "CaseOutcome", "Coverage"]
@@ -185,7 +186,7 @@ class CaseOutcome:
     def to_dict(self) -> dict:
         return {"id": self.case_id, "file": self.file, "name": self.name, "line": self.line,
                 "ruleset": self.ruleset, "status": self.status,
-                "failures": [{"field": f.field, "expected": _plain(f.expected), "actual": _plain(f.actual)}
+                "failures": [{"field": f.field, "expected": json_ready(f.expected), "actual": json_ready(f.actual)}
                              for f in self.failures],
                 "diagnostics": [d.to_dict() for d in self.diagnostics],
                 "explanation": self.explanation or None}
@@ -205,16 +206,6 @@ def _show(value: Any) -> str:
     return str(value)
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return f"{value.normalize():f}"
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, (list, tuple, set)):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    return value
 
 
 def _text_value(value: Any) -> str:

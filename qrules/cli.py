@@ -11,14 +11,13 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as dt
-import io
 import json
 import sys
-from decimal import Decimal
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 from .errors import Diagnostic, QrulesError, render
+from .output import json_default
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
 
@@ -34,14 +33,6 @@ def _date(text: str) -> dt.date:
         return dt.date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"'{text}' is not a date (write YYYY-MM-DD, e.g. 2025-12-31)") from None
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return f"{value.normalize():f}"
-    if isinstance(value, (dt.date,)):
-        return value.isoformat()
-    raise TypeError(type(value).__name__)
 
 
 def print_diagnostics(diags: Sequence[Diagnostic], fmt: str = "text", *, out=None) -> None:
@@ -99,7 +90,7 @@ def cmd_check(args) -> int:
                   f"{len(m.rewards.rules)} reward rules, classes {'/'.join(list(m.classes))}; "
                   f"{provisional} provisional values（{provisional} 项暂定分值，待省局记分表）")
     if args.format == "json":
-        print(json.dumps(report, ensure_ascii=False, indent=2, default=_json_default))
+        print(json.dumps(report, ensure_ascii=False, indent=2, default=json_default))
     return status
 
 
@@ -132,12 +123,12 @@ def cmd_show(args) -> int:
             span = resolved.span(path)
             out.append({"path": ".".join(map(str, path)), "value": value, "file": span.file, "line": span.line})
         print(json.dumps({"ruleset": resolved.model.ruleset, "chain": resolved.chain, "values": out},
-                         ensure_ascii=False, indent=2, default=_json_default))
+                         ensure_ascii=False, indent=2, default=json_default))
         return EXIT_OK
     print(f"# {resolved.model.ruleset} {resolved.model.version}: " + " extends ".join(resolved.chain))
     for path, value in rows:
         key = ".".join(map(str, path))
-        text = json.dumps(value, ensure_ascii=False, default=_json_default)
+        text = json.dumps(value, ensure_ascii=False, default=json_default)
         if args.resolved:
             span = resolved.span(path)
             origin = "" if span.file == resolved.file else "  (inherited)"

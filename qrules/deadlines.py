@@ -323,7 +323,8 @@ def _print_table(clocks: Sequence[Clock], compiled, as_of: dt.date, out) -> None
 
 
 def cmd_deadlines(args) -> int:
-    from .cli import EXIT_ERRORS, EXIT_OK, _json_default, print_diagnostics
+    from .cli import EXIT_ERRORS, EXIT_OK, print_diagnostics
+    from .output import json_default
     from .history import load_history
     from .ruleset import load
 
@@ -346,7 +347,7 @@ def cmd_deadlines(args) -> int:
                                 for r in loaded.rejected_events],
             "input_diagnostics": [d.to_dict() for d in loaded.diagnostics],
         }
-        print(json.dumps(data, ensure_ascii=False, indent=2, default=_json_default), file=out)
+        print(json.dumps(data, ensure_ascii=False, indent=2, default=json_default), file=out)
     elif args.format == "csv":
         writer = csv.writer(out)
         writer.writerow(FIELDS)

@@ -24,6 +24,7 @@ from typing import Any
 
 from .audit import Piece, _constants, _pieces, _provable, describe_range
 from .errors import QrulesError
+from .output import json_ready
 from .runtime import EvaluationError
 
 __all__ = ["Change", "ClassRange", "Impact", "SubjectImpact", "class_ranges", "diff", "impact",
@@ -55,18 +56,18 @@ PARAM_LABEL = {
 }
 FIELD_LABEL = {
     "points": "分值", "intentional": "主观故意分值", "subject": "记分对象", "title": "名称",
-    "spot_check": "监督抽查事项", "major_impact": "重大社会影响", "provisional": "暂定", "cite": "条款",
+    "spot_check": "监督抽查", "major_impact": "重大社会影响", "provisional": "暂定", "cite": "条款",
     "note": "说明", "when": "条件", "reason": "不符合时的理由", "value": "值", "label": "名称",
     "mode": "监管方式", "mode_en": "监管方式（英文）", "notice": "提示/警示", "checks_per_year": "每年抽查或检查次数",
     "random_checks": "双随机抽查", "interview": "约谈", "actions": "措施", "from": "起", "until": "止",
     "name": "名称", "division": "行政区划代码", "excluded_categories": "不适用类别", "levels": "层级",
-    "records": "记分录入", "counts": "计入条件", "scored_when": "获得信用分的条件", "dates": "调整日期",
+    "records": "记分录入", "counts": "计入条件", "dates": "调整日期",
     "score_as_of": "计分日", "lock": "锁定", "duration": "期限", "class": "类别", "items": "事项",
     "item": "记入事项", "within": "期限", "starts": "起算事件", "stops": "终止事件", "party": "义务方",
     "holidays": "节假日", "workdays": "调休工作日", "same_line": "同一产品线", "deduplicated_when": "去重条件",
     "counted": "计入公式", "allowed_when": "允许条件", "ratio": "修复比例", "limit": "修复次数限制",
     "conditions": "修复条件", "lapses_with_deduction": "随扣分失效", "cap": "奖励分上限", "rules": "规则",
-    "product": "产品", "seller": "销售者", "producer": "生产者", "spot_check": "监督抽查",
+    "product": "产品", "seller": "销售者", "producer": "生产者",
     "once_per_event": "同一事项只记一次", "heaviest": "取最高扣分", "producer_of_product": "生产者关联",
     "named_seller": "销售者关联", "deduction": "扣除分", "repair": "修复分", "reward": "奖励分",
     "ruleset": "规则集编号", "extends": "继承", "version": "版本", "document": "文号", "issuer": "发布机关",
@@ -92,17 +93,6 @@ def fmt_value(value: Any) -> str:
     return str(value)
 
 
-def _plain(value: Any) -> Any:
-    """JSON-ready copy (decimals as strings, dates ISO)."""
-    if isinstance(value, Decimal):
-        return f"{value.normalize():f}"
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
 
 
 # -- semantic diff --------------------------------------------------------------------------------
@@ -134,7 +124,7 @@ class Change:
         return head if head in SECTION_LABEL else "metadata"
 
     def to_dict(self) -> dict:
-        d = {"kind": self.kind, "path": self.path, "old": _plain(self.old), "new": _plain(self.new),
+        d = {"kind": self.kind, "path": self.path, "old": json_ready(self.old), "new": json_ready(self.new),
              "cite": self.cite, "text": self.text}
         if self.range is not None:
             d["range"] = self.range
@@ -251,8 +241,8 @@ def _raw_diff(old: Any, new: Any, path: tuple, out: list) -> None:
         return
     if (isinstance(old, list) and isinstance(new, list) and (old or new)
             and all(isinstance(v, dict) for v in old + new)):
-        a = [json.dumps(_plain(v), sort_keys=True, ensure_ascii=False) for v in old]
-        b = [json.dumps(_plain(v), sort_keys=True, ensure_ascii=False) for v in new]
+        a = [json.dumps(json_ready(v), sort_keys=True, ensure_ascii=False) for v in old]
+        b = [json.dumps(json_ready(v), sort_keys=True, ensure_ascii=False) for v in new]
         for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
             if op == "equal":
                 continue
@@ -458,7 +448,7 @@ class SubjectImpact:
     def to_dict(self) -> dict:
         d = asdict(self)
         d["delta"] = self.delta
-        return _plain(d)
+        return json_ready(d)
 
 
 EXCLUDED = "—"
@@ -503,7 +493,7 @@ class Impact:
         def mat(which):
             return [{"old": o, "new": n, "count": c} for (o, n), c in sorted(self.matrix(which).items(),
                                                                            key=lambda kv: self._key(kv[0]))]
-        return _plain({
+        return json_ready({
             "old": self.old, "new": self.new, "as_of": self.as_of, "warnings": self.warnings,
             "subjects": len(self.subjects),
             "official_matrix": mat("official"), "live_matrix": mat("live"),

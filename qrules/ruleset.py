@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
-from .errors import Diagnostic, Diagnostics, QrulesError, SourceMap, Span, did_you_mean
-from .language import CompiledExpr, compile_expression, parse_literal_value, type_of_value
+from .errors import Diagnostic, Diagnostics, QrulesError, SourceMap
+from .language import CompiledExpr, compile_expression, parse_literal_value
 from .loader import ResolvedRuleset, load_ruleset
 from .runtime import Duration
 from .types import ANY, BOOL, DATE, DURATION, NUMBER, STRING, ListType, RecordType, Type

@@ -136,12 +136,11 @@ def _measures(compiled, cls: str) -> Measures:
     hit = cache.get(("measures", cls))
     if hit is None:
         measure = compiled.model.measures.get(cls)
-        hit = cache[("measures", cls)] = Measures(**measure.model_dump()) if measure else Measures(mode="-")
+        hit = cache[("measures", cls)] = measure if measure is not None else Measures(mode="-")
     return hit
 
 
 def _subject_result(compiled, scorer: Scorer, view: SubjectView, as_of: dt.date) -> SubjectResult:
-    m = compiled.model
     acc = scorer.account(view.id, as_of)
     live = scorer.classify(acc.score) if acc.scored else "O"
     adjustments, lock = scorer.adjustments(view.id, as_of)
@@ -154,7 +153,6 @@ def _subject_result(compiled, scorer: Scorer, view: SubjectView, as_of: dt.date)
     if acc.determined_by:
         entries += [_entry_result(e, scorer, as_of, used) for e in scorer.d.entries.get(acc.determined_by, [])]
         entries.sort(key=lambda x: (x.date, x.event, x.kind))
-    measure = m.measures.get(official)
     measures = _measures(compiled, official)
     deductions = sum(1 for e in acc.entries if e.kind == "deduction")
     env = {"class": official, "kind": view.kind, "deductions": Decimal(deductions), "scored": acc.scored,

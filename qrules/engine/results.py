@@ -13,6 +13,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..schema import Measure as Measures  # the measures of a class, as the ruleset states them (第二十七条)
+
 EntryStatus = Literal["counted", "outside_window", "lapsed", "deduplicated", "superseded", "capped"]
 
 
@@ -72,19 +74,6 @@ class Lock(_Out):
     class_: str = Field(alias="class")
     since: dt.date
     until: dt.date
-
-
-class Measures(_Out):
-    """Supervision measures of the official class (第二十七条)."""
-
-    mode: str
-    mode_en: str | None = None
-    notice: str | None = None
-    checks_per_year: int | None = None
-    random_checks: bool = False
-    interview: str | None = None
-    actions: list[str] = []
-    cite: str | None = None
 
 
 class SubjectResult(_Out):
