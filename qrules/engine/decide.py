@@ -334,7 +334,8 @@ class Decider:
             heaviest = made[0]  # 第九条: the heaviest value, once
             for other in made[1:]:
                 other.status = "superseded"
-                other.reason = f"same event also matches {heaviest.code} ({heaviest.points}); the heaviest applies once"
+                other.reason = (f"同一事项亦对应第{heaviest.code}项（{heaviest.points}分），取最高扣分只记一次"
+                                f"（same event, heavier value {heaviest.code} applies once）")
                 other.cite = self.m.dedup.heaviest.cite
             for e in made:
                 self.out.add(e)
