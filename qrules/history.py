@@ -1279,7 +1279,7 @@ Format = Literal["auto", "yaml", "json", "jsonl"]
 
 
 @contextmanager
-def _gc_paused() -> Iterator[None]:
+def gc_paused() -> Iterator[None]:
     """Loading builds many small acyclic objects; the cyclic collector's repeated passes over
     them would cost more than the loading itself on large histories."""
     enabled = gc.isenabled()
@@ -1294,13 +1294,13 @@ def _gc_paused() -> Iterator[None]:
 def load_history_document(doc: Document) -> LoadedHistory:
     """Load a history from an already parsed YAML document (e.g. one embedded in a test case),
     keeping its positions for messages."""
-    with _gc_paused():
+    with gc_paused():
         return _from_document(_Loader(doc.file), doc)
 
 
 def load_history_text(text: str, file: str = "<string>", format: Format = "auto") -> LoadedHistory:
     """Load a history from text. Raises :class:`QrulesError` if the text cannot be parsed at all."""
-    with _gc_paused():
+    with gc_paused():
         return _load_history_text(text, file, format)
 
 
@@ -1332,7 +1332,7 @@ def load_history(source: str | Path, *, format: Format = "auto") -> LoadedHistor
     JSON Lines files are read line by line. Raises :class:`QrulesError` if the file cannot
     be read or parsed at all; every problem with individual records is in the result.
     """
-    with _gc_paused():
+    with gc_paused():
         return _load_history(source, format)
 
 
@@ -1369,7 +1369,7 @@ def _load_history(source: str | Path, format: Format) -> LoadedHistory:
 def load_history_data(data: dict, file: str = "<data>") -> LoadedHistory:
     """Load a history given as Python data (the shape of the YAML/JSON file). Records carry
     no source positions; messages name them by id."""
-    with _gc_paused():
+    with gc_paused():
         return _from_document(_Loader(file), Document(file, data, {}), has_positions=False)
 
 

@@ -71,6 +71,9 @@ PARAMETER_TYPES: dict[str, Type] = {
 }
 
 
+_MISSING = object()
+
+
 @dataclass(frozen=True)
 class CompiledCondition:
     expr: CompiledExpr
@@ -107,6 +110,16 @@ class CompiledRuleset:
                 self._window_cache.clear()
             hit = self._window_cache[key] = bool(self.exprs["window.counts"]({"as_of": as_of,
                                                                               "entry": {"date": entry_date}}))
+        return hit
+
+    def memo(self, key: tuple, compute):
+        """A rule's value for inputs already seen (the same item, date and flags recur across a
+        corpus); ``compute`` runs only on a miss. Keys must cover everything the rule reads."""
+        hit = self._window_cache.get(key, _MISSING)
+        if hit is _MISSING:
+            if len(self._window_cache) > 2_000_000:
+                self._window_cache.clear()
+            hit = self._window_cache[key] = compute()
         return hit
 
     def score_date(self, adjustment: dt.date) -> dt.date:

@@ -94,6 +94,15 @@ def evaluate(compiled, history, as_of: dt.date | None = None, *, invalid_subject
         invalid_subjects: subject id -> reason, for subjects the loader refused (their events are rejected).
         subjects: restrict the output to these subject ids (the whole history is still used).
     """
+    from ..history import gc_paused
+
+    # The engine makes many small acyclic objects next to a large loaded history; the cyclic
+    # collector's passes over all of them cost about as much as the evaluation itself.
+    with gc_paused():
+        return _evaluate(compiled, history, as_of, invalid_subjects, subjects)
+
+
+def _evaluate(compiled, history, as_of, invalid_subjects, subjects) -> EvaluationResult:
     as_of = as_of or dt.date.today()
     m = compiled.model
     views = subject_views(compiled, history.subjects)

@@ -387,7 +387,12 @@ class Decider:
         expr = self.c.link_whens.get(key)
         if expr is None:
             return True
-        return bool(expr({"event": self.event_record(ev)}))
+        return bool(self.c.memo(("link", key) + self.event_key(ev), lambda: expr({"event": self.event_record(ev)})))
+
+    @staticmethod
+    def event_key(ev: Any) -> tuple:
+        """Everything an expression can see of a deduction event (its ``event`` record), as a key."""
+        return (ev.date, ev.item, bool(ev.intentional), bool(ev.major_impact))
 
     def event_record(self, ev: Any) -> dict[str, Any]:
         return {"date": ev.date, "item": ev.item, "intentional": bool(ev.intentional),
@@ -396,10 +401,11 @@ class Decider:
     def make_deduction(self, ev: Any, sid: str, code: str, via: str | None, cite: str | None,
                        via_product: str | None) -> Entry:
         item = self.m.items[code]
-        env = {"item": {"points": item.points, "code": code,
-                        "intentional_points": item.intentional if item.intentional is not None else item.points},
-               "event": self.event_record(ev)}
-        points = Decimal(self.points_expr(env))
+        env = lambda: {"item": {"points": item.points, "code": code,  # noqa: E731
+                                "intentional_points": item.intentional if item.intentional is not None
+                                else item.points},
+                       "event": self.event_record(ev)}
+        points = self.c.memo(("points", code) + self.event_key(ev), lambda: Decimal(self.points_expr(env())))
         subject = self.subjects[sid]
         product = self.subjects.get(via_product or (sid if subject.kind == "product" else ""))
         line = _val(ev, "line")

@@ -42,19 +42,26 @@ class Scorer:
         self._line_rewards: dict[tuple[str, str], dict[int, Entry]] = {}
         self._first_own = {sid: min((e.date for e in entries if e.counted), default=None)
                            for sid, entries in decisions.entries.items()}
+        self._counted: dict[str, list[tuple[dt.date, dt.date, Entry]]] = {}
         self.products_of: dict[str, list[str]] = {}
         for s in subjects.values():
             if s.kind == "product" and s.producer and s.excluded is None:
                 self.products_of.setdefault(s.producer, []).append(s.id)
 
+    def anchor(self, entry: Entry) -> dt.date:
+        """The date the window rule looks at: a repair lapses with its deduction (第十五条第（三）项)."""
+        return entry.of.date if (entry.kind == "repair" and self.lapse and entry.of is not None) else entry.date
+
     def in_window(self, entry: Entry, at: dt.date) -> bool:
-        if entry.date > at:
-            return False
-        anchor = entry.of.date if (entry.kind == "repair" and self.lapse and entry.of is not None) else entry.date
-        return self.c.in_window(anchor, at)
+        return entry.date <= at and self.c.in_window(self.anchor(entry), at)
 
     def live_entries(self, sid: str, at: dt.date) -> list[Entry]:
-        return [e for e in self.d.entries.get(sid, []) if e.counted and self.in_window(e, at)]
+        counted = self._counted.get(sid)
+        if counted is None:
+            counted = self._counted[sid] = [(e.date, self.anchor(e), e) for e in self.d.entries.get(sid, ())
+                                            if e.counted]
+        rule = self.c.in_window
+        return [e for date, anchor, e in counted if date <= at and rule(anchor, at)]
 
     def has_record(self, sid: str, at: dt.date) -> bool:
         """第八条: the start score is given at the first record; ``stays_scored`` keeps it afterwards."""
