@@ -166,7 +166,8 @@ def _subject_result(compiled, scorer: Scorer, view: SubjectView, as_of: dt.date)
     deductions = sum(1 for e in acc.entries if e.kind == "deduction")
     env = {"class": official, "kind": view.kind, "deductions": Decimal(deductions), "scored": acc.scored,
            "score": acc.score if acc.score is not None else Decimal(0)}
-    flags = {name: bool(expr(env)) for name, expr in compiled.flag_whens.items()}
+    flags = compiled.memo(("flags",) + tuple(env.values()),
+                          lambda: {name: bool(expr(env)) for name, expr in compiled.flag_whens.items()})
     return SubjectResult.build(
         id=view.id, kind=view.kind, name=view.name, roles=sorted(view.roles), scored=acc.scored, score=acc.score,
         start=scorer.start, live_class=live, official_class=official,
