@@ -212,6 +212,12 @@ def cmd_evaluate(args) -> int:
     finally:
         if out is not sys.stdout:
             out.close()
+    refused = [d for d in loaded.diagnostics if d.severity == "error"]
+    if refused:
+        # The valid part of the history was evaluated and printed; the refused records make it exit 1.
+        print(f"{len(refused)} input problem(s) in {args.history}: the records concerned were refused "
+              f"（历史数据中有 {len(refused)} 处错误，相关记录未计入）", file=sys.stderr)
+        return EXIT_ERRORS
     return EXIT_OK
 
 

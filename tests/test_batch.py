@@ -317,7 +317,7 @@ def test_cli_synth_and_batch(tmp_path, capsys, gd):
     code = main(["batch", str(GD), str(tmp_path / "c"), "--as-of", "2025-12-31", "--workers", "2", "--chunk-size",
                  "50", "-o", str(out), "--summary-json", str(summary), "--rejections", str(rej), "--no-progress"])
     text = capsys.readouterr().out
-    assert code == 0
+    assert code == 1  # synth plants bad records (~1%): reported, the rest evaluated, exit 1
     assert "subjects evaluated" in text and "rejections by reason code" in text
     loaded = load_columnar(tmp_path / "c")
     whole = evaluate(gd, loaded.history, dt.date(2025, 12, 31), invalid_subjects=loaded.invalid_subjects)
@@ -330,7 +330,7 @@ def test_cli_synth_and_batch(tmp_path, capsys, gd):
     rej_rows = list(csv.DictReader(rej.open(encoding="utf-8")))
     assert len(rej_rows) == len(whole.rejected) + len(loaded.rejected_events)
     pq_out = tmp_path / "r.parquet"
-    assert main(["batch", str(GD), str(tmp_path / "c"), "--as-of", "2025-12-31", "-j", "1", "-o", str(pq_out)]) == 0
+    assert main(["batch", str(GD), str(tmp_path / "c"), "--as-of", "2025-12-31", "-j", "1", "-o", str(pq_out)]) == 1  # planted bad records
     import pyarrow.parquet as pq
 
     assert pq.read_table(str(pq_out)).num_rows == whole.summary.subjects
@@ -339,7 +339,7 @@ def test_cli_synth_and_batch(tmp_path, capsys, gd):
 def test_cli_batch_jsonl_history_and_output(tmp_path, capsys):
     assert main(["synth", "-n", "100", "--out", str(tmp_path / "h.jsonl")]) == 0
     out = tmp_path / "r.jsonl"
-    assert main(["batch", str(HJ), str(tmp_path / "h.jsonl"), "--as-of", "2025-06-30", "-j", "1", "-o", str(out)]) == 0
+    assert main(["batch", str(HJ), str(tmp_path / "h.jsonl"), "--as-of", "2025-06-30", "-j", "1", "-o", str(out)]) == 1  # planted bad records
     lines = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()]
     assert lines and {"id", "score", "official_class", "lock_until"} <= set(lines[0])
 
