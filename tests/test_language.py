@@ -7,7 +7,6 @@ as users see them.
 from __future__ import annotations
 
 import calendar as pycalendar
-import time
 from datetime import date, timedelta
 from decimal import Decimal as D
 from pathlib import Path
@@ -445,11 +444,10 @@ BAD = [
 
 
 @pytest.mark.parametrize(("text", "code"), BAD, ids=[f"{c}-{t[:12]!r}-{len(t)}" for t, c in BAD])
-def test_bad_input_gives_a_diagnostic_fast(text, code):
+def test_bad_input_gives_one_diagnostic(text, code):
+    # How fast the refusal is, is measured in bench/, not asserted here.
     diags = Diagnostics()
-    started = time.perf_counter()
     assert compile_expression(text, SMAP, {**SCOPE, "x": NUMBER}, diags) is None
-    assert time.perf_counter() - started < 1.0
     assert [d.code for d in diags.items] == [code]
 
 
