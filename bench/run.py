@@ -319,6 +319,41 @@ def bench_check(repeat: int) -> None:
     row("d", "one evaluation of compiled `6 < score < 12`", f"{statistics.median(per) * 1e9:,.0f} ns")
 
 
+def bench_hostile(workdir: Path) -> None:
+    """Issue 2: hostile inputs are refused cleanly "within a second or two" (wall, incl. start-up)."""
+    print("(e) hostile input refused by `qrules check`", flush=True)
+    qrules_bin = Path(PY).with_name("qrules")
+    cli = [str(qrules_bin)] if qrules_bin.exists() else QRULES
+    base = (ROOT / "rulesets" / "guangdong-2021.yaml").read_text(encoding="utf-8")
+    cases = {
+        "expression nested 10,000 deep": base.replace('A: {when: "score >= 12"',
+                                                       'A: {when: "' + "(" * 10000 + "score" + ")" * 10000 + ' >= 12"'),
+        "5,000-term chain 1+1+...": base.replace('A: {when: "score >= 12"', 'A: {when: "' + "1+" * 4999 + '1 >= 12"'),
+        "billion laughs (aliases)": "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+                                    "c: [*b, *b, *b, *b, *b, *b, *b, *b, *b]\n",
+        "number 1e999999": base.replace('start_score: {value: "12"', 'start_score: {value: "1e999999"'),
+        "date 2023-02-30": base.replace("from: 2021-06-05", "from: 2023-02-30"),
+    }
+    for name, text in cases.items():
+        path = workdir / "hostile.yaml"
+        path.write_text(text, encoding="utf-8")
+        t = time.perf_counter()
+        proc = subprocess.run(cli + ["check", str(path)], capture_output=True, text=True, cwd=ROOT)
+        wall = time.perf_counter() - t
+        clean = proc.returncode == 1 and "Traceback" not in proc.stderr
+        row("e", f"{name}: exit {proc.returncode}, {'clean error' if clean else 'NOT clean'}", f"{wall * 1000:,.0f} ms",
+            "< 2 s", "met" if wall < 2 and clean else "NOT met")
+    big = workdir / "huge.yaml"
+    with open(big, "wb") as fh:
+        fh.truncate(100 * 1024 * 1024)
+    t = time.perf_counter()
+    proc = subprocess.run(cli + ["check", str(big)], capture_output=True, text=True, cwd=ROOT)
+    wall = time.perf_counter() - t
+    big.unlink()
+    row("e", f"100 MB file: exit {proc.returncode}", f"{wall * 1000:,.0f} ms", "< 2 s",
+        "met" if wall < 2 and proc.returncode == 1 else "NOT met")
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--quick", action="store_true", help="small sizes, fewer repeats")
@@ -326,14 +361,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sizes", help="comma-separated sizes for (b), e.g. 100000,1000000")
     p.add_argument("--simplified", type=int, help="subjects for (a) (default 20000; --quick 3000)")
     p.add_argument("--repeat", type=int, help="runs per figure (default 5; --quick 3)")
-    p.add_argument("--only", help="comma-separated sections to run: a,b,c,d")
+    p.add_argument("--only", help="comma-separated sections to run: a,b,c,d,e")
     p.add_argument("--workdir", help="keep corpora here (default: a temporary directory)")
     args = p.parse_args(argv)
     repeat = args.repeat or (3 if args.quick else 5)
     sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else ([2_000] if args.quick else [20_000, 100_000])
     if args.large:
         sizes += [1_000_000, 2_000_000]
-    only = set(args.only.split(",")) if args.only else {"a", "b", "c", "d"}
+    only = set(args.only.split(",")) if args.only else {"a", "b", "c", "d", "e"}
     workdir = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="qrules-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
     print(f"qrules benchmarks — {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, as of {AS_OF}; "
@@ -342,6 +377,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if "d" in only:
             bench_check(repeat)
+        if "e" in only:
+            bench_hostile(workdir)
         if "c" in only:
             bench_latency(repeat)
         if "a" in only:
