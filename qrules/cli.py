@@ -18,6 +18,7 @@ from typing import Any, Sequence
 
 from .errors import Diagnostic, QrulesError, render
 from .output import json_default
+from .runtime import EvaluationError
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
 
@@ -360,6 +361,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.debug:
             raise
         print_diagnostics(exc.diagnostics)
+        return EXIT_ERRORS
+    except EvaluationError as exc:  # a rule that fails on some input (e.g. a division by zero)
+        if args.debug:
+            raise
+        print_diagnostics([Diagnostic("QR690", f"a rule could not be evaluated: {exc.message}", exc.span,
+                                      hint="check the expression at this place for the values it met")])
         return EXIT_ERRORS
     except KeyboardInterrupt:
         return 130

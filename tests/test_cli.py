@@ -98,3 +98,19 @@ def test_bad_date_option_is_usage_error(capsys):
 def test_no_command_prints_help_and_exit_2(capsys):
     assert main([]) == 2
     assert "evaluate" in capsys.readouterr().out
+
+
+def test_rule_failing_at_run_time_is_reported_at_its_place(tmp_path, small, capsys):
+    text = GUANGDONG.read_text(encoding="utf-8").replace(
+        'value: "100% if deduction.ordinal == 1 else 50%"', 'value: "100% / (deduction.ordinal - 1)"')
+    ruleset = tmp_path / "div.yaml"
+    ruleset.write_text(text, encoding="utf-8")
+    history = tmp_path / "h.json"
+    history.write_text(json.dumps({"subjects": [operator("op1", 1), product("p1", "op1")], "events": [
+        {"id": "f1", "kind": "filing", "subject": "op1", "date": "2023-01-01"},
+        ded("e1", "11.7", "2023-03-01", ["p1"]),
+        {"id": "r1", "kind": "repair", "of": "e1", "date": "2023-04-01", "rectified": True}]}), encoding="utf-8")
+    assert main(["evaluate", str(ruleset), str(history), "--as-of", "2023-06-01"]) == 1
+    err = capsys.readouterr().err
+    assert "error[QR690]: a rule could not be evaluated: division by zero" in err and "Traceback" not in err
+    assert f"{ruleset}:" in err
