@@ -228,6 +228,11 @@ def cmd_explain(args) -> int:
 
     compiled, loaded = _load_inputs(args)
     known = {str(s.id) for s in loaded.history.subjects}
+    if args.subject in loaded.invalid_subjects:
+        print_diagnostics([d for d in loaded.diagnostics if d.message.startswith(f"{args.subject}:")])
+        print(f"qrules: error: subject '{args.subject}' was refused: {loaded.invalid_subjects[args.subject]}",
+              file=sys.stderr)
+        return EXIT_ERRORS
     if args.subject not in known:
         from .errors import did_you_mean
 
