@@ -35,6 +35,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
+from .kinds import HAS_OF, event_links
+
 __all__ = [
     "SUBJECT_COLUMNS", "EVENT_COLUMNS", "record_to_row", "row_to_record", "load_columnar", "load_any",
     "partition", "evaluate_batch", "ChunkResult", "BatchSummary", "OUTPUT_COLUMNS", "output_row", "register",
@@ -332,25 +334,6 @@ class Chunk:
     events: list[int] = field(default_factory=list)
 
 
-def _event_links(ev: Any) -> list[str]:
-    """Subject ids an event names (every field that can name one). Reads the fields its
-    kind has: ``getattr(obj, name, None)`` on a pydantic model is slow when ``name`` is missing."""
-    kind = ev.kind
-    if kind == "deduction":
-        return ev.subjects
-    if kind in ("reward", "spot_check", "filing"):
-        return [ev.subject]
-    if kind == "repair":
-        return ev.subjects or []
-    if kind == "correction" and ev.changes is not None and ev.changes.subjects:
-        return ev.changes.subjects
-    return []
-
-
-_HAS_OF = frozenset({"repair", "correction", "notice_sent", "objection_filed", "objection_accepted",
-                     "objection_refused", "objection_answered", "repair_applied", "error_reported"})
-
-
 def partition(history: Any, chunk_size: int = 500) -> list[Chunk]:
     """Group subjects and events into chunks of whole connected components.
 
@@ -397,9 +380,9 @@ def partition(history: Any, chunk_size: int = 500) -> list[Chunk]:
         ev_node[str(ev.id)] = n
         e_nodes.append(n)
     for ev, n in zip(events, e_nodes):
-        for sid in _event_links(ev):
+        for sid in event_links(ev):
             union(n, subject_node(str(sid)))
-        if ev.kind in _HAS_OF:
+        if ev.kind in HAS_OF:
             target = ev_node.get(str(ev.of))
             if target is not None:
                 union(n, target)

@@ -240,7 +240,8 @@ def cmd_explain(args) -> int:
         print(f"qrules: error: no subject '{args.subject}' in {args.history}" + (f"; {hint}" if hint else ""),
               file=sys.stderr)
         return EXIT_ERRORS
-    result = evaluate(compiled, loaded.history, args.as_of, invalid_subjects=loaded.invalid_subjects)
+    result = evaluate(compiled, loaded.history, args.as_of, invalid_subjects=loaded.invalid_subjects,
+                      subjects=[args.subject])
     try:
         subject = result.subject(args.subject)
     except KeyError:

@@ -272,3 +272,11 @@ def test_make_demo_command_prints_the_table(capsys):
     # Input problems are planted on purpose: they are reported on stderr, the table is still
     # printed, and the exit status is 1 (`make demo` accepts 1 for this example).
     assert code == 1
+
+
+def test_each_subject_alone_equals_the_whole_example(result):
+    from qrules import evaluate, load_history, load_ruleset
+
+    ruleset, loaded = load_ruleset(HAOJIANG), load_history(HISTORY)
+    for s in result.subjects:
+        assert evaluate(ruleset, loaded, result.as_of, subjects=[s.id]).subject(s.id) == s, s.id

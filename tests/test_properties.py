@@ -118,3 +118,14 @@ def test_class_matches_thresholds_or_lock(gd, case):
                 assert adj.official_class == "D"
             else:
                 assert adj.official_class == adj.computed_class
+
+
+@given(histories())
+@settings(max_examples=40)
+def test_one_subject_alone_equals_the_whole_history(gd, case):
+    events, as_of = case
+    loaded = load_history_data({"subjects": SUBJECTS, "events": events})
+    whole = evaluate(gd, loaded, as_of)
+    for s in whole.subjects:
+        alone = evaluate(gd, loaded, as_of, subjects=[s.id]).subject(s.id)
+        assert alone == s, s.id

@@ -92,7 +92,9 @@ def evaluate(compiled, history, as_of: dt.date | None = None, *, invalid_subject
         history: a :class:`qrules.history.History`.
         as_of: the evaluation date; only events dated on or before it are used.
         invalid_subjects: subject id -> reason, for subjects the loader refused (their events are rejected).
-        subjects: restrict the output to these subject ids (the whole history is still used).
+        subjects: evaluate only these subjects, over the part of the history connected to them
+            (their results are the same as over the whole history; rejections and the summary
+            then cover that part only).
     """
     from ..history import gc_paused
 
@@ -102,11 +104,63 @@ def evaluate(compiled, history, as_of: dt.date | None = None, *, invalid_subject
         return _evaluate(compiled, history, as_of, invalid_subjects, subjects)
 
 
+def connected_part(history, wanted: Iterable[str]):
+    """The subjects and events connected to ``wanted`` (product ↔ producer, event ↔ the subjects it
+    names, event ↔ the event in its ``of``): all that can change those subjects' results.
+
+    Evaluating only this part gives the same results for ``wanted`` as the whole history (the
+    batch backend relies on the same property and its differential tests check it).
+    """
+    from ..kinds import HAS_OF, event_links
+
+    by_subject: dict[str, list] = {}
+    by_event = {str(ev.id): ev for ev in history.events}
+    referrers: dict[str, list] = {}
+    for ev in history.events:
+        for sid in event_links(ev):
+            by_subject.setdefault(str(sid), []).append(ev)
+        if ev.kind in HAS_OF:
+            referrers.setdefault(str(ev.of), []).append(ev)
+    products: dict[str, list[str]] = {}
+    subjects = {str(s.id): s for s in history.subjects}
+    for s in history.subjects:
+        if s.kind == "product":
+            products.setdefault(str(s.producer), []).append(str(s.id))
+    seen_subjects: set[str] = set()
+    seen_events: set[str] = set()
+    todo = [("s", str(x)) for x in wanted]
+    while todo:
+        kind, key = todo.pop()
+        if kind == "s":
+            if key in seen_subjects:
+                continue
+            seen_subjects.add(key)
+            s = subjects.get(key)
+            if s is not None and s.kind == "product":
+                todo.append(("s", str(s.producer)))
+            todo += [("s", p) for p in products.get(key, ())]
+            todo += [("e", str(ev.id)) for ev in by_subject.get(key, ())]
+        else:
+            if key in seen_events:
+                continue
+            seen_events.add(key)
+            ev = by_event[key]
+            todo += [("s", str(x)) for x in event_links(ev)]
+            if ev.kind in HAS_OF and str(ev.of) in by_event:
+                todo.append(("e", str(ev.of)))
+            todo += [("e", str(r.id)) for r in referrers.get(key, ())]
+    return ([s for s in history.subjects if str(s.id) in seen_subjects],
+            [ev for ev in history.events if str(ev.id) in seen_events])
+
+
 def _evaluate(compiled, history, as_of, invalid_subjects, subjects) -> EvaluationResult:
     as_of = as_of or dt.date.today()
     m = compiled.model
-    views = subject_views(compiled, history.subjects)
-    decisions = Decider(compiled, views, dict(invalid_subjects or {}), as_of).run(list(history.events))
+    all_subjects, events = history.subjects, list(history.events)
+    if subjects is not None:  # only what can change the requested subjects' results
+        all_subjects, events = connected_part(history, subjects)
+    views = subject_views(compiled, all_subjects)
+    decisions = Decider(compiled, views, dict(invalid_subjects or {}), as_of).run(events)
     scorer = Scorer(compiled, views, decisions)
     warnings = []
     if m.in_force.until is not None and as_of > m.in_force.until:
@@ -124,7 +178,6 @@ def _evaluate(compiled, history, as_of, invalid_subjects, subjects) -> Evaluatio
         results.append(_subject_result(compiled, scorer, view, as_of))
     excluded = [ExcludedSubject(id=v.id, reason=v.excluded[1], cite=v.excluded[2])
                 for v in views.values() if v.excluded is not None]
-    events = list(history.events)
     rejected_ids = {r.event for r in decisions.rejections}
     summary = Summary(
         subjects=len(results),
