@@ -240,7 +240,7 @@ def bench_full(sizes: list[int], repeat: int, workdir: Path) -> None:
             "< 4 GB" if n >= 1_000_000 else "", ("met" if max(peaks) < 4096 else "NOT met") if n >= 1_000_000 else "")
         if n < 1_000_000:
             per = wall / n
-            row("b", f"  extrapolated to 1M subjects at this rate", f"~{per * 1e6:,.0f} s", "< 15 s",
+            row("b", "  extrapolated to 1M subjects at this rate", f"~{per * 1e6:,.0f} s", "< 15 s",
                 "met" if per * 1e6 < 15 else "NOT met (extrapolated)")
 
 

@@ -59,7 +59,7 @@ def test_items_table_has_every_item_with_points_and_provisional_marks(gd):
         assert cells[3] == f"{item.points.normalize():f}"
         assert cells[4] == f"{item.intentional.normalize():f}"
         assert cells[6] == ("暂定" if item.provisional else "")
-        assert f"guangdong-2021.yaml:" in cells[8]
+        assert "guangdong-2021.yaml:" in cells[8]
 
 
 def test_art26_classes_are_shown_as_score_ranges(gd):
