@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any, Mapping
 if TYPE_CHECKING:  # the names below are imported on first use (PEP 562), so `qrules check` starts fast
     from .engine.results import EntryResult, EvaluationResult, Rejection, SubjectResult
     from .errors import Diagnostic, QrulesError
-    from .history import History, LoadedHistory, load_history, load_history_data
+    from .history import History
+    from .historyload import LoadedHistory, load_history, load_history_data
     from .ruleset import CompiledRuleset
 
 __all__ = ["load_ruleset", "load_history", "load_history_data", "evaluate", "evaluate_data",
@@ -34,7 +35,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "EntryResult": "engine.results", "EvaluationResult": "engine.results", "Rejection": "engine.results",
     "SubjectResult": "engine.results", "Diagnostic": "errors", "QrulesError": "errors", "History": "history",
-    "LoadedHistory": "history", "load_history": "history", "load_history_data": "history",
+    "LoadedHistory": "historyload", "load_history": "historyload", "load_history_data": "historyload",
     "CompiledRuleset": "ruleset",
 }
 
@@ -66,7 +67,7 @@ def evaluate(ruleset: "CompiledRuleset", history: "History | LoadedHistory", as_
     subjects are then reported as the reason their events are rejected.
     """
     from .engine import evaluate as _evaluate
-    from .history import LoadedHistory
+    from .historyload import LoadedHistory
 
     if isinstance(history, LoadedHistory):
         return _evaluate(ruleset, history.history, as_of, invalid_subjects=history.invalid_subjects,
@@ -78,7 +79,7 @@ def evaluate_data(ruleset: "CompiledRuleset", data: Mapping[str, Any], as_of: _d
     """JSON in, JSON out: a history as a dict (the JSON file's shape) -> the result as a dict."""
     import json
 
-    from .history import load_history_data
+    from .historyload import load_history_data
 
     loaded = load_history_data(dict(data))
     result = evaluate(ruleset, loaded, as_of)

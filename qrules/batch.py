@@ -14,7 +14,7 @@ partition puts every connected component (union-find over those links) in one ch
 
 Columnar input (CSV or Parquet, one table of subjects and one of events) becomes the same
 record dicts as YAML/JSON and goes through the same per-record and cross-record
-validation (:class:`qrules.history._Loader`), so rejected records are reported the same
+validation (:class:`qrules.historyload._Loader`), so rejected records are reported the same
 way. Column layout: ``docs/batch.md``.
 
 This module is imported by every ``qrules`` command (``cli._extensions``), so it imports
@@ -260,7 +260,7 @@ def load_columnar(source: str | Path, events: str | Path | None = None) -> Any:
     1-based column index of the field).
     """
     from .errors import Span
-    from .history import _Loader
+    from .historyload import _Loader
 
     path = Path(source)
     if events is not None:
@@ -316,7 +316,7 @@ def load_any(path: str | Path) -> Any:
     """Any history: CSV/Parquet tables (directory, ``.csv`` or ``.parquet``) or YAML/JSON/JSONL."""
     if is_columnar(path):
         return load_columnar(path)
-    from .history import load_history
+    from .historyload import load_history
 
     return load_history(path)
 

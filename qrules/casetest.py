@@ -396,7 +396,7 @@ class Runner:
         return compiled
 
     def history(self, case: Case):
-        from .history import load_history, load_history_document
+        from .historyload import load_history, load_history_document
 
         if isinstance(case.history, str):
             path = _resolve(case.file, case.history)

@@ -141,7 +141,7 @@ def cmd_show(args) -> int:
 
 # -- evaluate / explain -------------------------------------------------------------------------
 def _load_inputs(args):
-    from .history import load_history
+    from .historyload import load_history
     from .ruleset import load
 
     compiled = load(args.ruleset)

@@ -325,7 +325,7 @@ def _print_table(clocks: Sequence[Clock], compiled, as_of: dt.date, out) -> None
 def cmd_deadlines(args) -> int:
     from .cli import EXIT_ERRORS, EXIT_OK, print_diagnostics
     from .output import json_default
-    from .history import load_history
+    from .historyload import load_history
     from .ruleset import load
 
     compiled = load(args.ruleset)

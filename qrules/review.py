@@ -825,7 +825,7 @@ def cmd_diff(args) -> int:
 
 def cmd_impact(args) -> int:
     from .cli import print_diagnostics
-    from .history import load_history
+    from .historyload import load_history
     from .ruleset import load
 
     old, new = load(args.old), load(args.new)

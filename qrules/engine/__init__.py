@@ -96,7 +96,7 @@ def evaluate(compiled, history, as_of: dt.date | None = None, *, invalid_subject
             (their results are the same as over the whole history; rejections and the summary
             then cover that part only).
     """
-    from ..history import gc_paused
+    from ..historyload import gc_paused
 
     # The engine makes many small acyclic objects next to a large loaded history; the cyclic
     # collector's passes over all of them cost about as much as the evaluation itself.

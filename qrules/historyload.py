@@ -1,0 +1,903 @@
+"""Loading histories: YAML, JSON and JSON Lines into validated :mod:`qrules.history` models.
+
+Pipeline position: ``yamlsource`` / ``json`` (text -> records with positions) -> **historyload**
+(each record validated on its own, then ids and references checked across records) ->
+``LoadedHistory`` for the engine. Every problem is reported at once, at the ``file:line:col``
+of its record or field; a refused record is never dropped silently (see :mod:`qrules.history`).
+"""
+
+from __future__ import annotations
+
+import bisect
+import gc
+import json
+import re
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, Literal
+
+from pydantic import BaseModel, ValidationError
+
+from .errors import Diagnostic, Diagnostics, QrulesError, Span, did_you_mean, register_source
+from .history import (_EVENT_MODELS, _SUBJECT_MODELS, EVENT_KINDS, MAX_JSON_BYTES, MAX_JSONL_LINE,
+                      PROCEDURE_KINDS, SUBJECT_KINDS, USCC_AUTHORITIES, Correction, Deduction, Filing, History,
+                      OperatorSubject, ProcedureEvent, ProductSubject, Repair, Reward, SpotCheck)
+from .yamlsource import Document, Pos, load_text as _yaml_load_text, read_text as _read_text
+
+__all__ = ["RejectedRecord", "LoadedHistory", "load_history", "load_history_text", "load_history_data",
+           "load_history_document", "gc_paused"]
+
+# --------------------------------------------------------------------------------------
+# Loading
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RejectedRecord:
+    """An event that failed validation: ``id`` is its id or ``#<n>`` (its 1-based position
+    among the file's events)."""
+
+    id: str
+    kind: str | None
+    span: Span | None
+    reason: str
+    code: str
+
+
+@dataclass
+class LoadedHistory:
+    history: History
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    invalid_subjects: dict[str, str] = field(default_factory=dict)
+    rejected_events: list[RejectedRecord] = field(default_factory=list)
+
+    @property
+    def has_errors(self) -> bool:
+        return any(d.severity == "error" for d in self.diagnostics)
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity == "error"]
+
+    def rejected(self, id: str) -> RejectedRecord | None:
+        """The rejected event with this id, if any."""
+        for rec in self.rejected_events:
+            if rec.id == id:
+                return rec
+        return None
+
+
+Locate = Callable[[tuple, bool], Span | None]
+
+def _fields_at(model: type[BaseModel], loc: tuple) -> list[str]:
+    """Field names of the (nested) model reached by ``loc`` from ``model``."""
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        info = getattr(current, "model_fields", {}).get(part)
+        if info is None:
+            return []
+        ann = info.annotation
+        nested = [a for a in getattr(ann, "__args__", (ann,)) if isinstance(a, type) and issubclass(a, BaseModel)]
+        if not nested:
+            return []
+        current = nested[0]
+    return [n for n in getattr(current, "model_fields", {}) if n != "span"]
+
+
+def _dotted(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+_DESCRIBED = {"literal_error", "bool_type", "bool_parsing", "string_type", "list_type", "tuple_type",
+              "model_type", "dict_type", "model_attributes_type", "too_short"}
+
+
+def _describe(err: dict) -> str:
+    typ, msg, ctx, inp = err["type"], err["msg"], err.get("ctx") or {}, err.get("input")
+    if typ == "literal_error":
+        return f"must be {ctx.get('expected', '')}, not {inp!r}"
+    if typ in ("bool_type", "bool_parsing"):
+        return f"must be true or false, not {inp!r}"
+    if typ in ("string_type",):
+        return f"must be text, not {inp!r}"
+    if typ in ("list_type", "tuple_type"):
+        return f"must be a list (e.g. [p1, p2]), not {inp!r}"
+    if typ in ("model_type", "dict_type", "model_attributes_type"):
+        return f"must be a mapping of fields ({{...}}), not {inp!r}"
+    if typ == "too_short":
+        return "must not be empty"
+    return msg
+
+
+class _Loader:
+    """Collects records from any source, then checks ids and references across them."""
+
+    def __init__(self, file: str, diags: Diagnostics | None = None):
+        self.file = file
+        self.diags = diags or Diagnostics()
+        self.quiet: set[tuple[int, int]] = set()  # spans already reported by the YAML stage
+        self.subjects: list[tuple[Any, Locate]] = []
+        self.subject_seen: dict[str, list[Span | None]] = {}
+        self.invalid: dict[str, str] = {}
+        self.events: list[tuple[Any, Locate]] = []
+        self.event_seen: dict[str, list[Span | None]] = {}
+        self.rejected: list[RejectedRecord] = []
+        self.n_events = 0
+
+    # ---- one record ------------------------------------------------------------------
+
+    def _report(self, code: str, message: str, span: Span | None, hint: str | None = None,
+                severity: str = "error") -> None:
+        if span is not None and code == "QR501" and (span.line, span.col) in self.quiet:
+            return
+        self.diags.add(code, message, span, severity=severity, hint=hint)  # type: ignore[arg-type]
+
+    def _validate(self, raw: Any, models: dict[str, type[BaseModel]], what: str, label: str,
+                  span: Span | None, locate: Locate) -> tuple[Any, str | None, str, str | None]:
+        """Validate one record: (model or None, kind, first reason, code)."""
+        if not isinstance(raw, dict):
+            reason = f"{label}: each {what} must be a mapping of fields ({{id: ..., kind: ...}}), not {raw!r:.40}"
+            self._report("QR501", reason, span)
+            return None, None, reason, "QR501"
+        kind = raw.get("kind")
+        if kind is None:
+            reason = f"{label}: missing 'kind' (one of: {', '.join(models)})"
+            self._report("QR501", reason, span)
+            return None, None, reason, "QR501"
+        if not isinstance(kind, str) or kind not in models:
+            other = SUBJECT_KINDS if what == "event" else EVENT_KINDS
+            if isinstance(kind, str) and kind in other:
+                place = "subjects" if what == "event" else "events"
+                reason = f"{label}: '{kind}' is not an {what} kind; put this record under '{place}'"
+                hint = None
+            else:
+                reason = f"{label}: unknown {what} kind '{kind}'"
+                hint = did_you_mean(str(kind), models) or f"{what} kinds are: {', '.join(models)}"
+            self._report("QR506", reason, locate(("kind",), False), hint)
+            return None, kind if isinstance(kind, str) else None, reason, "QR506"
+        model = models[kind]
+        if "span" in raw:
+            raw = {k: v for k, v in raw.items() if k != "span"}
+            reason = f"{label}: unknown field 'span' for a {kind} record"
+            self._report("QR501", reason, locate(("span",), True))
+            return None, kind, reason, "QR501"
+        try:
+            obj = model.model_validate(raw)
+        except ValidationError as exc:
+            first: tuple[str, str] | None = None
+            for err in exc.errors(include_url=False):
+                code, message, where, hint = self._explain(err, model, kind, label, span, locate)
+                self._report(code, message, where, hint)
+                if first is None:
+                    first = (message, code)
+            assert first is not None
+            return None, kind, first[0], first[1]
+        obj.__dict__["span"] = span
+        return obj, kind, None, None
+
+    def _explain(self, err: dict, model: type[BaseModel], kind: str, label: str, span: Span | None,
+                 locate: Locate) -> tuple[str, str, Span | None, str | None]:
+        loc = tuple(err["loc"])
+        typ = err["type"]
+        where = locate(loc, False) if loc else span
+        code = {"qr502": "QR502", "qr503": "QR503"}.get(typ, "QR501")
+        if typ == "extra_forbidden":
+            name = str(loc[-1])
+            allowed = _fields_at(model, loc[:-1])
+            hint = did_you_mean(name, allowed) or (f"allowed fields: {', '.join(allowed)}" if allowed else None)
+            inside = f" in '{_dotted(loc[:-1])}'" if len(loc) > 1 else ""
+            return code, f"{label}: unknown field '{name}'{inside} for a {kind} record", locate(loc, True), hint
+        if typ == "missing":
+            return (code, f"{label}: missing required field '{_dotted(loc)}' for a {kind} record",
+                    locate(loc[:-1], False) if len(loc) > 1 else span, None)
+        if code != "QR501":
+            return code, f"{label}: {err['msg']}", where, None
+        if not loc:
+            return code, f"{label}: {err['msg']}", span, None
+        if typ in _DESCRIBED:
+            return code, f"{label}: {_dotted(loc)} {_describe(err)}", where, None
+        return code, f"{label}: {_dotted(loc)}: {err['msg']}", where, None
+
+    def add_subject(self, raw: Any, span: Span | None, locate: Locate, index: int) -> None:
+        rid = raw.get("id") if isinstance(raw, dict) else None
+        sid = str(rid) if isinstance(rid, (str, int)) and not isinstance(rid, bool) and str(rid).strip() else None
+        label = sid or f"subject #{index}"
+        obj, kind, reason, code = self._validate(raw, _SUBJECT_MODELS, "subject", label, span, locate)
+        if sid is not None:
+            self.subject_seen.setdefault(sid, []).append(span)
+        if obj is None:
+            if sid is not None and sid not in self.invalid:
+                self.invalid[sid] = reason or "invalid record"
+            return
+        if isinstance(obj, OperatorSubject) and obj.uscc[0] not in USCC_AUTHORITIES:
+            self._report("QR511", f"{label}: unified social credit code '{obj.uscc}' starts with '{obj.uscc[0]}', "
+                         f"which is not a registration-authority code in GB 32100 "
+                         f"(登记管理部门代码应为 1–9、A、N、Y)", locate(("uscc",), False),
+                         "check the first character of the code", severity="warning")
+        self.subjects.append((obj, locate))
+
+    def add_event(self, raw: Any, span: Span | None, locate: Locate) -> None:
+        self.n_events += 1
+        rid = raw.get("id") if isinstance(raw, dict) else None
+        eid = str(rid) if isinstance(rid, (str, int)) and not isinstance(rid, bool) and str(rid).strip() else None
+        label = eid or f"event #{self.n_events}"
+        obj, kind, reason, code = self._validate(raw, _EVENT_MODELS, "event", label, span, locate)
+        if eid is not None:
+            self.event_seen.setdefault(eid, []).append(span)
+        if obj is None:
+            self.rejected.append(RejectedRecord(eid or f"#{self.n_events}", kind, span,
+                                                reason or "invalid record", code or "QR501"))
+            return
+        self.events.append((obj, locate))
+
+    def reject_unplaced(self, raw: Any, span: Span | None, reason: str, code: str) -> None:
+        """A JSON Lines record that is not a subject or an event: kept as a rejected event."""
+        self.n_events += 1
+        rid = raw.get("id") if isinstance(raw, dict) else None
+        kind = raw.get("kind") if isinstance(raw, dict) else None
+        self.rejected.append(RejectedRecord(str(rid) if isinstance(rid, (str, int)) else f"#{self.n_events}",
+                                            kind if isinstance(kind, str) else None, span, reason, code))
+
+    # ---- across records -------------------------------------------------------------
+
+    def finish(self) -> LoadedHistory:
+        self._duplicates()
+        self._same_subjects()
+        self._producers()
+        self._references()
+        history = History(subjects=[s for s, _ in self.subjects], events=[e for e, _ in self.events])
+        return LoadedHistory(history, list(self.diags.items), dict(self.invalid), list(self.rejected))
+
+    @staticmethod
+    def _where(span: Span | None) -> str:
+        return f"line {span.line}" if span is not None else "an earlier record"
+
+    @staticmethod
+    def _lines(spans: list[Span | None]) -> str:
+        lines = [str(s.line) for s in spans if s is not None]
+        return f" (lines {', '.join(lines)})" if lines else ""
+
+    def _duplicates(self) -> None:
+        dup_subjects = {i for i, spans in self.subject_seen.items() if len(spans) > 1}
+        for sid in dup_subjects:
+            spans = self.subject_seen[sid]
+            reason = f"subject id '{sid}' is used by {len(spans)} records{self._lines(spans)}; ids must be unique"
+            for span in spans[1:]:
+                self._report("QR504", f"{sid}: duplicate subject id (first at {self._where(spans[0])})",
+                             span, "give each subject its own id; both records are refused "
+                                   "(主体编号重复，两条记录均不采用)")
+            self.invalid[sid] = reason
+        if dup_subjects:
+            self.subjects = [(s, loc) for s, loc in self.subjects if s.id not in dup_subjects]
+        dup_events = {i for i, spans in self.event_seen.items() if len(spans) > 1}
+        for eid in dup_events:
+            spans = self.event_seen[eid]
+            for span in spans[1:]:
+                self._report("QR504", f"{eid}: duplicate event id (first at {self._where(spans[0])})",
+                             span, "give each event its own id; all records with this id are refused "
+                                   "(事件编号重复，均不采用)")
+        if dup_events:
+            keep = []
+            for ev, loc in self.events:
+                if ev.id in dup_events:
+                    spans = self.event_seen[ev.id]
+                    self.rejected.append(RejectedRecord(ev.id, ev.kind, ev.span,
+                                                        f"duplicate event id '{ev.id}'{self._lines(spans)}",
+                                                        "QR504"))
+                else:
+                    keep.append((ev, loc))
+            self.events = keep
+
+    def _refuse_subject(self, subject: Any, code: str, message: str, where: Span | None,
+                        hint: str | None = None) -> None:
+        self._report(code, message, where, hint)
+        self.invalid[subject.id] = message
+
+    def _same_subjects(self) -> None:
+        by_uscc: dict[str, Any] = {}
+        by_key: dict[tuple[str, int], Any] = {}
+        keep = []
+        for subj, loc in self.subjects:
+            if isinstance(subj, OperatorSubject):
+                first = by_uscc.setdefault(subj.uscc, subj)
+                if first is not subj:
+                    self._refuse_subject(subj, "QR508", f"{subj.id}: same unified social credit code {subj.uscc} "
+                                         f"as operator '{first.id}'; one organisation is one operator subject "
+                                         f"(Art 6, 同一经营者只能有一个记分对象)", loc(("uscc",), False),
+                                         f"merge the records and use '{first.id}' (roles can list both "
+                                         f"producer and seller)")
+                    continue
+            else:
+                key = (subj.brand, subj.nice_class)
+                first = by_key.setdefault(key, subj)
+                if first is not subj:
+                    self._refuse_subject(subj, "QR508", f"{subj.id}: same brand '{subj.brand}' and Nice class "
+                                         f"{subj.nice_class} as product '{first.id}'; they are one product "
+                                         f"(Art 6, 同一商标同一尼斯分类为同一产品)", loc(("brand",), False),
+                                         f"use '{first.id}'")
+                    continue
+            keep.append((subj, loc))
+        self.subjects = keep
+
+    def _producers(self) -> None:
+        by_id = {s.id: s for s, _ in self.subjects}
+        keep = []
+        for subj, loc in self.subjects:
+            if isinstance(subj, ProductSubject):
+                target = by_id.get(subj.producer)
+                where = loc(("producer",), False)
+                if target is None:
+                    if subj.producer in self.invalid:
+                        self._refuse_subject(subj, "QR505", f"{subj.id}: its producer '{subj.producer}' was "
+                                             f"refused ({self.invalid[subj.producer]})", where)
+                    else:
+                        ops = [s.id for s in by_id.values() if isinstance(s, OperatorSubject)]
+                        self._refuse_subject(subj, "QR505", f"{subj.id}: producer '{subj.producer}' is not an "
+                                             f"operator in this history (生产者不存在)", where,
+                                             did_you_mean(subj.producer, ops))
+                    continue
+                if not isinstance(target, OperatorSubject):
+                    self._refuse_subject(subj, "QR505", f"{subj.id}: producer '{subj.producer}' is a product, "
+                                         f"not an operator", where)
+                    continue
+                if "producer" not in target.roles:
+                    self._report("QR505", f"{subj.id}: producer '{target.id}' does not have the 'producer' role "
+                                 f"(roles: {', '.join(target.roles) or 'none'})", where,
+                                 f"add producer to {target.id}'s roles", severity="warning")
+            keep.append((subj, loc))
+        self.subjects = keep
+
+    def _references(self) -> None:
+        subjects = {s.id: s for s, _ in self.subjects}
+        events = {e.id: e for e, _ in self.events}
+        rejected_kinds = {r.id: r.kind for r in self.rejected}
+        bad: dict[str, tuple[str, str]] = {}
+
+        def subject_ref(ev: Any, value: str, path: tuple, loc: Locate, want: str | None) -> str | None:
+            target = subjects.get(value)
+            if target is None:
+                if value in self.invalid:
+                    return None  # kept: the engine rejects it with the subject's reason
+                hint = did_you_mean(value, subjects)
+                self._report("QR509", f"{ev.id}: no subject '{value}' in this history (记分对象不存在)",
+                             loc(path, False), hint)
+                return "QR509"
+            if want and target.kind != want:
+                self._report("QR510", f"{ev.id}: a {ev.kind} is about a{'n' if want[0] in 'aeiou' else ''} "
+                             f"{want}, but '{value}' is a {target.kind}", loc(path, False))
+                return "QR510"
+            return None
+
+        def event_ref(ev: Any, value: str, loc: Locate, want: Iterable[str] | None) -> str | None:
+            if value == ev.id:
+                self._report("QR509", f"{ev.id}: an event cannot refer to itself", loc(("of",), False))
+                return "QR509"
+            target = events.get(value)
+            kind = target.kind if target is not None else rejected_kinds.get(value)
+            if target is None and value not in rejected_kinds:
+                hint = did_you_mean(value, events)
+                self._report("QR509", f"{ev.id}: no event '{value}' in this history (被引用的事件不存在)",
+                             loc(("of",), False), hint)
+                return "QR509"
+            if want is not None and kind is not None and kind not in want:
+                self._report("QR510", f"{ev.id}: a {ev.kind} must refer to {' or '.join(want)}, but "
+                             f"'{value}' is a {kind}", loc(("of",), False))
+                return "QR510"
+            return None
+
+        non_procedure = [k for k in EVENT_KINDS if k not in PROCEDURE_KINDS]
+        for ev, loc in self.events:
+            problems: list[str | None] = []
+            if isinstance(ev, Deduction):
+                problems += [subject_ref(ev, s, ("subjects", i), loc, None) for i, s in enumerate(ev.subjects)]
+            elif isinstance(ev, Repair):
+                problems.append(event_ref(ev, ev.of, loc, ["deduction"]))
+                problems += [subject_ref(ev, s, ("subjects", i), loc, None) for i, s in enumerate(ev.subjects or [])]
+            elif isinstance(ev, Reward):
+                problems.append(subject_ref(ev, ev.subject, ("subject",), loc, None))
+            elif isinstance(ev, SpotCheck):
+                problems.append(subject_ref(ev, ev.subject, ("subject",), loc, "product"))
+            elif isinstance(ev, Filing):
+                problems.append(subject_ref(ev, ev.subject, ("subject",), loc, "operator"))
+            elif isinstance(ev, Correction):
+                problems.append(event_ref(ev, ev.of, loc, None))
+                target = events.get(ev.of)
+                if ev.changes is not None:
+                    changed = sorted(ev.changes.model_fields_set)
+                    if target is not None:
+                        unknown = [f for f in changed if f not in type(target).model_fields]
+                        if unknown:
+                            self._report("QR510", f"{ev.id}: a {target.kind} has no field "
+                                         f"{', '.join(repr(f) for f in unknown)} to amend", loc(("changes",), False))
+                            problems.append("QR510")
+                    problems += [subject_ref(ev, s, ("changes", "subjects", i), loc, None)
+                                 for i, s in enumerate(ev.changes.subjects or [])]
+            elif isinstance(ev, ProcedureEvent):
+                if ev.kind in ("objection_accepted", "objection_refused", "objection_answered"):
+                    want: list[str] = ["objection_filed"]
+                elif ev.kind == "repair_applied":
+                    want = ["deduction"]
+                else:
+                    want = non_procedure
+                problems.append(event_ref(ev, ev.of, loc, want))
+            code = next((p for p in problems if p), None)
+            if code:
+                bad[ev.id] = (code, "refers to " + ("a missing record" if code == "QR509" else "a record of the wrong kind"))
+        # cycles through `of` (a correction of a correction of ...)
+        for start, _ in self.events:
+            if not isinstance(start, Correction):
+                continue  # only corrections may point at their own kind
+            seen = [start.id]
+            cur = start
+            while isinstance(cur, Correction) and cur.of in events:
+                cur = events[cur.of]
+                if cur.id in seen:
+                    loc_cycle = seen[seen.index(cur.id):]
+                    self._report("QR509", f"{start.id}: 'of' goes round in a circle: "
+                                 f"{' → '.join(loc_cycle + [cur.id])}", start.span)
+                    bad[start.id] = ("QR509", "'of' goes round in a circle")
+                    break
+                seen.append(cur.id)
+        if bad:
+            keep = []
+            messages = {d.message.split(":", 1)[0]: d.message for d in self.diags.items if d.code in ("QR509", "QR510")}
+            for ev, loc in self.events:
+                if ev.id in bad:
+                    code, short = bad[ev.id]
+                    self.rejected.append(RejectedRecord(ev.id, ev.kind, ev.span, messages.get(ev.id, short), code))
+                else:
+                    keep.append((ev, loc))
+            self.events = keep
+
+
+# ---- sources ------------------------------------------------------------------------
+
+
+def _top_level(loader: _Loader, data: Any, span_of: Callable[[tuple], Span | None]) -> tuple[list, list]:
+    if data is None:
+        loader._report("QR507", "the history is empty (no subjects, no events)", span_of(()), severity="warning")
+        return [], []
+    if not isinstance(data, dict):
+        raise QrulesError(Diagnostic("QR507", "a history must be a mapping with 'subjects' and 'events' "
+                                     f"lists, not a {type(data).__name__}", span_of(()),
+                                     hint="start the file with 'subjects:' and 'events:'"))
+    for key in data:
+        if key not in ("subjects", "events"):
+            loader._report("QR507", f"unknown top-level key '{key}' (a history has 'subjects' and 'events')",
+                           span_of((key,)), did_you_mean(str(key), ["subjects", "events"]))
+    out = []
+    for key in ("subjects", "events"):
+        value = data.get(key)
+        if value is None:
+            out.append([])
+        elif not isinstance(value, list):
+            loader._report("QR507", f"'{key}' must be a list of records (- {{...}} per line), "
+                           f"not a {type(value).__name__}", span_of((key,)))
+            out.append([])
+        else:
+            out.append(value)
+    return out[0], out[1]
+
+
+def _from_document(loader: _Loader, doc: Document, has_positions: bool = True) -> LoadedHistory:
+    def at(path: tuple) -> Span | None:
+        return doc.span(path) if has_positions else None
+
+    subjects, events = _top_level(loader, doc.data, at)
+
+    def locator(base: tuple) -> Locate:
+        if not has_positions:
+            return lambda loc, key=False: None
+        return lambda loc, key=False: doc.span(base + tuple(loc), key=key)
+
+    for i, raw in enumerate(subjects):
+        loader.add_subject(raw, at(("subjects", i)), locator(("subjects", i)), i + 1)
+    for i, raw in enumerate(events):
+        loader.add_event(raw, at(("events", i)), locator(("events", i)))
+    return loader.finish()
+
+
+# ---- JSON -------------------------------------------------------------------------------
+
+_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\],:]|[^\s{}\[\],:"]+')
+_JSON_WS = re.compile(r"[ \t\n\r]*")
+
+
+class _LineIndex:
+    """Offsets → 1-based (line, col) for a text, built on first use."""
+
+    def __init__(self, text: str, first_line: int = 1):
+        self.text = text
+        self.first_line = first_line
+        self._newlines: list[int] | None = None
+
+    def span(self, file: str, start: int, end: int | None = None) -> Span:
+        if self._newlines is None:
+            self._newlines = [m.start() for m in re.finditer("\n", self.text)]
+        line = bisect.bisect_left(self._newlines, start)
+        col = start - (self._newlines[line - 1] + 1 if line else 0) + 1
+        if end is None:
+            return Span(file, line + self.first_line, col)
+        return Span(file, line + self.first_line, col, line + self.first_line, col + (end - start))
+
+
+def _json_positions(text: str, file: str, diags: Diagnostics | None, *, lines: _LineIndex | None = None,
+                    start: int = 0, end: int | None = None, base: tuple = ()) -> dict[tuple, Pos]:
+    """Positions of the JSON values in ``text[start:end]`` (already accepted by the json
+    module) by path under ``base``, like a :class:`~qrules.yamlsource.Document`'s. Only run
+    for records that need them (an error to place, a duplicate key to find)."""
+    lines = lines or _LineIndex(text)
+    positions: dict[tuple, Pos] = {}
+    # frame: [is_object, path, key, key_span, index, keys]
+    stack: list[list] = []
+    expect_key = False
+    for m in _JSON_TOKEN.finditer(text, start, len(text) if end is None else end):
+        tok = m.group()
+        ch = tok[0]
+        if ch == ":":
+            expect_key = False
+            continue
+        if ch == ",":
+            if stack:
+                top = stack[-1]
+                if top[0]:
+                    expect_key = True
+                else:
+                    top[4] += 1
+            continue
+        if ch in "}]":
+            if stack:
+                stack.pop()
+            expect_key = False
+            continue
+        if expect_key and stack and stack[-1][0] and ch == '"':
+            top = stack[-1]
+            try:
+                key = json.loads(tok)
+            except ValueError:
+                key = tok.strip('"')
+            top[2], top[3] = key, lines.span(file, m.start(), m.end())
+            if key in top[5]:
+                if diags is not None:
+                    diags.add("QR507", f"duplicate key '{key}' in a JSON object (the last one is used)", top[3],
+                              hint="keep one")
+            else:
+                top[5].add(key)
+            continue
+        if stack:  # a value begins
+            top = stack[-1]
+            path = top[1] + ((top[2],) if top[0] else (top[4],))
+            key_span = top[3] if top[0] else None
+        else:
+            path, key_span = base, None
+        positions[path] = Pos(lines.span(file, m.start(), m.end()), key_span)
+        if ch == "{":
+            stack.append([True, path, None, None, 0, set()])
+            expect_key = True
+        elif ch == "[":
+            stack.append([False, path, None, None, 0, set()])
+            expect_key = False
+    return positions
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not allowed in a history (numbers must be finite)")
+
+
+class _DupFlag:
+    """object_pairs_hook that builds dicts and notes whether any object repeated a key."""
+
+    def __init__(self) -> None:
+        self.seen = False
+
+    def __call__(self, pairs: list[tuple[str, Any]]) -> dict:
+        out = dict(pairs)
+        if len(out) != len(pairs):
+            self.seen = True
+        return out
+
+
+class _JsonDoc:
+    """A parsed JSON history: data, the offsets of its records, and positions on demand."""
+
+    def __init__(self, file: str, text: str, diags: Diagnostics):
+        self.file = file
+        self.text = text
+        self.diags = diags
+        self.lines = _LineIndex(text)
+        self.starts: dict[tuple, tuple[int, int]] = {}  # path -> (start, end) offsets
+        self.top_keys: dict[str, Span] = {}
+        self._cache: dict[tuple, dict[tuple, Pos]] = {}
+        self.data = self._parse()
+
+    def _fail(self, exc: json.JSONDecodeError) -> QrulesError:
+        return QrulesError(Diagnostic("QR507", f"JSON: {exc.msg}", Span(self.file, exc.lineno, exc.colno),
+                                      hint="check commas, quotes and brackets on this line"))
+
+    def _parse(self) -> Any:
+        text, flag = self.text, _DupFlag()
+        decoder = json.JSONDecoder(parse_float=Decimal, parse_constant=_reject_constant, object_pairs_hook=flag)
+        raw_decode, skip = decoder.raw_decode, _JSON_WS.match
+        i = skip(text, 0).end()
+        try:
+            if text[i:i + 1] != "{":
+                data, i = raw_decode(text, i)
+            else:
+                data = {}
+                i = skip(text, i + 1).end()
+                if text[i:i + 1] == "}":
+                    i += 1
+                while text[i - 1:i] != "}":
+                    kstart = i
+                    key, i = raw_decode(text, i)
+                    if not isinstance(key, str):
+                        raise json.JSONDecodeError("Expecting property name enclosed in double quotes", text, kstart)
+                    kspan = self.lines.span(self.file, kstart, i)
+                    if key in data:
+                        self.diags.add("QR507", f"duplicate key '{key}' in a JSON object (the last one is used)",
+                                       kspan, hint="keep one")
+                    self.top_keys[key] = kspan
+                    i = skip(text, i).end()
+                    if text[i:i + 1] != ":":
+                        raise json.JSONDecodeError("Expecting ':' delimiter", text, i)
+                    i = skip(text, i + 1).end()
+                    if key in ("subjects", "events") and text[i:i + 1] == "[":
+                        self.starts[(key,)] = (i, i)
+                        items: list = []
+                        i = skip(text, i + 1).end()
+                        if text[i:i + 1] == "]":
+                            i += 1
+                        else:
+                            while True:
+                                rstart = i
+                                flag.seen = False
+                                value, i = raw_decode(text, i)
+                                path = (key, len(items))
+                                self.starts[path] = (rstart, i)
+                                if flag.seen:
+                                    self.positions_for(path, report=True)
+                                items.append(value)
+                                i = skip(text, i).end()
+                                if text[i:i + 1] == ",":
+                                    i = skip(text, i + 1).end()
+                                    continue
+                                if text[i:i + 1] == "]":
+                                    i += 1
+                                    break
+                                raise json.JSONDecodeError("Expecting ',' delimiter", text, i)
+                        value = items
+                    else:
+                        value, i = raw_decode(text, i)
+                    data[key] = value
+                    i = skip(text, i).end()
+                    if text[i:i + 1] == ",":
+                        i = skip(text, i + 1).end()
+                        continue
+                    if text[i:i + 1] == "}":
+                        i += 1
+                        continue
+                    raise json.JSONDecodeError("Expecting ',' delimiter", text, i)
+            i = skip(text, i).end()
+            if i != len(text):
+                raise json.JSONDecodeError("Extra data", text, i)
+        except json.JSONDecodeError as exc:
+            raise self._fail(exc) from None
+        except ValueError as exc:
+            raise QrulesError(Diagnostic("QR507", f"JSON: {exc}", Span(self.file, 1, 1))) from None
+        return data
+
+    def positions_for(self, record: tuple, report: bool = False) -> dict[tuple, Pos]:
+        if record not in self._cache:
+            start, end = self.starts[record]
+            self._cache[record] = _json_positions(self.text, self.file, self.diags if report else None,
+                                                  lines=self.lines, start=start, end=end, base=record)
+        return self._cache[record]
+
+    def span(self, path: tuple, *, key: bool = False) -> Span:
+        path = tuple(path)
+        if not path:
+            return Span(self.file, 1, 1)
+        if len(path) == 1:
+            kspan = self.top_keys.get(path[0])
+            return kspan or Span(self.file, 1, 1)
+        record = path[:2]
+        if record not in self.starts:
+            return self.span(path[:1])
+        if len(path) == 2 and not key:
+            return self.lines.span(self.file, self.starts[record][0])
+        positions = self.positions_for(record)
+        while len(path) >= 2:
+            pos = positions.get(path)
+            if pos is not None:
+                return (pos.key or pos.value) if key else pos.value
+            path = path[:-1]
+        return self.lines.span(self.file, self.starts[record][0])
+
+
+def _load_json_text(text: str, file: str, loader: _Loader) -> LoadedHistory:
+    if len(text) > MAX_JSON_BYTES:
+        raise QrulesError(Diagnostic("QR001", f"'{file}' is over the {MAX_JSON_BYTES // 1_000_000} MB limit for "
+                                     f"JSON", Span(file, 1, 1), hint="give large histories as JSON Lines"))
+    register_source(file, text)
+    doc = _JsonDoc(file, text, loader.diags)
+    return _from_document(loader, doc)  # type: ignore[arg-type]
+
+
+def _jsonl_lines(lines: Iterable[str], file: str, loader: _Loader) -> LoadedHistory:
+    flag = _DupFlag()
+    decoder = json.JSONDecoder(parse_float=Decimal, parse_constant=_reject_constant, object_pairs_hook=flag)
+    decode = decoder.decode
+    for lineno, line in enumerate(lines, 1):
+        stripped = line.strip()
+        if not stripped:
+            continue
+        span = Span(file, lineno, 1)
+        if len(line) > MAX_JSONL_LINE:
+            reason = f"line {lineno} is longer than {MAX_JSONL_LINE} characters"
+            loader._report("QR507", reason, span)
+            loader.reject_unplaced(None, span, reason, "QR507")
+            continue
+        flag.seen = False
+        try:
+            raw = decode(stripped)
+        except ValueError as exc:
+            msg = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
+            col = exc.colno + (len(line) - len(line.lstrip())) if isinstance(exc, json.JSONDecodeError) else 1
+            reason = f"line {lineno} is not valid JSON: {msg}"
+            loader._report("QR507", reason, Span(file, lineno, col),
+                           "each line of a JSON Lines file is one complete {...} record")
+            loader.reject_unplaced(None, span, reason, "QR507")
+            continue
+
+        def locate(loc: tuple, key: bool = False, _line: str = line, _no: int = lineno) -> Span:
+            positions = _json_positions(_line, file, None, lines=_LineIndex(_line, _no))
+            return Document(file, None, positions).span(tuple(loc), key=key)
+
+        if flag.seen:
+            _json_positions(line, file, loader.diags, lines=_LineIndex(line, lineno))
+        if not isinstance(raw, dict):
+            reason = f"line {lineno}: a record must be a JSON object {{...}}, not {type(raw).__name__}"
+            loader._report("QR507", reason, span)
+            loader.reject_unplaced(raw, span, reason, "QR507")
+            continue
+        record = raw.pop("record", None)
+        if record == "event":
+            loader.add_event(raw, span, locate)
+        elif record == "subject":
+            loader.add_subject(raw, span, locate, lineno)
+        else:
+            kind = raw.get("kind")
+            if record is None:
+                reason = f"line {lineno}: missing \"record\": \"subject\" or \"event\""
+                hint = None
+            else:
+                reason = f"line {lineno}: \"record\" must be \"subject\" or \"event\", not {record!r}"
+                hint = did_you_mean(str(record), ["subject", "event"])
+            loader._report("QR507", reason, locate(("record",) if record is not None else (), False), hint)
+            if kind in SUBJECT_KINDS and isinstance(raw.get("id"), (str, int)):
+                loader.invalid.setdefault(str(raw["id"]), reason)
+            else:
+                loader.reject_unplaced(raw, span, reason, "QR507")
+    return loader.finish()
+
+
+
+def _sniff(text: str) -> str:
+    head = text.lstrip()[:1]
+    if head not in ("{", "["):
+        return "yaml"
+    try:
+        json.loads(text, parse_float=Decimal)
+        return "json"
+    except json.JSONDecodeError as exc:
+        return "jsonl" if exc.msg == "Extra data" else "json"
+    except ValueError:
+        return "json"
+
+
+_EXTENSIONS = {".yaml": "yaml", ".yml": "yaml", ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+
+Format = Literal["auto", "yaml", "json", "jsonl"]
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Loading builds many small acyclic objects; the cyclic collector's repeated passes over
+    them would cost more than the loading itself on large histories."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def load_history_document(doc: Document) -> LoadedHistory:
+    """Load a history from an already parsed YAML document (e.g. one embedded in a test case),
+    keeping its positions for messages."""
+    with gc_paused():
+        return _from_document(_Loader(doc.file), doc)
+
+
+def load_history_text(text: str, file: str = "<string>", format: Format = "auto") -> LoadedHistory:
+    """Load a history from text. Raises :class:`QrulesError` if the text cannot be parsed at all."""
+    with gc_paused():
+        return _load_history_text(text, file, format)
+
+
+def _load_history_text(text: str, file: str, format: Format) -> LoadedHistory:
+    if format == "auto":
+        format = _EXTENSIONS.get(Path(file).suffix.lower(), "auto") if file and not file.startswith("<") else "auto"
+        if format == "auto":
+            format = _sniff(text)  # type: ignore[assignment]
+    loader = _Loader(file)
+    if format == "yaml":
+        diags = Diagnostics()
+        doc = _yaml_load_text(text, file, diags)
+        if doc is None:
+            raise QrulesError(diags.items)
+        loader.diags.extend(diags.items)
+        loader.quiet = {(d.span.line, d.span.col) for d in diags.items if d.code == "QR006" and d.span}
+        return _from_document(loader, doc)
+    if format == "json":
+        return _load_json_text(text, file, loader)
+    if format == "jsonl":
+        register_source(file, text)
+        return _jsonl_lines(text.splitlines(), file, loader)
+    raise ValueError(f"unknown history format {format!r} (auto, yaml, json, jsonl)")
+
+
+def load_history(source: str | Path, *, format: Format = "auto") -> LoadedHistory:
+    """Load a history file (YAML, JSON or JSON Lines; by extension, else by content).
+
+    JSON Lines files are read line by line. Raises :class:`QrulesError` if the file cannot
+    be read or parsed at all; every problem with individual records is in the result.
+    """
+    with gc_paused():
+        return _load_history(source, format)
+
+
+def _load_history(source: str | Path, format: Format) -> LoadedHistory:
+    file = str(source)
+    path = Path(source)
+    if format == "auto":
+        format = _EXTENSIONS.get(path.suffix.lower(), "auto")  # type: ignore[assignment]
+    if format == "jsonl":
+        try:
+            handle = path.open(encoding="utf-8", newline=None)
+        except OSError as exc:
+            raise QrulesError(Diagnostic("QR001", f"cannot read '{file}': {exc.strerror or exc}",
+                                         hint="check the path")) from None
+        with handle:
+            try:
+                return _jsonl_lines((line.rstrip("\n") for line in handle), file, _Loader(file))
+            except UnicodeDecodeError as exc:
+                raise QrulesError(Diagnostic("QR001", f"'{file}' is not UTF-8 text (byte {exc.start})",
+                                             Span(file, 1, 1), hint="save the file as UTF-8")) from None
+    diags = Diagnostics()
+    limit = MAX_JSON_BYTES if format in ("json", "auto") else 20_000_000
+    text = _read_text(path, diags, max_bytes=limit)
+    if text is None:
+        raise QrulesError(diags.items)
+    if format == "auto":
+        format = _sniff(text)  # type: ignore[assignment]
+        if format == "yaml" and len(text.encode("utf-8")) > 20_000_000:
+            raise QrulesError(Diagnostic("QR001", f"'{file}' is over the 20 MB limit for YAML", Span(file, 1, 1),
+                                         hint="give large histories as JSON Lines"))
+    return _load_history_text(text, file, format)
+
+
+def load_history_data(data: dict, file: str = "<data>") -> LoadedHistory:
+    """Load a history given as Python data (the shape of the YAML/JSON file). Records carry
+    no source positions; messages name them by id."""
+    with gc_paused():
+        return _from_document(_Loader(file), Document(file, data, {}), has_positions=False)
+
