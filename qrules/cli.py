@@ -167,9 +167,28 @@ def result_rows(result) -> tuple[list[str], list[list[str]]]:
     return header, rows
 
 
+def _at_scale(args) -> bool:
+    """Whether `evaluate` should hand over to the batch backend (docs/batch.md)."""
+    from .batch import is_columnar
+
+    return (args.workers is not None or (args.output or "").endswith(".parquet")
+            or is_columnar(args.history))
+
+
 def cmd_evaluate(args) -> int:
     from .engine import evaluate
 
+    if _at_scale(args):  # a whole jurisdiction: worker processes, progress bar, summary
+        import argparse
+        import os
+
+        from .batch import cmd_batch
+
+        return cmd_batch(argparse.Namespace(
+            ruleset=args.ruleset, history=args.history, as_of=args.as_of,
+            workers=args.workers or os.cpu_count() or 2, chunk_size=500, output=args.output,
+            format=args.format if args.format in ("csv", "jsonl") and args.output else None,
+            rejections=None, summary_json=None, progress=None, max_diagnostics=20))
     compiled, loaded = _load_inputs(args)
     result = evaluate(compiled, loaded.history, args.as_of, invalid_subjects=loaded.invalid_subjects)
     rejected_records = [{"event": r.id, "kind": r.kind, "code": r.code, "reason": r.reason,
@@ -301,7 +320,10 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     e.add_argument("history", metavar="HISTORY", help="YAML, JSON or JSON Lines history")
     e.add_argument("--as-of", type=_date, default=None, help="evaluation date YYYY-MM-DD (default: today)")
     e.add_argument("--format", choices=["table", "json", "csv", "jsonl"], default="table")
-    e.add_argument("--output", "-o", help="write to this file instead of standard output")
+    e.add_argument("--output", "-o", help="write to this file instead of standard output (.parquet: at scale)")
+    e.add_argument("--workers", "-j", type=int, default=None,
+                   help="evaluate at scale in N worker processes with a progress bar and a summary "
+                        "(also chosen for a CSV/Parquet history or a .parquet output; see qrules batch)")
     e.set_defaults(func=cmd_evaluate)
 
     x = sub.add_parser("explain", help="explain one subject's score point by point with articles")

@@ -114,3 +114,13 @@ def test_rule_failing_at_run_time_is_reported_at_its_place(tmp_path, small, caps
     err = capsys.readouterr().err
     assert "error[QR690]: a rule could not be evaluated: division by zero" in err and "Traceback" not in err
     assert f"{ruleset}:" in err
+
+
+def test_evaluate_at_scale_hands_over_to_batch(small, tmp_path, capsys):
+    out = tmp_path / "r.csv"
+    assert main(["evaluate", str(GUANGDONG), str(small), "--as-of", "2023-07-01", "-j", "1", "-o", str(out),
+                 "--format", "csv"]) == 0
+    printed = capsys.readouterr().out
+    assert "2 subjects evaluated" in printed and "rejections by reason code" in printed
+    rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))
+    assert {(r["id"], r["score"]) for r in rows} == {("op1", "9"), ("p1", "9")}
