@@ -820,7 +820,7 @@ def cmd_batch(args: Any) -> int:
     if writer is not None:
         print(f"\nwrote {writer.count:,} rows to {args.output} ({writer.fmt})")
     # As `qrules evaluate`: refused input records make the run exit 1 (the rest was still evaluated).
-    return EXIT_ERRORS if any(d.severity == "error" for d in diags) else EXIT_OK
+    return EXIT_ERRORS if loaded.has_errors else EXIT_OK
 
 
 def cmd_synth(args: Any) -> int:

@@ -447,7 +447,7 @@ class Runner:
             out.status = "fail"
             out.failures = failures
             out.explanation = _explanations(compiled, result, explain_ids)
-            errors = [d for d in loaded.diagnostics if d.severity == "error"]
+            errors = loaded.errors
             if errors and not case.model.input_errors:
                 out.diagnostics = errors
         return out

@@ -232,7 +232,7 @@ def cmd_evaluate(args) -> int:
     finally:
         if out is not sys.stdout:
             out.close()
-    refused = [d for d in loaded.diagnostics if d.severity == "error"]
+    refused = loaded.errors
     if refused:
         # The valid part of the history was evaluated and printed; the refused records make it exit 1.
         print(f"{len(refused)} input problem(s) in {args.history}: the records concerned were refused "

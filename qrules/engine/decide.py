@@ -83,6 +83,7 @@ class Entry:
     major_impact: bool = False
     line_key: tuple | None = None
     repair_event: str | None = None
+    facts: dict | None = None      # rewards: the record their rules saw (the cap is re-applied on a producer's line)
 
     @property
     def counted(self) -> bool:
@@ -127,7 +128,6 @@ class Decider:
         self.invalid = invalid
         self.as_of = as_of
         self.out = Decisions()
-        self.window = compiled.exprs["window.counts"]
         self.dedup_when = compiled.exprs["dedup.spot_check.deduplicated_when"]
         self.points_expr = compiled.exprs["intentional.points"]
         self.filings: dict[str, list[tuple[dt.date, bool]]] = {}
@@ -595,7 +595,7 @@ class Decider:
         counted = Decimal(self.c.exprs["rewards.cap.counted"]({"reward": reward_rec, "granted": granted}))
         counted = exact(max(min(counted, rule.points), ZERO))
         entry = Entry(subject=s.id, event=str(ev.id), kind="reward", code=str(ev.rule), title=rule.title,
-                      date=ev.date, points=counted, cite=rule.cite, requested=rule.points)
+                      date=ev.date, points=counted, cite=rule.cite, requested=rule.points, facts=reward_rec)
         if counted < rule.points:
             entry.status = "capped"
             entry.reason = (f"奖励分上限 {self.c.params.get('reward_cap')} 分：周期内已得 {granted} 分，"

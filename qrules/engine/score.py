@@ -33,7 +33,6 @@ class Scorer:
         self.c = compiled
         self.subjects = subjects
         self.d = decisions
-        self.window = compiled.exprs["window.counts"]
         self.start = Decimal(compiled.params["start_score"])
         self.stays = bool(compiled.params.get("stays_scored", True))
         self.lapse = bool(compiled.model.repair.lapses_with_deduction.value)
@@ -116,11 +115,8 @@ class Scorer:
             cap = self.c.exprs["rewards.cap.counted"]
             for i, e in enumerate(rewards):
                 granted = sum((decided[id(x)].points for x in rewards[:i] if self.c.in_window(x.date, e.date)), ZERO)
-                value = exact(max(min(Decimal(cap({"reward": {"date": e.date, "rule": e.code, "points": e.points,
-                                                        "reported": False, "recalled_before_defect": False,
-                                                        "has_notice": False, "notice_date": e.date,
-                                                        "action_date": e.date},
-                                             "granted": granted})), e.points), ZERO))
+                reward = dict(e.facts or {}, points=e.points)  # what the subject's own cap let through
+                value = exact(max(min(Decimal(cap({"reward": reward, "granted": granted})), e.points), ZERO))
                 if value == e.points:
                     decided[id(e)] = e
                 else:
