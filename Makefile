@@ -4,16 +4,28 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install clean bench docs
+.PHONY: demo test install clean bench docs lock
 
 $(BIN)/python:
 	@command -v $(PY) >/dev/null 2>&1 || { echo "need $(PY) (set PY=python3 to use another)"; exit 1; }
 	$(PY) -m venv $(VENV)
 
-$(STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+# Every install is pinned by constraints.txt (PIP_CONSTRAINT also reaches pip's isolated build
+# environment), so a fresh machine gets the versions CI tested. `make lock` refreshes the pins.
+$(STAMP): $(BIN)/python pyproject.toml constraints.txt
+	PIP_CONSTRAINT=constraints.txt $(BIN)/python -m pip install -q pip
+	PIP_CONSTRAINT=constraints.txt $(BIN)/python -m pip install -q -e '.[dev]'
 	touch $(STAMP)
+
+# Re-resolve the newest versions pyproject.toml allows in a scratch venv and write them to
+# constraints.txt; review the diff, then run `make test` before committing it.
+lock:
+	rm -rf .lock-venv && $(PY) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install -q --upgrade pip setuptools wheel
+	.lock-venv/bin/python -m pip install -q -e '.[dev]'
+	{ sed -n '1,2p' constraints.txt; .lock-venv/bin/python -m pip freeze --exclude-editable | grep -v '^[#-]'; \
+	  .lock-venv/bin/python -m pip list --format=freeze | grep -iE '^(pip|setuptools|wheel)=='; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt && rm -rf .lock-venv
 
 install: $(STAMP)
 

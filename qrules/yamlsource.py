@@ -199,6 +199,10 @@ def load_text(text: str, file: str, diags: Diagnostics) -> Document | None:
         mark = exc.problem_mark or exc.context_mark
         span = Span(file, mark.line + 1, mark.column + 1) if mark else None
         problem = exc.problem or "syntax error"
+        if "nesting depth" in problem:
+            # libyaml (PyYAML >= 6.0.3) stops over-deep documents itself; same refusal as ours.
+            diags.add("QR005", f"the document is nested too deeply to load (limit {MAX_DEPTH})", span)
+            return None
         code = "QR003" if "alias" in problem else "QR002"
         hint = ("write the value out in full instead of referring to an anchor" if code == "QR003"
                 else "check indentation, colons and quotes on this line")
