@@ -35,6 +35,7 @@ CODES = {
     "QR305": "'+key' adds a key the parent already has, or '-key' removes one it does not have",
     "QR306": "unknown top-level key",
     "QR307": "the file is not a ruleset (no mapping at the top)",
+    "QR308": "a key holds quote characters: the '+' or '-' was written outside the quotes (+\"11.10\")",
 }
 
 MAX_RULESET_BYTES = 5_000_000
@@ -106,6 +107,25 @@ def _drop(prov: dict[Path_, Pos], prefix: Path_) -> None:
         del prov[p]
 
 
+def _quoted_keys(data: Any, doc: Document, path: Path_, diags: Diagnostics) -> None:
+    """Refuse keys such as ``+"11.10"``: YAML reads the plus outside the quotes as part of a plain
+    key, which would add an item whose code holds quote characters."""
+    if not isinstance(data, dict):
+        if isinstance(data, list):
+            for i, value in enumerate(data):
+                _quoted_keys(value, doc, path + (i,), diags)
+        return
+    for key, value in data.items():
+        if isinstance(key, str) and ('"' in key or "'" in key):
+            sign, bare = (key[0], key[1:]) if key[:1] in "+-" else ("", key)
+            name = bare.strip("\"'")
+            diags.add("QR308", f"key {key} holds quote characters（键名中含有引号：+ 或 - 写在了引号外）", doc.span(path + (key,), key=True),
+                      hint=f"put the sign inside the quotes: \"{sign}{name}\":" if sign
+                      else f"write the key without inner quotes: \"{name}\":")
+            continue
+        _quoted_keys(value, doc, path + (key,), diags)
+
+
 def _merge(parent: dict, prov: dict[Path_, Pos], child: dict, doc: Document, path: Path_,
            diags: Diagnostics, parent_name: str) -> dict:
     """Merge ``child`` into a copy of ``parent`` (both mappings at ``path``)."""
@@ -164,6 +184,7 @@ def _load_raw(source: str, diags: Diagnostics, seen: list[str]) -> tuple[dict, d
                   Span(source, 1, 1))
         return None
     data = doc.data
+    _quoted_keys(data, doc, (), diags)
     parent_name = data.get("extends")
     if parent_name is None:
         return data, dict(doc.positions), [source]

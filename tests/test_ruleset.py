@@ -114,6 +114,15 @@ def test_removing_a_key_the_parent_lacks_is_error(tmp_path):
         "[QR305]: '-99.9' removes '99.9', but guangdong-2021 has no such key"]
 
 
+def test_plus_outside_the_quotes_is_refused_with_a_hint(tmp_path):
+    path = write(tmp_path, "kid.yaml", child_text('items:\n  +"11.10": {subject: product, title: 新事项, points: -1, '
+                                                  'cite: 第十一条}\n'))
+    with pytest.raises(QrulesError) as exc:
+        load(path)
+    (d,) = exc.value.diagnostics
+    assert (d.code, d.span.line, d.span.col, d.hint) == ("QR308", 6, 3, 'put the sign inside the quotes: "+11.10":')
+
+
 # -- static checks: partition proof (第二十六条) ----------------------------------------------------------
 @pytest.mark.parametrize("old, new, expected", [
     ('B: {when: "6 < score < 12"', 'B: {when: "6.5 < score < 12"',
