@@ -40,8 +40,7 @@ test: $(STAMP)
 	$(MAKE) docs
 
 docs: $(STAMP)
-	$(BIN)/python docs/gen_reference.py
-	$(BIN)/mkdocs build --strict --quiet --site-dir .site
+	$(BIN)/mkdocs build --strict --quiet
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py

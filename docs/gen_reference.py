@@ -1,35 +1,31 @@
 """Generate the reference pages of the docs site from the code and the rulesets.
 
-Run before ``mkdocs build`` (``make test`` and ``make docs`` do): the pages under
-docs/reference/ are written from the pydantic schemas, the error-code tables of each
-module, the expression scopes, the CLI's argparse help, the public API's docstrings and
-the rulesets themselves (``qrules render``), so they cannot drift from the code.
+A mkdocs hook (``hooks:`` in mkdocs.yml): ``mkdocs build`` calls :func:`on_files`, which adds
+the pages of :func:`pages` to the site in memory, so plain ``mkdocs build --strict`` builds the
+whole site from a clean checkout and nothing generated is written under docs/. The pages come
+from the pydantic schemas, the error-code tables of each module, the expression scopes, the
+CLI's argparse help, the public API's docstrings and the
+rulesets themselves (``qrules render``), so they cannot drift from the code.
+
+To add a generated page: add it to :func:`pages` (and to ``nav`` in mkdocs.yml).
+``python docs/gen_reference.py DIR`` writes the same pages to DIR for inspection.
 """
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 import inspect
-import io
 import json
 import sys
 import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-OUT = ROOT / "docs" / "reference"
 sys.path.insert(0, str(ROOT))
 
 CODE_MODULES = ["qrules.yamlsource", "qrules.parser", "qrules.check", "qrules.loader", "qrules.ruleset",
                 "qrules.history", "qrules.engine.decide", "qrules.workdays", "qrules.deadlines",
                 "qrules.casetest"]
-
-
-def write(name: str, text: str) -> None:
-    path = OUT / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text.rstrip() + "\n", encoding="utf-8")
 
 
 def error_examples() -> dict[str, str]:
@@ -219,50 +215,65 @@ def api_page() -> str:
     return "\n".join(lines)
 
 
-def rulesets_pages() -> None:
+def rulesets_pages() -> dict[str, str]:
+    """Each ruleset rendered as the page ``qrules render`` prints."""
+    from qrules.render import render_markdown
     from qrules.ruleset import load
 
-    try:
-        from qrules.render import render_markdown
-    except ImportError:
-        render_markdown = None
-    for name in ("guangdong-2021", "haojiang-2023"):
-        compiled = load(ROOT / "rulesets" / f"{name}.yaml")
-        if render_markdown is not None:
-            text = render_markdown(compiled)
-        else:
-            out = io.StringIO()
-            with contextlib.redirect_stdout(out):
-                from qrules.cli import main
-
-                main(["show", str(ROOT / "rulesets" / f"{name}.yaml"), "--resolved"])
-            text = f"# {name}\n\n```text\n{out.getvalue()}```\n"
-        write(f"rulesets/{name}.md", text)
+    return {f"reference/rulesets/{name}.md": render_markdown(load(ROOT / "rulesets" / f"{name}.yaml"))
+            for name in ("guangdong-2021", "haojiang-2023")}
 
 
-def main() -> int:
-    write("errors.md", errors_page())
-    write("ruleset-format.md", schema_page())
-    write("history-format.md", history_schema_page())
-    write("scopes.md", scopes_page())
-    write("cli.md", cli_page())
-    write("api.md", api_page())
-    rulesets_pages()
-    write("example-history.md", (ROOT / "examples" / "README.md").read_text(encoding="utf-8"))
-    schemas = OUT / "schemas"
-    schemas.mkdir(parents=True, exist_ok=True)
+def pages() -> dict[str, str | bytes]:
+    """Every generated file of the site, by its path under docs/ (one place to extend)."""
     from qrules.history import history_json_schema
     from qrules.schema import ruleset_json_schema
 
-    (schemas / "ruleset.schema.json").write_text(json.dumps(ruleset_json_schema(), ensure_ascii=False, indent=2),
-                                                 encoding="utf-8")
-    (schemas / "ruleset-child.schema.json").write_text(
-        json.dumps(ruleset_json_schema(child=True), ensure_ascii=False, indent=2), encoding="utf-8")
-    (schemas / "history.schema.json").write_text(json.dumps(history_json_schema(), ensure_ascii=False, indent=2),
-                                                 encoding="utf-8")
-    print(f"reference pages written to {OUT.relative_to(ROOT)}/")
+    def schema(data: dict) -> str:
+        return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+
+    out: dict[str, str | bytes] = {
+        "reference/errors.md": errors_page(),
+        "reference/ruleset-format.md": schema_page(),
+        "reference/history-format.md": history_schema_page(),
+        "reference/scopes.md": scopes_page(),
+        "reference/cli.md": cli_page(),
+        "reference/api.md": api_page(),
+        "reference/example-history.md": (ROOT / "examples" / "README.md").read_text(encoding="utf-8"),
+        "reference/schemas/ruleset.schema.json": schema(ruleset_json_schema()),
+        "reference/schemas/ruleset-child.schema.json": schema(ruleset_json_schema(child=True)),
+        "reference/schemas/history.schema.json": schema(history_json_schema()),
+    }
+    out.update(rulesets_pages())
+    return {path: text.rstrip() + "\n" if path.endswith(".md") else text for path, text in out.items()}
+
+
+def on_files(files, config):
+    """mkdocs hook: add the generated pages to the site (a stale copy on disk is replaced)."""
+    from mkdocs.structure.files import File
+
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    for path, content in pages().items():
+        stale = files.get_file_from_path(path)
+        if stale is not None:
+            files.remove(stale)
+        files.append(File.generated(config, path, content=content))
+    return files
+
+
+def main(argv: list[str]) -> int:
+    out = Path(argv[0]) if argv else ROOT / "build" / "reference-pages"
+    for path, content in pages().items():
+        target = out / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            target.write_bytes(content)
+        else:
+            target.write_text(content, encoding="utf-8")
+    print(f"generated pages written to {out}/")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))
