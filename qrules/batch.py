@@ -670,7 +670,10 @@ class _Writer:
                 ("flags", pa.string())])
             self.writer = pq.ParquetWriter(path, self.schema, compression="zstd")
         else:
-            self.handle = open(path, "w", encoding="utf-8", newline="")
+            from .output import open_output
+
+            self.output = open_output(path, csv=self.fmt == "csv")  # "-": standard output
+            self.handle = self.output.__enter__()
             if self.fmt == "csv":
                 self.csv = csv.DictWriter(self.handle, OUTPUT_COLUMNS)
                 self.csv.writeheader()
@@ -693,7 +696,7 @@ class _Writer:
         if self.fmt == "parquet":
             self.writer.close()
         else:
-            self.handle.close()
+            self.output.__exit__(None, None, None)
 
 
 def _format_of(path: str) -> str:
@@ -767,7 +770,7 @@ def cmd_batch(args: Any) -> int:
     summary.invalid_records_by_code.update(r.code for r in loaded.rejected_events)
     summary.invalid_subjects = len(loaded.invalid_subjects)
     writer = _Writer(args.output, args.format) if args.output else None
-    rej_file = open(args.rejections, "w", encoding="utf-8", newline="") if args.rejections else None
+    rej_file = open(args.rejections, "w", encoding="utf-8-sig", newline="") if args.rejections else None
     rej_csv = None
     if rej_file is not None:
         rej_csv = csv.writer(rej_file)
@@ -877,6 +880,7 @@ def register(subparsers: Any) -> None:
                                           "products, sellers, every event kind and class, some bad records.")
     s.add_argument("--subjects", "-n", type=_positive, default=1000, help="number of subjects (default 1000)")
     s.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
-    s.add_argument("--out", required=True, help="output directory (csv, parquet) or file (jsonl)")
+    s.add_argument("--output", "-o", "--out", dest="out", metavar="PATH", required=True,
+                   help="output directory (csv, parquet) or file (jsonl; '-': standard output)")
     s.add_argument("--format", choices=["jsonl", "csv", "parquet"], default="jsonl")
     s.set_defaults(func=cmd_synth)

@@ -193,8 +193,9 @@ def cmd_evaluate(args) -> int:
     result = evaluate(compiled, loaded.history, args.as_of, invalid_subjects=loaded.invalid_subjects)
     rejected_records = [{"event": r.id, "kind": r.kind, "code": r.code, "reason": r.reason,
                          "at": str(r.span) if r.span else None} for r in loaded.rejected_events]
-    out = open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout
-    try:
+    from .output import open_output
+
+    with open_output(args.output, csv=args.format == "csv") as out:
         if args.format == "json":
             data = json.loads(result.model_dump_json(by_alias=True))
             data["invalid_records"] = rejected_records
@@ -229,9 +230,6 @@ def cmd_evaluate(args) -> int:
                     print(f"  {r.event}{who} [{r.code}] {r.reason}" + (f"（{r.cite}）" if r.cite else ""), file=out)
                 for x in result.excluded_subjects:
                     print(f"  subject {x.id}: {x.reason}" + (f"（{x.cite}）" if x.cite else ""), file=out)
-    finally:
-        if out is not sys.stdout:
-            out.close()
     refused = loaded.errors
     if refused:
         # The valid part of the history was evaluated and printed; the refused records make it exit 1.
@@ -295,12 +293,24 @@ def cmd_schema(args) -> int:
 
 
 # -- wiring ---------------------------------------------------------------------------------------
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("qrules")
+    except PackageNotFoundError:  # run from a source tree that was not installed
+        from . import __version__
+
+        return __version__
+
+
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     """The argument parser; with ``argv``, only the named command's module is imported."""
     p = _Parser(prog="qrules", description="Rules-as-code for product quality credit classification "
                 "(产品质量信用分类监管): check rulesets, evaluate histories, explain every point.",
                 epilog="Exit codes: 0 ok, 1 errors in the input, 2 usage error. Docs: docs/index.md")
     p.add_argument("--debug", action="store_true", help="show Python tracebacks (for bug reports)")
+    p.add_argument("--version", action="version", version=f"qrules {_version()}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     c = sub.add_parser("check", help="check rulesets: syntax, names, types, class partition, citations",
@@ -376,7 +386,32 @@ def _command_in(argv: Sequence[str]) -> str:
     return ""
 
 
+def add_output(parser: argparse.ArgumentParser, *, redirect: bool = True) -> None:
+    """``-o/--output FILE`` as on every command (``-``: standard output). With ``redirect``, what
+    the command prints goes to FILE (CSV with a byte-order mark for Excel)."""
+    parser.add_argument("--output", "-o", metavar="FILE",
+                        help="write to FILE instead of standard output ('-': standard output)"
+                             "（输出到文件；'-' 为标准输出）")
+    if redirect:
+        parser.set_defaults(redirect_output=True)
+
+
+def _run(args) -> int:
+    if not getattr(args, "redirect_output", False):
+        return args.func(args)
+    import contextlib
+
+    from .output import open_output
+
+    with open_output(args.output, csv=getattr(args, "format", None) == "csv") as out, \
+            contextlib.redirect_stdout(out):
+        return args.func(args)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    from .output import safe_streams
+
+    safe_streams()
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(argv)
     args = parser.parse_args(argv)
@@ -384,7 +419,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     try:
-        return args.func(args)
+        return _run(args)
     except QrulesError as exc:
         if args.debug:
             raise

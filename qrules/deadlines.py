@@ -377,4 +377,7 @@ def register(subparsers) -> None:
     p.add_argument("--as-of", type=_date, default=None,
                    help="judge clocks on this date YYYY-MM-DD; later events are ignored (default: today)")
     p.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    from .cli import add_output
+
+    add_output(p)
     p.set_defaults(func=cmd_deadlines)

@@ -16,6 +16,7 @@ Inheritance rules (a typo must never add a rule silently):
 
 from __future__ import annotations
 
+import re
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,9 +71,20 @@ class ResolvedRuleset:
         return Span(self.file, 1, 1)
 
 
+_WINDOWS_PATH = re.compile(r"^[A-Za-z]:[\\/]")
+
+
+def is_git_source(source: str) -> bool:
+    """Whether ``source`` is ``REV:path`` (a file at a git revision) rather than a file path.
+
+    A Windows path such as ``C:\\rulesets\\x.yaml`` (a drive letter, a colon, a slash) is a path.
+    """
+    return ":" in source and not _WINDOWS_PATH.match(source) and not Path(source).exists()
+
+
 def _read_source(source: str, diags: Diagnostics) -> Document | None:
     """Read ``source``: a path, or ``REV:path`` for a file at a git revision."""
-    if ":" in source and not Path(source).exists():
+    if is_git_source(source):
         rev, _, rel = source.partition(":")
         try:
             text = subprocess.run(["git", "show", f"{rev}:{rel}"], capture_output=True, check=True,
@@ -88,9 +100,9 @@ def _read_source(source: str, diags: Diagnostics) -> Document | None:
 
 def _resolve_parent(name: str, child_file: str) -> str:
     if "/" in name or name.endswith((".yaml", ".yml")):
-        base = Path(child_file).parent if ":" not in child_file or Path(child_file).exists() else Path(".")
+        base = Path(child_file).parent if not is_git_source(child_file) else Path(".")
         return str((base / name) if not Path(name).is_absolute() else Path(name))
-    if ":" in child_file and not Path(child_file).exists():  # REV:dir/child.yaml -> REV:dir/name.yaml
+    if is_git_source(child_file):  # REV:dir/child.yaml -> REV:dir/name.yaml
         rev, _, rel = child_file.partition(":")
         return f"{rev}:{(Path(rel).parent / (name + '.yaml')).as_posix()}"
     return str(Path(child_file).parent / f"{name}.yaml")
@@ -199,7 +211,7 @@ def _load_raw(source: str, diags: Diagnostics, seen: list[str]) -> tuple[dict, d
         diags.add("QR304", f"'extends: {parent_name}' forms a cycle: {cycle}", espan,
                   hint="a ruleset cannot inherit from itself or from one of its children")
         return None
-    if not (Path(parent_file).exists() or ":" in parent_file):
+    if not (Path(parent_file).exists() or is_git_source(parent_file)):
         diags.add("QR303", f"parent ruleset '{parent_name}' not found (looked for {parent_file})", espan,
                   hint="name a ruleset id in the same directory (guangdong-2021) or a relative path")
         return None

@@ -26,3 +26,82 @@ def json_default(value: Any) -> Any:
     if isinstance(value, (Decimal, dt.date)):
         return json_ready(value)
     raise TypeError(type(value).__name__)
+
+
+# -- where output goes ---------------------------------------------------------------------------
+#: Look-alikes for symbols a GBK (Chinese Windows) console cannot show; anything else unencodable
+#: becomes "?" rather than crashing the command with UnicodeEncodeError.
+GBK_FALLBACK = {"✗": "×", "✓": "√", "−": "-", "↔": "<->", "–": "-", "…": "...", "\u00a0": " "}
+
+
+def _fallback(exc: UnicodeError) -> tuple[str, int]:
+    if not isinstance(exc, UnicodeEncodeError):
+        raise exc
+    text = exc.object[exc.start:exc.end]
+    out = []
+    for ch in text:
+        sub = GBK_FALLBACK.get(ch, "?")
+        try:
+            sub.encode(exc.encoding)
+        except (UnicodeEncodeError, LookupError):
+            sub = "?"
+        out.append(sub)
+    return "".join(out), exc.end
+
+
+def safe_streams() -> None:
+    """Never crash on an unencodable character: on a console or redirected output that is not
+    UTF-8 (GBK on Chinese Windows), print look-alikes or "?" instead."""
+    import codecs
+    import sys
+
+    codecs.register_error("qrules-fallback", _fallback)
+    for stream in (sys.stdout, sys.stderr):
+        encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "").replace("_", "")
+        if encoding not in ("utf8", "utf8sig") and hasattr(stream, "reconfigure"):
+            try:
+                stream.reconfigure(errors="qrules-fallback")
+            except (ValueError, OSError):  # a closed or detached stream: nothing to protect
+                pass
+
+
+def _is_regular_file(stream: Any) -> bool:
+    import os
+    import stat
+
+    try:
+        return stat.S_ISREG(os.fstat(stream.fileno()).st_mode)
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def _at_start(stream: Any) -> bool:
+    try:
+        return stream.tell() == 0
+    except (OSError, ValueError):
+        return False
+
+
+class open_output:
+    """``with open_output(path, csv=...) as out:`` — standard output for None or ``-``, else the
+    file. CSV gets a UTF-8 byte-order mark (Excel then reads Chinese text correctly) in a file,
+    and on standard output redirected to a file (``> results.csv``), but not in a pipe."""
+
+    def __init__(self, path: str | None, *, csv: bool = False):
+        self.path = None if path in (None, "-") else path
+        self.csv = csv
+        self.handle: Any = None
+
+    def __enter__(self) -> Any:
+        import sys
+
+        if self.path is None:
+            if self.csv and _is_regular_file(sys.stdout) and _at_start(sys.stdout):
+                sys.stdout.write("\ufeff")
+            return sys.stdout
+        self.handle = open(self.path, "w", encoding="utf-8-sig" if self.csv else "utf-8", newline="")
+        return self.handle
+
+    def __exit__(self, *exc: object) -> None:
+        if self.handle is not None:
+            self.handle.close()

@@ -264,8 +264,8 @@ def write_corpus(out: str | Path, n_subjects: int, *, seed: int = 1, fmt: str = 
     if fmt == "csv":
         import csv
 
-        with (path / "subjects.csv").open("w", encoding="utf-8", newline="") as fs, \
-                (path / "events.csv").open("w", encoding="utf-8", newline="") as fe:
+        with (path / "subjects.csv").open("w", encoding="utf-8-sig", newline="") as fs, \
+                (path / "events.csv").open("w", encoding="utf-8-sig", newline="") as fe:
             ws, we = csv.DictWriter(fs, SUBJECT_COLUMNS), csv.DictWriter(fe, EVENT_COLUMNS)
             ws.writeheader()
             we.writeheader()

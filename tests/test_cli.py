@@ -122,5 +122,5 @@ def test_evaluate_at_scale_hands_over_to_batch(small, tmp_path, capsys):
                  "--format", "csv"]) == 0
     printed = capsys.readouterr().out
     assert "2 subjects evaluated" in printed and "rejections by reason code" in printed
-    rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))
+    rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8-sig"))))
     assert {(r["id"], r["score"]) for r in rows} == {("op1", "9"), ("p1", "9")}
