@@ -55,6 +55,7 @@ CODES: dict[str, str] = {
              "of a spot check, ...)",
     "QR511": "a credit code whose registration-authority code (1st character) is not in the GB 32100 "
              "table (warning)",
+    "QR512": "a correction dated before the event it corrects (第二十五条; 更正日期早于被更正的事件)",
 }
 
 from .kinds import EVENT_KINDS, PROCEDURE_KINDS, SUBJECT_KINDS  # noqa: E402  (re-exported)

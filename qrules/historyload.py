@@ -409,6 +409,11 @@ class _Loader:
             elif isinstance(ev, Correction):
                 problems.append(event_ref(ev, ev.of, loc, None))
                 target = events.get(ev.of)
+                if target is not None and ev.date < target.date:  # brief §3, Art 25
+                    self._report("QR512", f"{ev.id}: a correction dated {ev.date} comes before the event it "
+                                 f"corrects ({ev.of}, {target.date})（更正日期早于被更正的事件，不予受理）",
+                                 loc(("date",), False), hint="date the correction on or after the event it corrects")
+                    problems.append("QR512")
                 if ev.changes is not None:
                     changed = sorted(ev.changes.model_fields_set)
                     if target is not None:
@@ -429,7 +434,8 @@ class _Loader:
                 problems.append(event_ref(ev, ev.of, loc, want))
             code = next((p for p in problems if p), None)
             if code:
-                bad[ev.id] = (code, "refers to " + ("a missing record" if code == "QR509" else "a record of the wrong kind"))
+                bad[ev.id] = (code, {"QR509": "refers to a missing record", "QR512": "dated before the event it corrects"}
+                              .get(code, "refers to a record of the wrong kind"))
         # cycles through `of` (a correction of a correction of ...)
         for start, _ in self.events:
             if not isinstance(start, Correction):
@@ -447,7 +453,8 @@ class _Loader:
                 seen.append(cur.id)
         if bad:
             keep = []
-            messages = {d.message.split(":", 1)[0]: d.message for d in self.diags.items if d.code in ("QR509", "QR510")}
+            messages = {d.message.split(":", 1)[0]: d.message for d in self.diags.items
+                        if d.code in ("QR509", "QR510", "QR512")}
             for ev, loc in self.events:
                 if ev.id in bad:
                     code, short = bad[ev.id]

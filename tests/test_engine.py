@@ -144,9 +144,27 @@ def test_art10_producer_score_is_minimum_over_its_products(run):
               ded("e2", "11.1", "2023-03-02", ["p2"])]      # p2: 12 − 3 = 9 (11.1, not intentional: no link)
     r = run(OPS + [P1, P2], events, "2023-06-01")
     assert r.subject("p1").score == D(11) and r.subject("p2").score == D(9)
-    # op1 line p1: e1 heaviest of (−1, −3 via 12.1) = −3 → 9; line p2: −3 (e2) and −3 (12.1 from e1) → 6.
+    # op1 line p1: e1 heaviest of (−1, −3 via 12.1) = −3 → 9; line p2: −3 (e2) → 9; the 12.1 linked from
+    # p1's event stays in p1's term (brief §3, Art 10). min(9, 9) = 9, the first product gives it.
     op = r.subject("op1")
-    assert op.score == D(6) and op.determined_by == "p2"
+    assert op.score == D(9) and op.determined_by == "p1"
+
+
+def test_art10_linked_entry_only_in_its_products_term(run):
+    # Issue 11 item 3: X = min(12 + v(11.1) + v(12.3), 12 + heaviest(v(11.8), v(12.1)) + v(12.3)).
+    events = [ded("e1", "11.1", "2023-03-01", ["p1"], line=LINE),   # p1 −3, not intentional: no link
+              ded("e2", "11.8", "2023-03-02", ["p2"]),              # p2 −3, links 12.1 −3 to op1
+              ded("e3", "12.3", "2023-03-03", ["op1"])]             # op1 own −3
+    r = run(OPS + [P1, P2], events, "2023-06-01")
+    # Term p1: 12 − 3 − 3 = 6 (the 12.1 from e2 is not in it; before the fix: 12 − 3 − 3 − 3 = 3).
+    # Term p2: 12 + heaviest(−3, −3) − 3 = 6.  X = min(6, 6) = 6.
+    op = r.subject("op1")
+    assert op.score == D(6)
+    linked = entry(r, "op1", "e2")
+    assert linked.code == "12.1"
+    # As determined by p1, the 12.1 from p2's event is listed as not in this term, citing 第十条.
+    if op.determined_by == "p1":
+        assert linked.status == "superseded" and linked.cite == "第十条"
 
 
 def test_art10_producer_without_scored_product_uses_own_entries(run):

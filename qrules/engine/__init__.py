@@ -58,7 +58,8 @@ def subject_views(compiled, subjects: Iterable[Any]) -> dict[str, SubjectView]:
     return views
 
 
-def _entry_result(e: Entry, scorer: Scorer, as_of: dt.date, used: dict[tuple, Entry]) -> EntryResult:
+def _entry_result(e: Entry, scorer: Scorer, as_of: dt.date, used: dict[tuple, Entry],
+                  determined_by: str | None = None) -> EntryResult:
     status, reason, cite = e.status, e.reason, e.cite
     counted_points = Decimal(0)
     key = (e.subject, e.event, e.kind)
@@ -73,6 +74,10 @@ def _entry_result(e: Entry, scorer: Scorer, as_of: dt.date, used: dict[tuple, En
             status = "superseded"
             reason = "同一事项在生产者的产品记录中以较重分值计入，只记一次"
             cite = scorer.c.model.dedup.once_per_event.cite
+            if e.via_product is not None and e.via_product != determined_by:
+                reason = (f"该记分来自产品 {e.via_product} 的事项，只计入生产者在该产品一项的得分"
+                          f"（entry of product {e.via_product}'s event: counted in that product's term only）")
+                cite = "第十条"
         else:
             taken = used[key]
             counted_points = taken.points
@@ -235,7 +240,7 @@ def _subject_result(compiled, scorer: Scorer, view: SubjectView, as_of: dt.date)
         official = live
     used = {(e.subject, e.event, e.kind): e for e in acc.entries}
     own = scorer.d.entries.get(view.id, [])
-    entries = [_entry_result(e, scorer, as_of, used) for e in own]
+    entries = [_entry_result(e, scorer, as_of, used, acc.determined_by) for e in own]
     if acc.determined_by:
         entries += [_entry_result(e, scorer, as_of, used) for e in scorer.d.entries.get(acc.determined_by, [])]
         entries.sort(key=lambda x: (x.date, x.event, x.kind))

@@ -31,7 +31,8 @@ CODES = {
     "QR604": "the subject's category is out of scope (第二条)",
     "QR605": "the subject is outside the ruleset's jurisdiction",
     "QR606": "the item does not apply to this kind of subject or role (第十一条、第十二条)",
-    "QR607": "a repair whose deduction is missing, revoked, later, or did not count",
+    "QR607": "a repair whose deduction is missing, revoked, later, did not count, no longer counts on the repair's "
+             "date, or was already repaired (第十五条)",
     "QR608": "a repair that fails an eligibility condition (第十四条)",
     "QR609": "a repair over the per-period limit (第十五条第（二）项)",
     "QR610": "unknown reward rule",
@@ -134,6 +135,7 @@ class Decider:
         self._filing_dates: dict[str, tuple[dt.date | None, dt.date | None]] = {}
         self.spot_checks: dict[str, list[tuple[dt.date, bool]]] = {}  # subject -> (date, passed)
         self.repairs_by_operator: dict[str, list[dt.date]] = {}
+        self.repaired: dict[tuple[str, str], str] = {}  # (subject, deduction event) -> the repair that repaired it
         self.deduction_entries: dict[str, list[Entry]] = {}  # event id -> entries (all subjects)
         self.events: dict[str, Any] = {}
         self.revoked: dict[str, str] = {}
@@ -244,6 +246,10 @@ class Decider:
             if str(target.id) in self.revoked:
                 self.reject(ev, "QR612", f"'{ev.of}' was already revoked by {self.revoked[str(target.id)]}", "第二十五条")
                 continue
+            if ev.date < target.date:  # brief §3, Art 25 (the loader refuses it first, QR512)
+                self.reject(ev, "QR612", f"correction dated {ev.date}, before the event it corrects ({target.date})"
+                            "（更正早于被更正的事件）", "第二十五条")
+                continue
             self.out.counted_events.add(str(ev.id))
             if ev.action == "revoke":
                 self.revoked[str(target.id)] = str(ev.id)
@@ -293,9 +299,13 @@ class Decider:
             return
         targets: dict[str, list[tuple[str, str | None, str | None, str | None]]] = {}
         named_products = set()
+        out_of_scope = []  # named products excluded by 第二条: their operators are not scored through them
         for sid in ev.subjects:
             s = self.check_subject(ev, sid)
             if s is None:
+                v = self.subjects.get(sid)
+                if v is not None and v.kind == "product" and v.excluded is not None and v.excluded[0] == "QR604":
+                    out_of_scope.append(v)
                 continue
             if s.kind == "product":
                 named_products.add(s.id)
@@ -310,7 +320,13 @@ class Decider:
             if s is None or s.kind != "operator" or s.excluded is not None or sid in self.invalid:
                 continue
             if item.subject == "product":
-                linked = self.link_seller(ev, s, targets)
+                if out_of_scope and not named_products:  # brief §3, Art 2: 「…及其经营者」
+                    code, reason, cite = out_of_scope[0].excluded
+                    self.reject(ev, code, f"产品 {out_of_scope[0].id} 不适用本规范，其经营者亦不因该事项记分"
+                                f"（the product is out of scope, so is '{s.id}' through it）: {reason}", cite,
+                                subject=s.id)
+                    continue
+                linked = self.link_seller(ev, s, targets, named_products)
                 produces_named = any(self.subjects[p].producer == s.id for p in named_products)
                 if not linked and not produces_named:
                     self.reject(ev, "QR606", f"product item {ev.item} reaches an operator only through 第十二条"
@@ -371,14 +387,13 @@ class Decider:
                 targets.setdefault(producer, []).append(
                     (link.item, f"产品 {product.id} 的第{ev.item}项事项（生产者）", link.cite, product.id))
 
-    def link_seller(self, ev: Any, seller: SubjectView, targets: dict) -> bool:
+    def link_seller(self, ev: Any, seller: SubjectView, targets: dict, named_products: set[str]) -> bool:
         if "seller" not in seller.roles:
             return False
         linked = False
         for i, link in enumerate(self.m.links.named_seller):
             if ev.item in link.items and self.link_applies(("named_seller", i), ev):
-                product = next((p for p in ev.subjects if self.subjects.get(p) and self.subjects[p].kind == "product"),
-                               None)
+                product = next((p for p in ev.subjects if p in named_products), None)
                 targets.setdefault(seller.id, []).append(
                     (link.item, f"第{ev.item}项事项（销售者）", link.cite, product))
                 linked = True
@@ -426,21 +441,29 @@ class Decider:
                      major_impact=major, line_key=key, reason=reason)
 
     def decide_spot_check_dedup(self) -> None:
-        """第九条第二款: failures of the same product line count once within the dedup period."""
+        """第九条第二款: failures of the same product line count once within the dedup period.
+
+        Decided per line and event, across subjects (brief §3, Art 9(2) with links): a failure
+        deduplicated for its line scores no subject, neither the product nor the producer's
+        linked 12(2) entry, which shares the product's line key.
+        """
         cite = self.m.dedup.spot_check.cite
+        by_event: dict[tuple, list[Entry]] = {}
         for entries in self.out.entries.values():
-            last: dict[tuple, Entry] = {}
-            for e in sorted(entries, key=lambda x: x.order):
-                if e.kind != "deduction" or e.line_key is None or e.status != "counted":
-                    continue
-                prev = last.get(e.line_key)
-                if prev is not None and self.dedup_when({"failure": {"date": e.date}, "last": {"date": prev.date}}):
+            for e in entries:
+                if e.kind == "deduction" and e.line_key is not None and e.status == "counted":
+                    by_event.setdefault((e.line_key, e.date, e.event), []).append(e)
+        last: dict[tuple, tuple[dt.date, str]] = {}
+        for (key, date, event), group in sorted(by_event.items(), key=lambda kv: (kv[0][1], kv[0][2])):
+            prev = last.get(key)
+            if prev is not None and self.dedup_when({"failure": {"date": date}, "last": {"date": prev[0]}}):
+                for e in group:
                     e.status = "deduplicated"
-                    e.reason = (f"同一产品在 {prev.date}（{prev.event}）已因监督抽查不合格记分，"
+                    e.reason = (f"同一产品在 {prev[0]}（{prev[1]}）已因监督抽查不合格记分，"
                                 f"{self.c.params.get('spot_check_dedup')}内只记一次")
                     e.cite = cite
-                    continue
-                last[e.line_key] = e
+                continue
+            last[key] = (date, event)
 
     def decide_ordinals(self) -> None:
         """第十五条第（一）项: a deduction's ordinal among counted deductions in its own window."""
@@ -477,11 +500,23 @@ class Decider:
             if not wanted:
                 self.reject(ev, "QR607", f"deduction '{ev.of}' did not count for any subject", "第十四条")
             return
-        counted = [e for e in entries if e.status == "counted"]
+        counted = []
         for e in entries:
+            # Brief §3, Art 15: a deduction is repaired at most once per subject, and only while it
+            # counts on the repair's date; a refused repair takes no slot of 第十五条第（二）项.
             if e.status != "counted":
                 self.reject(ev, "QR607", f"deduction '{ev.of}' did not count for '{e.subject}' ({e.status}): "
                             "nothing to repair", e.cite, subject=e.subject)
+            elif not self.in_window(e.date, ev.date):
+                self.reject(ev, "QR607", f"deduction '{ev.of}' ({e.date}) is outside the window ending on the "
+                            f"repair's date {ev.date}: it no longer counts, nothing to repair（扣分已超出统计周期）",
+                            self.m.window.cite, subject=e.subject)
+            elif (e.subject, e.event) in self.repaired:
+                self.reject(ev, "QR607", f"deduction '{ev.of}' was already repaired for '{e.subject}' by "
+                            f"{self.repaired[(e.subject, e.event)]}: a deduction is repaired once（同一扣分只修复一次）",
+                            self.m.repair.ratio.cite, subject=e.subject)
+            else:
+                counted.append(e)
         if not counted:
             return
         # Each entry's operator applies (第十四条) and has its repairs limited (第十五条第（二）项): the
@@ -519,6 +554,7 @@ class Decider:
                                 f"repairs in the period ending {ev.date}", lim.cite, subject=e.subject)
                 continue
             for e in eligible:
+                self.repaired[(e.subject, e.event)] = str(ev.id)
                 ratio = Decimal(ratio_expr(envs[e.subject]))
                 self.out.add(Entry(subject=e.subject, event=str(ev.id), kind="repair", code=e.code,
                                    title=f"修复 {e.event}（{e.title}）", date=ev.date, points=exact(ratio * abs(e.points)),

@@ -91,7 +91,9 @@ class Scorer:
             if products:
                 best: Account | None = None
                 for p in products:
-                    merged = self.capped(_union(self.live_entries(p, at), own), p, sid)
+                    # Brief §3, Art 10: an entry linked from a product's event stays in that product's term.
+                    mine = [e for e in own if e.via_product is None or e.via_product == p]
+                    merged = self.capped(_union(self.live_entries(p, at), mine), p, sid)
                     score = exact(self.start + sum((e.points for e in merged), ZERO))
                     if best is None or score < best.score:
                         best = Account(True, score, merged, p)

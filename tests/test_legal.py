@@ -1,0 +1,189 @@
+"""The readings settled after the first review (brief §3) and the bugs of issue 11, article by article.
+
+Each expectation is computed by hand in the comments. Provisional points (rulesets/guangdong-2021.yaml):
+11.1 −3 (intentional −6), 11.2 −6, 11.8 −3, 11.9 −12, 11.7 −1, 12.1 −3, 12.2 −6, 12.3 −3, 12.7 −1,
+12.9 −2, 12.10 −2.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from conftest import ded, operator, product, uscc
+
+D = Decimal
+OPS = [operator("op1", 1), operator("sel", 2, roles=("seller",))]
+P1 = product("p1", "op1")
+P2 = product("p2", "op1", brand="另牌")
+LINE = {"model": "X-1", "standard": "GB 6675.1"}
+
+
+def repair(id, of, date, **extra):
+    return {"id": id, "kind": "repair", "of": of, "date": date, "rectified": True, **extra}
+
+
+def filing(id, subject, date):
+    return {"id": id, "kind": "filing", "subject": subject, "date": date}
+
+
+def codes(result):
+    return {(r.event, r.subject): r.code for r in result.rejected}
+
+
+def entry(result, sid, event, kind="deduction"):
+    return next(e for e in result.subject(sid).entries if e.event == event and e.kind == kind)
+
+
+# -- 第二条 「…及其经营者」 ------------------------------------------------------------------------------
+def test_art2_named_seller_of_excluded_product_not_scored(run):
+    cosmetic = product("c1", "op1", brand="美牌", nice_class=3, category="化妆品")
+    r = run(OPS + [cosmetic], [ded("e1", "11.2", "2023-03-01", ["c1", "sel"])], "2023-06-01")
+    # The product is out of scope (第二条), and so is its named seller through it: no 12.1 (−3) for sel.
+    assert codes(r)[("e1", "c1")] == "QR604"
+    assert codes(r)[("e1", "sel")] == "QR604"
+    sel = r.subject("sel")
+    assert not sel.scored and sel.entries == []
+    assert not r.subject("op1").scored   # the producer is not linked either
+
+
+def test_art2_seller_still_scored_through_an_in_scope_product_of_the_same_event(run):
+    cosmetic = product("c1", "op1", brand="美牌", nice_class=3, category="化妆品")
+    r = run(OPS + [cosmetic, P1], [ded("e1", "11.2", "2023-03-01", ["c1", "p1", "sel"])], "2023-06-01")
+    # p1 is in scope: sel gets 12.1 (−3) through it → 9.
+    assert r.subject("sel").score == D(9)
+
+
+# -- 第九条第二款 with links --------------------------------------------------------------------------
+def test_art9_deduplicated_failure_scores_no_linked_producer(run):
+    events = [ded("e1", "11.1", "2023-01-01", ["p1"], line=LINE),                    # counts: p1 −3, no link
+              ded("e2", "11.1", "2023-02-01", ["p1"], line=LINE, intentional=True)]  # 31 days later: same line
+    r = run(OPS + [P1], events, "2023-06-01")
+    # p1: e2 deduplicated → 12 − 3 = 9. op1: e2's 12.2 (−6) is deduplicated too → line p1 = 12 − 3 = 9
+    # (before the fix the producer got 12 − 3 − 6 = 3).
+    assert r.subject("p1").score == D(9)
+    assert r.subject("op1").score == D(9)
+    linked = entry(r, "op1", "e2")
+    assert linked.code == "12.2" and linked.status == "deduplicated" and linked.cite == "第九条第二款"
+
+
+def test_art9_repair_of_deduplicated_failure_rejected_for_every_subject(run):
+    events = [filing("f1", "op1", "2022-12-01"),
+              ded("e1", "11.1", "2023-01-01", ["p1"], line=LINE),
+              ded("e2", "11.1", "2023-02-01", ["p1"], line=LINE, intentional=True),
+              repair("r2", "e2", "2023-03-01")]
+    r = run(OPS + [P1], events, "2023-06-01")
+    assert codes(r)[("r2", "p1")] == "QR607" and codes(r)[("r2", "op1")] == "QR607"
+
+
+# -- 第十条 ---------------------------------------------------------------------------------------------
+def test_art10_producer_term_counts_only_its_products_links(run):
+    # P1 intentional 11.1 (−6, links 12.2 −6: heaviest −6 once); P2 11.8 (−3, links 12.1 −3); X own 12.3 −3.
+    events = [ded("e1", "11.1", "2023-03-01", ["p1"], line=LINE, intentional=True),
+              ded("e2", "11.8", "2023-03-02", ["p2"]),
+              ded("e3", "12.3", "2023-03-03", ["op1"])]
+    r = run(OPS + [P1, P2], events, "2023-06-01")
+    # Term p1 = 12 − 6 − 3 = 3 (the 12.1 from P2's event stays in P2's term; before the fix 12 − 6 − 3 − 3 = 0).
+    # Term p2 = 12 − 3 − 3 = 6.  X = min(3, 6) = 3, determined by p1.
+    op = r.subject("op1")
+    assert op.score == D(3) and op.determined_by == "p1"
+    assert op.live_class == "C"
+
+
+# -- 第十五条: one repair per deduction, only while it counts, per-operator limits --------------------
+def test_art15_deduction_repaired_at_most_once(run):
+    events = [filing("f2", "sel", "2021-12-01"),
+              ded("e1", "12.10", "2022-01-05", ["sel"]),
+              repair("r1", "e1", "2022-02-01"),
+              repair("r2", "e1", "2022-03-01"),          # e1 already repaired: rejected, no slot
+              ded("e2", "12.7", "2022-04-01", ["sel"]),
+              repair("r3", "e2", "2022-05-01"),          # second slot of 第十五条第（二）项: granted
+              ded("e3", "12.9", "2022-05-10", ["sel"]),
+              repair("r4", "e3", "2022-05-20")]          # third repair in the window: QR609
+    r = run(OPS, events, "2022-06-01")
+    assert codes(r)[("r2", "sel")] == "QR607"
+    assert "already repaired" in next(x.reason for x in r.rejected if x.event == "r2")
+    assert ("r3", "sel") not in codes(r)
+    assert codes(r)[("r4", "sel")] == "QR609"
+    # 12 − 2 + 2 (r1, 1st deduction, 100%) − 1 + 0.5 (r3, 2nd deduction, 50%) − 2 = 9.5
+    # (before the fix: r2 +2 more and r3 refused → 12 − 2 + 2 + 2 − 1 − 2 = 11).
+    assert r.subject("sel").score == D("9.5")
+
+
+def test_art15_repair_of_deduction_outside_window_rejected_without_slot(run):
+    events = [filing("f2", "sel", "2019-12-01"),
+              ded("e1", "12.7", "2020-01-10", ["sel"]),
+              repair("r1", "e1", "2023-01-10"),          # 36 months later: e1 is out of the window that day
+              ded("e2", "12.10", "2022-06-01", ["sel"]),
+              ded("e3", "12.9", "2022-07-01", ["sel"]),
+              repair("r2", "e2", "2023-02-01"),
+              repair("r3", "e3", "2023-03-01")]          # would be the third with r1 counted: now the second
+    r = run(OPS, events, "2023-06-01")
+    assert codes(r)[("r1", "sel")] == "QR607"
+    assert ("r2", "sel") not in codes(r) and ("r3", "sel") not in codes(r)
+    # e2's window (2019-06-01, 2022-06-01] holds e1: 2nd deduction → 50% of 2 = 1; e3 3rd → 1.
+    # As of 2023-06-01 e1 is out: 12 − 2 + 1 − 2 + 1 = 10.
+    assert entry(r, "sel", "r2", "repair").points == D(1)
+    assert r.subject("sel").score == D(10)
+
+
+def test_art15_limit_judged_per_operator(run):
+    events = [filing("f1", "op1", "2022-12-01"), filing("f2", "sel", "2022-12-01"),
+              ded("d1", "12.7", "2023-01-01", ["sel"]), ded("d2", "12.7", "2023-01-02", ["sel"]),
+              ded("e", "11.2", "2023-02-01", ["p1", "sel"]),
+              repair("r1", "d1", "2023-03-01"), repair("r2", "d2", "2023-03-02"),
+              repair("r3", "e", "2023-04-01")]
+    r = run(OPS + [P1], events, "2023-06-01")
+    # sel has used its two repairs: r3 is refused for sel only; op1 (p1's producer) has its own two.
+    assert codes(r)[("r3", "sel")] == "QR609"
+    assert ("r3", "p1") not in codes(r) and ("r3", "op1") not in codes(r)
+    # p1: 12 − 6 + 6 = 12. sel: 12 − 1 + 1 − 1 + 0.5 − 3 = 8.5. op1: line p1 heaviest −6 repaired +6 → 12.
+    assert r.subject("p1").score == D(12)
+    assert r.subject("sel").score == D("8.5")
+    assert r.subject("op1").score == D(12)
+
+
+# -- 第二十五条: corrections ----------------------------------------------------------------------------
+def test_art25_correction_dated_before_its_event_refused_at_its_line():
+    from qrules.historyload import load_history_text
+
+    text = """subjects:
+  - {id: op1, kind: operator, uscc: %s, roles: [producer], region: "440512"}
+  - {id: p1, kind: product, brand: 某牌, nice_class: 28, producer: op1}
+events:
+  - {id: e1, kind: deduction, item: "11.7", date: 2023-03-01, subjects: [p1]}
+  - {id: c1, kind: correction, of: e1, action: revoke, date: 2023-02-01}
+""" % uscc(1)
+    loaded = load_history_text(text, "h.yaml")
+    errors = [d for d in loaded.diagnostics if d.severity == "error"]
+    assert [d.code for d in errors] == ["QR512"]
+    assert (errors[0].span.line, errors[0].span.col) == (6, 62)   # at the correction's date
+    assert [r.id for r in loaded.rejected_events] == ["c1"]
+
+
+def test_art25_correction_dated_before_its_event_does_not_revoke(run, gd):
+    events = [ded("e1", "11.7", "2023-03-01", ["p1"]),
+              {"id": "c1", "kind": "correction", "of": "e1", "action": "revoke", "date": "2023-02-01"}]
+    r = run(OPS + [P1], events, "2023-06-01", allow_invalid=True)
+    assert r.subject("p1").score == D(11)   # 12 − 1: e1 stands
+
+
+def test_art25_revoked_only_record_leaves_subject_unscored(run):
+    events = [ded("e1", "11.7", "2023-03-01", ["p1"]),
+              {"id": "c1", "kind": "correction", "of": "e1", "action": "revoke", "date": "2023-04-01"}]
+    r = run(OPS + [P1], events, "2024-03-01")
+    s = r.subject("p1")
+    # A revoked record never existed for 第八条: no start score, class O, no adjustments.
+    assert not s.scored and s.score is None and s.official_class == "O" and s.adjustments == []
+
+
+def test_art25_d_set_only_by_revoked_deduction_does_not_lock(run):
+    events = [ded("e0", "11.7", "2023-01-10", ["p1"]),
+              ded("e1", "11.9", "2023-03-01", ["p1"]),
+              {"id": "c1", "kind": "correction", "of": "e1", "action": "revoke", "date": "2023-09-01"}]
+    # Before the correction: 2023-07-01 adjustment from 12 − 1 − 12 = −1 → D, locked for 3 years.
+    before = run(OPS + [P1], events, "2023-08-01").subject("p1")
+    assert before.official_class == "D" and before.lock is not None
+    # After it: the 2023-07-01 adjustment is recomputed from 12 − 1 = 11 → B; no lock.
+    after = run(OPS + [P1], events, "2024-03-01").subject("p1")
+    assert [a.official_class for a in after.adjustments] == ["B", "B"]
+    assert after.official_class == "B" and after.lock is None
