@@ -187,10 +187,12 @@ def _check_header(file: str, header: list[str], allowed: list[str], what: str) -
 
 def _csv_rows(file: Path, allowed: list[str], what: str) -> Iterator[tuple[int, list[str], dict[str, Any] | str]]:
     """(line, header, row dict or a problem message) per data row of a CSV table."""
+    from .safeio import FileRefused, open_text
+
     try:
-        handle = file.open(encoding="utf-8-sig", newline="")
-    except OSError as exc:
-        raise _table_error(str(file), f"cannot read '{file}': {exc.strerror or exc}") from None
+        handle = open_text(file, newline="")  # regular files only, size capped, a BOM skipped
+    except FileRefused as exc:
+        raise _table_error(str(file), str(exc)) from None
     with handle:
         reader = csv.reader(handle)
         try:
@@ -224,8 +226,12 @@ def _csv_rows(file: Path, allowed: list[str], what: str) -> Iterator[tuple[int, 
 
 def _parquet_rows(file: Path, allowed: list[str], what: str) -> Iterator[tuple[int, list[str], dict[str, Any] | str]]:
     pq = _need_pyarrow("read Parquet histories")
+    from .safeio import FileRefused, open_seekable
+
     try:
-        pf = pq.ParquetFile(str(file))
+        pf = pq.ParquetFile(open_seekable(file))  # a regular file only
+    except FileRefused as exc:
+        raise _table_error(str(file), str(exc)) from None
     except Exception as exc:  # noqa: BLE001 - pyarrow raises several types for unreadable files
         raise _table_error(str(file), f"cannot read Parquet file '{file}': {exc}") from None
     header = list(pf.schema_arrow.names)

@@ -311,6 +311,9 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
                 epilog="Exit codes: 0 ok, 1 errors in the input, 2 usage error. Docs: docs/index.md")
     p.add_argument("--debug", action="store_true", help="show Python tracebacks (for bug reports)")
     p.add_argument("--version", action="version", version=f"qrules {_version()}")
+    p.add_argument("--allow-path", action="append", default=[], metavar="DIR",
+                   help="let 'extends' name parent rulesets in DIR too (default: only the folder of the "
+                        "ruleset named; see docs/security.md)")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     c = sub.add_parser("check", help="check rulesets: syntax, names, types, class partition, citations",
@@ -380,8 +383,13 @@ EXTENSIONS: dict[str, tuple[str, str]] = {
 
 def _command_in(argv: Sequence[str]) -> str:
     """The subcommand named in ``argv`` ('' when none): only its module needs importing."""
+    skip = False
     for arg in argv:
-        if not arg.startswith("-"):
+        if skip:
+            skip = False
+        elif arg == "--allow-path":
+            skip = True  # its value is a folder, not the command
+        elif not arg.startswith("-"):
             return arg
     return ""
 
@@ -408,16 +416,35 @@ def _run(args) -> int:
         return args.func(args)
 
 
+def _hoist_allow_path(argv: list[str]) -> list[str]:
+    """``--allow-path DIR`` is accepted after the command too: move it before the command."""
+    front: list[str] = []
+    rest: list[str] = []
+    i = 0
+    while i < len(argv):
+        if argv[i] == "--allow-path" and i + 1 < len(argv):
+            front += argv[i:i + 2]
+            i += 2
+            continue
+        (front if argv[i].startswith("--allow-path=") else rest).append(argv[i])
+        i += 1
+    return front + rest
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from .output import safe_streams
 
     safe_streams()
-    argv = list(sys.argv[1:] if argv is None else argv)
+    argv = _hoist_allow_path(list(sys.argv[1:] if argv is None else argv))
     parser = build_parser(argv)
     args = parser.parse_args(argv)
     if not getattr(args, "command", None):
         parser.print_help()
         return EXIT_USAGE
+    if args.allow_path:
+        from .loader import allow_paths
+
+        allow_paths(*args.allow_path)
     try:
         return _run(args)
     except QrulesError as exc:

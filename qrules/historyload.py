@@ -841,6 +841,7 @@ def load_history_text(text: str, file: str = "<string>", format: Format = "auto"
 
 
 def _load_history_text(text: str, file: str, format: Format) -> LoadedHistory:
+    text = text.removeprefix("\ufeff")  # a byte-order mark, as Windows editors write it
     if format == "auto":
         format = _EXTENSIONS.get(Path(file).suffix.lower(), "auto") if file and not file.startswith("<") else "auto"
         if format == "auto":
@@ -878,17 +879,20 @@ def _load_history(source: str | Path, format: Format) -> LoadedHistory:
     if format == "auto":
         format = _EXTENSIONS.get(path.suffix.lower(), "auto")  # type: ignore[assignment]
     if format == "jsonl":
+        from .safeio import FileRefused, open_text
+
         try:
-            handle = path.open(encoding="utf-8", newline=None)
-        except OSError as exc:
-            raise QrulesError(Diagnostic("QR001", f"cannot read '{file}': {exc.strerror or exc}",
-                                         hint="check the path")) from None
+            handle = open_text(path)  # regular files only, size capped, a BOM skipped
+        except FileRefused as exc:
+            raise QrulesError(Diagnostic("QR001", str(exc), hint="name a regular file (check the path)")) from None
         with handle:
             try:
                 return _jsonl_lines((line.rstrip("\n") for line in handle), file, _Loader(file))
             except UnicodeDecodeError as exc:
                 raise QrulesError(Diagnostic("QR001", f"'{file}' is not UTF-8 text (byte {exc.start})",
                                              Span(file, 1, 1), hint="save the file as UTF-8")) from None
+            except FileRefused as exc:
+                raise QrulesError(Diagnostic("QR001", str(exc), Span(file, 1, 1))) from None
     diags = Diagnostics()
     limit = MAX_JSON_BYTES if format in ("json", "auto") else 20_000_000
     text = _read_text(path, diags, max_bytes=limit)

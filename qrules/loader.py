@@ -16,11 +16,12 @@ Inheritance rules (a typo must never add a rule silently):
 
 from __future__ import annotations
 
+import posixpath
 import re
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from pydantic import ValidationError
 
@@ -35,8 +36,9 @@ CODES = {
     "QR304": "'extends' forms a cycle",
     "QR305": "'+key' adds a key the parent already has, or '-key' removes one it does not have",
     "QR306": "unknown top-level key",
-    "QR307": "the file is not a ruleset (no mapping at the top)",
+    "QR307": "the file is not a ruleset (no mapping at the top), or a parent named by 'extends' is not one",
     "QR308": "a key holds quote characters: the '+' or '-' was written outside the quotes (+\"11.10\")",
+    "QR309": "'extends' names a file outside the rulesets folder (allow more with --allow-path DIR)",
 }
 
 MAX_RULESET_BYTES = 5_000_000
@@ -82,30 +84,88 @@ def is_git_source(source: str) -> bool:
     return ":" in source and not _WINDOWS_PATH.match(source) and not Path(source).exists()
 
 
-def _read_source(source: str, diags: Diagnostics) -> Document | None:
-    """Read ``source``: a path, or ``REV:path`` for a file at a git revision."""
-    if is_git_source(source):
-        rev, _, rel = source.partition(":")
-        try:
-            text = subprocess.run(["git", "show", f"{rev}:{rel}"], capture_output=True, check=True,
-                                  text=True, timeout=30).stdout
-        except (subprocess.CalledProcessError, OSError, subprocess.TimeoutExpired) as exc:
-            stderr = getattr(exc, "stderr", "") or str(exc)
-            diags.add("QR001", f"cannot read '{source}' from git: {stderr.strip()}", None,
-                      hint="write REV:PATH, e.g. HEAD~1:rulesets/guangdong-2021.yaml")
-            return None
-        return load_text(text, source, diags)
-    return load_file(source, diags, max_bytes=MAX_RULESET_BYTES)
+#: Folders (besides the child's own) where a parent named by ``extends`` may live: set from
+#: the command line (``qrules --allow-path DIR``) or :func:`allow_paths`, never from a ruleset.
+ALLOWED_PATHS: list[Path] = []
+
+_REVISION = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_./~^@{}-]*$")  # a git revision: no option, no space
+_RULESET_ID = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 
 
-def _resolve_parent(name: str, child_file: str) -> str:
-    if "/" in name or name.endswith((".yaml", ".yml")):
-        base = Path(child_file).parent if not is_git_source(child_file) else Path(".")
-        return str((base / name) if not Path(name).is_absolute() else Path(name))
-    if is_git_source(child_file):  # REV:dir/child.yaml -> REV:dir/name.yaml
-        rev, _, rel = child_file.partition(":")
-        return f"{rev}:{(Path(rel).parent / (name + '.yaml')).as_posix()}"
-    return str(Path(child_file).parent / f"{name}.yaml")
+def allow_paths(*folders: str | Path) -> None:
+    """Let ``extends`` name parents inside ``folders`` too (the user's choice, not a ruleset's)."""
+    ALLOWED_PATHS.extend(Path(f).resolve() for f in folders)
+
+
+def _git_source(source: str) -> tuple[str, str] | None:
+    """``(rev, path)`` when ``source`` is ``REV:path`` (see :func:`is_git_source`)."""
+    if not is_git_source(source):
+        return None
+    rev, _, rel = source.partition(":")
+    return rev, rel
+
+
+def _read_source(source: str, diags: Diagnostics, rev: str | None) -> Document | None:
+    """Read ``source``: a file, or (``rev`` given) ``REV:path`` read from git.
+
+    The revision and path are validated and passed after ``--end-of-options``, so no text
+    can become a git option (``--output=...`` would make git write a file).
+    """
+    if rev is None:
+        return load_file(source, diags, max_bytes=MAX_RULESET_BYTES)
+    rel = source.partition(":")[2]
+    if not _REVISION.match(rev) or ".." in rev or not rel or rel.startswith("-"):
+        diags.add("QR001", f"'{source}' is not a valid REV:PATH (a git revision, a colon, a path in it)", None,
+                  hint="write REV:PATH, e.g. HEAD~1:rulesets/guangdong-2021.yaml")
+        return None
+    try:
+        proc = subprocess.run(["git", "show", "--end-of-options", f"{rev}:{rel}"], capture_output=True,
+                              check=True, timeout=30, stdin=subprocess.DEVNULL)
+    except (subprocess.CalledProcessError, OSError, subprocess.TimeoutExpired) as exc:
+        stderr = getattr(exc, "stderr", b"") or str(exc)
+        stderr = stderr.decode("utf-8", "replace") if isinstance(stderr, bytes) else stderr
+        diags.add("QR001", f"cannot read '{source}' from git: {stderr.strip()[:300]}", None,
+                  hint="write REV:PATH, e.g. HEAD~1:rulesets/guangdong-2021.yaml")
+        return None
+    if len(proc.stdout) > MAX_RULESET_BYTES:
+        diags.add("QR001", f"'{source}' is over the {MAX_RULESET_BYTES // 1_000_000} MB limit for a ruleset", None)
+        return None
+    try:
+        text = proc.stdout.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        diags.add("QR001", f"'{source}' is not UTF-8 text (byte {exc.start})", None)
+        return None
+    return load_text(text, source, diags)
+
+
+def _resolve_parent(name: str, child: str, rev: str | None, roots: list[Path]) -> tuple[str | None, str]:
+    """Where ``extends: name`` of ``child`` points: ``(source, "")``, or ``(None, why refused)``.
+
+    A ruleset id (``guangdong-2021``) names ``<id>.yaml`` beside the child; a relative path
+    is taken from the child's folder. Either must end inside ``roots`` (the folder of the
+    ruleset the user named, and folders the user allowed): a ruleset cannot reach other
+    files. Inside a git revision the parent is read at the same revision, never another.
+    """
+    if not name or name.startswith("-") or "\0" in name or "\n" in name:
+        return None, "not a ruleset id or a relative path"
+    rel = name if "/" in name or name.endswith((".yaml", ".yml")) else f"{name}.yaml"
+    if rev is not None:
+        child_rel = child.partition(":")[2]
+        joined = posixpath.normpath(posixpath.join(posixpath.dirname(child_rel), rel))
+        top = posixpath.dirname(roots[0].as_posix()) if roots and not roots[0].is_absolute() else ""
+        if posixpath.isabs(rel) or joined == ".." or joined.startswith("../") or \
+                (top and not joined.startswith(top + "/")):
+            return None, "outside the folder of the ruleset named on the command line"
+        return f"{rev}:{joined}", ""
+    candidate = Path(rel) if Path(rel).is_absolute() else Path(child).parent / rel
+    real = candidate.resolve()
+    if not any(real == root or real.is_relative_to(root) for root in roots):
+        return None, "outside the folder of the ruleset named on the command line"
+    return str(candidate), ""
+
+
+def _is_ruleset(data: Any) -> bool:
+    return isinstance(data, dict) and isinstance(data.get("ruleset"), str) and bool(_RULESET_ID.match(data["ruleset"]))
 
 
 def _subtree(doc_positions: dict[Path_, Pos], prefix_from: Path_, prefix_to: Path_) -> dict[Path_, Pos]:
@@ -186,9 +246,22 @@ def _merge(parent: dict, prov: dict[Path_, Pos], child: dict, doc: Document, pat
     return out
 
 
-def _load_raw(source: str, diags: Diagnostics, seen: list[str]) -> tuple[dict, dict[Path_, Pos], list[str]] | None:
-    """Load ``source`` and its ancestors; return merged data, provenance and the file chain."""
-    doc = _read_source(source, diags)
+def _load_raw(source: str, diags: Diagnostics, seen: list[str], roots: list[Path], rev: str | None,
+              via: Span | None = None) -> tuple[dict, dict[Path_, Pos], list[str]] | None:
+    """Load ``source`` and its ancestors; return merged data, provenance and the file chain.
+
+    ``via`` is the ``extends`` that named ``source`` (None for the file the user named): a
+    parent that is not a ruleset is refused there without quoting any of its content.
+    """
+    own = Diagnostics()
+    doc = _read_source(source, own, rev)
+    if via is not None and (doc is None or not _is_ruleset(doc.data)):
+        where = next((f" (problem at {d.span})" for d in own.items if d.span and d.severity == "error"), "")
+        unreadable = next((d.message for d in own.items if d.code == "QR001"), None)
+        diags.add("QR307", unreadable or f"the parent '{source}' is not a ruleset{where}; its content is not "
+                  "shown", via, hint=f"check it on its own: qrules check {source}")
+        return None
+    diags.extend(own.items)
     if doc is None:
         return None
     if not isinstance(doc.data, dict):
@@ -204,18 +277,23 @@ def _load_raw(source: str, diags: Diagnostics, seen: list[str]) -> tuple[dict, d
     if not isinstance(parent_name, str):
         diags.add("QR303", "'extends' must name a ruleset id or a path", espan)
         return None
-    parent_file = _resolve_parent(parent_name, source)
-    key = str(Path(parent_file).resolve()) if Path(parent_file).exists() else parent_file
+    parent_file, refused = _resolve_parent(parent_name, source, rev, roots)
+    if parent_file is None:
+        diags.add("QR309", f"'extends: {parent_name}' is refused: {refused}", espan,
+                  hint="name a ruleset in the same folder (guangdong-2021), or allow another folder on the "
+                       "command line: qrules --allow-path DIR ...")
+        return None
+    key = str(Path(parent_file).resolve()) if rev is None else parent_file
     if key in seen:
         cycle = " -> ".join(Path(s).name for s in seen + [key])
         diags.add("QR304", f"'extends: {parent_name}' forms a cycle: {cycle}", espan,
                   hint="a ruleset cannot inherit from itself or from one of its children")
         return None
-    if not (Path(parent_file).exists() or is_git_source(parent_file)):
+    if rev is None and not Path(parent_file).exists():
         diags.add("QR303", f"parent ruleset '{parent_name}' not found (looked for {parent_file})", espan,
                   hint="name a ruleset id in the same directory (guangdong-2021) or a relative path")
         return None
-    parent = _load_raw(parent_file, diags, seen + [key])
+    parent = _load_raw(parent_file, diags, seen + [key], roots, rev, espan)
     if parent is None:
         return None
     pdata, pprov, chain = parent
@@ -226,12 +304,23 @@ def _load_raw(source: str, diags: Diagnostics, seen: list[str]) -> tuple[dict, d
     return merged, prov, [source] + chain
 
 
-def load_ruleset(source: str | Path) -> ResolvedRuleset:
-    """Load a ruleset file (with its parents) and validate it; raise QrulesError with every problem."""
+def load_ruleset(source: str | Path, *, allow: Sequence[str | Path] = ()) -> ResolvedRuleset:
+    """Load a ruleset file (with its parents) and validate it; raise QrulesError with every problem.
+
+    ``source`` is a path, or ``REV:path`` for a file at a git revision. Parents named by
+    ``extends`` must lie in the folder of ``source`` or in ``allow`` (or :data:`ALLOWED_PATHS`).
+    """
+    git = _git_source(source) if isinstance(source, str) else None  # only text the user typed
     source = str(source)
     diags = Diagnostics()
-    first = str(Path(source).resolve()) if Path(source).exists() else source
-    raw = _load_raw(source, diags, [first])
+    rev = git[0] if git else None
+    if git:
+        roots = [Path(git[1])]  # relative: the folder inside the revision
+        first = source
+    else:
+        roots = [Path(source).resolve().parent, *ALLOWED_PATHS, *(Path(a).resolve() for a in allow)]
+        first = str(Path(source).resolve())
+    raw = _load_raw(source, diags, [first], roots, rev)
     if raw is None:
         raise QrulesError(diags.items)
     data, prov, chain = raw

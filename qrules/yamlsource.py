@@ -229,25 +229,25 @@ def load_text(text: str, file: str, diags: Diagnostics) -> Document | None:
 
 
 def read_text(path: str | Path, diags: Diagnostics, *, max_bytes: int = MAX_FILE_BYTES) -> str | None:
-    """Read a UTF-8 file, refusing over-large ones before reading them."""
+    """Read a UTF-8 file (a leading BOM is skipped): regular files only, the size capped
+    while reading (:mod:`qrules.safeio`), so a device or a FIFO is refused, not read."""
+    from .safeio import FileRefused, read_bytes
+
     file = str(path)
-    p = Path(path)
     try:
-        size = p.stat().st_size
-    except OSError as exc:
-        diags.add("QR001", f"cannot read '{file}': {exc.strerror or exc}", None, hint="check the path")
-        return None
-    if size > max_bytes:
-        diags.add("QR001", f"'{file}' is {size / 1e6:.0f} MB, over the {max_bytes / 1e6:.0f} MB limit for YAML",
-                  Span(file, 1, 1), hint="split it, or give large histories as JSON Lines or CSV")
+        data = read_bytes(path, max_bytes)
+    except FileRefused as exc:
+        if exc.too_large:
+            diags.add("QR001", str(exc), Span(file, 1, 1),
+                      hint="split it, or give large histories as JSON Lines or CSV")
+        else:
+            diags.add("QR001", str(exc), None, hint="name a regular file (check the path)")
         return None
     try:
-        return p.read_text(encoding="utf-8")
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         diags.add("QR001", f"'{file}' is not UTF-8 text (byte {exc.start})", Span(file, 1, 1),
                   hint="save the file as UTF-8")
-    except OSError as exc:
-        diags.add("QR001", f"cannot read '{file}': {exc.strerror or exc}", None)
     return None
 
 

@@ -12,6 +12,15 @@ GUANGDONG = ROOT / "rulesets" / "guangdong-2021.yaml"
 HAOJIANG = ROOT / "rulesets" / "haojiang-2023.yaml"
 
 
+@pytest.fixture(autouse=True)
+def _rulesets_folder_allowed(monkeypatch):
+    """Test variants written to tmp_path extend the repository's rulesets, as a user would
+    with ``qrules --allow-path rulesets`` (a parent outside the child's folder is refused)."""
+    from qrules import loader
+
+    monkeypatch.setattr(loader, "ALLOWED_PATHS", [GUANGDONG.parent])
+
+
 def uscc(n: int, region: str = "440512") -> str:
     """A valid unified social credit code (GB 32100) numbered ``n``."""
     from qrules.history import uscc_check_character

@@ -1,0 +1,181 @@
+"""Hardening (issue 10): what a hostile or unlucky input must not do.
+
+Each test names the item of the issue it guards: files read or written where they should
+not be, special files, output injection, terminal escapes, faults and data loss.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from conftest import GUANGDONG, ROOT, ded, operator, product
+from qrules.cli import main
+
+# -- item 1: `extends` never becomes a git option, REV:path only from the command line -------------
+
+
+@pytest.fixture
+def strict(monkeypatch):
+    """No folder allowed beyond the child's own (the conftest allows rulesets/ for variants)."""
+    from qrules import loader
+
+    monkeypatch.setattr(loader, "ALLOWED_PATHS", [])
+
+
+def _kid(folder, extends: str, name: str = "kid.yaml"):
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text(f'qrules: 1\nruleset: kid\nextends: "{extends}"\nversion: "1"\n', encoding="utf-8")
+    return path
+
+
+def test_item1_extends_option_text_never_reaches_git(tmp_path, capsys, monkeypatch, strict):
+    calls = []
+    real_run = subprocess.run
+    monkeypatch.setattr(subprocess, "run", lambda *a, **k: calls.append(a) or real_run(*a, **k))
+    monkeypatch.chdir(tmp_path)
+    for text in ("--output=victim:file", "HEAD:rulesets/guangdong-2021.yaml", "-c:x.yaml"):
+        kid = _kid(tmp_path / "rs", text)
+        assert main(["check", str(kid)]) == 1
+        err = capsys.readouterr().err
+        assert "error[QR30" in err and "Traceback" not in err
+    assert calls == [] and not (tmp_path / "victim:file").exists()
+
+
+def test_item1_rev_path_from_the_command_line_is_validated(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["show", "--", "--output=victim:file"]) == 1
+    assert "not a valid REV:PATH" in capsys.readouterr().err
+    assert not (tmp_path / "victim:file").exists()
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git not installed")
+def test_item1_parent_at_a_revision_is_read_at_that_revision(capsys, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    if subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True).returncode != 0:
+        pytest.skip("not a git checkout")
+    assert main(["check", "HEAD:rulesets/haojiang-2023.yaml"]) == 0
+    assert "HEAD:rulesets/haojiang-2023.yaml: ok" in capsys.readouterr().out
+
+
+# -- item 2: `extends` reads only rulesets, inside the rulesets folder, quoting nothing else ------
+
+
+def test_item2_parent_outside_the_folder_is_refused_unread(tmp_path, capsys, strict):
+    kid = _kid(tmp_path / "rs", "/etc/passwd")
+    assert main(["check", str(kid)]) == 1
+    err = capsys.readouterr().err
+    assert "error[QR309]" in err and "root:" not in err
+
+
+def test_item2_relative_escape_needs_allow_path(tmp_path, capsys, strict):
+    other = tmp_path / "other"
+    other.mkdir()
+    shutil.copy(GUANGDONG, other / "guangdong-2021.yaml")
+    kid = _kid(tmp_path / "rs", "../other/guangdong-2021.yaml")
+    assert main(["check", str(kid)]) == 1
+    assert "error[QR309]" in capsys.readouterr().err
+    assert main(["check", str(kid), "--allow-path", str(other)]) == 0
+
+
+def test_item2_symlink_out_of_the_folder_is_refused(tmp_path, capsys, strict):
+    secret = tmp_path / "secret.yaml"
+    secret.write_text("ruleset: x\npassword: hunter2\n", encoding="utf-8")
+    (tmp_path / "rs").mkdir()
+    (tmp_path / "rs" / "p.yaml").symlink_to(secret)
+    kid = _kid(tmp_path / "rs", "p")
+    assert main(["check", str(kid)]) == 1
+    err = capsys.readouterr().err
+    assert "error[QR309]" in err and "hunter2" not in err
+
+
+@pytest.mark.parametrize("content", ["password: hunter2\ntoken: s3cr3t-hunter2\n",
+                                     "hunter2 = [secret\n  : bad: yaml: {\n",
+                                     "- hunter2\n- hunter2\n",
+                                     "ruleset: 'Not An Id hunter2'\n"])
+def test_item2_non_ruleset_parent_is_refused_without_quoting_it(tmp_path, capsys, strict, content):
+    (tmp_path / "rs").mkdir()
+    (tmp_path / "rs" / "secret.yaml").write_text(content, encoding="utf-8")
+    kid = _kid(tmp_path / "rs", "secret")
+    assert main(["check", str(kid)]) == 1
+    err = capsys.readouterr().err
+    assert "error[QR307]" in err and "hunter2" not in err and "Traceback" not in err
+
+
+# -- item 3: regular files only, capped while reading ----------------------------------------------
+
+
+def _fifo(tmp_path):
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("no FIFOs on this platform")
+    path = tmp_path / "pipe.yaml"
+    os.mkfifo(path)
+    return path
+
+
+@pytest.mark.parametrize("kind", ["device", "fifo", "directory"])
+def test_item3_special_files_are_refused(tmp_path, capsys, kind):
+    path = {"device": lambda: "/dev/zero", "fifo": lambda: _fifo(tmp_path), "directory": lambda: tmp_path}[kind]()
+    assert main(["check", str(path)]) == 1
+    assert main(["test", str(path)]) in (1, 2)  # never read: no case file there
+    if kind != "directory":  # a directory is a columnar history (subjects.csv, events.csv) for evaluate
+        assert main(["evaluate", str(GUANGDONG), str(path)]) == 1
+        assert main(["evaluate", str(GUANGDONG), str(path), "--format", "jsonl"]) == 1
+    err = capsys.readouterr().err
+    assert "error[QR001]" in err and "Traceback" not in err and "regular files only" in err
+
+
+def test_item3_jsonl_and_csv_streams_refuse_devices(tmp_path, capsys):
+    from qrules.errors import QrulesError
+    from qrules.historyload import load_history
+
+    link = tmp_path / "h.jsonl"
+    link.symlink_to("/dev/zero")
+    with pytest.raises(QrulesError) as exc:
+        load_history(link)
+    assert "a device" in exc.value.diagnostics[0].message
+    csv_link = tmp_path / "subjects.csv"
+    csv_link.symlink_to("/dev/zero")
+    assert main(["batch", str(GUANGDONG), str(csv_link), "-j", "1"]) == 1
+    assert "a device" in capsys.readouterr().err
+
+
+def test_item3_cap_is_enforced_while_reading():
+    from qrules.safeio import FileRefused, open_binary
+
+    # /proc files report size 0 but have content: the cap counts bytes actually read.
+    if not os.path.exists("/proc/self/status"):
+        pytest.skip("no /proc")
+    from qrules import safeio
+
+    with pytest.raises(FileRefused) as exc:
+        safeio._CappedRaw(os.open("/proc/self/status", os.O_RDONLY), 10, "status").read(100)
+    assert exc.value.too_large
+    with open_binary(GUANGDONG, 10_000_000) as fh:
+        assert fh.read(5)
+
+
+# -- item 13: a byte-order mark is accepted everywhere --------------------------------------------
+
+
+@pytest.mark.parametrize("suffix", [".json", ".jsonl", ".yaml"])
+def test_item13_bom_accepted_in_every_history_format(tmp_path, suffix):
+    from qrules.historyload import load_history
+
+    subjects = [operator("op1", 1), product("p1", "op1")]
+    events = [ded("e1", "11.1", "2023-03-01", ["p1"])]
+    if suffix == ".jsonl":
+        lines = [dict(r, record="subject") for r in subjects] + [dict(e, record="event") for e in events]
+        text = "\n".join(json.dumps(x, ensure_ascii=False) for x in lines)
+    else:
+        text = json.dumps({"subjects": subjects, "events": events}, ensure_ascii=False)
+    path = tmp_path / f"h{suffix}"
+    path.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+    loaded = load_history(path)
+    assert not loaded.has_errors, loaded.diagnostics
+    assert [e.id for e in loaded.history.events] == ["e1"]
