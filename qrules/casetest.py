@@ -637,14 +637,13 @@ def _entry_text(e, fields) -> str:
 def _explanations(compiled, result, ids: list[str]) -> str:
     from .engine.explain import explain_subject
 
-    start_cite = compiled.model.parameters["start_score"].cite if "start_score" in compiled.model.parameters else None
     texts = []
     for sid in ids:
         try:
             s = result.subject(sid)
         except KeyError:
             continue
-        texts.append(explain_subject(result, s, start_cite or "第八条"))
+        texts.append(explain_subject(result, s, compiled))
     others = [r for r in result.rejected if r.subject is None]
     for r in others:
         texts.append(f"✗ 事项 {r.event}（{r.kind}）不予记分：{r.reason}" + (f"（{r.cite}）" if r.cite else ""))

@@ -270,8 +270,7 @@ def cmd_explain(args) -> int:
     else:
         for w in result.warnings:
             print(f"warning: {w}", file=sys.stderr)
-        start_cite = compiled.model.parameters["start_score"].cite or "第八条"
-        print(explain_subject(result, subject, start_cite))
+        print(explain_subject(result, subject, compiled))
     return EXIT_OK
 
 

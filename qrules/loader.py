@@ -54,6 +54,23 @@ class ResolvedRuleset:
     provenance: dict[Path_, Pos]
     chain: list[str]  # files, child first
     diagnostics: list = field(default_factory=list)  # warnings collected while loading
+    views: dict[str, dict] = field(default_factory=dict)  # file -> that file's own resolved data
+
+    def cite_for(self, path: Path_) -> str | None:
+        """The article in force for the value at ``path``: the nearest enclosing ``cite`` as the
+        file that set the value wrote or inherited it. A child that re-cites a section (Haojiang's
+        ``in_force.cite: 五(三)``) does not re-cite the values it inherits (``until``, 第三十六条)."""
+        path = tuple(path)
+        data = self.views.get(self.span(path).file, self.data)
+        while path:
+            node: Any = data
+            for part in path:
+                node = node.get(part) if isinstance(node, dict) else (
+                    node[part] if isinstance(node, list) and isinstance(part, int) and part < len(node) else None)
+            if isinstance(node, dict) and isinstance(node.get("cite"), str):
+                return node["cite"]
+            path = path[:-1]
+        return None
 
     @property
     def file(self) -> str:
@@ -191,7 +208,8 @@ def _quoted_keys(data: Any, doc: Document, path: Path_, diags: Diagnostics) -> N
         if isinstance(key, str) and ('"' in key or "'" in key):
             sign, bare = (key[0], key[1:]) if key[:1] in "+-" else ("", key)
             name = bare.strip("\"'")
-            diags.add("QR308", f"key {key} holds quote characters（键名中含有引号：+ 或 - 写在了引号外）", doc.span(path + (key,), key=True),
+            diags.add("QR308", f"key {key} holds quote characters（键名中含有引号：+ 或 - 写在了引号外）",
+                      doc.span(path + (key,), key=True),
                       hint=f"put the sign inside the quotes: \"{sign}{name}\":" if sign
                       else f"write the key without inner quotes: \"{name}\":")
             continue
@@ -247,8 +265,10 @@ def _merge(parent: dict, prov: dict[Path_, Pos], child: dict, doc: Document, pat
 
 
 def _load_raw(source: str, diags: Diagnostics, seen: list[str], roots: list[Path], rev: str | None,
-              via: Span | None = None) -> tuple[dict, dict[Path_, Pos], list[str]] | None:
+              via: Span | None = None, views: dict[str, dict] | None = None
+              ) -> tuple[dict, dict[Path_, Pos], list[str]] | None:
     """Load ``source`` and its ancestors; return merged data, provenance and the file chain.
+    ``views`` collects each file's own resolved data (what it cites for the values it sets).
 
     ``via`` is the ``extends`` that named ``source`` (None for the file the user named): a
     parent that is not a ruleset is refused there without quoting any of its content.
@@ -272,6 +292,8 @@ def _load_raw(source: str, diags: Diagnostics, seen: list[str], roots: list[Path
     _quoted_keys(data, doc, (), diags)
     parent_name = data.get("extends")
     if parent_name is None:
+        if views is not None:
+            views[source] = data
         return data, dict(doc.positions), [source]
     espan = doc.span(("extends",))
     if not isinstance(parent_name, str):
@@ -293,7 +315,7 @@ def _load_raw(source: str, diags: Diagnostics, seen: list[str], roots: list[Path
         diags.add("QR303", f"parent ruleset '{parent_name}' not found (looked for {parent_file})", espan,
                   hint="name a ruleset id in the same directory (guangdong-2021) or a relative path")
         return None
-    parent = _load_raw(parent_file, diags, seen + [key], roots, rev, espan)
+    parent = _load_raw(parent_file, diags, seen + [key], roots, rev, espan, views)
     if parent is None:
         return None
     pdata, pprov, chain = parent
@@ -301,6 +323,8 @@ def _load_raw(source: str, diags: Diagnostics, seen: list[str], roots: list[Path
     merged = _merge(pdata, prov, data, doc, (), diags, pdata.get("ruleset", parent_name))
     merged["extends"] = parent_name
     prov[("extends",)] = doc.positions[("extends",)]
+    if views is not None:
+        views[source] = merged
     return merged, prov, [source] + chain
 
 
@@ -320,7 +344,8 @@ def load_ruleset(source: str | Path, *, allow: Sequence[str | Path] = ()) -> Res
     else:
         roots = [Path(source).resolve().parent, *ALLOWED_PATHS, *(Path(a).resolve() for a in allow)]
         first = str(Path(source).resolve())
-    raw = _load_raw(source, diags, [first], roots, rev)
+    views: dict[str, dict] = {}
+    raw = _load_raw(source, diags, [first], roots, rev, views=views)
     if raw is None:
         raise QrulesError(diags.items)
     data, prov, chain = raw
@@ -348,7 +373,7 @@ def load_ruleset(source: str | Path, *, allow: Sequence[str | Path] = ()) -> Res
                 diags.add("QR301", f"{'.'.join(map(str, loc))}: {msg}", resolved_span(loc))
     if diags.has_errors or model is None:
         raise QrulesError(diags.items)
-    return ResolvedRuleset(model, data, prov, chain, diags.items)
+    return ResolvedRuleset(model, data, prov, chain, diags.items, views)
 
 
 def _span_of(prov: dict[Path_, Pos], path: Path_, file: str, *, key: bool = False) -> Span:

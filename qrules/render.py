@@ -179,21 +179,32 @@ class _Renderer:
         file = self.r.span(cite_path + ("cite",)).file if cite else self.chain[-1]
         self.blocks.append(_Block(cite, file, lines))
 
+    def value_block(self, value_path: tuple, lines: list[str]) -> None:
+        """A block cited as the file that set the value cites it: a child re-citing a section keeps
+        the parent's article for the values it inherits (``ResolvedRuleset.cite_for``)."""
+        cite = self.r.cite_for(value_path)
+        self.blocks.append(_Block(cite, self.r.span(value_path).file if cite else self.chain[-1], lines))
+
     # -- sections --------------------------------------------------------------------------------
     def collect(self) -> None:
         m = self.m
         f = m.in_force
-        until = (f"，至 {f.until} 止（此日之后的评价会提示规则已失效）" if f.until
-                 else "，未规定截止日期")
-        self.block(f.cite, ("in_force",), [
+        split = f.until is not None and self.r.cite_for(("in_force", "until")) != self.r.cite_for(("in_force", "from"))
+        until = (f"，至 {f.until} 止（此日之后的评价会提示规则已失效）" if f.until and not split
+                 else "" if split else "，未规定截止日期")
+        self.value_block(("in_force", "from"), [
             f"**施行与有效期** validity：自 {f.from_} 起施行{until}。来源：{self.src('in_force', 'from')}"
-            + (f"；截止日 {self.src('in_force', 'until')}" if f.until else "") + "。"])
+            + (f"；截止日 {self.src('in_force', 'until')}" if f.until and not split else "") + "。"])
+        if split:
+            self.value_block(("in_force", "until"), [
+                f"**有效期截止** validity：至 {f.until} 止（此日之后的评价会提示规则已失效）。"
+                f"来源：{self.src('in_force', 'until')}。"])
         j = m.jurisdiction
-        self.block(j.cite, ("jurisdiction",), [
+        self.value_block(("jurisdiction", "name"), [
             f"**适用地域** jurisdiction：{j.name}（行政区划代码 {j.division}）。辖区以外的记分对象不予记分"
             f"（QR605）。来源：{self.src('jurisdiction', 'name')}。"])
         cats = "、".join(m.scope.excluded_categories) or "（无）"
-        self.block(m.scope.cite, ("scope",), [
+        self.value_block(("scope", "excluded_categories"), [
             f"**适用范围** scope：工业产品；以下类别不适用，属于这些类别的记分对象的事项不予记分（QR604）：{cats}。"
             f"来源：{self.src('scope', 'excluded_categories')}。"])
         by_cite: dict[str | None, list[str]] = {}
@@ -207,7 +218,7 @@ class _Renderer:
         names = {k: v.name for k, v in m.authorities.levels.items()}
         parts = [f"{'监督抽查相关事项' if k == 'spot_check' else '其他事项' if k == 'other' else k}由"
                  f"{names.get(v, v)}录入" for k, v in rec.items()]
-        self.block(m.authorities.cite, ("authorities",), [
+        self.value_block(("authorities", "records"), [
             f"**记分录入** recording：{'；'.join(parts)}。录入机关与此不一致时只提示（警告），不影响记分。"
             f"来源：{self.src('authorities', 'records')}。"])
         for name, p in m.parameters.items():
@@ -226,10 +237,11 @@ class _Renderer:
                  "此前为 O 类。" + ("记录移出统计周期后仍保留质量信用分（stays_scored）。"
                                    if stays is None or stays.value.strip() == "true" else
                                    "记录全部移出统计周期后回到 O 类（stays_scored: false）。")]
+        rules = {"own": "按自身记录计分 own entries", "lowest_product": "取其各产品得分中的最低分 lowest product"}
         for key, label in (("product", "产品"), ("seller", "销售者"), ("producer", "生产者")):
-            text = getattr(comp, key)
-            if text:
-                lines.append(f"- {label}：{text}（{self.src('composition', key)}）")
+            rule = getattr(comp, key)
+            lines.append(f"- {label}：{rules[rule.rule]}（{_code(rule.rule)}）" + (f"——{rule.note}" if rule.note else "")
+                         + (f"（{rule.cite}）" if rule.cite else "") + f"（{self.src('composition', key)}）")
         self.block(comp.cite, ("composition",), lines)
         d = m.dedup
         for key, label in (("once_per_event", "同一事项只记一次"), ("heaviest", "取最高扣分")):

@@ -99,6 +99,7 @@ class CompiledRuleset:
     adjustment_dates: list[tuple[int, int]]
     calendar: WorkdayCalendar
     diagnostics: list[Diagnostic] = field(default_factory=list)  # warnings and infos from check
+    cites: dict[str, str | None] = field(default_factory=dict)  # what the engine cites, by role
     _window_cache: dict = field(default_factory=dict, repr=False)
 
     def in_window(self, entry_date: dt.date, as_of: dt.date) -> bool:
@@ -287,6 +288,38 @@ class _Compiler:
             self.diags.extend(exc.diagnostics)
 
 
+def _join(*cites: str | None) -> str | None:
+    """Distinct citations in order, joined the way the documents list articles (、)."""
+    out = list(dict.fromkeys(c for c in cites if c))
+    return "、".join(out) or None
+
+
+def citations(resolved: ResolvedRuleset) -> dict[str, str | None]:
+    """Every article the engine cites outside a rule's own ``cite``, by role, read from the ruleset.
+
+    Values a child inherits keep their own file's citation (:meth:`ResolvedRuleset.cite_for`).
+    """
+    m, r = resolved.model, resolved
+    c = m.citations
+    links = [link.cite for group in (m.links.producer_of_product, m.links.named_seller) for link in group]
+    return {
+        "subjects": c.subjects, "items": c.items, "corrections": c.corrections, "repairs": c.repairs,
+        "filing": c.filing, "rewards": c.rewards, "links": _join(*links),
+        "repair_date": r.cite_for(("effective_dates", "repair", "value")) if "repair" in m.effective_dates else None,
+        "intentional": r.cite_for(("intentional", "points")),
+        "records": r.cite_for(("authorities", "records")),
+        "start": r.cite_for(("parameters", "start_score", "value")),
+        "window": r.cite_for(("window", "counts")),
+        "unscored": r.cite_for(("classes", "O")) if "O" in m.classes else None,
+        "producer": r.cite_for(("composition", "producer", "rule")),
+        "line_cap": _join(r.cite_for(("composition", "producer", "rule")), r.cite_for(("rewards", "cap", "counted"))),
+        "adjustment": r.cite_for(("adjustment", "dates")),
+        "lock": r.cite_for(("adjustment", "lock", "duration")),
+        "in_force_from": r.cite_for(("in_force", "from")),
+        "in_force_until": r.cite_for(("in_force", "until")),
+    }
+
+
 def _example(typ: Type) -> str:
     return {"number": "write a number, e.g. '12'", "duration": "write a duration, e.g. '36 months'",
             "bool": "write true or false"}.get(str(typ), "")
@@ -304,6 +337,7 @@ def compile_resolved(resolved: ResolvedRuleset) -> CompiledRuleset:
     if diags.has_errors or compiled is None:
         raise QrulesError(diags.items)
     compiled.diagnostics = [d for d in diags.items if d.severity != "error"]
+    compiled.cites = citations(resolved)
     return compiled
 
 

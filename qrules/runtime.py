@@ -67,6 +67,10 @@ class Duration:
         unit = self.unit[:-1] if abs(self.amount) == 1 else self.unit
         return f"{self.amount} {unit}"
 
+    def zh(self) -> str:
+        """In Chinese, as explanations write it: ``180日``, ``36个月``, ``2年``, ``5个工作日``."""
+        return f"{self.amount}{ {'days': '日', 'months': '个月', 'years': '年', 'workdays': '个工作日'}[self.unit]}"
+
     @property
     def kind(self) -> str:
         """The comparable family: ``days``, ``months`` (years included) or ``workdays``."""

@@ -80,13 +80,41 @@ class WindowRule(_Model):
     cite: str | None = None
 
 
+class OwnRule(_Model):
+    """A subject scored on its own entries: start + its deductions, repairs and rewards."""
+
+    rule: Literal["own"] = "own"
+    cite: str | None = None
+    note: str | None = None
+
+
+class ProducerRule(_Model):
+    """How a producer's score is composed: ``lowest_product`` (the lowest over its products'
+    terms, each merged with the producer's entries) or ``own`` (its own entries, like a seller)."""
+
+    rule: Literal["lowest_product", "own"] = "lowest_product"
+    cite: str | None = None
+    note: str | None = None
+
+
 class Composition(_Model):
-    """第八条、第十条: how scores are composed (built into the engine; these are the notes)."""
+    """How each kind of subject's score is composed; the engine follows ``rule`` and cites ``cite``."""
 
     cite: str | None = None
-    product: str | None = None
-    seller: str | None = None
-    producer: str | None = None
+    product: OwnRule = OwnRule()
+    seller: OwnRule = OwnRule()
+    producer: ProducerRule = ProducerRule()
+
+
+class Citations(_Model):
+    """Articles the engine cites where no rule of the ruleset applies (refused input)."""
+
+    subjects: str | None = Field(default=None, description="who is a subject: unknown or invalid subjects")
+    items: str | None = Field(default=None, description="the list of items: an unknown item code")
+    corrections: str | None = Field(default=None, description="corrections of errors")
+    repairs: str | None = Field(default=None, description="what a repair applies to: a missing or uncounted deduction")
+    filing: str | None = Field(default=None, description="who files on Yuepintong: a filing on a product")
+    rewards: str | None = Field(default=None, description="the list of reward rules: an unknown rule")
 
 
 class SpotCheckDedup(_Model):
@@ -95,9 +123,17 @@ class SpotCheckDedup(_Model):
     cite: str | None = None
 
 
+class Heaviest(_Model):
+    """Where one event matches several items or values for a subject, which one counts."""
+
+    rule: Literal["heaviest"] = "heaviest"
+    cite: str | None = None
+    note: str | None = None
+
+
 class Dedup(_Model):
     once_per_event: Note
-    heaviest: Note
+    heaviest: Heaviest
     spot_check: SpotCheckDedup
 
 
@@ -256,6 +292,7 @@ class Ruleset(_Model):
     parameters: dict[str, Parameter]
     window: WindowRule
     composition: Composition
+    citations: Citations = Citations()
     dedup: Dedup
     items: dict[str, Item]
     links: Links = Links()

@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any, Iterable
 
 from ..kinds import HAS_OF, event_links
-from .decide import Decider, Entry, SubjectView, _val
+from .decide import Decider, Entry, SubjectView, _val, _zh
 from .results import (EntryResult, EvaluationResult, ExcludedSubject, Lock, Measures, SubjectResult,
                       Summary)
 from .score import Scorer
@@ -67,9 +67,9 @@ def _entry_result(e: Entry, scorer: Scorer, as_of: dt.date, used: dict[tuple, En
         if not scorer.in_window(e, as_of):
             status = "lapsed" if e.kind == "repair" else "outside_window"
             reason = ("所修复的扣分已超出统计周期，修复分不再统计" if e.kind == "repair"
-                      else f"超出统计周期（最近{scorer.c.params.get('window')}）")
+                      else f"超出统计周期（最近{_zh(scorer.c.params.get('window'))}）")
             cite = (scorer.c.model.repair.lapses_with_deduction.cite if e.kind == "repair"
-                    else scorer.c.model.window.cite)
+                    else scorer.c.cites.get("window"))
         elif key not in used:
             status = "superseded"
             reason = "同一事项在生产者的产品记录中以较重分值计入，只记一次"
@@ -77,7 +77,7 @@ def _entry_result(e: Entry, scorer: Scorer, as_of: dt.date, used: dict[tuple, En
             if e.via_product is not None and e.via_product != determined_by:
                 reason = (f"该记分来自产品 {e.via_product} 的事项，只计入生产者在该产品一项的得分"
                           f"（entry of product {e.via_product}'s event: counted in that product's term only）")
-                cite = "第十条"
+                cite = scorer.c.cites.get("producer")
         else:
             taken = used[key]
             counted_points = taken.points
@@ -193,7 +193,7 @@ def _evaluate(compiled, history, as_of, invalid_subjects, subjects) -> Evaluatio
     scorer = Scorer(compiled, views, decisions)
     warnings = []
     if m.in_force.until is not None and as_of > m.in_force.until:
-        warnings.append(f"ruleset {m.ruleset} expired on {m.in_force.until} ({m.in_force.cite or ''}); "
+        warnings.append(f"ruleset {m.ruleset} expired on {m.in_force.until} ({compiled.cites.get('in_force_until') or ''}); "
                         f"results as of {as_of} apply rules no longer in force（规则已于{m.in_force.until}失效）")
     if as_of < m.in_force.from_:
         warnings.append(f"ruleset {m.ruleset} is in force from {m.in_force.from_}; as of {as_of} it was not yet "

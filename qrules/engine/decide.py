@@ -25,22 +25,22 @@ from .results import Rejection
 ZERO = Decimal(0)
 
 CODES = {
-    "QR601": "unknown item code (第十一条、第十二条)",
+    "QR601": "unknown item code",
     "QR602": "the event names a subject that is not in the history",
     "QR603": "the event names a subject whose record was refused (e.g. invalid credit code)",
-    "QR604": "the subject's category is out of scope (第二条)",
+    "QR604": "the subject's category is out of scope",
     "QR605": "the subject is outside the ruleset's jurisdiction",
-    "QR606": "the item does not apply to this kind of subject or role (第十一条、第十二条)",
+    "QR606": "the item does not apply to this kind of subject or role",
     "QR607": "a repair whose deduction is missing, revoked, later, did not count, no longer counts on the repair's "
-             "date, or was already repaired (第十五条)",
-    "QR608": "a repair that fails an eligibility condition (第十四条)",
-    "QR609": "a repair over the per-period limit (第十五条第（二）项)",
+             "date, or was already repaired",
+    "QR608": "a repair that fails an eligibility condition",
+    "QR609": "a repair over the per-period limit",
     "QR610": "unknown reward rule",
-    "QR611": "a reward whose conditions are not met or whose subject does not fit (第十六、十七条)",
-    "QR612": "a correction of an unknown, already revoked, or correction event (第二十五条)",
+    "QR611": "a reward whose conditions are not met or whose subject does not fit",
+    "QR612": "a correction of an unknown, already revoked, or correction event",
     "QR613": "an event dated after the as-of date (not yet effective)",
     "QR614": "a Yuepintong filing on a product (filings are made by operators)",
-    "QR620": "an event revoked by a correction: kept in the history, not counted (第二十四、二十五条)",
+    "QR620": "an event revoked by a correction: kept in the history, not counted",
     "QR690": "a rule of the ruleset failed on the values it met (e.g. a division by zero); the run stops",
 }
 
@@ -168,15 +168,20 @@ class Decider:
     def in_window(self, entry_date: dt.date, at: dt.date) -> bool:
         return self.c.in_window(entry_date, at)
 
+    def cite(self, role: str) -> str | None:
+        """The ruleset's article for ``role`` (``ruleset.citations``): no article is written in Python."""
+        return self.c.cites.get(role)
+
     def check_subject(self, event: Any, sid: str) -> SubjectView | None:
         """The subject if events may be recorded on it; otherwise reject with the reason."""
         if sid in self.invalid:
-            self.reject(event, "QR603", f"subject '{sid}' is invalid: {self.invalid[sid]}", "第六条", subject=sid)
+            self.reject(event, "QR603", f"subject '{sid}' is invalid: {self.invalid[sid]}", self.cite("subjects"),
+                        subject=sid)
             return None
         s = self.subjects.get(sid)
         if s is None:
             hint = did_you_mean(sid, self.subjects)
-            self.reject(event, "QR602", f"unknown subject '{sid}'" + (f" ({hint})" if hint else ""), "第六条",
+            self.reject(event, "QR602", f"unknown subject '{sid}'" + (f" ({hint})" if hint else ""), self.cite("subjects"),
                         subject=sid)
             return None
         if s.excluded is not None:
@@ -241,14 +246,15 @@ class Decider:
             target = by_id.get(str(ev.of))
             if target is None or target.kind == "correction":
                 what = "a correction" if target is not None else "an unknown event"
-                self.reject(ev, "QR612", f"correction of {what} '{ev.of}'", "第二十五条")
+                self.reject(ev, "QR612", f"correction of {what} '{ev.of}'", self.cite("corrections"))
                 continue
             if str(target.id) in self.revoked:
-                self.reject(ev, "QR612", f"'{ev.of}' was already revoked by {self.revoked[str(target.id)]}", "第二十五条")
+                self.reject(ev, "QR612", f"'{ev.of}' was already revoked by {self.revoked[str(target.id)]}",
+                            self.cite("corrections"))
                 continue
             if ev.date < target.date:  # brief §3, Art 25 (the loader refuses it first, QR512)
                 self.reject(ev, "QR612", f"correction dated {ev.date}, before the event it corrects ({target.date})"
-                            "（更正早于被更正的事件）", "第二十五条")
+                            "（更正早于被更正的事件）", self.cite("corrections"))
                 continue
             self.out.counted_events.add(str(ev.id))
             if ev.action == "revoke":
@@ -263,7 +269,7 @@ class Decider:
         for ev in events:
             eid = str(ev.id)
             if eid in self.revoked:
-                self.reject(ev, "QR620", f"revoked by correction {self.revoked[eid]}", "第二十五条")
+                self.reject(ev, "QR620", f"revoked by correction {self.revoked[eid]}", self.cite("corrections"))
                 continue
             out.append(by_id[eid])
         return sorted(out, key=lambda e: (e.date, str(e.id)))
@@ -274,7 +280,7 @@ class Decider:
             return
         if s.kind != "operator":
             self.reject(ev, "QR614", f"a Yuepintong filing is made by an operator, not the product '{s.id}'",
-                        "第十四条第（三）项", subject=s.id)
+                        self.cite("filing"), subject=s.id)
             return
         self.filings.setdefault(s.id, []).append((ev.date, bool(_val(ev, "concealed", False))))
         self.out.fact_events.add(str(ev.id))
@@ -295,7 +301,7 @@ class Decider:
         if item is None:
             hint = did_you_mean(ev.item, self.m.items)
             self.reject(ev, "QR601", f"unknown item '{ev.item}'" + (f" ({hint})" if hint else ""),
-                        "第十一条、第十二条")
+                        self.cite("items"))
             return
         targets: dict[str, list[tuple[str, str | None, str | None, str | None]]] = {}
         named_products = set()
@@ -329,9 +335,9 @@ class Decider:
                 linked = self.link_seller(ev, s, targets, named_products)
                 produces_named = any(self.subjects[p].producer == s.id for p in named_products)
                 if not linked and not produces_named:
-                    self.reject(ev, "QR606", f"product item {ev.item} reaches an operator only through 第十二条"
-                                f"第（一）、（二）项; it does not apply to '{s.id}' (roles: "
-                                f"{', '.join(sorted(s.roles)) or 'none'})", "第十二条第（一）项", subject=s.id)
+                    self.reject(ev, "QR606", f"product item {ev.item} reaches an operator only through the links "
+                                f"({self.cite('links')}); it does not apply to '{s.id}' (roles: "
+                                f"{', '.join(sorted(s.roles)) or 'none'})", self.cite("links"), subject=s.id)
                 continue
             role = {"producer": "producer", "seller": "seller"}.get(item.subject)
             if role and role not in s.roles:
@@ -371,7 +377,7 @@ class Decider:
                                      f"{self.m.ruleset} ({', '.join(auth.levels)})")
         elif expected and level != expected:
             what = "spot-check items" if item.spot_check else "other items"
-            self.out.warnings.append(f"{ev.id}: recorded by {level}, but {auth.cite or '第十九条'} assigns {what} "
+            self.out.warnings.append(f"{ev.id}: recorded by {level}, but {self.cite('records')} assigns {what} "
                                      f"to {expected}（录入部门与规定不一致，仅提示）")
 
     def link_producer(self, ev: Any, product: SubjectView, targets: dict) -> None:
@@ -434,7 +440,7 @@ class Decider:
         key = tuple(fields[f] for f in self.m.dedup.spot_check.same_line) if item.spot_check else None
         reason = None
         if ev.intentional and item.intentional is not None and item.intentional != item.points:
-            reason = f"主观故意，从重扣分（{self.m.intentional.cite or '第十三条'}）"
+            reason = "主观故意，从重扣分" + (f"（{self.cite('intentional')}）" if self.cite("intentional") else "")
         major = bool(ev.major_impact) or item.major_impact or self.m.items[ev.item].major_impact
         return Entry(subject=sid, event=str(ev.id), kind="deduction", code=code, title=item.title, date=ev.date,
                      points=points, cite=cite, via=via, via_product=via_product, intentional=bool(ev.intentional),
@@ -460,7 +466,7 @@ class Decider:
                 for e in group:
                     e.status = "deduplicated"
                     e.reason = (f"同一产品在 {prev[0]}（{prev[1]}）已因监督抽查不合格记分，"
-                                f"{self.c.params.get('spot_check_dedup')}内只记一次")
+                                f"{_zh(self.c.params.get('spot_check_dedup'))}内只记一次")
                     e.cite = cite
                 continue
             last[key] = (date, event)
@@ -480,25 +486,28 @@ class Decider:
             what = f"'{ev.of}' is not a deduction" if target is not None else f"unknown deduction '{ev.of}'"
             if str(ev.of) in self.revoked:
                 what = f"deduction '{ev.of}' was revoked by {self.revoked[str(ev.of)]}"
-            self.reject(ev, "QR607", f"repair of {what}", "第十四条")
+            self.reject(ev, "QR607", f"repair of {what}", self.cite("repairs"))
             return
         if str(ev.of) in self.revoked:
-            self.reject(ev, "QR607", f"deduction '{ev.of}' was revoked by {self.revoked[str(ev.of)]}", "第二十五条")
+            self.reject(ev, "QR607", f"deduction '{ev.of}' was revoked by {self.revoked[str(ev.of)]}",
+                        self.cite("corrections"))
             return
         if target.date > ev.date:
-            self.reject(ev, "QR607", f"repair dated {ev.date}, before its deduction ({target.date})", "第二十一条")
+            self.reject(ev, "QR607", f"repair dated {ev.date}, before its deduction ({target.date})",
+                        self.cite("repair_date"))
             return
         entries = [e for e in self.deduction_entries.get(str(ev.of), []) if e.status != "superseded"]
         wanted = list(_val(ev, "subjects", None) or [])
         if wanted:
             missing = [w for w in wanted if w not in {e.subject for e in entries}]
             for sid in missing:
-                self.reject(ev, "QR607", f"deduction '{ev.of}' has no entry for subject '{sid}'", "第十四条",
+                self.reject(ev, "QR607", f"deduction '{ev.of}' has no entry for subject '{sid}'", self.cite("repairs"),
                             subject=sid)
             entries = [e for e in entries if e.subject in wanted]
         if not entries:
             if not wanted:
-                self.reject(ev, "QR607", f"deduction '{ev.of}' did not count for any subject", "第十四条")
+                self.reject(ev, "QR607", f"deduction '{ev.of}' did not count for any subject",
+                            self.cite("repairs"))
             return
         counted = []
         for e in entries:
@@ -596,7 +605,7 @@ class Decider:
         if rule is None:
             hint = did_you_mean(str(ev.rule), self.m.rewards.rules)
             self.reject(ev, "QR610", f"unknown reward rule '{ev.rule}'" + (f" ({hint})" if hint else ""),
-                        "第十六条、第十七条")
+                        self.cite("rewards"))
             return
         s = self.check_subject(ev, ev.subject)
         if s is None:
@@ -645,6 +654,11 @@ def exact(value: Decimal) -> Decimal:
     """The same number without trailing zeros (1.50 -> 1.5, 9.0 -> 9), never in exponent form."""
     value = value.normalize()
     return value.quantize(Decimal(1)) if value == value.to_integral_value() else value
+
+
+def _zh(value: Any) -> str:
+    """A parameter as explanations write it (``180日``), from the ruleset's value."""
+    return value.zh() if hasattr(value, "zh") else str(value)
 
 
 def _pct(ratio: Decimal) -> str:

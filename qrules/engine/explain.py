@@ -16,7 +16,7 @@ from decimal import Decimal
 from .results import EntryResult, EvaluationResult, SubjectResult
 
 _STATUS_ZH = {
-    "counted": "计入", "outside_window": "超出统计周期", "lapsed": "随扣分失效", "deduplicated": "180日内不重复记分",
+    "counted": "计入", "outside_window": "超出统计周期", "lapsed": "随扣分失效", "deduplicated": "不重复记分",
     "superseded": "同一事项取最高分", "capped": "超出奖励上限",
 }
 
@@ -56,27 +56,39 @@ def _line(e: EntryResult) -> str:
     return text
 
 
-def explain_subject(result: EvaluationResult, s: SubjectResult, start_cite: str = "第八条") -> str:
-    """The account of one subject as text (Chinese terms, article citations)."""
+def _cited(text: str, cite: str | None) -> str:
+    return f"{text}（{cite}）" if cite else text
+
+
+def explain_subject(result: EvaluationResult, s: SubjectResult, compiled=None) -> str:
+    """The account of one subject as text (Chinese terms, article citations).
+
+    Every article and every number the text adds to the result comes from ``compiled`` (the
+    ruleset that produced ``result``); without it the lines carry no citation.
+    """
+    cites = compiled.cites if compiled is not None else {}
+    lock_length = compiled.lock_duration.zh() if compiled is not None and compiled.lock_duration else None
     head = f"{s.id} {s.name or ''}（{'产品' if s.kind == 'product' else '经营者'}）".replace("  ", " ")
     lines = [head, f"  规则 {result.ruleset} {result.version}，截至 {result.as_of}"]
     if not s.scored:
-        lines.append("  未获得质量信用分 → O类（第二十六条第一款）")
+        lines.append(_cited("  未获得质量信用分 → O类", cites.get("unscored")))
     else:
-        lines.append(f"  起始分 {fmt_score(s.start)} ({start_cite})")
+        lines.append(f"  起始分 {fmt_score(s.start)}" + (f" ({cites['start']})" if cites.get("start") else ""))
         if s.determined_by:
-            lines.append(f"  生产者得分取其产品中的最低分：由产品 {s.determined_by} 决定（第十条）")
+            lines.append(_cited(f"  生产者得分取其产品中的最低分：由产品 {s.determined_by} 决定", cites.get("producer")))
         for e in s.entries:
             lines.append(_line(e))
         lines.append(f"  = {fmt_score(s.score)} → 实时分类 {s.live_class}类")
     last = s.adjustments[-1] if s.adjustments else None
     if last:
         how = "锁定" if last.locked else f"按 {last.score_date} 的得分 {fmt_score(last.score)}"
-        lines.append(f"  正式分类 {s.official_class}类：{last.date} 半年调整，{how}（第二十六条第二款）")
+        lines.append(_cited(f"  正式分类 {s.official_class}类：{last.date} 半年调整，{how}", cites.get("adjustment")))
     else:
-        lines.append(f"  正式分类 {s.official_class}类：尚无半年调整（第二十六条第二款）")
+        lines.append(_cited(f"  正式分类 {s.official_class}类：尚无半年调整", cites.get("adjustment")))
     if s.lock:
-        lines.append(f"  {s.lock.class_}类锁定至 {s.lock.until}（自 {s.lock.since} 起3年，第二十六条第二款）")
+        since = f"自 {s.lock.since} 起{lock_length}" if lock_length else f"自 {s.lock.since} 起"
+        lines.append(f"  {s.lock.class_}类锁定至 {s.lock.until}（{since}"
+                     + (f"，{cites['lock']}）" if cites.get("lock") else "）"))
     m = s.measures
     detail = [m.mode]
     if m.notice:

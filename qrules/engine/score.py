@@ -36,6 +36,8 @@ class Scorer:
         self.start = Decimal(compiled.params["start_score"])
         self.stays = bool(compiled.params.get("stays_scored", True))
         self.lapse = bool(compiled.model.repair.lapses_with_deduction.value)
+        # 第十条 as the ruleset declares it: a producer's score is its lowest product term, or its own entries.
+        self.lowest_product = compiled.model.composition.producer.rule == "lowest_product"
         self._scored: dict[tuple[str, dt.date], bool] = {}
         self._accounts: dict[tuple[str, dt.date], Account] = {}
         self._line_rewards: dict[tuple[str, str], dict[int, Entry]] = {}
@@ -86,7 +88,7 @@ class Scorer:
     def _account(self, sid: str, at: dt.date) -> Account:
         s = self.subjects[sid]
         own = self.live_entries(sid, at)
-        if s.kind == "operator":
+        if s.kind == "operator" and self.lowest_product:
             products = [p for p in self.products_of.get(sid, []) if self.has_record(p, at)]
             if products:
                 best: Account | None = None
@@ -115,6 +117,7 @@ class Scorer:
             rewards = sorted((e for e in self.d.entries.get(product, []) + self.d.entries.get(operator, [])
                               if e.kind == "reward" and e.counted), key=lambda e: e.order)
             cap = self.c.exprs["rewards.cap.counted"]
+            line_cite = self.c.cites.get("line_cap")
             for i, e in enumerate(rewards):
                 granted = sum((decided[id(x)].points for x in rewards[:i] if self.c.in_window(x.date, e.date)), ZERO)
                 reward = dict(e.facts or {}, points=e.points)  # what the subject's own cap let through
@@ -124,7 +127,7 @@ class Scorer:
                 else:
                     decided[id(e)] = replace(e, points=value, status="capped", cite=self.c.model.rewards.cap.cite,
                                              reason=f"生产者与产品 {product} 合计奖励分上限：周期内已得 {granted} 分，"
-                                                    f"本次计 {value} 分（第十条、第十八条）")
+                                                    f"本次计 {value} 分" + (f"（{line_cite}）" if line_cite else ""))
         if not decided:
             return merged
         return [decided.get(id(e), e) if e.kind == "reward" else e for e in merged]
@@ -136,7 +139,7 @@ class Scorer:
 
     def first_record(self, sid: str) -> dt.date | None:
         dates = [e.date for e in self.d.entries.get(sid, []) if e.counted]
-        if self.subjects[sid].kind == "operator":
+        if self.subjects[sid].kind == "operator" and self.lowest_product:
             for p in self.products_of.get(sid, []):
                 dates += [e.date for e in self.d.entries.get(p, []) if e.counted]
         return min(dates) if dates else None
