@@ -681,8 +681,10 @@ class _Writer:
             self.output = open_output(path, csv=self.fmt == "csv")  # "-": standard output
             self.handle = self.output.__enter__()
             if self.fmt == "csv":
-                self.csv = csv.DictWriter(self.handle, OUTPUT_COLUMNS)
-                self.csv.writeheader()
+                from .output import CsvWriter
+
+                self.csv = CsvWriter(self.handle)
+                self.csv.writerow(OUTPUT_COLUMNS)
 
     def write(self, rows: list[dict[str, Any]]) -> None:
         if not rows:
@@ -692,8 +694,8 @@ class _Writer:
             cols = {c: [r[c] for r in rows] for c in OUTPUT_COLUMNS}
             self.writer.write_table(self.pa.Table.from_pydict(cols, schema=self.schema))
         elif self.fmt == "csv":
-            self.csv.writerows({k: ("true" if v is True else "false" if v is False else v) for k, v in r.items()}
-                               for r in rows)
+            self.csv.writerows([("true" if v is True else "false" if v is False else v)
+                                for v in (r[c] for c in OUTPUT_COLUMNS)] for r in rows)
         else:
             dumps = json.dumps
             self.handle.write("".join(dumps(r, ensure_ascii=False) + "\n" for r in rows))
@@ -779,7 +781,9 @@ def cmd_batch(args: Any) -> int:
     rej_file = open(args.rejections, "w", encoding="utf-8-sig", newline="") if args.rejections else None
     rej_csv = None
     if rej_file is not None:
-        rej_csv = csv.writer(rej_file)
+        from .output import CsvWriter
+
+        rej_csv = CsvWriter(rej_file)
         rej_csv.writerow(["event", "kind", "subject", "code", "reason", "cite", "stage"])
         for r in loaded.rejected_events:
             rej_csv.writerow([r.id, r.kind or "", "", r.code, r.reason, "", "input"])

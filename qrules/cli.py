@@ -9,14 +9,13 @@ argument). Problems print as ``file:line:col: error[CODE]: message`` with the so
 from __future__ import annotations
 
 import argparse
-import csv
 import datetime as dt
 import json
 import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-from .errors import Diagnostic, QrulesError, render
+from .errors import Diagnostic, QrulesError, printable, render
 from .output import json_default
 from .runtime import EvaluationError
 
@@ -52,7 +51,12 @@ def width(text: str) -> int:
 
 
 def table(rows: list[list[str]], header: list[str]) -> str:
-    """A plain-text table that lines up Chinese text (two columns per character)."""
+    """A plain-text table that lines up Chinese text (two columns per character); control
+    characters in cells are shown escaped, so a name cannot break a row or steer the terminal."""
+    from .errors import printable
+
+    rows = [[printable(str(c)) for c in r] for r in rows]
+    header = [printable(str(h)) for h in header]
     cols = [max([width(h)] + [width(r[i]) for r in rows]) for i, h in enumerate(header)]
     def line(cells):  # noqa: E306
         return "  ".join(c + " " * (cols[i] - width(c)) for i, c in enumerate(cells)).rstrip()
@@ -203,7 +207,9 @@ def cmd_evaluate(args) -> int:
             print(json.dumps(data, ensure_ascii=False, indent=2), file=out)
         elif args.format == "csv":
             header, rows = result_rows(result)
-            writer = csv.writer(out)
+            from .output import CsvWriter
+
+            writer = CsvWriter(out)
             writer.writerow(header)
             writer.writerows(rows)
         elif args.format == "jsonl":
@@ -223,13 +229,14 @@ def cmd_evaluate(args) -> int:
             if result.rejected or loaded.rejected_events or result.excluded_subjects:
                 print("\nRejected（不予记分）:", file=out)
                 for r in loaded.rejected_events:
-                    print(f"  {r.id} [{r.code}] invalid record: {r.reason}" + (f" ({r.span})" if r.span else ""),
+                    print(printable(f"  {r.id} [{r.code}] invalid record: {r.reason}" + (f" ({r.span})" if r.span else "")),
                           file=out)
                 for r in result.rejected:
                     who = f" {r.subject}" if r.subject else ""
-                    print(f"  {r.event}{who} [{r.code}] {r.reason}" + (f"（{r.cite}）" if r.cite else ""), file=out)
+                    print(printable(f"  {r.event}{who} [{r.code}] {r.reason}" + (f"（{r.cite}）" if r.cite else "")),
+                          file=out)
                 for x in result.excluded_subjects:
-                    print(f"  subject {x.id}: {x.reason}" + (f"（{x.cite}）" if x.cite else ""), file=out)
+                    print(printable(f"  subject {x.id}: {x.reason}" + (f"（{x.cite}）" if x.cite else "")), file=out)
     refused = loaded.errors
     if refused:
         # The valid part of the history was evaluated and printed; the refused records make it exit 1.
@@ -270,7 +277,7 @@ def cmd_explain(args) -> int:
     else:
         for w in result.warnings:
             print(f"warning: {w}", file=sys.stderr)
-        print(explain_subject(result, subject, compiled))
+        print(printable(explain_subject(result, subject, compiled), newlines=True))
     return EXIT_OK
 
 

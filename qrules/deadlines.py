@@ -28,7 +28,6 @@ message, never an exception. Docs: docs/deadlines.md.
 from __future__ import annotations
 
 import argparse
-import csv
 import datetime as dt
 import json
 import sys
@@ -349,7 +348,9 @@ def cmd_deadlines(args) -> int:
         }
         print(json.dumps(data, ensure_ascii=False, indent=2, default=json_default), file=out)
     elif args.format == "csv":
-        writer = csv.writer(out)
+        from .output import CsvWriter
+
+        writer = CsvWriter(out)
         writer.writerow(FIELDS)
         for c in clocks:
             row = c.model_dump()

@@ -16,6 +16,7 @@ Lines and columns are 1-based, as editors show them.
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Literal, Sequence
@@ -165,15 +166,34 @@ def _display_width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
+# C0 and C1 controls (terminal escapes, newlines, NUL...) and the bidirectional overrides that
+# reorder what a terminal shows: data (an id, a name) must never steer the terminal or break a line.
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str, *, newlines: bool = False) -> str:
+    """``text`` with control characters shown escaped (``\\x1b``, ``\\n``, ``\\u202e``); with
+    ``newlines``, line breaks are kept (for multi-line output built by qrules itself)."""
+    def esc(m: re.Match) -> str:
+        ch = m.group()
+        if newlines and ch == "\n":
+            return ch
+        return {"\n": "\\n", "\t": "\\t", "\r": "\\r"}.get(ch) or (
+            f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}")
+    return _CONTROLS.sub(esc, text) if _CONTROLS.search(text) else text
+
+
 def render(diag: Diagnostic, *, source: bool = True) -> str:
-    """Render a diagnostic as ``file:line:col: severity[CODE]: message`` plus a caret line."""
-    where = f"{diag.span}: " if diag.span else ""
-    head = f"{where}{diag.severity}[{diag.code}]: {diag.message}"
+    """Render a diagnostic as ``file:line:col: severity[CODE]: message`` plus a caret line
+    (control characters in the message or the quoted line are shown escaped)."""
+    where = f"{printable(str(diag.span))}: " if diag.span else ""
+    head = f"{where}{diag.severity}[{diag.code}]: {printable(diag.message)}"
+    hint = printable(diag.hint) if diag.hint else None
     if not (source and diag.span):
-        return head + (f"\n    = {diag.hint}" if diag.hint else "")
+        return head + (f"\n    = {hint}" if hint else "")
     lines = _source_lines(diag.span.file)
     if not lines or not (1 <= diag.span.line <= len(lines)):
-        return head + (f"\n    = {diag.hint}" if diag.hint else "")
+        return head + (f"\n    = {hint}" if hint else "")
     text = lines[diag.span.line - 1]
     if len(text) > 200:
         text = text[:200] + "…"
@@ -182,8 +202,8 @@ def render(diag: Diagnostic, *, source: bool = True) -> str:
     width = 1
     if diag.span.end_line == diag.span.line and diag.span.end_col and diag.span.end_col > col:
         width = diag.span.end_col - col
-    pad = _display_width(text[: col - 1])
-    caret_width = max(_display_width(text[col - 1: col - 1 + width]), 1)
+    pad = _display_width(printable(text[: col - 1]))
+    caret_width = max(_display_width(printable(text[col - 1: col - 1 + width])), 1)
     caret = " " * pad + "^" * caret_width
-    tail = f" {diag.hint}" if diag.hint else ""
-    return f"{head}\n{gutter}{text}\n{' ' * 5} | {caret}{tail}"
+    tail = f" {hint}" if hint else ""
+    return f"{head}\n{gutter}{printable(text)}\n{' ' * 5} | {caret}{tail}"

@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
-from typing import Any
+from typing import Any, Iterable
 
 
 def json_ready(value: Any) -> Any:
@@ -105,3 +106,33 @@ class open_output:
     def __exit__(self, *exc: object) -> None:
         if self.handle is not None:
             self.handle.close()
+
+
+# -- CSV cells that a spreadsheet cannot run ------------------------------------------------------
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"^[+-]?[0-9]+(\.[0-9]+)?$")
+
+
+def csv_cell(value: Any) -> Any:
+    """``value`` safe for a spreadsheet: text starting with ``= + - @``, a tab or a carriage
+    return gets a leading ``'`` (so ``=cmd|' /C calc'!A0`` stays text, "CSV injection");
+    plain numbers such as ``-3`` or ``-1.5`` stay numbers (docs/security.md)."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START) and not _PLAIN_NUMBER.match(value):
+        return "'" + value
+    return value
+
+
+class CsvWriter:
+    """``csv.writer`` for every CSV that qrules writes: each cell goes through :func:`csv_cell`."""
+
+    def __init__(self, handle: Any, **options: Any):
+        import csv
+
+        self._writer = csv.writer(handle, **options)
+
+    def writerow(self, row: Iterable[Any]) -> Any:
+        return self._writer.writerow([csv_cell(cell) for cell in row])
+
+    def writerows(self, rows: Iterable[Iterable[Any]]) -> None:
+        for row in rows:
+            self.writerow(row)

@@ -179,3 +179,60 @@ def test_item13_bom_accepted_in_every_history_format(tmp_path, suffix):
     loaded = load_history(path)
     assert not loaded.has_errors, loaded.diagnostics
     assert [e.id for e in loaded.history.events] == ["e1"]
+
+
+# -- item 5: CSV cells cannot start a spreadsheet formula ------------------------------------------
+
+EVIL_NAME = "=cmd|' /C calc'!A0"
+
+
+@pytest.fixture
+def evil_history(tmp_path):
+    path = tmp_path / "evil.json"
+    subjects = [operator("op1", 1, name=EVIL_NAME), product("p1", "op1", name="@SUM(1+1)\tx"),
+                operator("op\x1b[2J9", 9, name="two\nlines\u202e")]
+    events = [ded(f"e{i}", "11.4", f"2023-0{i}-01", ["p1"]) for i in range(1, 6)]
+    path.write_text(json.dumps({"subjects": subjects, "events": events}, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def test_item5_csv_cells_are_neutralised_but_numbers_stay():
+    from qrules.output import csv_cell
+
+    assert [csv_cell(v) for v in ["=1+2", "+1", "-x", "@a", "\tt", "\rr", "-3", "-1.5", "+2", "a=b", 7]] == \
+        ["'=1+2", "+1", "'-x", "'@a", "'\tt", "'\rr", "-3", "-1.5", "+2", "a=b", 7]
+
+
+def test_item5_every_csv_writer_neutralises(evil_history, tmp_path, capsys):
+    import csv as _csv
+
+    out = tmp_path / "r.csv"
+    assert main(["evaluate", str(GUANGDONG), str(evil_history), "--as-of", "2023-07-01", "--format", "csv",
+                 "-o", str(out)]) == 0
+    rows = {r["id"]: r for r in _csv.DictReader(out.open(encoding="utf-8-sig"))}
+    assert rows["op1"]["name"] == "'" + EVIL_NAME and rows["p1"]["name"] == "'@SUM(1+1)\tx"
+    assert rows["p1"]["score"] == "-3"  # 12 − 5 × 3: a negative score stays a number
+    batch_out, rejections = tmp_path / "b.csv", tmp_path / "rej.csv"
+    assert main(["batch", str(GUANGDONG), str(evil_history), "--as-of", "2023-07-01", "-j", "1",
+                 "-o", str(batch_out), "--rejections", str(rejections)]) == 0
+    rows = {r["id"]: r for r in _csv.DictReader(batch_out.open(encoding="utf-8-sig"))}
+    assert rows["op1"]["name"] == "'" + EVIL_NAME and rows["p1"]["score"] == "-3"
+    for line in batch_out.read_text(encoding="utf-8-sig").splitlines() + \
+            rejections.read_text(encoding="utf-8-sig").splitlines():
+        for cell in next(_csv.reader([line])) if line else []:
+            assert not cell.startswith(("=", "@", "\t")), cell
+
+
+# -- item 6: control characters are shown escaped --------------------------------------------------
+
+
+def test_item6_control_characters_escaped_in_tables_and_diagnostics(evil_history, capsys):
+    assert main(["evaluate", str(GUANGDONG), str(evil_history), "--as-of", "2023-07-01"]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\u202e" not in out and "op\\x1b[2J9" in out and "two\\nlines\\u202e" in out
+    table_rows = [line for line in out.splitlines() if line.startswith("op\\x1b")]
+    assert len(table_rows) == 1  # the newline in the name did not break the row
+    from qrules.errors import Diagnostic, Span, render
+
+    text = render(Diagnostic("QR500", "bad id 'a\x1b]0;pwned\x07'", Span("<x>", 1, 1), hint="x\x1b[2J"))
+    assert "\x1b" not in text and "\x07" not in text and "a\\x1b]0;pwned\\x07" in text
