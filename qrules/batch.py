@@ -805,6 +805,11 @@ def cmd_batch(args: Any) -> int:
         if rej_file is not None:
             rej_file.close()
     t_eval = time.perf_counter() - t1
+    from .engine import validity_warnings
+
+    # 第三十六条: the expiry warning whatever the chunks said (an empty history has none)
+    summary.warnings[:0] = [w for w in validity_warnings(compiled, args.as_of or dt.date.today())
+                            if w not in summary.warnings]
     for w in summary.warnings:
         print(f"warning: {w}", file=sys.stderr)
     data = summary.to_dict()

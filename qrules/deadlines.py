@@ -77,6 +77,9 @@ class Clock(BaseModel):
     start_date: dt.date
     about: str = Field(description="the event the procedure concerns: the start's 'of', else the start itself")
     subjects: list[str] = Field(default_factory=list, description="subjects of the deduction or event concerned")
+    addressed_to: list[str] = Field(default_factory=list, description="whom the procedure is addressed to: the "
+                                    "subjects the event counted for, a product's producer standing for it where "
+                                    "the deadline says addressee: producer (第二十三条)")
     due: dt.date | None = Field(default=None, description="last day of the period (None if it cannot be computed)")
     stop_event: str | None = None
     stop_kind: str | None = None
@@ -159,7 +162,9 @@ def compute_deadlines(compiled, history, as_of: dt.date | None = None) -> list[C
         A calendar gap (QR702) gives that clock status ``unknown`` with the message.
     """
     as_of = as_of or dt.date.today()
+    invalid = getattr(history, "invalid_subjects", {}) or {}
     history = getattr(history, "history", history)  # a LoadedHistory is accepted too
+    refused, reached, producers = _engine_view(compiled, history, invalid, as_of)
     cal = compiled.calendar
     order = {e.id: i for i, e in enumerate(history.events)}
     events = [e for e in history.events if e.date <= as_of]
@@ -181,6 +186,8 @@ def compute_deadlines(compiled, history, as_of: dt.date | None = None) -> list[C
             refers[key].sort(key=lambda t: (t.date, order[t.id]))
         claimed: set[str] = set()
         for s in by_kind.get(dl.starts, ()):
+            if str(s.id) in refused:
+                continue  # refused by the rules (scope, jurisdiction, unknown item...): nothing to notify
             of = getattr(s, "of", None)
             keys = [str(s.id)] + ([str(of)] if of is not None and str(of) != str(s.id) else [])
             candidates = sorted({t.id: t for k in keys for t in refers.get(k, ())}.values(),
@@ -198,18 +205,46 @@ def compute_deadlines(compiled, history, as_of: dt.date | None = None) -> list[C
                 break
             if stop is not None:
                 claimed.add(stop.id)
-            clock = _judge(name, dl, duration, s, stop, as_of, cal, notes,
-                           about=str(of) if of is not None else str(s.id),
-                           subjects=_subjects_of(s, by_id))
+            subjects = _subjects_of(s, by_id)
+            about = str(of) if of is not None else str(s.id)
+            targets = reached.get(about) or subjects
+            if dl.addressee == "producer":
+                targets = [producers.get(t) or t for t in targets]
+            clock = _judge(name, dl, duration, s, stop, as_of, cal, notes, about=about, subjects=subjects,
+                           addressed_to=sorted(set(targets)))
             clocks.append(((s.date, rank, str(s.id)), clock))
     return [c for _, c in sorted(clocks, key=lambda pair: pair[0])]
 
 
-def _judge(name, dl, duration, s, stop, as_of, cal, notes, *, about, subjects) -> Clock:
+def _engine_view(compiled, history, invalid: dict[str, str], as_of: dt.date):
+    """What the rules decided of each event (第二十三条): the events they refused outright (no
+    clock starts for them), the subjects each event reached, and each product's producer."""
+    from .engine import subject_views
+    from .engine.decide import Decider
+    from .runtime import EvaluationError
+
+    views = subject_views(compiled, history.subjects)
+    producers = {sid: v.producer for sid, v in views.items() if v.kind == "product" and v.producer}
+    try:
+        decisions = Decider(compiled, views, dict(invalid), as_of).run(list(history.events))
+    except EvaluationError:  # a rule failing at run time is reported by evaluate; judge clocks as recorded
+        return set(), {}, producers
+    reached: dict[str, list[str]] = {}
+    for sid, entries in decisions.entries.items():
+        for e in entries:
+            if e.kind == "deduction" and sid not in reached.setdefault(e.event, []):
+                reached[e.event].append(sid)
+    ok = decisions.counted_events | decisions.fact_events
+    refused = {r.event for r in decisions.rejections if r.code not in ("QR613", "QR620")} - ok
+    return refused, reached, producers
+
+
+def _judge(name, dl, duration, s, stop, as_of, cal, notes, *, about, subjects, addressed_to=()) -> Clock:
     base: dict[str, Any] = dict(
         deadline=name, title=dl.title, cite=dl.cite, party=dl.party,
         within=str(duration) if duration is not None else str(dl.within),
         start_event=str(s.id), start_kind=s.kind, start_date=s.date, about=about, subjects=subjects,
+        addressed_to=list(addressed_to),
         stop_event=str(stop.id) if stop is not None else None,
         stop_kind=stop.kind if stop is not None else None,
         stop_date=stop.date if stop is not None else None,
@@ -272,7 +307,7 @@ def summarize(clocks: Iterable[Clock]) -> dict[str, int]:
 # -- output ---------------------------------------------------------------------------------------
 
 FIELDS = ["deadline", "title", "cite", "party", "within", "start_event", "start_kind", "start_date", "about",
-          "subjects", "due", "stop_event", "stop_kind", "stop_date", "status", "days_late", "days_left",
+          "subjects", "addressed_to", "due", "stop_event", "stop_kind", "stop_date", "status", "days_late", "days_left",
           "message", "notes"]
 
 
@@ -304,13 +339,14 @@ def _print_table(clocks: Sequence[Clock], compiled, as_of: dt.date, out) -> None
     from .cli import table
 
     m = compiled.model
-    header = ["deadline", "cite", "party", "within", "start", "due", "stop", "status", "workdays", "subjects"]
+    header = ["deadline", "cite", "party", "within", "start", "due", "stop", "status", "workdays", "subjects",
+              "addressed to"]
     rows = []
     for c in clocks:
         rows.append([c.deadline, c.cite or "", c.party, c.within, f"{c.start_event} {c.start_date}",
                      c.due.isoformat() if c.due else "?",
                      f"{c.stop_event} {c.stop_date}" if c.stop_event else "", c.status, _days(c),
-                     ", ".join(c.subjects)])
+                     ", ".join(c.subjects), ", ".join(c.addressed_to)])
     print(f"{m.ruleset} {m.version} — deadlines as of {as_of}（程序期限，截至 {as_of}）", file=out)
     print(table(rows, header), file=out)
     remarks = [(c, c.message) for c in clocks if c.message] + [(c, n) for c in clocks for n in c.notes]
@@ -332,14 +368,20 @@ def cmd_deadlines(args) -> int:
     if problems:
         print_diagnostics(problems)
         return EXIT_ERRORS
+    from .engine import validity_warnings
+
     loaded = load_history(args.history)
     as_of = args.as_of or dt.date.today()
-    clocks = compute_deadlines(compiled, loaded.history, as_of)
+    clocks = compute_deadlines(compiled, loaded, as_of)
+    warnings = validity_warnings(compiled, as_of)  # 第三十六条, as evaluate gives it
     out = sys.stdout
+    if args.format != "json":
+        for w in warnings:
+            print(f"warning: {w}", file=sys.stderr)
     if args.format == "json":
         m = compiled.model
         data = {
-            "ruleset": m.ruleset, "version": m.version, "as_of": as_of,
+            "ruleset": m.ruleset, "version": m.version, "as_of": as_of, "warnings": warnings,
             "summary": summarize(clocks),
             "clocks": [c.model_dump(mode="json") for c in clocks],
             "invalid_records": [{"event": r.id, "kind": r.kind, "code": r.code, "reason": r.reason}

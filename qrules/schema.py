@@ -266,6 +266,9 @@ class Deadline(_Model):
     stops: list[str]
     within: Expr
     party: Literal["bureau", "operator"] = "bureau"
+    addressee: Literal["subject", "producer"] = Field(
+        default="subject", description="whom the procedure is addressed to: the subjects as named, or 'producer': "
+        "a product's producer stands for it (第二十三条)")
     cite: str | None = None
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from conftest import ded, operator, product, uscc
+from conftest import GUANGDONG, ded, operator, product, uscc
 
 D = Decimal
 OPS = [operator("op1", 1), operator("sel", 2, roles=("seller",))]
@@ -187,3 +187,64 @@ def test_art25_d_set_only_by_revoked_deduction_does_not_lock(run):
     after = run(OPS + [P1], events, "2024-03-01").subject("p1")
     assert [a.official_class for a in after.adjustments] == ["B", "B"]
     assert after.official_class == "B" and after.lock is None
+
+
+# -- 第二十三条: notify the producer; no clock for a refused deduction ---------------------------------
+def _clocks(gd, subjects, events, as_of):
+    from qrules.deadlines import compute_deadlines
+    from qrules.history import load_history_data
+
+    from conftest import d
+
+    return compute_deadlines(gd, load_history_data({"subjects": subjects, "events": events}), d(as_of))
+
+
+def test_art23_notify_clock_of_product_deduction_addressed_to_producer(gd):
+    clocks = _clocks(gd, OPS + [P1], [ded("e1", "11.7", "2024-03-01", ["p1", "sel"])], "2024-03-04")
+    notify = [c for c in clocks if c.deadline == "notify"]
+    # 「记分对象为产品的，应告知该产品的生产者」: p1 → op1; the named seller is told itself.
+    assert [c.addressed_to for c in notify] == [["op1", "sel"]]
+    assert notify[0].subjects == ["p1", "sel"]
+
+
+def test_art23_deduction_refused_for_scope_or_jurisdiction_starts_no_clock(gd, hj):
+    cosmetic = product("c1", "op1", brand="美牌", nice_class=3, category="化妆品")
+    far = operator("far", 9, region="440513")   # outside 濠江区
+    events = [ded("e1", "11.7", "2024-03-01", ["c1"]), ded("e2", "12.4", "2024-03-01", ["far"]),
+              ded("e3", "12.4", "2024-03-01", ["op1"])]
+    clocks = _clocks(hj, OPS + [cosmetic, far], events, "2024-06-01")
+    # e1 (化妆品, 第二条) and e2 (outside the district) are refused: only e3 starts a notify clock (overdue).
+    assert [(c.start_event, c.status) for c in clocks if c.deadline == "notify"] == [("e3", "overdue")]
+
+
+# -- 第三十六条: the expiry warning in every output -----------------------------------------------------
+def test_art36_deadlines_warn_after_expiry(tmp_path, capsys):
+    import json
+
+    from qrules.cli import main
+
+    path = tmp_path / "h.yaml"
+    path.write_text(json.dumps({"subjects": OPS, "events": [ded("e1", "12.4", "2026-06-01", ["op1"])]}),
+                    encoding="utf-8")
+    gd_path = str(GUANGDONG)
+    assert main(["deadlines", gd_path, str(path), "--as-of", "2026-06-10"]) == 0
+    assert "expired on 2026-06-04" in capsys.readouterr().err
+    assert main(["deadlines", gd_path, str(path), "--as-of", "2026-06-10", "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert any("expired on 2026-06-04" in w for w in data["warnings"])
+    assert main(["deadlines", gd_path, str(path), "--as-of", "2026-06-03", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["warnings"] == []
+
+
+def test_art36_batch_warns_after_expiry(tmp_path, capsys):
+    import json
+
+    from qrules.cli import main
+
+    path = tmp_path / "h.yaml"
+    path.write_text(json.dumps({"subjects": OPS, "events": []}), encoding="utf-8")
+    summary = tmp_path / "s.json"
+    assert main(["batch", str(GUANGDONG), str(path), "--as-of", "2026-06-10", "--no-progress",
+                 "--summary-json", str(summary)]) == 0
+    assert "expired on 2026-06-04" in capsys.readouterr().err
+    assert any("expired on 2026-06-04" in w for w in json.loads(summary.read_text(encoding="utf-8"))["warnings"])

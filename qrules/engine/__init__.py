@@ -20,7 +20,7 @@ from .results import (EntryResult, EvaluationResult, ExcludedSubject, Lock, Meas
                       Summary)
 from .score import Scorer
 
-__all__ = ["evaluate", "subject_views"]
+__all__ = ["evaluate", "subject_views", "validity_warnings"]
 
 
 def _prefix(division: str) -> str:
@@ -191,14 +191,7 @@ def _evaluate(compiled, history, as_of, invalid_subjects, subjects) -> Evaluatio
     views = subject_views(compiled, all_subjects)
     decisions = Decider(compiled, views, dict(invalid_subjects or {}), as_of).run(events)
     scorer = Scorer(compiled, views, decisions)
-    warnings = []
-    if m.in_force.until is not None and as_of > m.in_force.until:
-        warnings.append(f"ruleset {m.ruleset} expired on {m.in_force.until} ({compiled.cites.get('in_force_until') or ''}); "
-                        f"results as of {as_of} apply rules no longer in force（规则已于{m.in_force.until}失效）")
-    if as_of < m.in_force.from_:
-        warnings.append(f"ruleset {m.ruleset} is in force from {m.in_force.from_}; as of {as_of} it was not yet "
-                        "in force（规则尚未施行）")
-    warnings += decisions.warnings
+    warnings = validity_warnings(compiled, as_of) + decisions.warnings
     wanted = set(subjects) if subjects is not None else None
     results = []
     for sid, view in views.items():
@@ -220,6 +213,19 @@ def _evaluate(compiled, history, as_of, invalid_subjects, subjects) -> Evaluatio
     return EvaluationResult(ruleset=m.ruleset, version=m.version, as_of=as_of, warnings=warnings,
                             subjects=results, rejected=decisions.rejections, excluded_subjects=excluded,
                             summary=summary)
+
+
+def validity_warnings(compiled, as_of: dt.date) -> list[str]:
+    """第三十六条: the warnings every output gives when ``as_of`` is outside the ruleset's validity."""
+    m = compiled.model
+    warnings = []
+    if m.in_force.until is not None and as_of > m.in_force.until:
+        warnings.append(f"ruleset {m.ruleset} expired on {m.in_force.until} ({compiled.cites.get('in_force_until') or ''}); "
+                        f"results as of {as_of} apply rules no longer in force（规则已于{m.in_force.until}失效）")
+    if as_of < m.in_force.from_:
+        warnings.append(f"ruleset {m.ruleset} is in force from {m.in_force.from_}; as of {as_of} it was not yet "
+                        "in force（规则尚未施行）")
+    return warnings
 
 
 def _measures(compiled, cls: str) -> Measures:
