@@ -39,11 +39,12 @@ test: $(STAMP)
 	$(BIN)/qrules test rulesets/tests --require-full-coverage
 	$(MAKE) docs
 
+# NO_MKDOCS_2_WARNING: silence mkdocs-material's banner about its successor (docs/site.md).
 docs: $(STAMP)
-	$(BIN)/mkdocs build --strict --quiet
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) .site build *.egg-info
+	rm -rf $(VENV) .site .site-artifacts build *.egg-info

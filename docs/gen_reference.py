@@ -16,6 +16,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import json
+import logging
 import sys
 import tempfile
 from pathlib import Path
@@ -246,6 +247,21 @@ def pages() -> dict[str, str | bytes]:
     }
     out.update(rulesets_pages())
     return {path: text.rstrip() + "\n" if path.endswith(".md") else text for path, text in out.items()}
+
+
+def on_config(config):
+    """mkdocs hook: Chinese search needs jieba (material's search plugin segments Chinese text
+    into words with it when it is importable); without it 修复 would not find 信用修复, so
+    refuse to build rather than ship a search that misses."""
+    from mkdocs.exceptions import PluginError
+
+    try:
+        import jieba
+    except ImportError:
+        raise PluginError("the docs need the jieba package for Chinese search: make install "
+                          "(or pip install -c constraints.txt jieba)") from None
+    jieba.setLogLevel(logging.WARNING)   # its "Building prefix dict" lines are noise in a build
+    return config
 
 
 def on_files(files, config):
