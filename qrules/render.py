@@ -217,10 +217,16 @@ class _Renderer:
         rec = m.authorities.records
         names = {k: v.name for k, v in m.authorities.levels.items()}
         parts = [f"{'监督抽查相关事项' if k == 'spot_check' else '其他事项' if k == 'other' else k}由"
-                 f"{names.get(v, v)}录入" for k, v in rec.items()]
+                 f"{names.get(v, v)}组织实施" for k, v in rec.items()]
         self.value_block(("authorities", "records"), [
             f"**记分录入** recording：{'；'.join(parts)}。录入机关与此不一致时只提示（警告），不影响记分。"
             f"来源：{self.src('authorities', 'records')}。"])
+        for level, units in m.authorities.entered_by.items():
+            if units:
+                self.value_block(("authorities", "entered_by", level), [
+                    f"**录入单位** entering：{names.get(level, level)}组织实施的记分，亦可由"
+                    f"{'、'.join(names.get(u, u) for u in units)}录入，不作提示。"
+                    f"来源：{self.src('authorities', 'entered_by', level)}。"])
         for name, p in m.parameters.items():
             label = PARAM_LABEL.get(name, name)
             self.block(p.cite, ("parameters", name), [

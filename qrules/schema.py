@@ -65,6 +65,9 @@ class AuthorityLevel(_Model):
 class Authorities(_Model):
     levels: dict[str, AuthorityLevel]
     records: dict[str, str] = Field(description="which level records spot-check items and which the other items")
+    entered_by: dict[str, list[str]] = Field(
+        default_factory=dict, description="levels whose units may also enter what a level organises "
+        "(组织实施 vs 录入: Haojiang 一(三) lets the district bureau and its offices enter what the city organises)")
     cite: str | None = None
 
 

@@ -248,3 +248,17 @@ def test_art36_batch_warns_after_expiry(tmp_path, capsys):
                  "--summary-json", str(summary)]) == 0
     assert "expired on 2026-06-04" in capsys.readouterr().err
     assert any("expired on 2026-06-04" in w for w in json.loads(summary.read_text(encoding="utf-8"))["warnings"])
+
+
+# -- 第五条、第十九条 with Haojiang 一(三): organising is not entering -------------------------------------
+def test_art19_district_units_may_enter_what_the_city_organises(run, hj, gd):
+    events = [ded("e1", "11.7", "2024-03-01", ["p1"], recorded_by="district"),
+              ded("e2", "11.7", "2024-03-02", ["p2"], recorded_by="office"),
+              ded("e3", "11.1", "2024-03-03", ["p1"], recorded_by="office", line=LINE)]
+    r = run(OPS + [P1, P2], events, "2024-06-01", hj)
+    # 11.7 is organised by the city (第十九条第二款); 一(三) lets the district bureau and its offices enter it.
+    assert not [w for w in r.warnings if w.startswith(("e1:", "e2:"))]
+    # A spot-check item is organised by the province: entered by an office, it still warns (never rejects).
+    assert [w for w in r.warnings if w.startswith("e3:")] and r.subject("p1").score == D(8)   # 12 − 1 − 3
+    # The province has no district levels: there 'district' is not an authority level and warns.
+    assert [w for w in run(OPS + [P1, P2], events, "2024-06-01", gd).warnings if w.startswith("e1:")]

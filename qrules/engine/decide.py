@@ -375,7 +375,8 @@ class Decider:
         if level not in auth.levels:
             self.out.warnings.append(f"{ev.id}: recorded_by '{level}' is not an authority level of "
                                      f"{self.m.ruleset} ({', '.join(auth.levels)})")
-        elif expected and level != expected:
+        elif expected and level != expected and level not in auth.entered_by.get(expected, ()):
+            # 组织实施 is not 录入: the units a ruleset lets enter what a level organises do not warn.
             what = "spot-check items" if item.spot_check else "other items"
             self.out.warnings.append(f"{ev.id}: recorded by {level}, but {self.cite('records')} assigns {what} "
                                      f"to {expected}（录入部门与规定不一致，仅提示）")
