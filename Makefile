@@ -37,6 +37,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 	$(BIN)/qrules test rulesets/tests --require-full-coverage
+	$(BIN)/qrules --allow-path rulesets test tests/data/changes/cases
 	$(MAKE) docs
 
 # NO_MKDOCS_2_WARNING: silence mkdocs-material's banner about its successor (docs/site.md).

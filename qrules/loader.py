@@ -45,6 +45,19 @@ MAX_RULESET_BYTES = 5_000_000
 TOP_LEVEL = set(Ruleset.model_fields) | {"from"}
 
 
+def _at(data: Any, path: Path_) -> Any:
+    """The value at ``path`` in nested mappings and lists, or None."""
+    node = data
+    for part in path:
+        if isinstance(node, dict):
+            node = node.get(part)
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+        else:
+            return None
+    return node
+
+
 @dataclass
 class ResolvedRuleset:
     """A ruleset after inheritance: the validated model plus where each value came from."""
@@ -57,20 +70,55 @@ class ResolvedRuleset:
     views: dict[str, dict] = field(default_factory=dict)  # file -> that file's own resolved data
 
     def cite_for(self, path: Path_) -> str | None:
-        """The article in force for the value at ``path``: the nearest enclosing ``cite`` as the
-        file that set the value wrote or inherited it. A child that re-cites a section (Haojiang's
-        ``in_force.cite: 五(三)``) does not re-cite the values it inherits (``until``, 第三十六条)."""
+        """The article in force for the value at ``path``: the nearest enclosing ``cite``.
+
+        A child that writes a section's ``cite`` *alone* renumbers it: every value of the section,
+        inherited or not, takes the new article (a successor whose classes move to 第二十五条).
+        A child that writes a ``cite`` together with values of its own cites those values only:
+        the values it inherits keep the article of the file that set them (Haojiang's
+        ``in_force: {from: …, cite: 五(三)}`` leaves ``until`` under 第三十六条).
+        """
         path = tuple(path)
-        data = self.views.get(self.span(path).file, self.data)
+        section = path
+        while section:
+            node = _at(self.data, section)
+            if isinstance(node, dict) and isinstance(node.get("cite"), str):
+                break
+            section = section[:-1]
+        if not section:
+            return None
+        cite = _at(self.data, section)["cite"]
+        cite_file = self.span(section + ("cite",)).file
+        value_file = self.span(path).file
+        if cite_file == value_file or value_file not in self.views or self._cite_only(section, cite_file):
+            return cite
+        view = self.views[value_file]
         while path:
-            node: Any = data
-            for part in path:
-                node = node.get(part) if isinstance(node, dict) else (
-                    node[part] if isinstance(node, list) and isinstance(part, int) and part < len(node) else None)
+            node = _at(view, path)
             if isinstance(node, dict) and isinstance(node.get("cite"), str):
                 return node["cite"]
             path = path[:-1]
         return None
+
+    def _cite_only(self, section: Path_, file: str) -> bool:
+        """Whether ``file`` writes nothing in ``section`` but its ``cite`` (a renumbering)."""
+        n = len(section)
+        return not any(p[:n] == section and len(p) > n and p[n] != "cite" and pos.value.file == file
+                       for p, pos in self.provenance.items())
+
+    def recited(self) -> list[tuple[Path_, str, str]]:
+        """(section, parent's article, this file's article) for every ``cite`` this file changed."""
+        if len(self.chain) < 2 or self.chain[1] not in self.views:
+            return []
+        parent = self.views[self.chain[1]]
+        out = []
+        for p, pos in self.provenance.items():
+            if p and p[-1] == "cite" and pos.value.file == self.chain[0]:
+                old = _at(parent, p)
+                new = _at(self.data, p)
+                if isinstance(old, str) and isinstance(new, str) and old != new:
+                    out.append((p[:-1], old, new))
+        return out
 
     @property
     def file(self) -> str:

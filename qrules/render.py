@@ -437,6 +437,15 @@ class _Renderer:
                         out += [b.lines[0] + cite, ""]
                     else:  # a heading line, a blank line, then a list or a table
                         out += [b.lines[0], ""] + [x for x in b.lines[1:] if x] + [""]
+        recited = self.r.recited()
+        if recited:  # a child keeps every article it inherits visible: what it re-cited, and from what
+            parent = self.models.get(self.chain[1])
+            name = parent.ruleset if parent is not None else self._name(self.chain[1])
+            out += ["## 条款对照 re-cited articles", "",
+                    f"本文件改写了下列规则的条款（上级规则集 {_code(name)} 中的条款 → 本文件的条款）：", "",
+                    f"| 规则 | {_cell(name)} | 本文件 |", "|---|---|---|"]
+            out += [f"| {_code('.'.join(map(str, path)))} | {_cell(old)} | {_cell(new)} |" for path, old, new in recited]
+            out.append("")
         if m.out_of_scope:
             out += ["## 未编码为计算的条款 Out of scope", ""]
             out += [f"- {o.cite}：{o.note}" for o in m.out_of_scope]

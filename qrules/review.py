@@ -317,15 +317,54 @@ def _describe_added(path: tuple, value: Any) -> str:
         flags = [FIELD_LABEL[f] for f in ("spot_check", "major_impact") if value.get(f)]
         return (f"{SUBJECT_LABEL.get(value.get('subject'), value.get('subject'))}，扣 {fmt_value(value.get('points'))} 分"
                 + (f"，主观故意 {fmt_value(intent)} 分" if intent is not None else "")
-                + (f"，{'、'.join(flags)}" if flags else "") + ("，暂定分值" if value.get("provisional") else ""))
+                + (f"，{'、'.join(flags)}" if flags else "") + ("，暂定分值" if value.get("provisional") else "")
+                + (f"，仅当 `{value['when']}` 时适用{_depends(None, value['when'])}" if value.get("when") else ""))
     if section == "rewards" and len(path) == 3 and isinstance(value, dict):
         return (f"{SUBJECT_LABEL.get(value.get('subject'), value.get('subject'))}，奖 {fmt_value(value.get('points'))} 分，"
-                f"条件 `{value.get('when')}`")
+                f"条件 `{value.get('when')}`{_depends(None, str(value.get('when')))}")
     if section == "parameters" and len(path) == 2 and isinstance(value, dict):
         return fmt_value(value.get("value"))
     if isinstance(value, dict) and "when" in value and len(value) <= 4:
         return f"`{value['when']}`" + (f"，{value['reason']}" if value.get("reason") else "")
     return fmt_value(value)
+
+
+# What an expression depends on, in the words of the documents: shown when a change makes a
+# rule depend on something new (``repair.ordinal``: the operator's repair order, not the deduction's).
+READS_LABEL = {
+    "deduction.ordinal": "所修复扣分在周期内的次序", "repair.ordinal": "本次修复在经营者周期内的次序",
+    "prior_repairs": "经营者周期内已有的修复次数", "entry.item": "记录的事项编号", "entry.kind": "记录的种类",
+    "entry.subject_kind": "记分对象的种类", "entry.category": "产品类别", "subject.category": "产品类别",
+    "subject.kind": "记分对象的种类", "subject.roles": "经营者的角色（生产者、销售者）", "spot_checks": "周期内的监督抽查",
+    "deductions": "周期内的扣分", "repairs": "周期内的修复", "rewards": "周期内的奖励", "as_of": "决定之日",
+    "subject.clean_years": "连续未发现不合格的年数", "granted": "周期内已得奖励分",
+}
+
+
+def _reads(text: str) -> set[str]:
+    """Names and ``name.field`` paths an expression reads (empty when it does not parse)."""
+    from . import ast
+    from .audit import _walk
+    from .errors import Diagnostics, SourceMap
+    from .parser import parse
+
+    node = parse(text, SourceMap.at("<diff>", 1, 1), Diagnostics())
+    if node is None:
+        return set()
+    out = set()
+    for n in _walk(node):
+        if isinstance(n, ast.Name):
+            out.add(n.name)
+        elif isinstance(n, ast.Field) and isinstance(n.obj, ast.Name):
+            out.add(f"{n.obj.name}.{n.name}")
+    return out
+
+
+def _depends(old: str | None, new: str) -> str:
+    """'；改为依据：…' for what ``new`` reads that ``old`` did not, in domain words."""
+    added = sorted(_reads(new) - (_reads(old) if old else set()))
+    words = list(dict.fromkeys(READS_LABEL[n] for n in added if n in READS_LABEL))
+    return f"；新依据 now depends on：{'、'.join(words)}" if words else ""
 
 
 def _text(op: str, path: tuple, old: Any, new: Any, cite: str | None, old_data: dict, new_data: dict) -> str:
@@ -347,7 +386,7 @@ def _text(op: str, path: tuple, old: Any, new: Any, cite: str | None, old_data: 
                                                                       "deduplicated_when", "counted", "allowed_when",
                                                                       "score_as_of", "points") \
             and not (path[0] == "parameters"):
-        return f"{where}: `{old}` → `{new}`{tail}"
+        return f"{where}: `{old}` → `{new}`{tail}{_depends(old, new)}"
     return f"{where}: {fmt_value(old)} → {fmt_value(new)}{tail}"
 
 

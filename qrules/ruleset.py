@@ -35,28 +35,49 @@ CODES = {
 # Record types visible to expressions: the contract between ruleset authors and the engine.
 EVENT = RecordType("event", {"date": DATE, "item": STRING, "intentional": BOOL, "major_impact": BOOL})
 ITEM = RecordType("item", {"points": NUMBER, "intentional_points": NUMBER, "code": STRING})
-ENTRY = RecordType("entry", {"date": DATE})
 DATED = RecordType("failure", {"date": DATE})
 DEDUCTION = RecordType("deduction", {"date": DATE, "item": STRING, "points": NUMBER, "intentional": BOOL,
                                      "major_impact": BOOL, "ordinal": NUMBER})
-REPAIR = RecordType("repair", {"date": DATE, "rectified": BOOL})
 OPERATOR = RecordType("operator", {"filed": BOOL, "concealed": BOOL, "roles": ListType(STRING)})
 REWARD = RecordType("reward", {"date": DATE, "rule": STRING, "points": NUMBER, "reported": BOOL,
                                "recalled_before_defect": BOOL, "has_notice": BOOL, "notice_date": DATE,
                                "action_date": DATE})
-SUBJECT = RecordType("subject", {"kind": STRING, "clean_years": NUMBER, "failures": NUMBER, "passes": NUMBER})
+# The subject an item, a reward or a cap is decided for (kind product|operator, category, roles...).
+SUBJECT = RecordType("subject", {"kind": STRING, "category": STRING, "roles": ListType(STRING), "brand": STRING,
+                                 "nice_class": NUMBER, "region": STRING, "clean_years": NUMBER, "failures": NUMBER,
+                                 "passes": NUMBER})
+# An item's condition sees the subject as recorded (no spot-check record: that is ``spot_checks``).
+ITEM_SUBJECT = RecordType("item_subject", {"kind": STRING, "category": STRING, "roles": ListType(STRING),
+                                           "brand": STRING, "nice_class": NUMBER, "region": STRING})
+
+# What is in the window ending on an event's date, as typed collections for aggregations
+# (``count(c for c in spot_checks if c.failed)``): the subject's own records; a producer's
+# spot checks include its products'.
+SPOT_CHECK = RecordType("spot_check", {"date": DATE, "failed": BOOL, "passed": BOOL})
+REPAIR_ENTRY = RecordType("repair_entry", {"date": DATE, "item": STRING, "points": NUMBER})
+REWARD_ENTRY = RecordType("reward_entry", {"date": DATE, "rule": STRING, "points": NUMBER})
+COLLECTIONS: dict[str, Type] = {"spot_checks": ListType(SPOT_CHECK), "deductions": ListType(DEDUCTION),
+                                "repairs": ListType(REPAIR_ENTRY), "rewards": ListType(REWARD_ENTRY)}
+# An entry as the window rule sees it: which item (or reward rule), what kind of entry, whose.
+WINDOW_ENTRY = RecordType("entry", {"date": DATE, "item": STRING, "kind": STRING, "subject_kind": STRING,
+                                    "category": STRING})
+# The repair being decided: its ordinal among the operator's repairs in the window (this one included).
+REPAIR_IN_WINDOW = RecordType("repair", {"date": DATE, "rectified": BOOL, "ordinal": NUMBER})
 
 SCOPES: dict[str, dict[str, Type]] = {
-    "window.counts": {"as_of": DATE, "entry": ENTRY},
+    "window.counts": {"as_of": DATE, "entry": WINDOW_ENTRY},
+    "items.when": {"subject": ITEM_SUBJECT, "event": EVENT, "as_of": DATE, "spot_checks": ListType(SPOT_CHECK)},
     "dedup.spot_check.deduplicated_when": {"failure": DATED, "last": RecordType("last", {"date": DATE})},
     "links.when": {"event": EVENT},
     "intentional.points": {"item": ITEM, "event": EVENT},
-    "repair.conditions.when": {"deduction": DEDUCTION, "repair": REPAIR, "operator": OPERATOR},
-    "repair.ratio.value": {"deduction": DEDUCTION, "repair": REPAIR, "operator": OPERATOR},
-    "repair.limit.allowed_when": {"deduction": DEDUCTION, "repair": REPAIR, "operator": OPERATOR,
+    "repair.conditions.when": {"deduction": DEDUCTION, "repair": REPAIR_IN_WINDOW, "operator": OPERATOR},
+    "repair.ratio.value": {"deduction": DEDUCTION, "repair": REPAIR_IN_WINDOW, "operator": OPERATOR,
+                           "prior_repairs": NUMBER},
+    "repair.limit.allowed_when": {"deduction": DEDUCTION, "repair": REPAIR_IN_WINDOW, "operator": OPERATOR,
                                   "prior_repairs": NUMBER},
-    "rewards.rules.when": {"reward": REWARD, "subject": SUBJECT, "operator": OPERATOR},
-    "rewards.cap.counted": {"reward": REWARD, "granted": NUMBER},
+    "rewards.rules.when": {"reward": REWARD, "subject": SUBJECT, "operator": OPERATOR, "as_of": DATE,
+                           **COLLECTIONS},
+    "rewards.cap.counted": {"reward": REWARD, "granted": NUMBER, "subject": SUBJECT},
     "classes.when": {"score": NUMBER},
     "adjustment.score_as_of": {"adjustment": DATE},
     "adjustment.lock.duration": {},
@@ -91,6 +112,7 @@ class CompiledRuleset:
     class_order: list[str]                      # classes with a 'when', in file order
     class_exprs: dict[str, CompiledExpr]
     link_whens: dict[tuple[str, int], CompiledExpr | None]
+    item_whens: dict[str, CompiledExpr]
     repair_conditions: list[CompiledCondition]
     reward_whens: dict[str, CompiledExpr]
     flag_whens: dict[str, CompiledExpr]
@@ -102,15 +124,39 @@ class CompiledRuleset:
     cites: dict[str, str | None] = field(default_factory=dict)  # what the engine cites, by role
     _window_cache: dict = field(default_factory=dict, repr=False)
 
-    def in_window(self, entry_date: dt.date, as_of: dt.date) -> bool:
-        """The ruleset's window rule (第七条) for one entry date, memoised: dates repeat a lot."""
-        key = (entry_date, as_of)
+    def in_window(self, entry_date: dt.date, as_of: dt.date, entry: tuple = ()) -> bool:
+        """The ruleset's window rule (第七条) for one entry, memoised: dates repeat a lot.
+
+        ``entry`` is (item, kind, subject_kind, category), read only when the rule looks at more
+        than the date (a window per group of items).
+        """
+        if not self.window_by_entry:
+            entry = ()
+        key = (entry_date, as_of, entry)
         hit = self._window_cache.get(key)
         if hit is None:
             if len(self._window_cache) > 2_000_000:
                 self._window_cache.clear()
-            hit = self._window_cache[key] = bool(self.exprs["window.counts"]({"as_of": as_of,
-                                                                              "entry": {"date": entry_date}}))
+            item, kind, subject_kind, category = entry or ("", "", "", "")
+            record = {"date": entry_date, "item": item, "kind": kind, "subject_kind": subject_kind,
+                      "category": category}
+            hit = self._window_cache[key] = bool(self.exprs["window.counts"]({"as_of": as_of, "entry": record}))
+        return hit
+
+    @property
+    def window_by_entry(self) -> bool:
+        """Whether the window rule reads an entry field other than its date (memoised)."""
+        hit = self._window_cache.get("window_by_entry")
+        if hit is None:
+            hit = self._window_cache["window_by_entry"] = "entry." in _fields_read(self.exprs["window.counts"])
+        return hit
+
+    def reads(self, expr: CompiledExpr) -> frozenset[str]:
+        """The names (and ``name.field`` paths) ``expr`` reads: the engine builds only those records."""
+        key = ("reads", id(expr))
+        hit = self._window_cache.get(key)
+        if hit is None:
+            hit = self._window_cache[key] = _names_read(expr)
         return hit
 
     def memo(self, key: tuple, compute):
@@ -152,6 +198,24 @@ class CompiledRuleset:
         return (sum(1 for i in m.items.values() if i.provisional)
                 + sum(1 for r in m.rewards.rules.values() if r.provisional)
                 + sum(1 for p in m.parameters.values() if p.provisional))
+
+
+def _names_read(expr: CompiledExpr) -> frozenset[str]:
+    from . import ast
+    from .audit import _walk
+
+    out = set()
+    for node in _walk(expr.node):
+        if isinstance(node, ast.Name):
+            out.add(node.name)
+        elif isinstance(node, ast.Field) and isinstance(node.obj, ast.Name):
+            out.add(f"{node.obj.name}.{node.name}")
+    return frozenset(out)
+
+
+def _fields_read(expr: CompiledExpr) -> str:
+    """The ``entry.`` fields a window rule reads besides ``entry.date``, as one string."""
+    return " ".join(n for n in _names_read(expr) if n.startswith("entry.") and n != "entry.date")
 
 
 def _smap(resolved: ResolvedRuleset, path: tuple) -> SourceMap:
@@ -218,6 +282,12 @@ class _Compiler:
             for i, link in enumerate(getattr(m.links, group)):
                 link_whens[(group, i)] = (self.expr(("links", group, i, "when"), link.when, "links.when", BOOL)
                                           if link.when else None)
+        item_whens = {}
+        for code, item in m.items.items():
+            if item.when is not None:
+                c = self.expr(("items", code, "when"), item.when, "items.when", BOOL)
+                if c is not None:
+                    item_whens[code] = c
         conditions = []
         for i, cond in enumerate(m.repair.conditions):
             c = self.expr(("repair", "conditions", i, "when"), cond.when, "repair.conditions.when", BOOL)
@@ -261,7 +331,8 @@ class _Compiler:
         if self.diags.has_errors:
             return None
         return CompiledRuleset(r, self.params, {k: v for k, v in exprs.items() if v is not None}, class_order,
-                               class_exprs, link_whens, conditions, reward_whens, flag_whens, lock_duration,
+                               class_exprs, link_whens, item_whens, conditions, reward_whens, flag_whens,
+                               lock_duration,
                                deadline_durations, sorted(adjustment_dates), self.calendar)
 
     def duration(self, path: tuple, text: str) -> Duration | None:

@@ -147,6 +147,8 @@ class Item(_Model):
     intentional: Decimal | None = Field(default=None, description="points when the act was intentional (第十三条)")
     spot_check: bool = False
     major_impact: bool = False
+    when: Expr | None = Field(default=None, description="the item applies only where this holds (subject, event, "
+                                                         "what is in the window)")
     cite: str | None = None
     provisional: bool = False
     note: str | None = None

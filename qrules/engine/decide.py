@@ -85,6 +85,7 @@ class Entry:
     line_key: tuple | None = None
     repair_event: str | None = None
     facts: dict | None = None      # rewards: the record their rules saw (the cap is re-applied on a producer's line)
+    line_subject: dict | None = None  # rewards: the producer's ``subject`` record for the cap on its line
 
     @property
     def counted(self) -> bool:
@@ -319,6 +320,8 @@ class Decider:
                     self.reject(ev, "QR606", f"item {ev.item} ({item.title}) is recorded against an operator, "
                                 f"not the product '{s.id}': name the operator", item.cite, subject=s.id)
                     continue
+                if not self.item_applies(ev.item, ev, s, reject=True):
+                    continue
                 targets.setdefault(s.id, []).append((ev.item, None, item.cite, None))
                 self.link_producer(ev, s, targets)
         for sid in ev.subjects:
@@ -343,6 +346,8 @@ class Decider:
             if role and role not in s.roles:
                 self.reject(ev, "QR606", f"item {ev.item} applies to {role}s; '{s.id}' has roles "
                             f"[{', '.join(sorted(s.roles))}]", item.cite, subject=s.id)
+                continue
+            if not self.item_applies(ev.item, ev, s, reject=True):
                 continue
             targets.setdefault(s.id, []).append((ev.item, None, item.cite, None))
         if not targets:
@@ -390,7 +395,8 @@ class Decider:
         if p is None or p.excluded is not None:
             return
         for i, link in enumerate(self.m.links.producer_of_product):
-            if ev.item in link.items and self.link_applies(("producer_of_product", i), ev):
+            if (ev.item in link.items and self.link_applies(("producer_of_product", i), ev)
+                    and self.item_applies(link.item, ev, p)):
                 targets.setdefault(producer, []).append(
                     (link.item, f"产品 {product.id} 的第{ev.item}项事项（生产者）", link.cite, product.id))
 
@@ -399,7 +405,8 @@ class Decider:
             return False
         linked = False
         for i, link in enumerate(self.m.links.named_seller):
-            if ev.item in link.items and self.link_applies(("named_seller", i), ev):
+            if (ev.item in link.items and self.link_applies(("named_seller", i), ev)
+                    and self.item_applies(link.item, ev, seller)):
                 product = next((p for p in ev.subjects if p in named_products), None)
                 targets.setdefault(seller.id, []).append(
                     (link.item, f"第{ev.item}项事项（销售者）", link.cite, product))
@@ -411,6 +418,71 @@ class Decider:
         if expr is None:
             return True
         return bool(self.c.memo(("link", key) + self.event_key(ev), lambda: expr({"event": self.event_record(ev)})))
+
+    def item_applies(self, code: str, ev: Any, s: SubjectView, reject: bool = False) -> bool:
+        """An item's ``when`` (its subject, the event, the spot checks in the window): an item that
+        does not apply to a subject it names is refused, QR606; a link to it is simply not made."""
+        expr = self.c.item_whens.get(code)
+        if expr is None:
+            return True
+        reads = self.c.reads(expr)
+        env = {"subject": {"kind": s.kind, "category": s.category or "", "roles": sorted(s.roles),
+                           "brand": s.brand or "", "nice_class": Decimal(s.nice_class or 0), "region": s.region or ""},
+               "event": self.event_record(ev), "as_of": ev.date}
+        if "spot_checks" in reads:
+            env["spot_checks"] = self.spot_check_records(s.id, ev.date)
+        if expr(env):
+            return True
+        if reject:
+            item = self.m.items[code]
+            self.reject(ev, "QR606", f"item {code} ({item.title}) does not apply to '{s.id}': its condition "
+                        f"{item.when} is not met（不适用该事项）", item.cite, subject=s.id)
+        return False
+
+    # -- what is in the window ending on an event's date, for the typed collections --------
+    def window_key(self, e: Entry) -> tuple:
+        """The entry as the window rule sees it: (item, kind, subject kind, category)."""
+        s = self.subjects.get(e.subject)
+        return (e.code, e.kind, s.kind if s else "", (s.category or "") if s else "")
+
+    def in_window_entry(self, e: Entry, at: dt.date) -> bool:
+        return e.date <= at and self.c.in_window(e.date, at, self.window_key(e))
+
+    def spot_checks_in_window(self, sid: str, at: dt.date) -> list[tuple[dt.date, bool]]:
+        """(date, passed) of the spot checks of ``sid`` (a producer: and its products') in the window
+        ending on ``at``: spot-check events, and failures recorded as spot-check deductions."""
+        s = self.subjects.get(sid)
+        key = ("", "spot_check", s.kind if s else "", (s.category or "") if s else "")
+        checks = [(d, ok) for d, ok in self.spot_checks.get(sid, []) if d <= at and self.c.in_window(d, at, key)]
+        for owner in [sid] + self.products_of.get(sid, []):
+            for e in self.out.entries.get(owner, []):
+                if (e.kind == "deduction" and e.line_key is not None and e.status != "superseded"
+                        and self.in_window_entry(e, at)):
+                    checks.append((e.date, False))
+        return sorted(checks)
+
+    def spot_check_records(self, sid: str, at: dt.date) -> list[dict[str, Any]]:
+        return [{"date": d, "failed": not ok, "passed": ok} for d, ok in self.spot_checks_in_window(sid, at)]
+
+    def collections(self, sid: str, at: dt.date, reads: frozenset[str]) -> dict[str, list]:
+        """The typed collections an expression reads (``deductions``, ``repairs``, ``rewards``,
+        ``spot_checks``): the subject's counted entries in the window ending on ``at``."""
+        out: dict[str, list] = {}
+        if "spot_checks" in reads:
+            out["spot_checks"] = self.spot_check_records(sid, at)
+        wanted = {"deductions": "deduction", "repairs": "repair", "rewards": "reward"}
+        if not any(name in reads for name in wanted):
+            return out
+        live = [e for e in self.out.entries.get(sid, []) if e.counted and self.in_window_entry(e, at)]
+        if "deductions" in reads:
+            out["deductions"] = [{"date": e.date, "item": e.code, "points": e.points, "intentional": e.intentional,
+                                  "major_impact": e.major_impact, "ordinal": Decimal(e.ordinal or 1)}
+                                 for e in live if e.kind == "deduction"]
+        if "repairs" in reads:
+            out["repairs"] = [{"date": e.date, "item": e.code, "points": e.points} for e in live if e.kind == "repair"]
+        if "rewards" in reads:
+            out["rewards"] = [{"date": e.date, "rule": e.code, "points": e.points} for e in live if e.kind == "reward"]
+        return out
 
     @staticmethod
     def event_key(ev: Any) -> tuple:
@@ -478,7 +550,7 @@ class Decider:
             counted = sorted((e for e in entries if e.kind == "deduction" and e.status == "counted"),
                              key=lambda x: x.order)
             for i, e in enumerate(counted):
-                e.ordinal = 1 + sum(1 for prev in counted[:i] if self.in_window(prev.date, e.date))
+                e.ordinal = 1 + sum(1 for prev in counted[:i] if self.in_window_entry(prev, e.date))
 
     # -- repairs ---------------------------------------------------------------------------
     def repair(self, ev: Any) -> None:
@@ -517,7 +589,7 @@ class Decider:
             if e.status != "counted":
                 self.reject(ev, "QR607", f"deduction '{ev.of}' did not count for '{e.subject}' ({e.status}): "
                             "nothing to repair", e.cite, subject=e.subject)
-            elif not self.in_window(e.date, ev.date):
+            elif not self.in_window_entry(e, ev.date):
                 self.reject(ev, "QR607", f"deduction '{ev.of}' ({e.date}) is outside the window ending on the "
                             f"repair's date {ev.date}: it no longer counts, nothing to repair（扣分已超出统计周期）",
                             self.m.window.cite, subject=e.subject)
@@ -531,7 +603,7 @@ class Decider:
             return
         # Each entry's operator applies (第十四条) and has its repairs limited (第十五条第（二）项): the
         # subject itself, or a product's producer. One repair event counts once per operator.
-        repair_rec = {"date": ev.date, "rectified": bool(_val(ev, "rectified", False))}
+        repair_rec = {"date": ev.date, "rectified": bool(_val(ev, "rectified", False)), "ordinal": Decimal(1)}
         by_operator: dict[str, list[Entry]] = {}
         for e in counted:
             subject = self.subjects[e.subject]
@@ -539,11 +611,16 @@ class Decider:
         ratio_expr = self.c.exprs["repair.ratio.value"]
         for operator, group in by_operator.items():
             facts = self.operator_facts(operator, ev.date)
+            # 第十五条: the operator's repairs already counted in the window ending on this one's date;
+            # this repair's ordinal among them is one more (both in the ratio and limit scopes).
+            prior = [d for d, key in self.repairs_by_operator.get(operator, []) if self.c.in_window(d, ev.date, key)]
+            this = dict(repair_rec, ordinal=Decimal(len(prior) + 1))
             eligible, envs = [], {}
             for e in group:
                 ded = {"date": e.date, "item": e.code, "points": e.points, "intentional": e.intentional,
                        "major_impact": e.major_impact, "ordinal": Decimal(e.ordinal or 1)}
-                env = envs[e.subject] = {"deduction": ded, "repair": repair_rec, "operator": facts}
+                env = envs[e.subject] = {"deduction": ded, "repair": this, "operator": facts,
+                                         "prior_repairs": Decimal(len(prior))}
                 failed = [(c.reason, c.cite) for c in self.c.repair_conditions if not c.expr(env)]
                 if not failed:
                     eligible.append(e)
@@ -555,9 +632,7 @@ class Decider:
                 self.reject(ev, "QR608", f"not eligible for repair（不予修复）: {reason}", cite, subject=e.subject)
             if not eligible:
                 continue
-            prior = [d for d in self.repairs_by_operator.get(operator, []) if self.in_window(d, ev.date)]
-            limit_env = dict(envs[eligible[0].subject], prior_repairs=Decimal(len(prior)))
-            if not self.c.exprs["repair.limit.allowed_when"](limit_env):
+            if not self.c.exprs["repair.limit.allowed_when"](envs[eligible[0].subject]):
                 lim = self.m.repair.limit
                 for e in eligible:
                     self.reject(ev, "QR609", f"{lim.reason}: operator '{operator}' already has {len(prior)} "
@@ -569,9 +644,11 @@ class Decider:
                 self.out.add(Entry(subject=e.subject, event=str(ev.id), kind="repair", code=e.code,
                                    title=f"修复 {e.event}（{e.title}）", date=ev.date, points=exact(ratio * abs(e.points)),
                                    cite=self.m.repair.ratio.cite, of=e, ordinal=e.ordinal,
-                                   reason=f"第{e.ordinal}次扣分，按{_pct(ratio)}修复", via=e.via,
+                                   reason=f"第{e.ordinal}次扣分，经营者周期内第{len(prior) + 1}次修复，按{_pct(ratio)}修复",
+                                   via=e.via,
                                    via_product=e.via_product, repair_event=str(ev.id)))
-            self.repairs_by_operator.setdefault(operator, []).append(ev.date)
+            self.repairs_by_operator.setdefault(operator, []).append(
+                (ev.date, (eligible[0].code, "repair") + self.window_key(eligible[0])[2:]))
             self.out.counted_events.add(str(ev.id))
 
     # -- rewards ---------------------------------------------------------------------------
@@ -582,15 +659,8 @@ class Decider:
         """
         from ..runtime import add_months
 
-        checks = [(d, ok) for d, ok in self.spot_checks.get(sid, []) if d <= at and self.in_window(d, at)]
         # Failures recorded as deductions count too: the subject's own and, for a producer, its products'.
-        owners = [sid] + self.products_of.get(sid, [])
-        for owner in owners:
-            for e in self.out.entries.get(owner, []):
-                if (e.kind == "deduction" and e.line_key is not None and e.status != "superseded"
-                        and e.date <= at and self.in_window(e.date, at)):
-                    checks.append((e.date, False))
-        checks.sort()
+        checks = self.spot_checks_in_window(sid, at)
         failures = [d for d, ok in checks if not ok]
         last_fail = failures[-1] if failures else None
         run = [d for d, ok in checks if ok and (last_fail is None or d > last_fail)]
@@ -600,6 +670,11 @@ class Decider:
                 years += 1
         return {"clean_years": Decimal(years), "failures": Decimal(len(failures)),
                 "passes": Decimal(sum(1 for _, ok in checks if ok))}
+
+    def subject_record(self, s: SubjectView, at: dt.date) -> dict[str, Any]:
+        """The ``subject`` a reward rule and the cap see: who it is and its spot-check record at ``at``."""
+        return {"kind": s.kind, "category": s.category or "", "roles": sorted(s.roles), "brand": s.brand or "",
+                "nice_class": Decimal(s.nice_class or 0), "region": s.region or "", **self.clean_record(s.id, at)}
 
     def reward(self, ev: Any) -> None:
         rule = self.m.rewards.rules.get(str(ev.rule))
@@ -625,8 +700,10 @@ class Decider:
                       "recalled_before_defect": bool(_val(ev, "recalled_before_defect", False)),
                       "has_notice": notice is not None and action is not None,
                       "notice_date": notice or ev.date, "action_date": action or ev.date}
-        env = {"reward": reward_rec, "subject": {"kind": s.kind, **self.clean_record(s.id, ev.date)},
-               "operator": self.operator_facts(operator, ev.date)}
+        subject = self.subject_record(s, ev.date)
+        expr = self.c.reward_whens[str(ev.rule)]
+        env = {"reward": reward_rec, "subject": subject, "operator": self.operator_facts(operator, ev.date),
+               "as_of": ev.date, **self.collections(s.id, ev.date, self.c.reads(expr))}
         try:
             ok = self.c.reward_whens[str(ev.rule)](env)
         except EvaluationError as exc:
@@ -637,14 +714,18 @@ class Decider:
             self.reject(ev, "QR611", f"not eligible: {rule.reason}", rule.cite, subject=s.id)
             return
         granted = sum((e.points for e in self.out.entries.get(s.id, [])
-                       if e.kind == "reward" and self.in_window(e.date, ev.date)), ZERO)
-        counted = Decimal(self.c.exprs["rewards.cap.counted"]({"reward": reward_rec, "granted": granted}))
+                       if e.kind == "reward" and self.in_window_entry(e, ev.date)), ZERO)
+        counted = Decimal(self.c.exprs["rewards.cap.counted"]({"reward": reward_rec, "granted": granted,
+                                                                "subject": subject}))
         counted = exact(max(min(counted, rule.points), ZERO))
         entry = Entry(subject=s.id, event=str(ev.id), kind="reward", code=str(ev.rule), title=rule.title,
                       date=ev.date, points=counted, cite=rule.cite, requested=rule.points, facts=reward_rec)
+        producer = self.subjects.get(s.producer or "") if s.kind == "product" else s
+        if producer is not None:  # 第十条、第十八条: the cap on a producer's line is the producer's
+            entry.line_subject = subject if producer is s else self.subject_record(producer, ev.date)
         if counted < rule.points:
             entry.status = "capped"
-            entry.reason = (f"奖励分上限 {self.c.params.get('reward_cap')} 分：周期内已得 {granted} 分，"
+            entry.reason = (f"奖励分上限：周期内已得 {granted} 分，"
                             f"本次 {rule.points} 分中计 {counted} 分，{rule.points - counted} 分超出上限")
             entry.cite = self.m.rewards.cap.cite
         self.out.add(entry)

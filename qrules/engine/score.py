@@ -53,16 +53,22 @@ class Scorer:
         """The date the window rule looks at: a repair lapses with its deduction (第十五条第（三）项)."""
         return entry.of.date if (entry.kind == "repair" and self.lapse and entry.of is not None) else entry.date
 
+    def window_key(self, entry: Entry) -> tuple:
+        """(item, kind, subject kind, category) of the entry the window rule looks at (see ``anchor``)."""
+        e = entry.of if (entry.kind == "repair" and self.lapse and entry.of is not None) else entry
+        s = self.subjects.get(e.subject)
+        return (e.code, e.kind, s.kind if s else "", (s.category or "") if s else "")
+
     def in_window(self, entry: Entry, at: dt.date) -> bool:
-        return entry.date <= at and self.c.in_window(self.anchor(entry), at)
+        return entry.date <= at and self.c.in_window(self.anchor(entry), at, self.window_key(entry))
 
     def live_entries(self, sid: str, at: dt.date) -> list[Entry]:
         counted = self._counted.get(sid)
         if counted is None:
-            counted = self._counted[sid] = [(e.date, self.anchor(e), e) for e in self.d.entries.get(sid, ())
-                                            if e.counted]
+            counted = self._counted[sid] = [(e.date, self.anchor(e), self.window_key(e), e)
+                                            for e in self.d.entries.get(sid, ()) if e.counted]
         rule = self.c.in_window
-        return [e for date, anchor, e in counted if date <= at and rule(anchor, at)]
+        return [e for date, anchor, key, e in counted if date <= at and rule(anchor, at, key)]
 
     def has_record(self, sid: str, at: dt.date) -> bool:
         """第八条: the start score is given at the first record; ``stays_scored`` keeps it afterwards."""
@@ -119,9 +125,11 @@ class Scorer:
             cap = self.c.exprs["rewards.cap.counted"]
             line_cite = self.c.cites.get("line_cap")
             for i, e in enumerate(rewards):
-                granted = sum((decided[id(x)].points for x in rewards[:i] if self.c.in_window(x.date, e.date)), ZERO)
+                granted = sum((decided[id(x)].points for x in rewards[:i]
+                               if self.c.in_window(x.date, e.date, self.window_key(x))), ZERO)
                 reward = dict(e.facts or {}, points=e.points)  # what the subject's own cap let through
-                value = exact(max(min(Decimal(cap({"reward": reward, "granted": granted})), e.points), ZERO))
+                value = exact(max(min(Decimal(cap({"reward": reward, "granted": granted,
+                                                   "subject": e.line_subject})), e.points), ZERO))
                 if value == e.points:
                     decided[id(e)] = e
                 else:

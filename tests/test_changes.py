@@ -1,0 +1,143 @@
+"""The rule changes a province actually makes, written as child rulesets (tests/data/changes/):
+each checks, evaluates a small history to hand-computed results (the case file), shows in
+``qrules diff`` in domain words, and explains itself with the ruleset's own numbers and articles."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import GUANGDONG, ROOT, ded, operator, product
+from qrules.cli import main
+
+CHANGES = ROOT / "tests" / "data" / "changes"
+FILES = sorted(CHANGES.glob("*.yaml"))
+
+
+@pytest.fixture(autouse=True)
+def _allow_rulesets(monkeypatch):
+    """The changes extend ../../../rulesets/guangdong-2021.yaml: allowed as with --allow-path rulesets."""
+    from qrules import loader
+
+    monkeypatch.setattr(loader, "ALLOWED_PATHS", [GUANGDONG.parent])
+
+
+def load_change(name: str):
+    from qrules.ruleset import load
+
+    return load(CHANGES / f"{name}.yaml")
+
+
+def test_there_are_eight_changes_and_each_checks(capsys):
+    assert len(FILES) == 8
+    assert main(["--allow-path", str(GUANGDONG.parent), "check", *map(str, FILES)]) == 0
+
+
+def test_each_change_evaluates_to_its_hand_computed_results():
+    from qrules.casetest import run_paths
+
+    outcomes, coverage = run_paths([str(CHANGES / "cases")])
+    assert [(o.name, o.status) for o in outcomes if o.status != "pass"] == []
+    assert len(outcomes) == 8 and len(coverage) == 8
+
+
+@pytest.mark.parametrize("name, words", [
+    ("repair-first-in-window", "本次修复在经营者周期内的次序"),
+    ("seller-window-24", "记录的事项编号"),
+    ("cable-item", "仅当 `subject.category == \"电线电缆\"` 时适用"),
+    ("clean-24-reward", "周期内的监督抽查"),
+    ("reward-cap-by-kind", "经营者的角色"),
+    ("dedup-200-lock-2", "锁定期限: 3 years → 2 years"),
+    ("renumbered-successor", "A类 条款: 第二十六条第一款 → 第二十五条第一款"),
+    ("repair-third-quarter", "修复比例值"),
+])
+def test_each_change_shows_in_diff_in_domain_words(capsys, name, words):
+    main(["--allow-path", str(GUANGDONG.parent), "diff", str(GUANGDONG), str(CHANGES / f"{name}.yaml")])
+    assert words in capsys.readouterr().out
+
+
+def test_art9_art26_dedup_200_days_and_lock_2_years_are_explained_from_the_ruleset(run):
+    from qrules.engine.explain import explain_subject
+
+    c = load_change("dedup-200-lock-2")
+    events = [ded("e1", "11.1", "2023-01-10", ["p1"]), ded("e2", "11.1", "2023-07-20", ["p1"]),
+              ded("e3", "11.9", "2023-01-10", ["p2"])]
+    r = run([operator("op1", 1), product("p1", "op1"), product("p2", "op1", brand="乙牌")], events, "2024-03-01",
+            ruleset=c)
+    p1, p2 = explain_subject(r, r.subject("p1"), c), explain_subject(r, r.subject("p2"), c)
+    assert "200日内只记一次" in p1 and "180" not in p1
+    assert "自 2023-07-01 起2年" in p2 and "3年" not in p2
+
+
+def test_renumbered_successor_cites_its_own_articles_in_evaluate_explain_and_render(run):
+    from qrules.engine.explain import explain_subject
+    from qrules.render import render_markdown
+
+    c = load_change("renumbered-successor")
+    r = run([operator("op1", 1), product("p1", "op1")], [ded("e1", "11.4", "2026-07-01", ["p1"])], "2026-12-01",
+            ruleset=c)
+    p1 = r.subject("p1")
+    assert p1.measures.cite == "第二十六条第（五）项"  # official O until the next adjustment
+    text = explain_subject(r, p1, c) + explain_subject(r, r.subject("op1"), c)
+    assert "第二十五条第二款" in text and "第二十六条第二款" not in text and "第二十七条" not in text
+    doc = render_markdown(c)
+    body, concordance = doc.split("## 条款对照 re-cited articles")
+    assert "### 第二十五条" in body and "第二十六条第一款" not in body and "第二十七条" not in body
+    assert "| `classes.A` | 第二十六条第一款 | 第二十五条第一款 |" in concordance
+
+
+def test_renumbered_successor_unscored_subject_cites_the_new_class_article(run):
+    from qrules.engine.explain import explain_subject
+
+    c = load_change("renumbered-successor")
+    r = run([operator("op1", 1)], [], "2026-12-01", ruleset=c)
+    assert "O类（第二十五条第一款）" in explain_subject(r, r.subject("op1"), c)
+
+
+def test_change_cases_run_through_the_batch_path_with_the_same_results(tmp_path):
+    """The batch backend (chunks, worker processes) gives what the engine gives, for a new scope."""
+    import datetime as dt
+
+    from qrules.batch import evaluate_all
+    from qrules.engine import evaluate
+    from qrules.history import load_history_data
+
+    c = load_change("repair-first-in-window")
+    data = {"subjects": [operator("op1", 1), product("p1", "op1")],
+            "events": [{"id": "f1", "kind": "filing", "subject": "op1", "date": "2022-12-01"},
+                       ded("e1", "11.4", "2023-01-10", ["p1"]), ded("e2", "11.8", "2023-03-01", ["p1"]),
+                       {"id": "r1", "kind": "repair", "of": "e2", "date": "2023-05-10", "rectified": True},
+                       {"id": "r2", "kind": "repair", "of": "e1", "date": "2023-06-10", "rectified": True}]}
+    loaded = load_history_data(data)
+    as_of = dt.date(2024, 3, 1)
+    direct = {s.id: s.score for s in evaluate(c, loaded.history, as_of).subjects}
+    rows = evaluate_all(c, loaded, as_of, workers=1)[0]
+    batch = {str(getattr(s, "id", None) or s["id"]): (getattr(s, "score", None) if not isinstance(s, dict)
+                                                       else s["score"]) for s in rows}
+    assert direct["p1"] == 10.5 and {k: str(v) for k, v in batch.items()} == {k: str(v) for k, v in direct.items()}
+
+
+# -- bad input in the new scopes: located errors with did-you-mean ----------------------------------------
+@pytest.mark.parametrize("body, expected", [
+    ('items:\n  "+11.10": {subject: product, title: x, points: -1, when: \'subject.categroy == "a"\', cite: 第十一条}\n',
+     ("QR202", "item_subject has no field 'categroy'", "did you mean 'category'?")),
+    ('items:\n  "+11.10": {subject: product, title: x, points: -1, when: "subject.category", cite: 第十一条}\n',
+     ("QR203", "expected bool, got string", None)),
+    ('window:\n  counts: "as_of - window < entry.date <= as_of and entry.itme != \\"\\""\n',
+     ("QR202", "entry has no field 'itme'", "did you mean 'item'?")),
+    ('rewards:\n  rules:\n    "16": {when: "count(c for c in spot_check if c.failed) == 0"}\n',
+     ("QR201", "unknown name 'spot_check'", "did you mean 'spot_checks'?")),
+    ('rewards:\n  rules:\n    "16": {when: "spot_checks > 2"}\n',
+     ("QR203", "cannot compare list[spot_check] with number", None)),
+    ('repair:\n  ratio: {value: "100% if repair.ordinl == 1 else 50%"}\n',
+     ("QR202", "repair has no field 'ordinl'", "did you mean 'ordinal'?")),
+    ('repair:\n  ratio: {value: "100% if prior_repair == 0 else 50%"}\n',
+     ("QR201", "unknown name 'prior_repair'", "did you mean 'prior_repairs'?")),
+])
+def test_bad_input_in_new_scopes_is_located_with_a_hint(child, body, expected):
+    from qrules.errors import QrulesError
+
+    with pytest.raises(QrulesError) as exc:
+        child(body)
+    (d,) = [x for x in exc.value.diagnostics if x.severity == "error"]
+    assert (d.code, d.message, d.hint) == expected and d.span.line > 4 and d.span.col > 1
+
