@@ -53,34 +53,90 @@ _OPERATORS = {"+", "-", "*", "/", "==", "!=", "<", "<=", ">", ">=", "and", "or",
 _OPERANDS = {"NAME", "NUMBER", "PERCENT", "DATE", "STRING", "TRUE", "FALSE", "LPAR", "LSQB"}
 
 
-def _cache_file(grammar: str) -> str | None:
-    """Where Lark keeps the built parser tables between runs (a per-user cache directory)."""
-    import hashlib
+def _cache_folder() -> int | None:
+    """An fd of the per-user cache folder, only if no other user can write in it.
+
+    The cached tables are a pickle, and loading a pickle runs code: a file another user could
+    plant must never be loaded. So the folder must be a real directory (not a symlink) owned
+    by this user with no access for anyone else, and the file (checked in :func:`_lark`)
+    owned by this user and writable by no one else. Elsewhere (no ``getuid``), no cache.
+    """
     import os
 
+    if not hasattr(os, "getuid") or not hasattr(os, "O_NOFOLLOW"):
+        return None
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     folder = os.path.join(base, "qrules")
     try:
         os.makedirs(folder, mode=0o700, exist_ok=True)
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
     except OSError:
         return None
-    digest = hashlib.sha256(grammar.encode("utf-8")).hexdigest()[:16]
-    return os.path.join(folder, f"grammar-{digest}.lark-cache")
+    st = os.fstat(fd)
+    if st.st_uid != os.getuid() or st.st_mode & 0o077:
+        os.close(fd)
+        return None
+    return fd
+
+
+def _load_cached(name: str, folder: int) -> Lark | None:
+    import os
+    import stat
+
+    try:
+        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW, dir_fd=folder)
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as fh:
+        st = os.fstat(fh.fileno())
+        if not stat.S_ISREG(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o022:
+            return None
+        try:
+            return Lark.load(fh)
+        except Exception:  # noqa: BLE001 - a stale or damaged cache of our own: rebuild it
+            return None
+
+
+def _save_cached(parser: Lark, name: str, folder: int) -> None:
+    import os
+
+    tmp = f".{name}.{os.getpid()}.part"
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600, dir_fd=folder)
+        with os.fdopen(fd, "wb") as fh:
+            parser.save(fh)
+        os.replace(tmp, name, src_dir_fd=folder, dst_dir_fd=folder)
+    except OSError:
+        try:
+            os.unlink(tmp, dir_fd=folder)
+        except OSError:
+            pass
 
 
 @functools.cache
 def _lark() -> Lark:
-    """The LALR parser, built once per process; its tables are cached on disk across runs
-    (building them costs ~80 ms of every command's start-up)."""
+    """The LALR parser, built once per process; its tables are cached across runs in a
+    folder only this user can write (building them costs ~80-120 ms of every start-up)."""
+    import hashlib
+    import os
+
+    import lark
+
     grammar = (files("qrules.grammar") / "qrules.lark").read_text(encoding="utf-8")
     options = dict(parser="lalr", lexer="basic", propagate_positions=True, maybe_placeholders=True)
-    cache = _cache_file(grammar)
-    if cache is not None:
-        try:
-            return Lark(grammar, cache=cache, **options)
-        except OSError:
-            pass
-    return Lark(grammar, **options)
+    key = hashlib.sha256(f"{grammar}{sorted(options.items())}{lark.__version__}".encode("utf-8")).hexdigest()[:16]
+    name = f"grammar-{key}.lark-tables"
+    folder = _cache_folder()
+    if folder is None:
+        return Lark(grammar, **options)
+    try:
+        parser = _load_cached(name, folder)
+        if parser is None:
+            parser = Lark(grammar, **options)
+            _save_cached(parser, name, folder)
+        return parser
+    finally:
+        os.close(folder)
 
 
 def parse(text: str, smap: SourceMap, diags: Diagnostics) -> ast.Expr | None:

@@ -236,3 +236,37 @@ def test_item6_control_characters_escaped_in_tables_and_diagnostics(evil_history
 
     text = render(Diagnostic("QR500", "bad id 'a\x1b]0;pwned\x07'", Span("<x>", 1, 1), hint="x\x1b[2J"))
     assert "\x1b" not in text and "\x07" not in text and "a\\x1b]0;pwned\\x07" in text
+
+
+# -- item 4: no pickle loaded from a place another user can write ---------------------------------
+
+
+class _Planted:
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+@pytest.mark.skipif(not hasattr(os, "getuid"), reason="POSIX owners and modes")
+@pytest.mark.parametrize("weak", ["folder", "file"])
+def test_item4_planted_grammar_cache_is_never_loaded(tmp_path, monkeypatch, weak):
+    import pickle
+
+    from qrules.parser import _lark
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    folder = tmp_path / "qrules"
+    assert _lark.__wrapped__().parse("1 + 2")  # builds and stores the tables
+    (name,) = [p.name for p in folder.iterdir()]
+    assert (folder / name).stat().st_mode & 0o077 == 0 and folder.stat().st_mode & 0o077 == 0
+    marker = tmp_path / "pwned"
+    (folder / name).write_bytes(pickle.dumps(_Planted(marker)))
+    os.chmod(folder / name, 0o600)
+    if weak == "folder":
+        os.chmod(folder, 0o777)  # anyone could have planted it
+    else:
+        os.chmod(folder / name, 0o666)
+    assert _lark.__wrapped__().parse("1 + 2")
+    assert not marker.exists()
