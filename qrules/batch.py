@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
 from .kinds import HAS_OF, event_links
+from .safeio import AtomicFile
 
 __all__ = [
     "SUBJECT_COLUMNS", "EVENT_COLUMNS", "record_to_row", "row_to_record", "load_columnar", "load_any",
@@ -533,12 +534,47 @@ class _Corpus:
 _STATE: dict[str, Any] = {}
 
 
-def _init_worker(ruleset_path: str | None, as_of: dt.date, invalid: dict[str, str], rows: bool) -> None:
+class WorkerLost(RuntimeError):
+    """A worker process died (killed, out of memory) during a batch run: the results are
+    incomplete, so the run stops. ``chunks`` are the indices of the chunks it was evaluating."""
+
+    def __init__(self, chunks: list[int], detail: str, first_ids: dict[int, str]):
+        self.chunks = chunks
+        self.detail = detail
+        self.first_ids = first_ids
+        named = ", ".join(f"chunk {i} (first subject {first_ids.get(i, '?')})" for i in chunks) or "no chunk"
+        super().__init__(f"a worker process died ({detail}); lost: {named}")
+
+
+def _watch_parent(parent: int) -> None:
+    """A worker whose parent died (SIGKILL) exits instead of lingering as an orphan."""
+    while True:
+        time.sleep(0.5)
+        if os.getppid() != parent:
+            os._exit(1)
+
+
+def _init_worker(ruleset_path: str | None, as_of: dt.date, invalid: dict[str, str], rows: bool,
+                 started: Any = None, parent: int | None = None) -> None:
+    if parent is not None:  # a worker process: Ctrl-C is the parent's to handle, quietly
+        import signal
+        import threading
+
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+    if started is not None:
+        _STATE["started"] = started
     if ruleset_path is not None and "compiled" not in _STATE:
         from .ruleset import load
 
         _STATE["compiled"] = load(ruleset_path)
     _STATE.update(as_of=as_of, invalid=invalid, rows=rows)
+
+
+def _worker_task(task: tuple[int, Any]) -> ChunkResult:
+    """In a worker: note which chunk this process took (so a lost chunk can be named), run it."""
+    _STATE["started"][task[0]] = os.getpid()
+    return _run_chunk(task)
 
 
 def _run_chunk(task: tuple[int, Any]) -> ChunkResult:
@@ -611,29 +647,76 @@ def evaluate_batch(compiled: Any, loaded: Any, as_of: dt.date | None = None, *, 
         forked = False
     if not forked and ruleset_path is None:  # pragma: no cover
         raise ValueError("evaluate_batch needs ruleset_path when worker processes cannot be forked")
+    workers = min(workers, len(chunks), max_workers())
+    started = ctx.Array("q", len(chunks), lock=False)  # chunk -> pid of the worker that took it
     _STATE.clear()
     if forked:
         _STATE.update(compiled=compiled, history=history, chunks=chunks)
-        tasks: Iterable = ((i, i) for i in range(len(chunks)))
-        init_args = (None, as_of, invalid, rows)
+        tasks: list = [(i, i) for i in range(len(chunks))]
+        init_args = (None, as_of, invalid, rows, started, os.getpid())
     else:  # pragma: no cover
-        tasks = ((i, ([history.subjects[j] for j in c.subjects], [history.events[j] for j in c.events]))
-                 for i, c in enumerate(chunks))
-        init_args = (str(ruleset_path), as_of, invalid, rows)
+        tasks = [(i, ([history.subjects[j] for j in c.subjects], [history.events[j] for j in c.events]))
+                 for i, c in enumerate(chunks)]
+        init_args = (str(ruleset_path), as_of, invalid, rows, started, os.getpid())
     import gc
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
 
     # Forked workers share the parent's heap copy-on-write. Without freezing, the cyclic
     # garbage collector in each worker walks (and so copies) every inherited object.
     gc.collect()
     gc.freeze()
+    # concurrent.futures (unlike multiprocessing.Pool) notices a worker that dies outright
+    # (SIGKILL, the out-of-memory killer) and fails the pending chunks instead of waiting forever.
+    pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=init_args)
+    processes: dict = {}
+    futures: list = []
     try:
-        with ctx.Pool(workers, initializer=_init_worker, initargs=init_args) as pool:
-            mapper = pool.imap if ordered else pool.imap_unordered
-            # imap hands results back as they finish; each chunk's results are dropped once yielded.
-            yield from mapper(_run_chunk, tasks, chunksize=1)
+        try:
+            for t in tasks:
+                futures.append(pool.submit(_worker_task, t))
+                if not processes:
+                    processes = dict(getattr(pool, "_processes", None) or {})
+            for fut in (futures if ordered else as_completed(futures)):
+                yield fut.result()
+        except BrokenProcessPool:
+            processes.update(getattr(pool, "_processes", None) or {})
+            raise _lost(futures, started, processes, chunks, history) from None
     finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+        for proc in processes.values():  # interrupted or failed: stop the chunks still running
+            if proc.is_alive():
+                proc.terminate()
+        for proc in processes.values():
+            proc.join(timeout=5)
         gc.unfreeze()
         _STATE.clear()
+
+
+def max_workers() -> int:
+    """At most four worker processes per CPU: ``-j 100000`` must not fork a hundred thousand."""
+    return 4 * (os.cpu_count() or 1)
+
+
+def _lost(futures: list, started: Any, processes: dict, chunks: list, history: Any) -> WorkerLost:
+    """Which chunks a dead worker took with it, and how it died."""
+    import signal
+
+    dead = {}
+    for pid, proc in processes.items():
+        code = proc.exitcode
+        if code not in (None, 0):
+            try:
+                dead[pid] = f"killed by {signal.Signals(-code).name}" if code < 0 else f"exit status {code}"
+            except ValueError:
+                dead[pid] = f"exit status {code}"
+    # Once one worker dies, the executor stops the others with SIGTERM: those are not the cause.
+    cause = {pid: how for pid, how in dead.items() if how != "killed by SIGTERM"} or dead
+    unfinished = [i for i, f in enumerate(futures) if not f.done() or f.exception() is not None]
+    lost = [i for i in unfinished if started[i] in cause] or [i for i in unfinished if started[i]]
+    detail = "; ".join(f"pid {pid} {how}" for pid, how in sorted(cause.items())) or "it ended unexpectedly"
+    first = {i: str(history.subjects[chunks[i].subjects[0]].id) for i in lost if chunks[i].subjects}
+    return WorkerLost(lost, detail, first)
 
 
 def evaluate_all(compiled: Any, loaded: Any, as_of: dt.date | None = None, **kw: Any) -> tuple[list, list, list, BatchSummary]:
@@ -674,12 +757,19 @@ class _Writer:
                 ("determined_by", pa.string()), ("supervision", pa.string()), ("notice", pa.string()),
                 ("checks_per_year", pa.int32()), ("entries_counted", pa.int32()), ("deductions", pa.int32()),
                 ("flags", pa.string())])
-            self.writer = pq.ParquetWriter(path, self.schema, compression="zstd")
+            self.atomic = AtomicFile(path)  # renamed into place by commit(), when complete
+            self.writer = pq.ParquetWriter(self.atomic.tmp, self.schema, compression="zstd")
         else:
             from .output import open_output
 
-            self.output = open_output(path, csv=self.fmt == "csv")  # "-": standard output
-            self.handle = self.output.__enter__()
+            if path == "-":
+                self.atomic = None
+                self.output = open_output(path, csv=self.fmt == "csv")  # "-": standard output
+                self.handle = self.output.__enter__()
+            else:
+                self.atomic = AtomicFile(path)
+                self.handle = open(self.atomic.tmp, "w", encoding="utf-8-sig" if self.fmt == "csv" else "utf-8",
+                                   newline="")
             if self.fmt == "csv":
                 from .output import CsvWriter
 
@@ -701,10 +791,26 @@ class _Writer:
             self.handle.write("".join(dumps(r, ensure_ascii=False) + "\n" for r in rows))
 
     def close(self) -> None:
+        """Finish writing (the file is complete but not yet in place: see :meth:`commit`)."""
         if self.fmt == "parquet":
             self.writer.close()
-        else:
+        elif self.atomic is None:
             self.output.__exit__(None, None, None)
+        else:
+            self.handle.close()
+
+    def commit(self) -> None:
+        if self.atomic is not None:
+            self.atomic.commit()
+
+    def discard(self) -> None:
+        """Interrupted or failed: drop the new content, keep the previous file."""
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 - a half-written temporary file is removed anyway
+            pass
+        if self.atomic is not None:
+            self.atomic.discard()
 
 
 def _format_of(path: str) -> str:
@@ -777,8 +883,11 @@ def cmd_batch(args: Any) -> int:
     summary = BatchSummary()
     summary.invalid_records_by_code.update(r.code for r in loaded.rejected_events)
     summary.invalid_subjects = len(loaded.invalid_subjects)
+    # Every output goes to a temporary file beside it and is renamed into place only when the
+    # whole run is complete: an interrupted or failed run leaves the previous files untouched.
     writer = _Writer(args.output, args.format) if args.output else None
-    rej_file = open(args.rejections, "w", encoding="utf-8-sig", newline="") if args.rejections else None
+    rej_atomic = AtomicFile(args.rejections) if args.rejections else None
+    rej_file = open(rej_atomic.tmp, "w", encoding="utf-8-sig", newline="") if rej_atomic else None
     rej_csv = None
     if rej_file is not None:
         from .output import CsvWriter
@@ -788,6 +897,7 @@ def cmd_batch(args: Any) -> int:
         for r in loaded.rejected_events:
             rej_csv.writerow([r.id, r.kind or "", "", r.code, r.reason, "", "input"])
     t1 = time.perf_counter()
+    complete = False
     try:
         for chunk in evaluate_batch(compiled, loaded, args.as_of, workers=args.workers, chunk_size=args.chunk_size,
                                     ruleset_path=args.ruleset, rows=True):
@@ -798,12 +908,24 @@ def cmd_batch(args: Any) -> int:
                 rej_csv.writerows([r.event, r.kind, r.subject or "", r.code, r.reason, r.cite or "", "engine"]
                                   for r in chunk.rejected)
             bar.update(len(chunk.subjects) + len(chunk.excluded))
-    finally:
-        bar.close()
         if writer is not None:
             writer.close()
         if rej_file is not None:
             rej_file.close()
+        complete = True
+    except WorkerLost as exc:
+        print(f"qrules: error: {exc}; the run was stopped and no output was written (previous files "
+              f"kept)（工作进程意外终止，结果不完整，未写入任何输出）", file=sys.stderr)
+        return EXIT_ERRORS
+    finally:
+        bar.close()
+        if not complete:
+            if writer is not None:
+                writer.discard()
+            if rej_file is not None:
+                rej_file.close()
+            if rej_atomic is not None:
+                rej_atomic.discard()
     t_eval = time.perf_counter() - t1
     from .engine import validity_warnings
 
@@ -816,9 +938,18 @@ def cmd_batch(args: Any) -> int:
     data.update(ruleset=compiled.model.ruleset, version=compiled.model.version,
                 as_of=(args.as_of or dt.date.today()).isoformat(), workers=args.workers,
                 seconds_load=round(t_load, 3), seconds_evaluate=round(t_eval, 3))
-    if args.summary_json:
-        with open(args.summary_json, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, ensure_ascii=False, indent=2)
+    summary_atomic = AtomicFile(args.summary_json) if args.summary_json else None
+    outputs = [x for x in (writer, rej_atomic, summary_atomic) if x is not None]
+    try:
+        if summary_atomic is not None:
+            with open(summary_atomic.tmp, "w", encoding="utf-8") as fh:
+                json.dump(data, fh, ensure_ascii=False, indent=2)
+        for out in outputs:  # all complete: put them in place together
+            out.commit()
+    except BaseException:
+        for out in outputs:  # no-op for those already in place
+            out.discard()
+        raise
     m = compiled.model
     print(f"{m.ruleset} {m.version} — as of {data['as_of']}: {summary.subjects:,} subjects evaluated in "
           f"{t_eval:.2f} s ({summary.chunks} chunks, {args.workers} workers; loading took {t_load:.2f} s)")

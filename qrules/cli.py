@@ -422,6 +422,19 @@ def _run(args) -> int:
         return args.func(args)
 
 
+def _unwritable_outputs(args) -> str | None:
+    """Why an output file named on the command line cannot be written, if it cannot."""
+    from .safeio import check_output
+
+    for option in ("output", "rejections", "summary_json"):
+        path = getattr(args, option, None)
+        if isinstance(path, str) and path != "-":
+            problem = check_output(path)
+            if problem:
+                return f"--{option.replace('_', '-')} {path}: {problem}"
+    return None
+
+
 def _hoist_allow_path(argv: list[str]) -> list[str]:
     """``--allow-path DIR`` is accepted after the command too: move it before the command."""
     front: list[str] = []
@@ -451,6 +464,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .loader import allow_paths
 
         allow_paths(*args.allow_path)
+    unwritable = _unwritable_outputs(args)
+    if unwritable:  # said before any input is loaded, not after minutes of work
+        print(f"qrules: error: {unwritable}（无法写入输出文件）", file=sys.stderr)
+        return EXIT_ERRORS
     try:
         return _run(args)
     except QrulesError as exc:
@@ -465,9 +482,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                                       hint="check the expression at this place for the values it met")])
         return EXIT_ERRORS
     except KeyboardInterrupt:
+        print("\nqrules: interrupted; no output file was changed（已中断，输出文件未改动）", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return EXIT_OK
+    except OSError as exc:  # a full disk, a folder removed meanwhile: the old output is kept
+        if args.debug:
+            raise
+        print(f"qrules: error: {exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else "")
+              + "（读写文件失败）", file=sys.stderr)
+        return EXIT_ERRORS
     except Exception as exc:  # noqa: BLE001 - last resort: no traceback for users
         if args.debug:
             raise

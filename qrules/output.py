@@ -86,12 +86,17 @@ def _at_start(stream: Any) -> bool:
 class open_output:
     """``with open_output(path, csv=...) as out:`` — standard output for None or ``-``, else the
     file. CSV gets a UTF-8 byte-order mark (Excel then reads Chinese text correctly) in a file,
-    and on standard output redirected to a file (``> results.csv``), but not in a pipe."""
+    and on standard output redirected to a file (``> results.csv``), but not in a pipe.
+
+    A file is written to a temporary file beside it and renamed into place when the block
+    ends without an exception: an interrupted command leaves the previous content untouched.
+    """
 
     def __init__(self, path: str | None, *, csv: bool = False):
         self.path = None if path in (None, "-") else path
         self.csv = csv
         self.handle: Any = None
+        self._atomic: Any = None
 
     def __enter__(self) -> Any:
         import sys
@@ -100,12 +105,15 @@ class open_output:
             if self.csv and _is_regular_file(sys.stdout) and _at_start(sys.stdout):
                 sys.stdout.write("\ufeff")
             return sys.stdout
-        self.handle = open(self.path, "w", encoding="utf-8-sig" if self.csv else "utf-8", newline="")
+        from .safeio import atomic_open
+
+        self._atomic = atomic_open(self.path, "w", encoding="utf-8-sig" if self.csv else "utf-8", newline="")
+        self.handle = self._atomic.__enter__()
         return self.handle
 
-    def __exit__(self, *exc: object) -> None:
-        if self.handle is not None:
-            self.handle.close()
+    def __exit__(self, *exc: Any) -> None:
+        if self._atomic is not None:
+            self._atomic.__exit__(*exc)
 
 
 # -- CSV cells that a spreadsheet cannot run ------------------------------------------------------

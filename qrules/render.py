@@ -474,7 +474,10 @@ def cmd_render(args) -> int:
 
     text = render_markdown(load(args.ruleset))
     if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
+        from .safeio import atomic_open
+
+        with atomic_open(args.output, "w", encoding="utf-8") as fh:  # complete, or the old file kept
+            fh.write(text)
     else:
         sys.stdout.write(text)
     return 0

@@ -842,7 +842,9 @@ def _md_subjects(subjects: list[SubjectImpact], which: str) -> list[str]:
 # -- command line ---------------------------------------------------------------------------------
 def _write(text: str, output: str | None) -> None:
     if output:
-        with open(output, "w", encoding="utf-8") as f:
+        from .safeio import atomic_open
+
+        with atomic_open(output, "w", encoding="utf-8") as f:  # complete, or the old file kept
             f.write(text)
     else:
         sys.stdout.write(text)

@@ -125,6 +125,40 @@ def check_output(path: str | Path) -> str | None:
     return None
 
 
+class AtomicFile:
+    """A temporary file beside ``path`` (``.name.*.part``): :meth:`commit` renames it onto
+    ``path``; :meth:`discard` removes it, leaving the previous content of ``path`` untouched."""
+
+    def __init__(self, path: str | Path):
+        target = Path(path)
+        folder = target.parent if str(target.parent) else Path(".")
+        fd, self.tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=folder)
+        os.close(fd)
+        self.path = target
+        self.done = False
+
+    def commit(self) -> None:
+        if self.done:
+            return
+        try:
+            with open(self.tmp, "rb+") as fh:  # on disk before the rename makes it visible
+                os.fsync(fh.fileno())
+            os.chmod(self.tmp, 0o666 & ~_umask())
+        except OSError:  # pragma: no cover - filesystems without fsync or modes
+            pass
+        os.replace(self.tmp, self.path)
+        self.done = True
+
+    def discard(self) -> None:
+        if self.done:
+            return
+        self.done = True
+        try:
+            os.unlink(self.tmp)
+        except OSError:
+            pass
+
+
 @contextmanager
 def atomic_path(path: str | Path) -> Iterator[str]:
     """A temporary path beside ``path``; renamed onto ``path`` only if the block completes.
@@ -133,23 +167,13 @@ def atomic_path(path: str | Path) -> Iterator[str]:
     previous content of ``path`` is untouched. A process killed outright leaves at most a
     hidden ``.name.*.part`` file beside it, never a truncated ``path``.
     """
-    target = Path(path)
-    folder = target.parent if str(target.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=folder)
-    os.close(fd)
+    atomic = AtomicFile(path)
     try:
-        yield tmp
-        try:
-            os.chmod(tmp, 0o666 & ~_umask())
-        except OSError:  # pragma: no cover - filesystems without modes
-            pass
-        os.replace(tmp, target)
+        yield atomic.tmp
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        atomic.discard()
         raise
+    atomic.commit()
 
 
 @contextmanager
@@ -158,8 +182,6 @@ def atomic_open(path: str | Path, mode: str = "w", **kwargs: Any) -> Iterator[IO
     with atomic_path(path) as tmp:
         with open(tmp, mode, **kwargs) as fh:
             yield fh
-            fh.flush()
-            os.fsync(fh.fileno())
 
 
 @functools.cache

@@ -246,7 +246,9 @@ def write_corpus(out: str | Path, n_subjects: int, *, seed: int = 1, fmt: str = 
             path = path / "history.jsonl"
         else:
             path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("w", encoding="utf-8") as fh:
+        from .safeio import atomic_open
+
+        with atomic_open(path, "w", encoding="utf-8") as fh:  # complete, or the old file kept
             buf = []
             for kind, rec in generate(n_subjects, seed, bad_rate):
                 if kind == "subject":
@@ -264,8 +266,10 @@ def write_corpus(out: str | Path, n_subjects: int, *, seed: int = 1, fmt: str = 
     if fmt == "csv":
         import csv
 
-        with (path / "subjects.csv").open("w", encoding="utf-8-sig", newline="") as fs, \
-                (path / "events.csv").open("w", encoding="utf-8-sig", newline="") as fe:
+        from .safeio import atomic_open
+
+        with atomic_open(path / "subjects.csv", "w", encoding="utf-8-sig", newline="") as fs, \
+                atomic_open(path / "events.csv", "w", encoding="utf-8-sig", newline="") as fe:
             ws, we = csv.DictWriter(fs, SUBJECT_COLUMNS), csv.DictWriter(fe, EVENT_COLUMNS)
             ws.writeheader()
             we.writeheader()
@@ -283,9 +287,14 @@ def write_corpus(out: str | Path, n_subjects: int, *, seed: int = 1, fmt: str = 
         pq = _need_pyarrow("write Parquet corpora")
         import pyarrow as pa
 
+        from contextlib import ExitStack
+
+        from .safeio import atomic_path
+
         schemas = {"subject": _arrow_schema(pa, SUBJECT_COLUMNS), "event": _arrow_schema(pa, EVENT_COLUMNS)}
-        writers = {"subject": pq.ParquetWriter(str(path / "subjects.parquet"), schemas["subject"], compression="zstd"),
-                   "event": pq.ParquetWriter(str(path / "events.parquet"), schemas["event"], compression="zstd")}
+        stack = ExitStack()  # each table renamed into place only when both are complete
+        tmp = {kind: stack.enter_context(atomic_path(path / f"{kind}s.parquet")) for kind in schemas}
+        writers = {kind: pq.ParquetWriter(tmp[kind], schemas[kind], compression="zstd") for kind in schemas}
         bufs: dict[str, list[dict]] = {"subject": [], "event": []}
 
         def flush(kind: str) -> None:
@@ -296,20 +305,21 @@ def write_corpus(out: str | Path, n_subjects: int, *, seed: int = 1, fmt: str = 
                 writers[kind].write_table(pa.Table.from_pydict(cols, schema=schema))
                 rows.clear()
 
-        try:
-            for kind, rec in generate(n_subjects, seed, bad_rate):
-                if kind == "subject":
-                    n_s += 1
-                else:
-                    n_e += 1
-                bufs[kind].append(rec)
-                if len(bufs[kind]) >= 100_000:
-                    flush(kind)
-            flush("subject")
-            flush("event")
-        finally:
-            for w in writers.values():
-                w.close()
+        with stack:
+            try:
+                for kind, rec in generate(n_subjects, seed, bad_rate):
+                    if kind == "subject":
+                        n_s += 1
+                    else:
+                        n_e += 1
+                    bufs[kind].append(rec)
+                    if len(bufs[kind]) >= 100_000:
+                        flush(kind)
+                flush("subject")
+                flush("event")
+            finally:
+                for w in writers.values():
+                    w.close()
         return {"subjects": n_s, "events": n_e, "path": str(path)}
     raise ValueError(f"unknown format {fmt!r} (jsonl, csv, parquet)")
 

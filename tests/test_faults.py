@@ -1,0 +1,151 @@
+"""Faults (issue 10, items 7, 8): a batch worker or the parent killed, Ctrl-C, outputs.
+
+Whatever happens to a run, each output file holds either its previous content or the
+complete new content, never a partial file; a dead worker stops the run with the lost chunk
+named and a non-zero exit instead of a hang; Ctrl-C prints one line and exits 130.
+The subprocess tests poll for the worker processes and signal them while the run is going;
+their timeouts only catch a hang (they are not speed checks).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import GUANGDONG
+
+pytestmark = pytest.mark.skipif(not Path("/proc/self/task").exists() or not hasattr(os, "fork"),
+                                reason="needs fork and /proc (Linux)")
+
+PREVIOUS = {"out.csv": "previous results\n", "rej.csv": "previous rejections\n", "summary.json": "{\"old\": 1}\n"}
+
+
+# -- in process: a worker that dies is detected, and its chunk named --------------------------------
+
+def _dies_on_chunk_3(task):
+    from qrules import batch
+
+    if task[0] == 3:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return batch._real_run_chunk(task)
+
+
+def test_item7_killed_worker_is_detected_and_its_chunk_named(monkeypatch, gd):
+    from qrules import batch
+    from qrules.synth import history_data
+    from qrules.historyload import load_history_data
+
+    loaded = load_history_data(history_data(200, seed=2))
+    monkeypatch.setattr(batch, "_real_run_chunk", batch._run_chunk, raising=False)
+    monkeypatch.setattr(batch, "_run_chunk", _dies_on_chunk_3)
+    with pytest.raises(batch.WorkerLost) as exc:
+        list(batch.evaluate_batch(gd, loaded, workers=2, chunk_size=10))
+    assert exc.value.chunks == [3] and "SIGKILL" in exc.value.detail
+    assert "chunk 3 (first subject" in str(exc.value)
+
+
+# -- subprocesses: kill a worker, kill the parent, Ctrl-C --------------------------------------------
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    from qrules.synth import write_corpus
+
+    folder = tmp_path_factory.mktemp("faults")
+    write_corpus(str(folder / "h.jsonl"), 3000, seed=5)
+    return folder / "h.jsonl"
+
+
+def _start(folder: Path, corpus: Path) -> subprocess.Popen:
+    for name, text in PREVIOUS.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    args = [sys.executable, "-m", "qrules.cli", "batch", str(GUANGDONG), str(corpus), "--as-of", "2025-12-31",
+            "-j", "2", "--chunk-size", "10", "-o", str(folder / "out.csv"), "--rejections",
+            str(folder / "rej.csv"), "--summary-json", str(folder / "summary.json"), "--no-progress"]
+    return subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=open(folder / "stderr.txt", "w"),
+                            start_new_session=True)
+
+
+def _workers(proc: subprocess.Popen, timeout: float = 120) -> list[int]:
+    """The worker processes, once they exist (forked: the parent's command line)."""
+    deadline = time.monotonic() + timeout
+    path = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            pids = [int(p) for p in path.read_text().split()]
+        except OSError:
+            pids = []
+        if len(pids) >= 2:
+            return pids
+        time.sleep(0.005)
+    pytest.fail("the batch run ended before its workers could be signalled")
+
+
+def _outputs_untouched(folder: Path) -> None:
+    for name, text in PREVIOUS.items():
+        assert (folder / name).read_text(encoding="utf-8") == text, name
+
+
+def _gone(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/status").read_text().split("State:")[1].split()[0] in ("Z", "X")
+    except (OSError, IndexError):
+        return True
+
+
+def test_fault_worker_sigkill_stops_the_run_and_keeps_outputs(tmp_path, corpus):
+    proc = _start(tmp_path, corpus)
+    pid = _workers(proc)[0]
+    os.kill(pid, signal.SIGKILL)
+    assert proc.wait(timeout=120) == 1  # not a hang
+    err = (tmp_path / "stderr.txt").read_text(encoding="utf-8")
+    assert "a worker process died" in err and f"pid {pid} killed by SIGKILL" in err and "Traceback" not in err
+    _outputs_untouched(tmp_path)
+    assert not list(tmp_path.glob(".*.part"))
+
+
+def test_fault_parent_sigkill_leaves_previous_outputs_and_no_orphans(tmp_path, corpus):
+    proc = _start(tmp_path, corpus)
+    workers = _workers(proc)
+    time.sleep(0.3)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=60)
+    _outputs_untouched(tmp_path)  # at most a hidden .out.csv.*.part beside them
+    deadline = time.monotonic() + 30
+    while not all(_gone(w) for w in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert all(_gone(w) for w in workers), "workers outlived their parent"
+
+
+def test_fault_ctrl_c_exits_130_with_one_line(tmp_path, corpus):
+    proc = _start(tmp_path, corpus)
+    _workers(proc)
+    time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGINT)  # as a terminal does: the parent and its workers
+    assert proc.wait(timeout=120) == 130
+    err = (tmp_path / "stderr.txt").read_text(encoding="utf-8")
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err
+    assert err.count("interrupted") == 1
+    _outputs_untouched(tmp_path)
+    assert not list(tmp_path.glob(".*.part"))
+
+
+def test_fault_complete_run_replaces_outputs(tmp_path):
+    from qrules.synth import write_corpus
+
+    write_corpus(str(tmp_path / "small.jsonl"), 60, seed=1)
+    for name, text in PREVIOUS.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    from qrules.cli import main
+
+    assert main(["batch", str(GUANGDONG), str(tmp_path / "small.jsonl"), "-j", "2", "--chunk-size", "5",
+                 "-o", str(tmp_path / "out.csv"), "--rejections", str(tmp_path / "rej.csv"),
+                 "--summary-json", str(tmp_path / "summary.json")]) in (0, 1)
+    assert (tmp_path / "out.csv").read_text(encoding="utf-8-sig").startswith("id,kind,name")
+    assert '"subjects"' in (tmp_path / "summary.json").read_text(encoding="utf-8")
+    assert not list(tmp_path.glob(".*.part"))
