@@ -4,8 +4,8 @@ A mkdocs hook (``hooks:`` in mkdocs.yml): ``mkdocs build`` calls :func:`on_files
 the pages of :func:`pages` to the site in memory, so plain ``mkdocs build --strict`` builds the
 whole site from a clean checkout and nothing generated is written under docs/. The pages come
 from the pydantic schemas, the error-code tables of each module, the expression scopes, the
-CLI's argparse help, the public API's docstrings and the
-rulesets themselves (``qrules render``), so they cannot drift from the code.
+CLI's argparse help, the public API's docstrings (rendered by mkdocstrings, through
+:class:`RestRoles`) and the rulesets themselves (``qrules render``), so they cannot drift from the code.
 
 To add a generated page: add it to :func:`pages` (and to ``nav`` in mkdocs.yml).
 ``python docs/gen_reference.py DIR`` writes the same pages to DIR for inspection.
@@ -17,12 +17,18 @@ import importlib
 import inspect
 import json
 import logging
+import re
 import sys
 import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+try:  # the API page's docstrings pass through RestRoles (mkdocs.yml names it as a griffe extension)
+    import griffe
+except ImportError:
+    griffe = None
 
 CODE_MODULES = ["qrules.yamlsource", "qrules.parser", "qrules.check", "qrules.loader", "qrules.ruleset",
                 "qrules.history", "qrules.engine.decide", "qrules.workdays", "qrules.deadlines",
@@ -202,18 +208,44 @@ def cli_page() -> str:
 
 
 def api_page() -> str:
+    """The public API (``qrules.__all__``), rendered from the docstrings by mkdocstrings."""
     import qrules
 
-    lines = ["# Python API", "", inspect.getdoc(qrules) or "", ""]
-    for name in qrules.__all__:
-        obj = getattr(qrules, name)
-        kind = "class" if inspect.isclass(obj) else "function"
-        try:
-            sig = str(inspect.signature(obj)) if kind == "function" else ""
-        except (TypeError, ValueError):
-            sig = ""
-        lines += [f"## `{name}{sig}`", "", f"*{kind}*", "", _own_doc(obj), ""]
+    lines = ["# Python API", "",
+             "Everything below is importable from `qrules` (its `__all__`) and rendered from the code's "
+             "docstrings when the site is built.", "",
+             "::: qrules", "    options:", "      show_root_heading: false", "      members: false", ""]
+    lines += [f"::: qrules.{name}\n" for name in qrules.__all__]
     return "\n".join(lines)
+
+
+_ROLE = re.compile(r":(?:py:)?(?:class|func|meth|attr|mod|data|exc|obj):`(~?)([\w.]+)(\(\))?`")
+
+
+def markdown_roles(text: str, public: set[str]) -> str:
+    """reST in a docstring as Markdown: ``:class:`~a.B``` -> a link to ``qrules.B`` when B is on the
+    API page, else the code ``B``; a paragraph ending in ``::`` (a literal block follows) ends in ``:``."""
+    def link(m: re.Match) -> str:
+        tilde, target, call = m.groups()
+        shown = (target.rsplit(".", 1)[-1] if tilde else target) + (call or "")
+        name = target.rsplit(".", 1)[-1]
+        return f"[`{shown}`][qrules.{name}]" if name in public else f"`{shown}`"
+
+    return re.sub(r"(?<=\S)::(?=\n\s*\n)", ":", _ROLE.sub(link, text))
+
+
+if griffe is not None:
+    class RestRoles(griffe.Extension):
+        """Show the reST roles the code's docstrings use as Markdown, linked when on the API page."""
+
+        def on_object(self, *, obj, **kwargs) -> None:
+            if obj.docstring is not None:
+                import qrules
+
+                obj.docstring.value = markdown_roles(obj.docstring.value, set(qrules.__all__))
+
+        def on_package(self, *, pkg, **kwargs) -> None:   # the top package is no on_object
+            self.on_object(obj=pkg)
 
 
 def rulesets_pages() -> dict[str, str]:

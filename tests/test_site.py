@@ -116,6 +116,41 @@ def test_site_loads_nothing_from_outside(site):
     assert external_assets(site) == []
 
 
+# --- API reference from docstrings (mkdocstrings) ------------------------------------------------
+
+def _gen_reference():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("gen_reference", ROOT / "docs" / "gen_reference.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_rest_roles_become_markdown_links_or_code():
+    out = _gen_reference().markdown_roles(
+        "raise :class:`QrulesError`; see :func:`~qrules.errors.render` and :meth:`History.subject`::\n\n    x = 1\n",
+        public={"QrulesError", "History"})
+    assert out == ("raise [`QrulesError`][qrules.QrulesError]; see `render` and `History.subject`:\n\n"
+                   "    x = 1\n")
+
+
+def test_api_page_renders_every_public_name_from_its_docstring(site):
+    import qrules
+
+    page = (site / "reference" / "api" / "index.html").read_text(encoding="utf-8")
+    for name in qrules.__all__:
+        assert f'id="qrules.{name}"' in page, f"qrules.{name} has no entry on the API page"
+    text = re.sub(r"<[^>]+>", "", page)
+    assert ":class:`" not in text and ":func:`" not in text and "``" not in text, "raw reST on the API page"
+    # Google-style sections (Args:, Returns:, Raises:) render as titled tables (in Chinese: 参数：,
+    # 返回：, 引发：), never as the raw words.
+    section = re.compile(r"^\s*(Args|Arguments|Parameters|Returns|Raises|Yields|Examples?):\s*$", re.M)
+    written = sum(len(section.findall(getattr(qrules, name).__doc__ or "")) for name in qrules.__all__)
+    assert page.count('class="doc-section-title"') >= written
+    assert not section.search(text)
+
+
 # --- Chinese search ----------------------------------------------------------------------------
 
 def test_search_index_has_chinese_words(site):
