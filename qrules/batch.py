@@ -899,8 +899,11 @@ def cmd_batch(args: Any) -> int:
     t1 = time.perf_counter()
     complete = False
     try:
-        for chunk in evaluate_batch(compiled, loaded, args.as_of, workers=args.workers, chunk_size=args.chunk_size,
-                                    ruleset_path=args.ruleset, rows=True):
+        chunks = _columnar_chunks(args, compiled, loaded)  # None: the per-subject engine in worker processes
+        if chunks is None:
+            chunks = evaluate_batch(compiled, loaded, args.as_of, workers=args.workers, chunk_size=args.chunk_size,
+                                    ruleset_path=args.ruleset, rows=True)
+        for chunk in chunks:
             summary.add(chunk)
             if writer is not None:
                 writer.write(chunk.subjects)
@@ -972,6 +975,28 @@ def cmd_batch(args: Any) -> int:
     return EXIT_ERRORS if loaded.has_errors else EXIT_OK
 
 
+def _columnar_chunks(args: Any, compiled: Any, loaded: Any) -> list | None:
+    """The columnar backend's result when it is chosen (``--backend``; by default for CSV/Parquet
+    input) and can take this ruleset and history; otherwise None, with a notice saying why."""
+    backend = getattr(args, "backend", None) or ("columnar" if is_columnar(args.history) else "engine")
+    if backend != "columnar":
+        return None
+    try:
+        from .columnar import ColumnarBackend, Fallback
+    except ModuleNotFoundError as exc:  # polars is an optional speed-up
+        print(f"notice: the columnar backend needs {exc.name}; evaluating with the per-subject engine",
+              file=sys.stderr)
+        return None
+    try:
+        return [ColumnarBackend(compiled).chunk(loaded, args.as_of or dt.date.today())]
+    except Fallback as exc:
+        print("notice: the columnar backend cannot take this ruleset and history; evaluating with the "
+              "per-subject engine（列式后端不支持以下规则或记录，改用逐对象引擎）:", file=sys.stderr)
+        for reason in exc.reasons:
+            print(f"  - {reason}", file=sys.stderr)
+        return None
+
+
 def cmd_synth(args: Any) -> int:
     from .synth import write_corpus
 
@@ -1019,6 +1044,10 @@ def register(subparsers: Any) -> None:
                    help="progress bar on stderr (default: when stderr is a terminal)")
     b.add_argument("--max-diagnostics", type=_positive, default=20,
                    help="input diagnostics to print (default 20)")
+    b.add_argument("--backend", choices=["engine", "columnar"], default=None,
+                   help="columnar: all subjects at once with polars (default for CSV/Parquet input; falls back "
+                        "to the engine with a notice naming what it cannot take); engine: per subject in "
+                        "worker processes (see docs/batch.md)")
     b.set_defaults(func=cmd_batch)
 
     s = subparsers.add_parser("synth", help="write a seeded synthetic corpus (for tests and benchmarks)",

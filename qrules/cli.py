@@ -176,7 +176,7 @@ def _at_scale(args) -> bool:
     from .batch import is_columnar
 
     return (args.workers is not None or (args.output or "").endswith(".parquet")
-            or is_columnar(args.history))
+            or is_columnar(args.history) or getattr(args, "backend", None) == "columnar")
 
 
 def cmd_evaluate(args) -> int:
@@ -192,7 +192,8 @@ def cmd_evaluate(args) -> int:
             ruleset=args.ruleset, history=args.history, as_of=args.as_of,
             workers=args.workers or os.cpu_count() or 2, chunk_size=500, output=args.output,
             format=args.format if args.format in ("csv", "jsonl") and args.output else None,
-            rejections=None, summary_json=None, progress=None, max_diagnostics=20))
+            rejections=None, summary_json=None, progress=None, max_diagnostics=20,
+            backend=getattr(args, "backend", None)))
     compiled, loaded = _load_inputs(args)
     result = evaluate(compiled, loaded.history, args.as_of, invalid_subjects=loaded.invalid_subjects)
     rejected_records = [{"event": r.id, "kind": r.kind, "code": r.code, "reason": r.reason,
@@ -343,6 +344,8 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     e.add_argument("--workers", "-j", type=int, default=None,
                    help="evaluate at scale in N worker processes with a progress bar and a summary "
                         "(also chosen for a CSV/Parquet history or a .parquet output; see qrules batch)")
+    e.add_argument("--backend", choices=["engine", "columnar"], default=None,
+                   help="at scale: columnar (polars, default for CSV/Parquet input) or engine (see qrules batch)")
     e.set_defaults(func=cmd_evaluate)
 
     x = sub.add_parser("explain", help="explain one subject's score point by point with articles")
