@@ -364,8 +364,10 @@ class Runner:
         self.compiled: dict[tuple, Any] = {}
         self.histories: dict[str, Any] = {}
         self.coverage: dict[str, Coverage] = {}
+        self.probes: dict[str, Any] = {}
 
     def ruleset(self, case: Case) -> Any:
+        from .compiler import Probes
         from .loader import load_ruleset
         from .ruleset import compile_resolved
 
@@ -386,13 +388,14 @@ class Runner:
             resolved = self.resolved[key_file]
             if case.overrides:
                 resolved = _with_overrides(resolved, case)
-            compiled = compile_resolved(resolved)
+            probes = self.probes.setdefault(key_file, Probes())  # one sink per file, whatever the overrides
+            compiled = compile_resolved(resolved, probes)
         except QrulesError as exc:
             self.compiled[key] = exc
             raise
         self.compiled[key] = compiled
         if key_file not in self.coverage:
-            self.coverage[key_file] = Coverage.of(_display(case.ruleset), compiled)
+            self.coverage[key_file] = Coverage.of(_display(case.ruleset), compiled, probes)
         return compiled
 
     def history(self, case: Case):
@@ -655,7 +658,14 @@ def _explanations(compiled, result, ids: list[str]) -> str:
 
 @dataclass
 class Coverage:
-    """What a ruleset file holds that cases can exercise, and what they did exercise."""
+    """What a ruleset file holds that cases can exercise, and what they did exercise.
+
+    Items, classes, reward rules, the cap and the lapse of repairs are read from the results of
+    the subjects a case checks. Branches are read from the compiled rules themselves
+    (:class:`qrules.compiler.Probes`): each outcome of a condition (a repair condition failing,
+    the repair limit refusing, an item's or reward's ``when``, the window, the 9(2) dedup) and
+    each arm of an ``a if c else b`` (a conditional ratio) counts once some case ran it.
+    """
 
     file: str
     ruleset: str
@@ -663,28 +673,36 @@ class Coverage:
     classes: list[str]
     repair: dict[str, str]            # key -> label
     rewards: dict[str, str]
-    conditions: list[str]             # reasons of repair.conditions, by index
+    branches: dict[tuple, str]        # probe key -> label
+    probes: Any = None
     seen: set[str] = field(default_factory=set)
+    own: dict[str, Any] = field(default_factory=dict)  # a child file's own rules: label -> seen key
 
     @classmethod
-    def of(cls, file: str, compiled) -> "Coverage":
+    def of(cls, file: str, compiled, probes=None) -> "Coverage":
         m = compiled.model
         repair: dict[str, str] = {}
-        for i, cond in enumerate(m.repair.conditions):
-            repair[f"condition[{i}]"] = f"repair.conditions[{i}] failing ({cond.cite or 'no cite'}: {cond.reason})"
-        first, later = _ratio_labels(compiled)
-        repair["ratio.first"] = f"repair.ratio for the 1st deduction ({first}; {m.repair.ratio.cite or ''})"
-        repair["ratio.later"] = f"repair.ratio for a 2nd or later deduction ({later}; {m.repair.ratio.cite or ''})"
-        repair["limit"] = f"repair.limit reached ({m.repair.limit.cite or ''}: {m.repair.limit.reason})"
         if m.repair.lapses_with_deduction.value:
             repair["lapse"] = f"repair lapses with its deduction ({m.repair.lapses_with_deduction.cite or ''})"
         rewards = {code: f"reward {code} ({rule.cite or ''})" for code, rule in m.rewards.rules.items()}
         rewards["cap"] = f"reward cap ({m.rewards.cap.cite or ''})"
-        return cls(file, m.ruleset, list(m.items), list(m.classes), repair, rewards,
-                   [c.reason for c in m.repair.conditions])
+        branches = {}
+        for key, label in (probes.declared.items() if probes is not None else ()):
+            where, _ = key
+            cite = compiled.resolved.cite_for(where)
+            branches[key] = f"{_where(where)} {label}" + (f" ({cite})" if cite else "")
+        cov = cls(file, m.ruleset, list(m.items), list(m.classes), repair, rewards, branches, probes)
+        r = compiled.resolved
+        if len(r.chain) > 1:  # what this file itself writes, so a change is seen to be tested
+            mine = lambda path: r.span(path).file == r.chain[0]  # noqa: E731
+            cov.own.update({f"item {code}": f"item:{code}" for code in m.items if mine(("items", code))})
+            cov.own.update({f"reward {code}": f"reward:{code}" for code in m.rewards.rules
+                            if mine(("rewards", "rules", code))})
+            cov.own.update({label: key for key, label in branches.items() if mine(key[0])})
+        return cov
 
     def observe(self, case: Case, result) -> None:
-        """Record what the subjects and events the case checks exercised."""
+        """Record what the subjects the case checks exercised (branches record themselves)."""
         checked = set(case.model.expect)
         for s in result.subjects:
             if s.id not in checked:
@@ -694,38 +712,31 @@ class Coverage:
             for e in s.entries:
                 if e.kind == "deduction":
                     self.seen.add(f"item:{e.code}")
-                elif e.kind == "repair":
-                    if e.status == "lapsed":
-                        self.seen.add("repair:lapse")
-                    self.seen.add("repair:ratio.first" if (e.ordinal or 1) == 1 else "repair:ratio.later")
+                elif e.kind == "repair" and e.status == "lapsed":
+                    self.seen.add("repair:lapse")
                 elif e.kind == "reward":
                     self.seen.add(f"reward:{e.code}")
                     if e.status == "capped":
                         self.seen.add("reward:cap")
-        asserted = set(case.model.rejected)
-        for exp in case.model.expect.values():
-            asserted |= set(exp.rejected or [])
-        for r in result.rejected:
-            if r.event not in asserted:
-                continue
-            if r.code == "QR608":
-                for i, reason in enumerate(self.conditions):
-                    if reason and reason in r.reason:
-                        self.seen.add(f"repair:condition[{i}]")
-            elif r.code == "QR609":
-                self.seen.add("repair:limit")
 
     def uncovered(self) -> dict[str, list[str]]:
+        hits = self.probes.hits if self.probes is not None else set()
         return {
             "items": [c for c in self.items if f"item:{c}" not in self.seen],
             "classes": [f"{w} {c}" for w in ("live", "official") for c in self.classes if f"{w}:{c}" not in self.seen],
             "repair": [label for k, label in self.repair.items() if f"repair:{k}" not in self.seen],
             "rewards": [label for k, label in self.rewards.items() if f"reward:{k}" not in self.seen],
+            "branches": [label for k, label in self.branches.items() if k not in hits],
         }
+
+    def own_uncovered(self) -> list[str]:
+        """The rules this (child) file writes itself that no case exercised."""
+        hits = self.probes.hits if self.probes is not None else set()
+        return [label for label, key in self.own.items() if key not in hits and key not in self.seen]
 
     def totals(self) -> dict[str, int]:
         return {"items": len(self.items), "classes": 2 * len(self.classes), "repair": len(self.repair),
-                "rewards": len(self.rewards)}
+                "rewards": len(self.rewards), "branches": len(self.branches)}
 
     def complete(self) -> bool:
         return not any(self.uncovered().values())
@@ -733,22 +744,16 @@ class Coverage:
     def to_dict(self) -> dict:
         unc, tot = self.uncovered(), self.totals()
         return {"file": self.file, "ruleset": self.ruleset, "complete": self.complete(),
+                "own": {"total": len(self.own), "uncovered": self.own_uncovered()},
                 **{k: {"total": tot[k], "covered": tot[k] - len(unc[k]), "uncovered": unc[k]} for k in tot}}
 
 
-def _ratio_labels(compiled) -> tuple[str, str]:
-    expr = compiled.exprs.get("repair.ratio.value")
-    out = []
-    for ordinal in (1, 2):
-        env = {"deduction": {"date": dt.date(2000, 1, 1), "item": "", "points": Decimal(-1), "intentional": False,
-                             "major_impact": False, "ordinal": Decimal(ordinal)},
-               "repair": {"date": dt.date(2000, 1, 1), "rectified": True},
-               "operator": {"filed": True, "concealed": False, "roles": []}}
-        try:
-            out.append(f"{(Decimal(expr(env)) * 100).normalize():f}%")
-        except Exception:  # noqa: BLE001 - a label only
-            out.append("ratio")
-    return out[0], out[1]
+def _where(path: tuple) -> str:
+    """``('repair', 'conditions', 0, 'when')`` -> ``repair.conditions[0].when``."""
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
 
 
 # -- collecting files and the command ---------------------------------------------------------
@@ -819,7 +824,13 @@ def _print_text(outcomes: list[CaseOutcome], coverage: dict[str, Coverage], out)
         unc, tot = cov.uncovered(), cov.totals()
         state = "complete（全部覆盖）" if cov.complete() else "INCOMPLETE（未全部覆盖）"
         print(f"{cov.file} ({cov.ruleset}): {state}", file=out)
-        names = {"items": "items 事项", "classes": "classes 分类", "repair": "repair 修复", "rewards": "rewards 奖励"}
+        names = {"items": "items 事项", "classes": "classes 分类", "repair": "repair 修复", "rewards": "rewards 奖励",
+                 "branches": "branches 分支"}
+        if cov.own:
+            own = cov.own_uncovered()
+            print(f"  own rules 本文件的规则: {len(cov.own) - len(own)}/{len(cov.own)} exercised", file=out)
+            for label in own:
+                print(f"    not exercised（未覆盖）: {label}", file=out)
         for k in tot:
             print(f"  {names[k]}: {tot[k] - len(unc[k])}/{tot[k]} exercised", file=out)
             if k in ("items", "classes") and unc[k]:

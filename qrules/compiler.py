@@ -28,9 +28,31 @@ _DIRECT_COMPARE = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=":
                    ">": operator.gt, ">=": operator.ge}
 
 
-def compile_checked(checked: Checked, calendar: WorkdayCalendar | None = None) -> Fn:
-    """The closure that evaluates ``checked.node`` in an environment (a name -> value mapping)."""
-    return _Compiler(checked.infos, calendar).compile(checked.node)
+class Probes:
+    """Branch coverage of a ruleset's expressions (``qrules test``): which branches exist and
+    which ran. Keys are ``(where, branch)``: ``where`` names the expression by its place in the
+    ruleset, ``branch`` an arm (``then@line:col``) or a condition's outcome (``true``/``false``).
+    Only code compiled with probes records anything; normal evaluation pays nothing."""
+
+    def __init__(self) -> None:
+        self.declared: dict[tuple, str] = {}  # key -> label
+        self.hits: set[tuple] = set()
+
+    def declare(self, key: tuple, label: str) -> None:
+        self.declared.setdefault(key, label)
+
+    def hit(self, key: tuple) -> None:
+        self.hits.add(key)
+
+
+def compile_checked(checked: Checked, calendar: WorkdayCalendar | None = None, probes: Probes | None = None,
+                    where: tuple = ()) -> Fn:
+    """The closure that evaluates ``checked.node`` in an environment (a name -> value mapping).
+
+    With ``probes``, each ``a if c else b`` that is not decided at compile time declares its two
+    arms under ``where`` and records the arm it takes.
+    """
+    return _Compiler(checked.infos, calendar, probes, where).compile(checked.node)
 
 
 def _spanned(exc: EvaluationError, span: Span) -> EvaluationError:
@@ -57,9 +79,12 @@ def _guard(f: Callable[..., Any], span: Span) -> Callable[..., Any]:
 
 
 class _Compiler:
-    def __init__(self, infos: dict[int, Info], calendar: WorkdayCalendar | None):
+    def __init__(self, infos: dict[int, Info], calendar: WorkdayCalendar | None, probes: Probes | None = None,
+                 where: tuple = ()):
         self.infos = infos
         self.calendar = calendar
+        self.probes = probes
+        self.where = where
 
     def compile(self, node: ast.Expr) -> Fn:
         info = self.infos[id(node)]
@@ -201,10 +226,24 @@ class _Compiler:
         if cconst:
             return self.compile(node.then if cvalue else node.orelse)
         cond, then, orelse = self.compile(node.cond), self.compile(node.then), self.compile(node.orelse)
+        if self.probes is not None:
+            then, orelse = self._probed(node, "then", then), self._probed(node, "else", orelse)
         if self.infos[id(node.cond)].type != BOOL:
             check = _guard(truth, node.cond.span)
             return lambda env: then(env) if check(cond(env)) else orelse(env)
         return lambda env: then(env) if cond(env) else orelse(env)
+
+    def _probed(self, node: ast.IfElse, arm: str, fn: Fn) -> Fn:
+        """``fn`` recording that the ``arm`` of ``node`` ran (coverage mode only)."""
+        span = node.cond.span
+        key = (self.where, f"{arm}@{span.line}:{span.col}")
+        self.probes.declare(key, f"{'if' if arm == 'then' else 'else'} arm of the condition at {span.line}:{span.col}")
+        probes = self.probes
+
+        def probed(env: Env) -> Any:
+            probes.hit(key)
+            return fn(env)
+        return probed
 
     def _ListExpr(self, node: ast.ListExpr, info: Info) -> Fn:
         fns = [self.compile(item) for item in node.items]
@@ -255,4 +294,4 @@ class _Compiler:
         return lambda env: f(arg(env))
 
 
-__all__ = ["compile_checked", "Fn", "Env"]
+__all__ = ["compile_checked", "Probes", "Fn", "Env"]

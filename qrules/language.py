@@ -51,7 +51,8 @@ class CompiledExpr:
 
 def compile_expression(text: str, smap: SourceMap, scope: Mapping[str, Type], diags: Diagnostics, *,
                        expected: Type | None = None, constants: Mapping[str, Any] | None = None,
-                       calendar: WorkdayCalendar | None = None) -> CompiledExpr | None:
+                       calendar: WorkdayCalendar | None = None, probes: compiler.Probes | None = None,
+                       where: tuple = ()) -> CompiledExpr | None:
     """Parse, check and compile an expression.
 
     Args:
@@ -62,6 +63,7 @@ def compile_expression(text: str, smap: SourceMap, scope: Mapping[str, Type], di
         expected: the type the caller needs (e.g. ``BOOL`` for a condition), if any.
         constants: names with values known now (parameters); folded into the code.
         calendar: a working-day calendar, needed for ``workdays`` date arithmetic.
+        probes: record branch coverage under ``where`` (``qrules test``); None in normal use.
 
     Returns:
         The compiled expression, or None if there was an error (see ``diags``).
@@ -72,7 +74,7 @@ def compile_expression(text: str, smap: SourceMap, scope: Mapping[str, Type], di
     checked = check.check(node, scope, diags, constants=constants, calendar=calendar, expected=expected)
     if checked is None:
         return None
-    return CompiledExpr(text, checked.type, node, compiler.compile_checked(checked, calendar))
+    return CompiledExpr(text, checked.type, node, compiler.compile_checked(checked, calendar, probes, where))
 
 
 def parse_literal_value(text: str, smap: SourceMap, diags: Diagnostics) -> tuple[Any, Type] | None:

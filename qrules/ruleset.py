@@ -226,8 +226,28 @@ def _smap(resolved: ResolvedRuleset, path: tuple) -> SourceMap:
     return SourceMap.at(span.file, span.line, span.col)
 
 
+# Expressions whose outcome is a decision: with probes, ``qrules test`` counts both outcomes.
+CONDITIONS = frozenset({"window.counts", "items.when", "links.when", "dedup.spot_check.deduplicated_when",
+                        "repair.conditions.when", "repair.limit.allowed_when", "rewards.rules.when"})
+
+
+def _outcomes(expr: CompiledExpr, probes, where: tuple) -> CompiledExpr:
+    """``expr`` recording whether it came out true or false (coverage mode only)."""
+    keys = {True: (where, "true"), False: (where, "false")}
+    for value, key in keys.items():
+        probes.declare(key, "holds" if value else "does not hold")
+    fn = expr.fn
+
+    def probed(env):
+        value = fn(env)
+        probes.hit(keys[bool(value)])
+        return value
+    return CompiledExpr(expr.text, expr.type, expr.node, probed)
+
+
 class _Compiler:
-    def __init__(self, resolved: ResolvedRuleset, diags: Diagnostics):
+    def __init__(self, resolved: ResolvedRuleset, diags: Diagnostics, probes=None):
+        self.probes = probes
         self.r = resolved
         self.m = resolved.model
         self.diags = diags
@@ -237,8 +257,12 @@ class _Compiler:
 
     def expr(self, path: tuple, text: str, scope_key: str, expected: Type | None) -> CompiledExpr | None:
         scope = {**self.broken, **SCOPES[scope_key]} if self.broken else SCOPES[scope_key]
-        return compile_expression(text, _smap(self.r, path), scope, self.diags,
-                                  expected=expected, constants=self.params, calendar=self.calendar)
+        compiled = compile_expression(text, _smap(self.r, path), scope, self.diags, expected=expected,
+                                      constants=self.params, calendar=self.calendar, probes=self.probes,
+                                      where=path)
+        if compiled is not None and self.probes is not None and scope_key in CONDITIONS:
+            compiled = _outcomes(compiled, self.probes, path)
+        return compiled
 
     def run(self) -> CompiledRuleset | None:
         m, r = self.m, self.r
@@ -396,13 +420,17 @@ def _example(typ: Type) -> str:
             "bool": "write true or false"}.get(str(typ), "")
 
 
-def compile_resolved(resolved: ResolvedRuleset) -> CompiledRuleset:
-    """Compile and audit a resolved ruleset; raise QrulesError with every problem found."""
+def compile_resolved(resolved: ResolvedRuleset, probes=None) -> CompiledRuleset:
+    """Compile and audit a resolved ruleset; raise QrulesError with every problem found.
+
+    ``probes`` (a :class:`qrules.compiler.Probes`) makes the compiled rules record which
+    branches run, for the coverage of ``qrules test``; leave it None otherwise.
+    """
     from .audit import audit
 
     diags = Diagnostics()
     diags.extend(resolved.diagnostics)
-    compiled = _Compiler(resolved, diags).run()
+    compiled = _Compiler(resolved, diags, probes).run()
     if compiled is not None:
         audit(compiled, diags)
     if diags.has_errors or compiled is None:

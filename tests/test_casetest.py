@@ -142,11 +142,28 @@ def test_coverage_is_derived_from_results_not_case_text(tmp_path):
     outcomes, coverage = run_paths([str(path)])
     assert outcomes[0].status == "pass", outcomes[0]
     cov = next(iter(coverage.values()))
-    uncovered = cov.uncovered()["repair"]
-    assert not any("conditions[3]" in u for u in uncovered)
-    assert any("conditions[2]" in u for u in uncovered)
-    assert any("1st deduction" in u for u in uncovered)
+    uncovered = cov.uncovered()["branches"]
+    # Keyed on what was evaluated: condition 3 (filing) failed; condition 2 (rectified) only held.
+    assert not any("repair.conditions[3].when does not hold" in u for u in uncovered)
+    assert any("repair.conditions[2].when does not hold" in u for u in uncovered)
+    assert not any("repair.conditions[2].when holds" in u for u in uncovered)
+    # No repair counted, so neither arm of the ratio ran.
+    assert sum("repair.ratio.value" in u for u in uncovered) == 2
     assert "11.4" not in cov.uncovered()["items"]
+
+
+def test_coverage_counts_each_arm_of_a_conditional_ratio(tmp_path):
+    """第十五条第（一）项: a first-deduction repair runs the 100% arm only; the 50% arm stays uncovered."""
+    path = write_case(tmp_path, "cases:\n  - name: first repair\n    history:\n" + SUBJECTS +
+                      "      events:\n"
+                      "        - {id: f1, kind: filing, subject: op1, date: 2023-01-01}\n"
+                      '        - {id: e1, kind: deduction, item: "11.4", date: 2023-03-01, subjects: [p1]}\n'
+                      "        - {id: r1, kind: repair, of: e1, date: 2023-05-01, rectified: true}\n"
+                      "    expect:\n      p1: {score: 12}\n")
+    outcomes, coverage = run_paths([str(path)])
+    assert outcomes[0].status == "pass", outcomes[0]
+    ratio = [u for u in next(iter(coverage.values())).uncovered()["branches"] if "repair.ratio.value" in u]
+    assert len(ratio) == 1 and ratio[0].startswith("repair.ratio.value else arm")
 
 
 def test_shared_history_file_and_several_rulesets(tmp_path, capsys):

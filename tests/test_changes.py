@@ -4,6 +4,8 @@ each checks, evaluates a small history to hand-computed results (the case file),
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from conftest import GUANGDONG, ROOT, ded, operator, product
@@ -37,7 +39,19 @@ def test_each_change_evaluates_to_its_hand_computed_results():
 
     outcomes, coverage = run_paths([str(CHANGES / "cases")])
     assert [(o.name, o.status) for o in outcomes if o.status != "pass"] == []
-    assert len(outcomes) == 8 and len(coverage) == 8
+    assert len(outcomes) == 9 and len(coverage) == 8
+
+
+def test_each_change_is_covered_by_qrules_test():
+    """Every rule a change file writes itself (its items, rewards, and each branch of its
+    expressions) is exercised by the cases: coverage counts what was evaluated."""
+    from qrules.casetest import run_paths
+
+    _, coverage = run_paths([str(CHANGES / "cases")])
+    own = {Path(c.file).name: (len(c.own), c.own_uncovered()) for c in coverage.values()}
+    assert {name: missing for name, (_, missing) in own.items() if missing} == {}
+    assert own["repair-third-quarter.yaml"][0] == 4  # both arms of each of its two conditions
+    assert own["cable-item.yaml"][0] == 3  # the new item, its condition holding and failing
 
 
 @pytest.mark.parametrize("name, words", [
