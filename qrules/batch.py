@@ -239,10 +239,29 @@ def _parquet_rows(file: Path, allowed: list[str], what: str) -> Iterator[tuple[i
     _check_header(str(file), header, allowed, what)
     row = 0
     for batch in pf.iter_batches(batch_size=65536):
-        columns = {name: batch.column(i).to_pylist() for i, name in enumerate(batch.schema.names)}
+        columns = {name: _pylist(batch.column(i)) for i, name in enumerate(batch.schema.names)}
         for i in range(batch.num_rows):
             row += 1
             yield row, header, {name: values[i] for name, values in columns.items()}
+
+
+def _pylist(column: Any) -> list:
+    """A Parquet column as Python values; a date beyond Python's calendar (year 10000 and on)
+    becomes text that validation refuses for that record alone, instead of failing the file."""
+    try:
+        return column.to_pylist()
+    except (OverflowError, ValueError):
+        import pyarrow as pa
+
+        days = column.cast(pa.int32()).to_pylist()  # date32: days since 1970-01-01
+        epoch = dt.date(1970, 1, 1)
+        out = []
+        for n in days:
+            try:
+                out.append(None if n is None else epoch + dt.timedelta(days=n))
+            except OverflowError:
+                out.append(f"day {n} from 1970-01-01 (beyond year 9999)")
+        return out
 
 
 def _need_pyarrow(what: str):

@@ -30,9 +30,15 @@ class _Parser(argparse.ArgumentParser):
 
 def _date(text: str) -> dt.date:
     try:
-        return dt.date.fromisoformat(text)
+        value = dt.date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"'{text}' is not a date (write YYYY-MM-DD, e.g. 2025-12-31)") from None
+    from .history import date_out_of_range
+
+    problem = date_out_of_range(value)
+    if problem:
+        raise argparse.ArgumentTypeError(problem)
+    return value
 
 
 def print_diagnostics(diags: Sequence[Diagnostic], fmt: str = "text", *, out=None) -> None:

@@ -56,6 +56,8 @@ CODES: dict[str, str] = {
     "QR511": "a credit code whose registration-authority code (1st character) is not in the GB 32100 "
              "table (warning)",
     "QR512": "a correction dated before the event it corrects (第二十五条; 更正日期早于被更正的事件)",
+    "QR520": "an as-of date outside the dates qrules evaluates (1900-01-01 to 2199-12-31; a record dated "
+             "outside them is refused as QR501)",
 }
 
 from .kinds import EVENT_KINDS, PROCEDURE_KINDS, SUBJECT_KINDS  # noqa: E402  (re-exported)
@@ -106,22 +108,53 @@ Text = Annotated[str, BeforeValidator(_to_code)]
 
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 
+#: The dates a history and an as-of date may hold. Outside them, window arithmetic (36 months
+#: back, a 3-year D lock, half-yearly adjustments, deadlines) would leave the calendar, and the
+#: adjustments to walk would grow without bound; a record dated outside is refused on its own.
+MIN_DATE = _dt.date(1900, 1, 1)
+MAX_DATE = _dt.date(2199, 12, 31)
+
+
+def date_out_of_range(value: _dt.date) -> str | None:
+    """Why ``value`` is not a date qrules evaluates (see :data:`MIN_DATE`), or None."""
+    if MIN_DATE <= value <= MAX_DATE:
+        return None
+    return (f"the date {value.isoformat()} is outside the dates qrules evaluates, {MIN_DATE.isoformat()} to "
+            f"{MAX_DATE.isoformat()}（日期超出可计算范围）")
+
+
+def check_as_of(as_of: _dt.date | None) -> None:
+    """Refuse an as-of date outside :data:`MIN_DATE`..:data:`MAX_DATE` (QR520) before any work."""
+    problem = date_out_of_range(as_of) if as_of is not None else None
+    if problem:
+        from .errors import Diagnostic, QrulesError
+
+        raise QrulesError(Diagnostic("QR520", f"as-of date: {problem}", hint="evaluate as of a date between them"))
+
+
+def _in_range(value: _dt.date) -> _dt.date:
+    problem = date_out_of_range(value)
+    if problem:
+        raise PydanticCustomError("date_range", problem)
+    return value
+
 
 def _to_date(value: Any) -> Any:
     if isinstance(value, _dt.datetime):
         raise PydanticCustomError("date_type", "expected a date (YYYY-MM-DD) without a time of day")
     if isinstance(value, _dt.date):
-        return value
+        return _in_range(value)
     if isinstance(value, str):
         match = _ISO_DATE.match(value.strip())
         if not match:
             raise PydanticCustomError("date_format", "'{value}' is not a date; write it as YYYY-MM-DD, "
                                       "e.g. 2023-03-01 (日期格式应为 YYYY-MM-DD)", {"value": value})
         try:
-            return _dt.date(int(match[1]), int(match[2]), int(match[3]))
+            date = _dt.date(int(match[1]), int(match[2]), int(match[3]))
         except ValueError:
             raise PydanticCustomError("date_invalid", "the date {value} does not exist (日期不存在)",
                                       {"value": value.strip()}) from None
+        return _in_range(date)
     raise PydanticCustomError("date_type", "expected a date written YYYY-MM-DD, not {value!r}",
                               {"value": value})
 

@@ -754,6 +754,11 @@ def _jsonl_lines(lines: Iterable[str], file: str, loader: _Loader) -> LoadedHist
         flag.seen = False
         try:
             raw = decode(stripped)
+        except RecursionError:
+            reason = f"line {lineno} is nested too deeply to load"
+            loader._report("QR507", reason, span)
+            loader.reject_unplaced(None, span, reason, "QR507")
+            continue
         except ValueError as exc:
             msg = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
             col = exc.colno + (len(line) - len(line.lstrip())) if isinstance(exc, json.JSONDecodeError) else 1
@@ -805,7 +810,7 @@ def _sniff(text: str) -> str:
         return "json"
     except json.JSONDecodeError as exc:
         return "jsonl" if exc.msg == "Extra data" else "json"
-    except ValueError:
+    except (ValueError, RecursionError):
         return "json"
 
 
@@ -856,7 +861,11 @@ def _load_history_text(text: str, file: str, format: Format) -> LoadedHistory:
         loader.quiet = {(d.span.line, d.span.col) for d in diags.items if d.code == "QR006" and d.span}
         return _from_document(loader, doc)
     if format == "json":
-        return _load_json_text(text, file, loader)
+        try:
+            return _load_json_text(text, file, loader)
+        except RecursionError:  # the JSON decoder's own limit (about 1,000 levels)
+            raise QrulesError(Diagnostic("QR005", "the document is nested too deeply to load", Span(file, 1, 1),
+                                         hint="a history is a mapping of lists of flat records")) from None
     if format == "jsonl":
         register_source(file, text)
         return _jsonl_lines(text.splitlines(), file, loader)

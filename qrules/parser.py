@@ -29,6 +29,11 @@ MAX_LENGTH = 10_000
 MAX_NESTING = 64
 MAX_TREE_DEPTH = 200
 MAX_DIGITS = 30
+#: The longest duration a ruleset may write: dates qrules evaluates (1900-2199) shifted by it
+#: stay inside the calendar (years 1-9999).
+MAX_DURATION_YEARS = 200
+MAX_DURATION = {"days": 366 * MAX_DURATION_YEARS, "workdays": 366 * MAX_DURATION_YEARS,
+                "months": 12 * MAX_DURATION_YEARS, "years": MAX_DURATION_YEARS}
 
 CODES: dict[str, str] = {
     "QR101": "syntax error (unexpected token or character, missing operand, unclosed bracket...)",
@@ -38,6 +43,7 @@ CODES: dict[str, str] = {
     "QR105": "number literal has too many digits",
     "QR106": "unknown duration unit",
     "QR107": "duration amount is not a whole number",
+    "QR108": "duration too long (more than 200 years): date arithmetic with it would leave the calendar",
 }
 
 UNITS = ("day", "days", "week", "weeks", "month", "months", "year", "years", "workday", "workdays")
@@ -459,6 +465,12 @@ class _ToAst(Transformer):
         count, name = int(amount), unit.value if unit.value.endswith("s") else unit.value + "s"
         if name == "weeks":
             count, name = count * 7, "days"
+        limit = MAX_DURATION[name]
+        if abs(count) > limit:
+            self.diags.add("QR108", f"duration {number.value} {unit.value} is longer than {MAX_DURATION_YEARS} years "
+                                    f"(at most {limit:,} {name})", self._span(meta),
+                           hint="date arithmetic with it would leave the calendar")
+            count = 0
         return ast.Literal(Duration(count, name), DURATION, self._span(meta))
 
     def list(self, meta, children):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -93,6 +94,8 @@ PARAMETER_TYPES: dict[str, Type] = {
 
 
 _MISSING = object()
+#: Numeric parameters are counts and points on a 12-point scale; far beyond is a typo.
+MAX_PARAMETER = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -278,6 +281,11 @@ class _Compiler:
             if want is not None and typ != want:
                 self.diags.add("QR405", f"parameter '{name}' must be a {want}, got {typ} ('{param.value}')",
                                r.span(path), hint=_example(want))
+                self.broken[name] = ANY
+                continue
+            if isinstance(value, Decimal) and abs(value) > MAX_PARAMETER:
+                self.diags.add("QR405", f"parameter '{name}' is {value}, beyond ±{MAX_PARAMETER} "
+                               "(exact arithmetic with it would overflow)", r.span(path))
                 self.broken[name] = ANY
                 continue
             self.params[name] = value

@@ -173,7 +173,10 @@ def shift(d: date, dur: Duration, sign: int, calendar: WorkdayCalendar | None) -
         return add_months(d, 12 * amount)
     if calendar is None:
         raise EvaluationError("working days need a calendar, and none was given")
-    return calendar.add_workdays(d, amount)
+    try:
+        return calendar.add_workdays(d, amount)
+    except (OverflowError, ValueError):
+        raise EvaluationError(f"{d} {'+' if sign > 0 else '-'} {dur} is out of the date range") from None
 
 
 def scale_duration(dur: Duration, factor: Any) -> Duration:

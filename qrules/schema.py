@@ -140,6 +140,22 @@ class Dedup(_Model):
     spot_check: SpotCheckDedup
 
 
+#: Points are on a 12-point scale: anything beyond these bounds is a typo, and would overflow
+#: the exact decimal arithmetic at evaluation time (a value such as -1.0e+29 or 60 digits).
+MAX_POINTS = Decimal(1000)
+MAX_POINT_DECIMALS = 4
+
+
+def _plain_points(value: Decimal | None) -> Decimal | None:
+    if value is None:
+        return value
+    if not value.is_finite() or abs(value) > MAX_POINTS:
+        raise ValueError(f"points must lie between -{MAX_POINTS} and {MAX_POINTS}（分值超出范围）")
+    if value.normalize().as_tuple().exponent < -MAX_POINT_DECIMALS:
+        raise ValueError(f"points may have at most {MAX_POINT_DECIMALS} decimal places（分值小数位过多）")
+    return value
+
+
 class Item(_Model):
     subject: SubjectKind
     title: str
@@ -158,7 +174,7 @@ class Item(_Model):
     def _not_positive(cls, value: Decimal | None) -> Decimal | None:
         if value is not None and value > 0:
             raise ValueError("deduction points must be zero or negative (write -3, not 3)")
-        return value
+        return _plain_points(value)
 
 
 class Link(_Model):
@@ -210,6 +226,11 @@ class RewardRule(_Model):
     reason: str
     cite: str | None = None
     provisional: bool = False
+
+    @field_validator("points")
+    @classmethod
+    def _plain(cls, value: Decimal) -> Decimal:
+        return _plain_points(value)
 
 
 class RewardCap(_Model):

@@ -270,3 +270,145 @@ def test_item4_planted_grammar_cache_is_never_loaded(tmp_path, monkeypatch, weak
         os.chmod(folder / name, 0o666)
     assert _lark.__wrapped__().parse("1 + 2")
     assert not marker.exists()
+
+
+# -- item 9: dates that would leave the calendar are refused, the rest evaluated ---------------------
+
+
+@pytest.fixture
+def far_dates(tmp_path):
+    path = tmp_path / "far.json"
+    subjects = [operator("op1", 1), product("p1", "op1"), product("p2", "op1", nice_class=27)]
+    events = [ded("e1", "11.4", "0003-03-01", ["p1"]), ded("e2", "11.4", "2023-03-01", ["p2"]),
+              ded("e3", "11.4", "9999-12-01", ["p2"]), ded("e4", "11.4", "1899-12-31", ["p1"])]
+    path.write_text(json.dumps({"subjects": subjects, "events": events}), encoding="utf-8")
+    return path
+
+
+def test_item9_out_of_calendar_dates_are_refused_records(far_dates, capsys):
+    assert main(["evaluate", str(GUANGDONG), str(far_dates), "--as-of", "2025-12-31", "--format", "json"]) == 1
+    data = json.loads(capsys.readouterr().out)
+    assert sorted(r["event"] for r in data["invalid_records"]) == ["e1", "e3", "e4"]
+    assert all(r["code"] == "QR501" and "outside the dates qrules evaluates" in r["reason"]
+               for r in data["invalid_records"])
+    p2 = next(s for s in data["subjects"] if s["id"] == "p2")
+    assert p2["score"] == "9"  # e2 still counts: 12 − 3
+    for argv in (["explain", str(GUANGDONG), str(far_dates), "p2", "--as-of", "2025-12-31"],
+                 ["batch", str(GUANGDONG), str(far_dates), "--as-of", "2025-12-31", "-j", "1"],
+                 ["deadlines", str(GUANGDONG), str(far_dates), "--as-of", "2025-12-31"]):
+        assert main(argv) in (0, 1)
+        assert "QR690" not in capsys.readouterr().err
+
+
+def test_item9_far_as_of_is_refused_with_a_message(far_dates, capsys, gd):
+    with pytest.raises(SystemExit) as exc:
+        main(["evaluate", str(GUANGDONG), str(far_dates), "--as-of", "9999-12-31"])
+    assert exc.value.code == 2 and "outside the dates qrules evaluates" in capsys.readouterr().err
+    import datetime as dt
+
+    from qrules import evaluate, load_history
+    from qrules.errors import QrulesError
+
+    with pytest.raises(QrulesError) as err:
+        evaluate(gd, load_history(far_dates), dt.date(9999, 12, 31))
+    assert err.value.diagnostics[0].code == "QR520"
+
+
+# -- item 11: what used to be "internal error" ------------------------------------------------------
+
+
+@pytest.mark.parametrize("body, code", [
+    ('deadlines:\n  notify: {within: "999999999 days"}\n', "QR108"),
+    ('parameters:\n  window: {value: "99999 months"}\n', "QR108"),
+    ('items:\n  "11.4": {points: -1.0e+29}\n', "QR301"),
+    ('items:\n  "11.4": {points: "-' + "1" * 60 + '"}\n', "QR301"),
+    ('items:\n  "11.4": {points: -0.00001}\n', "QR301"),
+    ('parameters:\n  start_score: {value: "99999999999999999999 * 99999999999999999999"}\n', "QR405"),
+    ('window:\n  counts: "as_of - window < entry.date <= as_of and 9999-12-31 + 5 workdays > as_of"\n', "QR208"),
+])
+def test_item11_ruleset_values_that_failed_evaluate_are_refused_by_check(tmp_path, capsys, body, code):
+    kid = tmp_path / "kid.yaml"
+    kid.write_text(f"qrules: 1\nruleset: kid\nextends: {GUANGDONG.as_posix()}\nversion: '1'\n{body}", encoding="utf-8")
+    assert main(["check", str(kid)]) == 1
+    err = capsys.readouterr().err
+    assert f"error[{code}]" in err and "internal error" not in err and "Traceback" not in err
+
+
+def test_item11_json_nested_100000_deep(tmp_path, capsys):
+    deep = "[" * 100_000 + "]" * 100_000
+    (tmp_path / "deep.json").write_text('{"subjects": ' + deep + ', "events": []}', encoding="utf-8")
+    (tmp_path / "deep.jsonl").write_text('{"record": "subject", "x": ' + deep + "}\n", encoding="utf-8")
+    assert main(["evaluate", str(GUANGDONG), str(tmp_path / "deep.json")]) == 1
+    assert main(["evaluate", str(GUANGDONG), str(tmp_path / "deep.jsonl")]) == 1
+    err = capsys.readouterr().err
+    assert "error[QR005]" in err and "error[QR507]" in err and "internal error" not in err
+
+
+def test_item11_parquet_date_beyond_the_calendar(tmp_path, capsys):
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({"id": ["op1"], "kind": ["operator"], "uscc": [operator("op1", 1)["uscc"]],
+                             "roles": ["producer"], "region": ["440512"]}), tmp_path / "subjects.parquet")
+    pq.write_table(pa.table({"id": ["e1", "e2"], "kind": ["deduction"] * 2, "item": ["12.3"] * 2,
+                             "date": pa.array([10**7, 19000], pa.date32()), "subjects": ["op1"] * 2}),
+                   tmp_path / "events.parquet")
+    assert main(["evaluate", str(GUANGDONG), str(tmp_path), "--as-of", "2025-01-01"]) == 1
+    assert "internal error" not in capsys.readouterr().err
+    from qrules.batch import load_columnar
+
+    loaded = load_columnar(tmp_path)
+    assert [r.id for r in loaded.rejected_events] == ["e1"] and [e.id for e in loaded.history.events] == ["e2"]
+
+
+@pytest.mark.parametrize("target", ["missing/out.csv", "folder", "readonly/out.csv"])
+def test_item11_unwritable_output_is_refused_before_loading(tmp_path, capsys, monkeypatch, target):
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "readonly").mkdir(mode=0o555)
+    if target.startswith("readonly") and os.access(tmp_path / "readonly", os.W_OK):
+        pytest.skip("running as a user who can write anywhere")
+    loaded = []
+    import qrules.historyload as hl
+
+    monkeypatch.setattr(hl, "load_history", lambda *a, **k: loaded.append(a))
+    assert main(["evaluate", str(GUANGDONG), "never-read.json", "-o", str(tmp_path / target)]) == 1
+    err = capsys.readouterr().err
+    assert "cannot write" in err.lower() or "does not exist" in err or "is a directory" in err
+    assert loaded == []
+
+
+def test_item11_full_disk_keeps_previous_output(tmp_path, capsys, monkeypatch, far_dates):
+    out = tmp_path / "r.csv"
+    out.write_text("previous\n", encoding="utf-8")
+    import builtins
+
+    real_open = builtins.open
+
+    class Full:
+        def __init__(self, fh):
+            self.fh = fh
+
+        def write(self, text):
+            raise OSError(28, "No space left on device")
+
+        def __getattr__(self, name):
+            return getattr(self.fh, name)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.fh.close()
+
+    monkeypatch.setattr(builtins, "open", lambda f, *a, **k: Full(real_open(f, *a, **k))
+                        if str(f).endswith(".part") else real_open(f, *a, **k))
+    assert main(["evaluate", str(GUANGDONG), str(far_dates), "--as-of", "2025-12-31", "--format", "csv",
+                 "-o", str(out)]) == 1
+    assert "No space left on device" in capsys.readouterr().err
+    assert out.read_text(encoding="utf-8") == "previous\n" and not list(tmp_path.glob(".*.part"))
+
+
+def test_item11_workers_are_capped():
+    from qrules.batch import max_workers
+
+    assert max_workers() <= 4 * (os.cpu_count() or 1)

@@ -102,8 +102,10 @@ def evaluate(compiled, history, as_of: dt.date | None = None, *, invalid_subject
             (their results are the same as over the whole history; rejections and the summary
             then cover that part only).
     """
+    from ..history import check_as_of
     from ..historyload import gc_paused
 
+    check_as_of(as_of)  # window arithmetic must stay inside the calendar (docs/security.md)
     # The engine makes many small acyclic objects next to a large loaded history; the cyclic
     # collector's passes over all of them cost about as much as the evaluation itself.
     with gc_paused():
