@@ -334,6 +334,8 @@ GOLDEN = [
     ("QR106", "3 mounths", "rules.yaml:1:3: error[QR106]: unknown duration unit 'mounths'\n"
                            "    = did you mean 'months'?"),
     ("QR107", "1.5 months", "rules.yaml:1:1: error[QR107]: a duration must be a whole number of months, got 1.5"),
+    ("QR108", "99999 months", "rules.yaml:1:1: error[QR108]: duration 99999 months is longer than 200 years "
+                              "(at most 2,400 months)\n    = date arithmetic with it would leave the calendar"),
     ("QR201", "scroe > 3", "rules.yaml:1:1: error[QR201]: unknown name 'scroe'\n    = did you mean 'score'?"),
     ("QR201", "True", "rules.yaml:1:1: error[QR201]: unknown name 'True'\n"
                       "    = booleans are written in lower case: true"),
