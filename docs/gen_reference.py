@@ -31,6 +31,7 @@ except ImportError:
     griffe = None
 
 CODE_MODULES = ["qrules.yamlsource", "qrules.parser", "qrules.check", "qrules.loader", "qrules.ruleset",
+                "qrules.registry",
                 "qrules.history", "qrules.engine.decide", "qrules.workdays", "qrules.deadlines",
                 "qrules.casetest"]
 

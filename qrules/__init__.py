@@ -27,7 +27,7 @@ if TYPE_CHECKING:  # the names below are imported on first use (PEP 562), so `qr
     from .historyload import LoadedHistory, load_history, load_history_data
     from .ruleset import CompiledRuleset
 
-__all__ = ["load_ruleset", "load_history", "load_history_data", "evaluate", "evaluate_data",
+__all__ = ["load_ruleset", "load_rulesets", "load_history", "load_history_data", "evaluate", "evaluate_data",
            "CompiledRuleset", "History", "LoadedHistory", "EvaluationResult", "SubjectResult", "EntryResult",
            "Rejection", "Diagnostic", "QrulesError"]
 __version__ = "0.1.0"
@@ -51,12 +51,28 @@ def __getattr__(name: str) -> Any:
     return value
 
 
-def load_ruleset(source) -> "CompiledRuleset":
-    """Load, check and compile a ruleset file (its ``extends`` chain included); raise
-    :class:`QrulesError` with every problem found."""
+def load_ruleset(source, *, rulesets: "list[str] | None" = None) -> "CompiledRuleset":
+    """Load, check and compile a ruleset (its ``extends`` chain included); raise
+    :class:`QrulesError` with every problem found.
+
+    ``source`` is a file (one version), or a version or family name (``"haojiang"``) looked up in
+    the ``rulesets`` folders (default ``rulesets/``). The result's ``.timeline`` says which version
+    is in force on which date; :func:`evaluate` decides each event under its own (brief §4a)."""
+    if rulesets is not None:
+        from .registry import Registry
+
+        return Registry.scan(tuple(str(d) for d in rulesets)).load(str(source))
     from .ruleset import load
 
     return load(source)
+
+
+def load_rulesets(*dirs) -> "Any":
+    """Read rulesets folders (default ``rulesets/``) as families of versions: a
+    :class:`qrules.registry.Registry`; ``.load(name)`` compiles one, ``.check()`` proves the periods."""
+    from .registry import load_rulesets as _load
+
+    return _load(*dirs)
 
 
 def evaluate(ruleset: "CompiledRuleset", history: "History | LoadedHistory", as_of: _dt.date | None = None,

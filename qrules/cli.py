@@ -77,7 +77,19 @@ def cmd_check(args) -> int:
 
     status = EXIT_OK
     report = []
+    paths, folders = [], []
     for path in args.paths:
+        if Path(path).is_dir():  # a rulesets folder: every version, then the families' periods (§4a)
+            folders.append(path)
+            paths += [str(f) for f in sorted(Path(path).glob("*.yaml"))]
+        else:
+            paths.append(path)
+    printed: list[Diagnostic] = []
+    if folders and not getattr(args, "rulesets", None):
+        from .registry import rulesets_dirs
+
+        rulesets_dirs.set(tuple(folders))  # names in these files resolve among these folders
+    for path in paths:
         try:
             compiled = load(path)
         except QrulesError as exc:
@@ -85,7 +97,8 @@ def cmd_check(args) -> int:
             errors = [d for d in exc.diagnostics if d.severity == "error"]
             report.append({"file": path, "ok": False, "diagnostics": [d.to_dict() for d in exc.diagnostics]})
             if args.format == "text":
-                print_diagnostics(exc.diagnostics)
+                print_diagnostics([d for d in exc.diagnostics if d not in printed])
+                printed += exc.diagnostics
                 print(f"{path}: {len(errors)} error(s)（{len(errors)} 处错误）", file=sys.stderr)
             continue
         m = compiled.model
@@ -100,6 +113,15 @@ def cmd_check(args) -> int:
             print(f"{path}: ok — {m.ruleset} {m.version} ({chain}); {len(m.items)} items, "
                   f"{len(m.rewards.rules)} reward rules, classes {'/'.join(list(m.classes))}; "
                   f"{provisional} provisional values（{provisional} 项暂定分值，待省局记分表）")
+    if folders:  # the families of these folders together: versions must not overlap (§4a)
+        from .registry import check_folders
+
+        diags, entry, lines = check_folders(folders)
+        report.append(entry)
+        if args.format == "text":
+            print_diagnostics([d for d in diags if d not in printed])
+            print("\n".join(f"{', '.join(folders)}: {line}" for line in lines))
+        status = status if entry["ok"] else EXIT_ERRORS
     if args.format == "json":
         print(json.dumps(report, ensure_ascii=False, indent=2, default=json_default))
     return status
@@ -119,10 +141,10 @@ def _flatten(value: Any, path: tuple, out: list) -> None:
 
 
 def cmd_show(args) -> int:
-    from .loader import load_ruleset
+    from .registry import resolved_at
 
     try:
-        resolved = load_ruleset(args.path)
+        resolved = resolved_at(args.path, args.at)
     except QrulesError as exc:
         print_diagnostics(exc.diagnostics)
         return EXIT_ERRORS
@@ -331,13 +353,16 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
 
     c = sub.add_parser("check", help="check rulesets: syntax, names, types, class partition, citations",
                        description="Check ruleset files and report every problem at file:line:col.")
-    c.add_argument("paths", nargs="+", metavar="PATH")
+    c.add_argument("paths", nargs="+", metavar="PATH",
+                   help="ruleset files, or a rulesets folder (also proves its families' versions do not overlap)")
     c.add_argument("--format", choices=["text", "json"], default="text")
     c.set_defaults(func=cmd_check)
 
     s = sub.add_parser("show", help="print a ruleset; --resolved shows inherited values and their origin")
-    s.add_argument("path", metavar="PATH")
+    s.add_argument("path", metavar="RULESET", help="a ruleset file, or a version or family name (--rulesets)")
     s.add_argument("--resolved", action="store_true", help="annotate each value with the file:line it comes from")
+    s.add_argument("--at", type=_date, default=None, metavar="DATE",
+                   help="the version in force on DATE, for a family name or 'extends: FAMILY' (default: today)")
     s.add_argument("--format", choices=["text", "json"], default="text")
     s.set_defaults(func=cmd_show)
 
@@ -380,7 +405,16 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
                 imported.add(module_name)
         else:  # listed in --help without importing its module (keeps start-up fast)
             sub.add_parser(command, help=help_text, add_help=False)
+    _versions_options(sub)
     return p
+
+
+def _versions_options(sub) -> None:
+    """``--rulesets DIR`` on every command: where version and family names are looked up (§4a)."""
+    for parser in sub.choices.values():
+        parser.add_argument("--rulesets", action="append", metavar="DIR", default=None,
+                            help="folder of ruleset versions for RULESET names such as 'haojiang' or "
+                                 "'guangdong-2021' (repeatable; default: rulesets/)")
 
 
 #: Commands defined in their own modules (each exposes ``register(subparsers)``), imported only
@@ -477,6 +511,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if unwritable:  # said before any input is loaded, not after minutes of work
         print(f"qrules: error: {unwritable}（无法写入输出文件）", file=sys.stderr)
         return EXIT_ERRORS
+    from .registry import rulesets_dirs
+
+    token = rulesets_dirs.set(tuple(args.rulesets) if getattr(args, "rulesets", None) else rulesets_dirs.get())
     try:
         return _run(args)
     except QrulesError as exc:
@@ -507,6 +544,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"qrules: internal error: {type(exc).__name__}: {exc}\n"
               "rerun with --debug and report the traceback（请加 --debug 重新运行并反馈）", file=sys.stderr)
         return EXIT_ERRORS
+    finally:
+        rulesets_dirs.reset(token)
 
 
 if __name__ == "__main__":

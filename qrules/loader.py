@@ -7,7 +7,11 @@ static checks).
 
 Inheritance rules (a typo must never add a rule silently):
 
-* ``extends: guangdong-2021`` names a ruleset in the same directory (or a path);
+* ``extends: guangdong-2021`` names a ruleset in the same directory (or a path); in a
+  rulesets folder (``registry``) it may name a version or a family (``extends: guangdong``:
+  the version of that family in force at the date in question), chosen by the registry
+  and passed in as ``parents``;
+* ``transition`` (a version's own start rule, §4a) is never inherited;
 * a key the child writes replaces the parent's value; mappings merge key by key;
 * ``+key:`` adds a key the parent does not have, ``-key: null`` removes one;
 * writing a bare key the parent does not have is an error, with a suggestion;
@@ -16,6 +20,8 @@ Inheritance rules (a typo must never add a rule silently):
 
 from __future__ import annotations
 
+import datetime as dt
+import os
 import posixpath
 import re
 import subprocess
@@ -313,13 +319,15 @@ def _merge(parent: dict, prov: dict[Path_, Pos], child: dict, doc: Document, pat
 
 
 def _load_raw(source: str, diags: Diagnostics, seen: list[str], roots: list[Path], rev: str | None,
-              via: Span | None = None, views: dict[str, dict] | None = None
+              via: Span | None = None, views: dict[str, dict] | None = None, parents: Any = None
               ) -> tuple[dict, dict[Path_, Pos], list[str]] | None:
     """Load ``source`` and its ancestors; return merged data, provenance and the file chain.
     ``views`` collects each file's own resolved data (what it cites for the values it sets).
 
     ``via`` is the ``extends`` that named ``source`` (None for the file the user named): a
     parent that is not a ruleset is refused there without quoting any of its content.
+    ``parents`` (from ``registry``) says which file an ``extends`` name means: a version, or
+    the version of a family chosen for one period.
     """
     own = Diagnostics()
     doc = _read_source(source, own, rev)
@@ -347,7 +355,12 @@ def _load_raw(source: str, diags: Diagnostics, seen: list[str], roots: list[Path
     if not isinstance(parent_name, str):
         diags.add("QR303", "'extends' must name a ruleset id or a path", espan)
         return None
-    parent_file, refused = _resolve_parent(parent_name, source, rev, roots)
+    lookup = getattr(parents, "lookup", None)  # registry.FamilyParents resolves per child file
+    chosen = lookup(parent_name, source) if lookup else (parents or {}).get(parent_name)
+    target = parent_name
+    if chosen:  # the registry's choice, as a path from the child's folder (then checked as any other)
+        target = chosen if rev is not None else os.path.relpath(chosen, Path(source).parent)
+    parent_file, refused = _resolve_parent(target, source, rev, roots)
     if parent_file is None:
         diags.add("QR309", f"'extends: {parent_name}' is refused: {refused}", espan,
                   hint="name a ruleset in the same folder (guangdong-2021), or allow another folder on the "
@@ -363,10 +376,13 @@ def _load_raw(source: str, diags: Diagnostics, seen: list[str], roots: list[Path
         diags.add("QR303", f"parent ruleset '{parent_name}' not found (looked for {parent_file})", espan,
                   hint="name a ruleset id in the same directory (guangdong-2021) or a relative path")
         return None
-    parent = _load_raw(parent_file, diags, seen + [key], roots, rev, espan, views)
+    parent = _load_raw(parent_file, diags, seen + [key], roots, rev, espan, views, parents)
     if parent is None:
         return None
     pdata, pprov, chain = parent
+    if "transition" in pdata:  # a version's own start rule: never inherited (§4a)
+        pdata = {k: v for k, v in pdata.items() if k != "transition"}
+        pprov = {p: pos for p, pos in pprov.items() if p[:1] != ("transition",)}
     prov = dict(pprov)
     merged = _merge(pdata, prov, data, doc, (), diags, pdata.get("ruleset", parent_name))
     merged["extends"] = parent_name
@@ -376,12 +392,21 @@ def _load_raw(source: str, diags: Diagnostics, seen: list[str], roots: list[Path
     return merged, prov, [source] + chain
 
 
-def load_ruleset(source: str | Path, *, allow: Sequence[str | Path] = ()) -> ResolvedRuleset:
+def load_ruleset(source: str | Path, *, allow: Sequence[str | Path] = (), parents: dict[str, str] | None = None,
+                 at: dt.date | None = None) -> ResolvedRuleset:
     """Load a ruleset file (with its parents) and validate it; raise QrulesError with every problem.
 
     ``source`` is a path, or ``REV:path`` for a file at a git revision. Parents named by
     ``extends`` must lie in the folder of ``source`` or in ``allow`` (or :data:`ALLOWED_PATHS`).
+    ``parents``: ``extends`` name -> file, as chosen by the registry (:mod:`qrules.registry`).
+    Without it, a family name in ``extends`` means the version in force on ``at`` (default
+    today; else the last one before it), looked up in the ruleset's folder and ``--rulesets``.
     """
+    if parents is None:
+        from .registry import FamilyParents, rulesets_dirs
+
+        parents = FamilyParents(str(source), at)
+        allow = (*allow, *rulesets_dirs.get())  # the folders the user named for family names
     git = _git_source(source) if isinstance(source, str) else None  # only text the user typed
     source = str(source)
     diags = Diagnostics()
@@ -393,7 +418,7 @@ def load_ruleset(source: str | Path, *, allow: Sequence[str | Path] = ()) -> Res
         roots = [Path(source).resolve().parent, *ALLOWED_PATHS, *(Path(a).resolve() for a in allow)]
         first = str(Path(source).resolve())
     views: dict[str, dict] = {}
-    raw = _load_raw(source, diags, [first], roots, rev, views=views)
+    raw = _load_raw(source, diags, [first], roots, rev, views=views, parents=parents)
     if raw is None:
         raise QrulesError(diags.items)
     data, prov, chain = raw

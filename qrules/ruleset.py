@@ -125,6 +125,7 @@ class CompiledRuleset:
     calendar: WorkdayCalendar
     diagnostics: list[Diagnostic] = field(default_factory=list)  # warnings and infos from check
     cites: dict[str, str | None] = field(default_factory=dict)  # what the engine cites, by role
+    timeline: Any = None  # qrules.versions.Timeline: the versions by date (set by qrules.registry.resolve)
     _window_cache: dict = field(default_factory=dict, repr=False)
 
     def in_window(self, entry_date: dt.date, as_of: dt.date, entry: tuple = ()) -> bool:
@@ -449,5 +450,8 @@ def compile_resolved(resolved: ResolvedRuleset, probes=None) -> CompiledRuleset:
 
 
 def load(source: str | Path) -> CompiledRuleset:
-    """Load, check and compile a ruleset file (the one call most users need)."""
-    return compile_resolved(load_ruleset(source))
+    """Load, check and compile a ruleset: a file, or a version or family name in the rulesets
+    folder (``qrules.registry``); ``.timeline`` says which version is in force on which date."""
+    from .registry import resolve
+
+    return resolve(source)

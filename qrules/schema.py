@@ -309,6 +309,11 @@ class Ruleset(_Model):
     qrules: Literal[1] = 1
     ruleset: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*$")
     extends: str | None = None
+    family: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9._-]*$",
+                               description="the family this version belongs to (§4a); default: the ruleset's own name")
+    transition: Literal["keep", "redecide"] | None = Field(
+        default=None, description="at this version's start: keep past decisions (default) or re-decide the "
+                                  "entries still in the window under this version (§4a); not inherited")
     version: str
     title: str
     document: str | None = None
