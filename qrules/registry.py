@@ -38,6 +38,7 @@ CODES = {
     "QR906": "a RULESET name is neither a file nor a version or family in the rulesets folder",
     "QR907": "no version in force on a date the evaluation needed (with --require-in-force)",
     "QR908": "a family's last version has ended: later dates are evaluated under it, with a notice",
+    "QR909": "a folder given as rulesets holds no ruleset file",
 }
 
 DEFAULT_DIRS = ("rulesets",)
@@ -393,6 +394,11 @@ def check_folders(folders: list[str]) -> tuple[list[Diagnostic], dict, list[str]
     overlap; gaps warned). Returns the diagnostics, a JSON-ready report and the text lines."""
     reg = Registry.scan(tuple(folders))
     diags = reg.check()
+    for folder in folders:
+        if not any(Path(v.file).parent.resolve() == Path(folder).resolve() for v in reg.versions.values()):
+            diags.append(Diagnostic("QR909", f"'{folder}' holds no ruleset file (*.yaml with 'ruleset:')"
+                                    f"（文件夹中没有规则集）", Span(folder, 1, 1),
+                                    hint="name ruleset files, or the folder that holds them (e.g. rulesets/)"))
     errors = {d.span.file for d in diags if d.severity == "error" and d.code == "QR902" and d.span}
     families, lines = {}, []
     for family, versions in sorted(reg.families.items()):
