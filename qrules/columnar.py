@@ -61,6 +61,7 @@ title version window.cite window.counts calendar.*.holidays calendar.*.workdays 
 citations.filing citations.items citations.repairs citations.rewards citations.subjects composition.producer.cite
 composition.producer.rule composition.producer.note composition.product.cite composition.product.note
 composition.product.rule composition.seller.cite composition.seller.note composition.seller.rule dedup.heaviest.rule
+family transition
 """.split())
 
 #: Sections that never change a score, class or refusal (procedures, documentation, measures
@@ -113,6 +114,10 @@ class ColumnarBackend:
         self.problems: list[str] = [f"ruleset field '{p}' is new to the columnar backend"
                                     for p in sorted(_set_fields(m) - KNOWN_FIELDS)
                                     if p.split(".")[0] not in NEUTRAL_SECTIONS]
+        pieces = getattr(getattr(compiled, "timeline", None), "pieces", ())
+        if len(pieces) > 1:  # several versions over time (§4a): the engine picks one per date
+            self.problems.append(f"{len(pieces)} versions in force over time "
+                                 f"({', '.join(p.label for p in pieces)}) are new to the columnar backend")
         numbers = [i.points for i in m.items.values()] + [i.intentional for i in m.items.values() if i.intentional]
         numbers += [r.points for r in m.rewards.rules.values()]
         numbers += [v for v in compiled.params.values() if isinstance(v, Decimal)]
