@@ -4,11 +4,13 @@ The site is built once, as a clean checkout builds it (plain ``mkdocs build --st
 temporary directory. Then:
 
 - no page or stylesheet of it loads anything over http(s): bureau intranets are offline;
+- the Python API page renders every public name from its docstring (Google-style sections);
 - the search index holds Chinese words (material's search plugin segments with jieba), so
   two-character words such as 修复 and 扣分 are terms;
 - Debian's Chromium, headless and driven by Playwright, opens the site served on 127.0.0.1,
   types 修复 into the search box the way an input method does, and finds the repair pages;
-  every request the browser makes stays on 127.0.0.1. A screenshot of the home page is saved
+  every page of the site loads with no script error and every request the browser makes stays
+  on 127.0.0.1 (anything else is refused and reported). A screenshot of the home page is saved
   to ``.site-artifacts/home.png`` (and of the search to ``search.png``) as a build artifact.
 
 The browser test is skipped only when Chromium is missing and ``CI`` is not set; in CI it runs.
@@ -262,6 +264,32 @@ def test_browser_search_xiufu_finds_the_repair_pages(browser_page):
     assert "符合条件的结果" in meta and not meta.startswith("没有")
     assert {"guide/writing-rules/#5-repair", "history/#repair"} <= set(links), links
     assert outside == []
+
+
+def test_browser_every_page_loads_offline_without_script_errors(browser_page, site):
+    page, base, outside = browser_page
+    page.goto(base)
+    page.evaluate("fetch('https://cdn.example.invalid/x.js').catch(() => null)")   # the watch works:
+    for _ in range(100):
+        if outside:
+            break
+        page.wait_for_timeout(100)
+    assert outside[-1:] == ["https://cdn.example.invalid/x.js"]
+    outside.pop()
+    errors: list[str] = []
+
+    def on_error(exc):
+        errors.append(f"{page.url}: {exc}")
+
+    page.on("pageerror", on_error)
+    try:
+        pages = sorted(p.parent.relative_to(site).as_posix() for p in site.rglob("index.html"))
+        assert len(pages) > 20
+        for rel in pages:
+            page.goto(base + ("" if rel == "." else rel + "/"), wait_until="load")
+    finally:
+        page.remove_listener("pageerror", on_error)
+    assert outside == [] and errors == []
 
 
 def test_browser_search_koufen_and_a_word_not_in_the_site(browser_page):
