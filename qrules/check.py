@@ -35,7 +35,7 @@ CODES: dict[str, str] = {
 # name -> (fewest arguments, most arguments or None)
 BUILTINS: dict[str, tuple[int, int | None]] = {
     "min": (1, None), "max": (1, None), "sum": (1, 1), "count": (1, 1),
-    "any": (1, 1), "all": (1, 1), "abs": (1, 1), "round": (1, 2),
+    "any": (1, 1), "all": (1, 1), "abs": (1, 1), "round": (1, 2), "due": (2, 2),
 }
 AGGREGATES = frozenset({"min", "max", "sum", "count", "any", "all"})
 ORDERED = (NUMBER, DATE, STRING, DURATION, ANY)
@@ -345,6 +345,8 @@ class _Checker:
         if any(isinstance(arg, ast.Comprehension) for arg in node.args) and node.func not in AGGREGATES:
             return self.error("QR209", f"{node.func}() does not take a generator", node.args[0].span,
                               hint=f"generators are for {', '.join(sorted(AGGREGATES))}")
+        if node.func == "due":
+            return self._due(node, infos)
         typ, message = _call_type(node.func, [i.type for i in infos])
         if message:
             span = node.args[0].span if len(node.args) == 1 else node.span
@@ -360,6 +362,24 @@ class _Checker:
                 return self.error("QR207", f"{node.func}() of durations in different units", node.span)
         fn = _FOLDERS[node.func]
         return self.fold(typ, fn, infos, node.span, unit)
+
+
+    def _due(self, node: ast.Call, infos: list[Info]) -> Info:
+        """``due(start, period)``: the last day of a period (brief §3, periods in days: one rule).
+
+        Calendar days end on a day off → the next working day; working days count working days.
+        Needs the working-day calendar, so it is never folded to a constant."""
+        start, period = infos
+        if not compatible(start.type, DATE):
+            return self.error("QR203", f"due() needs a date first, got {start.type}", node.args[0].span)
+        if not compatible(period.type, DURATION):
+            return self.error("QR203", f"due() needs a period second, got {period.type}", node.args[1].span)
+        if period.unit not in (None, "days", "workdays"):
+            return self.error("QR203", f"due() counts days or workdays, not {period.unit}", node.args[1].span,
+                              hint="write e.g. due(notice_date, 15 days)")
+        if self.calendar is None:
+            return self.error("QR206", "due() needs a working-day calendar, and none is configured", node.span)
+        return Info(DATE)
 
 
 _FOLDERS: dict[str, Callable[..., Any]] = {

@@ -279,6 +279,11 @@ class _Compiler:
         if func in ("min", "max") and len(fns) > 1:
             pick = _guard(runtime.agg_min if func == "min" else runtime.agg_max, node.span)
             return lambda env: pick([fn(env) for fn in fns])
+        if func == "due":
+            due = _guard(runtime.due_date, node.span)
+            start, period = fns
+            calendar = self.calendar
+            return lambda env: due(start(env), period(env), calendar)
         if func == "round":
             rnd = _guard(runtime.round_half_up, node.span)
             if len(fns) == 1:

@@ -343,8 +343,11 @@ class _Renderer:
         for code, rule in rw.rules.items():
             self.block(rule.cite, ("rewards", "rules", code), [
                 f"**奖励 {code}**：{rule.title}——{SUBJECT.get(rule.subject, rule.subject)}加 {_fmt(rule.points)} 分"
-                f"{'（暂定）' if rule.provisional else ''}；条件 {_code(rule.when)}，不满足时“{rule.reason}”。"
-                f"来源：{self.src('rewards', 'rules', code)}。"])
+                f"{'（暂定）' if rule.provisional else ''}；"
+                + (f"条件 {_code(rule.when)}，不满足时“{rule.reason}”；" if rule.when is not None else "")
+                + "".join(f"须满足 {_code(c.when)}，不满足时“{c.reason}”" + (f"（{c.cite}）" if c.cite else "") + "；"
+                          for c in rule.conditions)
+                + f"来源：{self.src('rewards', 'rules', code)}。"])
         cap = self.m.parameters.get("reward_cap")
         self.block(rw.cap.cite, ("rewards", "cap"), [
             f"**奖励分上限**：每项奖励计入 {_code(rw.cap.counted)}（granted 为此前统计周期内已计入的奖励分"

@@ -320,8 +320,10 @@ def _describe_added(path: tuple, value: Any) -> str:
                 + (f"，{'、'.join(flags)}" if flags else "") + ("，暂定分值" if value.get("provisional") else "")
                 + (f"，仅当 `{value['when']}` 时适用{_depends(None, value['when'])}" if value.get("when") else ""))
     if section == "rewards" and len(path) == 3 and isinstance(value, dict):
+        whens = ([value["when"]] if value.get("when") else []) + [c.get("when") for c in value.get("conditions") or []
+                                                                  if isinstance(c, dict)]
         return (f"{SUBJECT_LABEL.get(value.get('subject'), value.get('subject'))}，奖 {fmt_value(value.get('points'))} 分，"
-                f"条件 `{value.get('when')}`{_depends(None, str(value.get('when')))}")
+                f"条件 {' 且 '.join(f'`{w}`' for w in whens)}{_depends(None, ' and '.join(map(str, whens)))}")
     if section == "parameters" and len(path) == 2 and isinstance(value, dict):
         return fmt_value(value.get("value"))
     if isinstance(value, dict) and "when" in value and len(value) <= 4:

@@ -124,6 +124,7 @@ class CompiledRuleset:
     adjustment_dates: list[tuple[int, int]]
     calendar: WorkdayCalendar
     diagnostics: list[Diagnostic] = field(default_factory=list)  # warnings and infos from check
+    reward_conditions: dict[str, list[CompiledCondition]] = field(default_factory=dict)  # rule -> conditions
     cites: dict[str, str | None] = field(default_factory=dict)  # what the engine cites, by role
     timeline: Any = None  # qrules.versions.Timeline: the versions by date (set by qrules.registry.resolve)
     _window_cache: dict = field(default_factory=dict, repr=False)
@@ -326,11 +327,18 @@ class _Compiler:
             c = self.expr(("repair", "conditions", i, "when"), cond.when, "repair.conditions.when", BOOL)
             if c is not None:
                 conditions.append(CompiledCondition(c, cond.reason, cond.cite))
-        reward_whens = {}
+        reward_whens, reward_conditions = {}, {}
         for code, rule in m.rewards.rules.items():
-            c = self.expr(("rewards", "rules", code, "when"), rule.when, "rewards.rules.when", BOOL)
-            if c is not None:
-                reward_whens[code] = c
+            if rule.when is not None:
+                c = self.expr(("rewards", "rules", code, "when"), rule.when, "rewards.rules.when", BOOL)
+                if c is not None:
+                    reward_whens[code] = c
+            listed = reward_conditions[code] = []
+            for i, cond in enumerate(rule.conditions):
+                c = self.expr(("rewards", "rules", code, "conditions", i, "when"), cond.when, "rewards.rules.when",
+                              BOOL)
+                if c is not None:
+                    listed.append(CompiledCondition(c, cond.reason, cond.cite))
         class_order, class_exprs = [], {}
         for name, cdef in m.classes.items():
             if cdef.when is None:
@@ -363,10 +371,12 @@ class _Compiler:
                                r.span(("adjustment", "dates", i)))
         if self.diags.has_errors:
             return None
-        return CompiledRuleset(r, self.params, {k: v for k, v in exprs.items() if v is not None}, class_order,
-                               class_exprs, link_whens, item_whens, conditions, reward_whens, flag_whens,
-                               lock_duration,
-                               deadline_durations, sorted(adjustment_dates), self.calendar)
+        compiled = CompiledRuleset(r, self.params, {k: v for k, v in exprs.items() if v is not None}, class_order,
+                                   class_exprs, link_whens, item_whens, conditions, reward_whens, flag_whens,
+                                   lock_duration,
+                                   deadline_durations, sorted(adjustment_dates), self.calendar)
+        compiled.reward_conditions = reward_conditions
+        return compiled
 
     def duration(self, path: tuple, text: str) -> Duration | None:
         got = parse_literal_value(text, _smap(self.r, path), self.diags)

@@ -196,6 +196,23 @@ def _combine(a: Duration, b: Duration, sign: int) -> Duration:
 
 # --- generic operators (for values whose static type is not settled) ---------------------
 
+def due_date(start: Any, period: Any, calendar: Any) -> date:
+    """``due(start, period)``: the last day of a period of days or working days from ``start``
+    (the start day not counted); a period in days ending on a day off runs to the next working
+    day (brief §3: one rule for every period in days, as the deadlines of 第二十四条)."""
+    if not isinstance(start, date) or not isinstance(period, Duration) or period.unit not in ("days", "workdays"):
+        raise EvaluationError(f"due() needs a date and a period in days or workdays, got "
+                              f"{type_name(start)} and {period}")
+    if calendar is None:
+        raise EvaluationError("working days need a calendar, and none was given")
+    from .errors import QrulesError
+
+    try:
+        return calendar.due_date(start, period.amount, period.unit)
+    except QrulesError as exc:  # a year the calendar lacks (QR702)
+        raise EvaluationError(exc.diagnostics[0].message if exc.diagnostics else str(exc)) from None
+
+
 def add(a: Any, b: Any, calendar: WorkdayCalendar | None = None) -> Any:
     if is_number(a) and is_number(b):
         return CTX.add(a, b)
@@ -359,4 +376,4 @@ def fn_abs(x: Any) -> Decimal:
 __all__ = ["CTX", "Duration", "EvaluationError", "WorkdayCalendar", "add_months", "shift",
            "to_number", "type_name", "add", "sub", "mul", "div", "neg", "equal", "contains",
            "COMPARE", "agg_sum", "agg_count", "agg_any", "agg_all", "agg_min", "agg_max",
-           "fn_abs", "round_half_up", "divide", "truth"]
+           "fn_abs", "round_half_up", "divide", "truth", "due_date"]

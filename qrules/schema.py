@@ -12,7 +12,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 
 def _to_text(value: Any) -> Any:
@@ -222,8 +222,11 @@ class RewardRule(_Model):
     subject: SubjectKind
     title: str
     points: Decimal
-    when: Expr
-    reason: str
+    when: Expr | None = Field(default=None, description="one condition (with 'reason'); or list 'conditions'")
+    reason: str | None = None
+    conditions: list[Condition] = Field(
+        default_factory=list, description="all must hold; a refusal names each failing one with its reason and "
+        "article (第十六条、第十七条), as repair conditions do (第十四条)")
     cite: str | None = None
     provisional: bool = False
 
@@ -231,6 +234,14 @@ class RewardRule(_Model):
     @classmethod
     def _plain(cls, value: Decimal) -> Decimal:
         return _plain_points(value)
+
+    @model_validator(mode="after")
+    def _has_conditions(self) -> "RewardRule":
+        if self.when is None and not self.conditions:
+            raise ValueError("a reward rule needs 'conditions' (a list of when/reason/cite) or 'when' with 'reason'")
+        if self.when is not None and not self.reason:
+            raise ValueError("a reward rule's 'when' needs a 'reason' (said when the condition fails)")
+        return self
 
 
 class RewardCap(_Model):

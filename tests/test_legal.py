@@ -7,6 +7,7 @@ Each expectation is computed by hand in the comments. Provisional points (rulese
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 from conftest import GUANGDONG, ded, operator, product, uscc
@@ -262,3 +263,68 @@ def test_art19_district_units_may_enter_what_the_city_organises(run, hj, gd):
     assert [w for w in r.warnings if w.startswith("e3:")] and r.subject("p1").score == D(8)   # 12 − 1 − 3
     # The province has no district levels: there 'district' is not an authority level and warns.
     assert [w for w in run(OPS + [P1, P2], events, "2024-06-01", gd).warnings if w.startswith("e1:")]
+
+
+# -- 第十七条: refusals name the failed conditions; 17(3)'s 15 days follow the one period rule -----------
+def _seller_reward(id, notice, action, date, **extra):
+    return {"id": id, "kind": "reward", "rule": "17.3", "subject": "sel", "reported": True, "notice_date": notice,
+            "action_date": action, "date": date, **extra}
+
+
+def test_art17_refusal_names_each_failed_condition(run):
+    events = [_seller_reward("w1", "2023-03-01", "2023-03-30", "2023-04-10", reported=False)]   # no filing either
+    r = run(OPS, events, "2023-12-01")
+    rej = next(x for x in r.rejected if x.event == "w1")
+    assert rej.code == "QR611"
+    # Three conditions fail, each named with its article; the filing one first, as listed in the ruleset.
+    assert "粤品通”完成信息填报" in rej.reason and "（第十七条）" in rej.reason
+    assert "15日内" in rej.reason and "填报自查处置信息" in rej.reason
+    assert rej.reason.count("第十七条第（三）项") == 2
+
+
+def test_art17_single_failed_condition_cites_its_own_article(run):
+    events = [filing("f2", "sel", "2023-01-01"), _seller_reward("w1", "2023-03-01", "2023-03-30", "2023-04-10")]
+    rej = next(x for x in run(OPS, events, "2023-12-01").rejected if x.event == "w1")
+    assert rej.reason == "not eligible: 未在通告或书面通知后15日内主动停售并处置"
+    assert rej.cite == "第十七条第（三）项"
+
+
+def test_art17_3_period_ending_on_a_holiday_runs_to_next_working_day(run):
+    # 2024-09-16 + 15 days = 2024-10-01, 国庆节; the holiday runs to 10-07, so the period ends Tue 2024-10-08.
+    events = [filing("f2", "sel", "2024-01-01"),
+              _seller_reward("w1", "2024-09-16", "2024-10-08", "2024-10-20"),
+              dict(_seller_reward("w2", "2024-09-16", "2024-10-09", "2024-10-21"))]
+    r = run(OPS, events, "2024-12-01")
+    assert ("w1", "sel") not in codes(r) and codes(r)[("w2", "sel")] == "QR611"
+    assert r.subject("sel").score == D(13)   # 12 + 1
+
+
+def test_art24_and_art17_3_share_the_period_rule(gd):
+    """The one period rule (brief §3): due() in the ruleset and the deadlines' '15 days' end on the same day."""
+    from qrules.runtime import Duration, due_date
+
+    start = dt.date(2024, 9, 16)
+    assert due_date(start, Duration(15, "days"), gd.calendar) == gd.calendar.due_date(start, 15, "days") \
+        == dt.date(2024, 10, 8)
+
+
+def test_due_function_is_checked_at_compile_time():
+    from qrules.errors import Diagnostics, SourceMap, render
+    from qrules.language import compile_expression
+    from qrules.types import DATE, NUMBER
+    from qrules.workdays import WorkdayCalendar
+
+    scope, smap = {"d": DATE, "n": NUMBER}, SourceMap.at("rules.yaml", 1, 1)
+
+    def errs(text, calendar=WorkdayCalendar()):
+        diags = Diagnostics()
+        assert compile_expression(text, smap, scope, diags, calendar=calendar) is None
+        return [render(x, source=False) for x in diags.items]
+
+    assert "QR203" in errs("due(d, 3 months)")[0] and "days or workdays" in errs("due(d, 3 months)")[0]
+    assert "QR203" in errs("due(n, 3 days)")[0]
+    assert "QR206" in errs("due(d, 3 days)", calendar=None)[0]
+    assert "QR205" in errs("due(d)")[0]
+    diags = Diagnostics()
+    f = compile_expression("due(d, 5 workdays) > d", smap, scope, diags, calendar=WorkdayCalendar())
+    assert f is not None and f({"d": dt.date(2024, 9, 27), "n": 0}) is True

@@ -705,13 +705,22 @@ class Decider:
         env = {"reward": reward_rec, "subject": subject, "operator": self.operator_facts(operator, ev.date),
                "as_of": ev.date, **self.collections(s.id, ev.date, self.c.reads(expr))}
         try:
-            ok = self.c.reward_whens[str(ev.rule)](env)
+            failed = []
+            when = self.c.reward_whens.get(str(ev.rule))
+            if when is not None and not when(env):
+                failed.append((rule.reason, rule.cite))
+            # 第十六条、第十七条: every failing condition is named with its article, as for repairs (第十四条).
+            failed += [(c.reason, c.cite) for c in self.c.reward_conditions.get(str(ev.rule), ()) if not c.expr(env)]
         except EvaluationError as exc:
             self.reject(ev, "QR611", f"reward rule {ev.rule} could not be evaluated: {exc.message}", rule.cite,
                         subject=s.id)
             return
-        if not ok:
-            self.reject(ev, "QR611", f"not eligible: {rule.reason}", rule.cite, subject=s.id)
+        if failed:
+            if len(failed) == 1:
+                reason, cite = failed[0][0], failed[0][1] or rule.cite
+            else:
+                reason, cite = "；".join(f"{r}（{c}）" if c else r for r, c in failed), rule.cite
+            self.reject(ev, "QR611", f"not eligible: {reason}", cite, subject=s.id)
             return
         granted = sum((e.points for e in self.out.entries.get(s.id, [])
                        if e.kind == "reward" and self.in_window_entry(e, ev.date)), ZERO)
