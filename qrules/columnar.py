@@ -56,7 +56,8 @@ repair.conditions.reason repair.conditions.cite repair.lapses_with_deduction.cit
 repair.lapses_with_deduction.note repair.lapses_with_deduction.value repair.limit.allowed_when
 repair.limit.cite repair.limit.reason repair.ratio.cite repair.ratio.value rewards.cap.cite rewards.cap.counted
 rewards.rules.*.cite rewards.rules.*.points rewards.rules.*.provisional rewards.rules.*.reason
-rewards.rules.*.subject rewards.rules.*.title rewards.rules.*.when ruleset scope.cite scope.excluded_categories
+rewards.rules.*.subject rewards.rules.*.title rewards.rules.*.when rewards.rules.*.conditions.when
+rewards.rules.*.conditions.reason rewards.rules.*.conditions.cite ruleset scope.cite scope.excluded_categories
 title version window.cite window.counts calendar.*.holidays calendar.*.workdays citations.corrections
 citations.filing citations.items citations.repairs citations.rewards citations.subjects composition.producer.cite
 composition.producer.rule composition.producer.note composition.product.cite composition.product.note
@@ -716,13 +717,29 @@ class _Run:
                                                    "notice_date", "action_date")}
         cols.update({("reward", "points"): pl.col("rule_points"), ("operator", "filed"): pl.col("operator.filed"),
                      ("operator", "concealed"): pl.col("operator.concealed"), ("subject", "kind"): pl.lit("operator")})
-        ok = pl.lit(False)
+        ok, reason, cite = pl.lit(False), pl.lit(None, dtype=pl.Utf8), pl.lit(None, dtype=pl.Utf8)
         for code in w["rule"].unique().to_list():
-            when = b.expr(self.c.reward_whens[code], "rewards.rules.when", cols)
-            ok = pl.when(pl.col("rule") == code).then(when[0] if isinstance(when, tuple) else when).otherwise(ok)
-        w = w.with_columns(__ok=ok)
-        self.reject(w.filter(~pl.col("__ok")), "QR611", pl.format("not eligible: {}", pl.col("rule_reason")),
-                    pl.col("rule_cite"), pl.col("sid"))
+            # 第十六条、第十七条: each failing condition named (one: its reason and article; several: all, listed)
+            rule, conds = m.rewards.rules[code], self.c.reward_conditions.get(code, [])
+            fails = []
+            for c in conds:
+                got = b.expr(c.expr, "rewards.rules.when", cols)
+                fails.append(~(got[0] if isinstance(got, tuple) else got))
+            n = pl.sum_horizontal([f.cast(pl.Int32) for f in fails]) if fails else pl.lit(0)
+            one = pl.coalesce([pl.when(f).then(pl.lit(c.reason)) for f, c in zip(fails, conds)] + [pl.lit("")])
+            one_cite = pl.coalesce([pl.when(f).then(pl.lit(c.cite or rule.cite)) for f, c in zip(fails, conds)]
+                                   + [pl.lit(rule.cite, dtype=pl.Utf8)])
+            many = pl.concat_str([pl.when(f).then(pl.lit(f"{c.reason}（{c.cite}）" if c.cite else c.reason))
+                                  for f, c in zip(fails, conds)], separator="；", ignore_nulls=True) \
+                if fails else pl.lit("")
+            this = pl.col("rule") == code
+            ok = pl.when(this).then(n == 0).otherwise(ok)
+            reason = pl.when(this).then(pl.when(n == 1).then(one).otherwise(many)).otherwise(reason)
+            cite = pl.when(this).then(pl.when(n == 1).then(one_cite).otherwise(pl.lit(rule.cite, dtype=pl.Utf8))) \
+                .otherwise(cite)
+        w = w.with_columns(__ok=ok, __reason=reason, __cite=cite)
+        self.reject(w.filter(~pl.col("__ok")), "QR611", pl.format("not eligible: {}", pl.col("__reason")),
+                    pl.col("__cite"), pl.col("sid"))
         w = w.filter(pl.col("__ok"))
         self.counted.append(w["id"])
         cap = self.c.exprs["rewards.cap.counted"]

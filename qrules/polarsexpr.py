@@ -217,6 +217,18 @@ class PolarsCompiler:
             return pl.min_horizontal(*args) if node.func == "min" else pl.max_horizontal(*args)
         if node.func == "abs" and info.type == NUMBER:
             return self._node(node.args[0]).abs()
+        period = self.infos[id(node.args[1])] if node.func == "due" else None
+        if period is not None and period.is_const:  # due(date, N days): the one period rule, per distinct date
+            from .runtime import due_date
+
+            cal, dur = self.c.calendar, period.const
+
+            def end(d: Any) -> Any:
+                try:
+                    return due_date(d, dur, cal)
+                except Exception:  # a year the calendar lacks: unknown, the condition fails
+                    return None
+            return self._node(node.args[0]).map_elements(end, return_dtype=pl.Date)
         raise Unsupported(f"the function {node.func}() in '{self.text}'")
 
 

@@ -329,16 +329,23 @@ class _Compiler:
                 conditions.append(CompiledCondition(c, cond.reason, cond.cite))
         reward_whens, reward_conditions = {}, {}
         for code, rule in m.rewards.rules.items():
-            if rule.when is not None:
-                c = self.expr(("rewards", "rules", code, "when"), rule.when, "rewards.rules.when", BOOL)
-                if c is not None:
-                    reward_whens[code] = c
+            # Each condition names itself when it fails (第十六条、第十七条, like 第十四条); the rule's
+            # eligibility (reward_whens) is their conjunction, one expression for every backend.
             listed = reward_conditions[code] = []
-            for i, cond in enumerate(rule.conditions):
-                c = self.expr(("rewards", "rules", code, "conditions", i, "when"), cond.when, "rewards.rules.when",
-                              BOOL)
+            parts = [(("rewards", "rules", code, "when"), rule.when, rule.reason, rule.cite)] if rule.when else []
+            parts += [(("rewards", "rules", code, "conditions", i, "when"), cond.when, cond.reason, cond.cite)
+                      for i, cond in enumerate(rule.conditions)]
+            for path, text, reason, cite in parts:
+                c = self.expr(path, text, "rewards.rules.when", BOOL)
                 if c is not None:
-                    listed.append(CompiledCondition(c, cond.reason, cond.cite))
+                    listed.append(CompiledCondition(c, reason, cite))
+            if len(listed) == len(parts) == 1:
+                reward_whens[code] = listed[0].expr
+            elif len(listed) == len(parts):
+                both = " and ".join(f"({text})" for _, text, _, _ in parts)
+                scope = {**self.broken, **SCOPES["rewards.rules.when"]}
+                reward_whens[code] = compile_expression(both, _smap(self.r, parts[0][0]), scope, Diagnostics(),
+                                                        expected=BOOL, constants=self.params, calendar=self.calendar)
         class_order, class_exprs = [], {}
         for name, cdef in m.classes.items():
             if cdef.when is None:

@@ -705,12 +705,8 @@ class Decider:
         env = {"reward": reward_rec, "subject": subject, "operator": self.operator_facts(operator, ev.date),
                "as_of": ev.date, **self.collections(s.id, ev.date, self.c.reads(expr))}
         try:
-            failed = []
-            when = self.c.reward_whens.get(str(ev.rule))
-            if when is not None and not when(env):
-                failed.append((rule.reason, rule.cite))
             # 第十六条、第十七条: every failing condition is named with its article, as for repairs (第十四条).
-            failed += [(c.reason, c.cite) for c in self.c.reward_conditions.get(str(ev.rule), ()) if not c.expr(env)]
+            failed = [(c.reason, c.cite) for c in self.c.reward_conditions.get(str(ev.rule), ()) if not c.expr(env)]
         except EvaluationError as exc:
             self.reject(ev, "QR611", f"reward rule {ev.rule} could not be evaluated: {exc.message}", rule.cite,
                         subject=s.id)
