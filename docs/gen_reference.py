@@ -208,6 +208,12 @@ def cli_page() -> str:
     return "\n".join(lines)
 
 
+def _type_name(annotation) -> str:
+    """``list[qrules.engine.results.EntryResult]`` -> ``list[EntryResult]``, for a table cell."""
+    text = annotation.__name__ if isinstance(annotation, type) else str(annotation)
+    return re.sub(r"\b(?:[a-z_]+\.)+(?=[A-Za-z_])", "", text.replace("typing.", "")).replace("|", "or")
+
+
 def api_page() -> str:
     """The public API (``qrules.__all__``), rendered from the docstrings by mkdocstrings."""
     import qrules
@@ -216,7 +222,20 @@ def api_page() -> str:
              "Everything below is importable from `qrules` (its `__all__`) and rendered from the code's "
              "docstrings when the site is built.", "",
              "::: qrules", "    options:", "      show_root_heading: false", "      members: false", ""]
-    lines += [f"::: qrules.{name}\n" for name in qrules.__all__]
+    from pydantic import BaseModel
+
+    for name in qrules.__all__:
+        lines.append(f"::: qrules.{name}")
+        obj = getattr(qrules, name)
+        lines.append("")
+        if inspect.isclass(obj) and issubclass(obj, BaseModel):   # data: every field, documented or not
+            lines += ["| field 字段 | type 类型 | default 默认 |", "| --- | --- | --- |"]
+            for field, info in obj.model_fields.items():
+                if field == "span":
+                    continue
+                default = "required 必填" if info.is_required() else f"`{info.get_default(call_default_factory=True)!r}`"
+                lines.append(f"| `{info.alias or field}` | `{_type_name(info.annotation)}` | {default} |")
+            lines.append("")
     return "\n".join(lines)
 
 

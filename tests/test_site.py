@@ -143,6 +143,13 @@ def test_api_page_renders_every_public_name_from_its_docstring(site):
     page = (site / "reference" / "api" / "index.html").read_text(encoding="utf-8")
     for name in qrules.__all__:
         assert f'id="qrules.{name}"' in page, f"qrules.{name} has no entry on the API page"
+    from pydantic import BaseModel
+
+    for name in qrules.__all__:   # result and history models: every field in a table
+        obj = getattr(qrules, name)
+        if isinstance(obj, type) and issubclass(obj, BaseModel):
+            for field, info in obj.model_fields.items():
+                assert field == "span" or f"<td><code>{info.alias or field}</code></td>" in page, (name, field)
     text = re.sub(r"<[^>]+>", "", page)
     assert ":class:`" not in text and ":func:`" not in text and "``" not in text, "raw reST on the API page"
     # Google-style sections (Args:, Returns:, Raises:) render as titled tables (in Chinese: 参数：,
