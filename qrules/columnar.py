@@ -292,29 +292,16 @@ class Tables:
 
         history = getattr(loaded, "history", loaded)
         invalid = dict(getattr(loaded, "invalid_subjects", {}) or {})
-        cols: dict[str, list] = {k: [] for k in ("id", "kind", "name", "roles", "region", "category")}
-        for s in history.subjects:
-            d = s.__dict__
-            cols["id"].append(str(s.id))
-            cols["kind"].append(s.kind)
-            cols["name"].append(d.get("name"))
-            cols["roles"].append(list(d.get("roles") or ()))
-            cols["region"].append(d.get("region"))
-            cols["category"].append(d.get("category"))
-        subjects = pl.DataFrame(cols, schema={"id": pl.Utf8, "kind": pl.Utf8, "name": pl.Utf8,
-                                              "roles": pl.List(pl.Utf8), "region": pl.Utf8, "category": pl.Utf8})
-        names = list(cls.EVENT_FIELDS)
-        ecols: dict[str, list] = {k: [] for k in names + ["subjects"]}
-        for ev in history.events:
-            d = ev.__dict__
-            for k in names:
-                ecols[k].append(d.get(k))
-            ecols["subjects"].append(d.get("subjects"))
-        for k in ("id", "of", "rule", "subject", "item"):
-            ecols[k] = [None if v is None else str(v) for v in ecols[k]]
+        sd = [s.__dict__ for s in history.subjects]
+        cols = {k: [d.get(k) for d in sd] for k in ("id", "kind", "name", "region", "category")}
+        cols["roles"] = [d.get("roles") or [] for d in sd]
+        subjects = _frame(cols, {"id": pl.Utf8, "kind": pl.Utf8, "name": pl.Utf8, "roles": pl.List(pl.Utf8),
+                                 "region": pl.Utf8, "category": pl.Utf8})
+        ed = [ev.__dict__ for ev in history.events]
+        ecols = {k: [d.get(k) for d in ed] for k in list(cls.EVENT_FIELDS) + ["subjects"]}
         schema = {k: getattr(pl, v) for k, v in cls.EVENT_FIELDS.items()}
         schema["subjects"] = pl.List(pl.Utf8)
-        events = pl.DataFrame(ecols, schema=schema)
+        events = _frame(ecols, schema)
         inv = pl.DataFrame({"sid": list(invalid), "inv_reason": list(invalid.values())},
                            schema={"sid": pl.Utf8, "inv_reason": pl.Utf8})
         return cls(subjects, events, inv)
@@ -331,6 +318,20 @@ class Tables:
             parts = [split[k] for k in kind if k in split]
             return pl.concat(parts) if parts else self.events.head(0)
         return split.get(kind, self.events.head(0))
+
+
+def _frame(columns: dict[str, list], schema: dict) -> Any:
+    """A polars frame from Python lists; through Arrow when pyarrow is installed (list columns
+    are much faster to build there)."""
+    import polars as pl
+
+    try:
+        import pyarrow as pa
+    except ModuleNotFoundError:
+        return pl.DataFrame(columns, schema=schema)
+    types = {pl.Utf8: pa.string(), pl.Date: pa.date32(), pl.Boolean: pa.bool_(), pl.List(pl.Utf8): pa.list_(pa.string())}
+    table = pa.table({k: pa.array(v, type=types[schema[k]]) for k, v in columns.items()})
+    return pl.from_arrow(table)
 
 
 _REJ = ("event", "kind", "subject", "code", "reason", "cite")
