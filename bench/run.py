@@ -265,6 +265,89 @@ def bench_full(sizes: list[int], repeat: int, workdir: Path) -> None:
                 "met" if per * 1e6 < 15 else "NOT met (extrapolated)")
 
 
+# ---- (f) full provincial rules over an operator register: columnar vs engine -------------------
+
+def operator_register(n: int, folder: Path, seed: int = 1) -> int:
+    """n operators with ~3 events each (deductions, repairs, filings, rewards) as subjects.csv /
+    events.csv: what the columnar backend takes under guangdong-2021. Returns the event count."""
+    import csv
+
+    from qrules.batch import EVENT_COLUMNS, SUBJECT_COLUMNS
+    from qrules.history import uscc_check_character
+
+    r = random.Random(seed)
+    start = dt.date(2021, 7, 1)
+    items = ["12.1", "12.3", "12.4", "12.5", "12.6", "12.7", "12.8", "12.9", "12.10"]
+    folder.mkdir(parents=True, exist_ok=True)
+    k = 0
+    with open(folder / "subjects.csv", "w", newline="", encoding="utf-8") as fs, \
+            open(folder / "events.csv", "w", newline="", encoding="utf-8") as fe:
+        ws, we = csv.writer(fs), csv.writer(fe)
+        ws.writerow(SUBJECT_COLUMNS)
+        we.writerow(EVENT_COLUMNS)
+        blank = {c: "" for c in EVENT_COLUMNS}
+        for i in range(n):
+            first17 = f"9144051200{i:07d}"
+            roles = r.choice(["producer", "seller", "producer;seller"])
+            ws.writerow([f"o{i}", "operator", first17 + uscc_check_character(first17), "", roles, "440512",
+                         "", "", "", "", ""])
+            last = None
+            for _ in range(r.choice([0, 1, 2, 3, 4, 5, 6])):
+                k += 1
+                d = start + dt.timedelta(r.randrange(1600))
+                x = r.random()
+                row = dict(blank, id=f"e{k}", date=d.isoformat())
+                if x < 0.5:
+                    row.update(kind="deduction", item=r.choice(items), subjects=f"o{i}",
+                               intentional="true" if r.random() < 0.1 else "false")
+                    last = row
+                elif x < 0.65 and last is not None:
+                    row.update(kind="repair", of=last["id"], rectified="true",
+                               date=(dt.date.fromisoformat(last["date"]) + dt.timedelta(r.randrange(30, 300))).isoformat())
+                elif x < 0.8:
+                    row.update(kind="filing", subject=f"o{i}")
+                else:
+                    row.update(kind="reward", rule=r.choice(["17.2", "17.3"]), subject=f"o{i}", reported="true",
+                               recalled_before_defect="true", notice_date=(d - dt.timedelta(5)).isoformat(),
+                               action_date=(d - dt.timedelta(1)).isoformat())
+                we.writerow([row[c] for c in EVENT_COLUMNS])
+    return k
+
+
+def bench_register(sizes: list[int], workdir: Path) -> None:
+    for n in sizes:
+        corpus = workdir / f"register-{n}"
+        if not corpus.exists():
+            operator_register(n, corpus)
+        print(f"(f) guangdong-2021 over an operator register of {n:,} (CSV in, Parquet out)", flush=True)
+        results = {}
+        for backend in ("columnar", "engine"):
+            if backend == "engine" and n > 200_000:
+                continue  # about 0.5 ms a subject: minutes
+            out, summary = workdir / f"reg-{backend}-{n}.parquet", workdir / f"reg-{backend}-{n}.json"
+            t = time.perf_counter()
+            proc = subprocess.run(MEASURED + ["batch", str(ROOT / "rulesets" / "guangdong-2021.yaml"), str(corpus),
+                                              "--as-of", AS_OF.isoformat(), "--workers", "2", "-o", str(out),
+                                              "--summary-json", str(summary), "--no-progress", "--backend", backend],
+                                  capture_output=True, text=True)
+            wall = time.perf_counter() - t
+            if proc.returncode not in (0, 1) or "cannot take" in proc.stderr:
+                raise SystemExit(f"qrules batch --backend {backend} failed ({proc.returncode}):\n{proc.stderr[-2000:]}")
+            own, workers = json.loads(proc.stderr.strip().splitlines()[-1])
+            sm = json.loads(summary.read_text(encoding="utf-8"))
+            results[backend] = out
+            row("f", f"{n:,} operators / {sm['events']:,} events, --backend {backend}: wall (load "
+                     f"{sm['seconds_load']:.1f} s + evaluate {sm['seconds_evaluate']:.1f} s)",
+                f"{wall:.1f} s = {n / wall:,.0f} subjects/s; peak RSS {max(own, workers) / 1024:,.0f} MB",
+                "1M < 15 s, < 4 GB" if n >= 1_000_000 else "",
+                ("met" if wall < 15 and max(own, workers) < 4 * 1024 * 1024 else "NOT met") if n >= 1_000_000 else "")
+        if len(results) == 2:
+            import pyarrow.parquet as pq
+
+            a, b = (pq.read_table(results[k]).sort_by("id") for k in ("columnar", "engine"))
+            row("f", "  the two backends' output rows", "identical" if a.equals(b) else "DIFFERENT")
+
+
 # ---- (c) single-subject latency -------------------------------------------------------------------
 
 def bench_latency(repeat: int) -> None:
@@ -382,14 +465,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sizes", help="comma-separated sizes for (b), e.g. 100000,1000000")
     p.add_argument("--simplified", type=int, help="subjects for (a) (default 20000; --quick 3000)")
     p.add_argument("--repeat", type=int, help="runs per figure (default 5; --quick 3)")
-    p.add_argument("--only", help="comma-separated sections to run: a,b,c,d,e")
+    p.add_argument("--only", help="comma-separated sections to run: a,b,c,d,e,f")
     p.add_argument("--workdir", help="keep corpora here (default: a temporary directory)")
     args = p.parse_args(argv)
     repeat = args.repeat or (3 if args.quick else 5)
     sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else ([2_000] if args.quick else [20_000, 100_000])
     if args.large:
         sizes += [1_000_000, 2_000_000]
-    only = set(args.only.split(",")) if args.only else {"a", "b", "c", "d", "e"}
+    only = set(args.only.split(",")) if args.only else {"a", "b", "c", "d", "e", "f"}
     workdir = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="qrules-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
     print(f"qrules benchmarks — {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, as of {AS_OF}; "
@@ -406,6 +489,8 @@ def main(argv: list[str] | None = None) -> int:
             bench_simplified(args.simplified or (3_000 if args.quick else 20_000), repeat)
         if "b" in only:
             bench_full(sizes, 1 if args.quick else min(repeat, 3), workdir)
+        if "f" in only:
+            bench_register([2_000] if args.quick else [100_000] + ([1_000_000] if args.large else []), workdir)
     finally:
         if not args.workdir:
             shutil.rmtree(workdir, ignore_errors=True)
