@@ -22,7 +22,6 @@ fall back to the per-subject engine and print that list — never silently.
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
 from decimal import Decimal
 from typing import Any
 

@@ -9,7 +9,7 @@ caller; constants and parameters are literals.
 Exact decimals: a number is an ``Int64`` column holding the value times ``10**scale`` (the
 ruleset's scale, :func:`ruleset_scale`). A literal that cannot be written exactly at that
 scale is refused at compile time; a product is divided back by ``10**scale`` and the
-backend checks that no remainder was dropped (:data:`INEXACT`). Anything the translation
+backend checks that no remainder was dropped (:func:`compile_many`). Anything the translation
 does not cover (aggregations, lists, division, working days, ``round``) raises
 :class:`Unsupported` naming the construct, so the caller can fall back to the per-subject
 engine and say which rule it could not take.
@@ -25,10 +25,6 @@ from .check import check
 from .errors import Diagnostics
 from .runtime import Duration
 from .types import BOOL, DATE, NUMBER, STRING, ListType
-
-#: Name of the boolean column a compiled product adds when it may have dropped a remainder.
-INEXACT = "__inexact__"
-
 
 class Unsupported(Exception):
     """The columnar compiler cannot take this expression (the message says what)."""
@@ -70,6 +66,7 @@ class PolarsCompiler:
         self.c = compiled
         self.scale = scale
         self.unit = 10 ** scale
+        self.products: list[Any] = []  # products built by the last compile (their remainders are checked)
         self._checked: dict[int, Any] = {}  # expression -> its checked tree (the expressions live as long as us)
 
     def compile(self, expr: Any, scope: Mapping[str, Any], columns: Mapping[tuple[str, ...], Any]) -> Any:
@@ -167,8 +164,6 @@ class PolarsCompiler:
             return self.shift(self._node(node.left), rinfo.const, 1 if node.op == "+" else -1)
         raise Unsupported(f"'{node.op}' on {ltype} and {rtype} in '{self.text}'")
 
-    products: list = []  # products built by the last compile (their remainders are checked)
-
     def shift(self, date: Any, dur: Duration, sign: int) -> Any:
         """``date ± dur`` as :func:`qrules.runtime.shift` computes it (months clamp to the month's end)."""
         amount = sign * dur.amount
@@ -245,4 +240,4 @@ def compile_many(pc: PolarsCompiler, expr: Any, scope: Mapping[str, Any],
     return value, inexact
 
 
-__all__ = ["PolarsCompiler", "Unsupported", "compile_many", "ruleset_scale", "to_scaled", "INEXACT"]
+__all__ = ["PolarsCompiler", "Unsupported", "compile_many", "ruleset_scale", "to_scaled"]

@@ -226,3 +226,59 @@ def test_batch_falls_back_with_a_notice(tmp_path, capsys):
     main(["batch", *common, "--backend", "engine", "-o", str(tmp_path / "b.jsonl")])
     assert "columnar backend cannot" not in capsys.readouterr().err
     assert (tmp_path / "a.jsonl").read_text(encoding="utf-8") == (tmp_path / "b.jsonl").read_text(encoding="utf-8")
+
+
+def test_polars_compiler_agrees_with_the_closure_compiler():
+    """The second compiler (checked AST -> polars) and the first (-> closures) give the same values
+    for the rules the backend uses: classes (Art 26), the cap (Art 18), the repair ratio (Art 15),
+    the window (Art 7), on a grid of inputs."""
+    from decimal import Decimal
+
+    import polars as pl
+
+    from qrules.polarsexpr import PolarsCompiler
+
+    from qrules.ruleset import SCOPES
+
+    compiled = load(ROOT / "rulesets" / "guangdong-2021.yaml")
+    pc = PolarsCompiler(compiled, 2)
+    scores = [Decimal(x) / 2 for x in range(-30, 40)]
+    frame = pl.DataFrame({"s": [int(x * 100) for x in scores]})
+    for name in compiled.class_order:
+        expr = compiled.class_exprs[name]
+        got = frame.select(pc.compile(expr, SCOPES["classes.when"],
+                                      {("score",): pl.col("s")})).to_series().to_list()
+        assert got == [bool(expr({"score": x})) for x in scores], name
+
+    cap = compiled.exprs["rewards.cap.counted"]
+    grid = [(p, g) for p in (0, 1, 2) for g in (Decimal(0), Decimal("0.5"), Decimal(1), Decimal(2), Decimal(3))]
+    f = pl.DataFrame({"p": [p * 100 for p, _ in grid], "g": [int(g * 100) for _, g in grid]})
+    got = f.select(pc.compile(cap, SCOPES["rewards.cap.counted"], {("reward", "points"): pl.col("p"),
+                                                                    ("granted",): pl.col("g")})).to_series().to_list()
+    assert got == [int(Decimal(cap({"reward": {"points": Decimal(p)}, "granted": g})) * 100) for p, g in grid]
+    ratio = compiled.exprs["repair.ratio.value"]
+    f = pl.DataFrame({"o": [100, 200, 300]})
+    got = f.select(pc.compile(ratio, SCOPES["repair.ratio.value"], {("deduction", "ordinal"): pl.col("o")}))
+    assert got.to_series().to_list() == [100, 50, 50]
+    window = compiled.exprs["window.counts"]
+    at = dt.date(2024, 2, 29)
+    days = [dt.date(2021, 2, 27) + dt.timedelta(d) for d in range(5)] + [at, at + dt.timedelta(1)]
+    f = pl.DataFrame({"d": days, "a": [at] * len(days)})
+    got = f.select(pc.compile(window, SCOPES["window.counts"], {("entry", "date"): pl.col("d"),
+                                                               ("as_of",): pl.col("a")})).to_series().to_list()
+    assert got == [bool(window({"as_of": at, "entry": {"date": d}})) for d in days]
+    assert got[:3] == [False, False, True]  # 36 months before 2024-02-29 is 2021-02-28, excluded
+
+
+def test_polars_compiler_refuses_what_it_cannot_represent():
+    """Exact decimals only: a number with more decimal places than the scale is refused, by name."""
+    from decimal import Decimal
+
+    from qrules.polarsexpr import Unsupported, ruleset_scale, to_scaled
+
+    assert to_scaled(Decimal("-1.25"), 2) == -125
+    with pytest.raises(Unsupported, match="more than 2 decimal places"):
+        to_scaled(Decimal("0.125"), 2)
+    assert ruleset_scale([Decimal("0.125"), Decimal(3)]) == 3
+    with pytest.raises(Unsupported):
+        ruleset_scale([Decimal("1e-9")])
