@@ -353,14 +353,15 @@ def rejections(t: Tables, frame: Any) -> list[Any]:
             return related(of[i], depth + 1)
         return sorted(set(names))
 
-    return [Rejection(event=r[0], kind=r[1], subject=r[2], subjects=related(r[0]), code=r[3], reason=r[4], cite=r[5])
+    build = Rejection.build  # values computed here, as the engine's: no validation pass
+    return [build(event=r[0], kind=r[1], subject=r[2], subjects=related(r[0]), code=r[3], reason=r[4], cite=r[5])
             for r in frame.iter_rows()]
 
 
 def excluded(frame: Any) -> list[Any]:
     from .engine.results import ExcludedSubject
 
-    return [ExcludedSubject(id=r[0], reason=r[1], cite=r[2]) for r in frame.iter_rows()]
+    return [ExcludedSubject.build(id=r[0], reason=r[1], cite=r[2]) for r in frame.iter_rows()]
 
 
 class _Run:
