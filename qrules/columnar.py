@@ -252,7 +252,10 @@ class ColumnarBackend:
         reasons = self.unsupported(tables)
         if reasons:
             raise Fallback(reasons)
-        return _Run(self, tables, as_of).run()
+        try:
+            return _Run(self, tables, as_of).run()
+        except Unsupported as exc:  # a rule reading a name of a newer scope (repair.ordinal...)
+            raise Fallback([str(exc)]) from None
 
     def chunk(self, loaded: Any, as_of: dt.date) -> Any:
         """A loaded history as one :class:`qrules.batch.ChunkResult` (what ``qrules batch`` adds up)."""

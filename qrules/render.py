@@ -301,7 +301,8 @@ class _Renderer:
                 order.append(code)
             flags = [x for x, on in (("监督抽查", item.spot_check), ("重大社会影响", item.major_impact)) if on]
             groups[head].append(
-                f"| {code} | {_cell(item.title)} | {SUBJECT.get(item.subject, item.subject)} | {_fmt(item.points)} | "
+                f"| {code} | {_cell(item.title)}" + (f"（仅当 {_code(item.when)} 时适用）" if item.when else "")
+                + f" | {SUBJECT.get(item.subject, item.subject)} | {_fmt(item.points)} | "
                 f"{_fmt(item.intentional)} | {'、'.join(flags)} | {'暂定' if item.provisional else ''} | "
                 f"{_cell(item.cite or '')} | {self.src('items', code)} |")
         for first in order:

@@ -155,3 +155,39 @@ def test_bad_input_in_new_scopes_is_located_with_a_hint(child, body, expected):
     (d,) = [x for x in exc.value.diagnostics if x.severity == "error"]
     assert (d.code, d.message, d.hint) == expected and d.span.line > 4 and d.span.col > 1
 
+
+
+@pytest.mark.parametrize("name", [f.stem for f in FILES])
+def test_the_columnar_backend_gives_the_engine_results_or_falls_back(name):
+    """The batch path for tables: a new scope the columnar backend cannot take is a Fallback
+    (the engine then runs), never a crash or a different result."""
+    import datetime as dt
+
+    pytest.importorskip("polars")
+    from qrules.batch import evaluate_all
+    from qrules.columnar import ColumnarBackend, Fallback
+    from qrules.history import load_history_data
+
+    data = {"subjects": [operator("op1", 1, roles=("seller",))],
+            "events": [{"id": "f1", "kind": "filing", "subject": "op1", "date": "2022-12-01"},
+                       ded("e1", "12.3", "2023-01-10", ["op1"]), ded("e2", "12.7", "2023-03-01", ["op1"]),
+                       {"id": "r1", "kind": "repair", "of": "e2", "date": "2023-05-10", "rectified": True},
+                       {"id": "r2", "kind": "repair", "of": "e1", "date": "2023-06-10", "rectified": True}]}
+    c, as_of = load_change(name), dt.date(2025, 3, 1)
+    engine = evaluate_all(c, load_history_data(data), as_of, workers=1, rows=True)[0]
+    try:
+        columnar = ColumnarBackend(c).chunk(load_history_data(data), as_of).subjects
+    except Fallback as exc:
+        assert exc.reasons
+        return
+    assert columnar == engine
+
+
+def test_render_shows_each_new_slot():
+    from qrules.render import render_markdown
+
+    assert '（仅当 `subject.category == "电线电缆"` 时适用）' in render_markdown(load_change("cable-item"))
+    assert "entry.item in seller_items" in render_markdown(load_change("seller-window-24"))
+    assert "spot_checks" in render_markdown(load_change("clean-24-reward"))
+    assert "repair.ordinal" in render_markdown(load_change("repair-first-in-window"))
+    assert "subject.roles" in render_markdown(load_change("reward-cap-by-kind"))
