@@ -957,7 +957,10 @@ def cmd_batch(args: Any) -> int:
     for w in summary.warnings:
         print(f"warning: {w}", file=sys.stderr)
     data = summary.to_dict()
+    from .engine import timeline_of
+
     data.update(ruleset=compiled.model.ruleset, version=compiled.model.version,
+                version_at_as_of=timeline_of(compiled).at(args.as_of or dt.date.today()).label,  # brief §4a
                 as_of=(args.as_of or dt.date.today()).isoformat(), workers=args.workers,
                 seconds_load=round(t_load, 3), seconds_evaluate=round(t_eval, 3))
     summary_atomic = AtomicFile(args.summary_json) if args.summary_json else None

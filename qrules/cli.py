@@ -236,6 +236,9 @@ def cmd_evaluate(args) -> int:
             print(json.dumps(data, ensure_ascii=False, indent=2), file=out)
         elif args.format == "csv":
             header, rows = result_rows(result)
+            # which version decided the live class, and whether it was in force (brief §4a)
+            header += ["version", "in_force"]
+            rows = [r + [result.version_at_as_of or result.ruleset, str(result.in_force).lower()] for r in rows]
             from .output import CsvWriter
 
             writer = CsvWriter(out)
@@ -243,7 +246,9 @@ def cmd_evaluate(args) -> int:
             writer.writerows(rows)
         elif args.format == "jsonl":
             for s in result.subjects:
-                print(s.model_dump_json(by_alias=True, exclude={"entries", "adjustments"}), file=out)
+                line = json.loads(s.model_dump_json(by_alias=True, exclude={"entries", "adjustments"}))
+                line.update(version=result.version_at_as_of, in_force=result.in_force)  # brief §4a
+                print(json.dumps(line, ensure_ascii=False), file=out)
         else:
             _history_problems(loaded, "table")
             for w in result.warnings:
@@ -266,6 +271,9 @@ def cmd_evaluate(args) -> int:
                           file=out)
                 for x in result.excluded_subjects:
                     print(printable(f"  subject {x.id}: {x.reason}" + (f"（{x.cite}）" if x.cite else "")), file=out)
+    if args.format != "table":  # the table prints them itself; every format says it (brief §4a)
+        for w in result.warnings:
+            print(printable(f"warning: {w}"), file=sys.stderr)
     refused = loaded.errors
     if refused:
         # The valid part of the history was evaluated and printed; the refused records make it exit 1.
@@ -410,11 +418,15 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
 
 
 def _versions_options(sub) -> None:
-    """``--rulesets DIR`` on every command: where version and family names are looked up (§4a)."""
-    for parser in sub.choices.values():
+    """``--rulesets DIR`` on every command: where version and family names are looked up (§4a);
+    ``--require-in-force`` on those that evaluate."""
+    for name, parser in sub.choices.items():
         parser.add_argument("--rulesets", action="append", metavar="DIR", default=None,
                             help="folder of ruleset versions for RULESET names such as 'haojiang' or "
                                  "'guangdong-2021' (repeatable; default: rulesets/)")
+        if name in ("evaluate", "explain", "deadlines", "impact", "batch"):
+            parser.add_argument("--require-in-force", action="store_true",
+                                help="a date with no ruleset version in force is an error (QR907), not a notice")
 
 
 #: Commands defined in their own modules (each exposes ``register(subparsers)``), imported only
@@ -514,6 +526,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .registry import rulesets_dirs
 
     token = rulesets_dirs.set(tuple(args.rulesets) if getattr(args, "rulesets", None) else rulesets_dirs.get())
+    from .engine import require_in_force
+
+    strict = require_in_force.set(bool(getattr(args, "require_in_force", False)))
     try:
         return _run(args)
     except QrulesError as exc:
@@ -546,6 +561,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERRORS
     finally:
         rulesets_dirs.reset(token)
+        require_in_force.reset(strict)
 
 
 if __name__ == "__main__":

@@ -127,3 +127,98 @@ def test_s4a_python_api_loads_a_folder():
     assert sorted(reg.families) == ["guangdong", "haojiang"]
     compiled = qrules.load_ruleset("haojiang", rulesets=[RULESETS])
     assert compiled.timeline.family == "haojiang"
+
+
+# -- which version decides what: the successor fixture, hand-computed ---------------------------
+HISTORY = DATA / "history-2025-2027.yaml"
+# Hand computation (brief §4a; 第七条 window, 第十条 producer minimum, 第九条 heaviest once,
+# 第十一条第（一）、（六）项 and 第十二条第（一）项 points, 第二十六条 classes and adjustments):
+#   guangdong-2021: 11.1 = -3, 11.6 = -1 (producer 12.1 = -3), window 36 months, A >= 12, B 6 < s < 12
+#   guangdong-2026 (fixture, from 2026-06-05): 11.1 = -5, window 24 months, A >= 11, B 6 < s < 11
+#   e0 11.1 p2 2024-02-01; e4 11.6 p3 2025-06-01; e1 11.1 p1 2025-06-10; e5 11.6 p1 2025-08-01;
+#   e2 11.1 p2 2026-09-01.
+# As of 2026-03-31 (guangdong-2021; window 2023-03-31 < d): p1 12-3-1 = 8 B; p2 12-3 = 9 B;
+#   op1 = min(p1 line 12-3-3 = 6, p2 line 9) = 6 C; p3 12-1 = 11 B (A needs 12); op2 12-3 = 9 B.
+# As of 2027-03-31 (guangdong-2026; window 2025-03-31 < d): e0 has left the window.
+#   keep: e1 stays -3: p1 8 B; p2 12-5 = 7 B; op1 min(6, 7) = 6 C; p3 11 A (A from 11); op2 9 B.
+#     2026-07-01 adjustment (guangdong-2026, score of 2026-06-30, window 2024-06-30 < d): p2 12 A.
+#   redecide: e1 (in the 24-month window on 2026-06-05) re-decided -5: p1 12-5-1 = 6 C;
+#     op1 min(12-5-3 = 4, 7) = 4 C; 2026-01-01 stays as decided then (p1 8 B).
+EXPECTED = {
+    ("keep", "2026-03-31"): {"p1": ("8", "B", "B"), "p2": ("9", "B", "B"), "op1": ("6", "C", "C"),
+                             "p3": ("11", "B", "B"), "op2": ("9", "B", "B")},
+    ("keep", "2027-03-31"): {"p1": ("8", "B", "B"), "p2": ("7", "B", "B"), "op1": ("6", "C", "C"),
+                             "p3": ("11", "A", "A"), "op2": ("9", "B", "B")},
+    ("redecide", "2027-03-31"): {"p1": ("6", "C", "C"), "p2": ("7", "B", "B"), "op1": ("4", "C", "C"),
+                                 "p3": ("11", "A", "A"), "op2": ("9", "B", "B")},
+}
+EXPECTED[("redecide", "2026-03-31")] = EXPECTED[("keep", "2026-03-31")]   # the successor is not yet in force
+
+
+def _evaluate(transition: str, as_of: str):
+    ruleset = qrules.load_ruleset("haojiang", rulesets=[RULESETS, DATA / transition])
+    return qrules.evaluate(ruleset, qrules.load_history(HISTORY), dt.date.fromisoformat(as_of))
+
+
+@pytest.mark.parametrize("transition,as_of", sorted(EXPECTED))
+def test_s4a_art7_art11_art26_haojiang_under_the_successor(transition, as_of):
+    result = _evaluate(transition, as_of)
+    got = {s.id: (str(s.score), s.live_class, s.official_class) for s in result.subjects}
+    assert got == EXPECTED[(transition, as_of)]
+    assert result.in_force and result.out_of_force == []
+    assert result.version_at_as_of == ("haojiang-2023/guangdong-2021" if as_of < "2026-06-05"
+                                       else "haojiang-2023/guangdong-2026")
+
+
+def test_s4a_each_entry_names_the_version_that_decided_it_keep():
+    p2 = _evaluate("keep", "2027-03-31").subject("p2")
+    assert [(e.event, e.points, e.version) for e in p2.entries] == [
+        ("e0", -3, "haojiang-2023/guangdong-2021"), ("e2", -5, "haojiang-2023/guangdong-2026")]
+    assert p2.entries[0].status == "outside_window"          # 24 months under the successor (第七条)
+    assert [(str(a.date), a.official_class, a.version) for a in p2.adjustments[-3:]] == [
+        ("2026-01-01", "B", "haojiang-2023/guangdong-2021"), ("2026-07-01", "A", "haojiang-2023/guangdong-2026"),
+        ("2027-01-01", "B", "haojiang-2023/guangdong-2026")]
+    p1 = _evaluate("keep", "2027-03-31").subject("p1")
+    assert [(e.event, e.points, e.version) for e in p1.entries][0] == ("e1", -3, "haojiang-2023/guangdong-2021")
+
+
+def test_s4a_redecide_rescores_entries_in_the_window_and_keeps_past_adjustments():
+    p1 = _evaluate("redecide", "2027-03-31").subject("p1")
+    assert [(e.event, e.points, e.version) for e in p1.entries] == [
+        ("e1", -5, "haojiang-2023/guangdong-2026"), ("e5", -1, "haojiang-2023/guangdong-2026")]
+    assert [(str(a.date), str(a.score), a.official_class) for a in p1.adjustments] == [
+        ("2025-07-01", "9", "B"), ("2026-01-01", "8", "B"), ("2026-07-01", "6", "C"), ("2027-01-01", "6", "C")]
+    p2 = _evaluate("redecide", "2027-03-31").subject("p2")   # e0 left the successor's window: not re-decided
+    assert (p2.entries[0].event, p2.entries[0].points, p2.entries[0].version) == (
+        "e0", -3, "haojiang-2023/guangdong-2021")
+
+
+def test_s4a_no_version_in_force_goes_on_under_the_last_and_says_so(capsys):
+    ruleset = qrules.load_ruleset("haojiang", rulesets=[RULESETS])
+    result = qrules.evaluate(ruleset, qrules.load_history(HISTORY), dt.date(2027, 3, 31))
+    assert not result.in_force and result.version_at_as_of == "haojiang-2023/guangdong-2021"
+    assert {(n.what, n.first, n.last) for n in result.out_of_force} == {
+        ("as_of", dt.date(2027, 3, 31), dt.date(2027, 3, 31)),
+        ("events", dt.date(2026, 9, 1), dt.date(2026, 9, 1)),
+        ("adjustments", dt.date(2026, 7, 1), dt.date(2027, 1, 1))}
+    assert any("expired on 2026-06-04" in w for w in result.warnings)
+    p2 = result.subject("p2")                # e2 under guangdong-2021's -3; e0 left the 36 months (2024-03-31 < d)
+    assert p2.score == 12 - 3 and p2.adjustments[-1].version == "haojiang-2023/guangdong-2021"
+    args = ["haojiang", str(HISTORY), "--as-of", "2027-03-31"]
+    assert main(["evaluate", *args, "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["out_of_force"][0]["what"] == "as_of"
+    assert main(["evaluate", *args, "--format", "csv"]) == 0
+    assert "2026-06-04" in capsys.readouterr().err
+    assert main(["explain", *args[:2], "p2", *args[2:]]) == 0
+    assert "⚠ 2027-03-31 无有效规则" in capsys.readouterr().out
+    assert main(["evaluate", *args, "--require-in-force"]) == 1
+    err = capsys.readouterr().err
+    assert "error[QR907]" in err and "Traceback" not in err
+
+
+def test_s4a_explain_names_the_version_of_each_line(capsys):
+    assert main(["explain", "haojiang", str(HISTORY), "p1", "--as-of", "2027-03-31", "--rulesets", str(RULESETS),
+                 "--rulesets", str(DATA / "redecide")]) == 0
+    out = capsys.readouterr().out
+    assert "−5 监督抽查不合格 e1 2025-06-10" in out and "〔haojiang-2023/guangdong-2026〕" in out
+    assert "当日施行版本 haojiang-2023/guangdong-2026" in out

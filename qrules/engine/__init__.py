@@ -9,6 +9,7 @@ and the lock all come from the compiled ruleset.
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 from collections import Counter
 from decimal import Decimal
@@ -20,7 +21,10 @@ from .results import (EntryResult, EvaluationResult, ExcludedSubject, Lock, Meas
                       Summary)
 from .score import Scorer
 
-__all__ = ["evaluate", "subject_views", "validity_warnings"]
+__all__ = ["evaluate", "subject_views", "validity_warnings", "require_in_force"]
+
+#: ``--require-in-force``: a date decided with no version in force is an error (QR907), not a notice.
+require_in_force: contextvars.ContextVar[bool] = contextvars.ContextVar("require_in_force", default=False)
 
 
 def _prefix(division: str) -> str:
@@ -86,7 +90,7 @@ def _entry_result(e: Entry, scorer: Scorer, as_of: dt.date, used: dict[tuple, En
     return EntryResult.build(event=e.event, kind=e.kind, code=e.code, title=e.title, date=e.date,
                                        points=e.points, counted_points=counted_points, status=status, reason=reason,
                                        cite=cite, via=e.via, of=e.of.event if e.of is not None else None,
-                                       ordinal=e.ordinal, requested=e.requested)
+                                       ordinal=e.ordinal, requested=e.requested, version=e.version)
 
 
 def evaluate(compiled, history, as_of: dt.date | None = None, *, invalid_subjects: dict[str, str] | None = None,
@@ -190,16 +194,19 @@ def _evaluate(compiled, history, as_of, invalid_subjects, subjects) -> Evaluatio
     all_subjects, events = history.subjects, list(history.events)
     if subjects is not None:  # only what can change the requested subjects' results
         all_subjects, events = connected_part(history, subjects)
+    tl = timeline_of(compiled)
+    compiled = tl.at(as_of).compiled  # the version in force on the as-of date: live class, measures (§4a)
+    m = compiled.model
     views = subject_views(compiled, all_subjects)
-    decisions = Decider(compiled, views, dict(invalid_subjects or {}), as_of).run(events)
-    scorer = Scorer(compiled, views, decisions)
-    warnings = validity_warnings(compiled, as_of) + decisions.warnings
+    decisions, scorer_at = _decide(tl, views, dict(invalid_subjects or {}), as_of, events)
+    scorer = scorer_at(as_of)
+    warnings = decisions.warnings
     wanted = set(subjects) if subjects is not None else None
     results = []
     for sid, view in views.items():
         if view.excluded is not None or (wanted is not None and sid not in wanted):
             continue
-        results.append(_subject_result(compiled, scorer, view, as_of))
+        results.append(_subject_result(compiled, scorer, view, as_of, scorer_at))
     excluded = [ExcludedSubject(id=v.id, reason=v.excluded[1], cite=v.excluded[2])
                 for v in views.values() if v.excluded is not None]
     rejected_ids = {r.event for r in decisions.rejections}
@@ -212,13 +219,107 @@ def _evaluate(compiled, history, as_of, invalid_subjects, subjects) -> Evaluatio
         events_rejected=len(rejected_ids - decisions.counted_events - decisions.fact_events),
         rejected_by_code=dict(sorted(Counter(r.code for r in decisions.rejections).items())),
     )
-    return EvaluationResult(ruleset=m.ruleset, version=m.version, as_of=as_of, warnings=warnings,
+    notes = version_notes(tl, as_of, decisions.out_of_force, results)
+    if notes and require_in_force.get():
+        _refuse_out_of_force(notes)
+    return EvaluationResult(ruleset=m.ruleset, version=m.version, as_of=as_of, version_at_as_of=tl.at(as_of).label,
+                            in_force=not notes, out_of_force=notes, warnings=[n.message for n in notes] + warnings,
                             subjects=results, rejected=decisions.rejections, excluded_subjects=excluded,
                             summary=summary)
 
 
+def timeline_of(compiled):
+    """The versions by date of a compiled ruleset (one version on its own: a timeline of one)."""
+    from ..versions import Timeline
+
+    tl = getattr(compiled, "timeline", None)
+    if tl is None:
+        tl = compiled.timeline = Timeline.single(compiled)
+    return tl
+
+
+def _decide(tl, views, invalid, as_of, events):
+    """Phase 1 under the versions of ``tl`` (brief §4a), and a scorer for any date.
+
+    Each ``transition: redecide`` that started by ``as_of`` opens a new set of decisions: the
+    entries still in its window re-decided under it. A date is scored with the decisions of the
+    last such start on or before it (past adjustments keep what was decided then), under the
+    version in force on that date."""
+    cutoffs = [None] + tl.redecide_starts(as_of)
+    face = tl.at(as_of).compiled
+    runs = [Decider(face, views, invalid, as_of, timeline=tl, cutoff=cut).run(events) for cut in cutoffs]
+    if len(tl.pieces) == 1:
+        only = Scorer(face, views, runs[-1])
+        only.label = tl.pieces[0].label
+        return runs[-1], lambda day: only
+    dates = sorted({d for p in tl.pieces for d in p.compiled.adjustment_dates})
+    cache: dict = {}
+
+    def scorer_at(day: dt.date) -> Scorer:
+        piece = tl.at(day)
+        run = max(i for i, cut in enumerate(cutoffs) if cut is None or cut <= day)
+        hit = cache.get((piece.label, run))
+        if hit is None:
+            hit = cache[(piece.label, run)] = Scorer(piece.compiled, views, runs[run])
+            hit.label, hit.all_adjustment_dates = piece.label, dates
+        return hit
+    return runs[-1], scorer_at
+
+
+def version_notes(tl, as_of: dt.date, decided: list, results: list) -> list:
+    """Where no version was in force (brief §4a): the as-of date, events, adjustments; one note each."""
+    from .results import VersionNote
+
+    groups: dict[tuple[str, str, bool], list] = {}
+    gone = tl.out_of_force(as_of)
+    if gone is not None:
+        groups[("as_of", gone.piece.label, False)] = [gone]
+    for note in decided:
+        groups.setdefault(("events", note.piece.label, note.day < note.piece.start), []).append(note)
+    for day in sorted({a.date for r in results for a in r.adjustments}):
+        note = tl.out_of_force(day)
+        if note is not None:
+            groups.setdefault(("adjustments", note.piece.label, day < note.piece.start), []).append(note)
+    out = []
+    for (what, label, _), notes in groups.items():
+        days = sorted({n.day for n in notes})
+        if what == "as_of":
+            message = notes[0].why
+        else:
+            piece = notes[0].piece
+            zh, en = {"events": ("记分事项", "events"), "adjustments": ("分类调整", "adjustments")}[what]
+            if days[-1] < piece.start:
+                state, gist = f"该版本自 {piece.start} 起施行", f"in force from {piece.start}"
+            else:
+                state, gist = f"该版本已于 {piece.until} 失效", f"expired on {piece.until}"
+            message = (f"{days[0]} 至 {days[-1]} 共 {len(days)} 个日期的{zh}无有效规则版本，按 {label} 认定（{state}）"
+                       f"（{en} on {len(days)} date(s) from {days[0]} to {days[-1]} had no version in force; "
+                       f"decided under {label}, {gist}）")
+        out.append(VersionNote.build(what=what, version=label, first=days[0], last=days[-1], count=len(days),
+                                     message=message))
+    return out
+
+
+def _refuse_out_of_force(notes) -> None:
+    """``--require-in-force``: no result decided under a version that was not in force."""
+    from ..errors import Diagnostic, QrulesError
+
+    raise QrulesError([Diagnostic("QR907", f"no ruleset version in force（无有效规则版本）: {n.message}", None,
+                                  hint="add the version in force on those dates to the rulesets folder, or "
+                                       "drop --require-in-force to evaluate under the last one") for n in notes])
+
+
 def validity_warnings(compiled, as_of: dt.date) -> list[str]:
-    """第三十六条: the warnings every output gives when ``as_of`` is outside the ruleset's validity."""
+    """第三十六条 and brief §4a: the warning every output gives when no version is in force on ``as_of``."""
+    tl = getattr(compiled, "timeline", None)
+    if tl is not None:
+        note = tl.out_of_force(as_of)
+        if note is not None and require_in_force.get():
+            from .results import VersionNote
+
+            _refuse_out_of_force([VersionNote.build(what="as_of", version=note.piece.label, first=as_of,
+                                                    last=as_of, count=1, message=note.why)])
+        return [note.why] if note is not None else []
     m = compiled.model
     warnings = []
     if m.in_force.until is not None and as_of > m.in_force.until:
@@ -239,10 +340,10 @@ def _measures(compiled, cls: str) -> Measures:
     return hit
 
 
-def _subject_result(compiled, scorer: Scorer, view: SubjectView, as_of: dt.date) -> SubjectResult:
+def _subject_result(compiled, scorer: Scorer, view: SubjectView, as_of: dt.date, scorer_at=None) -> SubjectResult:
     acc = scorer.account(view.id, as_of)
     live = scorer.classify(acc.score) if acc.scored else "O"
-    adjustments, lock = scorer.adjustments(view.id, as_of)
+    adjustments, lock = scorer.adjustments(view.id, as_of, scorer_at)
     official = adjustments[-1].official_class if adjustments else "O"
     if official == "O" and acc.scored and not compiled.params.get("new_subject_waits", True):
         official = live

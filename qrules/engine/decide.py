@@ -86,6 +86,7 @@ class Entry:
     repair_event: str | None = None
     facts: dict | None = None      # rewards: the record their rules saw (the cap is re-applied on a producer's line)
     line_subject: dict | None = None  # rewards: the producer's ``subject`` record for the cap on its line
+    version: str | None = None     # the ruleset version that decided this entry (brief §4a)
 
     @property
     def counted(self) -> bool:
@@ -105,8 +106,12 @@ class Decisions:
     counted_events: set[str] = field(default_factory=set)
     fact_events: set[str] = field(default_factory=set)
     warnings: list[str] = field(default_factory=list)
+    current: str | None = None     # the version deciding now (brief §4a); set by Decider.use
+    out_of_force: list = field(default_factory=list)  # versions.OutOfForce: events decided with none in force
 
     def add(self, entry: Entry) -> None:
+        if entry.version is None:
+            entry.version = self.current
         self.entries.setdefault(entry.subject, []).append(entry)
 
 
@@ -123,13 +128,17 @@ def _val(record: Any, name: str, default: Any = None) -> Any:
 class Decider:
     """Walks a history in date order and decides every entry (see module docstring)."""
 
-    def __init__(self, compiled, subjects: dict[str, SubjectView], invalid: dict[str, str], as_of: dt.date):
+    def __init__(self, compiled, subjects: dict[str, SubjectView], invalid: dict[str, str], as_of: dt.date,
+                 *, timeline=None, cutoff: dt.date | None = None):
         self.c = compiled
         self.m = compiled.model
+        self.timeline = timeline
+        self.switches = timeline is not None and len(timeline.pieces) > 1
+        self.cutoff = cutoff       # redecide transitions that started by this date apply (brief §4a)
         self.subjects = subjects
         self.invalid = invalid
         self.as_of = as_of
-        self.out = Decisions()
+        self.out = Decisions(current=timeline.at(as_of).label if timeline is not None else compiled.model.ruleset)
         self.dedup_when = compiled.exprs["dedup.spot_check.deduplicated_when"]
         self.points_expr = compiled.exprs["intentional.points"]
         self.filings: dict[str, list[tuple[dt.date, bool]]] = {}
@@ -146,6 +155,20 @@ class Decider:
                 self.products_of.setdefault(s.producer, []).append(s.id)
 
     # -- helpers ---------------------------------------------------------------------------
+    def use(self, day: dt.date) -> None:
+        """Decide what follows under the version for an event dated ``day`` (brief §4a): the one in
+        force on that day, or a successor that re-decides it; none in force: the last, noted."""
+        if self.timeline is None:
+            return
+        piece = self.timeline.decider(day, self.cutoff) if self.switches else self.timeline.pieces[0]
+        if self.switches and piece.label != self.out.current:
+            self.c, self.m = piece.compiled, piece.compiled.model
+            self.dedup_when = self.c.exprs["dedup.spot_check.deduplicated_when"]
+            self.points_expr = self.c.exprs["intentional.points"]
+            self.out.current = piece.label
+        if not piece.covers(day) and piece is self.timeline.at(day):
+            self.out.out_of_force.append(self.timeline.out_of_force(day))
+
     def reject(self, event: Any, code: str, reason: str, cite: str | None = None, subject: str | None = None) -> None:
         self.out.rejections.append(Rejection(event=str(event.id), kind=event.kind, subject=subject,
                                              subjects=self.related(event), code=code, reason=reason, cite=cite))
@@ -224,13 +247,16 @@ class Decider:
                 self.fact_spot_check(ev)
         for ev in live:
             if ev.kind == "deduction":
+                self.use(ev.date)
                 self.deduction(ev)
         self.decide_spot_check_dedup()
         self.decide_ordinals()
         for ev in live:
             if ev.kind == "repair":
+                self.use(ev.date)
                 self.repair(ev)
             elif ev.kind == "reward":
+                self.use(ev.date)
                 self.reward(ev)
             elif ev.kind not in ("deduction", "filing", "spot_check", "correction"):
                 self.out.fact_events.add(str(ev.id))  # procedure events: used by deadlines
@@ -526,7 +552,6 @@ class Decider:
         deduplicated for its line scores no subject, neither the product nor the producer's
         linked 12(2) entry, which shares the product's line key.
         """
-        cite = self.m.dedup.spot_check.cite
         by_event: dict[tuple, list[Entry]] = {}
         for entries in self.out.entries.values():
             for e in entries:
@@ -534,13 +559,14 @@ class Decider:
                     by_event.setdefault((e.line_key, e.date, e.event), []).append(e)
         last: dict[tuple, tuple[dt.date, str]] = {}
         for (key, date, event), group in sorted(by_event.items(), key=lambda kv: (kv[0][1], kv[0][2])):
+            self.use(date)
             prev = last.get(key)
             if prev is not None and self.dedup_when({"failure": {"date": date}, "last": {"date": prev[0]}}):
                 for e in group:
                     e.status = "deduplicated"
                     e.reason = (f"同一产品在 {prev[0]}（{prev[1]}）已因监督抽查不合格记分，"
                                 f"{_zh(self.c.params.get('spot_check_dedup'))}内只记一次")
-                    e.cite = cite
+                    e.cite = self.m.dedup.spot_check.cite
                 continue
             last[key] = (date, event)
 
@@ -550,6 +576,7 @@ class Decider:
             counted = sorted((e for e in entries if e.kind == "deduction" and e.status == "counted"),
                              key=lambda x: x.order)
             for i, e in enumerate(counted):
+                self.use(e.date)
                 e.ordinal = 1 + sum(1 for prev in counted[:i] if self.in_window_entry(prev, e.date))
 
     # -- repairs ---------------------------------------------------------------------------

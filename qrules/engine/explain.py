@@ -53,6 +53,8 @@ def _line(e: EntryResult) -> str:
         notes.append(e.reason)
     if notes:
         text += " — " + "；".join(notes)
+    if e.version:
+        text += f"〔{e.version}〕"  # the version that decided it (brief §4a)
     return text
 
 
@@ -69,7 +71,9 @@ def explain_subject(result: EvaluationResult, s: SubjectResult, compiled=None) -
     cites = compiled.cites if compiled is not None else {}
     lock_length = compiled.lock_duration.zh() if compiled is not None and compiled.lock_duration else None
     head = f"{s.id} {s.name or ''}（{'产品' if s.kind == 'product' else '经营者'}）".replace("  ", " ")
-    lines = [head, f"  规则 {result.ruleset} {result.version}，截至 {result.as_of}"]
+    lines = [head, f"  规则 {result.ruleset} {result.version}，截至 {result.as_of}"
+             + (f"（当日施行版本 {result.version_at_as_of}）" if result.version_at_as_of else "")]
+    lines += [f"  ⚠ {n.message}" for n in result.out_of_force]
     if not s.scored:
         lines.append(_cited("  未获得质量信用分 → O类", cites.get("unscored")))
     else:
@@ -82,7 +86,8 @@ def explain_subject(result: EvaluationResult, s: SubjectResult, compiled=None) -
     last = s.adjustments[-1] if s.adjustments else None
     if last:
         how = "锁定" if last.locked else f"按 {last.score_date} 的得分 {fmt_score(last.score)}"
-        lines.append(_cited(f"  正式分类 {s.official_class}类：{last.date} 半年调整，{how}", cites.get("adjustment")))
+        lines.append(_cited(f"  正式分类 {s.official_class}类：{last.date} 半年调整，{how}", cites.get("adjustment"))
+                     + (f"〔{last.version}〕" if last.version else ""))
     else:
         lines.append(_cited(f"  正式分类 {s.official_class}类：尚无半年调整", cites.get("adjustment")))
     if s.lock:

@@ -53,6 +53,7 @@ class EntryResult(_Out):
     of: str | None = None           # repairs: the deduction event repaired
     ordinal: int | None = None      # deductions: 1st, 2nd... counted deduction in its window (第十五条)
     requested: Decimal | None = None  # rewards: points before the cap (第十八条)
+    version: str | None = None      # the ruleset version that decided this entry (brief §4a)
 
 
 class Adjustment(_Out):
@@ -64,6 +65,7 @@ class Adjustment(_Out):
     computed_class: str
     official_class: str
     locked: bool
+    version: str | None = None      # the ruleset version in force on the adjustment date (brief §4a)
 
 
 class Lock(_Out):
@@ -122,10 +124,24 @@ class Summary(_Out):
     rejected_by_code: dict[str, int]
 
 
+class VersionNote(_Out):
+    """Dates on which no ruleset version was in force, and the version that decided them anyway (§4a)."""
+
+    what: Literal["as_of", "events", "adjustments"]
+    version: str
+    first: dt.date
+    last: dt.date
+    count: int
+    message: str
+
+
 class EvaluationResult(_Out):
     ruleset: str
     version: str
     as_of: dt.date
+    version_at_as_of: str | None = None   # the version that decides the live class (brief §4a)
+    in_force: bool = True                 # whether every date decided had a version in force
+    out_of_force: list[VersionNote] = []  # otherwise: which dates, under which version, said in words
     warnings: list[str] = []
     subjects: list[SubjectResult]
     rejected: list[Rejection] = []

@@ -31,6 +31,8 @@ class Account:
 class Scorer:
     def __init__(self, compiled, subjects: dict[str, SubjectView], decisions: Decisions):
         self.c = compiled
+        self.label = compiled.model.ruleset  # the version this scorer applies (brief §4a)
+        self.all_adjustment_dates = compiled.adjustment_dates  # of every version, when there are several
         self.subjects = subjects
         self.d = decisions
         self.start = Decimal(compiled.params["start_score"])
@@ -152,31 +154,38 @@ class Scorer:
                 dates += [e.date for e in self.d.entries.get(p, []) if e.counted]
         return min(dates) if dates else None
 
-    def adjustments(self, sid: str, as_of: dt.date):
-        """Half-year classifications up to ``as_of`` with the lock (第二十六条第二款)."""
+    def adjustments(self, sid: str, as_of: dt.date, at=None):
+        """Half-year classifications up to ``as_of`` with the lock (第二十六条第二款).
+
+        ``at(day)`` gives the scorer of the version in force on an adjustment date (brief §4a):
+        that version's adjustment dates, score date, window, classes and lock decide it."""
         from .results import Adjustment
 
+        at = at or (lambda day: self)
         first = self.first_record(sid)
         if first is None:
             return [], None
-        lock = self.c.model.adjustment.lock
-        lock_class = lock.class_ if lock else None
-        lock_since = lock_until = None
+        lock_class = lock_since = lock_until = None
         out = []
         for year in range(first.year, as_of.year + 1):
-            for month, day in self.c.adjustment_dates:
+            for month, day in self.all_adjustment_dates:
                 t = dt.date(year, month, day)
                 if t <= first or t > as_of:
                     continue
-                sd = self.c.score_date(t)
-                acc = self.account(sid, sd)
-                computed = self.classify(acc.score) if acc.scored else "O"
+                sc = at(t)
+                if (month, day) not in sc.c.adjustment_dates:
+                    continue
+                lock = sc.c.model.adjustment.lock
+                sd = sc.c.score_date(t)
+                acc = sc.account(sid, sd)
+                computed = sc.classify(acc.score) if acc.scored else "O"
                 locked = lock_until is not None and t < lock_until
                 official = lock_class if locked else computed
-                if not locked and lock_class is not None and computed == lock_class:
-                    lock_since, lock_until = t, shift(t, self.c.lock_duration, 1, self.c.calendar)
+                if not locked and lock is not None and computed == lock.class_:
+                    lock_class = lock.class_
+                    lock_since, lock_until = t, shift(t, sc.c.lock_duration, 1, sc.c.calendar)
                 out.append(Adjustment.build(date=t, score_date=sd, score=acc.score, computed_class=computed,
-                                      official_class=official, locked=locked))
+                                            official_class=official, locked=locked, version=sc.label))
         active = None
         if lock_until is not None and out and out[-1].official_class == lock_class and as_of < lock_until:
             active = (lock_class, lock_since, lock_until)
