@@ -80,14 +80,19 @@ class Timeline:
         p = self.at(day)
         if p.covers(day):
             return None
+        cites = getattr(p.compiled, "cites", {}) or {}
         if day < p.start:
-            why = (f"{day} 无有效规则：{p.label} 自 {p.start} 起施行，按其评价"
-                   f"（no version in force on {day}: {p.label} is in force from {p.start}; used anyway）")
+            cite = cites.get("in_force_from") or p.cite
+            why = (f"{day} 无有效规则：{p.label} 自 {p.start} 起施行，尚未施行，按其评价"
+                   + (f"（{cite}）" if cite else "")
+                   + f"（no version in force on {day}: {p.label} is in force from {p.start}; used anyway）")
         else:
+            cite = cites.get("in_force_until") or p.cite
             nxt = next((q for q in self.pieces if q.start > day), None)
             until = f"，下一版本 {nxt.label} 自 {nxt.start} 起施行" if nxt else ""
             why = (f"{day} 无有效规则：{p.label} 已于 {p.until} 失效{until}，继续按其评价"
-                   f"（no version in force on {day}: {p.label} expired on {p.until}; evaluation goes on under it）")
+                   + (f"（{cite}）" if cite else "")
+                   + f"（no version in force on {day}: {p.label} expired on {p.until}; evaluation goes on under it）")
         return OutOfForce(day, p, why)
 
     def redecide_starts(self, as_of: dt.date) -> list[dt.date]:
