@@ -308,6 +308,15 @@ class Tables:
                            schema={"sid": pl.Utf8, "inv_reason": pl.Utf8})
         return cls(subjects, events, inv)
 
+    def heads(self) -> Any:
+        """Every event's id as ``of``, its kind and date (what a repair's ``of`` is looked up in), built once."""
+        import polars as pl
+
+        if "_heads" not in self.__dict__:
+            self._heads = self.events.select(pl.col("id").alias("of"), pl.col("kind").alias("t_kind"),
+                                             pl.col("date").alias("t_date"))
+        return self._heads
+
     def kind(self, kind: str | tuple[str, ...]) -> Any:
         """The events of one kind (or several), split once: filtering the whole table is the costly part."""
         split = self.__dict__.setdefault("_split", {})
@@ -575,9 +584,7 @@ class _Run:
         k-th repair in round k) — then the ratio by the ordinal."""
         pl, b, m = self.pl, self.b, self.m
         cite = self.c.cites.get
-        ev = self.t.events
-        r = r.join(ev.select(pl.col("id").alias("of"), pl.col("kind").alias("t_kind"), pl.col("date").alias("t_date")),
-                   on="of", how="left")
+        r = r.join(self.t.heads(), on="of", how="left")
         self.reject(r.filter(pl.col("t_kind").is_null()), "QR607", pl.format("repair of unknown deduction '{}'",
                                                                              pl.col("of")), cite("repairs"))
         self.reject(r.filter(pl.col("t_kind").is_not_null() & (pl.col("t_kind") != "deduction")), "QR607",
@@ -588,7 +595,8 @@ class _Run:
                     cite("repair_date"))
         r = r.filter(pl.col("t_date") <= pl.col("date")).with_columns(
             wanted=pl.col("subjects").fill_null([]).list.len() > 0)
-        entries = deductions.select(pl.col("event").alias("of"), pl.col("subject").alias("sid"))
+        entries = deductions.select(pl.col("event").alias("of"), pl.col("subject").alias("sid"),
+                                    pl.col("date").alias("d_date"), "item", "points", "intentional", "major", "ordinal")
         pairs = r.select("id", "kind", "of", "date", "rectified", "wanted").join(entries, on="of")
         named = r.filter(pl.col("wanted")).select("id", "kind", "of", "subjects").explode("subjects").rename(
             {"subjects": "sid"})
@@ -599,9 +607,7 @@ class _Run:
                                                                          on=["id", "sid"], how="semi")])
         self.reject(r.filter(~pl.col("wanted")).join(pairs, on="id", how="anti"), "QR607",
                     pl.format("deduction '{}' did not count for any subject", pl.col("of")), cite("repairs"))
-        pairs = pairs.rename({"sid": "subject"}).join(
-            deductions.select(pl.col("event").alias("of"), "subject", pl.col("date").alias("d_date"), "item",
-                              "points", "intentional", "major", "ordinal"), on=["of", "subject"])
+        pairs = pairs.rename({"sid": "subject"})
         # Brief §3, Art 15: only while the deduction counts on the repair's date.
         inside = b.win("d_date", "date")
         self.reject(pairs.filter(~inside), "QR607",
