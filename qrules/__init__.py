@@ -76,19 +76,21 @@ def load_rulesets(*dirs) -> "Any":
 
 
 def evaluate(ruleset: "CompiledRuleset", history: "History | LoadedHistory", as_of: _dt.date | None = None,
-             *, subjects: list[str] | None = None) -> "EvaluationResult":
+             *, subjects: list[str] | None = None, as_known_at: _dt.date | None = None) -> "EvaluationResult":
     """Score and classify every subject of ``history`` as of ``as_of`` (default: today).
 
     ``history`` may be a :class:`LoadedHistory` (from :func:`load_history`), whose refused
-    subjects are then reported as the reason their events are rejected.
+    subjects are then reported as the reason their events are rejected. ``as_known_at``
+    uses only the records entered by that date (their ``recorded`` date, default their date),
+    corrections included: what the operator was told then (brief §4a).
     """
     from .engine import evaluate as _evaluate
     from .historyload import LoadedHistory
 
     if isinstance(history, LoadedHistory):
         return _evaluate(ruleset, history.history, as_of, invalid_subjects=history.invalid_subjects,
-                         subjects=subjects)
-    return _evaluate(ruleset, history, as_of, subjects=subjects)
+                         subjects=subjects, as_known_at=as_known_at)
+    return _evaluate(ruleset, history, as_of, subjects=subjects, as_known_at=as_known_at)
 
 
 def evaluate_data(ruleset: "CompiledRuleset", data: Mapping[str, Any], as_of: _dt.date | None = None) -> dict:

@@ -210,6 +210,10 @@ def _at_scale(args) -> bool:
 def cmd_evaluate(args) -> int:
     from .engine import evaluate
 
+    if args.as_known_at and _at_scale(args):
+        print("qrules: error: --as-known-at is not available at scale (-j, CSV/Parquet); evaluate the YAML/JSON "
+              "history without -j（批量评价不支持 --as-known-at）", file=sys.stderr)
+        return EXIT_USAGE
     if _at_scale(args):  # a whole jurisdiction: worker processes, progress bar, summary
         import argparse
         import os
@@ -223,7 +227,8 @@ def cmd_evaluate(args) -> int:
             rejections=None, summary_json=None, progress=None, max_diagnostics=20,
             backend=getattr(args, "backend", None)))
     compiled, loaded = _load_inputs(args)
-    result = evaluate(compiled, loaded.history, args.as_of, invalid_subjects=loaded.invalid_subjects)
+    result = evaluate(compiled, loaded.history, args.as_of, invalid_subjects=loaded.invalid_subjects,
+                      as_known_at=args.as_known_at)
     rejected_records = [{"event": r.id, "kind": r.kind, "code": r.code, "reason": r.reason,
                          "at": str(r.span) if r.span else None} for r in loaded.rejected_events]
     from .output import open_output
@@ -254,7 +259,9 @@ def cmd_evaluate(args) -> int:
             for w in result.warnings:
                 print(f"warning: {w}", file=sys.stderr)
             header, rows = result_rows(result)
-            print(f"{result.ruleset} {result.version} — as of {result.as_of}", file=out)
+            print(f"{result.ruleset} {result.version} — as of {result.as_of}"
+                  + (f", as known at {result.as_known_at}（截至 {result.as_known_at} 已录入的记录）"
+                     if result.as_known_at else ""), file=out)
             print(table(rows, header), file=out)
             sm = result.summary
             print(f"\n{sm.subjects} subjects; official classes "
@@ -302,7 +309,7 @@ def cmd_explain(args) -> int:
               file=sys.stderr)
         return EXIT_ERRORS
     result = evaluate(compiled, loaded.history, args.as_of, invalid_subjects=loaded.invalid_subjects,
-                      subjects=[args.subject])
+                      subjects=[args.subject], as_known_at=args.as_known_at)
     try:
         subject = result.subject(args.subject)
     except KeyError:
@@ -378,6 +385,8 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     e.add_argument("ruleset", metavar="RULESET")
     e.add_argument("history", metavar="HISTORY", help="YAML, JSON or JSON Lines history")
     e.add_argument("--as-of", type=_date, default=None, help="evaluation date YYYY-MM-DD (default: today)")
+    e.add_argument("--as-known-at", type=_date, default=None, metavar="DATE",
+                   help="use only records entered (recorded) by DATE, corrections included (not after --as-of)")
     e.add_argument("--format", choices=["table", "json", "csv", "jsonl"], default="table")
     e.add_argument("--output", "-o", help="write to this file instead of standard output (.parquet: at scale)")
     e.add_argument("--workers", "-j", type=int, default=None,
@@ -392,6 +401,8 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     x.add_argument("history", metavar="HISTORY")
     x.add_argument("subject", metavar="SUBJECT")
     x.add_argument("--as-of", type=_date, default=None)
+    x.add_argument("--as-known-at", type=_date, default=None, metavar="DATE",
+                   help="use only records entered (recorded) by DATE, corrections included (not after --as-of)")
     x.add_argument("--format", choices=["text", "json"], default="text")
     x.set_defaults(func=cmd_explain)
 

@@ -56,6 +56,7 @@ CODES: dict[str, str] = {
     "QR511": "a credit code whose registration-authority code (1st character) is not in the GB 32100 "
              "table (warning)",
     "QR512": "a correction dated before the event it corrects (第二十五条; 更正日期早于被更正的事件)",
+    "QR513": "a record entered (recorded) before the date of what it records (brief §4a; 录入日期早于事件日期)",
     "QR520": "an as-of date outside the dates qrules evaluates (1900-01-01 to 2199-12-31; a record dated "
              "outside them is refused as QR501)",
 }
@@ -339,6 +340,8 @@ def _no_repeats(values: list[str] | None, what: str) -> None:
 class _Event(_Record):
     id: Id
     date: Date
+    recorded: Date | None = Field(default=None, description="when the record was entered (brief §4a, as known "
+                                  "at); default: its date")
     recorded_by: str | None = None
     note: str | None = None
 

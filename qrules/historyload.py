@@ -395,6 +395,11 @@ class _Loader:
         non_procedure = [k for k in EVENT_KINDS if k not in PROCEDURE_KINDS]
         for ev, loc in self.events:
             problems: list[str | None] = []
+            if ev.recorded is not None and ev.recorded < ev.date:  # brief §4a: entered after it happened
+                self._report("QR513", f"{ev.id}: recorded on {ev.recorded}, before its date {ev.date}"
+                             f"（录入日期早于事件日期）", loc(("recorded",), False),
+                             hint="recorded is the day the record was entered; it is on or after the event's date")
+                problems.append("QR513")
             if isinstance(ev, Deduction):
                 problems += [subject_ref(ev, s, ("subjects", i), loc, None) for i, s in enumerate(ev.subjects)]
             elif isinstance(ev, Repair):
@@ -434,7 +439,8 @@ class _Loader:
                 problems.append(event_ref(ev, ev.of, loc, want))
             code = next((p for p in problems if p), None)
             if code:
-                bad[ev.id] = (code, {"QR509": "refers to a missing record", "QR512": "dated before the event it corrects"}
+                bad[ev.id] = (code, {"QR509": "refers to a missing record", "QR512": "dated before the event it corrects",
+                                     "QR513": "recorded before its date"}
                               .get(code, "refers to a record of the wrong kind"))
         # cycles through `of` (a correction of a correction of ...)
         for start, _ in self.events:

@@ -222,3 +222,55 @@ def test_s4a_explain_names_the_version_of_each_line(capsys):
     out = capsys.readouterr().out
     assert "−5 监督抽查不合格 e1 2025-06-10" in out and "〔haojiang-2023/guangdong-2026〕" in out
     assert "当日施行版本 haojiang-2023/guangdong-2026" in out
+
+
+# -- as known at ------------------------------------------------------------------------------------
+KNOWN = DATA / "known-at.yaml"
+# 第十一条第（六）项 e1 -1 and 第十一条第（九）项 e2 -12 (recorded 2024-03-05): 12 - 1 - 12 = -1 on 2024-06-30,
+# so the 2024-07-01 adjustment sets D (第二十六条), locked three years. The correction c1 (dated 2024-10-15,
+# entered 2024-10-16) revokes e2 as an error (第二十五条): e2 never existed, the 2024-07-01 class is
+# recomputed from 12 - 1 = 11 → B (brief §3, Art 25).
+
+
+def _known(as_known_at: str | None, as_of: str = "2024-12-31"):
+    ruleset = qrules.load_ruleset(RULESETS / "guangdong-2021.yaml")
+    return qrules.evaluate(ruleset, qrules.load_history(KNOWN), dt.date.fromisoformat(as_of),
+                           as_known_at=dt.date.fromisoformat(as_known_at) if as_known_at else None)
+
+
+def test_art25_s4a_as_known_before_the_correction_d():
+    p1 = _known("2024-10-15").subject("p1")
+    assert (p1.score, p1.official_class, p1.lock.until) == (-1, "D", dt.date(2027, 7, 1))
+
+
+def test_art25_s4a_as_known_after_the_correction_not_d():
+    for known in ("2024-10-16", None):
+        p1 = _known(known).subject("p1")
+        assert (p1.score, p1.live_class, p1.official_class, p1.lock) == (11, "B", "B", None)
+
+
+def test_s4a_as_known_at_uses_the_recorded_date_not_the_event_date():
+    p1 = _known("2024-03-04", as_of="2024-03-31").subject("p1")   # e2 happened 03-01, entered 03-05
+    assert p1.score == 11 and [e.event for e in p1.entries] == ["e1"]
+    assert _known("2024-03-05", as_of="2024-03-31").subject("p1").score == -1
+
+
+def test_s4a_as_known_at_cli_shows_both_dates_and_refuses_a_later_one(capsys):
+    args = ["evaluate", str(RULESETS / "guangdong-2021.yaml"), str(KNOWN), "--as-of", "2024-12-31"]
+    assert main([*args, "--as-known-at", "2024-10-01"]) == 0
+    out = capsys.readouterr().out
+    assert "as of 2024-12-31, as known at 2024-10-01" in out
+    assert main([*args, "--as-known-at", "2024-10-01", "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert (data["as_of"], data["as_known_at"]) == ("2024-12-31", "2024-10-01")
+    assert main([*args, "--as-known-at", "2025-01-01"]) == 1
+    assert "error[QR615]" in capsys.readouterr().err
+
+
+def test_s4a_recorded_before_the_event_date_is_a_located_error(tmp_path, capsys):
+    bad = tmp_path / "h.yaml"
+    bad.write_text(KNOWN.read_text(encoding="utf-8").replace("recorded: 2024-03-05", "recorded: 2024-02-20"),
+                   encoding="utf-8")
+    assert main(["evaluate", str(RULESETS / "guangdong-2021.yaml"), str(bad), "--as-of", "2024-12-31"]) == 1
+    err = capsys.readouterr().err
+    assert f"{bad}:7:73:" in err and "error[QR513]" in err and "recorded on 2024-02-20, before its date 2024-03-01" in err

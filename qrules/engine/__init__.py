@@ -94,7 +94,7 @@ def _entry_result(e: Entry, scorer: Scorer, as_of: dt.date, used: dict[tuple, En
 
 
 def evaluate(compiled, history, as_of: dt.date | None = None, *, invalid_subjects: dict[str, str] | None = None,
-             subjects: Iterable[str] | None = None) -> EvaluationResult:
+             subjects: Iterable[str] | None = None, as_known_at: dt.date | None = None) -> EvaluationResult:
     """Evaluate ``history`` under ``compiled`` as of ``as_of`` (default: today).
 
     Args:
@@ -105,15 +105,37 @@ def evaluate(compiled, history, as_of: dt.date | None = None, *, invalid_subject
         subjects: evaluate only these subjects, over the part of the history connected to them
             (their results are the same as over the whole history; rejections and the summary
             then cover that part only).
+        as_known_at: use only the records entered by this date (``recorded``, default their
+            date), corrections included: what the system knew then (brief §4a). Not after ``as_of``.
     """
     from ..history import check_as_of
     from ..historyload import gc_paused
 
     check_as_of(as_of)  # window arithmetic must stay inside the calendar (docs/security.md)
+    if as_known_at is not None:
+        check_as_of(as_known_at)
+        if as_known_at > (as_of or dt.date.today()):
+            from ..errors import Diagnostic, QrulesError
+
+            raise QrulesError(Diagnostic("QR615", f"as known at {as_known_at} is after the as-of date "
+                                         f"{as_of or dt.date.today()}（“截至录入日”不得晚于评价日）", None,
+                                         hint="as known at a date on or before --as-of"))
+        history = _known_at(history, as_known_at)
     # The engine makes many small acyclic objects next to a large loaded history; the cyclic
     # collector's passes over all of them cost about as much as the evaluation itself.
     with gc_paused():
-        return _evaluate(compiled, history, as_of, invalid_subjects, subjects)
+        return _evaluate(compiled, history, as_of, invalid_subjects, subjects, as_known_at)
+
+
+def _known_at(history, day: dt.date):
+    """The history as known on ``day``: records entered (``recorded``, default their date) by then."""
+    events = [ev for ev in history.events if (_val(ev, "recorded") or ev.date) <= day]
+    if len(events) == len(history.events):
+        return history
+    known = history.model_copy(update={"events": events})
+    known.model_post_init(None)  # its indexes by id cover only the known records
+    known._links = None
+    return known
 
 
 def connected_part(history, wanted: Iterable[str]):
@@ -188,7 +210,7 @@ def _link_index(history) -> tuple:
     return index
 
 
-def _evaluate(compiled, history, as_of, invalid_subjects, subjects) -> EvaluationResult:
+def _evaluate(compiled, history, as_of, invalid_subjects, subjects, as_known_at=None) -> EvaluationResult:
     as_of = as_of or dt.date.today()
     m = compiled.model
     all_subjects, events = history.subjects, list(history.events)
@@ -222,7 +244,8 @@ def _evaluate(compiled, history, as_of, invalid_subjects, subjects) -> Evaluatio
     notes = version_notes(tl, as_of, decisions.out_of_force, results)
     if notes and require_in_force.get():
         _refuse_out_of_force(notes)
-    return EvaluationResult(ruleset=m.ruleset, version=m.version, as_of=as_of, version_at_as_of=tl.at(as_of).label,
+    return EvaluationResult(ruleset=m.ruleset, version=m.version, as_of=as_of, as_known_at=as_known_at,
+                            version_at_as_of=tl.at(as_of).label,
                             in_force=not notes, out_of_force=notes, warnings=[n.message for n in notes] + warnings,
                             subjects=results, rejected=decisions.rejections, excluded_subjects=excluded,
                             summary=summary)

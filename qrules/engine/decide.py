@@ -41,6 +41,7 @@ CODES = {
     "QR613": "an event dated after the as-of date (not yet effective)",
     "QR614": "a Yuepintong filing on a product (filings are made by operators)",
     "QR620": "an event revoked by a correction: kept in the history, not counted",
+    "QR615": "an as-known-at date after the as-of date (brief §4a)",
     "QR690": "a rule of the ruleset failed on the values it met (e.g. a division by zero); the run stops",
 }
 

@@ -72,7 +72,8 @@ def explain_subject(result: EvaluationResult, s: SubjectResult, compiled=None) -
     lock_length = compiled.lock_duration.zh() if compiled is not None and compiled.lock_duration else None
     head = f"{s.id} {s.name or ''}（{'产品' if s.kind == 'product' else '经营者'}）".replace("  ", " ")
     lines = [head, f"  规则 {result.ruleset} {result.version}，截至 {result.as_of}"
-             + (f"（当日施行版本 {result.version_at_as_of}）" if result.version_at_as_of else "")]
+             + (f"（当日施行版本 {result.version_at_as_of}）" if result.version_at_as_of else "")
+             + (f"，按截至 {result.as_known_at} 已录入的记录" if result.as_known_at else "")]
     lines += [f"  ⚠ {n.message}" for n in result.out_of_force]
     if not s.scored:
         lines.append(_cited("  未获得质量信用分 → O类", cites.get("unscored")))

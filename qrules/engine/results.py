@@ -139,6 +139,7 @@ class EvaluationResult(_Out):
     ruleset: str
     version: str
     as_of: dt.date
+    as_known_at: dt.date | None = None    # only records entered by then were used (brief §4a)
     version_at_as_of: str | None = None   # the version that decides the live class (brief §4a)
     in_force: bool = True                 # whether every date decided had a version in force
     out_of_force: list[VersionNote] = []  # otherwise: which dates, under which version, said in words
