@@ -16,7 +16,7 @@ from typing import Iterator
 
 from . import ast
 from .errors import Diagnostics
-from .runtime import EvaluationError
+from .runtime import EvaluationError, plain
 from .types import NUMBER
 
 Piece = tuple[Decimal | None, bool, Decimal | None, bool, Decimal]  # lo, lo_closed, hi, hi_closed, sample
@@ -71,7 +71,7 @@ def _pieces(points: list[Decimal]) -> list[Piece]:
 def _fmt(n: Decimal | None, sign: str) -> str:
     if n is None:
         return f"{sign}∞"
-    return format(n.normalize(), "f") if n == n.to_integral() else format(n.normalize(), "f")
+    return plain(n)
 
 
 def describe_range(first: Piece, last: Piece) -> str:

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
 from .kinds import HAS_OF, event_links
+from .runtime import plain
 from .safeio import AtomicFile
 
 __all__ = [
@@ -459,7 +460,7 @@ def output_row(s: Any) -> dict[str, Any]:
     counted = [e for e in s.entries if e.status in ("counted", "capped") and e.counted_points != 0]
     return {
         "id": s.id, "kind": s.kind, "name": s.name, "scored": s.scored,
-        "score": f"{s.score.normalize():f}" if s.score is not None else None,
+        "score": plain(s.score) if s.score is not None else None,
         "live_class": s.live_class, "official_class": s.official_class,
         "lock_class": s.lock.class_ if s.lock else None,
         "lock_since": s.lock.since.isoformat() if s.lock else None,
@@ -535,8 +536,7 @@ class BatchSummary:
 
 
 def _excluded_code(x: Any) -> str:
-    # ExcludedSubject carries no code; the engine's reasons for exclusion are QR604 (scope) and QR605.
-    return "QR604" if "out of scope" in x.reason else "QR605" if "jurisdiction" in x.reason else "other"
+    return x.code or "other"
 
 
 class _Corpus:

@@ -31,6 +31,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from .engine.results import EntryStatus
 from .errors import Diagnostic, Diagnostics, QrulesError, Span, did_you_mean
 from .output import json_ready
+from .runtime import plain
 from .yamlsource import Document, Pos, load_file
 
 __all__ = ["CODES", "register", "run_paths", "collect", "CaseOutcome", "Coverage"]
@@ -194,7 +195,7 @@ class CaseOutcome:
 
 def _show(value: Any) -> str:
     if isinstance(value, Decimal):
-        return f"{value.normalize():f}"
+        return plain(value)
     if value is None:
         return "null"
     if isinstance(value, bool):

@@ -373,7 +373,7 @@ def rejections(t: Tables, frame: Any) -> list[Any]:
 def excluded(frame: Any) -> list[Any]:
     from .engine.results import ExcludedSubject
 
-    return [ExcludedSubject.build(id=r[0], reason=r[1], cite=r[2]) for r in frame.iter_rows()]
+    return [ExcludedSubject.build(id=r[0], reason=r[1], cite=r[2], code=r[3]) for r in frame.iter_rows()]
 
 
 class _Run:
@@ -822,7 +822,7 @@ class _Run:
             else pl.Series([], dtype=pl.Utf8)
         rejected_ids = rej["event"].unique()
         n_rejected = int((~rejected_ids.is_in(counted.implode())).sum())
-        excluded = S.filter(pl.col("exc_code").is_not_null()).select("id", "exc_reason", "exc_cite")
+        excluded = S.filter(pl.col("exc_code").is_not_null()).select("id", "exc_reason", "exc_cite", "exc_code")
         by = lambda col: dict(sorted((k, int(v)) for k, v in rows[col].value_counts().iter_rows()))  # noqa: E731
         return {"rows": rows, "rejections": rej, "excluded": excluded, "events": self.t.events.height,
                 "events_counted": counted.len(), "events_rejected": n_rejected,

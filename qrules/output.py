@@ -8,11 +8,13 @@ import re
 from decimal import Decimal
 from typing import Any, Iterable
 
+from .runtime import plain
+
 
 def json_ready(value: Any) -> Any:
     """A copy of ``value`` that ``json.dumps`` accepts, keeping decimals exact."""
     if isinstance(value, Decimal):
-        return f"{value.normalize():f}"
+        return plain(value)
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, dict):

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from .audit import _constants, _pieces, describe_range
 from .errors import QrulesError
+from .runtime import plain
 
 __all__ = ["render_markdown", "class_score_ranges", "register"]
 
@@ -81,7 +82,7 @@ def _fmt(value) -> str:
     if isinstance(value, bool):
         return "是" if value else "否"
     if isinstance(value, Decimal):
-        return f"{value.normalize():f}"
+        return plain(value)
     return str(value)
 
 
@@ -102,14 +103,14 @@ def class_score_ranges(compiled) -> dict[str, list[str]]:
     parameters), each piece is classified as the engine does (first matching class), and
     consecutive pieces with the same class are merged.
     """
-    from .review import classify
+    from .review import class_at
 
     points: set[Decimal] = set()
     for expr in compiled.class_exprs.values():
         points |= _constants(expr.node)
     points |= {v for v in compiled.params.values() if isinstance(v, Decimal)}
     pieces = _pieces(sorted(points))
-    classes = [classify(compiled, p[4]) for p in pieces]
+    classes = [class_at(compiled, p[4]) for p in pieces]
     out: dict[str, list[str]] = {}
     i = 0
     while i < len(pieces):

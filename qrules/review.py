@@ -25,7 +25,7 @@ from typing import Any
 from .audit import Piece, _constants, _pieces, _provable, describe_range
 from .errors import QrulesError
 from .output import json_ready
-from .runtime import EvaluationError
+from .runtime import EvaluationError, plain
 
 __all__ = ["Change", "ClassRange", "Impact", "SubjectImpact", "class_ranges", "diff", "impact",
            "format_diff", "format_impact", "register"]
@@ -83,7 +83,7 @@ def fmt_value(value: Any) -> str:
     if isinstance(value, bool):
         return "是" if value else "否"
     if isinstance(value, Decimal):
-        return f"{value.normalize():f}"
+        return plain(value)
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, (list, tuple)):
@@ -154,18 +154,13 @@ class ClassRange:
         return True
 
 
-def classify(compiled, score: Decimal | None) -> str:
-    """The class ``compiled`` gives ``score`` (as the engine does: first matching class, else O)."""
-    if score is None:
+def class_at(compiled, score: Decimal) -> str:
+    """``compiled.classify`` for a sampled score; a condition failing there (``1 / score`` at 0)
+    gives no class, as the partition proof reads it."""
+    try:
+        return compiled.classify(score)
+    except EvaluationError:
         return "O"
-    for name in compiled.class_order:
-        expr = compiled.class_exprs.get(name)
-        try:
-            if expr is not None and expr({"score": score}):
-                return name
-        except EvaluationError:
-            continue
-    return "O"
 
 
 def class_ranges(old, new) -> tuple[list[ClassRange], bool]:
@@ -183,7 +178,7 @@ def class_ranges(old, new) -> tuple[list[ClassRange], bool]:
             exact = exact and _provable(expr.node)
         points |= {v for v in compiled.params.values() if isinstance(v, Decimal)}
     pieces = _pieces(sorted(points))
-    pairs = [(classify(old, p[4]), classify(new, p[4])) for p in pieces]
+    pairs = [(class_at(old, p[4]), class_at(new, p[4])) for p in pieces]
     out: list[ClassRange] = []
     i = 0
     while i < len(pieces):
@@ -608,7 +603,7 @@ def _rejections(result) -> dict:
 def _threshold_reason(old_c, new_c, score: Decimal | None, what: str) -> str | None:
     if score is None:
         return None
-    a, b = classify(old_c, score), classify(new_c, score)
+    a, b = old_c.classify(score), new_c.classify(score)
     if a == b:
         return None
     ranges, _ = class_ranges(old_c, new_c)

@@ -183,7 +183,10 @@ class CompiledRuleset:
         return hit
 
     def classify(self, score) -> str:
-        """The first class whose condition holds for ``score`` (第二十六条第一款), memoised."""
+        """The first class whose condition holds for ``score``, else O (also for no score: unscored);
+        memoised. The one implementation: the engine, ``diff``, ``impact`` and ``render`` use it."""
+        if score is None:
+            return "O"
         hit = self._window_cache.get(("cls", score))
         if hit is None:
             hit = next((name for name in self.class_order if self.class_exprs[name]({"score": score})), "O")

@@ -89,6 +89,12 @@ def unit_kind(unit: str) -> str:
 
 # --- numbers -----------------------------------------------------------------------------
 
+def plain(value: Decimal) -> str:
+    """A decimal as people read it: exact, no trailing zeros, never exponent form (10.50 -> 10.5,
+    1E+1 -> 10). The one place numbers become text in outputs, explanations and documents."""
+    return f"{value.normalize():f}"
+
+
 def to_number(value: Any) -> Decimal:
     """A number from the environment as a Decimal (ints and floats are accepted as written)."""
     if type(value) is Decimal:

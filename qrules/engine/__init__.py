@@ -229,7 +229,7 @@ def _evaluate(compiled, history, as_of, invalid_subjects, subjects, as_known_at=
         if view.excluded is not None or (wanted is not None and sid not in wanted):
             continue
         results.append(_subject_result(compiled, scorer, view, as_of, scorer_at))
-    excluded = [ExcludedSubject(id=v.id, reason=v.excluded[1], cite=v.excluded[2])
+    excluded = [ExcludedSubject(id=v.id, reason=v.excluded[1], cite=v.excluded[2], code=v.excluded[0])
                 for v in views.values() if v.excluded is not None]
     rejected_ids = {r.event for r in decisions.rejections}
     summary = Summary(

@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 from ..errors import did_you_mean
-from ..runtime import EvaluationError
+from ..runtime import EvaluationError, plain
 from .results import Rejection
 
 ZERO = Decimal(0)
@@ -777,4 +777,4 @@ def _zh(value: Any) -> str:
 
 
 def _pct(ratio: Decimal) -> str:
-    return f"{(ratio * 100).normalize():f}%"
+    return f"{plain(ratio * 100)}%"

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from ..runtime import plain
 from .results import EntryResult, EvaluationResult, SubjectResult
 
 _STATUS_ZH = {
@@ -23,7 +24,7 @@ _STATUS_ZH = {
 
 def fmt_points(value: Decimal) -> str:
     """Signed exact decimal: −3, +1.5, 0."""
-    text = f"{abs(value).normalize():f}"
+    text = plain(abs(value))
     if value > 0:
         return f"+{text}"
     if value < 0:
@@ -32,7 +33,7 @@ def fmt_points(value: Decimal) -> str:
 
 
 def fmt_score(value: Decimal | None) -> str:
-    return "-" if value is None else f"{value.normalize():f}"
+    return "-" if value is None else plain(value)
 
 
 def _line(e: EntryResult) -> str:

@@ -112,6 +112,7 @@ class ExcludedSubject(_Out):
     id: str
     reason: str
     cite: str | None = None
+    code: str | None = None  # QR604 out of scope (第二条), QR605 outside the jurisdiction
 
 
 class Summary(_Out):

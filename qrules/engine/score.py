@@ -143,8 +143,6 @@ class Scorer:
         return [decided.get(id(e), e) if e.kind == "reward" else e for e in merged]
 
     def classify(self, score: Decimal | None) -> str:
-        if score is None:
-            return "O"
         return self.c.classify(score)
 
     def first_record(self, sid: str) -> dt.date | None:
