@@ -233,7 +233,7 @@ def bench_full(sizes: list[int], repeat: int, workdir: Path) -> None:
         reps = repeat if n <= 100_000 else 1
         print(f"(b) guangdong-2021 over {n:,} subjects ({fmt} in/out; generated in {t_gen:.1f} s; "
               f"{reps} run{'s' if reps > 1 else ''})", flush=True)
-        walls, summaries, peaks = [], [], []
+        walls, summaries, peaks, totals = [], [], [], []
         for _ in range(reps):
             out = workdir / f"result-{n}.{ext}"
             summary = workdir / f"summary-{n}.json"
@@ -247,6 +247,7 @@ def bench_full(sizes: list[int], repeat: int, workdir: Path) -> None:
             walls.append(time.perf_counter() - t)
             own, workers = json.loads(proc.stderr.strip().splitlines()[-1])
             peaks.append(max(own, workers) / 1024)
+            totals.append((own + 2 * workers) / 1024)  # all processes at most: the parent and 2 workers
             summaries.append(json.loads(summary.read_text(encoding="utf-8")))
         sm = summaries[-1]
         wall = statistics.median(walls)
@@ -257,8 +258,10 @@ def bench_full(sizes: list[int], repeat: int, workdir: Path) -> None:
         verdict = ("met" if wall < 15 else "NOT met") if target else ""
         row("b", f"{n:,} subjects / {events:,} events, wall (load {load_s:.1f} s + evaluate {eval_s:.1f} s)",
             f"{wall:.1f} s = {n / wall:,.0f} subjects/s", target, verdict)
-        row("b", f"{n:,} subjects, peak RSS of the largest process", f"{max(peaks):,.0f} MB",
-            "< 4 GB" if n >= 1_000_000 else "", ("met" if max(peaks) < 4096 else "NOT met") if n >= 1_000_000 else "")
+        row("b", f"{n:,} subjects, peak RSS of the largest process", f"{max(peaks):,.0f} MB")
+        row("b", f"{n:,} subjects, peak RSS of all processes (bound: parent + 2 × largest worker)",
+            f"{max(totals):,.0f} MB", "< 4 GB" if n >= 1_000_000 else "",
+            ("met" if max(totals) < 4096 else "NOT met") if n >= 1_000_000 else "")
         if n < 1_000_000:
             per = wall / n
             row("b", "  extrapolated to 1M subjects at this rate", f"~{per * 1e6:,.0f} s", "< 15 s",
@@ -338,9 +341,9 @@ def bench_register(sizes: list[int], workdir: Path) -> None:
             results[backend] = out
             row("f", f"{n:,} operators / {sm['events']:,} events, --backend {backend}: wall (load "
                      f"{sm['seconds_load']:.1f} s + evaluate {sm['seconds_evaluate']:.1f} s)",
-                f"{wall:.1f} s = {n / wall:,.0f} subjects/s; peak RSS {max(own, workers) / 1024:,.0f} MB",
-                "1M < 15 s, < 4 GB" if n >= 1_000_000 else "",
-                ("met" if wall < 15 and max(own, workers) < 4 * 1024 * 1024 else "NOT met") if n >= 1_000_000 else "")
+                f"{wall:.1f} s = {n / wall:,.0f} subjects/s; peak RSS of all processes ≤ "
+                f"{(own + 2 * workers) / 1024:,.0f} MB", "1M < 15 s, < 4 GB" if n >= 1_000_000 else "",
+                ("met" if wall < 15 and own + 2 * workers < 4 * 1024 * 1024 else "NOT met") if n >= 1_000_000 else "")
         if len(results) == 2:
             import pyarrow.parquet as pq
 
