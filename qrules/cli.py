@@ -448,6 +448,7 @@ EXTENSIONS: dict[str, tuple[str, str]] = {
     "impact": ("qrules.review", "evaluate two rulesets over one history: who changes class, and why"),
     "render": ("qrules.render", "write the resolved ruleset as a Markdown document for people"),
     "deadlines": ("qrules.deadlines", "procedural deadlines (Art 21, 23-25) on the Chinese working-day calendar"),
+    "plan": ("qrules.plan", "inspection plan (Art 27): inspections required, recorded and owed per subject and year"),
     "batch": ("qrules.batch", "evaluate a whole corpus in worker processes (CSV/Parquet/JSONL)"),
     "synth": ("qrules.batch", "write a seeded synthetic corpus (for tests and benchmarks)"),
 }
