@@ -229,6 +229,10 @@ def cmd_evaluate(args) -> int:
     compiled, loaded = _load_inputs(args)
     result = evaluate(compiled, loaded.history, args.as_of, invalid_subjects=loaded.invalid_subjects,
                       as_known_at=args.as_known_at)
+    if args.outlook:  # brief §4a: per subject, with no new events, and what could be done now
+        from .engine.outlook import with_outlook
+
+        result = with_outlook(compiled, loaded.history, result, result.as_of, loaded.invalid_subjects)
     rejected_records = [{"event": r.id, "kind": r.kind, "code": r.code, "reason": r.reason,
                          "at": str(r.span) if r.span else None} for r in loaded.rejected_events]
     from .output import open_output
@@ -310,6 +314,11 @@ def cmd_explain(args) -> int:
         return EXIT_ERRORS
     result = evaluate(compiled, loaded.history, args.as_of, invalid_subjects=loaded.invalid_subjects,
                       subjects=[args.subject], as_known_at=args.as_known_at)
+    if args.as_known_at is None and any(s.id == args.subject for s in result.subjects):
+        from .engine.outlook import with_outlook
+
+        result = with_outlook(compiled, loaded.history, result, result.as_of, loaded.invalid_subjects,
+                              subjects=[args.subject])
     try:
         subject = result.subject(args.subject)
     except KeyError:
@@ -385,6 +394,9 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     e.add_argument("ruleset", metavar="RULESET")
     e.add_argument("history", metavar="HISTORY", help="YAML, JSON or JSON Lines history")
     e.add_argument("--as-of", type=_date, default=None, help="evaluation date YYYY-MM-DD (default: today)")
+    e.add_argument("--outlook", action="store_true",
+                   help="add each subject's outlook (coming changes with no new events, points and actions for "
+                        "the next better class) to the JSON result")
     e.add_argument("--as-known-at", type=_date, default=None, metavar="DATE",
                    help="use only records entered (recorded) by DATE, corrections included (not after --as-of)")
     e.add_argument("--format", choices=["table", "json", "csv", "jsonl"], default="table")

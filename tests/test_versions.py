@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -274,3 +275,68 @@ def test_s4a_recorded_before_the_event_date_is_a_located_error(tmp_path, capsys)
     assert main(["evaluate", str(RULESETS / "guangdong-2021.yaml"), str(bad), "--as-of", "2024-12-31"]) == 1
     err = capsys.readouterr().err
     assert f"{bad}:7:73:" in err and "error[QR513]" in err and "recorded on 2024-02-20, before its date 2024-03-01" in err
+
+
+# -- the outlook (brief §4a) ----------------------------------------------------------------------------
+OUTLOOK = DATA / "outlook.yaml"
+
+
+def _outlook(sid: str):
+    from qrules.engine.outlook import outlook
+
+    ruleset = qrules.load_ruleset(RULESETS / "guangdong-2021.yaml")
+    loaded = qrules.load_history(OUTLOOK)
+    result = qrules.evaluate(ruleset, loaded, dt.date(2025, 12, 31))
+    return outlook(ruleset, loaded.history, result, sid, dt.date(2025, 12, 31))
+
+
+def steps(o):
+    return [(str(s.date), s.what, str(s.score), s.live_class, s.official_class) for s in o.steps]
+
+
+def test_art26_art7_outlook_d_subject_whose_lock_ends():
+    """pd: 11.9 (-12) on 2023-03-01 → 0 → D on 2023-07-01, locked 3 years to 2026-07-01 (第二十六条第二款).
+    With no new events: 2026-01-01 still D (locked); the deduction leaves the 36 months on 2026-03-01
+    (第七条: as_of − 36 months < d), score 12; the lock ends 2026-07-01 and that adjustment gives A."""
+    o = _outlook("pd")
+    assert steps(o) == [
+        ("2026-01-01", "adjustment", "0", "D", "D"),
+        ("2026-03-01", "leaves_window", "12", "A", None),
+        ("2026-07-01", "lock_ends", "12", "A", None),
+        ("2026-07-01", "adjustment", "12", "A", "A"),
+        ("2027-01-01", "adjustment", "12", "A", "A")]
+    assert (o.next_class, o.points_needed) == ("C", Decimal("0.5"))       # 0 < score <= 6
+    repair = next(a for a in o.actions if a.kind == "repair")
+    assert not repair.possible and "第十四条" in repair.text              # major impact: never repairable
+
+
+def test_art15_outlook_b_subject_one_repair_away_from_a():
+    """pb: 11.6 (-1) on 2025-05-01 → 11, B. Its producer filed (粤品通) on 2025-01-10, so a repair now is
+    eligible (第十四条), its first deduction in 36 months → 100% (第十五条第（一）项): +1 → 12, A."""
+    o = _outlook("pb")
+    assert (o.next_class, o.points_needed) == ("A", 1)
+    repair = next(a for a in o.actions if a.kind == "repair")
+    assert (repair.ref, repair.possible, repair.points) == ("b1", True, 1)
+    assert "100%" in repair.text and "第十五条第（一）项" in repair.text
+    assert ("2028-05-01", "leaves_window", "12", "A", None) in steps(o)
+
+
+def test_art7_outlook_deduction_leaves_the_window_next_month():
+    """pw: 11.5 (-1) on 2023-01-15 → 11, B; it leaves the window on 2026-01-15 (第七条), the
+    2026-01-01 adjustment is still B (score of 2025-12-31), the 2026-07-01 one A; then nothing changes."""
+    assert steps(_outlook("pw")) == [
+        ("2026-01-01", "adjustment", "11", "B", "B"),
+        ("2026-01-15", "leaves_window", "12", "A", None),
+        ("2026-07-01", "adjustment", "12", "A", "A"),
+        ("2027-01-01", "adjustment", "12", "A", "A")]
+
+
+def test_s4a_outlook_in_explain_and_json(capsys):
+    args = [str(RULESETS / "guangdong-2021.yaml"), str(OUTLOOK)]
+    assert main(["explain", *args, "pb", "--as-of", "2025-12-31"]) == 0
+    out = capsys.readouterr().out
+    assert "展望（不再发生新事项时）" in out and "升至 A类 至少还需 1 分" in out and "✓ 申请修复 b1：可加 1 分" in out
+    assert main(["evaluate", *args, "--as-of", "2025-12-31", "--format", "json", "--outlook"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    pw = next(s for s in data["subjects"] if s["id"] == "pw")
+    assert pw["outlook"]["steps"][1]["date"] == "2026-01-15" and pw["outlook"]["points_needed"] == "1"

@@ -387,4 +387,4 @@ def _subject_result(compiled, scorer: Scorer, view: SubjectView, as_of: dt.date,
         start=scorer.start, live_class=live, official_class=official,
         lock=Lock.build(class_=lock[0], since=lock[1], until=lock[2]) if lock else None,
         measures=measures, flags=flags, determined_by=acc.determined_by, entries=entries,
-        adjustments=adjustments)
+        adjustments=adjustments, outlook=None)

@@ -108,6 +108,10 @@ def explain_subject(result: EvaluationResult, s: SubjectResult, compiled=None) -
     flags = [k for k, v in s.flags.items() if v]
     if flags:
         lines.append(f"  信息应用：{', '.join(flags)}")
+    if s.outlook is not None:  # brief §4a: what comes with no new events, and what could be done now
+        from .outlook import render
+
+        lines += render(s.outlook)
     for r in result.rejected:
         if r.subject == s.id or (r.subject is None and s.id in r.subjects):
             lines.append(f"  ✗ 事项 {r.event}（{r.kind}）不予记分：{r.reason}" + (f"（{r.cite}）" if r.cite else ""))

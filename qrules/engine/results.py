@@ -78,6 +78,36 @@ class Lock(_Out):
     until: dt.date
 
 
+class OutlookStep(_Out):
+    """A coming change with no new events: an entry leaves the window, a repair lapses, the lock ends,
+    or an adjustment; with the score and classes that follow (brief §4a outlook (a))."""
+
+    date: dt.date
+    what: Literal["leaves_window", "repair_lapses", "lock_ends", "adjustment"]
+    event: str | None = None
+    score: Decimal | None = None
+    live_class: str | None = None
+    official_class: str | None = None   # adjustments
+    text: str
+
+
+class OutlookAction(_Out):
+    """Something that could bring points now, tried as a what-if event by the engine (outlook (b))."""
+
+    kind: Literal["repair", "reward"]
+    ref: str                            # the deduction event to repair, or the reward rule
+    points: Decimal                     # what it would add now (0 when not possible)
+    possible: bool
+    text: str
+
+
+class SubjectOutlook(_Out):
+    steps: list[OutlookStep] = []
+    next_class: str | None = None       # the next better class, if any
+    points_needed: Decimal | None = None  # the fewest points (steps of 0.5) that reach it
+    actions: list[OutlookAction] = []
+
+
 class SubjectResult(_Out):
     id: str
     kind: Literal["product", "operator"]
@@ -94,6 +124,7 @@ class SubjectResult(_Out):
     determined_by: str | None = None  # producers: the product whose line gives the minimum (第十条)
     entries: list[EntryResult] = []
     adjustments: list[Adjustment] = []
+    outlook: SubjectOutlook | None = None  # with outlook=True / explain (brief §4a)
 
 
 class Rejection(_Out):
