@@ -16,7 +16,7 @@ from decimal import Decimal
 from .results import OutlookAction, OutlookStep, SubjectOutlook
 
 HORIZON_YEARS = 6          # look no further: a 36-month window and a 3-year lock end well before
-STEP = Decimal("0.5")      # score granularity searched for the next better class (50% repairs of 1 point)
+STEP = Decimal(1) / 2        # score granularity searched for the next better class (50% repairs of 1 point)
 
 
 def _exit_date(compiled, anchor: dt.date, after: dt.date, limit: dt.date) -> dt.date | None:
