@@ -140,16 +140,22 @@ def audit(compiled, diags: Diagnostics) -> None:
 
     def which(names: tuple[str, ...]) -> str:
         return f" (check {' and '.join(names)})" if names else ""
+
+    def article(names: tuple[str, ...]) -> str:
+        """The ruleset's own article for the classes involved (a successor may renumber it)."""
+        cite = r.cite_for(("classes", names[0])) if names and names[0] in m.classes else None
+        return f" ({cite})" if cite else ""
     if not provable:
         diags.add("QR407", "class conditions use score inside arithmetic or a call; the partition check "
                   "sampled the constants but cannot prove coverage", r.span(("classes",)), severity="warning",
                   hint="write each class as comparisons of score with numbers, e.g. '6 < score < 12'")
     for text, names in gaps:
         diags.add("QR401", f"class thresholds leave a gap: {text}", where(names),
-                  hint=f"every possible score must fall in exactly one class (第二十六条){which(names)}")
+                  hint=f"every possible score must fall in exactly one class{article(names)}{which(names)}")
     for text, names in overlaps:
         diags.add("QR401", f"class thresholds overlap: {text}", where(names),
-                  hint=f"use '<' on one side and '<=' on the other at a shared boundary (第三十四条){which(names)}")
+                  hint=f"use '<' on one side and '<=' on the other at a shared boundary（以上、以下含本数；高于、不满不含本数）"
+                  f"{which(names)}")
     # Citations: every item and rule must say which article it encodes.
     for code, item in m.items.items():
         if not item.cite:
@@ -202,7 +208,8 @@ def audit(compiled, diags: Diagnostics) -> None:
     diags.extend(check_deadlines(compiled))
     count = compiled.provisional_count()
     if count:
-        diags.add("QR406", f"{count} provisional values (the score table of 第十九条 is not yet official)",
+        table = f"the score table of {m.citations.score_table}" if m.citations.score_table else "the score table"
+        diags.add("QR406", f"{count} provisional values ({table} is not yet official)",
                   None, severity="info", hint="replace them with the official 记分表 and remove 'provisional: true'")
 
 

@@ -118,6 +118,8 @@ class Citations(_Model):
     repairs: str | None = Field(default=None, description="what a repair applies to: a missing or uncounted deduction")
     filing: str | None = Field(default=None, description="who files on Yuepintong: a filing on a product")
     rewards: str | None = Field(default=None, description="the list of reward rules: an unknown rule")
+    score_table: str | None = Field(default=None, description="where the official score table is issued "
+                                                              "(provisional values)")
 
 
 class SpotCheckDedup(_Model):

@@ -191,3 +191,20 @@ def test_render_shows_each_new_slot():
     assert "spot_checks" in render_markdown(load_change("clean-24-reward"))
     assert "repair.ordinal" in render_markdown(load_change("repair-first-in-window"))
     assert "subject.roles" in render_markdown(load_change("reward-cap-by-kind"))
+
+
+def test_renumbered_successor_check_hints_cite_its_class_article(tmp_path, monkeypatch):
+    """A gap in the successor's classes is reported with its own class article, not 第二十六条."""
+    from qrules.errors import QrulesError
+    from qrules.ruleset import load
+
+    kid = tmp_path / "gap.yaml"
+    kid.write_text(f"qrules: 1\nruleset: gap\nextends: {CHANGES / 'renumbered-successor.yaml'}\nversion: t\n"
+                   'classes:\n  B: {when: "8 < score < 12"}\n', encoding="utf-8")
+    from qrules import loader
+
+    monkeypatch.setattr(loader, "ALLOWED_PATHS", [GUANGDONG.parent, CHANGES])
+    with pytest.raises(QrulesError) as exc:
+        load(kid)
+    (d,) = [x for x in exc.value.diagnostics if x.code == "QR401"]
+    assert "(第二十五条第一款)" in d.hint and "第二十六条" not in d.hint
