@@ -473,6 +473,8 @@ class Decider:
         return (e.code, e.kind, s.kind if s else "", (s.category or "") if s else "")
 
     def in_window_entry(self, e: Entry, at: dt.date) -> bool:
+        if not self.c.window_by_entry:  # the usual window reads only the date: skip building the key
+            return e.date <= at and self.c.in_window(e.date, at)
         return e.date <= at and self.c.in_window(e.date, at, self.window_key(e))
 
     def spot_checks_in_window(self, sid: str, at: dt.date) -> list[tuple[dt.date, bool]]:
