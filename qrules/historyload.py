@@ -357,7 +357,12 @@ class _Loader:
     def _references(self) -> None:
         subjects = {s.id: s for s, _ in self.subjects}
         events = {e.id: e for e, _ in self.events}
-        rejected_kinds = {r.id: r.kind for r in self.rejected}
+        # A refused id held by records of different kinds (duplicates) has no kind to check
+        # against: the result must not depend on which of them came last in the file.
+        kinds_of: dict[str, set] = {}
+        for r in self.rejected:
+            kinds_of.setdefault(r.id, set()).add(r.kind)
+        rejected_kinds = {rid: next(iter(kinds)) if len(kinds) == 1 else None for rid, kinds in kinds_of.items()}
         bad: dict[str, tuple[str, str]] = {}
 
         def subject_ref(ev: Any, value: str, path: tuple, loc: Locate, want: str | None) -> str | None:
@@ -442,21 +447,11 @@ class _Loader:
                 bad[ev.id] = (code, {"QR509": "refers to a missing record", "QR512": "dated before the event it corrects",
                                      "QR513": "recorded before its date"}
                               .get(code, "refers to a record of the wrong kind"))
-        # cycles through `of` (a correction of a correction of ...)
-        for start, _ in self.events:
-            if not isinstance(start, Correction):
-                continue  # only corrections may point at their own kind
-            seen = [start.id]
-            cur = start
-            while isinstance(cur, Correction) and cur.of in events:
-                cur = events[cur.of]
-                if cur.id in seen:
-                    loc_cycle = seen[seen.index(cur.id):]
-                    self._report("QR509", f"{start.id}: 'of' goes round in a circle: "
-                                 f"{' → '.join(loc_cycle + [cur.id])}", start.span)
-                    bad[start.id] = ("QR509", "'of' goes round in a circle")
-                    break
-                seen.append(cur.id)
+        # cycles through `of` (a correction of a correction of ...): each record is walked once
+        # (memoised), so a chain of thousands of corrections loads in linear time.
+        for start, cycle in _of_cycles(events).items():
+            self._report("QR509", f"{start}: 'of' goes round in a circle: {' → '.join(cycle)}", events[start].span)
+            bad[start] = ("QR509", "'of' goes round in a circle")
         if bad:
             keep = []
             messages = {d.message.split(":", 1)[0]: d.message for d in self.diags.items
@@ -468,6 +463,55 @@ class _Loader:
                 else:
                     keep.append((ev, loc))
             self.events = keep
+
+
+def _of_cycles(events: dict[str, Any]) -> dict[str, list[str]]:
+    """Corrections whose chain of ``of`` runs into a circle -> that circle (ids, starting where
+    the chain enters it, or at the correction itself when it is on the circle; a long circle
+    is cut to its first eight ids and a count).
+
+    Only corrections may point at their own kind, so a chain continues through corrections
+    only. Every record is visited once: linear in the number of events.
+    """
+    rings: list[list[str]] = []
+    entry: dict[str, tuple[int, int] | None] = {}  # id -> (ring, position where its chain enters it)
+    for start in events.values():
+        if not isinstance(start, Correction) or start.id in entry:
+            continue
+        path: list[str] = []
+        index: dict[str, int] = {}
+        cur: Any = start
+        while True:
+            if cur.id in entry:  # joins a chain already walked
+                found = entry[cur.id]
+                for i in path:
+                    entry[i] = found
+                break
+            if cur.id in index:  # a new circle
+                cut = index[cur.id]
+                rings.append(path[cut:])
+                for pos, i in enumerate(path[cut:]):
+                    entry[i] = (len(rings) - 1, pos)
+                for i in path[:cut]:
+                    entry[i] = (len(rings) - 1, 0)
+                break
+            index[cur.id] = len(path)
+            path.append(cur.id)
+            if not (isinstance(cur, Correction) and cur.of in events):
+                for i in path:
+                    entry[i] = None
+                break
+            cur = events[cur.of]
+    out: dict[str, list[str]] = {}
+    for eid, found in entry.items():
+        if found is None or not isinstance(events[eid], Correction):
+            continue
+        ring, pos = rings[found[0]], found[1]
+        shown = [ring[(pos + k) % len(ring)] for k in range(min(len(ring), 8))]
+        if len(ring) > 8:
+            shown = shown[:7] + [f"… ({len(ring)} records in the circle)"]
+        out[eid] = shown + [ring[pos]]
+    return out
 
 
 # ---- sources ------------------------------------------------------------------------

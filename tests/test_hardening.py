@@ -415,3 +415,62 @@ def test_item11_workers_are_capped():
     from qrules.batch import max_workers
 
     assert max_workers() <= 4 * (os.cpu_count() or 1)
+
+
+# -- item 10: reference and cycle checks are linear --------------------------------------------------
+
+
+def _correction(id: str, of: str) -> dict:
+    return {"id": id, "kind": "correction", "of": of, "action": "revoke", "date": "2023-02-01"}
+
+
+def test_item10_cycles_through_of_are_found_once_per_record():
+    from qrules.history import load_history_data
+
+    events = [ded("e0", "11.4", "2023-01-01", ["p1"]), _correction("c1", "c3"), _correction("c2", "c1"),
+              _correction("c3", "c2"), _correction("t1", "c2"), _correction("ok", "e0")]
+    loaded = load_history_data({"subjects": [operator("op1", 1), product("p1", "op1")], "events": events})
+    reasons = {r.id: r.reason for r in loaded.rejected_events}
+    assert set(reasons) == {"c1", "c2", "c3", "t1"} and [e.id for e in loaded.history.events] == ["e0", "ok"]
+    assert reasons["c1"].endswith("c1 → c3 → c2 → c1")
+    assert reasons["t1"].endswith("c2 → c1 → c3 → c2")  # where t1's chain enters the circle
+
+
+def test_item10_a_chain_of_3000_corrections_loads(tmp_path):
+    from qrules.history import load_history_data
+
+    events = [ded("e0", "11.4", "2023-01-01", ["p1"])] + [
+        _correction(f"c{i}", f"c{i - 1}" if i > 1 else "e0") for i in range(1, 3001)]
+    circle = [dict(e) for e in events]
+    circle[1]["of"] = "c3000"
+    subjects = [operator("op1", 1), product("p1", "op1")]
+    assert len(load_history_data({"subjects": subjects, "events": events}).history.events) == 3001
+    refused = load_history_data({"subjects": subjects, "events": circle}).rejected_events
+    assert len(refused) == 3000 and "(3000 records in the circle)" in refused[0].reason
+
+
+# -- item 12: results do not depend on the order of the input ----------------------------------------
+
+
+def test_item12_duplicate_ids_of_different_kinds_decide_nothing_by_order():
+    from qrules.history import load_history_data
+
+    subjects = [operator("op1", 1), product("p1", "op1")]
+    dup = [ded("d1", "11.4", "2023-01-01", ["p1"]),
+           {"id": "d1", "kind": "filing", "subject": "op1", "date": "2023-01-02"}]
+    repair = {"id": "r1", "kind": "repair", "of": "d1", "date": "2023-03-01", "rectified": True}
+    outcomes = set()
+    for events in (dup + [repair], dup[::-1] + [repair], [repair] + dup):
+        loaded = load_history_data({"subjects": subjects, "events": events})
+        outcomes.add((tuple(sorted(e.id for e in loaded.history.events)),
+                      tuple(sorted((r.id, r.code) for r in loaded.rejected_events))))
+    assert len(outcomes) == 1
+
+
+def test_item12_art10_tie_between_products_goes_to_the_smallest_id(run):
+    subjects = [operator("op1", 1), product("pb", "op1"), product("pa", "op1", nice_class=27)]
+    events = [ded("e1", "11.4", "2023-03-01", ["pb"]), ded("e2", "11.4", "2023-03-01", ["pa"])]
+    for order in (events, events[::-1]):
+        for subs in (subjects, subjects[::-1]):
+            op = run(subs, order, "2023-07-01").subject("op1")
+            assert (op.score, op.determined_by) == (9, "pa")  # both lines 12 − 3; tie → 'pa'

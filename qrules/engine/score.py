@@ -105,7 +105,8 @@ class Scorer:
                     mine = [e for e in own if e.via_product is None or e.via_product == p]
                     merged = self.capped(_union(self.live_entries(p, at), mine), p, sid)
                     score = exact(self.start + sum((e.points for e in merged), ZERO))
-                    if best is None or score < best.score:
+                    # A tie goes to the product with the smallest id, whatever the input order.
+                    if best is None or score < best.score or (score == best.score and p < best.determined_by):
                         best = Account(True, score, merged, p)
                 return best
         if not self.has_record(sid, at):
