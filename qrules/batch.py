@@ -723,6 +723,7 @@ def _lost(futures: list, started: Any, processes: dict, chunks: list, history: A
 
     dead = {}
     for pid, proc in processes.items():
+        proc.join(timeout=5)  # the executor is stopping the others; wait so exit codes are known
         code = proc.exitcode
         if code not in (None, 0):
             try:
