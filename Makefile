@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install clean bench docs lock
+.PHONY: demo test install clean bench docs lock fuzz
 
 $(BIN)/python:
 	@command -v $(PY) >/dev/null 2>&1 || { echo "need $(PY) (set PY=python3 to use another)"; exit 1; }
@@ -44,6 +44,12 @@ test: $(STAMP)
 # NO_MKDOCS_2_WARNING: silence mkdocs-material's banner about its successor (docs/site.md).
 docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+
+# The long fuzz run (docs/security.md): many more generated expressions and history records
+# than `make test` tries, then the time each case of the bad-input corpus takes.
+fuzz: $(STAMP)
+	QRULES_FUZZ_EXAMPLES=20000 $(BIN)/python -m pytest tests/test_fuzz.py -q
+	$(BIN)/python tests/test_bad_inputs.py "$$(mktemp -d)" --times
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
