@@ -7,6 +7,13 @@ from pathlib import Path
 
 import pytest
 
+# No timing assertions in tests (bench/ measures speed): hypothesis's per-example deadline
+# would fail a property on a loaded machine, so it is off for the whole suite.
+from hypothesis import settings as _hypothesis_settings  # noqa: E402
+
+_hypothesis_settings.register_profile("qrules", deadline=None)
+_hypothesis_settings.load_profile("qrules")
+
 ROOT = Path(__file__).resolve().parent.parent
 GUANGDONG = ROOT / "rulesets" / "guangdong-2021.yaml"
 HAOJIANG = ROOT / "rulesets" / "haojiang-2023.yaml"
