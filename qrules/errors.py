@@ -26,16 +26,36 @@ Severity = Literal["error", "warning", "info"]
 
 @dataclass(frozen=True, slots=True)
 class Span:
-    """A region of a source file (1-based line and column; end is exclusive)."""
+    """A region of a source file (1-based line and column; end is exclusive).
+
+    Data given as Python objects has no lines: its spans have ``line == 0`` and name the
+    record by ``path`` instead (``events[3].date``).
+    """
 
     file: str
     line: int
     col: int
     end_line: int | None = None
     end_col: int | None = None
+    path: str | None = None
 
     def __str__(self) -> str:
+        if not self.line:
+            return f"{self.file}:{self.path}" if self.path else self.file
         return f"{self.file}:{self.line}:{self.col}"
+
+    @classmethod
+    def at_path(cls, file: str, path: tuple) -> "Span":
+        """A span naming a value by its path in data (``("events", 3, "date")`` -> ``events[3].date``)."""
+        return cls(file, 0, 0, path=dotted(path))
+
+
+def dotted(path: tuple) -> str:
+    """``("events", 3, "date")`` -> ``events[3].date``."""
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,20 +103,63 @@ class Diagnostic:
     def to_dict(self) -> dict:
         out: dict = {"code": self.code, "severity": self.severity, "message": self.message}
         if self.span is not None:
-            out.update(file=self.span.file, line=self.span.line, col=self.span.col)
+            out["file"] = self.span.file
+            if self.span.line:
+                out.update(line=self.span.line, col=self.span.col)
+            if self.span.path:
+                out["path"] = self.span.path
         if self.hint:
             out["hint"] = self.hint
         return out
 
 
 class QrulesError(Exception):
-    """Raised when a stage cannot continue; carries every diagnostic collected so far."""
+    """Base of every error qrules raises for bad input: catch this one.
+
+    Raised when a stage cannot continue; carries every diagnostic collected so far, each with
+    its code, message, location and hint. ``str(exc)`` is one ``file:line:col: error[CODE]:
+    message`` line per diagnostic.
+
+    Attributes:
+        diagnostics: every problem found (errors and warnings), in file order.
+    """
 
     def __init__(self, diagnostics: Sequence[Diagnostic] | Diagnostic):
         if isinstance(diagnostics, Diagnostic):
             diagnostics = [diagnostics]
         self.diagnostics: list[Diagnostic] = list(diagnostics)
-        super().__init__("\n".join(f"{d.span or '-'}: {d.code}: {d.message}" for d in self.diagnostics))
+        super().__init__("\n".join(render(d, source=False).splitlines()[0] for d in self.diagnostics))
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        """The diagnostics of severity ``error``."""
+        return [d for d in self.diagnostics if d.severity == "error"]
+
+    @property
+    def span(self) -> Span | None:
+        """Where the first error is (file, line, column), if it has a place."""
+        first = (self.errors or self.diagnostics or [None])[0]
+        return first.span if first is not None else None
+
+    @property
+    def code(self) -> str | None:
+        """The first error's code (``QR201``...)."""
+        first = (self.errors or self.diagnostics or [None])[0]
+        return first.code if first is not None else None
+
+
+class RulesetError(QrulesError):
+    """A ruleset (or a parent it ``extends``) cannot be loaded: YAML, format, or check errors."""
+
+
+class HistoryError(QrulesError):
+    """A history cannot be read at all (unreadable file, not YAML/JSON, not a mapping of records).
+    Problems with single records do not raise: they are in :attr:`LoadedHistory.diagnostics`."""
+
+
+class RuleFailure(QrulesError):
+    """A rule of the ruleset failed at run time on the values it met (QR690, e.g. a division by
+    zero); the diagnostic's span is the expression's place in the ruleset."""
 
 
 @dataclass

@@ -196,7 +196,7 @@ class _Loader:
             return code, f"{label}: unknown field '{name}'{inside} for a {kind} record", locate(loc, True), hint
         if typ == "missing":
             return (code, f"{label}: missing required field '{_dotted(loc)}' for a {kind} record",
-                    locate(loc[:-1], False) if len(loc) > 1 else span, None)
+                    locate(loc, False) if loc else span, None)  # the nearest place that exists
         if code != "QR501":
             return code, f"{label}: {err['msg']}", where, None
         if not loc:
@@ -257,11 +257,13 @@ class _Loader:
 
     @staticmethod
     def _where(span: Span | None) -> str:
+        if span is not None and not span.line and span.path:
+            return span.path
         return f"line {span.line}" if span is not None else "an earlier record"
 
     @staticmethod
     def _lines(spans: list[Span | None]) -> str:
-        lines = [str(s.line) for s in spans if s is not None]
+        lines = [str(s.line) if s.line else str(s.path) for s in spans if s is not None]
         return f" (lines {', '.join(lines)})" if lines else ""
 
     def _duplicates(self) -> None:
@@ -544,14 +546,15 @@ def _top_level(loader: _Loader, data: Any, span_of: Callable[[tuple], Span | Non
 
 
 def _from_document(loader: _Loader, doc: Document, has_positions: bool = True) -> LoadedHistory:
+    # Without positions (Python data), messages name the record's path: events[3].date.
     def at(path: tuple) -> Span | None:
-        return doc.span(path) if has_positions else None
+        return doc.span(path) if has_positions else Span.at_path(doc.file, path)
 
     subjects, events = _top_level(loader, doc.data, at)
 
     def locator(base: tuple) -> Locate:
         if not has_positions:
-            return lambda loc, key=False: None
+            return lambda loc, key=False: Span.at_path(doc.file, base + tuple(loc))
         return lambda loc, key=False: doc.span(base + tuple(loc), key=key)
 
     for i, raw in enumerate(subjects):
@@ -934,6 +937,15 @@ def load_history(source: str | Path, *, format: Format = "auto") -> LoadedHistor
 
 def _load_history(source: str | Path, format: Format) -> LoadedHistory:
     file = str(source)
+    if file == "-":  # standard input: the format from the content
+        import sys
+
+        try:
+            text = sys.stdin.buffer.read().decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise QrulesError(Diagnostic("QR001", f"standard input is not UTF-8 text (byte {exc.start})",
+                                         hint="send the history as UTF-8")) from None
+        return _load_history_text(text, "<stdin>", format)
     path = Path(source)
     if format == "auto":
         format = _EXTENSIONS.get(path.suffix.lower(), "auto")  # type: ignore[assignment]
