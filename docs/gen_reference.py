@@ -103,9 +103,11 @@ def errors_page() -> str:
         if not codes:
             continue
         lines += [f"## `{name}`", "", (inspect.getdoc(module) or "").split("\n\n")[0], "",
-                  "| code | meaning |", "| --- | --- |"]
+                  "| code | 中文 | meaning |", "| --- | --- | --- |"]
+        from qrules.messages import title_zh
+
         for code, text in sorted(codes.items()):
-            lines.append(f"| {code} | {text.replace('|', '/')} |")
+            lines.append(f"| {code} | {title_zh(code) or ''} | {text.replace('|', '/')} |")
         lines.append("")
         for code in sorted(codes):
             if code in examples:

@@ -883,10 +883,14 @@ def cmd_batch(args: Any) -> int:
     from .errors import QrulesError
     from .ruleset import load
 
+    from .output import Status
+
     t0 = time.perf_counter()
-    compiled = load(args.ruleset)
+    progress_on = args.progress if args.progress is not None else sys.stderr.isatty()
     try:
-        loaded = load_any(args.history)
+        with Status(f"加载 loading {args.history}", progress_on):
+            compiled = load(args.ruleset)
+            loaded = load_any(args.history)
     except QrulesError as exc:
         print_diagnostics(exc.diagnostics)
         return EXIT_ERRORS
@@ -1023,10 +1027,14 @@ def _columnar_chunks(args: Any, compiled: Any, loaded: Any) -> list | None:
 def cmd_synth(args: Any) -> int:
     from .synth import write_corpus
 
+    from .output import Status
+
     t0 = time.perf_counter()
-    stats = write_corpus(args.out, args.subjects, seed=args.seed, fmt=args.format)
+    with Status(f"生成合成数据 writing {args.subjects:,} subjects", args.progress):
+        stats = write_corpus(args.out, args.subjects, seed=args.seed, fmt=args.format)
     print(f"wrote {stats['subjects']:,} subjects and {stats['events']:,} events to {stats['path']} "
-          f"({args.format}, seed {args.seed}) in {time.perf_counter() - t0:.1f} s")
+          f"({args.format}, seed {args.seed}) in {time.perf_counter() - t0:.1f} s",
+          file=sys.stderr if args.out == "-" else sys.stdout)  # '-': the corpus itself is on stdout
     return 0
 
 
@@ -1081,4 +1089,6 @@ def register(subparsers: Any) -> None:
     s.add_argument("--output", "-o", "--out", dest="out", metavar="PATH", required=True,
                    help="output directory (csv, parquet) or file (jsonl; '-': standard output)")
     s.add_argument("--format", choices=["jsonl", "csv", "parquet"], default="jsonl")
+    s.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="status line on stderr while writing (default: when stderr is a terminal)")
     s.set_defaults(func=cmd_synth)

@@ -30,6 +30,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from .engine.results import EntryStatus
 from .errors import Diagnostic, Diagnostics, QrulesError, Span, did_you_mean
+from .messages import pydantic_message
 from .output import json_ready
 from .runtime import plain
 from .yamlsource import Document, Pos, load_file
@@ -237,7 +238,7 @@ def _validation_diags(exc: ValidationError, doc: Document, base: tuple, diags: D
             diags.add("QR802", f"'{loc[-1]}' is required here", doc.span(loc[:-1]), hint=f"add '{loc[-1]}:'")
         else:
             where = ".".join(str(p) for p in loc[len(base):])
-            diags.add("QR802", f"{where or 'value'}: {err['msg']}", doc.span(loc))
+            diags.add("QR802", f"{where or 'value'}: {pydantic_message(err)}", doc.span(loc))
 
 
 def _fields_for(loc: tuple) -> list[str]:
@@ -877,6 +878,9 @@ def register(subparsers) -> None:
                     "results) and report which items, classes, repair and reward rules no case exercised.")
     t.add_argument("paths", nargs="+", metavar="PATH", help="case files or directories of case files")
     t.add_argument("--format", choices=["text", "json"], default="text")
+    from .cli import add_output
+
+    add_output(t)
     t.add_argument("-k", dest="keyword", metavar="TEXT", help="run only cases whose file::name contains TEXT")
     t.add_argument("--require-full-coverage", action="store_true",
                    help="exit 1 if any item, class, repair or reward rule was not exercised")

@@ -176,8 +176,11 @@ def _load_inputs(args):
     from .historyload import load_history
     from .ruleset import load
 
-    compiled = load(args.ruleset)
-    loaded = load_history(args.history)
+    from .output import Status
+
+    with Status("加载规则集与历史数据 loading", getattr(args, "progress", None)):
+        compiled = load(args.ruleset)
+        loaded = load_history(args.history)
     return compiled, loaded
 
 
@@ -224,7 +227,7 @@ def cmd_evaluate(args) -> int:
             ruleset=args.ruleset, history=args.history, as_of=args.as_of,
             workers=args.workers or os.cpu_count() or 2, chunk_size=500, output=args.output,
             format=args.format if args.format in ("csv", "jsonl") and args.output else None,
-            rejections=None, summary_json=None, progress=None, max_diagnostics=20,
+            rejections=None, summary_json=None, progress=args.progress, max_diagnostics=20,
             backend=getattr(args, "backend", None)))
     compiled, loaded = _load_inputs(args)
     result = evaluate(compiled, loaded.history, args.as_of, invalid_subjects=loaded.invalid_subjects,
@@ -380,6 +383,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     c.add_argument("paths", nargs="+", metavar="PATH",
                    help="ruleset files, or a rulesets folder (also proves its families' versions do not overlap)")
     c.add_argument("--format", choices=["text", "json"], default="text")
+    add_output(c)
     c.set_defaults(func=cmd_check)
 
     s = sub.add_parser("show", help="print a ruleset; --resolved shows inherited values and their origin")
@@ -388,6 +392,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     s.add_argument("--at", type=_date, default=None, metavar="DATE",
                    help="the version in force on DATE, for a family name or 'extends: FAMILY' (default: today)")
     s.add_argument("--format", choices=["text", "json"], default="text")
+    add_output(s)
     s.set_defaults(func=cmd_show)
 
     e = sub.add_parser("evaluate", help="score and classify every subject of a history")
@@ -406,6 +411,9 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
                         "(also chosen for a CSV/Parquet history or a .parquet output; see qrules batch)")
     e.add_argument("--backend", choices=["engine", "columnar"], default=None,
                    help="at scale: columnar (polars, default for CSV/Parquet input) or engine (see qrules batch)")
+    e.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="status line or progress bar on stderr while loading and evaluating "
+                        "(default: when stderr is a terminal)")
     e.set_defaults(func=cmd_evaluate)
 
     x = sub.add_parser("explain", help="explain one subject's score point by point with articles")
@@ -416,12 +424,17 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     x.add_argument("--as-known-at", type=_date, default=None, metavar="DATE",
                    help="use only records entered (recorded) by DATE, corrections included (not after --as-of)")
     x.add_argument("--format", choices=["text", "json"], default="text")
+    add_output(x)
+    x.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="status line on stderr while loading (default: when stderr is a terminal)")
     x.set_defaults(func=cmd_explain)
 
     sc = sub.add_parser("schema", help="print the JSON Schema of the ruleset, history or result format")
     sc.add_argument("what", choices=["ruleset", "history", "result"])
     sc.add_argument("--child", action="store_true",
                     help="ruleset schema for a file that 'extends' another (no required keys, +key/-key allowed)")
+    sc.add_argument("--format", choices=["json"], default="json", help="output format (JSON Schema only)")
+    add_output(sc)
     sc.set_defaults(func=cmd_schema)
 
     wanted = _command_in(argv) if argv is not None else None
@@ -437,6 +450,9 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         else:  # listed in --help without importing its module (keeps start-up fast)
             sub.add_parser(command, help=help_text, add_help=False)
     _versions_options(sub)
+    from .clihelp import localize
+
+    localize(p)  # Chinese in front of every description and argument help
     return p
 
 

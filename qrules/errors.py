@@ -101,7 +101,11 @@ class Diagnostic:
     hint: str | None = None
 
     def to_dict(self) -> dict:
+        from .messages import title_zh
+
         out: dict = {"code": self.code, "severity": self.severity, "message": self.message}
+        if title_zh(self.code):
+            out["title_zh"] = title_zh(self.code)
         if self.span is not None:
             out["file"] = self.span.file
             if self.span.line:
@@ -246,11 +250,24 @@ def printable(text: str, *, newlines: bool = False) -> str:
     return _CONTROLS.sub(esc, text) if _CONTROLS.search(text) else text
 
 
+_CJK = re.compile(r"[\u3000-\u30ff\u3400-\u9fff\uff00-\uffef]")
+
+
+def chinese_first(diag: Diagnostic) -> str:
+    """The message with its code's Chinese title in front, unless it already starts in Chinese."""
+    from .messages import title_zh
+
+    title = title_zh(diag.code)
+    if not title or _CJK.match(diag.message):
+        return diag.message
+    return f"{title}：{diag.message}"
+
+
 def render(diag: Diagnostic, *, source: bool = True) -> str:
-    """Render a diagnostic as ``file:line:col: severity[CODE]: message`` plus a caret line
+    """Render a diagnostic as ``file:line:col: severity[CODE]: 中文标题：message`` plus a caret line
     (control characters in the message or the quoted line are shown escaped)."""
     where = f"{printable(str(diag.span))}: " if diag.span else ""
-    head = f"{where}{diag.severity}[{diag.code}]: {printable(diag.message)}"
+    head = f"{where}{diag.severity}[{diag.code}]: {printable(chinese_first(diag))}"
     hint = printable(diag.hint) if diag.hint else None
     if not (source and diag.span):
         return head + (f"\n    = {hint}" if hint else "")

@@ -20,6 +20,7 @@ from typing import Any, Callable, Iterable, Iterator, Literal
 
 from pydantic import BaseModel, ValidationError
 
+from .messages import pydantic_message
 from .errors import Diagnostic, Diagnostics, QrulesError, Span, did_you_mean, register_source
 from .history import (_EVENT_MODELS, _SUBJECT_MODELS, EVENT_KINDS, MAX_JSON_BYTES, MAX_JSONL_LINE,
                       PROCEDURE_KINDS, SUBJECT_KINDS, USCC_AUTHORITIES, Correction, Deduction, Filing, History,
@@ -93,27 +94,6 @@ def _dotted(loc: tuple) -> str:
     for part in loc:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out
-
-
-_DESCRIBED = {"literal_error", "bool_type", "bool_parsing", "string_type", "list_type", "tuple_type",
-              "model_type", "dict_type", "model_attributes_type", "too_short"}
-
-
-def _describe(err: dict) -> str:
-    typ, msg, ctx, inp = err["type"], err["msg"], err.get("ctx") or {}, err.get("input")
-    if typ == "literal_error":
-        return f"must be {ctx.get('expected', '')}, not {inp!r}"
-    if typ in ("bool_type", "bool_parsing"):
-        return f"must be true or false, not {inp!r}"
-    if typ in ("string_type",):
-        return f"must be text, not {inp!r}"
-    if typ in ("list_type", "tuple_type"):
-        return f"must be a list (e.g. [p1, p2]), not {inp!r}"
-    if typ in ("model_type", "dict_type", "model_attributes_type"):
-        return f"must be a mapping of fields ({{...}}), not {inp!r}"
-    if typ == "too_short":
-        return "must not be empty"
-    return msg
 
 
 class _Loader:
@@ -198,12 +178,10 @@ class _Loader:
             return (code, f"{label}: missing required field '{_dotted(loc)}' for a {kind} record",
                     locate(loc, False) if loc else span, None)  # the nearest place that exists
         if code != "QR501":
-            return code, f"{label}: {err['msg']}", where, None
+            return code, f"{label}: {pydantic_message(err)}", where, None
         if not loc:
-            return code, f"{label}: {err['msg']}", span, None
-        if typ in _DESCRIBED:
-            return code, f"{label}: {_dotted(loc)} {_describe(err)}", where, None
-        return code, f"{label}: {_dotted(loc)}: {err['msg']}", where, None
+            return code, f"{label}: {pydantic_message(err)}", span, None
+        return code, f"{label}: {_dotted(loc)}: {pydantic_message(err)}", where, None
 
     def add_subject(self, raw: Any, span: Span | None, locate: Locate, index: int) -> None:
         rid = raw.get("id") if isinstance(raw, dict) else None

@@ -32,6 +32,7 @@ from typing import Any, Sequence
 from pydantic import ValidationError
 
 from .errors import Diagnostics, QrulesError, Span, did_you_mean, register_source
+from .messages import pydantic_message
 from .schema import Ruleset
 from .yamlsource import Document, Path_, Pos, load_file, load_text
 
@@ -302,11 +303,9 @@ def _merge(parent: dict, prov: dict[Path_, Pos], child: dict, doc: Document, pat
                 out[key] = value  # an optional top-level section the parent does not use
                 prov.update(_subtree(doc.positions, cpath, cpath))
                 continue
-            hint = did_you_mean(key, out)
             diags.add("QR302", f"'{key}' does not exist in {parent_name}"
                       f"{' under ' + '.'.join(map(str, path)) if path else ''}; an override must name an "
-                      f"existing key", kspan,
-                      hint=(hint + f" To add a new key write '+{key}'.") if hint else f"to add a new key write '+{key}'")
+                      f"existing key", kspan, hint=_unknown_key_hint(key, list(out), open_=_open_mapping(path)))
             continue
         if isinstance(value, dict) and isinstance(out[key], dict):
             prov[cpath] = doc.positions.get(cpath, prov.get(cpath))
@@ -426,7 +425,7 @@ def load_ruleset(source: str | Path, *, allow: Sequence[str | Path] = (), parent
     for key in data:
         if key not in TOP_LEVEL:
             diags.add("QR306", f"unknown top-level key '{key}'", _span_of(prov, (key,), source, key=True),
-                      hint=did_you_mean(key, sorted(Ruleset.model_fields)))
+                      hint=_unknown_key_hint(key, sorted(TOP_LEVEL - {"from"}), open_=False))
     try:
         model = Ruleset.model_validate({k: v for k, v in data.items() if k in TOP_LEVEL})
     except ValidationError as exc:
@@ -437,16 +436,61 @@ def load_ruleset(source: str | Path, *, allow: Sequence[str | Path] = (), parent
             if err["type"] == "extra_forbidden":
                 parent_fields = _fields_at(loc[:-1])
                 diags.add("QR301", f"unknown key '{loc[-1]}' in {'.'.join(map(str, loc[:-1])) or 'the ruleset'}",
-                          _span_of(prov, loc, source, key=True), hint=did_you_mean(str(loc[-1]), parent_fields))
+                          _span_of(prov, loc, source, key=True),
+                          hint=_unknown_key_hint(str(loc[-1]), parent_fields, open_=False))
             elif err["type"] == "missing":
                 where = ".".join(map(str, loc[:-1])) or "the ruleset"
                 diags.add("QR301", f"'{loc[-1]}' is required in {where}", resolved_span(loc[:-1]),
                           hint=f"add '{loc[-1]}:'")
             else:
-                diags.add("QR301", f"{'.'.join(map(str, loc))}: {msg}", resolved_span(loc))
+                diags.add("QR301", f"{'.'.join(map(str, loc))}: {pydantic_message(err)}", resolved_span(loc))
     if diags.has_errors or model is None:
         raise QrulesError(diags.items)
     return ResolvedRuleset(model, data, prov, chain, diags.items, views)
+
+
+def _unknown_key_hint(key: str, valid: list[str], *, open_: bool) -> str | None:
+    """A misspelt key gets a suggestion; a Chinese or unknown one the list of valid keys here.
+    '+key' is offered only where the ruleset chooses its own keys (items, parameters...)."""
+    best = did_you_mean(key, valid)
+    add = f"; to add a new key write '+{key}'" if open_ and key.isascii() else ""
+    if best:
+        return best + add
+    if not valid:
+        return add.lstrip("; ") or None
+    shown = ", ".join(valid[:30]) + (", ..." if len(valid) > 30 else "")
+    return f"valid keys here（可用的键）: {shown}{add}"
+
+
+def _open_mapping(path: Path_) -> bool:
+    """Whether the mapping at ``path`` has keys of the ruleset's choosing (a ``dict`` in the
+    schema: items, parameters, rules...) rather than a fixed set of fields."""
+    import types
+    import typing
+
+    def unwrap(ann: Any) -> Any:
+        if typing.get_origin(ann) in (typing.Union, types.UnionType):
+            args = [a for a in typing.get_args(ann) if a is not type(None)]
+            return next((a for a in args if typing.get_origin(a) is dict or hasattr(a, "model_fields")),
+                        args[0] if args else ann)
+        if typing.get_origin(ann) is typing.Annotated:
+            return unwrap(typing.get_args(ann)[0])
+        return ann
+
+    ann: Any = Ruleset
+    for part in path:
+        ann = unwrap(ann)
+        if hasattr(ann, "model_fields"):
+            fields = ann.model_fields
+            info = fields.get(part) or next((f for f in fields.values() if f.alias == part), None)
+            if info is None:
+                return False
+            ann = info.annotation
+        elif typing.get_origin(ann) is dict:
+            ann = typing.get_args(ann)[1]
+        else:
+            return False
+    return typing.get_origin(unwrap(ann)) is dict
 
 
 def _span_of(prov: dict[Path_, Pos], path: Path_, file: str, *, key: bool = False) -> Span:

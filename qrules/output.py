@@ -68,6 +68,64 @@ def safe_streams() -> None:
                 pass
 
 
+class Status:
+    """``with Status("loading", enabled):`` — a status line on stderr with the elapsed time,
+    redrawn every half second from a background thread and cleared at the end, so a long load
+    or ``synth`` never leaves a blank screen. ``enabled=None``: only when stderr is a terminal."""
+
+    def __init__(self, label: str, enabled: bool | None = None, stream: Any = None):
+        import sys
+
+        self.label = label
+        self.stream = stream or sys.stderr
+        self.enabled = _isatty(self.stream) if enabled is None else enabled
+        self._stop: Any = None
+        self._thread: Any = None
+
+    def __enter__(self) -> "Status":
+        if self.enabled:
+            import threading
+            import time
+
+            self._stop = threading.Event()
+            start = time.monotonic()
+
+            def tick() -> None:
+                while True:
+                    self._draw(f"{self.label} … {time.monotonic() - start:.0f} s")
+                    if self._stop.wait(0.5):
+                        return
+
+            self._thread = threading.Thread(target=tick, name="qrules-status", daemon=True)
+            self._thread.start()
+        return self
+
+    def _draw(self, text: str) -> None:
+        try:
+            self.stream.write("\r" + text + "\x1b[K")
+            self.stream.flush()
+        except (OSError, ValueError):
+            pass
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._thread is not None:
+            self._stop.set()
+            self._thread.join()
+            self._draw("")
+            try:
+                self.stream.write("\r")
+                self.stream.flush()
+            except (OSError, ValueError):
+                pass
+
+
+def _isatty(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
 def _is_regular_file(stream: Any) -> bool:
     import os
     import stat

@@ -478,7 +478,7 @@ def cmd_render(args) -> int:
     from .ruleset import load
 
     text = render_markdown(load(args.ruleset))
-    if args.output:
+    if args.output and args.output != "-":  # '-': standard output
         from .safeio import atomic_open
 
         with atomic_open(args.output, "w", encoding="utf-8") as fh:  # complete, or the old file kept
@@ -495,5 +495,6 @@ def register(subparsers) -> None:
                                           "article, the rule in plain words, its values and the file:line each "
                                           "value comes from.")
     r.add_argument("ruleset", metavar="RULESET", help="a ruleset file, or REV:path read from git")
-    r.add_argument("--output", "-o", help="write to this file instead of standard output")
+    r.add_argument("--output", "-o", help="write to this file instead of standard output ('-': standard output)")
+    r.add_argument("--format", choices=["markdown"], default="markdown", help="output format (Markdown only)")
     r.set_defaults(func=cmd_render)

@@ -462,6 +462,8 @@ class SubjectImpact:
     new_score: Decimal | None
     reasons: list[str] = field(default_factory=list)
     entry_changes: list[dict] = field(default_factory=list)
+    old_checks: int = 0  # inspections owed per year by the official class's measures (第二十七条)
+    new_checks: int = 0
 
     @property
     def delta(self) -> Decimal | None:
@@ -516,6 +518,13 @@ class Impact:
     def score_changes(self) -> list[SubjectImpact]:
         return [s for s in self.subjects if s.score_changed]
 
+    def inspections(self) -> dict[str, int]:
+        """Spot checks or inspections owed per year over all subjects, from each official
+        class's measures (``checks_per_year``; a class without a minimum owes none)."""
+        old = sum(s.old_checks for s in self.subjects)
+        new = sum(s.new_checks for s in self.subjects)
+        return {"old": old, "new": new, "delta": new - old}
+
     def delta_stats(self) -> dict[str, Any]:
         deltas = [s.delta for s in self.subjects if s.delta is not None]
         changed = [d for d in deltas if d != 0]
@@ -531,7 +540,7 @@ class Impact:
                                                                            key=lambda kv: self._key(kv[0]))]
         return json_ready({
             "old": self.old, "new": self.new, "as_of": self.as_of, "warnings": self.warnings,
-            "subjects": len(self.subjects),
+            "subjects": len(self.subjects), "inspections_per_year": self.inspections(),
             "official_matrix": mat("official"), "live_matrix": mat("live"),
             "class_changes": [s.to_dict() for s in self.class_changes],
             "live_class_changes": [s.to_dict() for s in self.live_changes],
@@ -643,7 +652,8 @@ def impact(old, new, loaded, as_of: dt.date | None = None) -> Impact:
             id=sid, kind=any_s.kind, name=any_s.name,
             old_official=sa.official_class if sa else EXCLUDED, new_official=sb.official_class if sb else EXCLUDED,
             old_live=sa.live_class if sa else EXCLUDED, new_live=sb.live_class if sb else EXCLUDED,
-            old_score=sa.score if sa else None, new_score=sb.score if sb else None)
+            old_score=sa.score if sa else None, new_score=sb.score if sb else None,
+            old_checks=_checks(sa), new_checks=_checks(sb))
         if sa is None or sb is None:
             x = excl_a.get(sid) if sa is None else excl_b.get(sid)
             side = "旧规则" if sa is None else "新规则"
@@ -656,6 +666,10 @@ def impact(old, new, loaded, as_of: dt.date | None = None) -> Impact:
     order = list(dict.fromkeys(old.class_order + new.class_order))
     return Impact(old=_label(old), new=_label(new), as_of=as_of, subjects=subjects, class_order=order,
                   warnings=list(dict.fromkeys(ra.warnings + rb.warnings)))
+
+
+def _checks(s) -> int:
+    return (s.measures.checks_per_year or 0) if s is not None else 0
 
 
 def _adjustment_reasons(old, new, loaded, by_a: dict, by_b: dict, subjects: list[SubjectImpact]) -> None:
@@ -773,7 +787,8 @@ def format_impact(imp: Impact, fmt: str, history_name: str = "") -> str:
             f"{len(imp.live_changes)} 个实时分类变化，{len(imp.score_changes)} 个得分变化）")
     if fmt == "markdown":
         out = [f"### 影响评估 Impact: {imp.old} → {imp.new}", "",
-               f"历史数据 history: `{history_name}`; as of {imp.as_of}.", "", head + ".", ""]
+               f"历史数据 history: `{history_name}`; as of {imp.as_of}.", "", head + ".", "",
+               _inspections_line(imp) + ".", ""]
         for w in imp.warnings:
             out += [f"> warning: {w}", ""]
         for which, title in (("official", "正式分类 Official class"), ("live", "实时分类 Live class")):
@@ -800,22 +815,32 @@ def format_impact(imp: Impact, fmt: str, history_name: str = "") -> str:
         else:
             out.append("无得分变化（no score changes）.")
         return "\n".join(out) + "\n"
-    out = [f"qrules impact {imp.old} → {imp.new} on {history_name} as of {imp.as_of}", head]
+    out = [f"qrules impact {imp.old} → {imp.new} on {history_name} as of {imp.as_of}", head, _inspections_line(imp)]
     moves = sorted(((o, n, c) for (o, n), c in imp.matrix("official").items() if o != n),
                    key=lambda t: imp._key((t[0], t[1])))
     if moves:
         out.append("official class: " + ", ".join(f"{o} → {n}: {c}" for o, n, c in moves))
     for s in imp.class_changes:
-        out.append(f"  {s.id}  {s.old_official} → {s.new_official}  score {_score(s.old_score)} → "
-                   f"{_score(s.new_score)}")
+        name = f" {s.name}" if s.name else ""
+        checks = (f"  checks/yr {s.old_checks} → {s.new_checks}" if s.old_checks != s.new_checks else "")
+        out.append(f"  {s.id}{name}  {s.old_official} → {s.new_official}  score {_score(s.old_score)} → "
+                   f"{_score(s.new_score)}{checks}")
         out += [f"      {r}" for r in s.reasons]
     live_only = [s for s in imp.live_changes if not s.official_changed]
     if live_only:
-        out.append("live class only: " + ", ".join(f"{s.id} {s.old_live} → {s.new_live}" for s in live_only))
+        out.append("live class only: " + ", ".join(f"{s.id}{' ' + s.name if s.name else ''} {s.old_live} → "
+                                                    f"{s.new_live}" for s in live_only))
     if imp.score_changes:
         out.append(f"score deltas: {stats['changed']} of {stats['compared']} change; min {fmt_value(stats['min'])}, "
                    f"max {fmt_value(stats['max'])}, mean {fmt_value(stats['mean'])}")
     return "\n".join(out) + "\n"
+
+
+def _inspections_line(imp: Impact) -> str:
+    n = imp.inspections()
+    sign = "+" if n["delta"] > 0 else ""
+    return (f"inspections owed per year（每年应抽查或检查次数，第二十七条）: {n['old']} → {n['new']} "
+            f"({sign}{n['delta']})")
 
 
 def _signed(d: Decimal | None) -> str:
@@ -838,7 +863,7 @@ def _md_subjects(subjects: list[SubjectImpact], which: str) -> list[str]:
 
 # -- command line ---------------------------------------------------------------------------------
 def _write(text: str, output: str | None) -> None:
-    if output:
+    if output and output != "-":  # '-': standard output
         from .safeio import atomic_open
 
         with atomic_open(output, "w", encoding="utf-8") as f:  # complete, or the old file kept
@@ -851,14 +876,45 @@ def cmd_diff(args) -> int:
     from .cli import print_diagnostics
     from .ruleset import load
 
+    labels = {args.old: args.old_label or args.old, args.new: args.new_label or args.new}
     try:
         old, new = load(args.old), load(args.new)
     except QrulesError as exc:
-        print_diagnostics(exc.diagnostics)
+        print_diagnostics(relabel(exc.diagnostics, labels))
         return 2 if args.exit_code else 1
     changes = diff(old, new)
-    _write(format_diff(changes, args.format, args.old, args.new, _label(old), _label(new)), args.output)
+    _write(format_diff(changes, args.format, labels[args.old], labels[args.new], _label(old), _label(new)),
+           args.output)
     return 1 if (args.exit_code and changes) else 0
+
+
+def relabel(diags, labels: dict[str, str]) -> list:
+    """Diagnostics naming ``labels``' files (and their siblings: the parents an ``extends`` found
+    beside them) by the labels given, e.g. the repository path instead of git's temporary file."""
+    import dataclasses
+    import posixpath
+    from pathlib import Path
+
+    from .errors import _source_lines, register_source
+
+    def name(file: str) -> str:
+        for real, label in labels.items():
+            if label == real:
+                continue
+            if file == real:
+                return label
+            if Path(file).parent == Path(real).parent:
+                return posixpath.join(posixpath.dirname(label), Path(file).name)
+        return file
+
+    out = []
+    for d in diags:
+        if d.span is not None and name(d.span.file) != d.span.file:
+            label = name(d.span.file)
+            register_source(label, "\n".join(_source_lines(d.span.file) or []))
+            d = dataclasses.replace(d, span=dataclasses.replace(d.span, file=label))
+        out.append(d)
+    return out
 
 
 def cmd_impact(args) -> int:
@@ -866,19 +922,30 @@ def cmd_impact(args) -> int:
     from .historyload import load_history
     from .ruleset import load
 
-    old, new = load(args.old), load(args.new)
-    loaded = load_history(args.history)
-    if loaded.diagnostics and args.format == "text":
+    from .output import Status
+
+    with Status("加载规则集与历史数据 loading", args.progress):
+        old, new = load(args.old), load(args.new)
+        loaded = load_history(args.history)
+    if loaded.diagnostics:
         print_diagnostics(loaded.diagnostics)
-    imp = impact(old, new, loaded, args.as_of)
+    with Status("评价 evaluating", args.progress):
+        imp = impact(old, new, loaded, args.as_of)
     for w in imp.warnings:
         print(f"warning: {w}", file=sys.stderr)
     _write(format_impact(imp, args.format, args.history), args.output)
+    if loaded.has_errors:  # as `qrules evaluate`: the rest was compared, the refused records make it exit 1
+        n = len(loaded.errors)
+        print(f"{n} input problem(s) in {args.history}: the records concerned were refused "
+              f"（历史数据中有 {n} 处错误，相关记录未计入）", file=sys.stderr)
+        return 1
     return 0
 
 
 def register(subparsers) -> None:
     """Add ``diff`` and ``impact`` to the ``qrules`` command line."""
+    import argparse
+
     from .cli import _date
 
     d = subparsers.add_parser(
@@ -892,6 +959,9 @@ def register(subparsers) -> None:
     d.add_argument("--format", choices=["text", "markdown", "json"], default="text")
     d.add_argument("--output", "-o", help="write to this file instead of standard output")
     d.add_argument("--exit-code", action="store_true", help="exit 1 when there are changes, 0 when none")
+    d.add_argument("--old-label", metavar="NAME", help="name OLD by NAME in the output and in messages "
+                   "(the git diff driver passes the repository path)")
+    d.add_argument("--new-label", metavar="NAME", help="name NEW by NAME in the output and in messages")
     d.set_defaults(func=cmd_diff)
 
     i = subparsers.add_parser(
@@ -904,5 +974,7 @@ def register(subparsers) -> None:
     i.add_argument("--as-of", type=_date, default=None, help="evaluation date YYYY-MM-DD (default: today)")
     i.add_argument("--format", choices=["text", "markdown", "json"], default="text")
     i.add_argument("--output", "-o", help="write to this file instead of standard output")
+    i.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="status line on stderr while loading and evaluating (default: when stderr is a terminal)")
     i.set_defaults(func=cmd_impact)
 

@@ -241,14 +241,22 @@ def write_corpus(out: str | Path, n_subjects: int, *, seed: int = 1, fmt: str = 
     path = Path(out)
     n_s = n_e = 0
     if fmt == "jsonl":
-        if path.is_dir() or not path.suffix:
-            path.mkdir(parents=True, exist_ok=True)
-            path = path / "history.jsonl"
-        else:
-            path.parent.mkdir(parents=True, exist_ok=True)
+        import contextlib
+        import sys
+
         from .safeio import atomic_open
 
-        with atomic_open(path, "w", encoding="utf-8") as fh:  # complete, or the old file kept
+        opener: Any
+        if str(out) == "-":  # standard output
+            opener = contextlib.nullcontext(sys.stdout)
+        else:
+            if path.is_dir() or not path.suffix:
+                path.mkdir(parents=True, exist_ok=True)
+                path = path / "history.jsonl"
+            else:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            opener = atomic_open(path, "w", encoding="utf-8")  # complete, or the old file kept
+        with opener as fh:
             buf = []
             for kind, rec in generate(n_subjects, seed, bad_rate):
                 if kind == "subject":

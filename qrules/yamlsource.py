@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from .errors import Diagnostic, Diagnostics, QrulesError, SourceMap, Span, register_source
+from .messages import fullwidth_colons, yaml_message
 
 Path_ = tuple[Any, ...]
 
@@ -132,6 +133,8 @@ class _Builder:
                                          f"or has more than {MAX_NODES} values; split it or use JSON Lines",
                                          _span(self.file, node)))
         if isinstance(node, yaml.ScalarNode):
+            if not node.style and "：" in node.value:
+                self._fullwidth_key(node)
             smap = _scalar_map(self.file, node, self.lines)
             self.positions[path] = Pos(_span(self.file, node), key, smap, node.value)
             return self.scalar(node)
@@ -154,6 +157,18 @@ class _Builder:
                 continue
             out[name] = self.build(vnode, path + (name,), kspan, depth + 1)
         return out
+
+    def _fullwidth_key(self, node: yaml.ScalarNode) -> None:
+        """A plain value that starts its own line as ``key：value`` is a mapping entry written
+        with a full-width colon (YAML read it as text): report it with the 全角 hint."""
+        line = self.lines[node.start_mark.line] if node.start_mark.line < len(self.lines) else ""
+        if line[: node.start_mark.column].strip():
+            return  # the value follows a key on the same line: '：' inside a text is fine
+        for lineno, col, key in fullwidth_colons([line]):
+            at = node.start_mark.line + 1
+            self.diags.add("QR002", f"全角冒号 '：' 不能分隔键和值（'{key}：' uses a full-width colon; "
+                           f"YAML needs ': '）", Span(self.file, at, col, at, col + 1),
+                           hint="把全角冒号 '：' 改为半角冒号加空格 ': '")
 
     def scalar(self, node: yaml.ScalarNode) -> Any:
         tag, value = node.tag, node.value
@@ -190,6 +205,18 @@ class _Builder:
         return value
 
 
+def _fullwidth(file: str, text: str, diags: Diagnostics, error_line: int) -> list[int]:
+    """Report each ``key：value`` written with a full-width colon (a Chinese input method's
+    '：') in the lines just before a YAML error, on its own; returns their line numbers."""
+    lines = text.splitlines()
+    first = max(error_line - 3, 1)
+    found = [(first + n - 1, col, key) for n, col, key in fullwidth_colons(lines[first - 1: error_line])]
+    for line, col, key in found:
+        diags.add("QR002", f"全角冒号 '：' 不能分隔键和值（'{key}：' uses a full-width colon; YAML needs ': '）",
+                  Span(file, line, col, line, col + 1), hint="把全角冒号 '：' 改为半角冒号加空格 ': '")
+    return [line for line, _, _ in found]
+
+
 def load_text(text: str, file: str, diags: Diagnostics) -> Document | None:
     """Parse one YAML document; problems go into ``diags``; returns None if unreadable."""
     register_source(file, text)
@@ -204,12 +231,16 @@ def load_text(text: str, file: str, diags: Diagnostics) -> Document | None:
             diags.add("QR005", f"the document is nested too deeply to load (limit {MAX_DEPTH})", span)
             return None
         code = "QR003" if "alias" in problem else "QR002"
-        hint = ("write the value out in full instead of referring to an anchor" if code == "QR003"
-                else "check indentation, colons and quotes on this line")
-        diags.add(code, f"YAML: {problem}" + (f" ({exc.context})" if exc.context else ""), span, hint=hint)
+        if span is not None and _fullwidth(file, text, diags, span.line):
+            return None  # a full-width colon just above is the cause: reported on its own
+        lines = text.splitlines()
+        char = (lines[mark.line][mark.column: mark.column + 1]
+                if mark and mark.line < len(lines) else "")
+        message, hint = yaml_message(problem, exc.context, char)
+        diags.add(code, message, span, hint=hint)
         return None
     except yaml.YAMLError as exc:
-        diags.add("QR002", f"YAML: {exc}", Span(file, 1, 1))
+        diags.add("QR002", f"YAML 语法错误（YAML: {exc}）", Span(file, 1, 1))
         return None
     except RecursionError:
         diags.add("QR005", f"the document is nested too deeply to load (limit {MAX_DEPTH})", Span(file, 1, 1))

@@ -77,10 +77,10 @@ def test_broken_case_file_reports_positions(tmp_path, capsys):
     text = path.read_text(encoding="utf-8").splitlines()
     typo_line = next(i for i, line in enumerate(text, 1) if "scroe" in line)
     col = text[typo_line - 1].index("scroe") + 1
-    assert f"{path}:{typo_line}:{col}: error[QR802]: unknown key 'scroe'" in out
+    assert f"{path}:{typo_line}:{col}: error[QR802]: 测试用例格式不符：unknown key 'scroe'" in out
     assert "did you mean 'score'?" in out
     p9_line = next(i for i, line in enumerate(text, 1) if "p9:" in line)
-    assert f"{path}:{p9_line}:7: error[QR805]: no subject 'p9'" in out
+    assert f"{path}:{p9_line}:7: error[QR805]: 预期结果引用的对象或事件不在用例历史中：no subject 'p9'" in out
     assert "ERROR " in out and out.rstrip().splitlines()[-1] == "0 passed, 2 failed"
 
 
@@ -111,7 +111,7 @@ def test_parameter_override_with_unknown_name_points_at_the_case(tmp_path, capsy
         "    history:", "    parameters: {windwo: 24 months}\n    history:", 1))
     code, out = run(capsys, str(path))
     assert code == 1
-    assert f"{path}:5:18: error[QR804]: parameter 'windwo' does not exist" in out
+    assert f"{path}:5:18: error[QR804]: 参数覆盖指定了不存在的参数或取值无效：parameter 'windwo' does not exist" in out
     assert "did you mean 'window'?" in out
 
 

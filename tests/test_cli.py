@@ -112,7 +112,7 @@ def test_rule_failing_at_run_time_is_reported_at_its_place(tmp_path, small, caps
         {"id": "r1", "kind": "repair", "of": "e1", "date": "2023-04-01", "rectified": True}]}), encoding="utf-8")
     assert main(["evaluate", str(ruleset), str(history), "--as-of", "2023-06-01"]) == 1
     err = capsys.readouterr().err
-    assert "error[QR690]: a rule could not be evaluated: division by zero" in err and "Traceback" not in err
+    assert "error[QR690]: 规则计算出错（如除以零），评价中止：a rule could not be evaluated: division by zero" in err and "Traceback" not in err
     assert f"{ruleset}:" in err
 
 

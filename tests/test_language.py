@@ -275,7 +275,7 @@ def test_constants_are_folded():
 
 def test_expected_type():
     assert compile_ok("score >= 12", expected=BOOL).type == BOOL
-    assert errors("score + 1", expected=BOOL) == ["rules.yaml:1:1: error[QR203]: expected bool, got number"]
+    assert errors("score + 1", expected=BOOL) == ["rules.yaml:1:1: error[QR203]: 类型不匹配：expected bool, got number"]
 
 
 def test_parse_literal_value():
@@ -310,62 +310,62 @@ def test_duration_str():
 # --- golden error messages: one per code ----------------------------------------------------
 
 GOLDEN = [
-    ("QR101", "score = 12", "rules.yaml:1:7: error[QR101]: '=' is not a comparison, use '=='"),
-    ("QR101", "6 < score <", "rules.yaml:1:12: error[QR101]: missing operand at the end of the expression"),
-    ("QR101", "(score + 1", "rules.yaml:1:1: error[QR101]: unclosed '('\n    = add the missing ')'"),
-    ("QR101", "score + 1)", "rules.yaml:1:10: error[QR101]: unmatched ')'"),
-    ("QR101", "score > * 3", "rules.yaml:1:9: error[QR101]: missing operand before '*'"),
-    ("QR101", "score 12", "rules.yaml:1:7: error[QR101]: missing operator between 'score' and '12'"),
-    ("QR101", "1e999999", "rules.yaml:1:1: error[QR101]: exponent notation is not allowed; write the number in full"),
-    ("QR101", "score && flag", "rules.yaml:1:7: error[QR101]: '&' is not an operator, use 'and'"),
-    ("QR101", "score => 12", "rules.yaml:1:7: error[QR101]: '=>' is not an operator, use '>='"),
-    ("QR101", "days > 3", "rules.yaml:1:1: error[QR101]: 'days' is a reserved word and cannot be used as a name"),
-    ("QR101", "score not 3", "rules.yaml:1:11: error[QR101]: expected 'in' after 'not', got '3'"),
-    ("QR101", "1 if flag", "rules.yaml:1:10: error[QR101]: 'if' without 'else'\n"
+    ("QR101", "score = 12", "rules.yaml:1:7: error[QR101]: 表达式语法错误：'=' is not a comparison, use '=='"),
+    ("QR101", "6 < score <", "rules.yaml:1:12: error[QR101]: 表达式语法错误：missing operand at the end of the expression"),
+    ("QR101", "(score + 1", "rules.yaml:1:1: error[QR101]: 表达式语法错误：unclosed '('\n    = add the missing ')'"),
+    ("QR101", "score + 1)", "rules.yaml:1:10: error[QR101]: 表达式语法错误：unmatched ')'"),
+    ("QR101", "score > * 3", "rules.yaml:1:9: error[QR101]: 表达式语法错误：missing operand before '*'"),
+    ("QR101", "score 12", "rules.yaml:1:7: error[QR101]: 表达式语法错误：missing operator between 'score' and '12'"),
+    ("QR101", "1e999999", "rules.yaml:1:1: error[QR101]: 表达式语法错误：exponent notation is not allowed; write the number in full"),
+    ("QR101", "score && flag", "rules.yaml:1:7: error[QR101]: 表达式语法错误：'&' is not an operator, use 'and'"),
+    ("QR101", "score => 12", "rules.yaml:1:7: error[QR101]: 表达式语法错误：'=>' is not an operator, use '>='"),
+    ("QR101", "days > 3", "rules.yaml:1:1: error[QR101]: 表达式语法错误：'days' is a reserved word and cannot be used as a name"),
+    ("QR101", "score not 3", "rules.yaml:1:11: error[QR101]: 表达式语法错误：expected 'in' after 'not', got '3'"),
+    ("QR101", "1 if flag", "rules.yaml:1:10: error[QR101]: 表达式语法错误：'if' without 'else'\n"
                            "    = write: value if condition else other_value"),
-    ("QR101", '"abc', "rules.yaml:1:1: error[QR101]: unterminated string"),
-    ("QR102", "2023-02-30", "rules.yaml:1:1: error[QR102]: invalid date '2023-02-30': 2023-02 has 28 days"),
-    ("QR102", "2023-13-01", "rules.yaml:1:1: error[QR102]: invalid date '2023-13-01': there is no month 13"),
-    ("QR103", "1" * 10_001, "rules.yaml:1:1: error[QR103]: expression is too long "
+    ("QR101", '"abc', "rules.yaml:1:1: error[QR101]: 表达式语法错误：unterminated string"),
+    ("QR102", "2023-02-30", "rules.yaml:1:1: error[QR102]: 日期写法无效：invalid date '2023-02-30': 2023-02 has 28 days"),
+    ("QR102", "2023-13-01", "rules.yaml:1:1: error[QR102]: 日期写法无效：invalid date '2023-13-01': there is no month 13"),
+    ("QR103", "1" * 10_001, "rules.yaml:1:1: error[QR103]: 表达式过长：expression is too long "
                             "(10,001 characters; the limit is 10,000)"),
-    ("QR104", "(" * 65 + "1" + ")" * 65, "rules.yaml:1:65: error[QR104]: expression is nested too deeply "
+    ("QR104", "(" * 65 + "1" + ")" * 65, "rules.yaml:1:65: error[QR104]: 表达式嵌套过深：expression is nested too deeply "
                                          "(more than 64 brackets)"),
-    ("QR105", "1" * 40, "rules.yaml:1:1: error[QR105]: number has 40 digits; at most 30 are allowed"),
-    ("QR106", "3 mounths", "rules.yaml:1:3: error[QR106]: unknown duration unit 'mounths'\n"
+    ("QR105", "1" * 40, "rules.yaml:1:1: error[QR105]: 数字位数过多：number has 40 digits; at most 30 are allowed"),
+    ("QR106", "3 mounths", "rules.yaml:1:3: error[QR106]: 期限单位无法识别：unknown duration unit 'mounths'\n"
                            "    = did you mean 'months'?"),
-    ("QR107", "1.5 months", "rules.yaml:1:1: error[QR107]: a duration must be a whole number of months, got 1.5"),
-    ("QR108", "99999 months", "rules.yaml:1:1: error[QR108]: duration 99999 months is longer than 200 years "
+    ("QR107", "1.5 months", "rules.yaml:1:1: error[QR107]: 期限数量不是整数：a duration must be a whole number of months, got 1.5"),
+    ("QR108", "99999 months", "rules.yaml:1:1: error[QR108]: 期限过长（超过 200 年）：duration 99999 months is longer than 200 years "
                               "(at most 2,400 months)\n    = date arithmetic with it would leave the calendar"),
-    ("QR201", "scroe > 3", "rules.yaml:1:1: error[QR201]: unknown name 'scroe'\n    = did you mean 'score'?"),
-    ("QR201", "True", "rules.yaml:1:1: error[QR201]: unknown name 'True'\n"
+    ("QR201", "scroe > 3", "rules.yaml:1:1: error[QR201]: 未知名称：unknown name 'scroe'\n    = did you mean 'score'?"),
+    ("QR201", "True", "rules.yaml:1:1: error[QR201]: 未知名称：unknown name 'True'\n"
                       "    = booleans are written in lower case: true"),
-    ("QR202", "deduction.intentionl", "rules.yaml:1:11: error[QR202]: deduction has no field 'intentionl'\n"
+    ("QR202", "deduction.intentionl", "rules.yaml:1:11: error[QR202]: 未知字段，或对非记录的值取字段：deduction has no field 'intentionl'\n"
                                       "    = did you mean 'intentional'?"),
-    ("QR202", "deduction.zzz", "rules.yaml:1:11: error[QR202]: deduction has no field 'zzz'\n"
+    ("QR202", "deduction.zzz", "rules.yaml:1:11: error[QR202]: 未知字段，或对非记录的值取字段：deduction has no field 'zzz'\n"
                                "    = fields of deduction: points, counted, intentional, date, item"),
-    ("QR202", "score.points", "rules.yaml:1:7: error[QR202]: number has no fields (no field 'points')"),
-    ("QR203", "score > 2024-01-01", "rules.yaml:1:1: error[QR203]: cannot compare number with date"),
-    ("QR203", "score and flag", "rules.yaml:1:1: error[QR203]: 'and' needs bool operands, got number"),
-    ("QR203", "1 if score else 2", "rules.yaml:1:6: error[QR203]: the condition of 'if' must be a bool, got number"),
-    ("QR203", '1 if flag else "a"', "rules.yaml:1:1: error[QR203]: both branches of 'if ... else' must have "
+    ("QR202", "score.points", "rules.yaml:1:7: error[QR202]: 未知字段，或对非记录的值取字段：number has no fields (no field 'points')"),
+    ("QR203", "score > 2024-01-01", "rules.yaml:1:1: error[QR203]: 类型不匹配：cannot compare number with date"),
+    ("QR203", "score and flag", "rules.yaml:1:1: error[QR203]: 类型不匹配：'and' needs bool operands, got number"),
+    ("QR203", "1 if score else 2", "rules.yaml:1:6: error[QR203]: 类型不匹配：the condition of 'if' must be a bool, got number"),
+    ("QR203", '1 if flag else "a"', "rules.yaml:1:1: error[QR203]: 类型不匹配：both branches of 'if ... else' must have "
                                     "the same type, got number and string"),
-    ("QR203", "as_of + 3", "rules.yaml:1:1: error[QR203]: cannot add date and number\n"
+    ("QR203", "as_of + 3", "rules.yaml:1:1: error[QR203]: 类型不匹配：cannot add date and number\n"
                            "    = give the number a unit, e.g. 30 days or 3 months"),
-    ("QR203", "flag < true", "rules.yaml:1:1: error[QR203]: bools can only be compared with == and !=, not '<'"),
-    ("QR203", "sum(tags)", "rules.yaml:1:5: error[QR203]: sum() needs a list of numbers, got list[string]"),
-    ("QR203", "score in 3", "rules.yaml:1:1: error[QR203]: 'in' needs a list or a string on the right, got number"),
-    ("QR203", "[1, \"a\"]", "rules.yaml:1:5: error[QR203]: list items must have the same type: number and string"),
-    ("QR204", "summ(xs)", "rules.yaml:1:1: error[QR204]: unknown function 'summ'\n    = did you mean 'sum'?"),
-    ("QR204", "score(1)", "rules.yaml:1:1: error[QR204]: 'score' is not a function"),
-    ("QR205", "round(1, 2, 3)", "rules.yaml:1:1: error[QR205]: round() takes 1 or 2 arguments, got 3"),
-    ("QR205", "abs()", "rules.yaml:1:1: error[QR205]: abs() takes 1 argument, got 0"),
-    ("QR206", "as_of + 5 workdays", "rules.yaml:1:1: error[QR206]: working days need a calendar, and none is "
+    ("QR203", "flag < true", "rules.yaml:1:1: error[QR203]: 类型不匹配：bools can only be compared with == and !=, not '<'"),
+    ("QR203", "sum(tags)", "rules.yaml:1:5: error[QR203]: 类型不匹配：sum() needs a list of numbers, got list[string]"),
+    ("QR203", "score in 3", "rules.yaml:1:1: error[QR203]: 类型不匹配：'in' needs a list or a string on the right, got number"),
+    ("QR203", "[1, \"a\"]", "rules.yaml:1:5: error[QR203]: 类型不匹配：list items must have the same type: number and string"),
+    ("QR204", "summ(xs)", "rules.yaml:1:1: error[QR204]: 未知函数：unknown function 'summ'\n    = did you mean 'sum'?"),
+    ("QR204", "score(1)", "rules.yaml:1:1: error[QR204]: 未知函数：'score' is not a function"),
+    ("QR205", "round(1, 2, 3)", "rules.yaml:1:1: error[QR205]: 参数个数不对：round() takes 1 or 2 arguments, got 3"),
+    ("QR205", "abs()", "rules.yaml:1:1: error[QR205]: 参数个数不对：abs() takes 1 argument, got 0"),
+    ("QR206", "as_of + 5 workdays", "rules.yaml:1:1: error[QR206]: 使用了工作日计算，但未配置工作日历：working days need a calendar, and none is "
                                     "configured\n    = use days, or configure a working-day calendar"),
-    ("QR207", "3 months < 90 days", "rules.yaml:1:1: error[QR207]: cannot compare months with days"),
-    ("QR207", "3 months + 90 days", "rules.yaml:1:1: error[QR207]: cannot combine months with days\n"
+    ("QR207", "3 months < 90 days", "rules.yaml:1:1: error[QR207]: 不同单位的期限（月与日）不能相加或比较：cannot compare months with days"),
+    ("QR207", "3 months + 90 days", "rules.yaml:1:1: error[QR207]: 不同单位的期限（月与日）不能相加或比较：cannot combine months with days\n"
                                     "    = durations in different units cannot be added or subtracted"),
-    ("QR208", "score + 1 / (2 - 2)", "rules.yaml:1:9: error[QR208]: division by zero"),
-    ("QR209", "abs(x for x in xs)", "rules.yaml:1:5: error[QR209]: abs() does not take a generator\n"
+    ("QR208", "score + 1 / (2 - 2)", "rules.yaml:1:9: error[QR208]: 常量部分计算出错（如除以零）：division by zero"),
+    ("QR209", "abs(x for x in xs)", "rules.yaml:1:5: error[QR209]: 生成式只能用于汇总函数：abs() does not take a generator\n"
                                     "    = generators are for all, any, count, max, min, sum"),
 ]
 
@@ -389,7 +389,7 @@ def test_error_rendered_with_source_line_and_caret(tmp_path: Path):
     diags = Diagnostics()
     assert compile_expression("6 < scroe < 12", SourceMap.at(str(path), 2, 6), SCOPE, diags) is None
     assert render(diags.items[0]) == (
-        f"{path}:2:10: error[QR201]: unknown name 'scroe'\n"
+        f"{path}:2:10: error[QR201]: 未知名称：unknown name 'scroe'\n"
         "    2 |   B: 6 < scroe < 12\n"
         "      |          ^^^^^ did you mean 'score'?"
     )
@@ -405,7 +405,7 @@ def test_error_in_multiline_expression_maps_to_file_line_and_column():
     (diag,) = diags.items
     assert (diag.span.line, diag.span.col, diag.span.end_line, diag.span.end_col) == (12, 20, 12, 25)
     assert render(diag) == (
-        "block.yaml:12:20: error[QR201]: unknown name 'scroe'\n"
+        "block.yaml:12:20: error[QR201]: 未知名称：unknown name 'scroe'\n"
         "   12 |         分数 > 0 and scroe < 12\n"
         "      |                      ^^^^^ did you mean 'score'?"
     )
@@ -417,7 +417,7 @@ def test_several_errors_are_collected():
 
 def test_keywords_are_not_names():
     assert errors("x and and y", scope={"x": BOOL, "y": BOOL}) == [
-        "rules.yaml:1:7: error[QR101]: missing operand before 'and'"]
+        "rules.yaml:1:7: error[QR101]: 表达式语法错误：missing operand before 'and'"]
     # names that merely start with a keyword are fine
     assert compile_ok("index in indexes or order > 0 or notes == \"\"", scope={
         "index": NUMBER, "indexes": ListType(NUMBER), "order": NUMBER, "notes": STRING})

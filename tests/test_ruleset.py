@@ -88,7 +88,7 @@ def test_inheritance_add_needs_plus(tmp_path):
 def test_inheritance_typo_override_is_error_with_suggestion(tmp_path):
     path = write(tmp_path, "kid.yaml", child_text('parameters:\n  windw: {value: "24 months"}\n'))
     assert problems(path) == [
-        f"{path}:6:3: error[QR302]: 'windw' does not exist in guangdong-2021 under parameters; "
+        f"{path}:6:3: error[QR302]: 子规则集覆盖了上级规则集中不存在的键：'windw' does not exist in guangdong-2021 under parameters; "
         "an override must name an existing key"]
     with pytest.raises(QrulesError) as exc:
         load(path)
@@ -104,14 +104,14 @@ def test_inheritance_cycle_is_error(tmp_path):
 
 def test_inheritance_missing_parent_is_error(tmp_path):
     path = write(tmp_path, "kid.yaml", "qrules: 1\nruleset: kid\nextends: guangdong-2099\nversion: '1'\n")
-    assert problems(path) == [f"{path}:3:10: error[QR303]: parent ruleset 'guangdong-2099' not found "
+    assert problems(path) == [f"{path}:3:10: error[QR303]: 找不到 extends 指定的上级规则集：parent ruleset 'guangdong-2099' not found "
                               f"(looked for {tmp_path}/guangdong-2099.yaml)"]
 
 
 def test_removing_a_key_the_parent_lacks_is_error(tmp_path):
     path = write(tmp_path, "kid.yaml", child_text('items:\n  "-99.9": null\n'))
     assert [p.split(": error")[1] for p in problems(path)] == [
-        "[QR305]: '-99.9' removes '99.9', but guangdong-2021 has no such key"]
+        "[QR305]: '+键' 新增的键上级已有，或 '-键' 删除的键上级没有：'-99.9' removes '99.9', but guangdong-2021 has no such key"]
 
 
 def test_plus_outside_the_quotes_is_refused_with_a_hint(tmp_path):
@@ -138,7 +138,7 @@ def test_plus_outside_the_quotes_is_refused_with_a_hint(tmp_path):
 ])
 def test_partition_proof_reports_exact_gap_or_overlap(tmp_path, old, new, expected):
     path = variant(tmp_path, old, new)
-    got = [p.split(": error[QR401]: ")[1] for p in problems(path)]
+    got = [p.split(": error[QR401]: 信用分类界限在分数轴上有空缺或重叠：")[1] for p in problems(path)]
     assert got == expected
 
 
@@ -155,7 +155,7 @@ def test_partition_error_points_at_classes(tmp_path):
 # -- static checks: citations, references, validity, types -------------------------------------------
 def test_item_without_citation_is_error(tmp_path):
     path = variant(tmp_path, ", cite: 第十一条第（七）项", "")
-    assert [p.split(": ", 1)[1] for p in problems(path)] == ["error[QR402]: item '11.7' has no citation"]
+    assert [p.split(": ", 1)[1] for p in problems(path)] == ["error[QR402]: 规则缺少条款引用：item '11.7' has no citation"]
 
 
 def test_link_to_unknown_item_is_error_with_suggestion(tmp_path):
@@ -169,13 +169,13 @@ def test_link_to_unknown_item_is_error_with_suggestion(tmp_path):
 def test_in_force_until_before_from_is_error(tmp_path):
     path = variant(tmp_path, "until: 2026-06-04", "until: 2020-06-04")
     assert [p.split(": ", 1)[1] for p in problems(path)] == [
-        "error[QR404]: in_force.until (2020-06-04) is before in_force.from (2021-06-05)"]
+        "error[QR404]: 有效期日期前后矛盾：in_force.until (2020-06-04) is before in_force.from (2021-06-05)"]
 
 
 def test_parameter_of_wrong_type_is_error(tmp_path):
     path = variant(tmp_path, 'window: {value: "36 months"', 'window: {value: "36"')
     out = problems(path)
-    assert len(out) == 1 and "error[QR405]: parameter 'window' must be a duration, got number ('36')" in out[0]
+    assert len(out) == 1 and "error[QR405]: 参数取值类型不对：parameter 'window' must be a duration, got number ('36')" in out[0]
 
 
 def test_unknown_name_in_expression_located_in_yaml(tmp_path):
@@ -296,7 +296,7 @@ def test_check_json_format(capsys):
 # -- remaining loader and audit codes, golden -------------------------------------------------------------
 def test_duplicate_key_refused(tmp_path):
     path = write(tmp_path, "dup.yaml", GD_TEXT.replace("qrules: 1\n", "qrules: 1\nqrules: 1\n", 1))
-    assert [p.split(": ", 1)[1] for p in problems(path)] == ["error[QR004]: duplicate key 'qrules'"]
+    assert [p.split(": ", 1)[1] for p in problems(path)] == ["error[QR004]: 同一映射中键重复：duplicate key 'qrules'"]
 
 
 def test_unknown_top_level_key_refused_with_suggestion(tmp_path):
@@ -310,7 +310,7 @@ def test_unknown_top_level_key_refused_with_suggestion(tmp_path):
 def test_not_a_mapping_refused(tmp_path):
     path = write(tmp_path, "list.yaml", "- a\n- b\n")
     assert [p.split(": ", 1)[1] for p in problems(path)] == [
-        f"error[QR307]: '{path}' is not a ruleset: expected a mapping of keys such as 'ruleset:', 'items:'"]
+        f"error[QR307]: 文件不是规则集：'{path}' is not a ruleset: expected a mapping of keys such as 'ruleset:', 'items:'"]
 
 
 def test_provisional_count_is_an_info_diagnostic():

@@ -46,7 +46,7 @@ def test_s4a_successor_in_a_second_folder_joins_the_family(capsys):
 def test_s4a_overlapping_versions_fail_located(capsys):
     assert main(["check", str(RULESETS), str(DATA / "overlap")]) == 1
     err = capsys.readouterr().err
-    assert (f"{DATA / 'overlap' / 'guangdong-2025.yaml'}:8:3: error[QR902]: versions guangdong-2021 "
+    assert (f"{DATA / 'overlap' / 'guangdong-2025.yaml'}:8:3: error[QR902]: 同一系列的两个版本有效期重叠：versions guangdong-2021 "
             "(2021-06-05..2026-06-04) and guangdong-2025 (2025-01-01..2029-12-31) of family 'guangdong' are "
             "both in force from 2025-01-01 to 2026-06-04") in err
 

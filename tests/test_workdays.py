@@ -224,7 +224,7 @@ def test_missing_year_raises_clear_calendar_error(cal):
     assert "2027" in diag.message and "calendar:" in diag.message and "2027年" in diag.message
     assert "2004-2026" in (diag.hint or "")
     text = render(diag)
-    assert text.startswith("error[QR702]: no official working-day calendar for 2027")
+    assert text.startswith("error[QR702]: 日期所在年份没有工作日历：no official working-day calendar for 2027")
     assert "Traceback" not in text
     # A count running into the missing year fails the same way rather than guessing:
     # Wed 2026-12-30 + 5 needs 2027-01-01 onwards.

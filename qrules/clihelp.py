@@ -1,0 +1,128 @@
+"""Bilingual ``--help``: the Chinese text of every command, argument and option.
+
+Commands are registered in several modules, in English; :func:`localize` puts the Chinese in
+front of each description and argument help once the parser is built, so policy staff read
+``qrules evaluate --help`` in Chinese with the English beside it. A test requires Chinese and
+English for every command and argument (tests/test_messages.py): a new option needs a line here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+
+#: command -> (one line for the command list, description)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "check": ("检查规则集：语法、名称、类型、分类界限、条款引用",
+              "检查规则集文件，把每个问题报告在 文件:行:列，并证明信用分类界限覆盖全部分数。"),
+    "show": ("显示规则集；--resolved 显示继承的值及其出处",
+             "逐项列出规则集（含继承的值）；--resolved 标出每个值来自哪个文件哪一行。"),
+    "evaluate": ("对历史数据中每个记分对象计分并分类",
+                 "按规则集计算每个记分对象的得分、信用分类和监管措施；被拒绝的记录单独列出。"),
+    "explain": ("逐分解释一个记分对象的得分及条款依据",
+                "逐条列出一个记分对象的每一分：来自哪个事件、依据哪一条款，以及不予记分的事件和理由。"),
+    "schema": ("输出规则集、历史数据或结果的 JSON Schema",
+               "输出 JSON Schema，供编辑器校验和自动补全，或供其他系统对接。"),
+    "test": ("运行 YAML 测试用例并报告覆盖情况",
+             "运行政策人员编写的 YAML 测试用例（规则集、少量历史数据、评价日期和预期结果），"
+             "并报告哪些事项、分类、修复和奖励规则没有用例覆盖。"),
+    "diff": ("用业务语言比较两个规则集版本，附条款",
+             "比较两个规则集（文件路径，或 git 中的 REV:路径）在继承解析后的差异，用业务语言说明，"
+             "分类界限的变化以分数区间表示。"),
+    "impact": ("用同一历史数据评价两个规则集：谁的分类变了、为什么",
+               "在同一历史数据上分别按新旧规则集评价，报告分类变化矩阵、分类变化的对象及原因、"
+               "得分变化，以及每年应检查次数的变化。"),
+    "render": ("把规则集写成供人阅读的 Markdown 文档",
+               "把规则集（含继承内容）按条款写成 Markdown：规则的文字说明、取值及每个值的出处。"),
+    "deadlines": ("程序期限（第二十一、二十三至二十五条），按中国工作日计算",
+                  "列出历史数据启动的每个程序期限（核实修复、告知、异议、受理、答复、更正）、"
+                  "按官方工作日历计算的截止日，以及是否按期完成。"),
+    "batch": ("用多个进程批量评价整个辖区的数据（CSV/Parquet/JSONL）",
+              "把大型历史数据分块在多个 CPU 上评价，写出每个对象一行的结果并打印汇总。"),
+    "synth": ("生成带随机种子的合成数据（用于测试和性能测试）",
+              "生成逼真的合成历史数据：有多个产品的生产者、销售者、各类事件和分类，以及少量错误记录。"),
+}
+
+#: argument dest -> (Chinese, English used when the parser gives none)
+ARGS: dict[str, tuple[str, str]] = {
+    "help": ("显示本帮助并退出", "show this help message and exit"),
+    "debug": ("出错时显示 Python 回溯（用于反馈问题）", "show Python tracebacks (for bug reports)"),
+    "version": ("显示版本号并退出", "show the version and exit"),
+    "allow_path": ("允许 extends 引用此目录中的上级规则集", "let 'extends' name parent rulesets in DIR too"),
+    "command": ("命令", "the command"),
+    "paths": ("规则集文件", "ruleset files"),
+    "path": ("规则集文件，或 git 中的 REV:路径", "a ruleset file, or REV:path read from git"),
+    "ruleset": ("规则集文件，或 git 中的 REV:路径", "a ruleset file, or REV:path read from git"),
+    "history": ("历史数据：YAML、JSON 或 JSON Lines 文件；'-' 为标准输入",
+                "YAML, JSON or JSON Lines history; '-': standard input"),
+    "subject": ("记分对象编号", "the subject's id"),
+    "as_of": ("评价日期 YYYY-MM-DD（默认今天）", "evaluation date YYYY-MM-DD (default: today)"),
+    "format": ("输出格式", "output format"),
+    "output": ("输出到文件；'-' 为标准输出", "write to FILE instead of standard output ('-': standard output)"),
+    "resolved": ("标出每个值来自哪个文件哪一行", "annotate each value with the file:line it comes from"),
+    "workers": ("工作进程数", "worker processes"),
+    "what": ("哪一种格式：ruleset 规则集、history 历史数据、result 结果", "which format: ruleset, history or result"),
+    "child": ("继承其他规则集的子规则集所用的 Schema", "the schema of a child ruleset that 'extends' another"),
+    "keyword": ("只运行 文件::名称 中含有该文字的用例", "run only cases whose file::name contains TEXT"),
+    "require_full_coverage": ("有事项、分类、修复或奖励规则未被覆盖时退出码为 1",
+                              "exit 1 if any item, class, repair or reward rule was not exercised"),
+    "old": ("旧规则集（文件或 REV:路径）", "the old ruleset (a file or REV:path)"),
+    "new": ("新规则集（文件或 REV:路径）", "the new ruleset (a file or REV:path)"),
+    "old_label": ("在输出和错误信息中用此名称指代 OLD（git 差异驱动传入仓库路径）",
+                  "name OLD by NAME in the output and in messages"),
+    "new_label": ("在输出和错误信息中用此名称指代 NEW", "name NEW by NAME in the output and in messages"),
+    "exit_code": ("有差异时退出码为 1，无差异为 0", "exit 1 when there are changes, 0 when none"),
+    "chunk_size": ("每块的记分对象数", "subjects per chunk"),
+    "backend": ("批量评价的计算后端：columnar（polars 列式，CSV/Parquet 输入默认）或 engine（逐对象引擎）",
+                "at scale: columnar or engine"),
+    "rejections": ("把每个被拒绝的事件写入此 CSV 文件", "write every rejected event to this CSV file"),
+    "summary_json": ("把汇总写成 JSON 文件", "write the summary as JSON"),
+    "progress": ("在标准错误输出显示进度（默认：终端时显示）", "progress on stderr (default: when stderr is a terminal)"),
+    "max_diagnostics": ("最多显示的输入问题数", "input diagnostics to print"),
+    "subjects": ("记分对象数量", "number of subjects"),
+    "seed": ("随机种子", "random seed"),
+    "out": ("输出目录（csv、parquet）或文件（jsonl；'-' 为标准输出）",
+            "output directory (csv, parquet) or file (jsonl; '-': standard output)"),
+}
+
+#: (command, dest) -> Chinese, where a dest means something else in that command
+ARGS_BY_COMMAND: dict[tuple[str, str], tuple[str, str]] = {
+    ("test", "paths"): ("测试用例文件或目录", "case files or directories of case files"),
+    ("batch", "history"): ("含 subjects/events 的 .csv 或 .parquet 目录或文件，或 YAML/JSON/JSONL",
+                           "a directory or file of .csv/.parquet, or YAML/JSON/JSONL"),
+    ("deadlines", "as_of"): ("按此日期判断期限 YYYY-MM-DD（默认今天）", "judge clocks on this date (default: today)"),
+    ("evaluate", "workers"): ("用 N 个进程批量评价，显示进度和汇总", "evaluate at scale in N worker processes"),
+}
+
+_CJK = re.compile(r"[\u3400-\u9fff]")
+
+
+def has_chinese(text: str | None) -> bool:
+    return bool(text and _CJK.search(text))
+
+
+def _both(zh: str, en: str | None) -> str:
+    return f"{zh}；{en}" if en else zh
+
+
+def localize(parser: argparse.ArgumentParser, command: str = "") -> None:
+    """Put the Chinese text in front of every help and description that lacks it."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for choice in action._choices_actions:
+                zh = COMMANDS.get(choice.dest)
+                if zh and not has_chinese(choice.help):
+                    choice.help = _both(zh[0], choice.help)
+            for name, sub in action.choices.items():
+                zh = COMMANDS.get(name)
+                if zh and not has_chinese(sub.description):
+                    english = sub.description or next((c.help.split("；", 1)[-1] for c in action._choices_actions
+                                                       if c.dest == name and c.help), None)
+                    sub.description = _both(zh[1], english)
+                localize(sub, name)
+            continue
+        if action.help == argparse.SUPPRESS or has_chinese(action.help):
+            continue
+        zh_en = ARGS_BY_COMMAND.get((command, action.dest)) or ARGS.get(action.dest)
+        if zh_en is not None:
+            action.help = _both(zh_en[0], action.help or zh_en[1])
