@@ -39,6 +39,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
                   "按官方工作日历计算的截止日，以及是否按期完成。"),
     "batch": ("用多个进程批量评价整个辖区的数据（CSV/Parquet/JSONL）",
               "把大型历史数据分块在多个 CPU 上评价，写出每个对象一行的结果并打印汇总。"),
+    "plan": ("检查计划（第二十七条）：每个对象每年应检查、已检查和尚欠的次数",
+             "按对象和年度列出其正式分类要求的检查次数（规则集 measures.*.checks_per_year；年内分类变化按时段计算）、"
+             "历史数据中当年的监督抽查次数、尚欠次数，以及第二十七条第（一）项降低抽查比例的标记；按类别汇总。"),
     "synth": ("生成带随机种子的合成数据（用于测试和性能测试）",
               "生成逼真的合成历史数据：有多个产品的生产者、销售者、各类事件和分类，以及少量错误记录。"),
 }
@@ -52,6 +55,9 @@ ARGS: dict[str, tuple[str, str]] = {
     "command": ("命令", "the command"),
     "rulesets": ("规则集版本目录：按名称（如 haojiang、guangdong-2021）查找版本或系列（可重复；默认 rulesets/）",
                  "folder of ruleset versions for RULESET names"),
+    "year": ("要编制计划的年度（默认：评价日期所在年度）", "the calendar year to plan"),
+    "outlook": ("在 JSON 结果中加入每个对象的展望：没有新事件时将发生的变化，以及升到更好类别所需的分数和做法",
+                "add each subject's outlook to the JSON result"),
     "require_in_force": ("某日期没有生效的规则集版本时报错（QR907），而不只是提示",
                          "a date with no ruleset version in force is an error (QR907)"),
     "as_known_at": ("按该日期已知的记录评价（只计入当时已录入的记录）", "evaluate the records known on DATE"),
@@ -97,6 +103,7 @@ ARGS_BY_COMMAND: dict[tuple[str, str], tuple[str, str]] = {
     ("batch", "history"): ("含 subjects/events 的 .csv 或 .parquet 目录或文件，或 YAML/JSON/JSONL",
                            "a directory or file of .csv/.parquet, or YAML/JSON/JSONL"),
     ("deadlines", "as_of"): ("按此日期判断期限 YYYY-MM-DD（默认今天）", "judge clocks on this date (default: today)"),
+    ("plan", "as_of"): ("按该日期评价历史数据 YYYY-MM-DD（默认该年 12 月 31 日）", "evaluate the history as of DATE"),
     ("evaluate", "workers"): ("用 N 个进程批量评价，显示进度和汇总", "evaluate at scale in N worker processes"),
 }
 
