@@ -497,7 +497,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if not args.workdir:
             shutil.rmtree(workdir, ignore_errors=True)
-    from qrules.cli import table
+    from qrules.console import table
 
     print()
     print(table(ROWS, ["", "benchmark", "measured", "target", "verdict"]))

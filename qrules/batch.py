@@ -879,7 +879,7 @@ class Progress:
 
 
 def cmd_batch(args: Any) -> int:
-    from .cli import EXIT_ERRORS, EXIT_OK, print_diagnostics, table
+    from .console import EXIT_ERRORS, EXIT_OK, print_diagnostics, table
     from .errors import QrulesError
     from .ruleset import load
 
@@ -1054,7 +1054,7 @@ def register(subparsers: Any) -> None:
     """Add ``qrules batch`` and ``qrules synth``."""
     import argparse
 
-    from .cli import _date
+    from .console import date_arg as _date
 
     b = subparsers.add_parser("batch", help="evaluate a whole corpus in worker processes (CSV/Parquet/JSONL)",
                               description="Evaluate every subject of a large history in chunks on several "

@@ -800,7 +800,7 @@ def run_paths(paths: list[str], keyword: str | None = None):
 
 
 def _print_text(outcomes: list[CaseOutcome], coverage: dict[str, Coverage], out) -> None:
-    from .cli import print_diagnostics
+    from .console import print_diagnostics
 
     for o in outcomes:
         mark = {"pass": "PASS ", "fail": "FAIL ", "error": "ERROR"}[o.status]
@@ -878,7 +878,7 @@ def register(subparsers) -> None:
                     "results) and report which items, classes, repair and reward rules no case exercised.")
     t.add_argument("paths", nargs="+", metavar="PATH", help="case files or directories of case files")
     t.add_argument("--format", choices=["text", "json"], default="text")
-    from .cli import add_output
+    from .console import add_output
 
     add_output(t)
     t.add_argument("-k", dest="keyword", metavar="TEXT", help="run only cases whose file::name contains TEXT")

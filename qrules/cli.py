@@ -9,66 +9,25 @@ argument). Problems print as ``file:line:col: error[CODE]: message`` with the so
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-from .errors import Diagnostic, QrulesError, printable, render
+from .errors import Diagnostic, QrulesError, printable
 from .output import json_default
 from .runtime import EvaluationError
 
-EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
+# The shared printing and parsing live in console (the command modules import it, not cli);
+# re-exported here for callers that still name them through cli.
+from .console import EXIT_ERRORS, EXIT_OK, EXIT_USAGE, add_output, print_diagnostics, table, width  # noqa: F401,E402
+from .console import date_arg as _date  # noqa: E402
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # argparse exits 2 on usage errors; keep it, with our wording
         self.print_usage(sys.stderr)
         self.exit(EXIT_USAGE, f"qrules: error: {message}\n")
-
-
-def _date(text: str) -> dt.date:
-    try:
-        value = dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a date (write YYYY-MM-DD, e.g. 2025-12-31)") from None
-    from .history import date_out_of_range
-
-    problem = date_out_of_range(value)
-    if problem:
-        raise argparse.ArgumentTypeError(problem)
-    return value
-
-
-def print_diagnostics(diags: Sequence[Diagnostic], fmt: str = "text", *, out=None) -> None:
-    out = out or sys.stderr
-    if fmt == "json":
-        print(json.dumps([d.to_dict() for d in diags], ensure_ascii=False, indent=2), file=out)
-        return
-    for d in diags:
-        print(render(d), file=out)
-
-
-def width(text: str) -> int:
-    import unicodedata
-
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
-def table(rows: list[list[str]], header: list[str]) -> str:
-    """A plain-text table that lines up Chinese text (two columns per character); control
-    characters in cells are shown escaped, so a name cannot break a row or steer the terminal."""
-    from .errors import printable
-
-    rows = [[printable(str(c)) for c in r] for r in rows]
-    header = [printable(str(h)) for h in header]
-    cols = [max([width(h)] + [width(r[i]) for r in rows]) for i, h in enumerate(header)]
-    def line(cells):  # noqa: E306
-        return "  ".join(c + " " * (cols[i] - width(c)) for i, c in enumerate(cells)).rstrip()
-    out = [line(header), line(["-" * c for c in cols])]
-    out += [line(r) for r in rows]
-    return "\n".join(out)
 
 
 # -- check / show -----------------------------------------------------------------------------
@@ -493,16 +452,6 @@ def _command_in(argv: Sequence[str]) -> str:
         elif not arg.startswith("-"):
             return arg
     return ""
-
-
-def add_output(parser: argparse.ArgumentParser, *, redirect: bool = True) -> None:
-    """``-o/--output FILE`` as on every command (``-``: standard output). With ``redirect``, what
-    the command prints goes to FILE (CSV with a byte-order mark for Excel)."""
-    parser.add_argument("--output", "-o", metavar="FILE",
-                        help="write to FILE instead of standard output ('-': standard output)"
-                             "（输出到文件；'-' 为标准输出）")
-    if redirect:
-        parser.set_defaults(redirect_output=True)
 
 
 def _run(args) -> int:

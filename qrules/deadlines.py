@@ -336,7 +336,7 @@ def summary_line(clocks: Sequence[Clock]) -> str:
 
 
 def _print_table(clocks: Sequence[Clock], compiled, as_of: dt.date, out) -> None:
-    from .cli import table
+    from .console import table
 
     m = compiled.model
     header = ["deadline", "cite", "party", "within", "start", "due", "stop", "status", "workdays", "subjects",
@@ -358,7 +358,7 @@ def _print_table(clocks: Sequence[Clock], compiled, as_of: dt.date, out) -> None
 
 
 def cmd_deadlines(args) -> int:
-    from .cli import EXIT_ERRORS, EXIT_OK, print_diagnostics
+    from .console import EXIT_ERRORS, EXIT_OK, print_diagnostics
     from .output import json_default
     from .historyload import load_history
     from .ruleset import load
@@ -406,7 +406,7 @@ def cmd_deadlines(args) -> int:
 
 def register(subparsers) -> None:
     """Add ``qrules deadlines RULESET HISTORY [--as-of DATE] [--format table|json|csv]``."""
-    from .cli import _date
+    from .console import date_arg as _date
 
     p = subparsers.add_parser(
         "deadlines", help="procedural deadlines (Art 21, 23-25) on the Chinese working-day calendar",
@@ -420,7 +420,7 @@ def register(subparsers) -> None:
     p.add_argument("--as-of", type=_date, default=None,
                    help="judge clocks on this date YYYY-MM-DD; later events are ignored (default: today)")
     p.add_argument("--format", choices=["table", "json", "csv"], default="table")
-    from .cli import add_output
+    from .console import add_output
 
     add_output(p)
     p.set_defaults(func=cmd_deadlines)

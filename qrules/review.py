@@ -873,7 +873,7 @@ def _write(text: str, output: str | None) -> None:
 
 
 def cmd_diff(args) -> int:
-    from .cli import print_diagnostics
+    from .console import print_diagnostics
     from .ruleset import load
 
     labels = {args.old: args.old_label or args.old, args.new: args.new_label or args.new}
@@ -918,7 +918,7 @@ def relabel(diags, labels: dict[str, str]) -> list:
 
 
 def cmd_impact(args) -> int:
-    from .cli import print_diagnostics
+    from .console import print_diagnostics
     from .historyload import load_history
     from .ruleset import load
 
@@ -946,7 +946,7 @@ def register(subparsers) -> None:
     """Add ``diff`` and ``impact`` to the ``qrules`` command line."""
     import argparse
 
-    from .cli import _date
+    from .console import date_arg as _date
 
     d = subparsers.add_parser(
         "diff", help="semantic diff of two rulesets in domain words, with articles",

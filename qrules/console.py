@@ -1,0 +1,73 @@
+"""What every command prints and parses, in one place: exit codes, diagnostics, tables that
+line up Chinese text, date options and ``-o/--output``.
+
+The command modules (``batch``, ``review``, ``casetest``, ``deadlines``, ``plan``…) import this
+module, never ``cli``: ``cli`` is only the parser and dispatcher, so nothing imports it back.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+import unicodedata
+from typing import Sequence
+
+from .errors import Diagnostic, printable, render
+
+EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
+
+
+def date_arg(text: str) -> dt.date:
+    """An argparse ``type=`` for YYYY-MM-DD options; out-of-range dates are usage errors."""
+    try:
+        value = dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a date (write YYYY-MM-DD, e.g. 2025-12-31)") from None
+    from .history import date_out_of_range
+
+    problem = date_out_of_range(value)
+    if problem:
+        raise argparse.ArgumentTypeError(problem)
+    return value
+
+
+def print_diagnostics(diags: Sequence[Diagnostic], fmt: str = "text", *, out=None) -> None:
+    """Diagnostics as ``file:line:col: error[QRnnn]: message`` with the source line (or JSON)."""
+    out = out or sys.stderr
+    if fmt == "json":
+        print(json.dumps([d.to_dict() for d in diags], ensure_ascii=False, indent=2), file=out)
+        return
+    for d in diags:
+        print(render(d), file=out)
+
+
+def width(text: str) -> int:
+    """Terminal columns of ``text``: wide (CJK) characters take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def table(rows: list[list[str]], header: list[str]) -> str:
+    """A plain-text table that lines up Chinese text (two columns per character); control
+    characters in cells are shown escaped, so a name cannot break a row or steer the terminal."""
+    rows = [[printable(str(c)) for c in r] for r in rows]
+    header = [printable(str(h)) for h in header]
+    cols = [max([width(h)] + [width(r[i]) for r in rows]) for i, h in enumerate(header)]
+
+    def line(cells):
+        return "  ".join(c + " " * (cols[i] - width(c)) for i, c in enumerate(cells)).rstrip()
+
+    out = [line(header), line(["-" * c for c in cols])]
+    out += [line(r) for r in rows]
+    return "\n".join(out)
+
+
+def add_output(parser: argparse.ArgumentParser, *, redirect: bool = True) -> None:
+    """``-o/--output FILE`` as on every command (``-``: standard output). With ``redirect``, what
+    the command prints goes to FILE (CSV with a byte-order mark for Excel)."""
+    parser.add_argument("--output", "-o", metavar="FILE",
+                        help="write to FILE instead of standard output ('-': standard output)"
+                             "（输出到文件；'-' 为标准输出）")
+    if redirect:
+        parser.set_defaults(redirect_output=True)
