@@ -7,7 +7,7 @@ user's file, so :mod:`qrules.check` and run-time errors can point at it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterator
 
 from .errors import Span
 from .types import Type
@@ -136,5 +136,25 @@ def children(node: Expr) -> tuple[Expr, ...]:
     return ()
 
 
+def walk(node: Expr) -> Iterator[Expr]:
+    """Every node of the expression, ``node`` first (the one walk the checks and tools share)."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(reversed(children(current)))
+
+
+def names_read(node: Expr) -> frozenset[str]:
+    """The names and ``name.field`` paths an expression reads (for diffs and window scopes)."""
+    out = set()
+    for n in walk(node):
+        if isinstance(n, Name):
+            out.add(n.name)
+        elif isinstance(n, Field) and isinstance(n.obj, Name):
+            out.add(f"{n.obj.name}.{n.name}")
+    return frozenset(out)
+
+
 __all__ = ["Expr", "Literal", "Name", "Field", "Unary", "Binary", "Compare", "IfElse",
-           "ListExpr", "Comprehension", "Call", "children"]
+           "ListExpr", "Comprehension", "Call", "children", "walk", "names_read"]

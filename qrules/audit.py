@@ -10,44 +10,31 @@ possible score matches exactly one class; any gap or overlap is reported as a sc
 
 from __future__ import annotations
 
-import dataclasses
 from decimal import Decimal
-from typing import Iterator
+from typing import Any
 
 from . import ast
-from .errors import Diagnostics
+from .errors import Diagnostic, Diagnostics, did_you_mean
+from .kinds import EVENT_KINDS
 from .runtime import EvaluationError, plain
 from .types import NUMBER
 
 Piece = tuple[Decimal | None, bool, Decimal | None, bool, Decimal]  # lo, lo_closed, hi, hi_closed, sample
 
 
-def _walk(node: ast.Expr) -> Iterator[ast.Expr]:
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        yield current
-        for f in dataclasses.fields(current):
-            value = getattr(current, f.name)
-            if isinstance(value, ast.Expr):
-                stack.append(value)
-            elif isinstance(value, tuple):
-                stack.extend(v for v in value if isinstance(v, ast.Expr))
-
-
-def _provable(node: ast.Expr) -> bool:
+def score_provable(node: ast.Expr) -> bool:
     """True when ``score`` appears only as a direct operand of comparisons."""
-    for n in _walk(node):
+    for n in ast.walk(node):
         if isinstance(n, (ast.Binary, ast.Unary, ast.Call, ast.IfElse, ast.Comprehension)):
-            if any(isinstance(x, ast.Name) and x.name == "score" for x in _walk(n)):
+            if any(isinstance(x, ast.Name) and x.name == "score" for x in ast.walk(n)):
                 return False
     return True
 
 
-def _constants(node: ast.Expr) -> set[Decimal]:
+def literal_numbers(node: ast.Expr) -> set[Decimal]:
     """Every number written in the expression, with its sign (``-3`` parses as minus 3)."""
     out = set()
-    for n in _walk(node):
+    for n in ast.walk(node):
         if isinstance(n, ast.Literal) and n.type == NUMBER:
             out.add(Decimal(n.value))
         elif isinstance(n, ast.Unary) and n.op == "-" and isinstance(n.operand, ast.Literal) \
@@ -56,7 +43,8 @@ def _constants(node: ast.Expr) -> set[Decimal]:
     return out
 
 
-def _pieces(points: list[Decimal]) -> list[Piece]:
+def score_pieces(points: list[Decimal]) -> list[Piece]:
+    """The score line cut at ``points``: each point, each open interval between, both ends."""
     if not points:
         return [(None, False, None, False, Decimal(0))]
     out: list[Piece] = [(None, False, points[0], False, points[0] - 1)]
@@ -89,11 +77,11 @@ Finding = tuple[str, tuple[str, ...]]  # (score range in words, the classes that
 def partition_report(class_exprs: dict, class_order: list[str]) -> tuple[list[Finding], list[Finding], bool]:
     """Return (gaps, overlaps, provable): each finding is a score range in words and the classes
     involved (for a gap, the classes on either side of it; for an overlap, the classes sharing it)."""
-    provable = all(_provable(e.node) for e in class_exprs.values())
+    provable = all(score_provable(e.node) for e in class_exprs.values())
     points: set[Decimal] = set()
     for e in class_exprs.values():
-        points |= _constants(e.node)
-    pieces = _pieces(sorted(points))
+        points |= literal_numbers(e.node)
+    pieces = score_pieces(sorted(points))
     verdicts: list[tuple[str, ...]] = []
     for piece in pieces:
         matched = []
@@ -203,9 +191,7 @@ def audit(compiled, diags: Diagnostics) -> None:
     if m.issued is not None and m.issued > m.in_force.from_:
         diags.add("QR404", f"issued ({m.issued}) is after in_force.from ({m.in_force.from_})",
                   r.span(("issued",)), severity="warning")
-    from .deadlines import check_deadlines  # procedural clocks (第二十一条、第二十三至二十五条)
-
-    diags.extend(check_deadlines(compiled))
+    diags.extend(check_deadlines(compiled))  # procedural clocks (第二十一条、第二十三至二十五条)
     count = compiled.provisional_count()
     if count:
         table = f"the score table of {m.citations.score_table}" if m.citations.score_table else "the score table"
@@ -219,3 +205,35 @@ def _unknown(diags: Diagnostics, r, path, what: str, name: str, known, *, key: b
     span = r.provenance.get(tuple(path))
     where = (span.key or span.value) if (span and key) else (span.value if span else r.span(path))
     diags.add("QR403", f"unknown {what} '{name}'", where, hint=did_you_mean(str(name), [str(k) for k in known]))
+
+
+#: The units a deadline's ``within`` may use.
+DEADLINE_UNITS = ("days", "workdays")
+
+
+def check_deadlines(compiled: Any) -> list[Diagnostic]:
+    """Static checks of a compiled ruleset's ``deadlines:``: known event kinds, usable units.
+
+    Returns diagnostics (errors) at the YAML position of the offending value; empty when fine.
+    """
+    diags: list[Diagnostic] = []
+    resolved = compiled.resolved
+    for name, dl in compiled.model.deadlines.items():
+        kinds = [(("deadlines", name, "starts"), dl.starts)]
+        kinds += [(("deadlines", name, "stops", i), k) for i, k in enumerate(dl.stops)]
+        for path, kind in kinds:
+            if kind not in EVENT_KINDS:
+                diags.append(Diagnostic("QR711", f"deadline '{name}': unknown event kind '{kind}'",
+                                        resolved.span(path),
+                                        hint=did_you_mean(kind, EVENT_KINDS) or
+                                        f"event kinds: {', '.join(EVENT_KINDS)}"))
+        if not dl.stops:
+            diags.append(Diagnostic("QR711", f"deadline '{name}' has no stop kinds: its clock could never stop",
+                                    resolved.span(("deadlines", name, "stops")),
+                                    hint="list the event kinds that end the procedure, e.g. stops: [notice_sent]"))
+        dur = compiled.deadline_durations.get(name)
+        if dur is not None and dur.unit not in DEADLINE_UNITS:
+            diags.append(Diagnostic("QR712", f"deadline '{name}': '{dur}' is not in days or workdays",
+                                    resolved.span(("deadlines", name, "within")),
+                                    hint="write e.g. '5 workdays' (工作日) or '15 days' (日)"))
+    return diags

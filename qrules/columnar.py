@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from .polarsexpr import PolarsCompiler, Unsupported, compile_many, ruleset_scale, to_scaled
+from .tables import ChunkResult
 
 __all__ = ["ColumnarBackend", "Fallback"]
 
@@ -258,10 +259,9 @@ class ColumnarBackend:
             raise Fallback([str(exc)]) from None
 
     def chunk(self, loaded: Any, as_of: dt.date) -> Any:
-        """A loaded history as one :class:`qrules.batch.ChunkResult` (what ``qrules batch`` adds up)."""
+        """A loaded history as one :class:`qrules.tables.ChunkResult` (what ``qrules batch`` adds up)."""
         import time
 
-        from .batch import ChunkResult
         from .engine import validity_warnings
 
         t0 = time.perf_counter()
@@ -412,10 +412,10 @@ class _Run:
 
     def subjects(self) -> Any:
         """Operators with the scope (第二条) and jurisdiction checks as the engine's subject views make them."""
-        from .engine import _prefix
+        from .engine import division_prefix
 
         pl, m = self.pl, self.m
-        prefix = _prefix(m.jurisdiction.division)
+        prefix = division_prefix(m.jurisdiction.division)
         s = self.t.subjects
         out_of_scope = pl.col("category").is_in(list(m.scope.excluded_categories)).fill_null(False)
         outside = pl.col("region").is_not_null() & ~pl.col("region").str.starts_with(prefix)
@@ -870,11 +870,11 @@ class _Run:
 
     def rows(self, subj: Any) -> Any:
         """The flat output columns of :func:`qrules.batch.output_row`, in the subjects' input order."""
-        from .engine import _measures
+        from .engine import class_measures
 
         pl, b, c = self.pl, self.b, self.c
         classes = list(c.model.classes) + ["O"]
-        ms = [_measures(c, k) for k in classes]
+        ms = [class_measures(c, k) for k in classes]
         measures = pl.DataFrame({"official_class": classes, "supervision": [x.mode for x in ms],
                                  "notice": [x.notice for x in ms], "checks_per_year": [x.checks_per_year for x in ms]},
                                 schema={"official_class": pl.Utf8, "supervision": pl.Utf8, "notice": pl.Utf8,

@@ -36,7 +36,7 @@ from typing import Any, Iterable, Literal, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .errors import Diagnostic, did_you_mean
+from .audit import DEADLINE_UNITS as _UNITS, check_deadlines  # the static check runs with every ruleset
 from .kinds import EVENT_KINDS
 from .workdays import CalendarError
 
@@ -59,7 +59,6 @@ CODES: dict[str, str] = {
     "QR712": "a deadline's 'within' is not in days or workdays",
 }
 
-_UNITS = ("days", "workdays")
 
 
 class Clock(BaseModel):
@@ -93,34 +92,6 @@ class Clock(BaseModel):
 
 
 # -- checks ---------------------------------------------------------------------------------------
-
-
-def check_deadlines(compiled) -> list[Diagnostic]:
-    """Static checks of a compiled ruleset's ``deadlines:``: known event kinds, usable units.
-
-    Returns diagnostics (errors) at the YAML position of the offending value; empty when fine.
-    """
-    diags: list[Diagnostic] = []
-    resolved = compiled.resolved
-    for name, dl in compiled.model.deadlines.items():
-        kinds = [(("deadlines", name, "starts"), dl.starts)]
-        kinds += [(("deadlines", name, "stops", i), k) for i, k in enumerate(dl.stops)]
-        for path, kind in kinds:
-            if kind not in EVENT_KINDS:
-                diags.append(Diagnostic("QR711", f"deadline '{name}': unknown event kind '{kind}'",
-                                        resolved.span(path),
-                                        hint=did_you_mean(kind, EVENT_KINDS) or
-                                        f"event kinds: {', '.join(EVENT_KINDS)}"))
-        if not dl.stops:
-            diags.append(Diagnostic("QR711", f"deadline '{name}' has no stop kinds: its clock could never stop",
-                                    resolved.span(("deadlines", name, "stops")),
-                                    hint="list the event kinds that end the procedure, e.g. stops: [notice_sent]"))
-        dur = compiled.deadline_durations.get(name)
-        if dur is not None and dur.unit not in _UNITS:
-            diags.append(Diagnostic("QR712", f"deadline '{name}': '{dur}' is not in days or workdays",
-                                    resolved.span(("deadlines", name, "within")),
-                                    hint="write e.g. '5 workdays' (工作日) or '15 days' (日)"))
-    return diags
 
 
 # -- computing ------------------------------------------------------------------------------------

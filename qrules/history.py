@@ -457,11 +457,11 @@ class ProcedureEvent(_Event):
 Event = Annotated[Union[Deduction, Repair, Reward, SpotCheck, Filing, Correction, ProcedureEvent],
                   Field(discriminator="kind")]
 
-_EVENT_MODELS: dict[str, type[_Event]] = {
+EVENT_MODELS: dict[str, type[_Event]] = {
     "deduction": Deduction, "repair": Repair, "reward": Reward, "spot_check": SpotCheck,
     "filing": Filing, "correction": Correction, **{k: ProcedureEvent for k in PROCEDURE_KINDS},
 }
-_SUBJECT_MODELS: dict[str, type[_Record]] = {"operator": OperatorSubject, "product": ProductSubject}
+SUBJECT_MODELS: dict[str, type[_Record]] = {"operator": OperatorSubject, "product": ProductSubject}
 
 
 class History(_Frozen):
@@ -537,7 +537,7 @@ SUBJECT_ADAPTER: TypeAdapter = TypeAdapter(Subject)
 
 # Loading lives in qrules.historyload; its public names are reachable from here too.
 _LOADING = {"RejectedRecord", "LoadedHistory", "load_history", "load_history_text", "load_history_data",
-            "load_history_document", "gc_paused", "_Loader", "_from_document"}
+            "load_history_document", "gc_paused", "RecordLoader", "_from_document"}
 
 
 def __getattr__(name: str) -> Any:

@@ -22,8 +22,8 @@ from pydantic import BaseModel, ValidationError
 
 from .messages import pydantic_message
 from .errors import Diagnostic, Diagnostics, QrulesError, Span, did_you_mean, register_source
-from .history import (_EVENT_MODELS, _SUBJECT_MODELS, EVENT_KINDS, MAX_JSON_BYTES, MAX_JSONL_LINE,
-                      PROCEDURE_KINDS, SUBJECT_KINDS, USCC_AUTHORITIES, Correction, Deduction, Filing, History,
+from .history import (EVENT_KINDS, EVENT_MODELS, MAX_JSON_BYTES, MAX_JSONL_LINE, PROCEDURE_KINDS,
+                      SUBJECT_KINDS, SUBJECT_MODELS, USCC_AUTHORITIES, Correction, Deduction, Filing, History,
                       OperatorSubject, ProcedureEvent, ProductSubject, Repair, Reward, SpotCheck)
 from .yamlsource import Document, Pos, load_text as _yaml_load_text, read_text as _read_text
 
@@ -96,7 +96,7 @@ def _dotted(loc: tuple) -> str:
     return out
 
 
-class _Loader:
+class RecordLoader:
     """Collects records from any source, then checks ids and references across them."""
 
     def __init__(self, file: str, diags: Diagnostics | None = None):
@@ -187,7 +187,7 @@ class _Loader:
         rid = raw.get("id") if isinstance(raw, dict) else None
         sid = str(rid) if isinstance(rid, (str, int)) and not isinstance(rid, bool) and str(rid).strip() else None
         label = sid or f"subject #{index}"
-        obj, kind, reason, code = self._validate(raw, _SUBJECT_MODELS, "subject", label, span, locate)
+        obj, kind, reason, code = self._validate(raw, SUBJECT_MODELS, "subject", label, span, locate)
         if sid is not None:
             self.subject_seen.setdefault(sid, []).append(span)
         if obj is None:
@@ -206,7 +206,7 @@ class _Loader:
         rid = raw.get("id") if isinstance(raw, dict) else None
         eid = str(rid) if isinstance(rid, (str, int)) and not isinstance(rid, bool) and str(rid).strip() else None
         label = eid or f"event #{self.n_events}"
-        obj, kind, reason, code = self._validate(raw, _EVENT_MODELS, "event", label, span, locate)
+        obj, kind, reason, code = self._validate(raw, EVENT_MODELS, "event", label, span, locate)
         if eid is not None:
             self.event_seen.setdefault(eid, []).append(span)
         if obj is None:
@@ -497,7 +497,7 @@ def _of_cycles(events: dict[str, Any]) -> dict[str, list[str]]:
 # ---- sources ------------------------------------------------------------------------
 
 
-def _top_level(loader: _Loader, data: Any, span_of: Callable[[tuple], Span | None]) -> tuple[list, list]:
+def _top_level(loader: RecordLoader, data: Any, span_of: Callable[[tuple], Span | None]) -> tuple[list, list]:
     if data is None:
         loader._report("QR507", "the history is empty (no subjects, no events)", span_of(()), severity="warning")
         return [], []
@@ -523,7 +523,7 @@ def _top_level(loader: _Loader, data: Any, span_of: Callable[[tuple], Span | Non
     return out[0], out[1]
 
 
-def _from_document(loader: _Loader, doc: Document, has_positions: bool = True) -> LoadedHistory:
+def _from_document(loader: RecordLoader, doc: Document, has_positions: bool = True) -> LoadedHistory:
     # Without positions (Python data), messages name the record's path: events[3].date.
     def at(path: tuple) -> Span | None:
         return doc.span(path) if has_positions else Span.at_path(doc.file, path)
@@ -759,7 +759,7 @@ class _JsonDoc:
         return self.lines.span(self.file, self.starts[record][0])
 
 
-def _load_json_text(text: str, file: str, loader: _Loader) -> LoadedHistory:
+def _load_json_text(text: str, file: str, loader: RecordLoader) -> LoadedHistory:
     if len(text) > MAX_JSON_BYTES:
         raise QrulesError(Diagnostic("QR001", f"'{file}' is over the {MAX_JSON_BYTES // 1_000_000} MB limit for "
                                      f"JSON", Span(file, 1, 1), hint="give large histories as JSON Lines"))
@@ -768,7 +768,7 @@ def _load_json_text(text: str, file: str, loader: _Loader) -> LoadedHistory:
     return _from_document(loader, doc)  # type: ignore[arg-type]
 
 
-def _jsonl_lines(lines: Iterable[str], file: str, loader: _Loader) -> LoadedHistory:
+def _jsonl_lines(lines: Iterable[str], file: str, loader: RecordLoader) -> LoadedHistory:
     flag = _DupFlag()
     decoder = json.JSONDecoder(parse_float=Decimal, parse_constant=_reject_constant, object_pairs_hook=flag)
     decode = decoder.decode
@@ -867,7 +867,7 @@ def load_history_document(doc: Document) -> LoadedHistory:
     """Load a history from an already parsed YAML document (e.g. one embedded in a test case),
     keeping its positions for messages."""
     with gc_paused():
-        return _from_document(_Loader(doc.file), doc)
+        return _from_document(RecordLoader(doc.file), doc)
 
 
 def load_history_text(text: str, file: str = "<string>", format: Format = "auto") -> LoadedHistory:
@@ -882,7 +882,7 @@ def _load_history_text(text: str, file: str, format: Format) -> LoadedHistory:
         format = _EXTENSIONS.get(Path(file).suffix.lower(), "auto") if file and not file.startswith("<") else "auto"
         if format == "auto":
             format = _sniff(text)  # type: ignore[assignment]
-    loader = _Loader(file)
+    loader = RecordLoader(file)
     if format == "yaml":
         diags = Diagnostics()
         doc = _yaml_load_text(text, file, diags)
@@ -936,7 +936,7 @@ def _load_history(source: str | Path, format: Format) -> LoadedHistory:
             raise QrulesError(Diagnostic("QR001", str(exc), hint="name a regular file (check the path)")) from None
         with handle:
             try:
-                return _jsonl_lines((line.rstrip("\n") for line in handle), file, _Loader(file))
+                return _jsonl_lines((line.rstrip("\n") for line in handle), file, RecordLoader(file))
             except UnicodeDecodeError as exc:
                 raise QrulesError(Diagnostic("QR001", f"'{file}' is not UTF-8 text (byte {exc.start})",
                                              Span(file, 1, 1), hint="save the file as UTF-8")) from None
@@ -959,5 +959,5 @@ def load_history_data(data: dict, file: str = "<data>") -> LoadedHistory:
     """Load a history given as Python data (the shape of the YAML/JSON file). Records carry
     no source positions; messages name them by id."""
     with gc_paused():
-        return _from_document(_Loader(file), Document(file, data, {}), has_positions=False)
+        return _from_document(RecordLoader(file), Document(file, data, {}), has_positions=False)
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from .audit import _constants, _pieces, describe_range
+from .audit import describe_range, literal_numbers, score_pieces
 from .errors import QrulesError
 from .runtime import plain
 
@@ -107,9 +107,9 @@ def class_score_ranges(compiled) -> dict[str, list[str]]:
 
     points: set[Decimal] = set()
     for expr in compiled.class_exprs.values():
-        points |= _constants(expr.node)
+        points |= literal_numbers(expr.node)
     points |= {v for v in compiled.params.values() if isinstance(v, Decimal)}
-    pieces = _pieces(sorted(points))
+    pieces = score_pieces(sorted(points))
     classes = [class_at(compiled, p[4]) for p in pieces]
     out: dict[str, list[str]] = {}
     i = 0

@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from .audit import Piece, _constants, _pieces, _provable, describe_range
+from .audit import Piece, describe_range, literal_numbers, score_pieces, score_provable
 from .errors import QrulesError
 from .output import json_ready
 from .runtime import EvaluationError, plain
@@ -174,10 +174,10 @@ def class_ranges(old, new) -> tuple[list[ClassRange], bool]:
     exact = True
     for compiled in (old, new):
         for expr in compiled.class_exprs.values():
-            points |= _constants(expr.node)
-            exact = exact and _provable(expr.node)
+            points |= literal_numbers(expr.node)
+            exact = exact and score_provable(expr.node)
         points |= {v for v in compiled.params.values() if isinstance(v, Decimal)}
-    pieces = _pieces(sorted(points))
+    pieces = score_pieces(sorted(points))
     pairs = [(class_at(old, p[4]), class_at(new, p[4])) for p in pieces]
     out: list[ClassRange] = []
     i = 0
@@ -341,20 +341,11 @@ READS_LABEL = {
 def _reads(text: str) -> set[str]:
     """Names and ``name.field`` paths an expression reads (empty when it does not parse)."""
     from . import ast
-    from .audit import _walk
     from .errors import Diagnostics, SourceMap
     from .parser import parse
 
     node = parse(text, SourceMap.at("<diff>", 1, 1), Diagnostics())
-    if node is None:
-        return set()
-    out = set()
-    for n in _walk(node):
-        if isinstance(n, ast.Name):
-            out.add(n.name)
-        elif isinstance(n, ast.Field) and isinstance(n.obj, ast.Name):
-            out.add(f"{n.obj.name}.{n.name}")
-    return out
+    return set() if node is None else set(ast.names_read(node))
 
 
 def _depends(old: str | None, new: str) -> str:

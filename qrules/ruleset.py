@@ -210,15 +210,8 @@ class CompiledRuleset:
 
 def _names_read(expr: CompiledExpr) -> frozenset[str]:
     from . import ast
-    from .audit import _walk
 
-    out = set()
-    for node in _walk(expr.node):
-        if isinstance(node, ast.Name):
-            out.add(node.name)
-        elif isinstance(node, ast.Field) and isinstance(node.obj, ast.Name):
-            out.add(f"{node.obj.name}.{node.name}")
-    return frozenset(out)
+    return ast.names_read(expr.node)
 
 
 def _fields_read(expr: CompiledExpr) -> str:

@@ -236,7 +236,7 @@ def write_corpus(out: str | Path, n_subjects: int, *, seed: int = 1, fmt: str = 
                  bad_rate: float = 0.01) -> dict[str, Any]:
     """Write a corpus: ``fmt`` jsonl (``out`` is a file, or a directory to hold history.jsonl),
     csv or parquet (``out`` is a directory; subjects and events tables). Streams in batches."""
-    from .batch import EVENT_COLUMNS, SUBJECT_COLUMNS, record_to_row
+    from .tables import EVENT_COLUMNS, SUBJECT_COLUMNS, record_to_row
 
     path = Path(out)
     n_s = n_e = 0
@@ -290,9 +290,9 @@ def write_corpus(out: str | Path, n_subjects: int, *, seed: int = 1, fmt: str = 
                     we.writerow(record_to_row(rec, EVENT_COLUMNS))
         return {"subjects": n_s, "events": n_e, "path": str(path)}
     if fmt == "parquet":
-        from .batch import _need_pyarrow
+        from .tables import need_pyarrow
 
-        pq = _need_pyarrow("write Parquet corpora")
+        pq = need_pyarrow("write Parquet corpora")
         import pyarrow as pa
 
         from contextlib import ExitStack
@@ -336,7 +336,7 @@ _ARROW_DATES = {"date", "applied", "notice_date", "action_date", "changes_date"}
 
 
 def _arrow_schema(pa: Any, columns: list[str]) -> Any:
-    from .batch import BOOL_COLUMNS, LIST_COLUMNS
+    from .tables import BOOL_COLUMNS, LIST_COLUMNS
 
     fields = []
     for c in columns:
@@ -355,10 +355,10 @@ def _arrow_schema(pa: Any, columns: list[str]) -> Any:
 
 
 def _arrow_value(rec: dict, column: str) -> Any:
-    from .batch import _PATHS
+    from .tables import COLUMN_PATHS
 
     value: Any = rec
-    for part in _PATHS.get(column, (column,)):
+    for part in COLUMN_PATHS.get(column, (column,)):
         value = value.get(part) if isinstance(value, dict) else None
         if value is None:
             return None

@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any, Iterable
 
 from ..kinds import HAS_OF, event_links
-from .decide import Decider, Entry, SubjectView, _val, _zh
+from .decide import Decider, Entry, SubjectView, param_text, record_field
 from .results import (EntryResult, EvaluationResult, ExcludedSubject, Lock, Measures, SubjectResult,
                       Summary)
 from .score import Scorer
@@ -27,7 +27,7 @@ __all__ = ["evaluate", "subject_views", "validity_warnings", "require_in_force"]
 require_in_force: contextvars.ContextVar[bool] = contextvars.ContextVar("require_in_force", default=False)
 
 
-def _prefix(division: str) -> str:
+def division_prefix(division: str) -> str:
     """Administrative division prefix: 440000 -> '44', 440500 -> '4405', 440512 -> '440512'."""
     code = division
     while code.endswith("00") and len(code) > 2:
@@ -39,19 +39,19 @@ def subject_views(compiled, subjects: Iterable[Any]) -> dict[str, SubjectView]:
     """Engine views of the history's subjects, with scope (第二条) and jurisdiction applied."""
     m = compiled.model
     excluded_categories = set(m.scope.excluded_categories)
-    prefix = _prefix(m.jurisdiction.division)
+    prefix = division_prefix(m.jurisdiction.division)
     raw = {str(s.id): s for s in subjects}
     views: dict[str, SubjectView] = {}
     for sid, s in raw.items():
         kind = s.kind
-        producer = str(s.producer) if kind == "product" and _val(s, "producer") else None
-        region = _val(s, "region")
+        producer = str(s.producer) if kind == "product" and record_field(s, "producer") else None
+        region = record_field(s, "region")
         if region is None and producer and producer in raw:
-            region = _val(raw[producer], "region")
-        view = SubjectView(id=sid, kind=kind, name=_val(s, "name"),
-                           roles=frozenset(_val(s, "roles") or ()), producer=producer,
-                           brand=_val(s, "brand"), region=region, category=_val(s, "category"),
-                           nice_class=_val(s, "nice_class"))
+            region = record_field(raw[producer], "region")
+        view = SubjectView(id=sid, kind=kind, name=record_field(s, "name"),
+                           roles=frozenset(record_field(s, "roles") or ()), producer=producer,
+                           brand=record_field(s, "brand"), region=region, category=record_field(s, "category"),
+                           nice_class=record_field(s, "nice_class"))
         if view.category in excluded_categories:
             view.excluded = ("QR604", f"{view.category}不适用本规范（out of scope: category '{view.category}'）",
                              m.scope.cite)
@@ -71,7 +71,7 @@ def _entry_result(e: Entry, scorer: Scorer, as_of: dt.date, used: dict[tuple, En
         if not scorer.in_window(e, as_of):
             status = "lapsed" if e.kind == "repair" else "outside_window"
             reason = ("所修复的扣分已超出统计周期，修复分不再统计" if e.kind == "repair"
-                      else f"超出统计周期（最近{_zh(scorer.c.params.get('window'))}）")
+                      else f"超出统计周期（最近{param_text(scorer.c.params.get('window'))}）")
             cite = (scorer.c.model.repair.lapses_with_deduction.cite if e.kind == "repair"
                     else scorer.c.cites.get("window"))
         elif key not in used:
@@ -129,7 +129,7 @@ def evaluate(compiled, history, as_of: dt.date | None = None, *, invalid_subject
 
 def _known_at(history, day: dt.date):
     """The history as known on ``day``: records entered (``recorded``, default their date) by then."""
-    events = [ev for ev in history.events if (_val(ev, "recorded") or ev.date) <= day]
+    events = [ev for ev in history.events if (record_field(ev, "recorded") or ev.date) <= day]
     if len(events) == len(history.events):
         return history
     known = history.model_copy(update={"events": events})
@@ -354,7 +354,8 @@ def validity_warnings(compiled, as_of: dt.date) -> list[str]:
     return warnings
 
 
-def _measures(compiled, cls: str) -> Measures:
+def class_measures(compiled, cls: str) -> Measures:
+    """The measures the ruleset states for a class (第二十七条), cached per ruleset."""
     cache = compiled._window_cache
     hit = cache.get(("measures", cls))
     if hit is None:
@@ -376,7 +377,7 @@ def _subject_result(compiled, scorer: Scorer, view: SubjectView, as_of: dt.date,
     if acc.determined_by:
         entries += [_entry_result(e, scorer, as_of, used) for e in scorer.d.entries.get(acc.determined_by, [])]
         entries.sort(key=lambda x: (x.date, x.event, x.kind))
-    measures = _measures(compiled, official)
+    measures = class_measures(compiled, official)
     deductions = sum(1 for e in acc.entries if e.kind == "deduction")
     env = {"class": official, "kind": view.kind, "deductions": Decimal(deductions), "scored": acc.scored,
            "score": acc.score if acc.score is not None else Decimal(0)}

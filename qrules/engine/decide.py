@@ -116,7 +116,7 @@ class Decisions:
         self.entries.setdefault(entry.subject, []).append(entry)
 
 
-def _val(record: Any, name: str, default: Any = None) -> Any:
+def record_field(record: Any, name: str, default: Any = None) -> Any:
     """A field of a history record, or ``default`` when that kind of record has no such field.
 
     Reads the model's ``__dict__``: ``getattr`` on a pydantic model for a field it lacks takes a
@@ -176,10 +176,10 @@ class Decider:
 
     def related(self, event: Any, depth: int = 0) -> list[str]:
         """Subjects an event concerns: those it names, their producers, or those of the event it refers to."""
-        names = list(_val(event, "subjects") or [])
-        if _val(event, "subject"):
+        names = list(record_field(event, "subjects") or [])
+        if record_field(event, "subject"):
             names.append(event.subject)
-        of = _val(event, "of")
+        of = record_field(event, "of")
         if not names and of is not None and depth < 5 and str(of) in self.events:
             return self.related(self.events[str(of)], depth + 1)
         out = []
@@ -310,7 +310,7 @@ class Decider:
             self.reject(ev, "QR614", f"a Yuepintong filing is made by an operator, not the product '{s.id}'",
                         self.cite("filing"), subject=s.id)
             return
-        self.filings.setdefault(s.id, []).append((ev.date, bool(_val(ev, "concealed", False))))
+        self.filings.setdefault(s.id, []).append((ev.date, bool(record_field(ev, "concealed", False))))
         self.out.fact_events.add(str(ev.id))
 
     def fact_spot_check(self, ev: Any) -> None:
@@ -399,7 +399,7 @@ class Decider:
 
     def check_recorded_by(self, ev: Any, item) -> None:
         """第五条、第十九条第二款: who records what. A mismatch warns; it never rejects."""
-        level = _val(ev, "recorded_by")
+        level = record_field(ev, "recorded_by")
         if not level:
             return
         auth = self.m.authorities
@@ -532,13 +532,13 @@ class Decider:
         points = self.c.memo(("points", code) + self.event_key(ev), lambda: Decimal(self.points_expr(env())))
         subject = self.subjects[sid]
         product = self.subjects.get(via_product or (sid if subject.kind == "product" else ""))
-        line = _val(ev, "line")
+        line = record_field(ev, "line")
         # 第九条第二款 "同一产品": same producer, standard, brand and model (the ruleset picks the fields).
         fields = {"producer": product.producer if product else sid,
                   "brand": product.brand if product else None,
                   "nice_class": product.nice_class if product else None,
-                  "standard": _val(line, "standard"),
-                  "model": _val(line, "model")}
+                  "standard": record_field(line, "standard"),
+                  "model": record_field(line, "model")}
         key = tuple(fields[f] for f in self.m.dedup.spot_check.same_line) if item.spot_check else None
         reason = None
         if ev.intentional and item.intentional is not None and item.intentional != item.points:
@@ -568,7 +568,7 @@ class Decider:
                 for e in group:
                     e.status = "deduplicated"
                     e.reason = (f"同一产品在 {prev[0]}（{prev[1]}）已因监督抽查不合格记分，"
-                                f"{_zh(self.c.params.get('spot_check_dedup'))}内只记一次")
+                                f"{param_text(self.c.params.get('spot_check_dedup'))}内只记一次")
                     e.cite = self.m.dedup.spot_check.cite
                 continue
             last[key] = (date, event)
@@ -600,7 +600,7 @@ class Decider:
                         self.cite("repair_date"))
             return
         entries = [e for e in self.deduction_entries.get(str(ev.of), []) if e.status != "superseded"]
-        wanted = list(_val(ev, "subjects", None) or [])
+        wanted = list(record_field(ev, "subjects", None) or [])
         if wanted:
             missing = [w for w in wanted if w not in {e.subject for e in entries}]
             for sid in missing:
@@ -633,7 +633,7 @@ class Decider:
             return
         # Each entry's operator applies (第十四条) and has its repairs limited (第十五条第（二）项): the
         # subject itself, or a product's producer. One repair event counts once per operator.
-        repair_rec = {"date": ev.date, "rectified": bool(_val(ev, "rectified", False)), "ordinal": Decimal(1)}
+        repair_rec = {"date": ev.date, "rectified": bool(record_field(ev, "rectified", False)), "ordinal": Decimal(1)}
         by_operator: dict[str, list[Entry]] = {}
         for e in counted:
             subject = self.subjects[e.subject]
@@ -723,11 +723,11 @@ class Decider:
                         rule.cite, subject=s.id)
             return
         operator = s.id if s.kind == "operator" else s.producer
-        notice = _val(ev, "notice_date", None)
-        action = _val(ev, "action_date", None)
+        notice = record_field(ev, "notice_date", None)
+        action = record_field(ev, "action_date", None)
         reward_rec = {"date": ev.date, "rule": str(ev.rule), "points": rule.points,
-                      "reported": bool(_val(ev, "reported", False)),
-                      "recalled_before_defect": bool(_val(ev, "recalled_before_defect", False)),
+                      "reported": bool(record_field(ev, "reported", False)),
+                      "recalled_before_defect": bool(record_field(ev, "recalled_before_defect", False)),
                       "has_notice": notice is not None and action is not None,
                       "notice_date": notice or ev.date, "action_date": action or ev.date}
         subject = self.subject_record(s, ev.date)
@@ -773,7 +773,7 @@ def exact(value: Decimal) -> Decimal:
     return value.quantize(Decimal(1)) if value == value.to_integral_value() else value
 
 
-def _zh(value: Any) -> str:
+def param_text(value: Any) -> str:
     """A parameter as explanations write it (``180日``), from the ruleset's value."""
     return value.zh() if hasattr(value, "zh") else str(value)
 
