@@ -30,6 +30,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from .engine.results import EntryStatus
 from .errors import Diagnostic, Diagnostics, QrulesError, Span, did_you_mean
+from .kinds import subjects_concerned
 from .messages import pydantic_message
 from .output import json_ready
 from .runtime import plain
@@ -512,26 +513,17 @@ def _known_names(case: Case, loaded) -> list[Diagnostic]:
 
 
 def _concerns(history, event_id: str) -> set[str]:
-    """Subjects an event is about: those it names, their producers, and via ``of`` the target's."""
-    out: set[str] = set()
-    seen: set[str] = set()
-    eid: str | None = event_id
-    while eid is not None and eid not in seen:
-        seen.add(eid)
-        ev = history.event(eid)
-        if ev is None:
-            break
-        named = list(getattr(ev, "subjects", None) or [])
-        if getattr(ev, "subject", None):
-            named.append(ev.subject)
-        for sid in named:
-            out.add(str(sid))
-            s = history.subject(str(sid))
-            if s is not None and getattr(s, "producer", None):
-                out.add(str(s.producer))
-        of = getattr(ev, "of", None)
-        eid = str(of) if of is not None else None
-    return out
+    """Subjects an event is about, as the engine says it (:func:`qrules.kinds.subjects_concerned`)."""
+    ev = history.event(event_id)
+    if ev is None:
+        return set()
+    events = {str(e.id): e for e in history.events}
+
+    def producer_of(sid: str):
+        s = history.subject(sid)
+        return getattr(s, "producer", None) if s is not None else None
+
+    return set(subjects_concerned(ev, events, producer_of))
 
 
 def _compare(case: Case, loaded, result) -> tuple[list[Failure], list[str]]:

@@ -37,7 +37,7 @@ from typing import Any, Iterable, Literal, Sequence
 from pydantic import BaseModel, ConfigDict, Field
 
 from .audit import DEADLINE_UNITS as _UNITS, check_deadlines  # the static check runs with every ruleset
-from .kinds import EVENT_KINDS
+from .kinds import subjects_concerned
 from .workdays import CalendarError
 
 __all__ = ["Clock", "STATUSES", "CODES", "check_deadlines", "compute_deadlines", "summarize", "register"]
@@ -95,22 +95,6 @@ class Clock(BaseModel):
 
 
 # -- computing ------------------------------------------------------------------------------------
-
-
-def _subjects_of(event: Any, events: dict[str, Any]) -> list[str]:
-    """The subjects an event concerns: its own, else those of the event its ``of`` chain reaches."""
-    seen: set[str] = set()
-    while event is not None and str(event.id) not in seen:
-        seen.add(str(event.id))
-        subjects = getattr(event, "subjects", None)
-        if subjects:
-            return [str(s) for s in subjects]
-        subject = getattr(event, "subject", None)
-        if subject:
-            return [str(subject)]
-        of = getattr(event, "of", None)
-        event = events.get(str(of)) if of is not None else None
-    return []
 
 
 def _calendar_message(exc: CalendarError) -> str:
@@ -176,7 +160,7 @@ def compute_deadlines(compiled, history, as_of: dt.date | None = None) -> list[C
                 break
             if stop is not None:
                 claimed.add(stop.id)
-            subjects = _subjects_of(s, by_id)
+            subjects = subjects_concerned(s, by_id)
             about = str(of) if of is not None else str(s.id)
             targets = reached.get(about) or subjects
             if dl.addressee == "producer":

@@ -207,7 +207,7 @@ def _row(r: PlanRow) -> list[Any]:
 
 
 def print_table(plan: Plan, out) -> None:
-    from .cli import table
+    from .console import table
 
     print(f"{plan.ruleset} {plan.version} — inspection plan {plan.year}, as of {plan.as_of}"
           f"（{plan.year} 年监督抽查、检查计划，第二十七条）", file=out)
@@ -223,7 +223,7 @@ def print_table(plan: Plan, out) -> None:
 
 
 def cmd_plan(args) -> int:
-    from .cli import EXIT_OK, print_diagnostics
+    from .console import EXIT_OK, print_diagnostics
     from .historyload import load_history
     from .output import json_default
     from .ruleset import load
@@ -255,7 +255,7 @@ def cmd_plan(args) -> int:
 
 def register(subparsers) -> None:
     """Add ``qrules plan RULESET HISTORY [--year Y] [--as-of DATE] [--format table|json|csv] [-o FILE]``."""
-    from .cli import _date, add_output
+    from .console import add_output, date_arg as _date
 
     p = subparsers.add_parser(
         "plan", help="inspection plan (Art 27): inspections required, recorded and owed per subject and year",

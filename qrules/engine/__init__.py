@@ -220,7 +220,7 @@ def _evaluate(compiled, history, as_of, invalid_subjects, subjects, as_known_at=
     compiled = tl.at(as_of).compiled  # the version in force on the as-of date: live class, measures (§4a)
     m = compiled.model
     views = subject_views(compiled, all_subjects)
-    decisions, scorer_at = _decide(tl, views, dict(invalid_subjects or {}), as_of, events)
+    decisions, scorer_at = decide_timeline(tl, views, dict(invalid_subjects or {}), as_of, events)
     scorer = scorer_at(as_of)
     warnings = decisions.warnings
     wanted = set(subjects) if subjects is not None else None
@@ -261,7 +261,7 @@ def timeline_of(compiled):
     return tl
 
 
-def _decide(tl, views, invalid, as_of, events):
+def decide_timeline(tl, views, invalid, as_of, events):
     """Phase 1 under the versions of ``tl`` (brief §4a), and a scorer for any date.
 
     Each ``transition: redecide`` that started by ``as_of`` opens a new set of decisions: the

@@ -19,6 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 from ..errors import did_you_mean
+from ..kinds import subjects_concerned
 from ..runtime import EvaluationError, plain
 from .results import Rejection
 
@@ -174,21 +175,13 @@ class Decider:
         self.out.rejections.append(Rejection(event=str(event.id), kind=event.kind, subject=subject,
                                              subjects=self.related(event), code=code, reason=reason, cite=cite))
 
-    def related(self, event: Any, depth: int = 0) -> list[str]:
+    def related(self, event: Any) -> list[str]:
         """Subjects an event concerns: those it names, their producers, or those of the event it refers to."""
-        names = list(record_field(event, "subjects") or [])
-        if record_field(event, "subject"):
-            names.append(event.subject)
-        of = record_field(event, "of")
-        if not names and of is not None and depth < 5 and str(of) in self.events:
-            return self.related(self.events[str(of)], depth + 1)
-        out = []
-        for sid in names:
-            out.append(str(sid))
-            s = self.subjects.get(str(sid))
-            if s is not None and s.producer:
-                out.append(s.producer)
-        return sorted(set(out))
+        return subjects_concerned(event, self.events, self._producer_of)
+
+    def _producer_of(self, sid: str) -> str | None:
+        s = self.subjects.get(sid)
+        return s.producer if s is not None else None
 
     def in_window(self, entry_date: dt.date, at: dt.date) -> bool:
         return self.c.in_window(entry_date, at)

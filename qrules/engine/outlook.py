@@ -181,12 +181,12 @@ def render(o: SubjectOutlook) -> list[str]:
 
 def outlook(compiled, history, result, sid: str, as_of: dt.date, invalid=None) -> SubjectOutlook:
     """The outlook of one evaluated subject (see module docstring)."""
-    from . import _decide, subject_views, timeline_of
+    from . import decide_timeline, subject_views, timeline_of
 
     tl = timeline_of(compiled)
     face = tl.at(as_of).compiled
     views = subject_views(face, history.subjects)
-    _, scorer_at = _decide(tl, views, dict(invalid or {}), as_of, list(history.events))
+    _, scorer_at = decide_timeline(tl, views, dict(invalid or {}), as_of, list(history.events))
     s = result.subject(sid)
     steps = future(tl, scorer_at, sid, as_of, s.lock) if s.scored else []
     target, points = needed(face, s.score, s.live_class)
