@@ -209,7 +209,7 @@ def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
 _source_cache: dict[str, list[str]] = {}
 
 
-def _source_lines(file: str) -> list[str] | None:
+def source_lines(file: str) -> list[str] | None:
     if file not in _source_cache:
         try:
             path = Path(file)
@@ -271,7 +271,7 @@ def render(diag: Diagnostic, *, source: bool = True) -> str:
     hint = printable(diag.hint) if diag.hint else None
     if not (source and diag.span):
         return head + (f"\n    = {hint}" if hint else "")
-    lines = _source_lines(diag.span.file)
+    lines = source_lines(diag.span.file)
     if not lines or not (1 <= diag.span.line <= len(lines)):
         return head + (f"\n    = {hint}" if hint else "")
     text = lines[diag.span.line - 1]

@@ -886,7 +886,7 @@ def relabel(diags, labels: dict[str, str]) -> list:
     import posixpath
     from pathlib import Path
 
-    from .errors import _source_lines, register_source
+    from .errors import source_lines, register_source
 
     def name(file: str) -> str:
         for real, label in labels.items():
@@ -902,7 +902,7 @@ def relabel(diags, labels: dict[str, str]) -> list:
     for d in diags:
         if d.span is not None and name(d.span.file) != d.span.file:
             label = name(d.span.file)
-            register_source(label, "\n".join(_source_lines(d.span.file) or []))
+            register_source(label, "\n".join(source_lines(d.span.file) or []))
             d = dataclasses.replace(d, span=dataclasses.replace(d.span, file=label))
         out.append(d)
     return out
