@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from .kinds import HAS_OF, event_links
+from .kinds import components
 from .safeio import AtomicFile
 from .tables import (EVENT_COLUMNS, SUBJECT_COLUMNS, is_columnar, load_any, load_columnar,  # noqa: F401 (re-exported)
                      need_pyarrow, record_to_row, row_to_record)
@@ -60,71 +60,13 @@ class Chunk:
 def partition(history: Any, chunk_size: int = 500) -> list[Chunk]:
     """Group subjects and events into chunks of whole connected components.
 
-    Nodes are subject ids (valid or refused) and events; links: product -> producer, event ->
-    every subject it names (``subjects``, ``subject``, ``changes.subjects``), event -> the
-    event in its ``of``. Components are packed in order of first appearance into chunks of
-    about ``chunk_size`` subjects; a component larger than that is one chunk of its own.
+    The components are :func:`qrules.kinds.components` (product -> producer, event -> every
+    subject it names, event -> the event in its ``of``), the same ``evaluate(subjects=...)``
+    uses. They are packed in order of first appearance into chunks of about ``chunk_size``
+    subjects; a component larger than that is one chunk of its own.
     """
-    subjects, events = history.subjects, history.events
-    node: dict[str, int] = {}     # subject id -> node
-    ev_node: dict[str, int] = {}  # event id -> node
-    parent: list[int] = []
-
-    def find(x: int) -> int:
-        root = x
-        while parent[root] != root:
-            root = parent[root]
-        while parent[x] != root:  # path compression
-            parent[x], x = root, parent[x]
-        return root
-
-    def subject_node(sid: str) -> int:
-        n = node.get(sid)
-        if n is None:
-            n = node[sid] = len(parent)
-            parent.append(n)
-        return n
-
-    def union(a: int, b: int) -> None:
-        ra, rb = find(a), find(b)
-        if ra != rb:
-            parent[rb] = ra
-
-    s_nodes = []
-    for s in subjects:
-        n = subject_node(str(s.id))
-        s_nodes.append(n)
-        if s.kind == "product":
-            union(n, subject_node(str(s.producer)))
-    e_nodes = []
-    for ev in events:
-        n = len(parent)
-        parent.append(n)
-        ev_node[str(ev.id)] = n
-        e_nodes.append(n)
-    for ev, n in zip(events, e_nodes):
-        for sid in event_links(ev):
-            union(n, subject_node(str(sid)))
-        if ev.kind in HAS_OF:
-            target = ev_node.get(str(ev.of))
-            if target is not None:
-                union(n, target)
-
-    comp_of: dict[int, int] = {}
-    comps: list[Chunk] = []
-    for i, n in enumerate(s_nodes):
-        root = find(n)
-        k = comp_of.setdefault(root, len(comps))
-        if k == len(comps):
-            comps.append(Chunk())
-        comps[k].subjects.append(i)
-    for i, n in enumerate(e_nodes):
-        root = find(n)
-        k = comp_of.setdefault(root, len(comps))
-        if k == len(comps):
-            comps.append(Chunk())
-        comps[k].events.append(i)
-
+    found = components(history)
+    comps = [Chunk(subjects=list(s), events=list(e)) for s, e in zip(found.subjects, found.events)]
     chunks: list[Chunk] = []
     cur = Chunk()
     for comp in comps:

@@ -471,7 +471,7 @@ class History(_Frozen):
     events: list[Event] = Field(default_factory=list)
     _subjects: dict[str, Any] = PrivateAttr(default_factory=dict)
     _events: dict[str, Any] = PrivateAttr(default_factory=dict)
-    _links: Any = PrivateAttr(default=None)  # engine.connected_part's index, built on first use
+    _links: Any = PrivateAttr(default=None)  # kinds.components of this history, built on first use
 
     @model_validator(mode="after")
     def _unique(self) -> "History":

@@ -15,7 +15,7 @@ from collections import Counter
 from decimal import Decimal
 from typing import Any, Iterable
 
-from ..kinds import HAS_OF, event_links
+from ..kinds import components
 from .decide import Decider, Entry, SubjectView, param_text, record_field
 from .results import (EntryResult, EvaluationResult, ExcludedSubject, Lock, Measures, SubjectResult,
                       Summary)
@@ -143,71 +143,13 @@ def connected_part(history, wanted: Iterable[str]):
     names, event ↔ the event in its ``of``): all that can change those subjects' results.
 
     Evaluating only this part gives the same results for ``wanted`` as the whole history (the
-    batch backend relies on the same property and its differential tests check it).
+    components are :func:`qrules.kinds.components`, the same the batch backend partitions by).
     """
-    by_subject, by_event, referrers, products, subjects, s_order, e_order = _link_index(history)
-    seen_subjects: set[str] = set()
-    seen_events: set[str] = set()
-    todo = [("s", str(x)) for x in wanted]
-    while todo:
-        kind, key = todo.pop()
-        if kind == "s":
-            if key in seen_subjects:
-                continue
-            seen_subjects.add(key)
-            s = subjects.get(key)
-            if s is not None and s.kind == "product":
-                todo.append(("s", str(s.producer)))
-            todo += [("s", p) for p in products.get(key, ())]
-            todo += [("e", eid) for eid in by_subject.get(key, ())]
-        else:
-            if key in seen_events:
-                continue
-            seen_events.add(key)
-            ev = by_event[key][0]
-            todo += [("s", x) for x in by_event[key][1]]
-            if ev.kind in HAS_OF and str(ev.of) in by_event:
-                todo.append(("e", str(ev.of)))
-            todo += [("e", r) for r in referrers.get(key, ())]
-    # In input order, as on the whole history.
-    return ([subjects[k] for k in sorted(seen_subjects & subjects.keys(), key=s_order.__getitem__)],
-            [by_event[k][0] for k in sorted(seen_events, key=e_order.__getitem__)])
-
-
-def _link_index(history) -> tuple:
-    """The links ``connected_part`` walks, built once per history (kept on the history object)."""
-
-    size = (len(history.subjects), len(history.events))
-    cached = getattr(history, "_links", None)
-    if cached is not None and cached[0] == size:
-        return cached[1]
-    by_subject: dict[str, list[str]] = {}
-    by_event: dict[str, tuple] = {}
-    referrers: dict[str, list[str]] = {}
-    e_order: dict[str, int] = {}
-    s_order: dict[str, int] = {}
-    for i, ev in enumerate(history.events):
-        eid = str(ev.id)
-        links = [str(x) for x in event_links(ev)]
-        by_event[eid] = (ev, links)
-        e_order[eid] = i
-        for sid in links:
-            by_subject.setdefault(sid, []).append(eid)
-        if ev.kind in HAS_OF:
-            referrers.setdefault(str(ev.of), []).append(eid)
-    products: dict[str, list[str]] = {}
-    subjects = {}
-    for i, s in enumerate(history.subjects):
-        subjects[str(s.id)] = s
-        s_order[str(s.id)] = i
-        if s.kind == "product":
-            products.setdefault(str(s.producer), []).append(str(s.id))
-    index = (by_subject, by_event, referrers, products, subjects, s_order, e_order)
-    try:
-        history._links = (size, index)
-    except (AttributeError, ValueError, TypeError):  # not a History model: rebuilt each time
-        pass
-    return index
+    comp = components(history)
+    chosen = sorted({comp.of_subject[str(x)] for x in wanted if str(x) in comp.of_subject})
+    s_idx = sorted(i for k in chosen for i in comp.subjects[k])  # in input order, as on the whole history
+    e_idx = sorted(i for k in chosen for i in comp.events[k])
+    return [history.subjects[i] for i in s_idx], [history.events[i] for i in e_idx]
 
 
 def _evaluate(compiled, history, as_of, invalid_subjects, subjects, as_known_at=None) -> EvaluationResult:
