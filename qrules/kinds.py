@@ -1,7 +1,8 @@
 """The record kinds of a history and how records link, in a module light enough for `qrules check`.
 
-``history`` (the pydantic models) and ``deadlines`` (which checks that a ruleset's clocks
-name real event kinds) both read these.
+``history`` (the pydantic models) and ``audit`` (which checks that a ruleset's clocks name
+real event kinds) read the kinds; the engine, ``batch``, ``deadlines`` and ``casetest`` share
+the links: :func:`event_links`, :func:`subjects_concerned` and :func:`components`.
 """
 
 from typing import Any, Callable, Mapping
