@@ -31,9 +31,24 @@ class _Parser(argparse.ArgumentParser):
 
 
 # -- check / show -----------------------------------------------------------------------------
-def cmd_check(args) -> int:
+def check_file(path: str):
+    """Check one ruleset file: (its entry of ``check --format json``, the compiled ruleset or None,
+    the diagnostics). ``qrules serve`` answers ``/api/check`` with the same entry."""
     from .ruleset import load
 
+    try:
+        compiled = load(path)
+    except QrulesError as exc:
+        return ({"file": path, "ok": False, "diagnostics": [d.to_dict() for d in exc.diagnostics]}, None,
+                exc.diagnostics)
+    m = compiled.model
+    return ({"file": path, "ok": True, "ruleset": m.ruleset, "version": m.version,
+             "extends": compiled.resolved.chain[1:], "items": len(m.items),
+             "provisional": compiled.provisional_count(),
+             "diagnostics": [d.to_dict() for d in compiled.diagnostics]}, compiled, compiled.diagnostics)
+
+
+def cmd_check(args) -> int:
     status = EXIT_OK
     report = []
     paths, folders = [], []
@@ -49,23 +64,19 @@ def cmd_check(args) -> int:
 
         rulesets_dirs.set(tuple(folders))  # names in these files resolve among these folders
     for path in paths:
-        try:
-            compiled = load(path)
-        except QrulesError as exc:
+        entry, compiled, diagnostics = check_file(path)
+        report.append(entry)
+        if compiled is None:
             status = EXIT_ERRORS
-            errors = [d for d in exc.diagnostics if d.severity == "error"]
-            report.append({"file": path, "ok": False, "diagnostics": [d.to_dict() for d in exc.diagnostics]})
+            errors = [d for d in diagnostics if d.severity == "error"]
             if args.format == "text":
-                print_diagnostics([d for d in exc.diagnostics if d not in printed])
-                printed += exc.diagnostics
+                print_diagnostics([d for d in diagnostics if d not in printed])
+                printed += diagnostics
                 print(f"{path}: {len(errors)} error(s)（{len(errors)} 处错误）", file=sys.stderr)
             continue
         m = compiled.model
-        provisional = compiled.provisional_count()
+        provisional = entry["provisional"]
         warnings = [d for d in compiled.diagnostics if d.severity == "warning"]
-        report.append({"file": path, "ok": True, "ruleset": m.ruleset, "version": m.version,
-                       "extends": compiled.resolved.chain[1:], "items": len(m.items),
-                       "provisional": provisional, "diagnostics": [d.to_dict() for d in compiled.diagnostics]})
         if args.format == "text":
             print_diagnostics(warnings)
             chain = " → ".join(Path(f).stem for f in compiled.resolved.chain)
@@ -169,6 +180,16 @@ def _at_scale(args) -> bool:
             or is_columnar(args.history) or getattr(args, "backend", None) == "columnar")
 
 
+def evaluation_json(result, loaded) -> dict:
+    """``evaluate --format json``: the result plus the history's refused records and input problems
+    (``qrules serve`` answers ``/api/evaluate`` with the same)."""
+    data = json.loads(result.model_dump_json(by_alias=True))
+    data["invalid_records"] = [{"event": r.id, "kind": r.kind, "code": r.code, "reason": r.reason,
+                                "at": str(r.span) if r.span else None} for r in loaded.rejected_events]
+    data["input_diagnostics"] = [d.to_dict() for d in loaded.diagnostics]
+    return data
+
+
 def cmd_evaluate(args) -> int:
     from .engine import evaluate
 
@@ -195,16 +216,11 @@ def cmd_evaluate(args) -> int:
         from .engine.outlook import with_outlook
 
         result = with_outlook(compiled, loaded.history, result, result.as_of, loaded.invalid_subjects)
-    rejected_records = [{"event": r.id, "kind": r.kind, "code": r.code, "reason": r.reason,
-                         "at": str(r.span) if r.span else None} for r in loaded.rejected_events]
     from .output import open_output
 
     with open_output(args.output, csv=args.format == "csv") as out:
         if args.format == "json":
-            data = json.loads(result.model_dump_json(by_alias=True))
-            data["invalid_records"] = rejected_records
-            data["input_diagnostics"] = [d.to_dict() for d in loaded.diagnostics]
-            print(json.dumps(data, ensure_ascii=False, indent=2), file=out)
+            print(json.dumps(evaluation_json(result, loaded), ensure_ascii=False, indent=2), file=out)
         elif args.format == "csv":
             header, rows = result_rows(result)
             # which version decided the live class, and whether it was in force (brief §4a)
@@ -438,6 +454,7 @@ EXTENSIONS: dict[str, tuple[str, str]] = {
     "plan": ("qrules.plan", "inspection plan (Art 27): inspections required, recorded and owed per subject and year"),
     "batch": ("qrules.batch", "evaluate a whole corpus in worker processes (CSV/Parquet/JSONL)"),
     "synth": ("qrules.batch", "write a seeded synthetic corpus (for tests and benchmarks)"),
+    "serve": ("qrules.serve", "HTTP API (JSON, OpenAPI) and pages in Chinese for officers (needs qrules[serve])"),
 }
 
 

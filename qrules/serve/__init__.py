@@ -1,0 +1,69 @@
+"""``qrules serve``: the HTTP API (the CLI's JSON over HTTP, with an OpenAPI description) and
+pages in Chinese for officers, served by one process (FastAPI on uvicorn).
+
+Installed with the optional extra: ``pip install 'qrules[serve]'``. See docs/serve.md (API)
+and docs/guide/serve.md (the pages, for officers).
+"""
+
+from __future__ import annotations
+
+import sys
+
+__all__ = ["register", "create_app"]
+
+
+def create_app(*args, **kwargs):
+    """The ASGI application (see :func:`qrules.serve.app.create_app`)."""
+    from .app import create_app as _create
+
+    return _create(*args, **kwargs)
+
+
+def cmd_serve(args) -> int:
+    try:
+        import uvicorn
+
+        from .app import Limits, create_app
+    except ImportError as exc:
+        print(f"qrules: error: qrules serve needs the 'serve' extra ({exc.name} is missing): "
+              "pip install 'qrules[serve]'（请安装 serve 扩展）", file=sys.stderr)
+        return 1
+    from pathlib import Path
+
+    if not Path(args.rulesets).is_dir():
+        print(f"qrules: error: rulesets folder '{args.rulesets}' not found（规则集目录不存在）", file=sys.stderr)
+        return 1
+    app = create_app(args.rulesets, args.history, limits=Limits(max_body=args.max_body, time_limit=args.time_limit),
+                     as_of=args.as_of)
+    if args.history and app.state.service.histories.default is None:
+        from ..cli import print_diagnostics
+
+        print_diagnostics(app.state.service.histories.default_error or [])
+        return 1
+    print(f"qrules serve: http://{args.host}:{args.port}/ （页面） · http://{args.host}:{args.port}/api/docs （API）",
+          file=sys.stderr)
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+    return 0
+
+
+def register(subparsers) -> None:
+    """Add ``serve`` to the ``qrules`` command line."""
+    from ..cli import _date
+
+    s = subparsers.add_parser(
+        "serve", help="HTTP API (JSON, OpenAPI) and pages in Chinese for officers (needs qrules[serve])",
+        description="Serve the rulesets of a folder over HTTP: JSON endpoints answering what check, evaluate, "
+                    "explain, diff and impact print with --format json, an OpenAPI description at /api/docs, and "
+                    "pages in Chinese (overview, ruleset, subject with a score chart, diff). Rulesets are compiled "
+                    "once and reloaded when their files change. Listens on 127.0.0.1 unless --host says otherwise.")
+    s.add_argument("--rulesets", default="rulesets", metavar="DIR", help="folder of ruleset files (default: rulesets)")
+    s.add_argument("--history", metavar="FILE", help="history shown by the pages and used when a request names none")
+    s.add_argument("--as-of", type=_date, default=None, help="default evaluation date YYYY-MM-DD (default: today)")
+    s.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
+    s.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    s.add_argument("--max-body", type=int, default=10_000_000, metavar="BYTES",
+                   help="largest request body accepted (default: 10000000)")
+    s.add_argument("--time-limit", type=float, default=30.0, metavar="SECONDS",
+                   help="longest computation per request (default: 30)")
+    s.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    s.set_defaults(func=cmd_serve)
