@@ -33,7 +33,7 @@ except ImportError:
 CODE_MODULES = ["qrules.yamlsource", "qrules.parser", "qrules.check", "qrules.loader", "qrules.ruleset",
                 "qrules.registry",
                 "qrules.history", "qrules.engine.decide", "qrules.workdays", "qrules.deadlines",
-                "qrules.casetest"]
+                "qrules.casetest", "qrules.serve.service"]
 
 
 def error_examples() -> dict[str, str]:

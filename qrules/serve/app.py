@@ -38,6 +38,10 @@ class Limits:
 
 
 # -- request bodies (they make the OpenAPI description) -------------------------------------------
+_AS_OF = "评价日期 YYYY-MM-DD（缺省为服务启动时的 --as-of，否则为当天）"
+_RULESET = "规则集名称（文件名去掉 .yaml）；缺省为服务的默认规则集"
+
+
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -54,15 +58,15 @@ class CheckRequest(_Body):
 
 
 class EvaluateRequest(HistoryChoice):
-    ruleset: str | None = Field(None, description="规则集名称；缺省为服务的默认规则集")
-    as_of: dt.date | None = Field(None, description="评价日期 YYYY-MM-DD（缺省为今天）")
+    ruleset: str | None = Field(None, description=_RULESET)
+    as_of: dt.date | None = Field(None, description=_AS_OF)
     subjects: list[str] | None = Field(None, description="只评价这些记分对象")
 
 
 class ExplainRequest(HistoryChoice):
-    ruleset: str | None = None
-    subject: str = Field(description="记分对象编号")
-    as_of: dt.date | None = None
+    ruleset: str | None = Field(None, description=_RULESET)
+    subject: str = Field(description="记分对象编号 subject id")
+    as_of: dt.date | None = Field(None, description=_AS_OF)
 
 
 class DiffRequest(_Body):
@@ -71,9 +75,9 @@ class DiffRequest(_Body):
 
 
 class ImpactRequest(HistoryChoice):
-    old: str
-    new: str
-    as_of: dt.date | None = None
+    old: str = Field(description="旧规则集名称")
+    new: str = Field(description="新规则集名称")
+    as_of: dt.date | None = Field(None, description=_AS_OF)
 
 
 class DiagnosticOut(BaseModel):
