@@ -38,6 +38,15 @@ class Timeline:
     exits: list[tuple[dt.date, str, str]] = field(default_factory=list)  # (date, event, title)
     entries: list = field(default_factory=list)               # EntryResult that count or counted
     lock: tuple[str, dt.date, dt.date] | None = None
+    cites: dict = field(default_factory=dict)                 # the ruleset's citations by role
+
+
+def cited(cites: dict, role: str, before: str = "") -> str:
+    """'（第七条）' from the ruleset's citation for ``role`` ('' when it names none)."""
+    cite = cites.get(role)
+    if not cite:
+        return f"（{before}）" if before else ""
+    return f"（{before}，{cite}）" if before else f"（{cite}）"
 
 
 def class_bands(compiled) -> list[tuple[Decimal | None, Decimal | None, str]]:
@@ -100,7 +109,8 @@ def timeline(compiled, loaded, subject, as_of: dt.date) -> Timeline:
         s = next((x for x in r.subjects if x.id == subject.id), None)
         points.append(Point(d, s.score if s else None, s.live_class if s else "O"))
     lock = (subject.lock.class_, subject.lock.since, subject.lock.until) if subject.lock else None
-    return Timeline(start, as_of, points, class_bands(compiled), list(subject.adjustments), exits, entries, lock)
+    return Timeline(start, as_of, points, class_bands(compiled), list(subject.adjustments), exits, entries, lock,
+                    dict(compiled.cites))
 
 
 # -- drawing ------------------------------------------------------------------------------------------
@@ -135,7 +145,7 @@ def svg(tl: Timeline) -> str:
         cls, since, until = tl.lock
         out.append(f'<rect x="{x(since):.1f}" y="{T}" width="{x(min(until, tl.end)) - x(since):.1f}" '
                    f'height="{H - T - B}" fill="url(#hatch)" class="lock"><title>{escape(cls)}类锁定 {since} 至 '
-                   f'{until}（第二十六条第二款）</title></rect>')
+                   f'{until}{cited(tl.cites, "lock")}</title></rect>')
         out.insert(2, '<defs><pattern id="hatch" width="8" height="8" patternUnits="userSpaceOnUse" '
                       'patternTransform="rotate(45)"><line x1="0" y1="0" x2="0" y2="8" stroke="#c0392b" '
                       'stroke-width="2" stroke-opacity="0.25"/></pattern></defs>')
@@ -155,11 +165,11 @@ def svg(tl: Timeline) -> str:
         how = "锁定" if a.locked else f"按{a.score_date}得分{'-' if a.score is None else f'{a.score.normalize():f}'}"
         out.append(f'<g class="adjustment"><line x1="{x(a.date):.1f}" x2="{x(a.date):.1f}" y1="{T}" y2="{H - B}"/>'
                    f'<text x="{x(a.date):.1f}" y="{H - B + 34}" text-anchor="middle">{escape(a.official_class)}</text>'
-                   f'<title>{a.date} 半年调整：正式分类 {escape(a.official_class)}类（{how}，第二十六条第二款）</title></g>')
+                   f'<title>{a.date} 半年调整：正式分类 {escape(a.official_class)}类{cited(tl.cites, "adjustment", how)}</title></g>')
     for day, event, title in tl.exits:  # entries leaving the window (第七条)
         out.append(f'<g class="exit"><line x1="{x(day):.1f}" x2="{x(day):.1f}" y1="{T}" y2="{H - B}"/>'
                    f'<text x="{x(day) - 3:.1f}" y="{T + 28}" text-anchor="end">移出 {escape(event)}</text>'
-                   f'<title>{day} {escape(event)}「{escape(title)}」移出统计周期（第七条）</title></g>')
+                   f'<title>{day} {escape(event)}「{escape(title)}」移出统计周期{cited(tl.cites, "window")}</title></g>')
     path = []  # the score, a step line (it changes only at the dates computed)
     prev = None
     for p in tl.points:

@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 from fastapi import FastAPI, File, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from .chart import cited
 from .service import Problem, Service
 
 KIND = {"product": "产品", "operator": "经营者"}
@@ -224,7 +225,8 @@ def _ruleset(service: Service, name: str) -> str:
         body.append("<p>相关规则集（继承关系）："
                     + "，".join(f'<a href="{_link("/rulesets/" + n)}">{escape(n)}</a>' for n in family) + "</p>")
     ranges = class_score_ranges(compiled)
-    body.append("<h2>分类得分区间（第二十六条）</h2><table><tr><th>分类</th><th>得分区间</th><th>监管方式</th></tr>"
+    class_cite = next((c.cite for c in m.classes.values() if c.cite), None)
+    body.append(f"<h2>分类得分区间{escape(cited({'c': class_cite}, 'c'))}</h2><table><tr><th>分类</th><th>得分区间</th><th>监管方式</th></tr>"
                 + "".join(f"<tr><td>{badge(c)}</td><td>{escape('、'.join(ranges.get(c, [])))}</td>"
                           f"<td>{escape(m.measures[c].mode if c in m.measures else '')}</td></tr>"
                           for c in list(m.classes)) + "</table>")
@@ -256,6 +258,7 @@ def _subject(service: Service, sid: str, r: str | None, h: str | None, day: dt.d
         return page(sid, f"<h1>{escape(sid)}</h1><p class='warn'>不予评价：{escape(x.reason if x else '')}"
                          + (f"（{escape(x.cite)}）" if x and x.cite else "") + "</p>")
     m = s.measures
+    cites = compiled.cites
     cards = (f'<div class="cards"><div class="card">得分<div class="big" id="score">{fmt_score(s.score)}</div></div>'
              f'<div class="card">实时分类<div class="big" id="live-class">{badge(s.live_class)}</div></div>'
              f'<div class="card">正式分类<div class="big" id="official-class">{badge(s.official_class)}</div></div>'
@@ -271,10 +274,10 @@ def _subject(service: Service, sid: str, r: str | None, h: str | None, day: dt.d
     body += [f'<p class="warn">{escape(w)}</p>' for w in result.warnings]
     if s.lock:
         body.append(f"<p class='warn'>{escape(s.lock.class_)}类锁定：自 {s.lock.since} 起至 {s.lock.until}，"
-                    "期间半年调整维持该类（第二十六条第二款）</p>")
+                    f"期间半年调整维持该类{escape(cited(cites, 'lock'))}</p>")
     tl = timeline(compiled, loaded, s, day)
     body.append("<h2>得分走势</h2>" + svg(tl))
-    start_cite = compiled.model.parameters["start_score"].cite or "第八条"
+    start_cite = cites.get("start") or ""
     trs = [f"<tr><td></td><td>起始分</td><td></td><td class='num'>{fmt_score(s.start)}</td><td class='num'>"
            f"{fmt_score(s.start)}</td><td>计入</td><td>{escape(start_cite)}</td><td></td></tr>"] if s.scored else []
     for e in s.entries:
@@ -289,19 +292,20 @@ def _subject(service: Service, sid: str, r: str | None, h: str | None, day: dt.d
         trs.append(f"<tr><th colspan='4'>合计 → 实时分类 {escape(s.live_class)}类</th><th class='num'>"
                    f"{fmt_score(s.score)}</th><th colspan='3'></th></tr>")
     body.append("<h2>逐项记分</h2>"
-                + (f"<p>生产者得分取其产品中的最低分：由产品 {escape(s.determined_by)} 决定（第十条）</p>"
+                + (f"<p>生产者得分取其产品中的最低分：由产品 {escape(s.determined_by)} 决定"
+                   f"{escape(cited(cites, 'producer'))}</p>"
                    if s.determined_by else "")
                 + ("<table><tr><th>日期</th><th>事项</th><th>编号</th><th class='num'>分值</th><th class='num'>计入</th>"
                    "<th>状态</th><th>条款</th><th>说明</th></tr>" + "".join(trs) + "</table>"
-                   if trs else "<p>未获得质量信用分 → O类（第二十六条第一款）</p>"))
+                   if trs else f"<p>未获得质量信用分 → O类{escape(cited(cites, 'unscored'))}</p>"))
     if s.adjustments:
-        body.append("<h2>半年调整（第二十六条第二款）</h2><table><tr><th>调整日</th><th>取分日</th>"
+        body.append(f"<h2>半年调整{escape(cited(cites, 'adjustment'))}</h2><table><tr><th>调整日</th><th>取分日</th>"
                     "<th class='num'>得分</th><th>按得分</th><th>正式分类</th><th>锁定</th></tr>"
                     + "".join(f"<tr><td>{a.date}</td><td>{a.score_date}</td><td class='num'>{fmt_score(a.score)}</td>"
                               f"<td>{badge(a.computed_class)}</td><td>{badge(a.official_class)}</td>"
                               f"<td>{'是' if a.locked else ''}</td></tr>" for a in s.adjustments) + "</table>")
     if tl.exits:
-        body.append("<h2>移出统计周期（第七条）</h2><ul>" + "".join(
+        body.append(f"<h2>移出统计周期{escape(cited(cites, 'window'))}</h2><ul>" + "".join(
             f"<li>{d}：<code>{escape(ev)}</code>「{escape(t)}」</li>" for d, ev, t in tl.exits) + "</ul>")
     outlook = json.loads(s.model_dump_json(by_alias=True)).get("outlook")
     if outlook:
@@ -315,7 +319,7 @@ def _subject(service: Service, sid: str, r: str | None, h: str | None, day: dt.d
     if flags:
         body.append(f"<h2>信息应用</h2><p>{escape('、'.join(flags))}</p>")
     body.append("<details><summary>命令行说明（qrules explain）</summary><pre>"
-                + escape(explain_subject(result, s, start_cite)) + "</pre></details>")
+                + escape(explain_subject(result, s, compiled)) + "</pre></details>")
     body.append(f'<p><a href="{_link("/", r=name, h=held.key, as_of=str(day))}">← 返回总览</a></p>')
     return page(f"{s.id} {s.name or ''}", "".join(body))
 
