@@ -13,6 +13,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 from html import escape
+from typing import Any
 
 #: Band colours per class (A best … D worst); an unknown class gets grey.
 COLOURS = {"A": "#d8f0d8", "B": "#e3eefb", "C": "#fdf0cf", "D": "#f9d6d5"}
@@ -67,15 +68,16 @@ def class_bands(compiled) -> list[tuple[Decimal | None, Decimal | None, str]]:
     return out
 
 
-def leaves_window(compiled, anchor: dt.date) -> dt.date | None:
+def leaves_window(compiled, anchor: dt.date, key: tuple = ()) -> dt.date | None:
     """The first day on which an entry anchored at ``anchor`` is outside the window (第七条),
-    found with the ruleset's own window condition."""
+    found with the ruleset's own window condition; ``key`` is the entry's (item, kind, subject
+    kind, category) for rulesets whose window depends on the entry."""
     lo, hi = anchor, anchor + dt.timedelta(days=366 * MAX_YEARS)
-    if compiled.in_window(anchor, hi):
+    if compiled.in_window(anchor, hi, key):
         return None
     while (hi - lo).days > 1:  # in window at lo, out at hi
         mid = lo + dt.timedelta(days=(hi - lo).days // 2)
-        if compiled.in_window(anchor, mid):
+        if compiled.in_window(anchor, mid, key):
             lo = mid
         else:
             hi = mid
@@ -83,20 +85,42 @@ def leaves_window(compiled, anchor: dt.date) -> dt.date | None:
 
 
 def timeline(compiled, loaded, subject, as_of: dt.date) -> Timeline:
-    """The data of the chart of ``subject`` (a SubjectResult as of ``as_of``)."""
+    """The data of the chart of ``subject`` (a SubjectResult as of ``as_of``).
+
+    Window exits are found with the ruleset's window condition, then confirmed by the engine:
+    the entry counts the day before and is outside the window on the day.
+    """
     from ..engine import evaluate
 
-    events = {str(ev.id): ev for ev in loaded.history.events}
+    def at(day: dt.date):
+        r = evaluate(compiled, loaded.history, day, invalid_subjects=loaded.invalid_subjects, subjects=[subject.id])
+        return next((x for x in r.subjects if x.id == subject.id), None)
+
+    def status(result, e) -> str | None:
+        return next((x.status for x in (result.entries if result else [])
+                     if (x.event, x.kind, x.code) == (e.event, e.kind, e.code)), None)
+
+    categories = {str(x.id): (getattr(x, "category", None) or "") for x in loaded.history.subjects}
+    owners = [(subject.kind, categories.get(subject.id, ""))]
+    if subject.determined_by:  # a producer's line includes its product's entries (第十条)
+        owners.append(("product", categories.get(subject.determined_by, "")))
     entries = [e for e in subject.entries if e.status not in ("deduplicated",)]
+    results: dict[dt.date, Any] = {}
     exits: list[tuple[dt.date, str, str]] = []
     seen = set()
     for e in entries:
-        if e.kind == "repair" and e.of in events:
+        if e.kind == "repair":
             continue  # a repair lapses with its deduction (第十五条第（三）项): that exit is drawn
-        day = leaves_window(compiled, e.date)
-        if day is not None and day <= as_of and (e.event, day) not in seen:
-            seen.add((e.event, day))
-            exits.append((day, e.event, e.title))
+        for kind, category in owners:
+            day = leaves_window(compiled, e.date, (e.code, e.kind, kind, category))
+            if day is None or day > as_of or (e.event, day) in seen:
+                continue
+            before = results.setdefault(day - dt.timedelta(days=1), at(day - dt.timedelta(days=1)))
+            after = results.setdefault(day, at(day))
+            if status(before, e) == "counted" and status(after, e) in ("outside_window", None):
+                seen.add((e.event, day))
+                exits.append((day, e.event, e.title))
+    exits.sort()
     first = min([e.date for e in entries] + [a.date for a in subject.adjustments], default=as_of)
     start = min(first, as_of - dt.timedelta(days=365)) - dt.timedelta(days=30)
     dates = sorted({e.date for e in entries} | {d for d, _, _ in exits}
@@ -105,8 +129,7 @@ def timeline(compiled, loaded, subject, as_of: dt.date) -> Timeline:
     for d in dates:
         if d > as_of:
             continue
-        r = evaluate(compiled, loaded.history, d, invalid_subjects=loaded.invalid_subjects, subjects=[subject.id])
-        s = next((x for x in r.subjects if x.id == subject.id), None)
+        s = results[d] if d in results else at(d)
         points.append(Point(d, s.score if s else None, s.live_class if s else "O"))
     lock = (subject.lock.class_, subject.lock.since, subject.lock.until) if subject.lock else None
     return Timeline(start, as_of, points, class_bands(compiled), list(subject.adjustments), exits, entries, lock,
