@@ -6,6 +6,12 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# No timing assertions in tests (speed is measured in bench/): Hypothesis's per-example deadline
+# fails property tests at random on a loaded 2-core machine, so it is off for the whole suite.
+settings.register_profile("qrules", deadline=None)
+settings.load_profile("qrules")
 
 # No timing assertions in tests (bench/ measures speed): hypothesis's per-example deadline
 # would fail a property on a loaded machine, so it is off for the whole suite.
