@@ -61,7 +61,7 @@ def page(spec: dict) -> str:
            "else the day of the request. Without `ruleset` the server's default ruleset applies (the last "
            "one in the folder that extends another).", "",
            "Limits: request bodies over `--max-body` bytes (default 10,000,000) are refused with 413 "
-           "(QR903), computations over `--time-limit` seconds (default 30) with 503 (QR904). Rulesets are "
+           "(QR953), computations over `--time-limit` seconds (default 30) with 503 (QR954). Rulesets are "
            "compiled once and reloaded when a file of their chain changes; a reload that fails keeps the "
            "last good version in service and `GET /api/rulesets` shows why.", ""]
     for path, methods in spec["paths"].items():
@@ -86,8 +86,8 @@ def page(spec: dict) -> str:
             "(the same fields as `qrules check --format json`). A ruleset or history with errors gives its "
             "own codes (QR0xx–QR6xx); the HTTP layer adds these:", "",
             "| code | meaning | status |", "|---|---|---|"]
-    status = {"QR901": 400, "QR902": "400/422", "QR903": 413, "QR904": 503, "QR905": 404, "QR906": 404,
-              "QR907": 404, "QR908": 422, "QR909": 500, "QR910": 404, "QR911": 422}
+    status = {"QR951": 400, "QR952": "400/422", "QR953": 413, "QR954": 503, "QR955": 404, "QR956": 404,
+              "QR957": 404, "QR958": 422, "QR959": 500, "QR960": 404, "QR961": 422}
     out += [f"| {code} | {text} | {status.get(code, '')} |" for code, text in CODES.items()]
     return "\n".join(out) + "\n"
 

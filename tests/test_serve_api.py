@@ -109,12 +109,12 @@ def test_check_named_and_edited_source(client, capsys):
 # -- bad input over HTTP: 4xx with the diagnostic, never a 500 with a traceback ---------------------
 def test_malformed_json_is_400_qr901(client):
     r = client.post("/api/evaluate", content=b'{"ruleset": ', headers={"content-type": "application/json"})
-    assert r.status_code == 400 and codes(r) == ["QR901"] and "Traceback" not in r.text
+    assert r.status_code == 400 and codes(r) == ["QR951"] and "Traceback" not in r.text
 
 
 def test_wrong_field_is_422_qr902(client):
     r = client.post("/api/evaluate", json={"as_of": "31/12/2025"})
-    assert r.status_code == 422 and codes(r) == ["QR902"] and "as_of" in r.json()["diagnostics"][0]["message"]
+    assert r.status_code == 422 and codes(r) == ["QR952"] and "as_of" in r.json()["diagnostics"][0]["message"]
     r = client.post("/api/evaluate", json={"rulset": "x"})
     assert r.status_code == 422 and "rulset" in r.json()["diagnostics"][0]["message"]
 
@@ -123,36 +123,36 @@ def test_huge_body_is_413_qr903(folder):
     app = create_app(folder, None, limits=Limits(max_body=2_000))
     with TestClient(app) as c:
         r = c.post("/api/evaluate", json={"ruleset": "guangdong-2021", "history_text": "x" * 5_000})
-        assert r.status_code == 413 and codes(r) == ["QR903"]
+        assert r.status_code == 413 and codes(r) == ["QR953"]
 
         def chunks():  # no Content-Length: counted as it streams
             for _ in range(10):
                 yield b" " * 500
         r = c.post("/api/evaluate", content=chunks(), headers={"content-type": "application/json"})
-        assert r.status_code == 413 and codes(r) == ["QR903"]
+        assert r.status_code == 413 and codes(r) == ["QR953"]
 
 
 def test_unknown_subject_is_404_qr906_with_a_suggestion(client):
     r = client.post("/api/explain", json={"subject": "htt"})
-    assert r.status_code == 404 and codes(r) == ["QR906"]
+    assert r.status_code == 404 and codes(r) == ["QR956"]
     assert r.json()["diagnostics"][0]["hint"] == "did you mean 'ht'?"
 
 
 def test_refused_subject_is_422_qr911(client):
     r = client.post("/api/explain", json={"subject": "wl"})   # credit code with a wrong check character
-    assert r.status_code == 422 and codes(r)[0] == "QR911" and "QR502" in codes(r)
+    assert r.status_code == 422 and codes(r)[0] == "QR961" and "QR502" in codes(r)
 
 
 def test_unknown_ruleset_and_history_are_404(client):
     r = client.post("/api/evaluate", json={"ruleset": "haojiang-2032"})
-    assert r.status_code == 404 and codes(r) == ["QR905"] and "haojiang-2023" in r.json()["diagnostics"][0]["hint"]
+    assert r.status_code == 404 and codes(r) == ["QR955"] and "haojiang-2023" in r.json()["diagnostics"][0]["hint"]
     r = client.post("/api/evaluate", json={"history_id": "0123"})
-    assert r.status_code == 404 and codes(r) == ["QR907"]
+    assert r.status_code == 404 and codes(r) == ["QR957"]
 
 
 def test_unknown_address_is_json_404(client):
     r = client.get("/api/nothing")
-    assert r.status_code == 404 and codes(r) == ["QR910"]
+    assert r.status_code == 404 and codes(r) == ["QR960"]
 
 
 def test_unreadable_history_is_422_with_its_location(client):
@@ -165,7 +165,7 @@ def test_ruleset_that_fails_to_check_is_422_with_its_diagnostics(folder):
                                         "classes:\n  A: {when: 'score >>= 12'}\n", encoding="utf-8")
     with TestClient(create_app(folder, HISTORY)) as c:
         r = c.post("/api/evaluate", json={"ruleset": "broken"})
-        assert r.status_code == 422 and codes(r)[0] == "QR908"
+        assert r.status_code == 422 and codes(r)[0] == "QR958"
         assert any(d.get("file", "").endswith("broken.yaml") and d.get("line") for d in r.json()["diagnostics"])
         status = {s["name"]: s for s in c.get("/api/rulesets").json()["rulesets"]}
         assert status["broken"]["ok"] is False and status["broken"]["in_service"] is False
@@ -174,7 +174,7 @@ def test_ruleset_that_fails_to_check_is_422_with_its_diagnostics(folder):
 def test_time_limit_is_503_qr904(folder):
     with TestClient(create_app(folder, HISTORY, limits=Limits(time_limit=1e-9))) as c:
         r = c.post("/api/evaluate", json={"ruleset": "haojiang-2023"})
-        assert r.status_code == 503 and codes(r) == ["QR904"]
+        assert r.status_code == 503 and codes(r) == ["QR954"]
 
 
 def test_internal_error_is_500_json_without_traceback(folder, monkeypatch):
@@ -185,7 +185,7 @@ def test_internal_error_is_500_json_without_traceback(folder, monkeypatch):
     monkeypatch.setattr(Service, "evaluate_json", boom)
     with TestClient(create_app(folder, HISTORY), raise_server_exceptions=False) as c:
         r = c.post("/api/evaluate", json={})
-        assert r.status_code == 500 and codes(r) == ["QR909"]
+        assert r.status_code == 500 and codes(r) == ["QR959"]
         assert "Traceback" not in r.text and "secret detail" not in r.text
 
 
@@ -206,7 +206,9 @@ def test_ruleset_reloads_when_saved_and_keeps_last_good_on_failure(folder):
         assert st["diagnostics"] and st["diagnostics"][0]["code"].startswith("QR")
         r = c.post("/api/evaluate", json={"ruleset": "haojiang-2023", "as_of": AS_OF})
         assert r.status_code == 200 and r.json()["version"] == "2023.2"       # the last good version serves
-        (folder / "guangdong-2021.yaml").write_text(GUANGDONG.read_text(encoding="utf-8"), encoding="utf-8")
+        path.write_text("ruleset: [\n", encoding="utf-8")              # not even YAML: still the last good one
+        st = version()
+        assert st["version"] == "2023.2" and st["ok"] is False and st["diagnostics"][0]["line"] >= 1
         path.write_text(good, encoding="utf-8")
         assert version()["version"] == "2023.1" and version()["ok"]
 
@@ -248,3 +250,12 @@ def test_upload_then_evaluate_by_id(client):
 def test_scores_are_exact_decimal_strings(client):
     r = client.post("/api/explain", json={"subject": "jl-28"})
     assert isinstance(r.json()["score"], str) and Decimal(r.json()["score"]) == Decimal(r.json()["score"])
+
+
+def test_family_names_are_served_like_their_version(client):
+    """Brief §4a: a family name resolves to the version in force (the registry of issue 13)."""
+    names = {s["name"] for s in client.get("/api/rulesets").json()["rulesets"]}
+    assert {"guangdong", "guangdong-2021", "haojiang", "haojiang-2023"} <= names
+    by_family = client.post("/api/explain", json={"ruleset": "haojiang", "subject": "jl"}).json()
+    by_version = client.post("/api/explain", json={"ruleset": "haojiang-2023", "subject": "jl"}).json()
+    assert by_family == by_version and by_family["score"] == "9"

@@ -80,6 +80,7 @@ def test_ruleset_page_shows_values_with_article_and_file_line(client):
     html = client.get("/rulesets/haojiang-2023").text
     assert "guangdong-2021.yaml:" in html and "haojiang-2023.yaml:" in html and "继承" in html
     assert "第二十六条" in html and "[12, +∞)" in html
+    assert "版本（haojiang）" in html and "2023-12-18 至" in html
     no_outside_assets(html)
 
 
@@ -102,6 +103,6 @@ def test_index_lists_subjects_and_upload_replaces_nothing(client):
 
 def test_page_errors_are_pages_with_the_code(client):
     r = client.get("/subjects/nobody")
-    assert r.status_code == 404 and "QR906" in r.text and "<html" in r.text
+    assert r.status_code == 404 and "QR956" in r.text and "<html" in r.text
     r = client.get("/subjects/ht", params={"as_of": "2025-13-01"})
-    assert r.status_code == 400 and "QR902" in r.text
+    assert r.status_code == 400 and "QR952" in r.text

@@ -2,7 +2,7 @@
 description, the limits, and errors as JSON with diagnostic codes — never a traceback.
 
 Every evaluation runs in a worker thread under a time limit; a request over the limit is
-answered 503 (QR904) at once, and the thread finishes its work in the background.
+answered 503 (QR954) at once, and the thread finishes its work in the background.
 """
 
 from __future__ import annotations
@@ -108,7 +108,7 @@ def _json(data: Any, status: int = 200) -> Response:
 
 # -- limits -----------------------------------------------------------------------------------------
 class BodyLimit:
-    """Refuses a body over ``limit`` bytes with 413 (QR903): by its Content-Length, or while it
+    """Refuses a body over ``limit`` bytes with 413 (QR953): by its Content-Length, or while it
     is read (a chunked body is buffered up to the limit before the application sees it)."""
 
     def __init__(self, app, limit: int):
@@ -149,7 +149,7 @@ class BodyLimit:
 
 
 def _too_large(limit: int) -> Problem:
-    return Problem.of(413, "QR903", f"请求内容超过 {limit} 字节上限（request body over {limit} bytes）",
+    return Problem.of(413, "QR953", f"请求内容超过 {limit} 字节上限（request body over {limit} bytes）",
                       "send large histories as a file named at start-up (--history), or raise --max-body")
 
 
@@ -190,7 +190,7 @@ def create_app(rulesets: str | Path = "rulesets", history: str | Path | None = N
             with anyio.fail_after(limits.time_limit):
                 return await anyio.to_thread.run_sync(fn, abandon_on_cancel=True)
         except TimeoutError:
-            raise Problem.of(503, "QR904", f"处理超过 {limits.time_limit:g} 秒上限（over the time limit）",
+            raise Problem.of(503, "QR954", f"处理超过 {limits.time_limit:g} 秒上限（over the time limit）",
                              "evaluate fewer subjects per request, or use qrules batch") from None
     app.state.run = run
 
@@ -254,7 +254,7 @@ def _text(body: bytes) -> str:
     try:
         return body.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise Problem.of(400, "QR901", f"请求内容不是 UTF-8 文本（byte {exc.start}）", "save the file as UTF-8") \
+        raise Problem.of(400, "QR951", f"请求内容不是 UTF-8 文本（byte {exc.start}）", "save the file as UTF-8") \
             from None
 
 
@@ -291,16 +291,16 @@ def _handlers(app: FastAPI) -> None:
                 detail = (err.get("ctx") or {}).get("error", "")
                 pos = err["loc"][1] if len(err.get("loc", ())) > 1 else None
                 where = f" at character {pos}" if pos is not None else ""
-                return answer(request, Problem.of(400, "QR901", f"请求内容不是有效的 JSON（{detail}{where}）",
+                return answer(request, Problem.of(400, "QR951", f"请求内容不是有效的 JSON（{detail}{where}）",
                                                   "send a JSON object, e.g. {\"ruleset\": \"haojiang-2023\"}"))
             loc = ".".join(str(x) for x in err.get("loc", ()) if x != "body")
-            diags.append(Diagnostic("QR902", f"{loc or 'body'}: {err.get('msg')}",
+            diags.append(Diagnostic("QR952", f"{loc or 'body'}: {err.get('msg')}",
                                     hint="see /api/docs for the fields of this request"))
         return answer(request, Problem(422, diags))
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http(request: Request, exc: StarletteHTTPException):
-        code = "QR910" if exc.status_code == 404 else "QR902"
+        code = "QR960" if exc.status_code == 404 else "QR952"
         return answer(request, Problem.of(exc.status_code, code, f"{exc.detail}（{request.url.path}）"))
 
     @app.exception_handler(QrulesError)
@@ -315,5 +315,5 @@ def _handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def on_error(request: Request, exc: Exception):
         log.exception("internal error on %s", request.url.path)
-        return answer(request, Problem.of(500, "QR909", f"服务器内部错误（internal error: {type(exc).__name__}）",
+        return answer(request, Problem.of(500, "QR959", f"服务器内部错误（internal error: {type(exc).__name__}）",
                                           "the server log has the details; please report it"))

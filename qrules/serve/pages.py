@@ -85,7 +85,7 @@ def _date(text: str | None, default: dt.date | None) -> dt.date:
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        raise Problem.of(400, "QR902", f"'{text}' 不是日期（write YYYY-MM-DD, e.g. 2025-12-31）") from None
+        raise Problem.of(400, "QR952", f"'{text}' 不是日期（write YYYY-MM-DD, e.g. 2025-12-31）") from None
 
 
 def _link(path: str, **params) -> str:
@@ -217,13 +217,13 @@ def _ruleset(service: Service, name: str) -> str:
         body.append('<div class="error">该文件最近一次重新加载失败，页面显示的是上一个通过检查的版本：<ul>'
                     + "".join(f"<li><code>{escape(d.code)}</code> {escape(str(d.span or ''))} {escape(d.message)}</li>"
                               for d in slot.error) + "</ul></div>")
-    family = [n for n, s in service.rulesets.slots.items()
-              if s.compiled is not None and n != name and (name in [x.rsplit("/", 1)[-1][:-5] for x in
-                                                                      s.compiled.resolved.chain]
-                                                           or n in [x.rsplit("/", 1)[-1][:-5] for x in resolved.chain])]
-    if family:
-        body.append("<p>相关规则集（继承关系）："
-                    + "，".join(f'<a href="{_link("/rulesets/" + n)}">{escape(n)}</a>' for n in family) + "</p>")
+    pieces = list(getattr(compiled.timeline, "pieces", None) or [])
+    family = getattr(compiled.timeline, "family", None) or m.family
+    if pieces:  # the versions in force over time (brief §4a)
+        body.append(f"<h2>版本（{escape(family or m.ruleset)}）</h2><table><tr><th>版本</th><th>施行期间</th>"
+                    "<th>依据</th></tr>" + "".join(
+                        f"<tr><td>{_version_link(service, p.label)}</td><td>{p.start} 至 {p.until or '—'}</td>"
+                        f"<td>{escape(p.cite or '')}</td></tr>" for p in pieces) + "</table>")
     ranges = class_score_ranges(compiled)
     class_cite = next((c.cite for c in m.classes.values() if c.cite), None)
     body.append(f"<h2>分类得分区间{escape(cited({'c': class_cite}, 'c'))}</h2><table><tr><th>分类</th><th>得分区间</th><th>监管方式</th></tr>"
@@ -322,6 +322,12 @@ def _subject(service: Service, sid: str, r: str | None, h: str | None, day: dt.d
                 + escape(explain_subject(result, s, compiled)) + "</pre></details>")
     body.append(f'<p><a href="{_link("/", r=name, h=held.key, as_of=str(day))}">← 返回总览</a></p>')
     return page(f"{s.id} {s.name or ''}", "".join(body))
+
+
+def _version_link(service: Service, label: str) -> str:
+    """A version label ('haojiang-2023/guangdong-2021') with each known name linked."""
+    return "/".join(f'<a href="{_link("/rulesets/" + n)}">{escape(n)}</a>' if n in service.rulesets.slots
+                    else escape(n) for n in label.split("/"))
 
 
 def _generic(value: Any) -> str:

@@ -16,17 +16,17 @@ from .store import HistoryStore, RulesetStore, UnknownName
 
 #: Diagnostic codes of the HTTP layer (QR9xx), Chinese first for the officers who read them.
 CODES: dict[str, str] = {
-    "QR901": "请求内容不是有效的 JSON（the request body is not valid JSON）",
-    "QR902": "请求字段缺失或类型不对（a request field is missing or has the wrong type）",
-    "QR903": "请求内容超过大小上限（the request body is over the size limit）",
-    "QR904": "处理超过时间上限（the request took longer than the time limit）",
-    "QR905": "没有这个规则集（no ruleset of this name in the rulesets folder）",
-    "QR906": "历史数据中没有这个记分对象（no such subject in the history）",
-    "QR907": "没有这份历史数据（no such history: name one at start-up or upload it）",
-    "QR908": "规则集未通过检查，且没有可用的上一版本（the ruleset does not check and no earlier version did）",
-    "QR909": "服务器内部错误（internal error; the log has the details）",
-    "QR910": "没有这个地址（no such address）",
-    "QR911": "记分对象的记录被拒收（the subject's record was refused when the history was loaded）",
+    "QR951": "请求内容不是有效的 JSON（the request body is not valid JSON）",
+    "QR952": "请求字段缺失或类型不对（a request field is missing or has the wrong type）",
+    "QR953": "请求内容超过大小上限（the request body is over the size limit）",
+    "QR954": "处理超过时间上限（the request took longer than the time limit）",
+    "QR955": "没有这个规则集（no ruleset of this name in the rulesets folder）",
+    "QR956": "历史数据中没有这个记分对象（no such subject in the history）",
+    "QR957": "没有这份历史数据（no such history: name one at start-up or upload it）",
+    "QR958": "规则集未通过检查，且没有可用的上一版本（the ruleset does not check and no earlier version did）",
+    "QR959": "服务器内部错误（internal error; the log has the details）",
+    "QR960": "没有这个地址（no such address）",
+    "QR961": "记分对象的记录被拒收（the subject's record was refused when the history was loaded）",
 }
 
 
@@ -48,7 +48,7 @@ class Problem(Exception):
 def _unknown(exc: UnknownName) -> Problem:
     from ..errors import did_you_mean
 
-    code = {"ruleset": "QR905", "history": "QR907"}[exc.what]
+    code = {"ruleset": "QR955", "history": "QR957"}[exc.what]
     hint = did_you_mean(exc.name, exc.known) or (f"known: {', '.join(exc.known)}" if exc.known else None)
     what = {"ruleset": "规则集", "history": "历史数据"}[exc.what]
     return Problem.of(404, code, f"没有{what} '{exc.name}'（no {exc.what} '{exc.name}'）", hint)
@@ -65,7 +65,7 @@ class Service:
     def ruleset_name(self, name: str | None) -> str:
         name = name or self.rulesets.default_name()
         if name is None:
-            raise Problem.of(404, "QR905", f"规则集目录 {self.rulesets.folder} 中没有 *.yaml 文件（no rulesets）")
+            raise Problem.of(404, "QR955", f"规则集目录 {self.rulesets.folder} 中没有 *.yaml 文件（no rulesets）")
         return name
 
     def ruleset(self, name: str | None):
@@ -77,7 +77,7 @@ class Service:
         except UnknownName as exc:
             raise _unknown(exc) from None
         except Unusable as exc:
-            head = Diagnostic("QR908", f"规则集 '{name}' 未通过检查，无可用版本（ruleset '{name}' does not check）",
+            head = Diagnostic("QR958", f"规则集 '{name}' 未通过检查，无可用版本（ruleset '{name}' does not check）",
                               hint="fix the errors below; the server reloads the file when it is saved")
             raise Problem(422, [head] + list(exc.diagnostics)) from None
 
@@ -119,11 +119,17 @@ class Service:
 
         name = self.ruleset_name(name)
         if source is None:
+            from ..registry import rulesets_dirs
+
             try:
                 path = self.rulesets.slot(name).path
             except UnknownName as exc:
                 raise _unknown(exc) from None
-            entry, compiled, _ = check_file(str(path))
+            token = rulesets_dirs.set((str(self.rulesets.folder),))
+            try:  # a version by its file, a family by its name (as `qrules check` takes them)
+                entry, compiled, _ = check_file(str(path) if path is not None else name)
+            finally:
+                rulesets_dirs.reset(token)
             return (200 if compiled is not None else 422), [entry]
         # An edited text is checked beside copies of the folder, so its `extends` resolves the same.
         with tempfile.TemporaryDirectory(prefix="qrules-check-") as tmp:
@@ -160,10 +166,10 @@ class Service:
 
         if sid in loaded.invalid_subjects:
             own = [d for d in loaded.diagnostics if d.message.startswith(f"{sid}:")]
-            raise Problem(422, [Diagnostic("QR911", f"记分对象 '{sid}' 的记录被拒收（subject '{sid}' was refused）: "
+            raise Problem(422, [Diagnostic("QR961", f"记分对象 '{sid}' 的记录被拒收（subject '{sid}' was refused）: "
                                                     f"{loaded.invalid_subjects[sid]}")] + own)
         if sid not in known:
-            raise Problem.of(404, "QR906", f"历史数据中没有记分对象 '{sid}'（no subject '{sid}' in the history）",
+            raise Problem.of(404, "QR956", f"历史数据中没有记分对象 '{sid}'（no subject '{sid}' in the history）",
                              did_you_mean(sid, known))
 
     def explain(self, ruleset: str | None, loaded, subject: str, as_of: dt.date | None):

@@ -19,13 +19,19 @@ from typing import Any
 from ..errors import Diagnostic, QrulesError
 
 
-def discover_rulesets(folder: str | Path) -> dict[str, Path]:
-    """The rulesets of ``folder`` by name (the file name without ``.yaml``).
+def discover_rulesets(folder: str | Path) -> tuple[dict[str, Path | None], list[Path]]:
+    """The rulesets of ``folder`` by name, from the registry (issue 13): every version (its file)
+    and every family (None: its versions together), and the ``*.yaml`` files that are no
+    readable version (a reload of them reports why)."""
+    from ..registry import Registry
 
-    The one place that knows how a folder maps to names: the rulesets registry (families and
-    versions, issue 13) replaces it without touching the rest of the server.
-    """
-    return {p.stem: p for p in sorted(Path(folder).glob("*.yaml")) if p.is_file()}
+    reg = Registry.scan((str(folder),))
+    names: dict[str, Path | None] = {n: Path(v.file) for n, v in reg.versions.items()}
+    for family in reg.families:
+        names.setdefault(family, None)
+    known = {Path(v.file).resolve() for v in reg.versions.values()}
+    unread = [p for p in sorted(Path(folder).glob("*.yaml")) if p.is_file() and p.resolve() not in known]
+    return dict(sorted(names.items())), unread
 
 
 def _signature(files: list[str]) -> tuple:
@@ -44,10 +50,9 @@ class RulesetSlot:
     """One ruleset file: the version in service and the outcome of the last (re)load."""
 
     name: str
-    path: Path
+    path: Path | None                       # the version's file (None: a family, all its versions)
     compiled: Any = None                    # the last good CompiledRuleset (None if it never checked)
-    deps: list[str] = field(default_factory=list)
-    signature: tuple = ()
+    deps: list[str] = field(default_factory=list)  # the files of its extends chain
     loaded_at: float | None = None          # when the version in service was compiled
     error: list[Diagnostic] | None = None   # why the last reload failed (None: it succeeded)
     failed_at: float | None = None
@@ -55,7 +60,7 @@ class RulesetSlot:
     def status(self) -> dict:
         """The slot as ``/api/rulesets`` reports it."""
         m = self.compiled.model if self.compiled is not None else None
-        return {"name": self.name, "file": str(self.path), "ok": self.error is None,
+        return {"name": self.name, "file": str(self.path) if self.path else None, "ok": self.error is None,
                 "in_service": m is not None, "ruleset": m.ruleset if m else None,
                 "version": m.version if m else None, "title": m.title if m else None,
                 "extends": list(self.compiled.resolved.chain[1:]) if m else [],
@@ -96,43 +101,54 @@ class RulesetStore:
         self.slots: dict[str, RulesetSlot] = {}
         self._lock = threading.Lock()
         self._looked = float("-inf")
+        self._signature: tuple = ()
+        self._outside: tuple = ()
         self.refresh(force=True)
 
     def refresh(self, force: bool = False) -> None:
-        """Pick up new, changed and removed files (at most once per ``interval``)."""
+        """Pick up new, changed and removed files (at most once per ``interval``): when any file of
+        the folder changed, every name is loaded again; a failing load keeps the last good version."""
         now = time.monotonic()
         if not force and now - self._looked < self.interval:
             return
         with self._lock:
             self._looked = now
-            found = discover_rulesets(self.folder)
-            folder_files = [str(p) for p in found.values()]
-            for name in list(self.slots):
-                if name not in found:
+            files = [str(p) for p in sorted(self.folder.glob("*.yaml")) if p.is_file()]
+            signature = _signature(files)
+            outside = {f for slot in self.slots.values() for f in slot.deps if f not in files}
+            if not force and signature == self._signature and _signature(sorted(outside)) == self._outside:
+                return
+            self._signature, self._outside = signature, _signature(sorted(outside))
+            found, unread = discover_rulesets(self.folder)
+            for p in unread:  # a file that is no readable version: its stem names it, with its errors
+                found.setdefault(p.stem, p)
+            for name, slot in list(self.slots.items()):
+                if name not in found and (slot.path is None or not slot.path.exists()):
                     del self.slots[name]
+                elif name not in found:
+                    found[name] = slot.path
             for name, path in found.items():
                 slot = self.slots.get(name)
                 if slot is None:
                     slot = self.slots[name] = RulesetSlot(name, path)
-                deps = slot.deps if slot.error is None and slot.compiled is not None else folder_files
-                if slot.signature and _signature(deps) == slot.signature:
-                    continue
-                self._load(slot, folder_files)
+                slot.path = path
+                self._load(slot)
 
-    @staticmethod
-    def _load(slot: RulesetSlot, folder_files: list[str]) -> None:
+    def _load(self, slot: RulesetSlot) -> None:
+        from ..registry import rulesets_dirs
         from ..ruleset import load
 
+        token = rulesets_dirs.set((str(self.folder),))
         try:
-            compiled = load(str(slot.path))
+            compiled = load(str(slot.path) if slot.path is not None else slot.name)
         except QrulesError as exc:
             slot.error, slot.failed_at = exc.diagnostics, time.time()
-            slot.signature = _signature(folder_files)  # retry when any file of the folder changes
             return
+        finally:
+            rulesets_dirs.reset(token)
         slot.compiled, slot.error, slot.failed_at = compiled, None, None
         slot.loaded_at = time.time()
         slot.deps = [str(f) for f in compiled.resolved.chain]
-        slot.signature = _signature(slot.deps)
 
     def names(self) -> list[str]:
         self.refresh()
@@ -153,12 +169,16 @@ class RulesetStore:
         return slot.compiled
 
     def default_name(self) -> str | None:
-        """The ruleset pages use when none is named: the last one that extends another (the
-        most local plan), else the first."""
+        """The ruleset pages use when none is named: the family (else version) of the last version
+        that extends another (the most local plan), else the first name."""
         names = self.names()
         usable = [n for n in names if self.slots[n].compiled is not None]
-        children = [n for n in usable if len(self.slots[n].compiled.resolved.chain) > 1]
-        return (children or usable or names or [None])[-1]
+        children = [n for n in usable if self.slots[n].path is not None
+                    and len(self.slots[n].compiled.resolved.chain) > 1]
+        if children:
+            family = getattr(self.slots[children[-1]].compiled.timeline, "family", None)
+            return family if family in usable else children[-1]
+        return (usable or names or [None])[-1]
 
 
 @dataclass
