@@ -30,10 +30,14 @@ def cmd_serve(args) -> int:
         return 1
     from pathlib import Path
 
-    if not Path(args.rulesets).is_dir():
-        print(f"qrules: error: rulesets folder '{args.rulesets}' not found（规则集目录不存在）", file=sys.stderr)
+    folders = getattr(args, "rulesets", None) or ["rulesets"]  # --rulesets DIR, as on every command
+    if len(folders) > 1:
+        print("qrules: error: qrules serve serves one rulesets folder（只能指定一个规则集目录）", file=sys.stderr)
+        return 2
+    if not Path(folders[0]).is_dir():
+        print(f"qrules: error: rulesets folder '{folders[0]}' not found（规则集目录不存在）", file=sys.stderr)
         return 1
-    app = create_app(args.rulesets, args.history, limits=Limits(max_body=args.max_body, time_limit=args.time_limit),
+    app = create_app(folders[0], args.history, limits=Limits(max_body=args.max_body, time_limit=args.time_limit),
                      as_of=args.as_of)
     if args.history and app.state.service.histories.default is None:
         from ..cli import print_diagnostics
@@ -52,18 +56,19 @@ def register(subparsers) -> None:
 
     s = subparsers.add_parser(
         "serve", help="HTTP API (JSON, OpenAPI) and pages in Chinese for officers (needs qrules[serve])",
-        description="Serve the rulesets of a folder over HTTP: JSON endpoints answering what check, evaluate, "
+        description="在本机启动网页服务：中文页面（总览、规则集、记分对象及得分走势图、规则差异）和 JSON 接口。"
+                    "Serve the rulesets of a folder over HTTP: JSON endpoints answering what check, evaluate, "
                     "explain, diff and impact print with --format json, an OpenAPI description at /api/docs, and "
                     "pages in Chinese (overview, ruleset, subject with a score chart, diff). Rulesets are compiled "
                     "once and reloaded when their files change. Listens on 127.0.0.1 unless --host says otherwise.")
-    s.add_argument("--rulesets", default="rulesets", metavar="DIR", help="folder of ruleset files (default: rulesets)")
-    s.add_argument("--history", metavar="FILE", help="history shown by the pages and used when a request names none")
-    s.add_argument("--as-of", type=_date, default=None, help="default evaluation date YYYY-MM-DD (default: today)")
-    s.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
-    s.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    s.add_argument("--history", metavar="FILE", help="history shown by the pages and used when a request names none（启动时载入的历史数据）")
+    s.add_argument("--as-of", type=_date, default=None, help="default evaluation date YYYY-MM-DD (default: today)（默认评价日期）")
+    s.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)（监听地址，默认仅本机）")
+    s.add_argument("--port", type=int, default=8000, help="port (default: 8000)（端口）")
     s.add_argument("--max-body", type=int, default=10_000_000, metavar="BYTES",
-                   help="largest request body accepted (default: 10000000)")
+                   help="largest request body accepted (default: 10000000)（请求大小上限，字节）")
     s.add_argument("--time-limit", type=float, default=30.0, metavar="SECONDS",
-                   help="longest computation per request (default: 30)")
-    s.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+                   help="longest computation per request (default: 30)（每个请求的计算时间上限，秒）")
+    s.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"],
+                   help="server log detail (default: info)（日志详细程度）")
     s.set_defaults(func=cmd_serve)
