@@ -259,3 +259,11 @@ def test_family_names_are_served_like_their_version(client):
     by_family = client.post("/api/explain", json={"ruleset": "haojiang", "subject": "jl"}).json()
     by_version = client.post("/api/explain", json={"ruleset": "haojiang-2023", "subject": "jl"}).json()
     assert by_family == by_version and by_family["score"] == "9"
+
+
+def test_as_known_at_is_passed_through_like_the_cli(client, capsys):
+    """Brief §4a, two clocks: the API's as_known_at is the CLI's --as-known-at."""
+    r = client.post("/api/explain", json={"subject": "cy", "as_known_at": "2024-06-30"})
+    expected = cli_json(capsys, "explain", str(HAOJIANG), str(HISTORY), "cy", "--as-of", AS_OF,
+                        "--as-known-at", "2024-06-30", "--format", "json")
+    assert r.status_code == 200 and r.json() == expected

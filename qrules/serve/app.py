@@ -39,6 +39,7 @@ class Limits:
 
 # -- request bodies (they make the OpenAPI description) -------------------------------------------
 _AS_OF = "评价日期 YYYY-MM-DD（缺省为服务启动时的 --as-of，否则为当天）"
+_KNOWN = "只用截至该日已录入的记录（as known at，§4a；同命令行 --as-known-at）"
 _RULESET = "规则集名称（文件名去掉 .yaml）；缺省为服务的默认规则集"
 
 
@@ -60,6 +61,7 @@ class CheckRequest(_Body):
 class EvaluateRequest(HistoryChoice):
     ruleset: str | None = Field(None, description=_RULESET)
     as_of: dt.date | None = Field(None, description=_AS_OF)
+    as_known_at: dt.date | None = Field(None, description=_KNOWN)
     subjects: list[str] | None = Field(None, description="只评价这些记分对象")
 
 
@@ -67,6 +69,7 @@ class ExplainRequest(HistoryChoice):
     ruleset: str | None = Field(None, description=_RULESET)
     subject: str = Field(description="记分对象编号 subject id")
     as_of: dt.date | None = Field(None, description=_AS_OF)
+    as_known_at: dt.date | None = Field(None, description=_KNOWN)
 
 
 class DiffRequest(_Body):
@@ -213,12 +216,13 @@ def create_app(rulesets: str | Path = "rulesets", history: str | Path | None = N
               summary="评价（= qrules evaluate --format json）")
     async def api_evaluate(req: EvaluateRequest) -> Response:
         return _json(await run(lambda: service.evaluate_json(req.ruleset, loaded_of(req), day(req.as_of),
-                                                               req.subjects)))
+                                                               req.subjects, req.as_known_at)))
 
     @app.post("/api/explain", tags=["evaluation"], responses=_ERRORS,
               summary="逐项说明一个记分对象（= qrules explain --format json）")
     async def api_explain(req: ExplainRequest) -> Response:
-        return _json(await run(lambda: service.explain_json(req.ruleset, loaded_of(req), req.subject, day(req.as_of))))
+        return _json(await run(lambda: service.explain_json(req.ruleset, loaded_of(req), req.subject, day(req.as_of),
+                                                              req.as_known_at)))
 
     @app.post("/api/diff", tags=["review"], responses=_ERRORS, summary="规则差异（= qrules diff --format json）")
     async def api_diff(req: DiffRequest) -> Response:

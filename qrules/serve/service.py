@@ -142,7 +142,8 @@ class Service:
             entry = json.loads(json.dumps(entry, ensure_ascii=False, default=str).replace(tmp + "/", ""))
         return (200 if compiled is not None else 422), [entry]
 
-    def evaluate(self, ruleset: str | None, loaded, as_of: dt.date | None, subjects: list[str] | None = None):
+    def evaluate(self, ruleset: str | None, loaded, as_of: dt.date | None, subjects: list[str] | None = None,
+                 as_known_at: dt.date | None = None):
         from ..engine import evaluate
 
         compiled = self.ruleset(ruleset)
@@ -150,14 +151,15 @@ class Service:
             known = {str(s.id) for s in loaded.history.subjects}
             for sid in subjects:
                 self._known_subject(sid, known, loaded)
+        extra = {"as_known_at": as_known_at} if as_known_at else {}
         return compiled, evaluate(compiled, loaded.history, as_of, invalid_subjects=loaded.invalid_subjects,
-                                  subjects=subjects or None)
+                                  subjects=subjects or None, **extra)
 
     def evaluate_json(self, ruleset: str | None, loaded, as_of: dt.date | None,
-                      subjects: list[str] | None = None) -> dict:
+                      subjects: list[str] | None = None, as_known_at: dt.date | None = None) -> dict:
         from ..cli import evaluation_json
 
-        _, result = self.evaluate(ruleset, loaded, as_of, subjects)
+        _, result = self.evaluate(ruleset, loaded, as_of, subjects, as_known_at)
         return evaluation_json(result, loaded)
 
     @staticmethod
@@ -172,17 +174,19 @@ class Service:
             raise Problem.of(404, "QR956", f"历史数据中没有记分对象 '{sid}'（no subject '{sid}' in the history）",
                              did_you_mean(sid, known))
 
-    def explain(self, ruleset: str | None, loaded, subject: str, as_of: dt.date | None):
+    def explain(self, ruleset: str | None, loaded, subject: str, as_of: dt.date | None,
+                as_known_at: dt.date | None = None):
         """(compiled, result, the subject's result or None when excluded) — what ``explain`` prints."""
-        compiled, result = self.evaluate(ruleset, loaded, as_of, [subject])
+        compiled, result = self.evaluate(ruleset, loaded, as_of, [subject], as_known_at)
         try:
             return compiled, result, result.subject(subject)
         except KeyError:
             return compiled, result, None
 
-    def explain_json(self, ruleset: str | None, loaded, subject: str, as_of: dt.date | None) -> dict:
+    def explain_json(self, ruleset: str | None, loaded, subject: str, as_of: dt.date | None,
+                     as_known_at: dt.date | None = None) -> dict:
         """``explain --format json``: the subject's result (with its outlook once the engine gives one)."""
-        _, result, s = self.explain(ruleset, loaded, subject, as_of)
+        _, result, s = self.explain(ruleset, loaded, subject, as_of, as_known_at)
         if s is None:
             x = next((x for x in result.excluded_subjects if x.id == subject), None)
             return {"id": subject, "excluded": True, "reason": x.reason if x else "not evaluated",
