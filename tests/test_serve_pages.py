@@ -73,6 +73,7 @@ def test_subject_page_has_classes_chart_account_and_lock(client):
     assert re.search(r'id="live-class"><span class="badge cls-A">A<', html)
     assert "<svg" in html and "D类锁定至 2026-01-01" in html and "移出 ht-d1" in html
     assert "超出统计周期" in html and "第七条" in html and "半年调整（第二十六条第二款）" in html
+    assert "展望（不再发生新事项时）" in html and "2026-01-01" in html   # brief §4a: the lock ends
     no_outside_assets(html)
 
 

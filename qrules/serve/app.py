@@ -63,6 +63,7 @@ class EvaluateRequest(HistoryChoice):
     as_of: dt.date | None = Field(None, description=_AS_OF)
     as_known_at: dt.date | None = Field(None, description=_KNOWN)
     subjects: list[str] | None = Field(None, description="只评价这些记分对象")
+    outlook: bool = Field(False, description="附上每个对象的展望（同 evaluate --outlook，§4a）")
 
 
 class ExplainRequest(HistoryChoice):
@@ -216,7 +217,7 @@ def create_app(rulesets: str | Path = "rulesets", history: str | Path | None = N
               summary="评价（= qrules evaluate --format json）")
     async def api_evaluate(req: EvaluateRequest) -> Response:
         return _json(await run(lambda: service.evaluate_json(req.ruleset, loaded_of(req), day(req.as_of),
-                                                               req.subjects, req.as_known_at)))
+                                                               req.subjects, req.as_known_at, req.outlook)))
 
     @app.post("/api/explain", tags=["evaluation"], responses=_ERRORS,
               summary="逐项说明一个记分对象（= qrules explain --format json）")

@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 from html import escape
-from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import FastAPI, File, Request, UploadFile
@@ -307,9 +306,12 @@ def _subject(service: Service, sid: str, r: str | None, h: str | None, day: dt.d
     if tl.exits:
         body.append(f"<h2>移出统计周期{escape(cited(cites, 'window'))}</h2><ul>" + "".join(
             f"<li>{d}：<code>{escape(ev)}</code>「{escape(t)}」</li>" for d, ev, t in tl.exits) + "</ul>")
-    outlook = json.loads(s.model_dump_json(by_alias=True)).get("outlook")
-    if outlook:
-        body.append("<h2>展望（无新事项时）</h2>" + _generic(outlook))
+    if getattr(s, "outlook", None) is not None:  # brief §4a: what happens with no new events, what could be done
+        from ..engine.outlook import render as outlook_lines
+
+        lines = [x.strip() for x in outlook_lines(s.outlook)]
+        body.append(f'<h2>{escape(lines[0].rstrip("："))}</h2><ul class="outlook">'
+                    + "".join(f"<li>{escape(x)}</li>" for x in lines[1:]) + "</ul>")
     rejected = [x for x in result.rejected if x.subject == s.id or (x.subject is None and s.id in x.subjects)]
     if rejected:
         body.append("<h2>不予记分的事项</h2><ul>" + "".join(
@@ -328,15 +330,6 @@ def _version_link(service: Service, label: str) -> str:
     """A version label ('haojiang-2023/guangdong-2021') with each known name linked."""
     return "/".join(f'<a href="{_link("/rulesets/" + n)}">{escape(n)}</a>' if n in service.rulesets.slots
                     else escape(n) for n in label.split("/"))
-
-
-def _generic(value: Any) -> str:
-    """Structured data of unknown shape (the outlook) as nested lists."""
-    if isinstance(value, dict):
-        return "<ul>" + "".join(f"<li><b>{escape(str(k))}</b>：{_generic(v)}</li>" for k, v in value.items()) + "</ul>"
-    if isinstance(value, list):
-        return "<ol>" + "".join(f"<li>{_generic(v)}</li>" for v in value) + "</ol>"
-    return escape("" if value is None else str(value))
 
 
 # -- diff -----------------------------------------------------------------------------------------

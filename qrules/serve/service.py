@@ -156,10 +156,15 @@ class Service:
                                   subjects=subjects or None, **extra)
 
     def evaluate_json(self, ruleset: str | None, loaded, as_of: dt.date | None,
-                      subjects: list[str] | None = None, as_known_at: dt.date | None = None) -> dict:
+                      subjects: list[str] | None = None, as_known_at: dt.date | None = None,
+                      outlook: bool = False) -> dict:
         from ..cli import evaluation_json
 
-        _, result = self.evaluate(ruleset, loaded, as_of, subjects, as_known_at)
+        compiled, result = self.evaluate(ruleset, loaded, as_of, subjects, as_known_at)
+        if outlook:  # as `evaluate --outlook` does
+            from ..engine.outlook import with_outlook
+
+            result = with_outlook(compiled, loaded.history, result, result.as_of, loaded.invalid_subjects)
         return evaluation_json(result, loaded)
 
     @staticmethod
@@ -178,6 +183,11 @@ class Service:
                 as_known_at: dt.date | None = None):
         """(compiled, result, the subject's result or None when excluded) — what ``explain`` prints."""
         compiled, result = self.evaluate(ruleset, loaded, as_of, [subject], as_known_at)
+        if as_known_at is None and any(s.id == subject for s in result.subjects):  # as `explain` does
+            from ..engine.outlook import with_outlook
+
+            result = with_outlook(compiled, loaded.history, result, result.as_of, loaded.invalid_subjects,
+                                  subjects=[subject])
         try:
             return compiled, result, result.subject(subject)
         except KeyError:
