@@ -44,18 +44,39 @@ def cmd_serve(args) -> int:
 
         print_diagnostics(app.state.service.histories.default_error or [])
         return 1
-    print(f"qrules serve: http://{args.host}:{args.port}/ （页面） · http://{args.host}:{args.port}/api/docs （API）",
-          file=sys.stderr)
+    _started(args, app)
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
     return 0
 
 
+def _started(args, app) -> None:
+    """The start-up report: where the pages and the API are, and the rulesets in service
+    (``--format json`` for scripts; ``-o FILE`` writes it to FILE, else standard error)."""
+    import json
+
+    url = f"http://{args.host}:{args.port}"
+    slots = [s.status() for s in app.state.service.rulesets.slots.values()]
+    if args.format == "json":
+        text = json.dumps({"pages": url + "/", "api": url + "/api/", "openapi": url + "/api/openapi.json",
+                           "rulesets": slots}, ensure_ascii=False, indent=2)
+    else:
+        text = (f"qrules serve: {url}/ （页面 pages） · {url}/api/docs （API）\n"
+                + "".join(f"  {s['name']}: {'ok' if s['ok'] else '未通过检查 fails to check'}\n" for s in slots))
+    if args.output and args.output != "-":
+        from pathlib import Path
+
+        Path(args.output).write_text(text + "\n", encoding="utf-8")
+    else:
+        print(text, file=sys.stderr if not args.output else sys.stdout)
+
+
 def register(subparsers) -> None:
     """Add ``serve`` to the ``qrules`` command line."""
-    from ..cli import _date
+    from ..cli import _date, add_output
 
     s = subparsers.add_parser(
-        "serve", help="HTTP API (JSON, OpenAPI) and pages in Chinese for officers (needs qrules[serve])",
+        "serve", help="HTTP 接口与中文页面 HTTP API (JSON, OpenAPI) and pages in Chinese for officers "
+                      "(needs qrules[serve])",
         description="在本机启动网页服务：中文页面（总览、规则集、记分对象及得分走势图、规则差异）和 JSON 接口。"
                     "Serve the rulesets of a folder over HTTP: JSON endpoints answering what check, evaluate, "
                     "explain, diff and impact print with --format json, an OpenAPI description at /api/docs, and "
@@ -71,4 +92,7 @@ def register(subparsers) -> None:
                    help="longest computation per request (default: 30)（每个请求的计算时间上限，秒）")
     s.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"],
                    help="server log detail (default: info)（日志详细程度）")
+    s.add_argument("--format", choices=["text", "json"], default="text",
+                   help="start-up report as text or JSON (addresses and rulesets in service)（启动信息格式）")
+    add_output(s, redirect=False)
     s.set_defaults(func=cmd_serve)
