@@ -97,15 +97,15 @@ def cmd_check(args) -> int:
     return status
 
 
-def _flatten(value: Any, path: tuple, out: list) -> None:
+def flatten_values(value: Any, path: tuple, out: list) -> None:
     if isinstance(value, dict):
         if not value:
             out.append((path, {}))
         for k, v in value.items():
-            _flatten(v, path + (k,), out)
+            flatten_values(v, path + (k,), out)
     elif isinstance(value, list) and value and any(isinstance(v, (dict, list)) for v in value):
         for i, v in enumerate(value):
-            _flatten(v, path + (i,), out)
+            flatten_values(v, path + (i,), out)
     else:
         out.append((path, value))
 
@@ -119,7 +119,7 @@ def cmd_show(args) -> int:
         print_diagnostics(exc.diagnostics)
         return EXIT_ERRORS
     rows: list = []
-    _flatten(resolved.data, (), rows)
+    flatten_values(resolved.data, (), rows)
     if args.format == "json":
         out = []
         for path, value in rows:

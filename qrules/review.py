@@ -198,7 +198,7 @@ def _range_english(rng: str) -> str:
     return f"a score of {rng[8:]}" if rng.startswith("exactly") else f"scores in {rng}"
 
 
-def _cite_at(data: Any, path: tuple) -> str | None:
+def cite_at(data: Any, path: tuple) -> str | None:
     """The most specific ``cite`` on the way down ``path`` in ``data``."""
     cite = None
     node = data
@@ -399,7 +399,7 @@ def diff(old, new) -> list[Change]:
         raw = []
         _raw_diff(a.get(key), b.get(key), (key,), raw)
         for op, path, o, n in raw:
-            cite = _cite_at(b, path) if op != "removed" else _cite_at(a, path)
+            cite = cite_at(b, path) if op != "removed" else cite_at(a, path)
             if key in METADATA:
                 kind = "metadata_changed"
             else:
@@ -425,7 +425,7 @@ def _class_changes(old, new, a: dict, b: dict) -> list[Change]:
     raw: list = []
     _raw_diff(a["classes"], b["classes"], ("classes",), raw)
     for op, path, o, n in raw:
-        cite = _cite_at(b, path) if op != "removed" else _cite_at(a, path)
+        cite = cite_at(b, path) if op != "removed" else cite_at(a, path)
         if op == "changed" and path[-1] == "when":
             if path[1] in moved_classes:
                 continue  # reported as the ranges that move
@@ -655,7 +655,7 @@ def impact(old, new, loaded, as_of: dt.date | None = None) -> Impact:
         subjects.append(si)
     _adjustment_reasons(old, new, loaded, by_a, by_b, subjects)
     order = list(dict.fromkeys(old.class_order + new.class_order))
-    return Impact(old=_label(old), new=_label(new), as_of=as_of, subjects=subjects, class_order=order,
+    return Impact(old=ruleset_label(old), new=ruleset_label(new), as_of=as_of, subjects=subjects, class_order=order,
                   warnings=list(dict.fromkeys(ra.warnings + rb.warnings)))
 
 
@@ -723,7 +723,7 @@ def _score(value: Decimal | None) -> str:
     return "未记分" if value is None else fmt_value(value)
 
 
-def _label(compiled) -> str:
+def ruleset_label(compiled) -> str:
     m = compiled.model
     return f"{m.ruleset} {m.version}"
 
@@ -874,7 +874,7 @@ def cmd_diff(args) -> int:
         print_diagnostics(relabel(exc.diagnostics, labels))
         return 2 if args.exit_code else 1
     changes = diff(old, new)
-    _write(format_diff(changes, args.format, labels[args.old], labels[args.new], _label(old), _label(new)),
+    _write(format_diff(changes, args.format, labels[args.old], labels[args.new], ruleset_label(old), ruleset_label(new)),
            args.output)
     return 1 if (args.exit_code and changes) else 0
 

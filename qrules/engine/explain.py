@@ -16,7 +16,7 @@ from decimal import Decimal
 from ..runtime import plain
 from .results import EntryResult, EvaluationResult, SubjectResult
 
-_STATUS_ZH = {
+STATUS_ZH = {
     "counted": "计入", "outside_window": "超出统计周期", "lapsed": "随扣分失效", "deduplicated": "不重复记分",
     "superseded": "同一事项取最高分", "capped": "超出奖励上限",
 }
@@ -47,7 +47,7 @@ def _line(e: EntryResult) -> str:
     notes = []
     if e.via:
         notes.append(e.via)
-    label = _STATUS_ZH.get(e.status, e.status)
+    label = STATUS_ZH.get(e.status, e.status)
     if e.status != "counted":
         notes.append(label + "，不计入" if not counts else label)
     if e.reason and not e.reason.startswith(label):

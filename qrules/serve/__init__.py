@@ -72,7 +72,8 @@ def _started(args, app) -> None:
 
 def register(subparsers) -> None:
     """Add ``serve`` to the ``qrules`` command line."""
-    from ..cli import _date, add_output
+    from ..cli import add_output
+    from ..console import date_arg as _date
 
     s = subparsers.add_parser(
         "serve", help="HTTP 接口与中文页面 HTTP API (JSON, OpenAPI) and pages in Chinese for officers "

@@ -23,7 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..errors import Diagnostic, QrulesError
 from ..runtime import EvaluationError
-from .service import Problem, Service
+from .service import Problem, Service, body_text
 from .store import HistoryStore, RulesetStore
 
 log = logging.getLogger("qrules.serve")
@@ -243,7 +243,7 @@ def create_app(rulesets: str | Path = "rulesets", history: str | Path | None = N
     @app.post("/api/histories", tags=["histories"], responses=_ERRORS,
               summary="上传历史数据（请求体为 YAML、JSON 或 JSON Lines 文本）Upload a history")
     async def api_upload(request: Request, name: str = "history.yaml") -> Response:
-        text = _text((await request.body()))
+        text = body_text(await request.body())
         held = await run(lambda: service.histories.add_text(text, name))
         return _json({"history_id": held.key, "name": held.name, "subjects": len(held.loaded.history.subjects),
                       "events": len(held.loaded.history.events),
@@ -253,14 +253,6 @@ def create_app(rulesets: str | Path = "rulesets", history: str | Path | None = N
     _handlers(app)
     app.add_middleware(BodyLimit, limit=limits.max_body)
     return app
-
-
-def _text(body: bytes) -> str:
-    try:
-        return body.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise Problem.of(400, "QR951", f"请求内容不是 UTF-8 文本（byte {exc.start}）", "save the file as UTF-8") \
-            from None
 
 
 def _version() -> str:

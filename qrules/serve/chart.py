@@ -52,12 +52,12 @@ def cited(cites: dict, role: str, before: str = "") -> str:
 
 def class_bands(compiled) -> list[tuple[Decimal | None, Decimal | None, str]]:
     """Score ranges per class, lowest first, split where ``render.class_score_ranges`` splits them."""
-    from ..audit import _constants, _pieces
+    from ..audit import literal_numbers, score_pieces
 
     points: set[Decimal] = set()
     for expr in compiled.class_exprs.values():
-        points |= _constants(expr.node)
-    pieces = _pieces(sorted(points))
+        points |= literal_numbers(expr.node)
+    pieces = score_pieces(sorted(points))
     out: list[tuple[Decimal | None, Decimal | None, str]] = []
     for lo, _lc, hi, _hc, sample in pieces:
         cls = compiled.classify(sample)

@@ -15,7 +15,7 @@ from fastapi import FastAPI, File, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from .chart import cited
-from .service import Problem, Service
+from .service import Problem, Service, body_text
 
 KIND = {"product": "产品", "operator": "经营者"}
 ENTRY_KIND = {"deduction": "扣分", "repair": "修复", "reward": "奖励"}
@@ -126,10 +126,8 @@ def add_pages(app: FastAPI, service: Service) -> None:
 
     @app.post("/upload", include_in_schema=False)
     async def upload(file: UploadFile = File(...), r: str | None = None, as_of: str | None = None):
-        from .app import _text
-
         data = await file.read()
-        text = _text(data)
+        text = body_text(data)
         held = await run(lambda: service.histories.add_text(text, file.filename or "history.yaml"))
         return RedirectResponse(_link("/", h=held.key, r=r, as_of=as_of).replace("&amp;", "&"), status_code=303)
 
@@ -197,16 +195,16 @@ def _index(service: Service, r: str | None, h: str | None, day: dt.date) -> str:
 
 # -- ruleset --------------------------------------------------------------------------------------
 def _ruleset(service: Service, name: str) -> str:
-    from ..cli import _flatten
+    from ..cli import flatten_values
     from ..render import class_score_ranges
-    from ..review import _cite_at
+    from ..review import cite_at
 
     compiled = service.ruleset(name)
     slot = service.rulesets.slot(name)
     resolved = compiled.resolved
     m = compiled.model
     rows: list = []
-    _flatten(resolved.data, (), rows)
+    flatten_values(resolved.data, (), rows)
     chain = " → ".join(escape(f) for f in resolved.chain)
     body = [f"<h1>{escape(m.title)}</h1><p>{escape(m.ruleset)} 版本 {escape(m.version)}"
             + (f"，{escape(m.document)}" if m.document else "")
@@ -234,7 +232,7 @@ def _ruleset(service: Service, name: str) -> str:
     for path, value in rows:
         span = resolved.span(path)
         origin = "继承" if span.file != resolved.file else "本文件"
-        cite = _cite_at(resolved.data, path) or ""
+        cite = cite_at(resolved.data, path) or ""
         text = json.dumps(value, ensure_ascii=False, default=str)
         body.append(f"<tr><td><code>{escape('.'.join(map(str, path)))}</code></td><td>{escape(text)}</td>"
                     f"<td>{escape(cite)}</td><td><code>{escape(span.file.rsplit('/', 1)[-1])}:{span.line}</code> "
@@ -245,7 +243,7 @@ def _ruleset(service: Service, name: str) -> str:
 
 # -- subject --------------------------------------------------------------------------------------
 def _subject(service: Service, sid: str, r: str | None, h: str | None, day: dt.date) -> str:
-    from ..engine.explain import _STATUS_ZH, explain_subject, fmt_points, fmt_score
+    from ..engine.explain import STATUS_ZH, explain_subject, fmt_points, fmt_score
     from .chart import svg, timeline
 
     held = service.held(h)
@@ -285,7 +283,7 @@ def _subject(service: Service, sid: str, r: str | None, h: str | None, day: dt.d
         row = "<tr>" if counts else '<tr class="no">'
         trs.append(f"{row}<td>{e.date}</td><td>{ENTRY_KIND[e.kind]} "
                    f"{escape(e.title)}</td><td><code>{escape(e.event)}</code></td><td class='num'>{fmt_points(e.points)}"
-                   f"</td><td class='num'>{fmt_points(e.counted_points)}</td><td>{escape(_STATUS_ZH.get(e.status, e.status))}"
+                   f"</td><td class='num'>{fmt_points(e.counted_points)}</td><td>{escape(STATUS_ZH.get(e.status, e.status))}"
                    f"</td><td>{escape(e.cite or '')}</td><td>{escape('；'.join(notes))}</td></tr>")
     if s.scored:
         trs.append(f"<tr><th colspan='4'>合计 → 实时分类 {escape(s.live_class)}类</th><th class='num'>"

@@ -204,10 +204,10 @@ class Service:
         return json.loads(s.model_dump_json(by_alias=True))
 
     def diff(self, old: str, new: str):
-        from ..review import _label, diff
+        from ..review import diff, ruleset_label
 
         a, b = self.ruleset(old), self.ruleset(new)
-        return a, b, diff(a, b), _label(a), _label(b)
+        return a, b, diff(a, b), ruleset_label(a), ruleset_label(b)
 
     def diff_json(self, old: str, new: str) -> dict:
         from ..review import format_diff
@@ -224,6 +224,15 @@ class Service:
         from ..review import format_impact
 
         return json.loads(format_impact(self.impact(old, new, loaded, as_of), "json", history_name))
+
+
+def body_text(body: bytes) -> str:
+    """An uploaded history as text (UTF-8, a byte-order mark allowed), else 400 (QR951)."""
+    try:
+        return body.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise Problem.of(400, "QR951", f"请求内容不是 UTF-8 文本（byte {exc.start}）", "save the file as UTF-8") \
+            from None
 
 
 def jsonable(value: Any) -> Any:
