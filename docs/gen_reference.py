@@ -30,7 +30,7 @@ try:  # the API page's docstrings pass through RestRoles (mkdocs.yml names it as
 except ImportError:
     griffe = None
 
-CODE_MODULES = ["qrules.yamlsource", "qrules.parser", "qrules.check", "qrules.loader", "qrules.ruleset",
+CODE_MODULES = ["qrules.yamlsource", "qrules.language.parser", "qrules.language.check", "qrules.loader", "qrules.ruleset",
                 "qrules.registry",
                 "qrules.history", "qrules.engine.decide", "qrules.workdays", "qrules.deadlines",
                 "qrules.casetest", "qrules.serve.service"]
@@ -175,7 +175,7 @@ def history_schema_page() -> str:
 
 def scopes_page() -> str:
     from qrules.ruleset import PARAMETER_TYPES, SCOPES
-    from qrules.types import ListType, RecordType
+    from qrules.language.types import ListType, RecordType
 
     lines = ["# Expression scopes / 表达式可用名称", "",
              "Which names each expression of a ruleset may use, and their types (generated from "

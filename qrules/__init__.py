@@ -35,8 +35,8 @@ from typing import TYPE_CHECKING, Any, Mapping
 if TYPE_CHECKING:  # the names below are imported on first use (PEP 562), so `qrules check` starts fast
     from .engine.results import EntryResult, EvaluationResult, Rejection, SubjectResult
     from .errors import Diagnostic, HistoryError, QrulesError, RuleFailure, RulesetError, Span
-    from .history import History
-    from .historyload import LoadedHistory
+    from .history.models import History
+    from .history.load import LoadedHistory
     from .ruleset import CompiledRuleset
 
 __all__ = ["load_ruleset", "load_rulesets", "load_history", "load_history_data", "evaluate", "evaluate_data",
@@ -47,8 +47,8 @@ __version__ = "0.1.0"
 _LAZY = {
     "EntryResult": "engine.results", "EvaluationResult": "engine.results", "Rejection": "engine.results",
     "SubjectResult": "engine.results", "Diagnostic": "errors", "Span": "errors", "QrulesError": "errors",
-    "RulesetError": "errors", "HistoryError": "errors", "RuleFailure": "errors", "History": "history",
-    "LoadedHistory": "historyload", "CompiledRuleset": "ruleset",
+    "RulesetError": "errors", "HistoryError": "errors", "RuleFailure": "errors", "History": "history.models",
+    "LoadedHistory": "history.load", "CompiledRuleset": "ruleset",
 }
 
 
@@ -106,7 +106,7 @@ def load_history(source: "str | PathLike[str]", *, format: str = "auto") -> "Loa
         HistoryError: the file cannot be read or parsed at all.
     """
     from .errors import HistoryError, QrulesError
-    from .historyload import load_history as _load
+    from .history.load import load_history as _load
 
     try:
         return _load(source, format=format)  # type: ignore[arg-type]
@@ -122,7 +122,7 @@ def load_history_data(data: Mapping[str, Any], file: str = "<data>") -> "LoadedH
         HistoryError: ``data`` is not a mapping of ``subjects`` and ``events``.
     """
     from .errors import HistoryError, QrulesError
-    from .historyload import load_history_data as _load
+    from .history.load import load_history_data as _load
 
     if not isinstance(data, Mapping):
         raise TypeError(f"data must be a mapping with 'subjects' and 'events' lists, not {type(data).__name__}")
@@ -178,10 +178,10 @@ def evaluate(ruleset: "CompiledRuleset", history: "History | LoadedHistory", as_
     """
     from .engine import evaluate as _evaluate
     from .errors import Diagnostic, RuleFailure
-    from .history import History
-    from .historyload import LoadedHistory
+    from .history.models import History
+    from .history.load import LoadedHistory
     from .ruleset import CompiledRuleset
-    from .runtime import EvaluationError
+    from .language.runtime import EvaluationError
 
     if not isinstance(ruleset, CompiledRuleset):
         raise TypeError(f"ruleset must be a CompiledRuleset from qrules.load_ruleset(path), "

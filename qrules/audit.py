@@ -13,11 +13,11 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from . import ast
+from .language import ast
 from .errors import Diagnostic, Diagnostics, did_you_mean
-from .kinds import EVENT_KINDS
-from .runtime import EvaluationError, plain
-from .types import NUMBER
+from .history.kinds import EVENT_KINDS
+from .language.runtime import EvaluationError, plain
+from .language.types import NUMBER
 
 Piece = tuple[Decimal | None, bool, Decimal | None, bool, Decimal]  # lo, lo_closed, hi, hi_closed, sample
 

@@ -14,7 +14,7 @@ partition puts every connected component (union-find over those links) in one ch
 
 Columnar input (CSV or Parquet, one table of subjects and one of events) becomes the same
 record dicts as YAML/JSON and goes through the same per-record and cross-record
-validation (``qrules.tables``, then ``qrules.historyload``), so rejected records are reported the same
+validation (``qrules.tables``, then ``qrules.history.load``), so rejected records are reported the same
 way. Column layout: ``docs/batch.md``.
 
 This module is imported by every ``qrules`` command (``cli._extensions``), so it imports
@@ -33,10 +33,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from .kinds import components
+from .history.kinds import components
 from .safeio import AtomicFile
-from .tables import (EVENT_COLUMNS, SUBJECT_COLUMNS, is_columnar, load_any, load_columnar,  # noqa: F401 (re-exported)
-                     need_pyarrow, record_to_row, row_to_record)
+from .tables import EVENT_COLUMNS, SUBJECT_COLUMNS, is_columnar, load_any, load_columnar, need_pyarrow, record_to_row, row_to_record
 from .tables import OUTPUT_COLUMNS, ChunkResult, output_row  # noqa: F401 (re-exported)
 
 __all__ = [
@@ -60,7 +59,7 @@ class Chunk:
 def partition(history: Any, chunk_size: int = 500) -> list[Chunk]:
     """Group subjects and events into chunks of whole connected components.
 
-    The components are :func:`qrules.kinds.components` (product -> producer, event -> every
+    The components are :func:`qrules.history.kinds.components` (product -> producer, event -> every
     subject it names, event -> the event in its ``of``), the same ``evaluate(subjects=...)``
     uses. They are packed in order of first appearance into chunks of about ``chunk_size``
     subjects; a component larger than that is one chunk of its own.

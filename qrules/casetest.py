@@ -30,10 +30,10 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from .engine.results import EntryStatus
 from .errors import Diagnostic, Diagnostics, QrulesError, Span, did_you_mean
-from .kinds import subjects_concerned
+from .history.kinds import subjects_concerned
 from .messages import pydantic_message
 from .output import json_ready
-from .runtime import plain
+from .language.runtime import plain
 from .yamlsource import Document, Pos, load_file
 
 __all__ = ["CODES", "register", "run_paths", "collect", "CaseOutcome", "Coverage"]
@@ -370,7 +370,7 @@ class Runner:
         self.probes: dict[str, Any] = {}
 
     def ruleset(self, case: Case) -> Any:
-        from .compiler import Probes
+        from .language.compiler import Probes
         from .loader import load_ruleset
         from .ruleset import compile_resolved
 
@@ -402,7 +402,7 @@ class Runner:
         return compiled
 
     def history(self, case: Case):
-        from .historyload import load_history, load_history_document
+        from .history.load import load_history, load_history_document
 
         if isinstance(case.history, str):
             path = _resolve(case.file, case.history)
@@ -513,7 +513,7 @@ def _known_names(case: Case, loaded) -> list[Diagnostic]:
 
 
 def _concerns(history, event_id: str) -> set[str]:
-    """Subjects an event is about, as the engine says it (:func:`qrules.kinds.subjects_concerned`)."""
+    """Subjects an event is about, as the engine says it (:func:`qrules.history.kinds.subjects_concerned`)."""
     ev = history.event(event_id)
     if ev is None:
         return set()
@@ -656,7 +656,7 @@ class Coverage:
 
     Items, classes, reward rules, the cap and the lapse of repairs are read from the results of
     the subjects a case checks. Branches are read from the compiled rules themselves
-    (:class:`qrules.compiler.Probes`): each outcome of a condition (a repair condition failing,
+    (:class:`qrules.language.compiler.Probes`): each outcome of a condition (a repair condition failing,
     the repair limit refusing, an item's or reward's ``when``, the window, the 9(2) dedup) and
     each arm of an ``a if c else b`` (a conditional ratio) counts once some case ran it.
     """

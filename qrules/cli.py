@@ -16,7 +16,7 @@ from typing import Any, Sequence
 
 from .errors import Diagnostic, QrulesError, printable
 from .output import json_default
-from .runtime import EvaluationError
+from .language.runtime import EvaluationError
 
 # The shared printing and parsing live in console (the command modules import it, not cli);
 # re-exported here for callers that still name them through cli.
@@ -143,7 +143,7 @@ def cmd_show(args) -> int:
 
 # -- evaluate / explain -------------------------------------------------------------------------
 def _load_inputs(args):
-    from .historyload import load_history
+    from .history.load import load_history
     from .ruleset import load
 
     from .output import Status

@@ -1,7 +1,7 @@
 """Procedural deadlines (程序期限): which clocks run, when each is due, and whether it was met.
 
 Pipeline position: a side branch of evaluation. ``ruleset`` compiles each ``deadlines:``
-entry's ``within`` into a :class:`~qrules.runtime.Duration` and builds the
+entry's ``within`` into a :class:`~qrules.language.runtime.Duration` and builds the
 :class:`~qrules.workdays.WorkdayCalendar`; this module reads a history's events and,
 as of a date, reports one :class:`Clock` per started procedure (Art 21, 23–25):
 
@@ -37,7 +37,7 @@ from typing import Any, Iterable, Literal, Sequence
 from pydantic import BaseModel, ConfigDict, Field
 
 from .audit import DEADLINE_UNITS as _UNITS, check_deadlines  # the static check runs with every ruleset
-from .kinds import subjects_concerned
+from .history.kinds import subjects_concerned
 from .workdays import CalendarError
 
 __all__ = ["Clock", "STATUSES", "CODES", "check_deadlines", "compute_deadlines", "summarize", "register"]
@@ -176,7 +176,7 @@ def _engine_view(compiled, history, invalid: dict[str, str], as_of: dt.date):
     clock starts for them), the subjects each event reached, and each product's producer."""
     from .engine import subject_views
     from .engine.decide import Decider
-    from .runtime import EvaluationError
+    from .language.runtime import EvaluationError
 
     views = subject_views(compiled, history.subjects)
     producers = {sid: v.producer for sid, v in views.items() if v.kind == "product" and v.producer}
@@ -315,7 +315,7 @@ def _print_table(clocks: Sequence[Clock], compiled, as_of: dt.date, out) -> None
 def cmd_deadlines(args) -> int:
     from .console import EXIT_ERRORS, EXIT_OK, print_diagnostics
     from .output import json_default
-    from .historyload import load_history
+    from .history.load import load_history
     from .ruleset import load
 
     compiled = load(args.ruleset)

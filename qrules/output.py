@@ -8,7 +8,7 @@ import re
 from decimal import Decimal
 from typing import Any, Iterable
 
-from .runtime import plain
+from .language.runtime import plain
 
 
 def json_ready(value: Any) -> Any:

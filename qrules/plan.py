@@ -130,7 +130,7 @@ def compute_plan(compiled, history, year: int, as_of: dt.date | None = None) -> 
 
     Args:
         compiled: a :class:`~qrules.ruleset.CompiledRuleset`.
-        history: a :class:`~qrules.historyload.LoadedHistory` or a :class:`~qrules.history.History`.
+        history: a :class:`~qrules.history.load.LoadedHistory` or a :class:`~qrules.history.History`.
         year: the calendar year to plan.
         as_of: evaluate the history as of this date (default: 31 December of ``year``).
     """
@@ -224,7 +224,7 @@ def print_table(plan: Plan, out) -> None:
 
 def cmd_plan(args) -> int:
     from .console import EXIT_OK, print_diagnostics
-    from .historyload import load_history
+    from .history.load import load_history
     from .output import json_default
     from .ruleset import load
 

@@ -1,7 +1,7 @@
 """Checked AST -> polars expressions: the columnar backend's compiler (``parser -> check -> here``).
 
-The same front end as :mod:`qrules.compiler`: a ruleset expression is parsed and checked once
-(:mod:`qrules.check` gives every node its type and constant value); this module walks the
+The same front end as :mod:`qrules.language.compiler`: a ruleset expression is parsed and checked once
+(:mod:`qrules.language.check` gives every node its type and constant value); this module walks the
 checked tree and builds one polars expression that computes the rule for every row of a
 table at once. Names and fields (``reward.points``, ``score``) are columns given by the
 caller; constants and parameters are literals.
@@ -20,11 +20,11 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any, Mapping
 
-from . import ast
-from .check import check
+from .language import ast
+from .language.check import check
 from .errors import Diagnostics
-from .runtime import Duration
-from .types import BOOL, DATE, NUMBER, STRING, ListType
+from .language.runtime import Duration
+from .language.types import BOOL, DATE, NUMBER, STRING, ListType
 
 class Unsupported(Exception):
     """The columnar compiler cannot take this expression (the message says what)."""
@@ -165,7 +165,7 @@ class PolarsCompiler:
         raise Unsupported(f"'{node.op}' on {ltype} and {rtype} in '{self.text}'")
 
     def shift(self, date: Any, dur: Duration, sign: int) -> Any:
-        """``date ± dur`` as :func:`qrules.runtime.shift` computes it (months clamp to the month's end)."""
+        """``date ± dur`` as :func:`qrules.language.runtime.shift` computes it (months clamp to the month's end)."""
         amount = sign * dur.amount
         if dur.unit == "days":
             return date + self.pl.duration(days=amount)
@@ -214,7 +214,7 @@ class PolarsCompiler:
             return self._node(node.args[0]).abs()
         period = self.infos[id(node.args[1])] if node.func == "due" else None
         if period is not None and period.is_const:  # due(date, N days): the one period rule, per distinct date
-            from .runtime import due_date
+            from .language.runtime import due_date
 
             cal, dur = self.c.calendar, period.const
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from .audit import describe_range, literal_numbers, score_pieces
 from .errors import QrulesError
-from .runtime import plain
+from .language.runtime import plain
 
 __all__ = ["render_markdown", "class_score_ranges", "register"]
 

@@ -25,7 +25,7 @@ from typing import Any
 from .audit import Piece, describe_range, literal_numbers, score_pieces, score_provable
 from .errors import QrulesError
 from .output import json_ready
-from .runtime import EvaluationError, plain
+from .language.runtime import EvaluationError, plain
 
 __all__ = ["Change", "ClassRange", "Impact", "SubjectImpact", "class_ranges", "diff", "impact",
            "format_diff", "format_impact", "register"]
@@ -340,9 +340,9 @@ READS_LABEL = {
 
 def _reads(text: str) -> set[str]:
     """Names and ``name.field`` paths an expression reads (empty when it does not parse)."""
-    from . import ast
+    from .language import ast
     from .errors import Diagnostics, SourceMap
-    from .parser import parse
+    from .language.parser import parse
 
     node = parse(text, SourceMap.at("<diff>", 1, 1), Diagnostics())
     return set() if node is None else set(ast.names_read(node))
@@ -910,7 +910,7 @@ def relabel(diags, labels: dict[str, str]) -> list:
 
 def cmd_impact(args) -> int:
     from .console import print_diagnostics
-    from .historyload import load_history
+    from .history.load import load_history
     from .ruleset import load
 
     from .output import Status

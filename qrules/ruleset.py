@@ -19,8 +19,8 @@ from typing import Any
 from .errors import Diagnostic, Diagnostics, QrulesError, SourceMap
 from .language import CompiledExpr, compile_expression, parse_literal_value
 from .loader import ResolvedRuleset, load_ruleset
-from .runtime import Duration
-from .types import ANY, BOOL, DATE, DURATION, NUMBER, STRING, ListType, RecordType, Type
+from .language.runtime import Duration
+from .language.types import ANY, BOOL, DATE, DURATION, NUMBER, STRING, ListType, RecordType, Type
 from .workdays import WorkdayCalendar
 
 CODES = {
@@ -209,7 +209,7 @@ class CompiledRuleset:
 
 
 def _names_read(expr: CompiledExpr) -> frozenset[str]:
-    from . import ast
+    from .language import ast
 
     return ast.names_read(expr.node)
 
@@ -445,7 +445,7 @@ def _example(typ: Type) -> str:
 def compile_resolved(resolved: ResolvedRuleset, probes=None) -> CompiledRuleset:
     """Compile and audit a resolved ruleset; raise QrulesError with every problem found.
 
-    ``probes`` (a :class:`qrules.compiler.Probes`) makes the compiled rules record which
+    ``probes`` (a :class:`qrules.language.compiler.Probes`) makes the compiled rules record which
     branches run, for the coverage of ``qrules test``; leave it None otherwise.
     """
     from .audit import audit

@@ -17,7 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
-from .runtime import plain
+from .language.runtime import plain
 
 __all__ = ["SUBJECT_COLUMNS", "EVENT_COLUMNS", "LIST_COLUMNS", "BOOL_COLUMNS", "COLUMN_PATHS", "TABLE_NAMES",
            "record_to_row", "row_to_record", "load_columnar", "load_any", "is_columnar", "need_pyarrow",
@@ -266,7 +266,7 @@ def load_columnar(source: str | Path, events: str | Path | None = None) -> Any:
     1-based column index of the field).
     """
     from .errors import Span
-    from .historyload import RecordLoader
+    from .history.load import RecordLoader
 
     path = Path(source)
     if events is not None:
@@ -322,7 +322,7 @@ def load_any(path: str | Path) -> Any:
     """Any history: CSV/Parquet tables (directory, ``.csv`` or ``.parquet``) or YAML/JSON/JSONL."""
     if is_columnar(path):
         return load_columnar(path)
-    from .historyload import load_history
+    from .history.load import load_history
 
     return load_history(path)
 

@@ -18,8 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from qrules.batch import (EVENT_COLUMNS, SUBJECT_COLUMNS, Progress, evaluate_all, load_any, load_columnar, partition,
-                          record_to_row, row_to_record)
+from qrules.batch import EVENT_COLUMNS, SUBJECT_COLUMNS, Progress, evaluate_all, load_any, load_columnar, partition, record_to_row, row_to_record
 from qrules.cli import main
 from qrules.engine import evaluate
 from qrules.errors import QrulesError

@@ -39,7 +39,7 @@ def _dies_on_chunk_3(task):
 def test_item7_killed_worker_is_detected_and_its_chunk_named(monkeypatch, gd):
     from qrules import batch
     from qrules.synth import history_data
-    from qrules.historyload import load_history_data
+    from qrules.history.load import load_history_data
 
     loaded = load_history_data(history_data(200, seed=2))
     monkeypatch.setattr(batch, "_real_run_chunk", batch._run_chunk, raising=False)

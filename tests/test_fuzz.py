@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 from conftest import ded, operator, product
 from qrules.errors import Diagnostics, QrulesError, SourceMap
 from qrules.language import compile_expression
-from qrules.runtime import EvaluationError, WorkdayCalendar
-from qrules.types import DATE, DURATION, NUMBER
+from qrules.language.runtime import EvaluationError, WorkdayCalendar
+from qrules.language.types import DATE, DURATION, NUMBER
 
 EXAMPLES = int(os.environ.get("QRULES_FUZZ_EXAMPLES", "150"))
 FUZZ = settings(derandomize=True, max_examples=EXAMPLES, deadline=None, database=None,
@@ -49,7 +49,7 @@ expressions = st.one_of(st.lists(st.sampled_from(TOKENS), max_size=25).map(" ".j
 @FUZZ
 @given(expressions)
 def test_fuzz_expressions_give_diagnostics_never_exceptions(text):
-    from qrules.runtime import Duration
+    from qrules.language.runtime import Duration
 
     diags = Diagnostics()
     compiled = compile_expression(text, SourceMap.at("<fuzz>", 1, 1), SCOPE, diags, calendar=_Calendar())

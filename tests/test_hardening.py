@@ -135,7 +135,7 @@ def test_item3_special_files_are_refused(tmp_path, capsys, kind):
 
 def test_item3_jsonl_and_csv_streams_refuse_devices(tmp_path, capsys):
     from qrules.errors import QrulesError
-    from qrules.historyload import load_history
+    from qrules.history.load import load_history
 
     link = tmp_path / "h.jsonl"
     link.symlink_to("/dev/zero")
@@ -168,7 +168,7 @@ def test_item3_cap_is_enforced_while_reading():
 
 @pytest.mark.parametrize("suffix", [".json", ".jsonl", ".yaml"])
 def test_item13_bom_accepted_in_every_history_format(tmp_path, suffix):
-    from qrules.historyload import load_history
+    from qrules.history.load import load_history
 
     subjects = [operator("op1", 1), product("p1", "op1")]
     events = [ded("e1", "11.1", "2023-03-01", ["p1"])]
@@ -257,7 +257,7 @@ class _Planted:
 def test_item4_planted_grammar_cache_is_never_loaded(tmp_path, monkeypatch, weak):
     import pickle
 
-    from qrules.parser import _lark
+    from qrules.language.parser import _lark
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     folder = tmp_path / "qrules"
@@ -371,7 +371,7 @@ def test_item11_unwritable_output_is_refused_before_loading(tmp_path, capsys, mo
     if target.startswith("readonly") and os.access(tmp_path / "readonly", os.W_OK):
         pytest.skip("running as a user who can write anywhere")
     loaded = []
-    import qrules.historyload as hl
+    import qrules.history.load as hl
 
     monkeypatch.setattr(hl, "load_history", lambda *a, **k: loaded.append(a))
     assert main(["evaluate", str(GUANGDONG), "never-read.json", "-o", str(tmp_path / target)]) == 1

@@ -10,11 +10,7 @@ import pytest
 from stdnum.cn import uscc as stdnum_uscc
 
 from qrules.errors import QrulesError
-from qrules.history import (
-    CODES, EVENT_KINDS, Correction, Deduction, History, LoadedHistory, OperatorSubject, ProcedureEvent,
-    ProductSubject, Repair, check_uscc, history_json_schema, load_history, load_history_data,
-    load_history_text, uscc_check_character,
-)
+from qrules.history import CODES, EVENT_KINDS, Correction, Deduction, History, LoadedHistory, OperatorSubject, ProcedureEvent, ProductSubject, Repair, check_uscc, history_json_schema, load_history, load_history_data, load_history_text, uscc_check_character
 
 DATA = Path(__file__).parent / "data" / "history"
 

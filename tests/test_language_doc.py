@@ -13,7 +13,7 @@ from conftest import ROOT
 from qrules.errors import Diagnostics, SourceMap
 from qrules.language import compile_expression, parse_literal_value
 from qrules.ruleset import SCOPES
-from qrules.types import DATE, NUMBER, STRING, ListType
+from qrules.language.types import DATE, NUMBER, STRING, ListType
 from qrules.workdays import WorkdayCalendar
 
 PAGE = (ROOT / "docs" / "language.md").read_text(encoding="utf-8")

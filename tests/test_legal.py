@@ -145,7 +145,7 @@ def test_art15_limit_judged_per_operator(run):
 
 # -- 第二十五条: corrections ----------------------------------------------------------------------------
 def test_art25_correction_dated_before_its_event_refused_at_its_line():
-    from qrules.historyload import load_history_text
+    from qrules.history.load import load_history_text
 
     text = """subjects:
   - {id: op1, kind: operator, uscc: %s, roles: [producer], region: "440512"}
@@ -301,7 +301,7 @@ def test_art17_3_period_ending_on_a_holiday_runs_to_next_working_day(run):
 
 def test_art24_and_art17_3_share_the_period_rule(gd):
     """The one period rule (brief §3): due() in the ruleset and the deadlines' '15 days' end on the same day."""
-    from qrules.runtime import Duration, due_date
+    from qrules.language.runtime import Duration, due_date
 
     start = dt.date(2024, 9, 16)
     assert due_date(start, Duration(15, "days"), gd.calendar) == gd.calendar.due_date(start, 15, "days") \
@@ -311,7 +311,7 @@ def test_art24_and_art17_3_share_the_period_rule(gd):
 def test_due_function_is_checked_at_compile_time():
     from qrules.errors import Diagnostics, SourceMap, render
     from qrules.language import compile_expression
-    from qrules.types import DATE, NUMBER
+    from qrules.language.types import DATE, NUMBER
     from qrules.workdays import WorkdayCalendar
 
     scope, smap = {"d": DATE, "n": NUMBER}, SourceMap.at("rules.yaml", 1, 1)

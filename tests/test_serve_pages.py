@@ -46,7 +46,7 @@ def test_art7_entry_leaves_the_window_36_months_after_its_date():
 
 def test_art26_chart_of_ht_d_lock_and_recovery():
     from qrules.engine import evaluate
-    from qrules.historyload import load_history
+    from qrules.history.load import load_history
     from qrules.ruleset import load
     from qrules.serve.chart import timeline
 

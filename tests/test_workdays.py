@@ -29,13 +29,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from qrules.errors import QrulesError, Span, render
-from qrules.workdays import (
-    CalendarError,
-    WorkdayCalendar,
-    YearSchedule,
-    default_calendar,
-    library_years,
-)
+from qrules.workdays import CalendarError, WorkdayCalendar, YearSchedule, default_calendar, library_years
 
 D = date
 

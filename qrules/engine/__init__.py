@@ -15,10 +15,9 @@ from collections import Counter
 from decimal import Decimal
 from typing import Any, Iterable
 
-from ..kinds import components
+from ..history.kinds import components
 from .decide import Decider, Entry, SubjectView, param_text, record_field
-from .results import (EntryResult, EvaluationResult, ExcludedSubject, Lock, Measures, SubjectResult,
-                      Summary)
+from .results import EntryResult, EvaluationResult, ExcludedSubject, Lock, Measures, SubjectResult, Summary
 from .score import Scorer
 
 __all__ = ["evaluate", "subject_views", "validity_warnings", "require_in_force"]
@@ -109,7 +108,7 @@ def evaluate(compiled, history, as_of: dt.date | None = None, *, invalid_subject
             date), corrections included: what the system knew then (brief §4a). Not after ``as_of``.
     """
     from ..history import check_as_of
-    from ..historyload import gc_paused
+    from ..history.load import gc_paused
 
     check_as_of(as_of)  # window arithmetic must stay inside the calendar (docs/security.md)
     if as_known_at is not None:
@@ -143,7 +142,7 @@ def connected_part(history, wanted: Iterable[str]):
     names, event ↔ the event in its ``of``): all that can change those subjects' results.
 
     Evaluating only this part gives the same results for ``wanted`` as the whole history (the
-    components are :func:`qrules.kinds.components`, the same the batch backend partitions by).
+    components are :func:`qrules.history.kinds.components`, the same the batch backend partitions by).
     """
     comp = components(history)
     chosen = sorted({comp.of_subject[str(x)] for x in wanted if str(x) in comp.of_subject})

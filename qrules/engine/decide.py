@@ -19,8 +19,8 @@ from decimal import Decimal
 from typing import Any
 
 from ..errors import did_you_mean
-from ..kinds import subjects_concerned
-from ..runtime import EvaluationError, plain
+from ..history.kinds import subjects_concerned
+from ..language.runtime import EvaluationError, plain
 from .results import Rejection
 
 ZERO = Decimal(0)
@@ -680,7 +680,7 @@ class Decider:
 
         clean_years: whole years from the first passing check after the last failure to ``at``.
         """
-        from ..runtime import add_months
+        from ..language.runtime import add_months
 
         # Failures recorded as deductions count too: the subject's own and, for a producer, its products'.
         checks = self.spot_checks_in_window(sid, at)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from ..runtime import plain
+from ..language.runtime import plain
 from .results import EntryResult, EvaluationResult, SubjectResult
 
 STATUS_ZH = {

@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
-from ..runtime import shift
+from ..language.runtime import shift
 from .decide import Decisions, Entry, SubjectView, exact
 
 ZERO = Decimal(0)

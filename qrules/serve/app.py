@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..errors import Diagnostic, QrulesError
-from ..runtime import EvaluationError
+from ..language.runtime import EvaluationError
 from .service import Problem, Service, body_text
 from .store import HistoryStore, RulesetStore
 

@@ -96,7 +96,7 @@ class Service:
                 name: str = "history.yaml"):
         """The LoadedHistory of a request: inline data, inline text, or one the server holds."""
         from ..errors import QrulesError
-        from ..historyload import load_history_data
+        from ..history.load import load_history_data
         from .store import Unusable
 
         try:

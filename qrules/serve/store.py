@@ -185,7 +185,7 @@ class RulesetStore:
 class HeldHistory:
     key: str
     name: str                  # the file name, or the uploaded file's name
-    loaded: Any                # qrules.historyload.LoadedHistory
+    loaded: Any                # qrules.history.load.LoadedHistory
     path: Path | None = None
     signature: tuple = ()
 
@@ -207,7 +207,7 @@ class HistoryStore:
             self._load_default()
 
     def _load_default(self) -> None:
-        from ..historyload import load_history
+        from ..history.load import load_history
 
         assert self._path is not None
         signature = _signature([str(self._path)])
@@ -241,7 +241,7 @@ class HistoryStore:
 
     def add_text(self, text: str, name: str) -> HeldHistory:
         """Load an uploaded history (YAML, JSON or JSON Lines). Raises QrulesError if unreadable."""
-        from ..historyload import load_history_text
+        from ..history.load import load_history_text
 
         key = hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
         with self._lock:

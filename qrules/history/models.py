@@ -13,7 +13,7 @@ engine can reject events naming it), a refused event to
 :attr:`LoadedHistory.rejected_events`, and each gets a :class:`~qrules.errors.Diagnostic`.
 
 Error codes are QR5xx (:data:`CODES`). This module holds the record models and their field
-validation; reading files into them is :mod:`qrules.historyload`.
+validation; reading files into them is :mod:`qrules.history.load`.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from pydantic_core import PydanticCustomError
 from stdnum.cn import uscc as _stdnum_uscc
 from stdnum.exceptions import ValidationError as _StdnumError
 
-from .errors import Span
+from ..errors import Span
 
 __all__ = [
     "CODES", "PROCEDURE_KINDS", "EVENT_KINDS", "SUBJECT_KINDS",
@@ -128,7 +128,7 @@ def check_as_of(as_of: _dt.date | None) -> None:
     """Refuse an as-of date outside :data:`MIN_DATE`..:data:`MAX_DATE` (QR520) before any work."""
     problem = date_out_of_range(as_of) if as_of is not None else None
     if problem:
-        from .errors import Diagnostic, QrulesError
+        from ..errors import Diagnostic, QrulesError
 
         raise QrulesError(Diagnostic("QR520", f"as-of date: {problem}", hint="evaluate as of a date between them"))
 
@@ -534,15 +534,3 @@ def history_json_schema() -> dict:
 # TypeAdapters for callers validating single records (built once).
 EVENT_ADAPTER: TypeAdapter = TypeAdapter(Event)
 SUBJECT_ADAPTER: TypeAdapter = TypeAdapter(Subject)
-
-# Loading lives in qrules.historyload; its public names are reachable from here too.
-_LOADING = {"RejectedRecord", "LoadedHistory", "load_history", "load_history_text", "load_history_data",
-            "load_history_document", "gc_paused", "RecordLoader", "_from_document"}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LOADING:
-        from . import historyload
-
-        return getattr(historyload, name)
-    raise AttributeError(f"module 'qrules.history' has no attribute {name!r}")

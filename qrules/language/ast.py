@@ -1,7 +1,7 @@
-"""The syntax tree of an expression: what :mod:`qrules.parser` produces.
+"""The syntax tree of an expression: what :mod:`qrules.language.parser` produces.
 
 Nodes are frozen dataclasses with slots; every node has a :class:`~qrules.errors.Span` in the
-user's file, so :mod:`qrules.check` and run-time errors can point at it.
+user's file, so :mod:`qrules.language.check` and run-time errors can point at it.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterator
 
-from .errors import Span
+from ..errors import Span
 from .types import Type
 
 

@@ -1,4 +1,4 @@
-"""Static types of the expression language, used by :mod:`qrules.check`.
+"""Static types of the expression language, used by :mod:`qrules.language.check`.
 
 The pipeline is ``parser -> check -> compiler``; the checker gives every node one of these
 types. Types are frozen and hashable so they can be compared with ``==`` and used as keys.

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 from . import ast, check, compiler, parser
-from .errors import Diagnostics, SourceMap
+from ..errors import Diagnostics, SourceMap
 from .runtime import Duration, EvaluationError, WorkdayCalendar
 from .types import Type
 

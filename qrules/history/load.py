@@ -20,12 +20,10 @@ from typing import Any, Callable, Iterable, Iterator, Literal
 
 from pydantic import BaseModel, ValidationError
 
-from .messages import pydantic_message
-from .errors import Diagnostic, Diagnostics, QrulesError, Span, did_you_mean, register_source
-from .history import (EVENT_KINDS, EVENT_MODELS, MAX_JSON_BYTES, MAX_JSONL_LINE, PROCEDURE_KINDS,
-                      SUBJECT_KINDS, SUBJECT_MODELS, USCC_AUTHORITIES, Correction, Deduction, Filing, History,
-                      OperatorSubject, ProcedureEvent, ProductSubject, Repair, Reward, SpotCheck)
-from .yamlsource import Document, Pos, load_text as _yaml_load_text, read_text as _read_text
+from ..messages import pydantic_message
+from ..errors import Diagnostic, Diagnostics, QrulesError, Span, did_you_mean, register_source
+from .models import EVENT_KINDS, EVENT_MODELS, MAX_JSON_BYTES, MAX_JSONL_LINE, PROCEDURE_KINDS, SUBJECT_KINDS, SUBJECT_MODELS, USCC_AUTHORITIES, Correction, Deduction, Filing, History, OperatorSubject, ProcedureEvent, ProductSubject, Repair, Reward, SpotCheck
+from ..yamlsource import Document, Pos, load_text as _yaml_load_text, read_text as _read_text
 
 __all__ = ["RejectedRecord", "LoadedHistory", "load_history", "load_history_text", "load_history_data",
            "load_history_document", "gc_paused"]
@@ -928,7 +926,7 @@ def _load_history(source: str | Path, format: Format) -> LoadedHistory:
     if format == "auto":
         format = _EXTENSIONS.get(path.suffix.lower(), "auto")  # type: ignore[assignment]
     if format == "jsonl":
-        from .safeio import FileRefused, open_text
+        from ..safeio import FileRefused, open_text
 
         try:
             handle = open_text(path)  # regular files only, size capped, a BOM skipped

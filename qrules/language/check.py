@@ -1,7 +1,7 @@
 """Static checks, the second stage of ``parser -> check -> compiler``.
 
 Resolves names (generator variables, then constants, then the scope), checks field access
-against declared :class:`~qrules.types.RecordType` fields, types every node, checks the
+against declared :class:`~qrules.language.types.RecordType` fields, types every node, checks the
 arity of built-in calls and folds constant sub-expressions. Problems become diagnostics
 (codes ``QR2xx``) at the span of the offending token; a node in error gets type ``any`` so
 that one mistake is reported once. The result, :class:`Checked`, tells the compiler each
@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any, Callable, Mapping
 
 from . import ast, runtime
-from .errors import Diagnostics, Span, did_you_mean
+from ..errors import Diagnostics, Span, did_you_mean
 from .runtime import Duration, EvaluationError, WorkdayCalendar
 from .types import ANY, BOOL, DATE, DURATION, NUMBER, STRING, ListType, RecordType, Type, compatible, unify
 

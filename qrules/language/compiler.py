@@ -3,9 +3,9 @@
 Each node becomes a closure ``fn(env) -> value`` built once; operators, constant values
 and field names are resolved here, so evaluating ``score >= 12`` is two closure calls and
 a Decimal comparison. Positions cost nothing unless something fails: a closure that can
-fail catches :class:`~qrules.runtime.EvaluationError` and attaches its node's span.
+fail catches :class:`~qrules.language.runtime.EvaluationError` and attaches its node's span.
 Nothing here parses, and nothing calls ``eval``: only closures over the fixed operators of
-:mod:`qrules.runtime`, so evaluation always terminates.
+:mod:`qrules.language.runtime`, so evaluation always terminates.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterator
 
 from . import ast, runtime
 from .check import Checked, Info
-from .errors import Span
+from ..errors import Span
 from .runtime import CTX, EvaluationError, WorkdayCalendar, to_number, truth, type_name
 from .types import BOOL, DATE, NUMBER, STRING, ListType
 

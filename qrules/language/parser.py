@@ -2,7 +2,7 @@
 
 The grammar is ``grammar/qrules.lark`` (shipped as ``qrules.grammar``), parsed LALR with
 positions; the Lark parser is built once. A :class:`lark.Transformer` turns the tree into
-:mod:`qrules.ast` nodes whose spans are mapped through the :class:`~qrules.errors.SourceMap`
+:mod:`qrules.language.ast` nodes whose spans are mapped through the :class:`~qrules.errors.SourceMap`
 to the user's file. Syntax errors and limits become diagnostics (codes ``QR1xx``), never
 exceptions: limits are checked on the raw text before Lark, and on the tree depth before
 the (recursive) transformer runs.
@@ -21,7 +21,7 @@ from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
 from . import ast
-from .errors import Diagnostics, SourceMap, Span, suggest
+from ..errors import Diagnostics, SourceMap, Span, suggest
 from .runtime import CTX, Duration
 from .types import BOOL, DATE, DURATION, NUMBER, STRING
 
@@ -403,7 +403,7 @@ _ESCAPES = {"n": "\n", "t": "\t", "\\": "\\", "\"": "\"", "'": "'"}
 
 @v_args(meta=True)
 class _ToAst(Transformer):
-    """Lark tree -> :mod:`qrules.ast`; literal errors are collected, not raised."""
+    """Lark tree -> :mod:`qrules.language.ast`; literal errors are collected, not raised."""
 
     def __init__(self, smap: SourceMap, diags: Diagnostics):
         super().__init__(visit_tokens=False)
