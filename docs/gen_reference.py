@@ -300,7 +300,19 @@ def pages() -> dict[str, str | bytes]:
         "reference/schemas/history.schema.json": schema(history_json_schema()),
     }
     out.update(rulesets_pages())
+    out.update(_serve_api_pages())
     return {path: text.rstrip() + "\n" if path.endswith(".md") else text for path, text in out.items()}
+
+
+def _serve_api_pages() -> dict[str, str | bytes]:
+    """The HTTP API reference of ``qrules serve`` (built from its OpenAPI description by
+    ``docs/gen_serve_api.py``), so this hook stays the one place that adds generated pages."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("gen_serve_api", Path(__file__).with_name("gen_serve_api.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.pages()
 
 
 def on_config(config):

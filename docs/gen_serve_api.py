@@ -1,7 +1,7 @@
 """Generate the HTTP API page of the docs site from the OpenAPI description of `qrules serve`.
 
-A mkdocs hook (``hooks:`` in mkdocs.yml) beside ``gen_reference.py``: ``on_files`` adds
-``reference/http-api.md`` and ``reference/schemas/openapi.json`` to the site in memory, built
+``pages()`` gives ``reference/http-api.md`` and ``reference/schemas/openapi.json``; the docs hook
+``gen_reference.py`` adds them to the site in memory with its own pages. They are built
 from ``create_app().openapi()`` — the same description the server gives at
 ``/api/openapi.json`` — so the page cannot drift from the code.
 ``python docs/gen_serve_api.py DIR`` writes both files to DIR for inspection.
@@ -96,23 +96,3 @@ def pages() -> dict[str, str]:
     spec = openapi()
     return {"reference/http-api.md": page(spec),
             "reference/schemas/openapi.json": json.dumps(spec, ensure_ascii=False, indent=2) + "\n"}
-
-
-def on_files(files, config):
-    """mkdocs hook: add the generated files to the site."""
-    from mkdocs.structure.files import File
-
-    for path, content in pages().items():
-        stale = files.get_file_from_path(path)
-        if stale is not None:
-            files.remove(stale)
-        files.append(File.generated(config, path, content=content))
-    return files
-
-
-if __name__ == "__main__":
-    target = Path(sys.argv[1] if len(sys.argv) > 1 else ROOT / "build" / "reference-pages")
-    for rel, text in pages().items():
-        (target / rel).parent.mkdir(parents=True, exist_ok=True)
-        (target / rel).write_text(text, encoding="utf-8")
-    print(f"written to {target}/")
