@@ -140,7 +140,7 @@ def bench_simplified(n: int, repeat: int) -> None:
     from qrules.batch import evaluate_batch
     from qrules.engine import evaluate
     from qrules.history import load_history_data
-    from qrules.ruleset import load
+    from qrules.versioned import load
 
     print(f"(a) simplified workload: {n:,} subjects", flush=True)
     data = simplified_corpus(n)
@@ -356,7 +356,7 @@ def bench_register(sizes: list[int], workdir: Path) -> None:
 def bench_latency(repeat: int) -> None:
     from qrules.engine import evaluate
     from qrules.history import load_history_data, uscc_check_character
-    from qrules.ruleset import load
+    from qrules.versioned import load
 
     compiled = load(ROOT / "rulesets" / "guangdong-2021.yaml")
     first17 = "91440512MA5X00001"
@@ -406,10 +406,10 @@ def bench_check(repeat: int) -> None:
     check = wall_of(cli + ["check", "rulesets/haojiang-2023.yaml"], repeat)
     row("d", "qrules check rulesets/haojiang-2023.yaml, wall", f"{check * 1000:,.0f} ms", "< 500 ms",
         "met" if check < 0.5 else "NOT met")
-    from qrules.ruleset import load
+    from qrules.versioned import load
 
     inproc, _ = median_time(lambda: load(ROOT / "rulesets" / "haojiang-2023.yaml"), repeat)
-    row("d", "check in-process (ruleset.load: parse, inherit, compile, audit)", f"{inproc * 1000:,.0f} ms")
+    row("d", "check in-process (versioned.load: parse, inherit, compile, audit)", f"{inproc * 1000:,.0f} ms")
     compiled = load(ROOT / "rulesets" / "guangdong-2021.yaml")
     expr = compiled.class_exprs["B"]  # compiled once from `6 < score < 12`
     assert expr.text.strip() == "6 < score < 12"

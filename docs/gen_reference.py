@@ -39,7 +39,7 @@ CODE_MODULES = ["qrules.yamlsource", "qrules.language.parser", "qrules.language.
 def error_examples() -> dict[str, str]:
     """Run small broken rulesets through the checker and keep the first message per code."""
     from qrules.errors import QrulesError, render
-    from qrules.ruleset import load
+    from qrules.versioned import load
 
     base = (ROOT / "rulesets" / "guangdong-2021.yaml").read_text(encoding="utf-8")
     variants = [
@@ -273,7 +273,7 @@ if griffe is not None:
 def rulesets_pages() -> dict[str, str]:
     """Each ruleset rendered as the page ``qrules render`` prints."""
     from qrules.render import render_markdown
-    from qrules.ruleset import load
+    from qrules.versioned import load
 
     return {f"reference/rulesets/{name}.md": render_markdown(load(ROOT / "rulesets" / f"{name}.yaml"))
             for name in ("guangdong-2021", "haojiang-2023")}

@@ -77,10 +77,10 @@ def load_ruleset(source: "str | PathLike[str]", *, rulesets: "list[str] | None" 
 
     try:
         if rulesets is not None:
-            from .registry import Registry
+            from .versioned import load_rulesets as _rulesets
 
-            return Registry.scan(tuple(str(d) for d in rulesets)).load(str(source))
-        from .ruleset import load
+            return _rulesets(*rulesets).load(str(source))
+        from .versioned import load
 
         return load(source)
     except RulesetError:
@@ -92,7 +92,7 @@ def load_ruleset(source: "str | PathLike[str]", *, rulesets: "list[str] | None" 
 def load_rulesets(*dirs: "str | PathLike[str]") -> "Any":
     """Read rulesets folders (default ``rulesets/``) as families of versions: a
     :class:`qrules.registry.Registry`; ``.load(name)`` compiles one, ``.check()`` proves the periods."""
-    from .registry import load_rulesets as _load
+    from .versioned import load_rulesets as _load
 
     return _load(*dirs)
 

@@ -180,7 +180,7 @@ def _init_worker(ruleset_path: str | None, as_of: dt.date, invalid: dict[str, st
     if started is not None:
         _STATE["started"] = started
     if ruleset_path is not None and "compiled" not in _STATE:
-        from .ruleset import load
+        from .versioned import load
 
         _STATE["compiled"] = load(ruleset_path)
     _STATE.update(as_of=as_of, invalid=invalid, rows=rows)
@@ -477,7 +477,7 @@ class Progress:
 def cmd_batch(args: Any) -> int:
     from .console import EXIT_ERRORS, EXIT_OK, print_diagnostics, table
     from .errors import QrulesError
-    from .ruleset import load
+    from .versioned import load
 
     from .output import Status
 

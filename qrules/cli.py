@@ -34,7 +34,7 @@ class _Parser(argparse.ArgumentParser):
 def check_file(path: str):
     """Check one ruleset file: (its entry of ``check --format json``, the compiled ruleset or None,
     the diagnostics). ``qrules serve`` answers ``/api/check`` with the same entry."""
-    from .ruleset import load
+    from .versioned import load
 
     try:
         compiled = load(path)
@@ -111,7 +111,7 @@ def flatten_values(value: Any, path: tuple, out: list) -> None:
 
 
 def cmd_show(args) -> int:
-    from .registry import resolved_at
+    from .versioned import resolved_at
 
     try:
         resolved = resolved_at(args.path, args.at)
@@ -144,7 +144,7 @@ def cmd_show(args) -> int:
 # -- evaluate / explain -------------------------------------------------------------------------
 def _load_inputs(args):
     from .history.load import load_history
-    from .ruleset import load
+    from .versioned import load
 
     from .output import Status
 

@@ -316,7 +316,7 @@ def cmd_deadlines(args) -> int:
     from .console import EXIT_ERRORS, EXIT_OK, print_diagnostics
     from .output import json_default
     from .history.load import load_history
-    from .ruleset import load
+    from .versioned import load
 
     compiled = load(args.ruleset)
     problems = check_deadlines(compiled)

@@ -226,7 +226,7 @@ def cmd_plan(args) -> int:
     from .console import EXIT_OK, print_diagnostics
     from .history.load import load_history
     from .output import json_default
-    from .ruleset import load
+    from .versioned import load
 
     compiled = load(args.ruleset)
     loaded = load_history(args.history)

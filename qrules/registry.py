@@ -1,7 +1,8 @@
 """A rulesets folder as families of versions (brief §4a).
 
-Pipeline position: files in a folder -> **registry** (names, families, periods, proofs) ->
-``loader``/``ruleset`` (each piece loaded and compiled) -> ``versions.Timeline`` -> engine.
+Pipeline position: files in a folder -> **registry** (names, families, periods, proofs; no
+compiling, so ``loader`` can read families) -> ``versioned`` (each piece loaded and compiled
+through the ``compile`` step it gives the registry) -> ``versions.Timeline`` -> engine.
 
 Each ruleset file is one *version* (``ruleset: guangdong-2021``) of a *family*
 (``family: guangdong``; default: inherited through a pinned ``extends``, else its own
@@ -13,7 +14,7 @@ follows a family becomes one compiled *piece* per period of the family it follow
 
 A RULESET argument is a file (one version), a version name or a family name::
 
-    reg = load_rulesets("rulesets")
+    reg = qrules.versioned.load_rulesets("rulesets")
     haojiang = reg.load("haojiang")          # a CompiledRuleset whose .timeline covers every period
 """
 
@@ -83,11 +84,14 @@ class Registry:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     duplicates: dict[str, Diagnostic] = field(default_factory=dict)  # name -> QR901
     _timelines: dict[str, Timeline] = field(default_factory=dict, repr=False)
+    #: ``compile(file, parents, allow) -> CompiledRuleset``, given by :mod:`qrules.versioned`; the
+    #: registry itself only reads folders, so the loader can use it without an import cycle.
+    compile: Any = field(default=None, repr=False)
 
     # -- reading the folder -------------------------------------------------------------------
     @classmethod
-    def scan(cls, dirs: tuple[str, ...] | list[str]) -> "Registry":
-        reg = cls(tuple(str(d) for d in dirs))
+    def scan(cls, dirs: tuple[str, ...] | list[str], compile: Any = None) -> "Registry":
+        reg = cls(tuple(str(d) for d in dirs), compile=compile)
         diags = Diagnostics()
         files = [str(f) for d in reg.dirs if Path(d).is_dir()
                  for f in sorted(Path(d).glob("*.y*ml")) if f.suffix in (".yaml", ".yml")]
@@ -262,15 +266,14 @@ class Registry:
         return parent is not None and self._follows_family(parent, seen + [v.name])
 
     def _pieces(self, v: Version, seen: list[str]) -> list[Piece]:
-        from .loader import load_ruleset
-        from .ruleset import compile_resolved
-
+        if self.compile is None:
+            raise TypeError("this Registry only reads folders: use qrules.versioned.load_rulesets() to compile")
         pieces = []
         errors: list[Diagnostic] = []
         for start, until, mapping, labels, transition in self._periods(v, seen):
             mapping = {**{n: x.file for n, x in self.versions.items()}, **mapping}
             try:
-                compiled = compile_resolved(load_ruleset(v.file, parents=mapping, allow=self.dirs))
+                compiled = self.compile(v.file, mapping, self.dirs)
             except QrulesError as exc:
                 errors += [d for d in exc.diagnostics if d not in errors]
                 continue
@@ -287,22 +290,11 @@ class Registry:
         single ruleset use it; evaluation uses ``.timeline`` to pick the piece for each date."""
         tl = self.timeline(name)
         face = tl.at(dt.date.today()).compiled
-        return _with_timeline(face, tl)
+        import copy
 
-
-def _with_timeline(compiled, tl: Timeline):
-    import copy
-
-    face = copy.copy(compiled)
-    face.timeline = tl
-    return face
-
-
-def load_rulesets(*dirs: str | Path) -> Registry:
-    """Read one or more rulesets folders (default ``rulesets/``): versions, families, periods.
-
-    ``reg.load("haojiang")`` compiles a family or version; ``reg.check()`` lists overlaps and gaps."""
-    return Registry.scan(tuple(str(d) for d in dirs) or DEFAULT_DIRS)
+        face = copy.copy(face)
+        face.timeline = tl
+        return face
 
 
 class FamilyParents:
@@ -344,7 +336,7 @@ class FamilyParents:
         return Path(found).name if rev else found
 
 
-def _needs_registry(file: str) -> bool:
+def needs_registry(file: str) -> bool:
     """Whether a file's ``extends`` chain names something that is not a sibling file (a family)."""
     seen: set[str] = set()
     while file not in seen:
@@ -359,34 +351,6 @@ def _needs_registry(file: str) -> bool:
             return "/" not in parent and not parent.endswith((".yaml", ".yml"))
         file = nxt
     return False
-
-
-def resolve(source: str | Path):
-    """A RULESET argument: a file (one version; a family it follows is resolved in its folder and
-    the ``--rulesets`` folders) or a version or family name in the ``--rulesets`` folders.
-
-    Returns a compiled ruleset with ``.timeline`` (see :class:`qrules.versions.Timeline`)."""
-    from .loader import load_ruleset
-    from .ruleset import compile_resolved
-
-    text = str(source)
-    path = Path(text)
-    dirs = rulesets_dirs.get()
-    looks_like_file = path.exists() or text.endswith((".yaml", ".yml")) or "/" in text or ":" in text
-    if looks_like_file and not (path.is_file() and _needs_registry(text)):
-        compiled = compile_resolved(load_ruleset(text))  # one version on its own, as before families
-        compiled.timeline = Timeline.single(compiled)
-        return compiled
-    if looks_like_file:
-        others = tuple(d for d in dirs if Path(d).resolve() != path.parent.resolve())
-        reg = Registry.scan((str(path.parent),) + others)
-        me = next((v for v in reg.versions.values() if Path(v.file).resolve() == path.resolve()), None)
-        if me is not None and (reg.family_of(me.extends) or me.extends in reg.versions):
-            return reg.load(me.name)
-        compiled = compile_resolved(load_ruleset(text))  # extends by path: families resolved as of today
-        compiled.timeline = Timeline.single(compiled)
-        return compiled
-    return Registry.scan(dirs).load(text)
 
 
 def check_folders(folders: list[str]) -> tuple[list[Diagnostic], dict, list[str]]:
@@ -412,14 +376,3 @@ def check_folders(folders: list[str]) -> tuple[list[Diagnostic], dict, list[str]
     ok = not any(d.severity == "error" for d in diags)
     return diags, {"folders": folders, "ok": ok, "families": families,
                    "diagnostics": [d.to_dict() for d in diags]}, lines
-
-
-def resolved_at(source: str, at: dt.date | None):
-    """The resolved (not compiled) ruleset a RULESET argument means on ``at`` (default today), for
-    ``show``: a file's family references resolved on that date, or a name's piece in force then."""
-    from .loader import load_ruleset
-
-    path = Path(source)
-    if path.exists() or source.endswith((".yaml", ".yml")) or "/" in source or ":" in source:
-        return load_ruleset(source, at=at)
-    return Registry.scan(rulesets_dirs.get()).timeline(source).at(at or dt.date.today()).compiled.resolved

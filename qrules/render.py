@@ -1,6 +1,6 @@
 """Render a resolved ruleset as a Markdown document for people: ``qrules render RULESET``.
 
-Pipeline position: ``ruleset.load`` (resolved and compiled) -> **render** -> Markdown.
+Pipeline position: ``versioned.load`` (resolved and compiled) -> **render** -> Markdown.
 The document is written for policy staff, Chinese first: article by article, the rule in
 plain words, its values, and where each value comes from (the file and line that set it,
 and whether a child ruleset inherits, overrides or adds it). Class thresholds are shown
@@ -466,7 +466,7 @@ def render_markdown(compiled) -> str:
     """The resolved ruleset as a Markdown document, article by article, with provenance.
 
     Args:
-        compiled: a :class:`qrules.ruleset.CompiledRuleset` (``qrules.ruleset.load(path)``).
+        compiled: a :class:`qrules.ruleset.CompiledRuleset` (``qrules.versioned.load(path)``).
 
     Returns:
         Markdown text without relative links (safe for ``mkdocs build --strict``).
@@ -475,7 +475,7 @@ def render_markdown(compiled) -> str:
 
 
 def cmd_render(args) -> int:
-    from .ruleset import load
+    from .versioned import load
 
     text = render_markdown(load(args.ruleset))
     if args.output and args.output != "-":  # '-': standard output

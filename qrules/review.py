@@ -1,6 +1,6 @@
 """Review a ruleset change: ``qrules diff OLD NEW`` and ``qrules impact OLD NEW HISTORY``.
 
-Pipeline position: two ``ruleset.load`` results (either may be read from git as
+Pipeline position: two ``versioned.load`` results (either may be read from git as
 ``REV:path``; inheritance is resolved first) -> **review** -> a list of :class:`Change`
 in domain words with citations, and an :class:`Impact` of the change on a corpus.
 
@@ -865,7 +865,7 @@ def _write(text: str, output: str | None) -> None:
 
 def cmd_diff(args) -> int:
     from .console import print_diagnostics
-    from .ruleset import load
+    from .versioned import load
 
     labels = {args.old: args.old_label or args.old, args.new: args.new_label or args.new}
     try:
@@ -911,7 +911,7 @@ def relabel(diags, labels: dict[str, str]) -> list:
 def cmd_impact(args) -> int:
     from .console import print_diagnostics
     from .history.load import load_history
-    from .ruleset import load
+    from .versioned import load
 
     from .output import Status
 

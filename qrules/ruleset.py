@@ -126,7 +126,7 @@ class CompiledRuleset:
     diagnostics: list[Diagnostic] = field(default_factory=list)  # warnings and infos from check
     reward_conditions: dict[str, list[CompiledCondition]] = field(default_factory=dict)  # rule -> conditions
     cites: dict[str, str | None] = field(default_factory=dict)  # what the engine cites, by role
-    timeline: Any = None  # qrules.versions.Timeline: the versions by date (set by qrules.registry.resolve)
+    timeline: Any = None  # qrules.versions.Timeline: the versions by date (set by qrules.versioned.resolve)
     _window_cache: dict = field(default_factory=dict, repr=False)
 
     def in_window(self, entry_date: dt.date, as_of: dt.date, entry: tuple = ()) -> bool:
@@ -460,11 +460,3 @@ def compile_resolved(resolved: ResolvedRuleset, probes=None) -> CompiledRuleset:
     compiled.diagnostics = [d for d in diags.items if d.severity != "error"]
     compiled.cites = citations(resolved)
     return compiled
-
-
-def load(source: str | Path) -> CompiledRuleset:
-    """Load, check and compile a ruleset: a file, or a version or family name in the rulesets
-    folder (``qrules.registry``); ``.timeline`` says which version is in force on which date."""
-    from .registry import resolve
-
-    return resolve(source)

@@ -63,14 +63,14 @@ def d(text: str) -> dt.date:
 
 @pytest.fixture(scope="session")
 def gd():
-    from qrules.ruleset import load
+    from qrules.versioned import load
 
     return load(GUANGDONG)
 
 
 @pytest.fixture(scope="session")
 def hj():
-    from qrules.ruleset import load
+    from qrules.versioned import load
 
     return load(HAOJIANG)
 
@@ -93,7 +93,7 @@ def run(gd):
 @pytest.fixture
 def child(tmp_path):
     """child(yaml_text) -> compiled ruleset extending guangdong-2021 (a what-if variant)."""
-    from qrules.ruleset import load
+    from qrules.versioned import load
 
     def _child(body: str, name: str = "whatif"):
         path = tmp_path / f"{name}.yaml"

@@ -23,7 +23,7 @@ from qrules.cli import main
 from qrules.engine import evaluate
 from qrules.errors import QrulesError
 from qrules.history import load_history, load_history_data, uscc_check_character
-from qrules.ruleset import load
+from qrules.versioned import load
 from qrules.synth import DEFAULT_AS_OF, generate, history_data, write_corpus
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -24,7 +24,7 @@ def _allow_rulesets(monkeypatch):
 
 
 def load_change(name: str):
-    from qrules.ruleset import load
+    from qrules.versioned import load
 
     return load(CHANGES / f"{name}.yaml")
 
@@ -196,7 +196,7 @@ def test_render_shows_each_new_slot():
 def test_renumbered_successor_check_hints_cite_its_class_article(tmp_path, monkeypatch):
     """A gap in the successor's classes is reported with its own class article, not 第二十六条."""
     from qrules.errors import QrulesError
-    from qrules.ruleset import load
+    from qrules.versioned import load
 
     kid = tmp_path / "gap.yaml"
     kid.write_text(f"qrules: 1\nruleset: gap\nextends: {CHANGES / 'renumbered-successor.yaml'}\nversion: t\n"

@@ -22,7 +22,7 @@ pytest.importorskip("polars")
 from qrules.batch import evaluate_all  # noqa: E402
 from qrules.columnar import ColumnarBackend, Fallback, Tables  # noqa: E402
 from qrules.history import load_history_data, uscc_check_character  # noqa: E402
-from qrules.ruleset import load  # noqa: E402
+from qrules.versioned import load  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 AS_OF = dt.date(2025, 12, 31)

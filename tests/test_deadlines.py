@@ -41,7 +41,7 @@ from qrules.errors import QrulesError
 from qrules.cli import main
 from qrules.deadlines import STATUSES, Clock, check_deadlines, compute_deadlines, summarize
 from qrules.history import load_history_data
-from qrules.ruleset import load
+from qrules.versioned import load
 
 D = date
 ROOT = Path(__file__).resolve().parents[1]

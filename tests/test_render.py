@@ -12,7 +12,7 @@ import pytest
 
 from qrules.cli import main
 from qrules.render import article_key, class_score_ranges, render_markdown
-from qrules.ruleset import load
+from qrules.versioned import load
 
 ROOT = Path(__file__).resolve().parents[1]
 GUANGDONG = ROOT / "rulesets" / "guangdong-2021.yaml"

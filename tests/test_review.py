@@ -22,7 +22,7 @@ from qrules.cli import main
 from qrules.engine import evaluate
 from qrules.history import load_history, load_history_text
 from qrules.review import class_ranges, diff, impact
-from qrules.ruleset import load
+from qrules.versioned import load
 
 ROOT = Path(__file__).resolve().parents[1]
 GUANGDONG = ROOT / "rulesets" / "guangdong-2021.yaml"

@@ -10,7 +10,7 @@ import pytest
 from conftest import GUANGDONG, HAOJIANG
 from qrules.cli import main
 from qrules.errors import QrulesError, render
-from qrules.ruleset import load
+from qrules.versioned import load
 
 GD_TEXT = GUANGDONG.read_text(encoding="utf-8")
 

@@ -29,7 +29,7 @@ def no_outside_assets(html: str) -> None:
 
 
 def test_art26_class_bands_are_the_partition_of_the_score_line():
-    from qrules.ruleset import load
+    from qrules.versioned import load
     from qrules.serve.chart import class_bands
 
     D = Decimal
@@ -37,7 +37,7 @@ def test_art26_class_bands_are_the_partition_of_the_score_line():
 
 
 def test_art7_entry_leaves_the_window_36_months_after_its_date():
-    from qrules.ruleset import load
+    from qrules.versioned import load
     from qrules.serve.chart import leaves_window
 
     # as_of − 36 months < d: on 2025-10-14 the window starts after 2022-10-14 (in), on 2025-10-15 after 2022-10-15
@@ -47,7 +47,7 @@ def test_art7_entry_leaves_the_window_36_months_after_its_date():
 def test_art26_chart_of_ht_d_lock_and_recovery():
     from qrules.engine import evaluate
     from qrules.history.load import load_history
-    from qrules.ruleset import load
+    from qrules.versioned import load
     from qrules.serve.chart import timeline
 
     compiled, loaded, as_of = load(HAOJIANG), load_history(HISTORY), dt.date(2025, 12, 31)

@@ -16,7 +16,7 @@ import pytest
 import qrules
 from qrules.cli import main
 from qrules.errors import QrulesError
-from qrules.registry import load_rulesets
+from qrules.versioned import load_rulesets
 
 ROOT = Path(__file__).resolve().parent.parent
 RULESETS = ROOT / "rulesets"

@@ -136,7 +136,7 @@ class RulesetStore:
 
     def _load(self, slot: RulesetSlot) -> None:
         from ..registry import rulesets_dirs
-        from ..ruleset import load
+        from ..versioned import load
 
         token = rulesets_dirs.set((str(self.folder),))
         try:
