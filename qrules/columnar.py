@@ -277,33 +277,80 @@ class ColumnarBackend:
 
 
 class Tables:
-    """A validated history as two polars tables (and the loader's refused subjects)."""
+    """A validated history as two polars tables (and the loader's refused subjects).
 
-    EVENT_FIELDS = {"id": "Utf8", "kind": "Utf8", "date": "Date", "item": "Utf8", "subject": "Utf8", "of": "Utf8",
-                    "intentional": "Boolean", "major_impact": "Boolean", "rule": "Utf8", "reported": "Boolean",
-                    "recalled_before_defect": "Boolean", "notice_date": "Date", "action_date": "Date",
-                    "rectified": "Boolean", "concealed": "Boolean", "recorded_by": "Utf8"}
+    The contract every producer of tables keeps (``from_history`` here, the columnar loader):
+    ``subjects`` has every column of :data:`qrules.tables.SUBJECT_COLUMNS` and ``events`` every
+    column of :data:`qrules.tables.EVENT_COLUMNS` plus ``recorded``, typed by
+    :meth:`subject_schema` / :meth:`event_schema`, one row per valid record in history order;
+    ``invalid`` is ``sid`` -> ``inv_reason`` for the refused subjects."""
+
+    DATE_COLUMNS = frozenset({"date", "notice_date", "action_date", "applied", "changes_date", "recorded"})
 
     def __init__(self, subjects: Any, events: Any, invalid: Any):
         self.subjects, self.events, self.invalid = subjects, events, invalid
+
+    @staticmethod
+    def _dtype(column: str) -> Any:
+        import polars as pl
+
+        from .tables import BOOL_COLUMNS, LIST_COLUMNS
+
+        if column in LIST_COLUMNS:
+            return pl.List(pl.Utf8)
+        if column in BOOL_COLUMNS:
+            return pl.Boolean
+        if column in Tables.DATE_COLUMNS:
+            return pl.Date
+        if column == "nice_class":
+            return pl.Int64
+        return pl.Utf8
+
+    @classmethod
+    def subject_schema(cls) -> dict[str, Any]:
+        from .tables import SUBJECT_COLUMNS
+
+        return {c: cls._dtype(c) for c in SUBJECT_COLUMNS}
+
+    @classmethod
+    def event_schema(cls) -> dict[str, Any]:
+        from .tables import EVENT_COLUMNS
+
+        return {c: cls._dtype(c) for c in [*EVENT_COLUMNS, "recorded"]}
 
     @classmethod
     def from_history(cls, loaded: Any) -> "Tables":
         """Tables from a :class:`~qrules.history.LoadedHistory` (or a ``History``)."""
         import polars as pl
 
+        from .tables import COLUMN_PATHS
+
         history = getattr(loaded, "history", loaded)
         invalid = dict(getattr(loaded, "invalid_subjects", {}) or {})
-        sd = [s.__dict__ for s in history.subjects]
-        cols = {k: [d.get(k) for d in sd] for k in ("id", "kind", "name", "region", "category")}
-        cols["roles"] = [d.get("roles") or [] for d in sd]
-        subjects = _frame(cols, {"id": pl.Utf8, "kind": pl.Utf8, "name": pl.Utf8, "roles": pl.List(pl.Utf8),
-                                 "region": pl.Utf8, "category": pl.Utf8})
-        ed = [ev.__dict__ for ev in history.events]
-        ecols = {k: [d.get(k) for d in ed] for k in list(cls.EVENT_FIELDS) + ["subjects"]}
-        schema = {k: getattr(pl, v) for k, v in cls.EVENT_FIELDS.items()}
-        schema["subjects"] = pl.List(pl.Utf8)
-        events = _frame(ecols, schema)
+
+        def columns(records: list, schema: dict) -> dict[str, list]:
+            dicts = [r.__dict__ for r in records]
+            out: dict[str, list] = {}
+            for col in schema:
+                path = COLUMN_PATHS.get(col, (col,))
+                if len(path) == 1:
+                    out[col] = [d.get(col) for d in dicts]
+                    continue
+                values = []
+                for d in dicts:
+                    v: Any = d.get(path[0])
+                    for part in path[1:]:
+                        v = getattr(v, part, None) if v is not None else None
+                    values.append(v)
+                out[col] = values
+            for col in schema:  # list columns: [] for an absent operator's roles, as the models hold
+                if col == "roles":
+                    out[col] = [v or [] for v in out[col]]
+            return out
+
+        sschema, eschema = cls.subject_schema(), cls.event_schema()
+        subjects = _frame(columns(list(history.subjects), sschema), sschema)
+        events = _frame(columns(list(history.events), eschema), eschema)
         inv = pl.DataFrame({"sid": list(invalid), "inv_reason": list(invalid.values())},
                            schema={"sid": pl.Utf8, "inv_reason": pl.Utf8})
         return cls(subjects, events, inv)
@@ -340,7 +387,8 @@ def _frame(columns: dict[str, list], schema: dict) -> Any:
         import pyarrow as pa
     except ModuleNotFoundError:
         return pl.DataFrame(columns, schema=schema)
-    types = {pl.Utf8: pa.string(), pl.Date: pa.date32(), pl.Boolean: pa.bool_(), pl.List(pl.Utf8): pa.list_(pa.string())}
+    types = {pl.Utf8: pa.string(), pl.Date: pa.date32(), pl.Boolean: pa.bool_(), pl.List(pl.Utf8): pa.list_(pa.string()),
+             pl.Int64: pa.int64()}
     table = pa.table({k: pa.array(v, type=types[schema[k]]) for k, v in columns.items()})
     return pl.from_arrow(table)
 
