@@ -134,7 +134,7 @@ class Case:
     index: int
     name: str
     span: Span
-    ruleset: str                      # path as given, resolved against the case file
+    ruleset: str                      # path as given, resolved against the case file; or a name
     ruleset_label: str | None         # shown when the case runs against several rulesets
     as_of: dt.date
     overrides: tuple[tuple[str, str, Pos | None], ...]
@@ -143,6 +143,7 @@ class Case:
     history_path: tuple               # where the inline history sits in the case document
     model: CaseModel
     doc: Document
+    by_name: bool = False             # ``ruleset:`` names a version or family (brief §4a), not a file
 
     @property
     def id(self) -> str:
@@ -344,11 +345,32 @@ def _bind(path: str, doc: Document, top: CaseFileModel, model: CaseModel, i: int
     out = []
     for j, rel in enumerate(names):
         label = Path(rel).stem if len(names) > 1 else None
-        out.append(Case(file=path, index=i, name=model.name, span=span, ruleset=_resolve(path, rel),
+        by_name = _is_name(path, rel)
+        out.append(Case(file=path, index=i, name=model.name, span=span,
+                        ruleset=rel if by_name else _resolve(path, rel),
                         ruleset_label=label, as_of=as_of, overrides=overrides,
                         override_path=rpath + ((j,) if len(names) > 1 else ()),
-                        history=history, history_path=hpath, model=model, doc=doc))
+                        history=history, history_path=hpath, model=model, doc=doc, by_name=by_name))
     return out
+
+
+def _is_name(case_file: str, rel: str) -> bool:
+    """``ruleset: guangdong`` (a family) or ``guangdong-2021`` (a version) rather than a file path:
+    no folder, no YAML suffix, and no such file beside the case file."""
+    return not (rel.endswith((".yaml", ".yml")) or "/" in rel or "\\" in rel or ":" in rel
+                or Path(_resolve(case_file, rel)).exists())
+
+
+def name_dirs(case_file: str) -> tuple[str, ...]:
+    """Where a case's ruleset name is looked up: the folder above the case file's folder (cases
+    live in ``rulesets/tests/``), then the ``--rulesets`` folders (default ``rulesets/``)."""
+    from .registry import rulesets_dirs
+
+    out: list[str] = []
+    for d in (str(Path(case_file).resolve().parent.parent), *rulesets_dirs.get()):
+        if Path(d).is_dir() and all(Path(d).resolve() != Path(o).resolve() for o in out):
+            out.append(d)
+    return tuple(out)
 
 
 def is_history_file(doc: Document) -> bool:
@@ -363,6 +385,7 @@ class Runner:
     """Runs cases, caching compiled rulesets per (file, overrides) and histories per file."""
 
     def __init__(self) -> None:
+        self.registries: dict[tuple, Any] = {}
         self.resolved: dict[str, Any] = {}
         self.compiled: dict[tuple, Any] = {}
         self.histories: dict[str, Any] = {}
@@ -374,6 +397,8 @@ class Runner:
         from .loader import load_ruleset
         from .ruleset import compile_resolved
 
+        if case.by_name:
+            return self._by_name(case)
         key_file = str(Path(case.ruleset).resolve())
         key = (key_file, tuple((n, t) for n, t, _ in case.overrides))
         if key in self.compiled:
@@ -400,6 +425,55 @@ class Runner:
         if key_file not in self.coverage:
             self.coverage[key_file] = Coverage.of(_display(case.ruleset), compiled, probes)
         return compiled
+
+    def _by_name(self, case: Case) -> Any:
+        """A version or family name: every version compiled with coverage probes, one timeline;
+        each event is then decided under the version in force on its date, as ``evaluate`` does."""
+        from .language.compiler import Probes
+        from .loader import load_ruleset
+        from .registry import Registry
+        from .ruleset import compile_resolved
+
+        dirs = name_dirs(case.file)
+        key = (dirs, tuple((n, t) for n, t, _ in case.overrides))
+        reg = self.registries.get(key)
+        if reg is None:
+            def compile_version(file: str, parents: dict, allow: tuple[str, ...]) -> Any:
+                key_file = str(Path(file).resolve())
+                resolved = load_ruleset(file, parents=parents, allow=allow)
+                if case.overrides:
+                    resolved = _with_overrides(resolved, case)
+                probes = self.probes.setdefault(key_file, Probes())
+                compiled = compile_resolved(resolved, probes)
+                self.coverage.setdefault(key_file, Coverage.of(_display(file), compiled, probes))
+                return compiled
+
+            reg = self.registries[key] = Registry.scan(dirs, compile=compile_version)
+        try:
+            return reg.load(case.ruleset)
+        except QrulesError as exc:
+            if not any(d.code == "QR906" for d in exc.diagnostics):
+                raise  # the name was found; its files have problems, listed as they are
+            from .errors import did_you_mean
+
+            guess = did_you_mean(case.ruleset, reg.names())
+            first = Diagnostic("QR803", f"ruleset '{case.ruleset}' is not a file, nor a version or family in "
+                               f"{', '.join(dirs) or '(no rulesets folder)'}（找不到规则集）",
+                               case.doc.span(case.override_path),
+                               hint=(guess + "; " if guess else "") + f"known: {', '.join(reg.names()) or '(none)'}; "
+                                    "or write a file path such as 'ruleset: ../guangdong-2021.yaml'")
+            raise QrulesError([first]) from None
+
+    def observe(self, case: Case, compiled: Any, result: Any) -> None:
+        """Coverage: a file's own; for a name, each version sees the entries it decided and the
+        classes when it is the version at the as-of date."""
+        if not case.by_name:
+            self.coverage[str(Path(case.ruleset).resolve())].observe(case, result)
+            return
+        for piece in compiled.timeline.pieces:
+            cov = self.coverage.get(str(Path(piece.compiled.resolved.file).resolve()))
+            if cov is not None:
+                cov.observe(case, result, version=piece.label)
 
     def history(self, case: Case):
         from .history.load import load_history, load_history_document
@@ -448,7 +522,7 @@ class Runner:
             out.diagnostics = [Diagnostic("QR803", f"evaluation failed: {type(exc).__name__}: {exc}", case.span)]
             return out
         failures, explain_ids = _compare(case, loaded, result)
-        self.coverage[str(Path(case.ruleset).resolve())].observe(case, result)
+        self.observe(case, compiled, result)
         if failures:
             out.status = "fail"
             out.failures = failures
@@ -695,15 +769,19 @@ class Coverage:
             cov.own.update({label: key for key, label in branches.items() if mine(key[0])})
         return cov
 
-    def observe(self, case: Case, result) -> None:
-        """Record what the subjects the case checks exercised (branches record themselves)."""
+    def observe(self, case: Case, result, version: str | None = None) -> None:
+        """Record what the subjects the case checks exercised (branches record themselves); with
+        ``version``, only what that version decided (entries it decided; classes at the as-of date)."""
         checked = set(case.model.expect)
         for s in result.subjects:
             if s.id not in checked:
                 continue
-            self.seen.add(f"live:{s.live_class}")
-            self.seen.add(f"official:{s.official_class}")
+            if version is None or getattr(result, "version_at_as_of", None) == version:
+                self.seen.add(f"live:{s.live_class}")
+                self.seen.add(f"official:{s.official_class}")
             for e in s.entries:
+                if version is not None and getattr(e, "version", None) not in (None, version):
+                    continue
                 if e.kind == "deduction":
                     self.seen.add(f"item:{e.code}")
                 elif e.kind == "repair" and e.status == "lapsed":

@@ -226,3 +226,61 @@ def test_failure_messages_per_field(tmp_path, capsys, field, value, message):
     code, out = run(capsys, str(path))
     assert code == 1
     assert message in out
+
+
+# -- a case naming a version or family (brief §4a) -------------------------------------------
+VERSIONS = ROOT / "tests" / "data" / "versions"
+
+
+def _family_case(tmp_path: Path, ruleset: str, as_of: str, expect: str) -> Path:
+    f = tmp_path / "cases" / "family.yaml"
+    f.parent.mkdir(exist_ok=True)
+    f.write_text(textwrap.dedent(f"""\
+        ruleset: {ruleset}
+        as_of: {as_of}
+        history: {VERSIONS / 'history-2025-2027.yaml'}
+        cases:
+          - name: 第七条 第十一条 successor in force
+            expect: {expect}
+        """), encoding="utf-8")
+    return f
+
+
+def test_s4a_case_naming_a_family_decides_each_event_under_its_version(tmp_path, capsys):
+    # tests/test_versions.py EXPECTED[keep, 2027-03-31]: p2 = 12 - 5 (e2 under guangdong-2026) = 7 B;
+    # p3 11 is A only under the successor (A from 11 points).
+    case = _family_case(tmp_path, "haojiang", "2027-03-31",
+                        "{p2: {score: 7, class: B}, p3: {score: 11, class: A}, op1: {score: 6, class: C}}")
+    rc = main(["test", str(case), "--rulesets", str(ROOT / "rulesets"), "--rulesets", str(VERSIONS / "keep")])
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    assert "1 passed, 0 failed" in out
+
+
+def test_s4a_case_naming_a_family_before_the_switch_uses_the_first_version(tmp_path, capsys):
+    case = _family_case(tmp_path, "haojiang", "2026-03-31", "{p3: {score: 11, class: B}}")
+    assert main(["test", str(case), "--rulesets", str(ROOT / "rulesets"), "--rulesets", str(VERSIONS / "keep")]) == 0
+
+
+def test_s4a_case_naming_a_family_reports_coverage_per_version_file(tmp_path, capsys):
+    case = _family_case(tmp_path, "guangdong", "2027-03-31", "{p2: {score: 7, class: B}}")
+    main(["test", str(case), "--format", "json", "--rulesets", str(ROOT / "rulesets"),
+          "--rulesets", str(VERSIONS / "keep")])
+    report = json.loads(capsys.readouterr().out)
+    files = sorted(Path(c["file"]).name for c in report["coverage"])
+    assert files == ["guangdong-2021.yaml", "guangdong-2026.yaml"]
+    by_file = {Path(c["file"]).name: c for c in report["coverage"]}
+    # e2 (11.1, 2026-09-01) was decided under the successor, e0 (11.1, 2024) under guangdong-2021
+    assert "11.1" not in by_file["guangdong-2026.yaml"]["items"]["uncovered"]
+    assert "11.1" not in by_file["guangdong-2021.yaml"]["items"]["uncovered"]
+    assert "11.6" in by_file["guangdong-2026.yaml"]["items"]["uncovered"]  # e4, e5 are 2025: the old version's
+
+
+def test_s4a_case_naming_an_unknown_ruleset_lists_the_known_names(tmp_path, capsys):
+    case = _family_case(tmp_path, "guangdongg", "2026-03-31", "{p3: {score: 11}}")
+    assert main(["test", str(case), "--rulesets", str(ROOT / "rulesets")]) == 1
+    out = capsys.readouterr()
+    text = out.out + out.err
+    assert "error[QR803]" in text and "ruleset 'guangdongg' is not a file, nor a version or family" in text
+    assert "family.yaml:1:10" in text  # at the ruleset: value
+    assert "Traceback" not in text
