@@ -340,3 +340,31 @@ def test_s4a_outlook_in_explain_and_json(capsys):
     data = json.loads(capsys.readouterr().out)
     pw = next(s for s in data["subjects"] if s["id"] == "pw")
     assert pw["outlook"]["steps"][1]["date"] == "2026-01-15" and pw["outlook"]["points_needed"] == "1"
+
+
+def test_art18_outlook_reward_over_the_cap_is_not_offered(tmp_path):
+    """opc, a producer that filed, below A after three 12.3 deductions: its two 17.2 rewards (+1 each,
+    第十七条第（二）项) already reach the 2-point cap of the window (第十八条); a third one now would count 0,
+    so the outlook lists it as not possible and says why (the cap), instead of offering it."""
+    from qrules.engine.outlook import outlook
+
+    history = tmp_path / "capped.yaml"
+    history.write_text(
+        "subjects:\n"
+        "  - {id: opc, kind: operator, uscc: 91440512MAAY4CL122, roles: [producer], region: '440512'}\n"
+        "events:\n"
+        "  - {id: f1, kind: filing, subject: opc, date: 2024-01-10}\n"
+        "  - {id: d1, kind: deduction, item: '12.3', date: 2024-02-01, subjects: [opc]}\n"
+        "  - {id: w1, kind: reward, rule: '17.2', subject: opc, date: 2024-03-01, reported: true, recalled_before_defect: true}\n"
+        "  - {id: w2, kind: reward, rule: '17.2', subject: opc, date: 2024-04-01, reported: true, recalled_before_defect: true}\n"
+        "  - {id: d2, kind: deduction, item: '12.3', date: 2024-05-01, subjects: [opc]}\n"
+        "  - {id: d3, kind: deduction, item: '12.3', date: 2024-06-01, subjects: [opc]}\n",
+        encoding="utf-8")
+    ruleset = qrules.load_ruleset(RULESETS / "guangdong-2021.yaml")
+    loaded = qrules.load_history(history)
+    as_of = dt.date(2025, 12, 31)
+    result = qrules.evaluate(ruleset, loaded, as_of)
+    o = outlook(ruleset, loaded.history, result, "opc", as_of)
+    reward = next(a for a in o.actions if a.kind == "reward" and a.ref == "17.2")
+    assert (reward.possible, reward.points) == (False, 0)
+    assert "奖励分上限" in reward.text and "第十八条" in reward.text

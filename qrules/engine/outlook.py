@@ -149,8 +149,12 @@ def actions(compiled, history, as_of: dt.date, sid: str, result, invalid=None) -
                         + (f"（{x.reason}）" if x.status == "capped" else "") + (f"（{x.cite}）" if x.cite else ""))
             out.append(OutlookAction(kind=what, ref=ref, points=gain, possible=True, text=text))
         else:
-            reason = refused[0].reason if refused else "对本记分对象不计分（not counted for this subject）"
-            cite = refused[0].cite if refused else None
+            if refused:
+                reason, cite = refused[0].reason, refused[0].cite
+            elif mine and mine[0].status == "capped":  # eligible, but the cap leaves nothing to add
+                reason, cite = (mine[0].reason or "奖励分已达上限（the reward cap is reached）"), mine[0].cite
+            else:
+                reason, cite = "对本记分对象不计分（not counted for this subject）", None
             label = f"修复 {ref}" if what == "repair" else f"奖励 {ref}"
             out.append(OutlookAction(kind=what, ref=ref, points=Decimal(0), possible=False,
                                            text=f"{label} 目前不可行：{reason}" + (f"（{cite}）" if cite else "")))
