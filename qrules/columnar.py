@@ -7,15 +7,17 @@ classes, official classes, locks and rejections for every subject at once:
 
 - every ruleset expression it needs is compiled from the checked AST to a polars expression
   (:mod:`qrules.polarsexpr`), numbers as scaled integers at the ruleset's scale;
-- deductions, repairs and rewards are rows; items, subjects and their deductions are joins;
-- the decisions that depend on earlier decisions (a repair's ordinal, the per-period repair
-  limit, the reward cap, the half-year adjustments and the D lock) are bounded iterations —
-  round ``k`` decides every subject's ``k``-th repair, reward or adjustment at once.
+- deductions, repairs and rewards are rows; items, subjects, the links of 第十二条 and a
+  producer's product lines (第十条) are joins, the heaviest value per event a sort;
+- the decisions that depend on earlier decisions (the 180-day dedup per product line, the
+  per-period repair limit, the reward cap on a subject and on a producer's line, the
+  half-year adjustments and the D lock) are bounded iterations — round ``k`` decides every
+  group's ``k``-th failure, repair, reward or adjustment at once.
 
 What it does not take, it says: :meth:`ColumnarBackend.unsupported` lists every rule or kind
-of record of this ruleset and history it cannot evaluate (products and their links, spot-check
-dedup, corrections, clean-record rewards, rule fields it does not know...). The commands then
-fall back to the per-subject engine and print that list — never silently.
+of record of this ruleset and history it cannot evaluate (corrections, rules over the typed
+collections, rule fields it does not know...). The commands then fall back to the per-subject
+engine and print that list — never silently.
 ``tests/test_columnar.py`` compares both backends subject by subject over seeded corpora.
 """
 
@@ -183,7 +185,7 @@ class ColumnarBackend:
             fields = getattr(typ, "fields", None)
             if fields:
                 for f, ftyp in dict(fields).items():
-                    if not hasattr(ftyp, "elem") and not (name == "subject" and f != "kind"):
+                    if not hasattr(ftyp, "elem") or (name, f) == ("subject", "roles"):
                         cols[(name, f)] = pl.col(f"{name}.{f}")
             else:
                 cols[(name,)] = pl.col(name)
@@ -220,23 +222,12 @@ class ColumnarBackend:
         pl, m = self.pl, self.m
         reasons = list(self.problems)
         ev, subj = t.events, t.subjects
-        if subj.height and (subj["kind"] == "product").any():
-            reasons.append("product subjects (第十条 composition over products, 第十二条 links)")
         kinds = set(ev["kind"].unique().to_list())
         if "correction" in kinds:
             reasons.append("correction events (第二十四、二十五条)")
-        if "spot_check" in kinds:
-            reasons.append("spot_check events (第十六、十七条 clean records)")
-        ded = t.kind("deduction")
-        spot = [c for c, i in m.items.items() if i.spot_check]
-        product = [c for c, i in m.items.items() if i.subject == "product"]
-        for codes, what in ((spot, "spot-check item {} (第九条第二款 dedup)"),
-                            (product, "product item {} recorded on an operator (第十二条 links)")):
-            hit = ded.filter(pl.col("item").is_in(codes))["item"]
-            if hit.len():
-                reasons.append(what.format(hit[0]))
-        if ded.height and (ded["subjects"].list.n_unique() != ded["subjects"].list.len()).any():
-            reasons.append("a deduction that names a subject twice")
+        if not m.repair.lapses_with_deduction.value and subj.height and (subj["kind"] == "product").any():
+            reasons.append("repairs that outlive their deduction (repair.lapses_with_deduction false) on a "
+                           "producer's product lines (第十条)")
         if ev["recorded_by"].is_not_null().any():
             reasons.append("recorded_by checks (第五条、第十九条第二款)")
         rules = t.kind("reward")["rule"].unique().to_list()
@@ -398,11 +389,15 @@ _REJ = ("event", "kind", "subject", "code", "reason", "cite")
 
 def rejections(t: Tables, frame: Any) -> list[Any]:
     """Rejection models for the refused rows, with the subjects each event concerns (as the engine lists them)."""
+    import polars as pl
+
     from .engine.results import Rejection
 
     ev = t.events
     index = dict(zip(ev["id"].to_list(), range(ev.height)))
     subs, sub, of = ev["subjects"].to_list(), ev["subject"].to_list(), ev["of"].to_list()
+    made = t.subjects.filter(pl.col("kind") == "product")
+    producer_of = dict(zip(made["id"].to_list(), made["producer"].to_list()))  # each named product's producer too
 
     def related(eid: str, depth: int = 0) -> list[str]:
         i = index[eid]
@@ -411,7 +406,7 @@ def rejections(t: Tables, frame: Any) -> list[Any]:
             names.append(sub[i])
         if not names and of[i] is not None and depth < 5 and of[i] in index:
             return related(of[i], depth + 1)
-        return sorted(set(names))
+        return sorted(set(names) | {producer_of[n] for n in names if producer_of.get(n)})
 
     build = Rejection.build  # values computed here, as the engine's: no validation pass
     return [build(event=r[0], kind=r[1], subject=r[2], subjects=related(r[0]), code=r[3], reason=r[4], cite=r[5])
@@ -459,12 +454,18 @@ class _Run:
     # -- subjects ------------------------------------------------------------------------------
 
     def subjects(self) -> Any:
-        """Operators with the scope (第二条) and jurisdiction checks as the engine's subject views make them."""
+        """Subjects with the scope (第二条) and jurisdiction checks as the engine's subject views make
+        them: a product without a region takes its producer's."""
         from .engine import division_prefix
 
         pl, m = self.pl, self.m
         prefix = division_prefix(m.jurisdiction.division)
         s = self.t.subjects
+        own = s.select(pl.col("id").alias("producer"), pl.col("region").alias("__pregion")).unique("producer",
+                                                                                                   keep="first")
+        s = s.with_columns(producer=pl.when(pl.col("kind") == "product").then(pl.col("producer")))
+        s = s.join(own, on="producer", how="left", maintain_order="left").with_columns(
+            region=pl.coalesce("region", "__pregion")).drop("__pregion")
         out_of_scope = pl.col("category").is_in(list(m.scope.excluded_categories)).fill_null(False)
         outside = pl.col("region").is_not_null() & ~pl.col("region").str.starts_with(prefix)
         return s.with_columns(
@@ -477,15 +478,20 @@ class _Run:
             exc_cite=pl.when(out_of_scope).then(pl.lit(m.scope.cite, dtype=pl.Utf8))
             .when(outside).then(pl.lit(m.jurisdiction.cite, dtype=pl.Utf8)))
 
+    #: What an event row learns of the subject it names (``check_subjects``), as ``s_*`` columns.
+    _SUBJECT_FIELDS = ("kind", "producer", "brand", "nice_class", "category", "region")
+
     def check_subjects(self, pairs: Any) -> Any:
         """``pairs`` (event rows with a ``sid``) that may be scored; the others refused with the
-        engine's reasons (QR603 refused record, QR602 unknown, QR604/QR605 excluded)."""
+        engine's reasons (QR603 refused record, QR602 unknown, QR604/QR605 excluded). The rows kept
+        gain the subject's ``roles`` and ``s_kind``, ``s_producer``, ``s_brand``..."""
         from .errors import did_you_mean
 
         pl = self.pl
         j = pairs.join(self.t.invalid, on="sid", how="left").join(
             self.S.select(pl.col("id").alias("sid"), "roles", "exc_code", "exc_reason", "exc_cite",
-                          known=pl.lit(True)), on="sid", how="left")
+                          *[pl.col(f).alias(f"s_{f}") for f in self._SUBJECT_FIELDS], known=pl.lit(True)),
+            on="sid", how="left")
         inv = pl.col("inv_reason").is_not_null()
         self.reject(j.filter(inv), "QR603", pl.format("subject '{}' is invalid: {}", pl.col("sid"), pl.col("inv_reason")),
                     self.c.cites.get("subjects"), pl.col("sid"))
@@ -512,111 +518,283 @@ class _Run:
                     pl.format(f"dated {{}}, after the as-of date {self.as_of}; not yet effective", pl.col("date")))
         live = lambda kind: t.kind(kind).filter(~late)  # noqa: E731
         filings = self.facts(live("filing"), live(_PROCEDURE))
+        checks = self.spot_checks(live("spot_check"))
         deductions = self.deductions(live("deduction"))
         repairs = self.repairs(live("repair"), deductions, filings)
-        rewards = self.rewards(live("reward"), filings)
-        cols = ["subject", "kind", "date", "anchor", "points"]
-        entries = pl.concat([deductions.select(cols), repairs.select(cols), rewards.select(cols)])
-        entries = entries.with_columns(counted=(pl.col("kind") != "reward") | (pl.col("points") > 0))
-        return self.results(entries)
+        rewards, line_rewards = self.rewards(live("reward"), filings, checks, deductions)
+        cols = ["subject", "event", "kind", "date", "anchor", "points", "via_product", "of_event", "of_subject"]
+        counted = deductions.filter(pl.col("status") == "counted").with_columns(
+            of_event=pl.lit(None, dtype=pl.Utf8), of_subject=pl.lit(None, dtype=pl.Utf8))
+        entries = pl.concat([counted.select(cols), repairs.select(cols), rewards.select(cols)])
+        entries = entries.filter((pl.col("kind") != "reward") | (pl.col("points") > 0))
+        return self.results(entries, line_rewards)
 
     def facts(self, filings: Any, procedures: Any) -> Any:
         """Filings (第十四条第（三）项): each operator's first filing and first concealed filing."""
         pl = self.pl
         f = self.check_subjects(filings.with_columns(sid=pl.col("subject")))
+        product = pl.col("s_kind") == "product"
+        self.reject(f.filter(product), "QR614",
+                    pl.format("a Yuepintong filing is made by an operator, not the product '{}'", pl.col("sid")),
+                    self.c.cites.get("filing"), pl.col("sid"))
+        f = f.filter(~product)
         self.counted.append(f["id"])
         self.counted.append(procedures["id"])
         return f.group_by("sid").agg(
             pl.col("date").min().alias("first_filed"),
             pl.col("date").filter(pl.col("concealed").fill_null(False)).min().alias("first_concealed"))
 
-    def operator_facts(self, frame: Any, filings: Any, date: str) -> Any:
+    def spot_checks(self, checks: Any) -> Any:
+        """Spot checks (第十六条、第十七条第（一）项) are facts: (owner, date, ok) for the subject checked
+        and, for a product, its producer too."""
         pl = self.pl
-        out = frame.join(filings, left_on="subject", right_on="sid", how="left")
+        s = self.check_subjects(checks.with_columns(sid=pl.col("subject")))
+        self.counted.append(s["id"])
+        ok = (pl.col("result") == "pass").fill_null(False)
+        return pl.concat([s.select(owner=pl.col("sid"), date=pl.col("date"), ok=ok),
+                          s.filter((pl.col("s_kind") == "product") & pl.col("s_producer").is_not_null())
+                          .select(owner=pl.col("s_producer"), date=pl.col("date"), ok=ok)])
+
+    def operator_facts(self, frame: Any, filings: Any, date: str, who: str = "subject") -> Any:
+        pl = self.pl
+        out = frame.join(filings, left_on=who, right_on="sid", how="left")
         return out.with_columns(
             (pl.col("first_filed").is_not_null() & (pl.col("first_filed") <= pl.col(date))).alias("operator.filed"),
             (pl.col("first_concealed").is_not_null() & (pl.col("first_concealed") <= pl.col(date)))
             .alias("operator.concealed")).drop("first_filed", "first_concealed")
 
+    def bool_rule(self, expr: Any, scope_key: str, columns: dict) -> Any:
+        got = self.b.expr(expr, scope_key, columns)
+        return got[0] if isinstance(got, tuple) else got
+
     # -- deductions ------------------------------------------------------------------------------
 
+    def items(self) -> Any:
+        pl, b, m = self.pl, self.b, self.m
+        return pl.DataFrame({"item": list(m.items),
+                             "item_subject": [i.subject for i in m.items.values()],
+                             "item_title": [i.title for i in m.items.values()],
+                             "item.points": [to_scaled(i.points, b.scale) for i in m.items.values()],
+                             "item.intentional_points": [to_scaled(i.intentional if i.intentional is not None
+                                                                   else i.points, b.scale) for i in m.items.values()],
+                             "item_major": [bool(i.major_impact) for i in m.items.values()],
+                             "item_spot": [bool(i.spot_check) for i in m.items.values()],
+                             "item_cite": [i.cite for i in m.items.values()]},
+                            schema={"item": pl.Utf8, "item_subject": pl.Utf8, "item_title": pl.Utf8,
+                                    "item.points": pl.Int64, "item.intentional_points": pl.Int64,
+                                    "item_major": pl.Boolean, "item_spot": pl.Boolean, "item_cite": pl.Utf8})
+
     def deductions(self, d: Any) -> Any:
-        """第十一条至第十三条 for operators: one entry per named subject, points by the item and
-        the intentional rule, and the ordinal among counted deductions in its window (第十五条)."""
+        """第十一条至第十三条, 第九条: one row per subject an event scores — the subjects it names, a
+        product's producer (第十二条第（一）、（二）项) and a named seller (links) — the heaviest value
+        once per subject and event (第九条第一款), the 180-day dedup of spot-check failures per
+        product line (第九条第二款), and each counted deduction's ordinal in its window (第十五条).
+        Rows keep ``status`` counted or deduplicated (superseded values are dropped)."""
         from .errors import did_you_mean
 
         pl, b, m = self.pl, self.b, self.m
-        items = pl.DataFrame({"item": list(m.items),
-                              "item_subject": [i.subject for i in m.items.values()],
-                              "item.points": [to_scaled(i.points, b.scale) for i in m.items.values()],
-                              "item.intentional_points": [to_scaled(i.intentional if i.intentional is not None
-                                                                    else i.points, b.scale) for i in m.items.values()],
-                              "item_major": [i.major_impact for i in m.items.values()],
-                              "item_cite": [i.cite for i in m.items.values()]},
-                             schema={"item": pl.Utf8, "item_subject": pl.Utf8, "item.points": pl.Int64,
-                                     "item.intentional_points": pl.Int64, "item_major": pl.Boolean,
-                                     "item_cite": pl.Utf8})
+        cite = self.c.cites.get
+        items = self.items()
         d = d.join(items, on="item", how="left")
 
         def unknown_item(row: dict) -> tuple[str, str]:
             hint = did_you_mean(row["item"], m.items)
-            return f"unknown item '{row['item']}'" + (f" ({hint})" if hint else ""), self.c.cites.get("items")
+            return f"unknown item '{row['item']}'" + (f" ({hint})" if hint else ""), cite("items")
         self.reject_rows(d.filter(pl.col("item_subject").is_null()), "QR601", unknown_item)
         d = d.filter(pl.col("item_subject").is_not_null())
-        pairs = self.check_subjects(d.explode("subjects").rename({"subjects": "sid"}).filter(pl.col("sid").is_not_null()))
+        ev = d.select("id", "date", "item", "item_subject", "item_title", "item_cite", "line_model", "line_standard",
+                      ev_item_major=pl.col("item_major"), intentional=pl.col("intentional").fill_null(False),
+                      major_impact=pl.col("major_impact").fill_null(False))
+        evcols = {("event", "date"): pl.col("date"), ("event", "item"): pl.col("item"),
+                  ("event", "intentional"): pl.col("intentional"), ("event", "major_impact"): pl.col("major_impact")}
+        named = d.select("id", "kind", "subjects", sidx=pl.int_ranges(pl.col("subjects").list.len())).explode(
+            ["subjects", "sidx"]).rename({"subjects": "sid"}).filter(pl.col("sid").is_not_null())
+        # 第二条 (brief §3): the first out-of-scope product an event names; its operators are not scored through it.
+        oos = named.join(self.t.invalid, on="sid", how="anti").join(
+            self.S.filter((pl.col("kind") == "product") & (pl.col("exc_code") == "QR604")).select(
+                sid=pl.col("id"), oos_reason=pl.col("exc_reason"), oos_cite=pl.col("exc_cite")), on="sid").sort(
+            "id", "sidx").group_by("id", maintain_order=True).first().select(
+            "id", "oos_reason", "oos_cite", oos_product=pl.col("sid"))
+        valid = self.check_subjects(named).join(ev, on="id")
+        product = valid.filter(pl.col("s_kind") == "product")
+        operator = valid.filter(pl.col("s_kind") == "operator")
+        cands = []
+        none = pl.lit(None, dtype=pl.Utf8)
+
+        def cand(frame: Any, subject: Any, code: Any, phase: int, link: int, via: Any) -> Any:
+            return frame.select("id", subject=subject, code=code, order=phase * 1_000_000 + pl.col("sidx") * 1000 + link,
+                                via_product=via)
+        wrong = pl.col("item_subject") != "product"
+        self.reject(product.filter(wrong), "QR606",
+                    pl.format("item {} ({}) is recorded against an operator, not the product '{}': name the operator",
+                              pl.col("item"), pl.col("item_title"), pl.col("sid")), pl.col("item_cite"), pl.col("sid"))
+        own = product.filter(~wrong)
+        cands.append(cand(own, pl.col("sid"), pl.col("item"), 0, 0, none))
+        producers = own.join(self.S.filter(pl.col("exc_code").is_null()).select(s_producer=pl.col("id")),
+                             on="s_producer")
+        for i, link in enumerate(m.links.producer_of_product):  # 第十二条第（一）、（二）项
+            ok = pl.col("item").is_in(list(link.items))
+            when = self.c.link_whens.get(("producer_of_product", i))
+            if when is not None:
+                ok = ok & self.bool_rule(when, "links.when", evcols)
+            cands.append(cand(producers.filter(ok), pl.col("s_producer"), pl.lit(link.item), 0, i + 1, pl.col("sid")))
+        first_product = product.sort("id", "sidx").group_by("id", maintain_order=True).agg(
+            first_product=pl.col("sid").first())
+        operator = operator.join(oos, on="id", how="left").join(first_product, on="id", how="left")
+        pitem = pl.col("item_subject") == "product"
+        blocked = pitem & pl.col("oos_product").is_not_null() & pl.col("first_product").is_null()
+        self.reject(operator.filter(blocked), "QR604",
+                    pl.format("产品 {} 不适用本规范，其经营者亦不因该事项记分（the product is out of scope, so is '{}' "
+                              "through it）: {}", pl.col("oos_product"), pl.col("sid"), pl.col("oos_reason")),
+                    pl.col("oos_cite"), pl.col("sid"))
+        via_links = operator.filter(pitem & ~blocked)
+        sellers = via_links.filter(pl.col("roles").list.contains("seller"))
+        linked, occurrences = [], []
+        for i, link in enumerate(m.links.named_seller):  # 第十二条第（一）项: the seller an event names
+            ok = pl.col("item").is_in(list(link.items))
+            when = self.c.link_whens.get(("named_seller", i))
+            if when is not None:
+                ok = ok & self.bool_rule(when, "links.when", evcols)
+            hit = sellers.filter(ok)
+            linked.append(cand(hit, pl.col("sid"), pl.lit(link.item), 1, i, pl.col("first_product")))
+            occurrences.append(hit.select("id", "sidx"))
+        cands += linked
+        # neither linked as a seller nor the producer of a product the event names: refused
+        makes = product.select("id", sid=pl.col("s_producer")).drop_nulls().unique()
+        lost = via_links.join(makes, on=["id", "sid"], how="anti")
+        if occurrences:
+            lost = lost.join(pl.concat(occurrences).unique(), on=["id", "sidx"], how="anti")
+        roles = pl.col("roles").list.sort().list.join(", ")
+        self.reject(lost, "QR606",
+                    pl.format(f"product item {{}} reaches an operator only through the links ({cite('links')}); it "
+                              "does not apply to '{}' (roles: {})", pl.col("item"), pl.col("sid"),
+                              pl.when(pl.col("roles").list.len() > 0).then(roles).otherwise(pl.lit("none"))),
+                    cite("links"), pl.col("sid"))
+        direct = operator.filter(~pitem)
         role = pl.when(pl.col("item_subject").is_in(["producer", "seller"])).then(pl.col("item_subject"))
-        pairs = pairs.with_columns(role=role)
-        wrong = pl.col("role").is_not_null() & ~pl.col("roles").list.contains(pl.col("role"))
-        self.reject(pairs.filter(wrong), "QR606",
-                    pl.format("item {} applies to {}s; '{}' has roles [{}]", pl.col("item"), pl.col("role"),
-                              pl.col("sid"), pl.col("roles").list.sort().list.join(", ")),
-                    pl.col("item_cite"), pl.col("sid"))
-        d = pairs.filter(~wrong).with_columns(subject=pl.col("sid"), event=pl.col("id"),
-                                              intentional=pl.col("intentional").fill_null(False),
-                                              major_impact=pl.col("major_impact").fill_null(False))
-        self.counted.append(d["id"])
+        wrong = role.is_not_null() & ~pl.col("roles").list.contains(role)
+        self.reject(direct.filter(wrong), "QR606",
+                    pl.format("item {} applies to {}s; '{}' has roles [{}]", pl.col("item"), role, pl.col("sid"),
+                              roles), pl.col("item_cite"), pl.col("sid"))
+        cands.append(cand(direct.filter(~wrong), pl.col("sid"), pl.col("item"), 1, 0, none))
+        c = pl.concat(cands).join(ev.drop("item_subject", "item_title", "item_cite"), on="id")
+        self.counted.append(c["id"])
+        c = c.join(items.rename({"item": "code"}), on="code")
         cols = {("item", "points"): pl.col("item.points"),
                 ("item", "intentional_points"): pl.col("item.intentional_points"),
-                ("item", "code"): pl.col("item"), ("event", "date"): pl.col("date"), ("event", "item"): pl.col("item"),
-                ("event", "intentional"): pl.col("intentional"), ("event", "major_impact"): pl.col("major_impact")}
-        d = d.with_columns(points=b.value(d, self.c.exprs["intentional.points"], "intentional.points", cols,
-                                          "intentional.points"),
-                           major=pl.col("major_impact") | pl.col("item_major"),
-                           anchor=pl.col("date"), kind=pl.lit("deduction"))
+                ("item", "code"): pl.col("code"), **evcols}
+        c = c.with_columns(points=b.value(c, self.c.exprs["intentional.points"], "intentional.points", cols,
+                                          "intentional.points"))
+        # 第九条第一款: one entry per subject and event, the heaviest value (ties: the first made, as the engine)
+        c = c.sort("id", "subject", "points", "code", "order").with_columns(
+            eorder=pl.col("order").min().over("id", "subject"))
+        c = c.filter(pl.struct("id", "subject").is_first_distinct())
+        c = c.join(self.S.select(subject=pl.col("id"), s_kind=pl.col("kind"), s_producer=pl.col("producer")),
+                   on="subject", how="left")
+        e = c.select("subject", "s_kind", "s_producer", "code", "date", "points", "via_product", "eorder",
+                     "intentional", event=pl.col("id"), major=pl.col("major_impact") | pl.col("item_major")
+                     | pl.col("ev_item_major"), spot=pl.col("item_spot"), line_model=pl.col("line_model"),
+                     line_standard=pl.col("line_standard"),
+                     line_product=pl.coalesce("via_product", pl.when(pl.col("s_kind") == "product")
+                                              .then(pl.col("subject"))))
+        e = e.with_columns(anchor=pl.col("date"), kind=pl.lit("deduction"), status=pl.lit("counted"))
+        e = self.spot_check_dedup(e)
+        counted = e.filter(pl.col("status") == "counted")
         if self.uses("deduction", "ordinal"):
             # 第十五条第（一）项: 1 + counted deductions of the subject before it (date, event) inside its window.
-            pairs = d.select("subject", "event", "date").join(
-                d.select("subject", pl.col("event").alias("p_event"), pl.col("date").alias("p_date")), on="subject")
+            pairs = counted.select("subject", "event", "date").join(
+                counted.select("subject", pl.col("event").alias("p_event"), pl.col("date").alias("p_date")),
+                on="subject")
             before = (pl.col("p_date") < pl.col("date")) | ((pl.col("p_date") == pl.col("date"))
                                                             & (pl.col("p_event") < pl.col("event")))
             prior = pairs.filter(before & b.win("p_date", "date")).group_by("subject", "event").agg(
                 pl.len().alias("prior"))
-            d = d.join(prior, on=["subject", "event"], how="left").with_columns(
+            e = e.join(prior, on=["subject", "event"], how="left").with_columns(
                 ordinal=pl.col("prior").fill_null(0) + 1).drop("prior")
         else:
-            d = d.with_columns(ordinal=pl.lit(1))
-        return d
+            e = e.with_columns(ordinal=pl.lit(1))
+        return e
 
-    def rounds(self, frame: Any):
-        """The rounds of a chained decision over ``frame`` (sorted by subject, date, id): for round
-        ``k``, (rows that are some subject's ``k``-th, and index pairs (row, earlier row of the same
-        subject inside the window ending at the row's date)). A row's decision reads only the
-        earlier rows' decisions, which earlier rounds made."""
+    def spot_check_dedup(self, e: Any) -> Any:
+        """第九条第二款: failures of the same product line (the ruleset's ``same_line`` fields) count
+        once within the dedup period from the last failure that counted. Decided per line and event
+        (brief §3: a deduplicated failure scores no subject), in rounds: round ``k`` finds, for every
+        line at once, the failure after its ``k``-th counted one that counts next."""
+        pl, b, m = self.pl, self.b, self.m
+        spot = e.filter(pl.col("spot"))
+        if spot.height == 0:
+            return e
+        lines = self.S.select(line_product=pl.col("id"), p_producer=pl.col("producer"), p_brand=pl.col("brand"),
+                              p_nice=pl.col("nice_class"))
+        spot = spot.join(lines, on="line_product", how="left")
+        fields = {"producer": pl.when(pl.col("line_product").is_not_null()).then(pl.col("p_producer"))
+                  .otherwise(pl.col("subject")),
+                  "brand": pl.col("p_brand"), "nice_class": pl.col("p_nice").cast(pl.Utf8),
+                  "standard": pl.col("line_standard"), "model": pl.col("line_model")}
+        key = pl.struct([fields[f].alias(f) for f in m.dedup.spot_check.same_line])
+        spot = spot.with_columns(lk=key.rank("dense"))
+        g = spot.select("lk", "date", "event").unique().sort("lk", "date", "event")
+        lk, dates = g["lk"].to_numpy(), g["date"]
+        n = g.height
+        first = np.ones(n, dtype=bool)
+        first[1:] = lk[1:] != lk[:-1]
+        status = np.where(first, 1, 0).astype(np.int8)  # 0 undecided, 1 counted, 2 deduplicated
+        last = np.flatnonzero(first)[np.cumsum(first) - 1]  # the counted failure each row is measured from
+        expr = self.c.exprs["dedup.spot_check.deduplicated_when"]
+        frame = pl.DataFrame({"d": dates, "i": np.arange(n)})
+        while (status == 0).any():
+            todo = np.flatnonzero(status == 0)
+            cur = frame[todo].with_columns(last=dates.gather(last[todo]))
+            dup = b.value(cur, expr, "dedup.spot_check.deduplicated_when",
+                          {("failure", "date"): pl.col("d"), ("last", "date"): pl.col("last")},
+                          "dedup.spot_check.deduplicated_when").to_numpy()
+            # per line, the first undecided failure that is not a duplicate counts; those before it do not
+            keep = todo[~dup]
+            nxt = np.full(n, n, dtype=np.int64)
+            if keep.size:
+                np.minimum.at(nxt, last[keep], keep)
+            stop = nxt[last[todo]]
+            status[todo[todo < stop]] = 2
+            newly = np.unique(stop[stop < n])
+            status[newly] = 1
+            moved = todo[todo > stop]
+            last[moved] = stop[todo > stop]
+        g = g.with_columns(dup=pl.Series(status == 2))
+        spot = spot.join(g, on=["lk", "date", "event"]).select("subject", "event", "dup", "lk")
+        return e.join(spot, on=["subject", "event"], how="left").with_columns(
+            status=pl.when(pl.col("dup").fill_null(False)).then(pl.lit("deduplicated")).otherwise(pl.col("status"))
+        ).drop("dup")
+
+    def rounds(self, frame: Any, who: str = "subject", unit: str | None = None) -> tuple[Any, list]:
+        """The rounds of a chained decision over ``frame`` (sorted by ``who``, date, ``unit``): rows
+        with the same ``who`` and ``unit`` (one repair event for one operator) are one step, decided
+        together. Returns (each row's step, rounds); round ``k`` is (rows of some ``who``'s ``k``-th
+        step, and step index pairs (step, earlier step of the same ``who`` inside the window ending at
+        the step's date)). A step's decision reads only earlier steps' decisions, made in earlier rounds."""
         pl, b = self.pl, self.b
         if frame.height == 0:
-            return
+            return np.zeros(0, dtype=np.int64), []
+        keys = [who] + ([unit] if unit else [])
+        f = frame.select(*keys, "date").with_columns(
+            new=pl.any_horizontal([pl.col(k) != pl.col(k).shift(1) for k in keys]).fill_null(True) if unit
+            else pl.lit(True))
+        f = f.with_columns(g=pl.col("new").cum_sum().cast(pl.Int64) - 1)
+        step = f["g"].to_numpy()
+        u = f.filter(pl.col("new")).select(pl.col(who).alias("w"), "date", "g")
         i = pl.int_range(pl.len())
-        start = pl.when(pl.col("subject") != pl.col("subject").shift(1).fill_null("")).then(i).forward_fill()
-        f = frame.select("subject", "date").with_columns(i=i, rank=i - start)  # sorted by subject
-        rank = f["rank"].to_numpy()
-        pairs = f.join(f.select("subject", pl.col("date").alias("p_date"), pl.col("i").alias("j"),
-                                pl.col("rank").alias("p_rank")), on="subject").filter(
+        start = pl.when((pl.col("w") != pl.col("w").shift(1)).fill_null(True)).then(i).forward_fill()
+        u = u.with_columns(rank=i - start)
+        rank = u["rank"].to_numpy()
+        pairs = u.join(u.select("w", pl.col("date").alias("p_date"), pl.col("g").alias("j"),
+                                pl.col("rank").alias("p_rank")), on="w").filter(
             (pl.col("p_rank") < pl.col("rank")) & b.win("p_date", "date"))
-        inner, outer = pairs["i"].to_numpy(), pairs["j"].to_numpy()
-        by_rank = rank[inner]
+        inner, outer = pairs["g"].to_numpy(), pairs["j"].to_numpy()
+        by_rank, row_rank = rank[inner], rank[step]
+        out = []
         for k in range(int(rank.max()) + 1):
             mask = by_rank == k
-            yield np.flatnonzero(rank == k), inner[mask], outer[mask]
+            out.append((np.flatnonzero(row_rank == k), inner[mask], outer[mask]))
+        return step, out
 
     def uses(self, record: str, field: str) -> bool:
         """Whether a repair rule reads ``record.field`` (so the backend computes it only when needed)."""
@@ -627,9 +805,10 @@ class _Run:
     # -- repairs ---------------------------------------------------------------------------------
 
     def repairs(self, r: Any, deductions: Any, filings: Any) -> Any:
-        """第十四条、第十五条: the deduction repaired, whether it still counts and was not repaired
-        already, eligibility, the per-period limit — the last three in rounds (each operator's
-        k-th repair in round k) — then the ratio by the ordinal."""
+        """第十四条、第十五条: the deduction repaired, whether it counts and still counts, then in rounds
+        (each operator's k-th repair in round k; a product's repair is its producer's): not repaired
+        already, eligibility, the per-period limit; then the ratio. One repair event is one repair of
+        each operator it concerns (brief §3, Art 15(2) per operator)."""
         pl, b, m = self.pl, self.b, self.m
         cite = self.c.cites.get
         r = r.join(self.t.heads(), on="of", how="left")
@@ -644,7 +823,9 @@ class _Run:
         r = r.filter(pl.col("t_date") <= pl.col("date")).with_columns(
             wanted=pl.col("subjects").fill_null([]).list.len() > 0)
         entries = deductions.select(pl.col("event").alias("of"), pl.col("subject").alias("sid"),
-                                    pl.col("date").alias("d_date"), "item", "points", "intentional", "major", "ordinal")
+                                    pl.col("date").alias("d_date"), pl.col("code").alias("item"), "points",
+                                    "intentional", "major", "ordinal", "status", "s_kind", "s_producer",
+                                    "via_product", "eorder")
         pairs = r.select("id", "kind", "of", "date", "rectified", "wanted").join(entries, on="of")
         named = r.filter(pl.col("wanted")).select("id", "kind", "of", "subjects").explode("subjects").rename(
             {"subjects": "sid"})
@@ -656,77 +837,90 @@ class _Run:
         self.reject(r.filter(~pl.col("wanted")).join(pairs, on="id", how="anti"), "QR607",
                     pl.format("deduction '{}' did not count for any subject", pl.col("of")), cite("repairs"))
         pairs = pairs.rename({"sid": "subject"})
+        dup = pl.col("status") != "counted"
+        self.reject(pairs.filter(dup), "QR607",
+                    pl.format("deduction '{}' did not count for '{}' ({}): nothing to repair", pl.col("of"),
+                              pl.col("subject"), pl.col("status")), m.dedup.spot_check.cite, pl.col("subject"))
+        pairs = pairs.filter(~dup)
         # Brief §3, Art 15: only while the deduction counts on the repair's date.
         inside = b.win("d_date", "date")
         self.reject(pairs.filter(~inside), "QR607",
                     pl.format("deduction '{}' ({}) is outside the window ending on the repair's date {}: it no "
                               "longer counts, nothing to repair（扣分已超出统计周期）", pl.col("of"), pl.col("d_date"),
                               pl.col("date")), m.window.cite, pl.col("subject"))
-        pairs = self.operator_facts(pairs.filter(inside), filings, "date").with_columns(
+        pairs = pairs.filter(inside).with_columns(
+            operator=pl.when(pl.col("s_kind") == "operator").then(pl.col("subject"))
+            .otherwise(pl.col("s_producer").fill_null("")))
+        pairs = self.operator_facts(pairs, filings, "date", "operator").with_columns(
             rectified=pl.col("rectified").fill_null(False))
         cols = {("deduction", "date"): pl.col("d_date"), ("deduction", "item"): pl.col("item"),
                 ("deduction", "points"): pl.col("points"), ("deduction", "intentional"): pl.col("intentional"),
                 ("deduction", "major_impact"): pl.col("major"),
                 ("deduction", "ordinal"): pl.col("ordinal") * b.unit,
                 ("repair", "date"): pl.col("date"), ("repair", "rectified"): pl.col("rectified"),
+                ("repair", "ordinal"): (pl.col("prior") + 1) * b.unit, ("prior_repairs",): pl.col("prior") * b.unit,
                 ("operator", "filed"): pl.col("operator.filed"), ("operator", "concealed"): pl.col("operator.concealed")}
         conds = self.c.repair_conditions
-        pairs = pairs.sort("subject", "date", "id")
-        if conds:  # 第十四条: which conditions fail, and the reason the engine gives for them
-            fails = [~b.value(pairs, c.expr, "repair.conditions.when", cols, f"repair.conditions[{i}]")
-                     for i, c in enumerate(conds)]
-            pairs = pairs.with_columns([f.alias(f"__f{i}") for i, f in enumerate(fails)])
-            f = [pl.col(f"__f{i}") for i in range(len(conds))]
-            n = pl.sum_horizontal([x.cast(pl.Int32) for x in f])
-            one = pl.concat_str([pl.when(x).then(pl.lit(c.reason)) for x, c in zip(f, conds)], ignore_nulls=True)
-            many = pl.concat_str([pl.when(x).then(pl.lit(f"{c.reason}（{c.cite}）" if c.cite else c.reason))
-                                  for x, c in zip(f, conds)], separator="；", ignore_nulls=True)
-            first_cite = pl.coalesce([pl.when(x).then(pl.lit(c.cite, dtype=pl.Utf8)) for x, c in zip(f, conds)])
-            pairs = pairs.with_columns(
-                __eligible=n == 0,
-                __reason=pl.format("not eligible for repair（不予修复）: {}", pl.when(n == 1).then(one).otherwise(many)),
-                __cite=pl.when(n == 1).then(first_cite)).drop([f"__f{i}" for i in range(len(conds))])
-        else:
-            pairs = pairs.with_columns(__eligible=pl.lit(True), __reason=pl.lit(None, dtype=pl.Utf8),
-                                       __cite=pl.lit(None, dtype=pl.Utf8))
-        # In rounds: once repaired (brief §3, Art 15), then eligibility, then 第十五条第（二）项's limit.
+        pairs = pairs.sort("operator", "date", "id", "eorder")
         lim = m.repair.limit
         limit = self.c.exprs["repair.limit.allowed_when"]
         key = pairs.select(pl.struct("subject", "of").rank("dense").cast(pl.Int64) - 1).to_series().to_numpy()
-        eligible = pairs["__eligible"].to_numpy()
-        status = np.zeros(pairs.height, dtype=np.int8)  # 0 repaired, 1 already repaired, 2 not eligible, 3 limit
         accepted = np.zeros(pairs.height, dtype=bool)
         prior = np.zeros(pairs.height, dtype=np.int64)
         repaired_by = np.full(int(key.max()) + 1 if pairs.height else 0, -1, dtype=np.int64)
-        by = np.full(pairs.height, -1, dtype=np.int64)
-        for rows, inner, outer in self.rounds(pairs):
-            by[rows] = repaired_by[key[rows]]
-            already = by[rows] >= 0
-            status[rows[already]] = 1
-            status[rows[~already & ~eligible[rows]]] = 2
-            rows = rows[~already & eligible[rows]]
-            np.add.at(prior, inner, accepted[outer])
+        step, rounds = self.rounds(pairs, "operator", "id")
+        n_steps = int(step.max()) + 1 if pairs.height else 0
+        step_prior = np.zeros(n_steps, dtype=np.int64)
+        step_done = np.zeros(n_steps, dtype=bool)
+        ids = pairs["id"]
+        for rows, inner, outer in rounds:
+            np.add.at(step_prior, inner, step_done[outer])
+            prior[rows] = step_prior[step[rows]]
+            by = repaired_by[key[rows]]
+            already = by >= 0
+            if already.any():  # brief §3, Art 15: a deduction is repaired once per subject
+                self.reject(pairs[rows[already]].with_columns(__by=ids.gather(by[already])), "QR607",
+                            pl.format("deduction '{}' was already repaired for '{}' by {}: a deduction is repaired "
+                                      "once（同一扣分只修复一次）", pl.col("of"), pl.col("subject"), pl.col("__by")),
+                            m.repair.ratio.cite, pl.col("subject"))
+            rows = rows[~already]
             if rows.size == 0:
                 continue
             cur = pairs[rows].with_columns(prior=pl.Series(prior[rows]))
-            ok = b.value(cur, limit, "repair.limit.allowed_when",
-                         {**cols, ("prior_repairs",): pl.col("prior") * b.unit}, "repair.limit.allowed_when").to_numpy()
-            status[rows[~ok]] = 3
+            if conds:  # 第十四条: every failing condition named, as the engine names them
+                fails = [~b.value(cur, c.expr, "repair.conditions.when", cols, f"repair.conditions[{i}]")
+                         for i, c in enumerate(conds)]
+                cur = cur.with_columns([f.alias(f"__f{i}") for i, f in enumerate(fails)])
+                f = [pl.col(f"__f{i}") for i in range(len(conds))]
+                n = pl.sum_horizontal([x.cast(pl.Int32) for x in f])
+                one = pl.concat_str([pl.when(x).then(pl.lit(c.reason)) for x, c in zip(f, conds)], ignore_nulls=True)
+                many = pl.concat_str([pl.when(x).then(pl.lit(f"{c.reason}（{c.cite}）" if c.cite else c.reason))
+                                      for x, c in zip(f, conds)], separator="；", ignore_nulls=True)
+                first_cite = pl.coalesce([pl.when(x).then(pl.lit(c.cite, dtype=pl.Utf8)) for x, c in zip(f, conds)])
+                cur = cur.with_columns(__ok=n == 0, __reason=pl.format("not eligible for repair（不予修复）: {}",
+                                                                       pl.when(n == 1).then(one).otherwise(many)),
+                                       __cite=pl.when(n == 1).then(first_cite))
+                ok = cur["__ok"].to_numpy()
+                self.reject(cur.filter(~pl.col("__ok")), "QR608", pl.col("__reason"), pl.col("__cite"),
+                            pl.col("subject"))
+                rows, cur = rows[ok], cur.filter(pl.col("__ok"))
+                if rows.size == 0:
+                    continue
+            allowed = b.value(cur, limit, "repair.limit.allowed_when", cols, "repair.limit.allowed_when").to_numpy()
+            # 第十五条第（二）项, judged once per operator and repair: on its first eligible entry, as the engine
+            s = step[rows]
+            first = np.ones(rows.size, dtype=bool)
+            first[1:] = s[1:] != s[:-1]
+            verdict = np.zeros(n_steps, dtype=bool)
+            verdict[s[first]] = allowed[first]
+            ok = verdict[s]
+            self.reject(cur.filter(pl.Series(~ok)), "QR609",
+                        pl.format(f"{lim.reason}: operator '{{}}' already has {{}} repairs in the period ending {{}}",
+                                  pl.col("operator"), pl.col("prior"), pl.col("date")), lim.cite, pl.col("subject"))
             accepted[rows[ok]] = True
+            step_done[s[ok]] = True
             repaired_by[key[rows[ok]]] = rows[ok]
-        ids = pairs["id"]
-        pairs = pairs.with_columns(__status=pl.Series(status), prior=pl.Series(prior),
-                                   __by=ids.gather(np.maximum(by, 0)) if pairs.height else ids)
-        self.reject(pairs.filter(pl.col("__status") == 1), "QR607",
-                    pl.format("deduction '{}' was already repaired for '{}' by {}: a deduction is repaired once"
-                              "（同一扣分只修复一次）", pl.col("of"), pl.col("subject"), pl.col("__by")),
-                    m.repair.ratio.cite, pl.col("subject"))
-        self.reject(pairs.filter(pl.col("__status") == 2), "QR608", pl.col("__reason"), pl.col("__cite"),
-                    pl.col("subject"))
-        self.reject(pairs.filter(pl.col("__status") == 3), "QR609",
-                    pl.format(f"{lim.reason}: operator '{{}}' already has {{}} repairs in the period ending {{}}",
-                              pl.col("subject"), pl.col("prior"), pl.col("date")), lim.cite, pl.col("subject"))
-        done = pairs.filter(pl.Series(accepted))
+        done = pairs.with_columns(prior=pl.Series(prior)).filter(pl.Series(accepted))
         ratio = b.value(done, self.c.exprs["repair.ratio.value"], "repair.ratio.value", cols, "repair.ratio.value")
         done = done.with_columns(ratio=ratio)
         product = pl.col("ratio") * pl.col("points").abs()
@@ -734,14 +928,53 @@ class _Run:
             raise Fallback([f"repair.ratio.value: a repair's points need more than {b.scale} decimal places"])
         self.counted.append(done["id"])
         lapse = bool(m.repair.lapses_with_deduction.value)
-        return done.select("subject", kind=pl.lit("repair"), date=pl.col("date"),
-                           anchor=pl.col("d_date") if lapse else pl.col("date"), points=product // b.unit)
+        return done.select("subject", "via_product", event=pl.col("id"), kind=pl.lit("repair"), date=pl.col("date"),
+                           anchor=pl.col("d_date") if lapse else pl.col("date"), points=product // b.unit,
+                           of_event=pl.col("of"), of_subject=pl.col("subject"))
 
     # -- rewards ---------------------------------------------------------------------------------
 
-    def rewards(self, w: Any, filings: Any) -> Any:
-        """第十六条至第十八条: rule and subject checks, the rule's condition, then the cap in rounds
-        (each subject's k-th reward in round k, looking back over its window)."""
+    def clean_records(self, frame: Any, checks: Any, deductions: Any, who: str, at: str) -> Any:
+        """``frame`` with the spot-check record of ``who`` at ``at`` (第十六条、第十七条第（一）项) as
+        ``clean_years``, ``failures``, ``passes``: the checks in the window ending on ``at`` — spot-check
+        events and spot-check deductions that are not superseded, a producer's with its products' —
+        and the whole years from the first pass after the last failure to ``at``."""
+        pl, b = self.pl, self.b
+        spot = deductions.filter(pl.col("spot"))
+        fails = pl.concat([spot.select(owner=pl.col("subject"), date=pl.col("date")),
+                           spot.filter((pl.col("s_kind") == "product") & pl.col("s_producer").is_not_null())
+                           .select(owner=pl.col("s_producer"), date=pl.col("date"))]).with_columns(ok=pl.lit(False))
+        all_checks = pl.concat([checks, fails])
+        q = frame.select(pl.int_range(pl.len()).alias("__r"), pl.col(who).alias("owner"), pl.col(at).alias("at"))
+        seen = q.join(all_checks, on="owner").filter((pl.col("date") <= pl.col("at")) & b.win("date", "at"))
+        agg = seen.group_by("__r").agg(failures=(~pl.col("ok")).sum(), passes=pl.col("ok").sum(),
+                                       last_fail=pl.col("date").filter(~pl.col("ok")).max())
+        run = seen.join(agg.select("__r", "last_fail"), on="__r").filter(
+            pl.col("ok") & (pl.col("last_fail").is_null() | (pl.col("date") > pl.col("last_fail")))).group_by(
+            "__r").agg(run=pl.col("date").min())
+        out = q.join(agg, on="__r", how="left").join(run, on="__r", how="left")
+        years = pl.col("at").dt.year() - pl.col("run").dt.year()
+        shifted = pl.col("run").dt.offset_by(pl.format("{}mo", years * 12))
+        out = out.with_columns(clean_years=pl.when(pl.col("run").is_null()).then(0)
+                               .when(shifted > pl.col("at")).then(years - 1).otherwise(years).cast(pl.Int64))
+        out = out.sort("__r")
+        return frame.with_columns(clean_years=out["clean_years"], failures=out["failures"].fill_null(0).cast(pl.Int64),
+                                  passes=out["passes"].fill_null(0).cast(pl.Int64))
+
+    def subject_columns(self, prefix: str = "") -> dict:
+        """The ``subject`` record of a reward rule or the cap, from ``s_*`` and clean-record columns."""
+        pl, u = self.pl, self.b.unit
+        c = lambda name: pl.col(prefix + name)  # noqa: E731
+        return {("subject", "kind"): c("s_kind"), ("subject", "category"): c("s_category").fill_null(""),
+                ("subject", "roles"): c("roles"), ("subject", "brand"): c("s_brand").fill_null(""),
+                ("subject", "nice_class"): c("s_nice_class").fill_null(0) * u,
+                ("subject", "region"): c("s_region").fill_null(""), ("subject", "clean_years"): c("clean_years") * u,
+                ("subject", "failures"): c("failures") * u, ("subject", "passes"): c("passes") * u}
+
+    def rewards(self, w: Any, filings: Any, checks: Any, deductions: Any) -> tuple[Any, Any]:
+        """第十六条至第十八条: rule and subject checks, the rule's conditions, then the cap in rounds
+        (each subject's k-th reward in round k, looking back over its window); and the cap once more
+        on each producer's line (第十条), where a product's and its producer's rewards share one cap."""
         from .errors import did_you_mean
 
         pl, b, m = self.pl, self.b, self.m
@@ -759,30 +992,34 @@ class _Run:
             return f"unknown reward rule '{row['rule']}'" + (f" ({hint})" if hint else ""), self.c.cites.get("rewards")
         self.reject_rows(w.filter(pl.col("rule_subject").is_null()), "QR610", unknown_rule)
         w = self.check_subjects(w.filter(pl.col("rule_subject").is_not_null()).with_columns(sid=pl.col("subject")))
+        is_product = pl.col("s_kind") == "product"
         role = pl.when(pl.col("rule_subject").is_in(["producer", "seller"])).then(pl.col("rule_subject"))
-        wrong = (pl.col("rule_subject") == "product") | (role.is_not_null() & ~pl.col("roles").list.contains(role))
+        wrong = ((pl.col("rule_subject") == "product") != is_product) | (
+            role.is_not_null() & ~pl.col("roles").list.contains(role))
+        with_roles = pl.format(" with roles [{}]", pl.col("roles").list.sort().list.join(", "))
         self.reject(w.filter(wrong), "QR611",
-                    pl.format("reward rule {} applies to a {}; '{}' is a operator with roles [{}]", pl.col("rule"),
-                              pl.col("rule_subject"), pl.col("sid"), pl.col("roles").list.sort().list.join(", ")),
+                    pl.format("reward rule {} applies to a {}; '{}' is a {}{}", pl.col("rule"), pl.col("rule_subject"),
+                              pl.col("sid"), pl.col("s_kind"),
+                              pl.when(is_product).then(pl.lit("")).otherwise(with_roles)),
                     pl.col("rule_cite"), pl.col("sid"))
-        w = w.filter(~wrong)
-        w = self.operator_facts(w, filings, "date").with_columns(
+        w = w.filter(~wrong).with_columns(operator=pl.when(is_product).then(pl.col("s_producer"))
+                                          .otherwise(pl.col("sid")))
+        w = self.operator_facts(w, filings, "date", "operator").with_columns(
             has_notice=pl.col("notice_date").is_not_null() & pl.col("action_date").is_not_null(),
             notice_date=pl.coalesce("notice_date", "date"), action_date=pl.coalesce("action_date", "date"),
             reported=pl.col("reported").fill_null(False),
             recalled_before_defect=pl.col("recalled_before_defect").fill_null(False))
+        w = self.clean_records(w, checks, deductions, "sid", "date")
         cols = {("reward", f): pl.col(f) for f in ("date", "rule", "reported", "recalled_before_defect", "has_notice",
                                                    "notice_date", "action_date")}
         cols.update({("reward", "points"): pl.col("rule_points"), ("operator", "filed"): pl.col("operator.filed"),
-                     ("operator", "concealed"): pl.col("operator.concealed"), ("subject", "kind"): pl.lit("operator")})
+                     ("operator", "concealed"): pl.col("operator.concealed"), ("as_of",): pl.col("date"),
+                     **self.subject_columns()})
         ok, reason, cite = pl.lit(False), pl.lit(None, dtype=pl.Utf8), pl.lit(None, dtype=pl.Utf8)
         for code in w["rule"].unique().to_list():
             # 第十六条、第十七条: each failing condition named (one: its reason and article; several: all, listed)
             rule, conds = m.rewards.rules[code], self.c.reward_conditions.get(code, [])
-            fails = []
-            for c in conds:
-                got = b.expr(c.expr, "rewards.rules.when", cols)
-                fails.append(~(got[0] if isinstance(got, tuple) else got))
+            fails = [~self.bool_rule(c.expr, "rewards.rules.when", cols) for c in conds]
             n = pl.sum_horizontal([f.cast(pl.Int32) for f in fails]) if fails else pl.lit(0)
             one = pl.coalesce([pl.when(f).then(pl.lit(c.reason)) for f, c in zip(fails, conds)] + [pl.lit("")])
             one_cite = pl.coalesce([pl.when(f).then(pl.lit(c.cite or rule.cite)) for f, c in zip(fails, conds)]
@@ -801,18 +1038,63 @@ class _Run:
         w = w.filter(pl.col("__ok"))
         self.counted.append(w["id"])
         cap = self.c.exprs["rewards.cap.counted"]
-        w = w.sort("subject", "date", "id")
+        w = w.with_columns(subject=pl.col("sid")).sort("subject", "date", "id")
+        w = w.with_columns(points=self.capped(w, cap, cols))
+        out = w.select("subject", event=pl.col("id"), kind=pl.lit("reward"), date=pl.col("date"),
+                       anchor=pl.col("date"), points=pl.col("points"), via_product=pl.lit(None, dtype=pl.Utf8),
+                       of_event=pl.lit(None, dtype=pl.Utf8), of_subject=pl.lit(None, dtype=pl.Utf8))
+        return out, self.line_rewards(w.filter(pl.col("points") > 0), cap, cols, checks, deductions)
+
+    def capped(self, w: Any, cap: Any, cols: dict, who: str = "subject") -> Any:
+        """第十八条: each reward's points under the cap, given what earlier rewards of ``who`` in the
+        window ending on its date were granted (``rule_points`` requested; sorted by who, date, id)."""
+        pl, b = self.pl, self.b
         points = np.zeros(w.height, dtype=np.int64)
         granted = np.zeros(w.height, dtype=np.int64)
-        for rows, inner, outer in self.rounds(w):
+        _, rounds = self.rounds(w, who)
+        for rows, inner, outer in rounds:
             np.add.at(granted, inner, points[outer])
             cur = w[rows].with_columns(granted=pl.Series(granted[rows]))
             counted = b.value(cur, cap, "rewards.cap.counted", {**cols, ("granted",): pl.col("granted")},
                               "rewards.cap.counted").to_numpy()
             points[rows] = np.maximum(np.minimum(counted, cur["rule_points"].to_numpy()), 0)
-        done = w.with_columns(points=pl.Series(points))
-        return done.select("subject", kind=pl.lit("reward"), date=pl.col("date"), anchor=pl.col("date"),
-                           points=pl.col("points"))
+        return pl.Series(points)
+
+    def line_rewards(self, w: Any, cap: Any, cols: dict, checks: Any, deductions: Any) -> Any:
+        """第十条、第十八条: on each producer's line (a product with its producer) the rewards of both
+        share one cap, in date order, each keeping at most what its own cap let through (brief §3).
+        Returns (product, event, subject, line points) for every reward on a line."""
+        pl = self.pl
+        lines = self.lines()
+        if lines.height == 0 or w.height == 0:
+            return pl.DataFrame(schema={"product": pl.Utf8, "event": pl.Utf8, "subject": pl.Utf8,
+                                        "line_points": pl.Int64})
+        both = pl.concat([w.join(lines, left_on="subject", right_on="product", how="inner").with_columns(
+                              product=pl.col("subject")),
+                          w.join(lines, left_on="subject", right_on="producer", how="inner")
+                          .with_columns(producer=pl.col("subject"))], how="diagonal_relaxed")
+        both = both.with_columns(rule_points=pl.col("points"))
+        if "subject" in self.c.reads(cap):  # the cap sees the producer as the line's subject
+            subj = self.S.select(producer=pl.col("id"), **{f"l_s_{f}": pl.col(f) for f in self._SUBJECT_FIELDS},
+                                 l_roles=pl.col("roles"))
+            both = self.clean_records(both.join(subj, on="producer", how="left"), checks, deductions, "producer",
+                                      "date").rename({"clean_years": "l_clean_years", "failures": "l_failures",
+                                                      "passes": "l_passes"})
+            cols = {**cols, **{k: v for k, v in self.subject_columns("l_").items()},
+                    ("subject", "roles"): pl.col("l_roles")}
+        both = both.sort("product", "date", "id")
+        both = both.with_columns(line_points=self.capped(both, cap, cols, "product"))
+        return both.select("product", "subject", "line_points", event=pl.col("id"))
+
+    def lines(self) -> Any:
+        """(product, producer) for every scored product of a scored operator (第十条: a producer's lines)."""
+        pl = self.pl
+        if self.m.composition.producer.rule != "lowest_product":
+            return pl.DataFrame(schema={"product": pl.Utf8, "producer": pl.Utf8})
+        ok = self.S.filter(pl.col("exc_code").is_null())
+        return ok.filter((pl.col("kind") == "product") & pl.col("producer").is_not_null()).select(
+            product=pl.col("id"), producer=pl.col("producer")).join(
+            ok.filter(pl.col("kind") == "operator").select(producer=pl.col("id")), on="producer")
 
     # -- scores, classes, adjustments, rows ----------------------------------------------------
 
@@ -825,35 +1107,104 @@ class _Run:
             out = pl.when(test).then(pl.lit(name)).otherwise(out)
         return out
 
-    def scores_at(self, entries: Any, dates: list[dt.date]) -> Any:
-        """(subject, at, points summed, live deductions, counted entries) at each date, per subject."""
+    def live_at(self, entries: Any, dates: list[dt.date]) -> Any:
+        """``entries`` repeated at each date where they are inside the window (``at`` column)."""
         pl, b = self.pl, self.b
         at = pl.DataFrame({"at": dates}, schema={"at": pl.Date})
-        live = entries.filter(pl.col("counted")).join(at, how="cross").filter(
-            (pl.col("date") <= pl.col("at")) & b.win("anchor", "at"))
-        return live.group_by("subject", "at").agg(
+        return entries.join(at, how="cross").filter((pl.col("date") <= pl.col("at")) & b.win("anchor", "at"))
+
+    @staticmethod
+    def _sums(pl: Any, live: Any, keys: list[str]) -> Any:
+        return live.group_by(*keys).agg(
             pl.col("points").sum().alias("total"),
             (pl.col("kind") == "deduction").sum().alias("live_deductions"),
             (pl.col("points") != 0).sum().alias("entries_counted"),
             ((pl.col("points") != 0) & (pl.col("kind") == "deduction")).sum().alias("deductions"))
 
-    def results(self, entries: Any) -> dict:
+    def line_entries(self, entries: Any, line_rewards: Any) -> Any:
+        """第十条 within a producer's line (brief §3, Art 10): the product's entries and the producer's
+        own-behaviour entries and those linked from this product's events; one deduction per event,
+        the heaviest (the product's on a tie, 第九条); a repair with the deduction it repaired; the
+        rewards as the line's cap left them."""
+        pl = self.pl
+        lines = self.lines()
+        if lines.height == 0:
+            return None
+        mine = entries.join(lines, left_on="subject", right_on="product").with_columns(
+            product=pl.col("subject"), src=pl.lit(0))
+        theirs = entries.join(lines, left_on="subject", right_on="producer").filter(
+            pl.col("via_product").is_null() | (pl.col("via_product") == pl.col("product"))).with_columns(
+            producer=pl.col("subject"), src=pl.lit(1))
+        both = pl.concat([mine, theirs], how="diagonal_relaxed")
+        ded = both.filter(pl.col("kind") == "deduction").sort("product", "event", "points", "src")
+        ded = ded.filter(pl.struct("product", "event").is_first_distinct())
+        rep = both.filter(pl.col("kind") == "repair").join(
+            ded.select("product", of_event=pl.col("event"), of_subject=pl.col("subject")),
+            on=["product", "of_event", "of_subject"], how="semi")
+        rew = both.filter(pl.col("kind") == "reward").join(line_rewards, on=["product", "event", "subject"],
+                                                           how="left").with_columns(
+            points=pl.col("line_points").fill_null(pl.col("points"))).drop("line_points")
+        return pl.concat([ded, rep, rew], how="diagonal_relaxed").drop("src")
+
+    def accounts(self, entries: Any, line_rewards: Any, dates: list[dt.date]) -> tuple[Any, Any]:
+        """Each subject's account at each date (第八条、第十条): (subject, at, total, counts,
+        determined_by) where it has live entries or a product line; and each subject's first own
+        counted entry (for 第八条's start score)."""
+        pl = self.pl
+        stays = bool(self.c.params.get("stays_scored", True))
+        first_own = entries.group_by("subject").agg(pl.col("date").min().alias("first_own"))
+        own = self._sums(pl, self.live_at(entries, dates), ["subject", "at"])
+        line = self.line_entries(entries, line_rewards)
+        if line is None or line.height == 0 and self.lines().height == 0:
+            return own.with_columns(determined_by=pl.lit(None, dtype=pl.Utf8)), first_own
+        lines = self.lines()
+        at = pl.DataFrame({"at": dates}, schema={"at": pl.Date})
+        # a line enters the producer's minimum when its product has a record (第八条) at the date
+        if stays:
+            held = lines.join(first_own, left_on="product", right_on="subject").join(at, how="cross").filter(
+                pl.col("first_own") <= pl.col("at")).select("product", "producer", "at")
+        else:
+            held = lines.join(own.select(product=pl.col("subject"), at=pl.col("at")), on="product")
+        terms = held.join(self._sums(pl, self.live_at(line, dates), ["product", "producer", "at"]),
+                          on=["product", "producer", "at"], how="left").with_columns(
+            pl.col("total", "live_deductions", "entries_counted", "deductions").fill_null(0))
+        # the lowest term; a tie goes to the product with the smallest id
+        best = terms.sort("producer", "at", "total", "product").filter(
+            pl.struct("producer", "at").is_first_distinct()).select(
+            pl.col("producer").alias("subject"), "at", "total", "live_deductions", "entries_counted", "deductions",
+            determined_by=pl.col("product"))
+        own = own.join(best, on=["subject", "at"], how="anti").with_columns(determined_by=pl.lit(None, dtype=pl.Utf8))
+        return pl.concat([own, best], how="diagonal_relaxed"), first_own
+
+    def results(self, entries: Any, line_rewards: Any) -> dict:
         pl, b, c = self.pl, self.b, self.c
         start = to_scaled(Decimal(c.params["start_score"]), b.scale)
         stays = bool(c.params.get("stays_scored", True))
         S = self.S
         subj = S.filter(pl.col("exc_code").is_null()).select("id", "kind", "name", "pos").rename({"id": "subject"})
-        first = entries.filter(pl.col("counted")).group_by("subject").agg(pl.col("date").min().alias("first"))
-        subj = subj.join(first, on="subject", how="left")
-        now = self.scores_at(entries, [self.as_of]).drop("at")
-        subj = subj.join(now, on="subject", how="left")
-        scored = (pl.col("first").is_not_null() & (pl.col("first") <= self.as_of)) if stays \
+        # 第二十六条第二款: adjustments from the first record (a producer's: its products' too, 第十条)
+        firsts = entries.group_by("subject").agg(pl.col("date").min().alias("first"))
+        lines = self.lines()
+        if lines.height:
+            firsts = pl.concat([firsts, firsts.join(lines, left_on="subject", right_on="product").select(
+                pl.col("producer").alias("subject"), "first")]).group_by("subject").agg(pl.col("first").min())
+        subj = subj.join(firsts, on="subject", how="left")
+        dates = self.adjustment_dates(subj["first"].min())
+        acc, first_own = self.accounts(entries, line_rewards, sorted({self.as_of} | {sd for _, sd in dates}))
+        acc = acc.join(first_own, on="subject", how="left")
+        own_record = (pl.col("first_own").is_not_null() & (pl.col("first_own") <= pl.col("at"))) if stays \
             else pl.col("total").is_not_null()
+        acc = acc.with_columns(scored=pl.col("determined_by").is_not_null() | own_record)
+        now = acc.filter(pl.col("at") == self.as_of).drop("at", "first_own")
+        subj = subj.join(now, on="subject", how="left").join(first_own, on="subject", how="left")
+        scored = pl.col("scored").fill_null(False)
+        if stays:
+            scored = scored | (pl.col("first_own").is_not_null() & (pl.col("first_own") <= self.as_of))
         subj = subj.with_columns(scored=scored).with_columns(
             score_int=pl.when(pl.col("scored")).then(pl.col("total").fill_null(0) + start))
         subj = subj.with_columns(live_class=pl.when(pl.col("scored")).then(self.classify(pl.col("score_int")))
                                  .otherwise(pl.lit("O")))
-        subj = self.adjustments(subj, entries, start, stays)
+        subj = self.adjustments(subj, acc, first_own, dates, start, stays)
         if not c.params.get("new_subject_waits", True):
             subj = subj.with_columns(official_class=pl.when((pl.col("official_class") == "O") & pl.col("scored"))
                                      .then(pl.col("live_class")).otherwise(pl.col("official_class")))
@@ -877,10 +1228,9 @@ class _Run:
                 "rejected_by_code": dict(sorted((k, int(v)) for k, v in rej["code"].value_counts().iter_rows())),
                 "by_official_class": by("official_class"), "by_live_class": by("live_class")}
 
-    def adjustments(self, subj: Any, entries: Any, start: int, stays: bool) -> Any:
-        """第二十六条第二款: the half-year classes in date order with the lock, one round per date."""
-        pl, c, m = self.pl, self.c, self.m
-        earliest = subj["first"].min()
+    def adjustment_dates(self, earliest: dt.date | None) -> list[tuple[dt.date, dt.date]]:
+        """(adjustment date, score date) from the earliest first record to the as-of date."""
+        c = self.c
         dates = []
         if earliest is not None and c.adjustment_dates:
             for year in range(earliest.year, self.as_of.year + 1):
@@ -888,15 +1238,22 @@ class _Run:
                     t = dt.date(year, month, day)
                     if earliest < t <= self.as_of:
                         dates.append((t, c.score_date(t)))
+        return dates
+
+    def adjustments(self, subj: Any, acc: Any, first_own: Any, dates: list, start: int, stays: bool) -> Any:
+        """第二十六条第二款: the half-year classes in date order with the lock, one round per date."""
+        pl, c, m = self.pl, self.c, self.m
         lock = m.adjustment.lock
         lock_class = lock.class_ if lock else None
         st = subj.select("subject", "first").with_columns(
             official=pl.lit("O"), since=pl.lit(None, dtype=pl.Date), until=pl.lit(None, dtype=pl.Date))
-        scores = self.scores_at(entries, sorted({sd for _, sd in dates})).select("subject", "at", "total") \
-            if dates else None
+        st = st.join(first_own, on="subject", how="left")
         for t, sd in dates:
-            cur = st.join(scores.filter(pl.col("at") == sd).drop("at"), on="subject", how="left")
-            scored = (pl.col("first") <= sd) if stays else pl.col("total").is_not_null()
+            cur = st.join(acc.filter(pl.col("at") == sd).select("subject", "total", "determined_by"), on="subject",
+                          how="left")
+            own = (pl.col("first_own").is_not_null() & (pl.col("first_own") <= sd)) if stays \
+                else pl.col("total").is_not_null()
+            scored = pl.col("determined_by").is_not_null() | own
             computed = pl.when(scored).then(self.classify(pl.col("total").fill_null(0) + start)).otherwise(pl.lit("O"))
             applies = pl.col("first").is_not_null() & (pl.col("first") < t)
             cur = cur.with_columns(computed=computed, locked=pl.col("until").is_not_null() & (pl.lit(t) < pl.col("until")))
@@ -907,7 +1264,7 @@ class _Run:
                 until = self.b.pc.shift(pl.lit(t), c.lock_duration, 1)
                 updates += [pl.when(starts).then(pl.lit(t)).otherwise(pl.col("since")).alias("since"),
                             pl.when(starts).then(until).otherwise(pl.col("until")).alias("until")]
-            st = cur.with_columns(updates).select("subject", "first", "official", "since", "until")
+            st = cur.with_columns(updates).select("subject", "first", "first_own", "official", "since", "until")
         active = pl.col("until").is_not_null() & (pl.col("official") == (lock_class or "")) \
             & (pl.lit(self.as_of) < pl.col("until"))
         st = st.select("subject", pl.col("official").alias("official_class"),
@@ -936,6 +1293,6 @@ class _Run:
         return out.select(pl.col("subject").alias("id"), "kind", "name", "scored",
                           pl.when(v.is_not_null()).then(text).alias("score"), "live_class", "official_class",
                           "lock_class", pl.col("lock_since").cast(pl.Utf8), pl.col("lock_until").cast(pl.Utf8),
-                          pl.lit(None, dtype=pl.Utf8).alias("determined_by"), "supervision", "notice",
+                          "determined_by", "supervision", "notice",
                           "checks_per_year", pl.col("entries_counted").fill_null(0).cast(pl.Int64),
                           pl.col("deductions").fill_null(0).cast(pl.Int64), "flags")

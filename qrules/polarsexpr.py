@@ -191,6 +191,9 @@ class PolarsCompiler:
                 values = [to_scaled(Decimal(v), self.scale) if ltype == NUMBER else str(v) for v in rinfo.const]
                 test = self._node(a).is_in(values)
                 return test if op == "in" else ~test
+            if isinstance(rtype, ListType) and ltype == STRING and rtype.elem == STRING and not rinfo.is_const:
+                test = self._node(b).list.contains(self._node(a))  # a list column (``subject.roles``)
+                return test if op == "in" else ~test
             raise Unsupported(f"'{op}' with a computed list in '{self.text}'")
         same = ltype == rtype and ltype in (NUMBER, DATE, STRING) or (op in ("==", "!=") and ltype == rtype == BOOL)
         if not same:

@@ -90,10 +90,13 @@ def operator_corpus(n: int, seed: int, items: list[str], rules: list[str]) -> di
     return {"subjects": subjects, "events": events}
 
 
-def compare(ruleset: str, data: dict, as_of: dt.date = AS_OF) -> int:
-    """Both backends on ``data``: identical rows, rejections and counts. Returns the subject count."""
+def compare(ruleset: str, data: dict, as_of: dt.date = AS_OF, edit=None) -> int:
+    """Both backends on ``data``: identical rows, rejections and counts. Returns the subject count.
+    ``edit`` changes the loaded history first (to reach what the loader refuses, e.g. a subject named twice)."""
     compiled = load(ROOT / ruleset)
     loaded = load_history_data(data)
+    if edit is not None:
+        edit(loaded.history)
     subjects, rejected, excluded, summary = evaluate_all(compiled, loaded, as_of, workers=1, rows=True)
     chunk = ColumnarBackend(compiled).chunk(loaded, as_of)
     engine_rows = {r["id"]: r for r in subjects}
@@ -148,18 +151,164 @@ def test_columnar_lock_and_classes_are_exercised():
     assert any(r["score"] and "." in r["score"] for r in rows)  # a half repair (第十五条第（一）项)
 
 
-def test_columnar_says_what_it_cannot_take():
-    """Products, spot checks and clean-record rewards: the backend names them and refuses to guess."""
+def synth_corpus(n: int, seed: int) -> dict:
+    """``qrules synth``'s corpus (5% bad records) without its corrections (not taken yet, see below),
+    and with every other reward granted again 100 and 300 days later (a product's also to its
+    producer, 50 days later), so that the cap (第十八条) and the shared cap on a producer's line
+    (第十条) are reached."""
+    from qrules.synth import history_data
+
+    data = history_data(n, seed, 0.05)
+    events = [e for e in data["events"] if e["kind"] != "correction"]
+    rewards = [e for e in events if e["kind"] == "reward"]
+    producer = {x["id"]: x.get("producer") for x in data["subjects"] if x["kind"] == "product"}
+    for e in rewards[::2]:
+        for days in (100, 300):
+            events.append({**e, "id": f"{e['id']}+{days}", "date": e["date"] + dt.timedelta(days)})
+        if e["rule"] == "16" and producer.get(e["subject"]):  # the producer's own reward on the same line
+            events.append({"id": f"{e['id']}+p", "kind": "reward", "rule": "17.2", "subject": producer[e["subject"]],
+                           "date": e["date"] + dt.timedelta(50), "recalled_before_defect": True, "reported": True})
+    return {"subjects": data["subjects"], "events": events}
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_columnar_equals_engine_synth_guangdong(seed):
+    """Art 2, 9-18, 26 over `qrules synth`: products and their producers' lines (第十条), links to
+    producers and named sellers (第十二条), spot checks and the 180-day dedup per product line
+    (第九条第二款), clean-record rewards (第十六条、第十七条第（一）项), repairs of product entries
+    counted against the producer (第十五条), the reward cap on a line (第十八条)."""
+    assert compare("rulesets/guangdong-2021.yaml", synth_corpus(2000, seed)) > 1500
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_columnar_equals_engine_synth_haojiang(seed):
+    """The district plan (its jurisdiction and authorities over the provincial rules) on the same corpora."""
+    assert compare("rulesets/haojiang-2023.yaml", synth_corpus(5000, 10 + seed)) > 400
+
+
+@pytest.mark.parametrize("as_of", [dt.date(2023, 6, 30), dt.date(2024, 7, 1)])
+def test_columnar_equals_engine_synth_other_dates(as_of):
+    """Products, lines and dedup at other as-of dates (events after it are refused, QR613)."""
+    compare("rulesets/guangdong-2021.yaml", synth_corpus(1500, 7), as_of)
+
+
+def test_synth_corpus_exercises_products_links_and_dedup():
+    """The comparisons above can fail: the corpus reaches what they check (per the engine)."""
+    from collections import Counter
+
+    from qrules.engine import evaluate
+
     compiled = load(ROOT / "rulesets" / "guangdong-2021.yaml")
-    data = operator_corpus(20, 1, GD_ITEMS, ["17.1"])
-    data["subjects"].append({"id": "p1", "kind": "product", "brand": "牌", "nice_class": 9, "producer": "op0"})
-    data["events"].append({"id": "sc1", "kind": "spot_check", "subject": "p1", "date": "2024-01-01", "result": "pass"})
+    loaded = load_history_data(synth_corpus(2000, 0))
+    result = evaluate(compiled, loaded.history, AS_OF, invalid_subjects=loaded.invalid_subjects)
+    seen = Counter((e.kind, e.status) for s in result.subjects for e in s.entries)
+    assert seen[("deduction", "deduplicated")] > 0 and seen[("reward", "capped")] > 0
+    capped = Counter(e.reason[:2] for s in result.subjects for e in s.entries if e.status == "capped")
+    assert capped["生产"] > 0  # the shared cap on a producer's line (第十条、第十八条)
+    assert seen[("deduction", "superseded")] > 0  # 第九条 within a producer's line
+    assert sum(1 for s in result.subjects if s.determined_by) > 100
+    vias = Counter(e.code for s in result.subjects for e in s.entries if e.via)
+    assert vias["12.1"] > 0 and vias["12.2"] > 0  # both links of 第十二条
+    rewards = Counter(e.code for s in result.subjects for e in s.entries if e.kind == "reward" and e.counted_points)
+    assert rewards["16"] > 0 and rewards["17.1"] > 0
+
+
+def _art(date: str, days: int) -> str:
+    return (dt.date.fromisoformat(date) + dt.timedelta(days)).isoformat()
+
+
+def _line_history(failures: list[int], **extra) -> dict:
+    """One producer, one product; spot-check failures (11.1) of the same line ``failures`` days after 2023-01-02."""
+    subjects = [{"id": "op", "kind": "operator", "uscc": _uscc(1), "roles": ["producer"], "region": "440512"},
+                {"id": "p", "kind": "product", "brand": "牌", "nice_class": 28, "producer": "op"}]
+    events = [{"id": f"f{i}", "kind": "deduction", "item": "11.1", "date": _art("2023-01-02", day), "subjects": ["p"],
+               "line": {"model": "M", "standard": "GB 1"}, **extra} for i, day in enumerate(failures)]
+    return {"subjects": subjects, "events": events}
+
+
+def test_art9_2_dedup_from_the_last_counted_failure_columnar():
+    """第九条第二款: failures at day 0, 100, 190, 250, 400 of one line: 0 counts; 100 is within 180
+    days of 0; 190 counts (measured from 0, the last counted); 250 is within 180 of 190; 400
+    counts. Three of 3 points: 12 - 9 = 3 for the product and its producer (no 12.2: not intentional)."""
+    data = _line_history([0, 100, 190, 250, 400])
+    compare("rulesets/guangdong-2021.yaml", data)
+    compiled = load(ROOT / "rulesets" / "guangdong-2021.yaml")
+    rows = {r["id"]: r for r in ColumnarBackend(compiled).chunk(load_history_data(data), AS_OF).subjects}
+    assert rows["p"]["score"] == "3" and rows["p"]["deductions"] == 3
+    assert rows["op"]["score"] == "3" and rows["op"]["determined_by"] == "p"
+
+
+def test_art9_2_dedup_also_drops_the_producers_link_columnar():
+    """Brief §3, Art 9(2) with links: intentional failures at day 0 and 30: the second scores
+    neither the product (11.1, -6) nor the producer (12.2, -6). Product 12 - 6 = 6; producer's
+    line: the event's heaviest once, -6: 6."""
+    data = _line_history([0, 30], intentional=True)
+    compare("rulesets/guangdong-2021.yaml", data)
+    compiled = load(ROOT / "rulesets" / "guangdong-2021.yaml")
+    rows = {r["id"]: r for r in ColumnarBackend(compiled).chunk(load_history_data(data), AS_OF).subjects}
+    assert (rows["p"]["score"], rows["op"]["score"]) == ("6", "6")
+
+
+def test_art10_producer_is_its_lowest_product_line_columnar():
+    """第十条 (brief §3): a producer with products p1 (11.2, -6; linked 12.1 -3 enters p1's term
+    only) and p2 (11.5, -1; linked 12.1 -3), and its own 12.3 (-3, every term): p1's term
+    12 - 6 - 3 = 3 (12.1 from p1's event is lighter than 11.2: once, the heaviest), p2's term
+    12 - 3 - 3 = 6. The producer's score is 3, determined by p1."""
+    subjects = [{"id": "op", "kind": "operator", "uscc": _uscc(1), "roles": ["producer"], "region": "440512"},
+                {"id": "p1", "kind": "product", "brand": "甲", "nice_class": 28, "producer": "op"},
+                {"id": "p2", "kind": "product", "brand": "乙", "nice_class": 28, "producer": "op"}]
+    events = [{"id": "a", "kind": "deduction", "item": "11.2", "date": "2024-03-01", "subjects": ["p1"]},
+              {"id": "b", "kind": "deduction", "item": "11.5", "date": "2024-04-01", "subjects": ["p2"]},
+              {"id": "c", "kind": "deduction", "item": "12.3", "date": "2024-05-01", "subjects": ["op"]}]
+    data = {"subjects": subjects, "events": events}
+    compare("rulesets/guangdong-2021.yaml", data)
+    compiled = load(ROOT / "rulesets" / "guangdong-2021.yaml")
+    rows = {r["id"]: r for r in ColumnarBackend(compiled).chunk(load_history_data(data), AS_OF).subjects}
+    assert (rows["p1"]["score"], rows["p2"]["score"]) == ("6", "11")
+    assert (rows["op"]["score"], rows["op"]["determined_by"]) == ("3", "p1")
+
+
+def test_art12_named_seller_and_a_subject_named_twice_columnar():
+    """第十二条第（一）项: a seller named on a product's 11.3 event gets 12.1 (-3); an operator
+    without the seller role is refused (QR606). Named twice (tables the loader did not check),
+    each is still scored once (第九条第一款) and refused once per mention."""
+    subjects = [{"id": "op", "kind": "operator", "uscc": _uscc(1), "roles": ["producer"], "region": "440512"},
+                {"id": "s", "kind": "operator", "uscc": _uscc(2), "roles": ["seller"], "region": "440512"},
+                {"id": "x", "kind": "operator", "uscc": _uscc(3), "roles": [], "region": "440512"},
+                {"id": "p", "kind": "product", "brand": "甲", "nice_class": 28, "producer": "op"}]
+    events = [{"id": "a", "kind": "deduction", "item": "11.3", "date": "2024-03-01", "subjects": ["p", "s", "x"]}]
+    data = {"subjects": subjects, "events": events}
+    compare("rulesets/guangdong-2021.yaml", data)
+    compiled = load(ROOT / "rulesets" / "guangdong-2021.yaml")
+    chunk = ColumnarBackend(compiled).chunk(load_history_data(data), AS_OF)
+    rows = {r["id"]: r for r in chunk.subjects}
+    assert (rows["s"]["score"], rows["s"]["deductions"], rows["x"]["scored"]) == ("9", 1, False)
+    assert (rows["p"]["score"], rows["op"]["score"]) == ("6", "6")  # 11.3 -6; the producer's 12.1 -3 is lighter
+    assert [(r.code, r.subject) for r in chunk.rejected] == [("QR606", "x")]
+
+    def twice(history):
+        history.events[0].subjects[:] = ["p", "s", "s", "x", "x", "p"]
+    compare("rulesets/guangdong-2021.yaml", data, edit=twice)
+    loaded = load_history_data(data)
+    twice(loaded.history)
+    chunk = ColumnarBackend(compiled).chunk(loaded, AS_OF)
+    assert {r["id"]: r["score"] for r in chunk.subjects} == {"op": "6", "s": "9", "x": None, "p": "6"}
+    assert [(r.code, r.subject) for r in chunk.rejected] == [("QR606", "x"), ("QR606", "x")]
+
+
+def test_columnar_says_what_it_cannot_take():
+    """Corrections and clean-record reward rules over collections: the backend names them and refuses to guess."""
+    compiled = load(ROOT / "tests" / "data" / "changes" / "clean-24-reward.yaml")
+    data = synth_corpus(200, 1)
+    data["events"].append({"id": "c1", "kind": "correction", "of": data["events"][0]["id"], "action": "revoke",
+                           "date": "2025-01-01"})
+    data["events"].append({"id": "r1", "kind": "reward", "rule": "16.2", "subject": "p1", "date": "2025-01-01"})
     backend = ColumnarBackend(compiled)
     with pytest.raises(Fallback) as info:
         backend.evaluate(Tables.from_history(load_history_data(data)), AS_OF)
     text = "\n".join(info.value.reasons)
-    assert "product subjects" in text and "spot_check events" in text
-    assert "rewards.rules.17.1.when" in text and "subject.clean_years" in text
+    assert "correction events" in text
+    assert "rewards.rules.16.2.when" in text and "spot_checks" in text
 
 
 def test_columnar_refuses_an_unknown_ruleset_field(monkeypatch):
@@ -213,7 +362,7 @@ def test_batch_uses_the_columnar_backend_for_tables(tmp_path, capsys):
 
 
 def test_batch_falls_back_with_a_notice(tmp_path, capsys):
-    """Products and spot checks: the command says what the columnar backend cannot take, then
+    """Corrections: the command says what the columnar backend cannot take, then
     evaluates with the engine — the same output as `--backend engine`."""
     from qrules.cli import main
 
@@ -222,7 +371,7 @@ def test_batch_falls_back_with_a_notice(tmp_path, capsys):
     common = [gd, str(tmp_path / "s"), "--as-of", "2025-12-31", "--no-progress", "-j", "1"]
     main(["batch", *common, "-o", str(tmp_path / "a.jsonl")])
     err = capsys.readouterr().err
-    assert "notice: the columnar backend cannot take" in err and "product subjects" in err
+    assert "notice: the columnar backend cannot take" in err and "correction events" in err
     main(["batch", *common, "--backend", "engine", "-o", str(tmp_path / "b.jsonl")])
     assert "columnar backend cannot" not in capsys.readouterr().err
     assert (tmp_path / "a.jsonl").read_text(encoding="utf-8") == (tmp_path / "b.jsonl").read_text(encoding="utf-8")
