@@ -230,7 +230,7 @@ class ColumnarBackend:
                            "producer's product lines (第十条)")
         if ev["recorded_by"].is_not_null().any():
             reasons.append("recorded_by checks (第五条、第十九条第二款)")
-        rules = t.kind("reward")["rule"].unique().to_list()
+        rules = ev.lazy().filter(pl.col("kind") == "reward").select(pl.col("rule").unique()).collect()["rule"].to_list()
         reasons += [self.reward_problems[r] for r in sorted(x for x in rules if x in self.reward_problems)]
         return reasons
 
@@ -488,16 +488,20 @@ class _Run:
         from .errors import did_you_mean
 
         pl = self.pl
-        j = pairs.join(self.t.invalid, on="sid", how="left").join(
-            self.S.select(pl.col("id").alias("sid"), "roles", "exc_code", "exc_reason", "exc_cite",
-                          *[pl.col(f).alias(f"s_{f}") for f in self._SUBJECT_FIELDS], known=pl.lit(True)),
-            on="sid", how="left")
+        if "_known" not in self.__dict__:
+            self._known = self.S.select(pl.col("id").alias("sid"), "roles", "exc_code", "exc_reason", "exc_cite",
+                                        *[pl.col(f).alias(f"s_{f}") for f in self._SUBJECT_FIELDS], known=pl.lit(True))
+        j = pairs.join(self.t.invalid, on="sid", how="left").join(self._known, on="sid", how="left")
         inv = pl.col("inv_reason").is_not_null()
         self.reject(j.filter(inv), "QR603", pl.format("subject '{}' is invalid: {}", pl.col("sid"), pl.col("inv_reason")),
                     self.c.cites.get("subjects"), pl.col("sid"))
         unknown = ~inv & pl.col("known").is_null()
+        ids: list[str] = []
+
         def unknown_reason(row: dict) -> tuple[str, str]:
-            hint = did_you_mean(row["sid"], self.S["id"].to_list())
+            if not ids:
+                ids.extend(self.S["id"].to_list())
+            hint = did_you_mean(row["sid"], ids)
             return f"unknown subject '{row['sid']}'" + (f" ({hint})" if hint else ""), self.c.cites.get("subjects")
         self.reject_rows(j.filter(unknown), "QR602", unknown_reason, subject="sid")
         exc = ~inv & ~unknown & pl.col("exc_code").is_not_null()
@@ -516,12 +520,19 @@ class _Run:
         late = pl.col("date") > self.as_of
         self.reject(t.events.lazy().filter(late).select("id", "kind", "date").collect(), "QR613",
                     pl.format(f"dated {{}}, after the as-of date {self.as_of}; not yet effective", pl.col("date")))
-        live = lambda kind: t.kind(kind).filter(~late)  # noqa: E731
-        filings = self.facts(live("filing"), live(_PROCEDURE))
-        checks = self.spot_checks(live("spot_check"))
-        deductions = self.deductions(live("deduction"))
-        repairs = self.repairs(live("repair"), deductions, filings)
-        rewards, line_rewards = self.rewards(live("reward"), filings, checks, deductions)
+        events = t.events.lazy().filter(~late)
+
+        def live(kind: str | tuple, *cols: str) -> Any:
+            """The events of a kind on or before the as-of date, with the columns read (a narrow copy)."""
+            which = pl.col("kind").is_in(list(kind)) if isinstance(kind, tuple) else pl.col("kind") == kind
+            return events.filter(which).select("id", "kind", "date", *cols).collect()
+        filings = self.facts(live("filing", "subject", "concealed"), live(_PROCEDURE))
+        checks = self.spot_checks(live("spot_check", "subject", "result"))
+        deductions = self.deductions(live("deduction", "item", "subjects", "intentional", "major_impact", "line_model",
+                                          "line_standard", "recorded_by"))
+        repairs = self.repairs(live("repair", "of", "subjects", "rectified"), deductions, filings)
+        rewards, line_rewards = self.rewards(live("reward", "rule", "subject", "reported", "recalled_before_defect",
+                                                  "notice_date", "action_date"), filings, checks, deductions)
         cols = ["subject", "event", "kind", "date", "anchor", "points", "via_product", "of_event", "of_subject"]
         counted = deductions.filter(pl.col("status") == "counted").with_columns(
             of_event=pl.lit(None, dtype=pl.Utf8), of_subject=pl.lit(None, dtype=pl.Utf8))
@@ -1089,12 +1100,16 @@ class _Run:
     def lines(self) -> Any:
         """(product, producer) for every scored product of a scored operator (第十条: a producer's lines)."""
         pl = self.pl
+        if "_lines" in self.__dict__:
+            return self._lines
         if self.m.composition.producer.rule != "lowest_product":
-            return pl.DataFrame(schema={"product": pl.Utf8, "producer": pl.Utf8})
+            self._lines = pl.DataFrame(schema={"product": pl.Utf8, "producer": pl.Utf8})
+            return self._lines
         ok = self.S.filter(pl.col("exc_code").is_null())
-        return ok.filter((pl.col("kind") == "product") & pl.col("producer").is_not_null()).select(
+        self._lines = ok.filter((pl.col("kind") == "product") & pl.col("producer").is_not_null()).select(
             product=pl.col("id"), producer=pl.col("producer")).join(
             ok.filter(pl.col("kind") == "operator").select(producer=pl.col("id")), on="producer")
+        return self._lines
 
     # -- scores, classes, adjustments, rows ----------------------------------------------------
 
@@ -1107,19 +1122,43 @@ class _Run:
             out = pl.when(test).then(pl.lit(name)).otherwise(out)
         return out
 
-    def live_at(self, entries: Any, dates: list[dt.date]) -> Any:
-        """``entries`` repeated at each date where they are inside the window (``at`` column)."""
+    def sums_at(self, entries: Any, keys: list[str], dates: list[dt.date]) -> Any:
+        """(``keys``, at, total, live deductions, entries and deductions counted) at each date where
+        ``entries`` has an entry inside the window (第七条). Each entry gets a bit mask of the dates
+        where it counts — the window rule evaluated once per distinct anchor date — and one
+        group-by sums every date at once."""
         pl, b = self.pl, self.b
-        at = pl.DataFrame({"at": dates}, schema={"at": pl.Date})
-        return entries.join(at, how="cross").filter((pl.col("date") <= pl.col("at")) & b.win("anchor", "at"))
-
-    @staticmethod
-    def _sums(pl: Any, live: Any, keys: list[str]) -> Any:
-        return live.group_by(*keys).agg(
-            pl.col("points").sum().alias("total"),
-            (pl.col("kind") == "deduction").sum().alias("live_deductions"),
-            (pl.col("points") != 0).sum().alias("entries_counted"),
-            ((pl.col("points") != 0) & (pl.col("kind") == "deduction")).sum().alias("deductions"))
+        if len(dates) > 60:  # the masks are 64-bit integers
+            return pl.concat([self.sums_at(entries, keys, dates[i:i + 60]) for i in range(0, len(dates), 60)])
+        k_all = len(dates)
+        at = pl.DataFrame({"at": dates, "bit": [1 << k for k in range(k_all)]}, schema={"at": pl.Date, "bit": pl.Int64})
+        anchors = entries.select(pl.col("anchor").unique()).join(at, how="cross").filter(b.win("anchor", "at"))
+        anchors = anchors.group_by("anchor").agg(pl.col("bit").sum().alias("amask"))
+        first = np.searchsorted(np.array(dates, dtype="datetime64[D]"),
+                                entries["date"].to_numpy().astype("datetime64[D]"), side="left")
+        e = entries.select(*keys, "kind", "points", "anchor").with_columns(
+            dmask=pl.Series(((1 << k_all) - 1) ^ ((np.int64(1) << first.astype(np.int64)) - 1))).join(
+            anchors, on="anchor", how="left")
+        e = e.with_columns(mask=(pl.col("amask").fill_null(0) & pl.col("dmask"))).filter(pl.col("mask") != 0)
+        e = e.with_columns(__g=pl.struct(keys).rank("dense").cast(pl.Int64) - 1)
+        groups = e.select(*keys, "__g").unique("__g").sort("__g")
+        g, mask = e["__g"].to_numpy(), e["mask"].to_numpy()
+        points = e["points"].to_numpy()
+        ded = (e["kind"] == "deduction").to_numpy()
+        nonzero = points != 0
+        n = groups.height
+        parts = []
+        for k in range(k_all):
+            on = (mask & (1 << k)) != 0
+            count = np.bincount(g, weights=on, minlength=n)
+            # exact: scaled integers, far below 2**53
+            total = np.bincount(g, weights=np.where(on, points, 0), minlength=n).round().astype(np.int64)
+            cols = {"at": pl.lit(dates[k], dtype=pl.Date), "total": pl.Series(total),
+                    "live_deductions": pl.Series(np.bincount(g, weights=on & ded, minlength=n).astype(np.uint32)),
+                    "entries_counted": pl.Series(np.bincount(g, weights=on & nonzero, minlength=n).astype(np.uint32)),
+                    "deductions": pl.Series(np.bincount(g, weights=on & nonzero & ded, minlength=n).astype(np.uint32))}
+            parts.append(groups.with_columns(**cols).filter(pl.Series(count > 0)).drop("__g"))
+        return pl.concat(parts)
 
     def line_entries(self, entries: Any, line_rewards: Any) -> Any:
         """第十条 within a producer's line (brief §3, Art 10): the product's entries and the producer's
@@ -1153,7 +1192,7 @@ class _Run:
         pl = self.pl
         stays = bool(self.c.params.get("stays_scored", True))
         first_own = entries.group_by("subject").agg(pl.col("date").min().alias("first_own"))
-        own = self._sums(pl, self.live_at(entries, dates), ["subject", "at"])
+        own = self.sums_at(entries, ["subject"], dates)
         line = self.line_entries(entries, line_rewards)
         if line is None or line.height == 0 and self.lines().height == 0:
             return own.with_columns(determined_by=pl.lit(None, dtype=pl.Utf8)), first_own
@@ -1165,7 +1204,7 @@ class _Run:
                 pl.col("first_own") <= pl.col("at")).select("product", "producer", "at")
         else:
             held = lines.join(own.select(product=pl.col("subject"), at=pl.col("at")), on="product")
-        terms = held.join(self._sums(pl, self.live_at(line, dates), ["product", "producer", "at"]),
+        terms = held.join(self.sums_at(line, ["product", "producer"], dates),
                           on=["product", "producer", "at"], how="left").with_columns(
             pl.col("total", "live_deductions", "entries_counted", "deductions").fill_null(0))
         # the lowest term; a tie goes to the product with the smallest id
@@ -1241,34 +1280,49 @@ class _Run:
         return dates
 
     def adjustments(self, subj: Any, acc: Any, first_own: Any, dates: list, start: int, stays: bool) -> Any:
-        """第二十六条第二款: the half-year classes in date order with the lock, one round per date."""
+        """第二十六条第二款: the half-year classes in date order with the lock. The class each
+        subject's score gives on every score date is one expression per date over all subjects;
+        the lock is then carried from date to date over arrays."""
         pl, c, m = self.pl, self.c, self.m
         lock = m.adjustment.lock
         lock_class = lock.class_ if lock else None
-        st = subj.select("subject", "first").with_columns(
-            official=pl.lit("O"), since=pl.lit(None, dtype=pl.Date), until=pl.lit(None, dtype=pl.Date))
-        st = st.join(first_own, on="subject", how="left")
-        for t, sd in dates:
-            cur = st.join(acc.filter(pl.col("at") == sd).select("subject", "total", "determined_by"), on="subject",
-                          how="left")
-            own = (pl.col("first_own").is_not_null() & (pl.col("first_own") <= sd)) if stays \
-                else pl.col("total").is_not_null()
-            scored = pl.col("determined_by").is_not_null() | own
-            computed = pl.when(scored).then(self.classify(pl.col("total").fill_null(0) + start)).otherwise(pl.lit("O"))
-            applies = pl.col("first").is_not_null() & (pl.col("first") < t)
-            cur = cur.with_columns(computed=computed, locked=pl.col("until").is_not_null() & (pl.lit(t) < pl.col("until")))
-            official = pl.when(pl.col("locked")).then(pl.lit(lock_class)).otherwise(pl.col("computed"))
-            updates = [pl.when(applies).then(official).otherwise(pl.col("official")).alias("official")]
-            if lock_class is not None and c.lock_duration is not None:
-                starts = applies & ~pl.col("locked") & (pl.col("computed") == lock_class)
-                until = self.b.pc.shift(pl.lit(t), c.lock_duration, 1)
-                updates += [pl.when(starts).then(pl.lit(t)).otherwise(pl.col("since")).alias("since"),
-                            pl.when(starts).then(until).otherwise(pl.col("until")).alias("until")]
-            st = cur.with_columns(updates).select("subject", "first", "first_own", "official", "since", "until")
-        active = pl.col("until").is_not_null() & (pl.col("official") == (lock_class or "")) \
-            & (pl.lit(self.as_of) < pl.col("until"))
-        st = st.select("subject", pl.col("official").alias("official_class"),
-                       lock_class=pl.when(active).then(pl.lit(lock_class)),
+        st = subj.select("subject", "first").join(first_own, on="subject", how="left")
+        n = st.height
+        official = np.full(n, "O", dtype=object)
+        since = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
+        until = since.copy()
+        if dates:
+            wide = st
+            for k, (t, sd) in enumerate(dates):
+                at = acc.filter(pl.col("at") == sd).select("subject", pl.col("total").alias(f"t{k}"),
+                                                             pl.col("determined_by").is_not_null().alias(f"l{k}"))
+                wide = wide.join(at, on="subject", how="left")
+            computed = []
+            for k, (t, sd) in enumerate(dates):
+                own = (pl.col("first_own").is_not_null() & (pl.col("first_own") <= sd)) if stays \
+                    else pl.col(f"t{k}").is_not_null()
+                scored = pl.col(f"l{k}").fill_null(False) | own
+                computed.append(pl.when(scored).then(self.classify(pl.col(f"t{k}").fill_null(0) + start))
+                                .otherwise(pl.lit("O")).alias(f"c{k}"))
+            wide = wide.select(pl.col("first"), *computed)
+            first = wide["first"].to_numpy().astype("datetime64[D]")
+            for k, (t, sd) in enumerate(dates):
+                comp = wide[f"c{k}"].to_numpy()
+                applies = ~np.isnat(first) & (first < np.datetime64(t))
+                locked = until > np.datetime64(t)  # NaT: no lock
+                now = np.where(locked, lock_class, comp)
+                official = np.where(applies, now, official)
+                if lock_class is not None and c.lock_duration is not None:
+                    starts = applies & ~locked & (comp == lock_class)
+                    if starts.any():
+                        end = self.pl.select(self.b.pc.shift(pl.lit(t), c.lock_duration, 1)).item()
+                        since = np.where(starts, np.datetime64(t), since)
+                        until = np.where(starts, np.datetime64(end), until)
+        active = pl.Series((official == lock_class) & (until > np.datetime64(self.as_of)))
+        st = st.select("subject").with_columns(official_class=pl.Series(official.astype(str), dtype=pl.Utf8),
+                                               since=pl.Series(since), until=pl.Series(until))
+        st = st.select("subject", "official_class",
+                       lock_class=pl.when(active).then(pl.lit(lock_class, dtype=pl.Utf8)),
                        lock_since=pl.when(active).then(pl.col("since")),
                        lock_until=pl.when(active).then(pl.col("until")))
         return subj.join(st, on="subject", how="left")
