@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import contextvars
 import datetime as dt
-from collections import Counter
+import gc
 from decimal import Decimal
 from typing import Any, Iterable
 
 from ..history.kinds import components
+from ..history.models import check_as_of
 from .decide import Decider, Entry, SubjectView, param_text, record_field
 from .results import EntryResult, EvaluationResult, ExcludedSubject, Lock, Measures, SubjectResult, Summary
 from .score import Scorer
@@ -107,9 +108,6 @@ def evaluate(compiled, history, as_of: dt.date | None = None, *, invalid_subject
         as_known_at: use only the records entered by this date (``recorded``, default their
             date), corrections included: what the system knew then (brief §4a). Not after ``as_of``.
     """
-    from ..history import check_as_of
-    from ..history.load import gc_paused
-
     check_as_of(as_of)  # window arithmetic must stay inside the calendar (docs/security.md)
     if as_known_at is not None:
         check_as_of(as_known_at)
@@ -122,8 +120,13 @@ def evaluate(compiled, history, as_of: dt.date | None = None, *, invalid_subject
         history = _known_at(history, as_known_at)
     # The engine makes many small acyclic objects next to a large loaded history; the cyclic
     # collector's passes over all of them cost about as much as the evaluation itself.
-    with gc_paused():
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
         return _evaluate(compiled, history, as_of, invalid_subjects, subjects, as_known_at)
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _known_at(history, day: dt.date):
@@ -170,26 +173,34 @@ def _evaluate(compiled, history, as_of, invalid_subjects, subjects, as_known_at=
         if view.excluded is not None or (wanted is not None and sid not in wanted):
             continue
         results.append(_subject_result(compiled, scorer, view, as_of, scorer_at))
-    excluded = [ExcludedSubject(id=v.id, reason=v.excluded[1], cite=v.excluded[2], code=v.excluded[0])
+    excluded = [ExcludedSubject.build(id=v.id, reason=v.excluded[1], cite=v.excluded[2], code=v.excluded[0])
                 for v in views.values() if v.excluded is not None]
     rejected_ids = {r.event for r in decisions.rejections}
-    summary = Summary(
+    summary = Summary.build(
         subjects=len(results),
-        by_official_class=dict(sorted(Counter(r.official_class for r in results).items())),
-        by_live_class=dict(sorted(Counter(r.live_class for r in results).items())),
+        by_official_class=_tally(r.official_class for r in results),
+        by_live_class=_tally(r.live_class for r in results),
         events=len(events),
         events_counted=len(decisions.counted_events | decisions.fact_events),
         events_rejected=len(rejected_ids - decisions.counted_events - decisions.fact_events),
-        rejected_by_code=dict(sorted(Counter(r.code for r in decisions.rejections).items())),
+        rejected_by_code=_tally(r.code for r in decisions.rejections),
     )
     notes = version_notes(tl, as_of, decisions.out_of_force, results)
     if notes and require_in_force.get():
         _refuse_out_of_force(notes)
-    return EvaluationResult(ruleset=m.ruleset, version=m.version, as_of=as_of, as_known_at=as_known_at,
+    return EvaluationResult.build(ruleset=m.ruleset, version=m.version, as_of=as_of, as_known_at=as_known_at,
                             version_at_as_of=tl.at(as_of).label,
                             in_force=not notes, out_of_force=notes, warnings=[n.message for n in notes] + warnings,
                             subjects=results, rejected=decisions.rejections, excluded_subjects=excluded,
                             summary=summary)
+
+
+def _tally(values: Iterable[str]) -> dict[str, int]:
+    """How many times each value occurs, by value (``Counter`` costs more on the few values here)."""
+    out: dict[str, int] = {}
+    for v in values:
+        out[v] = out.get(v, 0) + 1
+    return dict(sorted(out.items()))
 
 
 def timeline_of(compiled):
@@ -240,7 +251,10 @@ def version_notes(tl, as_of: dt.date, decided: list, results: list) -> list:
         groups[("as_of", gone.piece.label, False)] = [gone]
     for note in decided:
         groups.setdefault(("events", note.piece.label, note.day < note.piece.start), []).append(note)
-    for day in sorted({a.date for r in results for a in r.adjustments}):
+    days = sorted({a.date for r in results for a in r.adjustments})
+    if days and len(tl.pieces) == 1 and tl.pieces[0].covers(days[0]) and tl.pieces[0].covers(days[-1]):
+        days = []  # one version in force over a period that holds them all
+    for day in days:
         note = tl.out_of_force(day)
         if note is not None:
             groups.setdefault(("adjustments", note.piece.label, day < note.piece.start), []).append(note)

@@ -14,8 +14,10 @@ from decimal import Decimal
 
 from ..language.runtime import shift
 from .decide import Decisions, Entry, SubjectView, exact
+from .results import Adjustment
 
 ZERO = Decimal(0)
+_MISSING = object()
 
 
 @dataclass
@@ -45,7 +47,13 @@ class Scorer:
         self._line_rewards: dict[tuple[str, str], dict[int, Entry]] = {}
         self._first_own = {sid: min((e.date for e in entries if e.counted), default=None)
                            for sid, entries in decisions.entries.items()}
-        self._counted: dict[str, list[tuple[dt.date, dt.date, Entry]]] = {}
+        self._counted: dict[str, list[tuple[dt.date, dt.date, tuple, Entry]]] = {}
+        # The window rule's memo (CompiledRuleset.in_window), read here without a call per entry;
+        # its key leaves out the entry's fields when the rule reads only the date.
+        self._window = compiled._window_cache
+        self.lock = compiled.model.adjustment.lock
+        self.adjusts_on = frozenset(compiled.adjustment_dates)  # this version's own dates (brief §4a)
+        self._by_entry = compiled.window_by_entry
         self.products_of: dict[str, list[str]] = {}
         for s in subjects.values():
             if s.kind == "product" and s.producer and s.excluded is None:
@@ -62,15 +70,33 @@ class Scorer:
         return (e.code, e.kind, s.kind if s else "", (s.category or "") if s else "")
 
     def in_window(self, entry: Entry, at: dt.date) -> bool:
-        return entry.date <= at and self.c.in_window(self.anchor(entry), at, self.window_key(entry))
+        if entry.date > at:
+            return False
+        anchor, key = self.anchor(entry), self.window_key(entry) if self._by_entry else ()
+        hit = self._window.get((anchor, at, key), _MISSING)
+        return self.c.in_window(anchor, at, key) if hit is _MISSING else hit
 
-    def live_entries(self, sid: str, at: dt.date) -> list[Entry]:
+    def counted(self, sid: str) -> list[tuple[dt.date, dt.date, tuple, Entry]]:
+        """(date, anchor, window key, entry) of the subject's counted entries, in date order, once."""
         counted = self._counted.get(sid)
         if counted is None:
-            counted = self._counted[sid] = [(e.date, self.anchor(e), self.window_key(e), e)
+            by_entry = self._by_entry
+            counted = self._counted[sid] = [(e.date, self.anchor(e), self.window_key(e) if by_entry else (), e)
                                             for e in self.d.entries.get(sid, ()) if e.counted]
-        rule = self.c.in_window
-        return [e for date, anchor, key, e in counted if date <= at and rule(anchor, at, key)]
+        return counted
+
+    def live_entries(self, sid: str, at: dt.date) -> list[Entry]:
+        """The counted entries inside the window ending on ``at`` (第七条)."""
+        window, rule = self._window, self.c.in_window
+        out = []
+        for date, anchor, key, e in self.counted(sid):
+            if date <= at:
+                hit = window.get((anchor, at, key), _MISSING)
+                if hit is _MISSING:
+                    hit = rule(anchor, at, key)
+                if hit:
+                    out.append(e)
+        return out
 
     def has_record(self, sid: str, at: dt.date) -> bool:
         """第八条: the start score is given at the first record; ``stays_scored`` keeps it afterwards."""
@@ -92,6 +118,28 @@ class Scorer:
         if hit is None:
             hit = self._accounts[key] = self._account(sid, at)
         return hit
+
+    def score_at(self, sid: str, at: dt.date) -> tuple[bool, Decimal | None]:
+        """(scored, score) at ``at``, the same as :meth:`account` gives, without listing the entries:
+        what a half-year adjustment needs (第二十六条第二款), asked at several dates per subject."""
+        acc = self._accounts.get((sid, at))
+        if acc is not None:
+            return acc.scored, acc.score
+        if self.lowest_product and self.products_of.get(sid) and self.subjects[sid].kind == "operator":
+            acc = self.account(sid, at)
+            return acc.scored, acc.score
+        if not self.has_record(sid, at):
+            return False, None
+        window, rule = self._window, self.c.in_window
+        total = ZERO
+        for date, anchor, key, e in self.counted(sid):
+            if date <= at:
+                hit = window.get((anchor, at, key), _MISSING)
+                if hit is _MISSING:
+                    hit = rule(anchor, at, key)
+                if hit:
+                    total += e.points  # in the order and the context of ``account``'s sum
+        return True, exact(self.start + total)
 
     def _account(self, sid: str, at: dt.date) -> Account:
         s = self.subjects[sid]
@@ -158,37 +206,45 @@ class Scorer:
 
         ``at(day)`` gives the scorer of the version in force on an adjustment date (brief §4a):
         that version's adjustment dates, score date, window, classes and lock decide it."""
-        from .results import Adjustment
-
-        at = at or (lambda day: self)
         first = self.first_record(sid)
         if first is None:
             return [], None
+        build = Adjustment.build
         lock_class = lock_since = lock_until = None
         out = []
-        for year in range(first.year, as_of.year + 1):
-            for month, day in self.all_adjustment_dates:
-                t = dt.date(year, month, day)
-                if t <= first or t > as_of:
-                    continue
-                sc = at(t)
-                if (month, day) not in sc.c.adjustment_dates:
-                    continue
-                lock = sc.c.model.adjustment.lock
-                sd = sc.c.score_date(t)
-                acc = sc.account(sid, sd)
-                computed = sc.classify(acc.score) if acc.scored else "O"
-                locked = lock_until is not None and t < lock_until
-                official = lock_class if locked else computed
-                if not locked and lock is not None and computed == lock.class_:
-                    lock_class = lock.class_
-                    lock_since, lock_until = t, shift(t, sc.c.lock_duration, 1, sc.c.calendar)
-                out.append(Adjustment.build(date=t, score_date=sd, score=acc.score, computed_class=computed,
-                                            official_class=official, locked=locked, version=sc.label))
+        for t in adjustment_days(self.all_adjustment_dates, first, as_of):
+            sc = self if at is None else at(t)
+            if (t.month, t.day) not in sc.adjusts_on:
+                continue
+            lock, sd = sc.lock, sc.c.score_date(t)
+            scored, score = sc.score_at(sid, sd)
+            computed = sc.c.classify(score) if scored else "O"
+            locked = lock_until is not None and t < lock_until
+            official = lock_class if locked else computed
+            if not locked and lock is not None and computed == lock.class_:
+                lock_class = lock.class_
+                lock_since, lock_until = t, shift(t, sc.c.lock_duration, 1, sc.c.calendar)
+            out.append(build(date=t, score_date=sd, score=score, computed_class=computed,
+                             official_class=official, locked=locked, version=sc.label))
         active = None
         if lock_until is not None and out and out[-1].official_class == lock_class and as_of < lock_until:
             active = (lock_class, lock_since, lock_until)
         return out, active
+
+
+def adjustment_days(dates: list[tuple[int, int]], first: dt.date, as_of: dt.date) -> list[dt.date]:
+    """The adjustment dates (month, day) after ``first`` and up to ``as_of``, in order; memoised."""
+    key = (tuple(dates), first, as_of)
+    hit = _DAYS.get(key)
+    if hit is None:
+        if len(_DAYS) > 100_000:
+            _DAYS.clear()
+        hit = _DAYS[key] = [t for year in range(first.year, as_of.year + 1) for month, day in dates
+                            if first < (t := dt.date(year, month, day)) <= as_of]
+    return hit
+
+
+_DAYS: dict[tuple, list[dt.date]] = {}
 
 
 def _union(product_entries: list[Entry], operator_entries: list[Entry]) -> list[Entry]:

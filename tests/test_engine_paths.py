@@ -1,0 +1,130 @@
+"""The engine's fast paths give exactly what the plain definitions give (issue 14, item 4).
+
+The single-subject path scores a subject at its half-year adjustments without listing the
+entries (``Scorer.score_at``) and reads the window rule's memo directly. Each is checked here
+against the plain definition it replaces, on seeded synthetic corpora (``qrules.synth``) under
+both rulesets and a variant whose window depends on the item (第七条 per group of items):
+same scores, in the same decimal representation, same adjustments and locks (第二十六条第二款).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from conftest import GUANGDONG, HAOJIANG, ROOT
+from qrules import load_ruleset
+from qrules.engine import decide_timeline, subject_views, timeline_of
+from qrules.engine.decide import exact
+from qrules.engine.results import Adjustment
+from qrules.engine.score import Scorer
+from qrules.history import load_history_data
+from qrules.language.runtime import shift
+from qrules.synth import history_data
+
+RULESETS = {"guangdong": GUANGDONG, "haojiang": HAOJIANG,
+            "seller-window-24": ROOT / "tests" / "data" / "changes" / "seller-window-24.yaml"}
+AS_OF = dt.date(2025, 12, 31)
+
+
+@pytest.fixture(scope="module", params=sorted(RULESETS))
+def compiled(request):
+    return load_ruleset(str(RULESETS[request.param]))
+
+
+def _decided(compiled, seed: int, as_of: dt.date = AS_OF):
+    data = history_data(100, seed=seed, bad_rate=0.05)
+    for s in data["subjects"]:  # all inside the ruleset's jurisdiction (haojiang is one district)
+        if s.get("region"):
+            s["region"] = compiled.model.jurisdiction.division
+    loaded = load_history_data(data)
+    tl = timeline_of(compiled)
+    views = subject_views(tl.at(as_of).compiled, loaded.history.subjects)
+    decisions, scorer_at = decide_timeline(tl, views, dict(loaded.invalid_subjects), as_of, list(loaded.history.events))
+    return views, decisions, scorer_at
+
+
+def _plain_score(scorer: Scorer, sid: str, at: dt.date) -> tuple[bool, Decimal | None]:
+    """第七条、第八条: the start score plus every counted entry whose window holds ``at``."""
+    s = scorer.subjects[sid]
+    if s.kind == "operator" and scorer.lowest_product and scorer.products_of.get(sid):
+        acc = scorer.account(sid, at)
+        return acc.scored, acc.score
+    if not scorer.has_record(sid, at):
+        return False, None
+    live = [e for e in scorer.d.entries.get(sid, []) if e.counted and e.date <= at
+            and scorer.c.in_window(scorer.anchor(e), at, scorer.window_key(e))]
+    return True, exact(scorer.start + sum((e.points for e in live), Decimal(0)))
+
+
+def _plain_adjustments(scorer: Scorer, sid: str, as_of: dt.date, at):
+    """第二十六条第二款 as first written: every 1 Jan / 1 Jul after the first record, the class of the
+    score the day before under the version in force then (``at``), D locked for the lock's duration."""
+    first = scorer.first_record(sid)
+    if first is None:
+        return [], None
+    lock_class = lock_since = lock_until = None
+    out = []
+    for year in range(first.year, as_of.year + 1):
+        for month, day in scorer.all_adjustment_dates:
+            t = dt.date(year, month, day)
+            if t <= first or t > as_of:
+                continue
+            sc = at(t)
+            if (month, day) not in sc.c.adjustment_dates:
+                continue
+            lock = sc.c.model.adjustment.lock
+            sd = sc.c.score_date(t)
+            acc = sc.account(sid, sd)
+            computed = sc.classify(acc.score) if acc.scored else "O"
+            locked = lock_until is not None and t < lock_until
+            official = lock_class if locked else computed
+            if not locked and lock is not None and computed == lock.class_:
+                lock_class, lock_since, lock_until = lock.class_, t, shift(t, sc.c.lock_duration, 1, sc.c.calendar)
+            out.append(Adjustment.build(date=t, score_date=sd, score=acc.score, computed_class=computed,
+                                        official_class=official, locked=locked, version=sc.label))
+    active = None
+    if lock_until is not None and out and out[-1].official_class == lock_class and as_of < lock_until:
+        active = (lock_class, lock_since, lock_until)
+    return out, active
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_art7_art8_score_at_equals_the_plain_sum(compiled, seed):
+    views, decisions, scorer_at = _decided(compiled, seed)
+    days = [dt.date(2021, 6, 30), dt.date(2022, 12, 31), dt.date(2023, 6, 30), dt.date(2024, 3, 1),
+            dt.date(2024, 12, 31), dt.date(2025, 6, 30), AS_OF]
+    checked = 0
+    for sid, view in views.items():
+        if view.excluded is not None:
+            continue
+        for day in days:
+            fast, plain = Scorer(compiled, views, decisions), Scorer(compiled, views, decisions)
+            got, want = fast.score_at(sid, day), _plain_score(plain, sid, day)
+            assert (got[0], str(got[1])) == (want[0], str(want[1])), (sid, day)
+            assert fast.live_entries(sid, day) == [e for e in decisions.entries.get(sid, []) if e.counted and e.date <= day
+                                                   and plain.c.in_window(plain.anchor(e), day, plain.window_key(e))]
+            assert [fast.in_window(e, day) for e in decisions.entries.get(sid, [])] == [
+                e.date <= day and plain.c.in_window(plain.anchor(e), day, plain.window_key(e))
+                for e in decisions.entries.get(sid, [])]
+            checked += got[0]
+    assert checked > 50  # the corpus scores many subjects on these dates
+
+
+@pytest.mark.parametrize("seed", [4, 5])
+def test_art26_adjustments_equal_the_plain_loop(compiled, seed):
+    views, _, scorer_at = _decided(compiled, seed)
+    _, _, plain_at = _decided(compiled, seed)  # scorers of their own: nothing memoised is shared
+    locks = 0
+    for sid, view in views.items():
+        if view.excluded is not None:
+            continue
+        got = scorer_at(AS_OF).adjustments(sid, AS_OF, scorer_at)
+        want = _plain_adjustments(plain_at(AS_OF), sid, AS_OF, plain_at)
+        assert [a.model_dump() for a in got[0]] == [a.model_dump() for a in want[0]], sid
+        assert [str(a.score) for a in got[0]] == [str(a.score) for a in want[0]]
+        assert got[1] == want[1]
+        locks += got[1] is not None
+    assert locks > 0  # the corpus has D subjects under a lock
