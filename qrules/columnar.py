@@ -228,8 +228,6 @@ class ColumnarBackend:
         if not m.repair.lapses_with_deduction.value and subj.height and (subj["kind"] == "product").any():
             reasons.append("repairs that outlive their deduction (repair.lapses_with_deduction false) on a "
                            "producer's product lines (第十条)")
-        if ev["recorded_by"].is_not_null().any():
-            reasons.append("recorded_by checks (第五条、第十九条第二款)")
         rules = ev.lazy().filter(pl.col("kind") == "reward").select(pl.col("rule").unique()).collect()["rule"].to_list()
         reasons += [self.reward_problems[r] for r in sorted(x for x in rules if x in self.reward_problems)]
         return reasons
@@ -239,7 +237,7 @@ class ColumnarBackend:
     def evaluate(self, tables: "Tables", as_of: dt.date) -> dict:
         """Evaluate a whole history given as :class:`Tables`. Returns ``rows`` (a DataFrame of
         the flat output columns, as :func:`qrules.batch.output_row`), ``rejections`` (a
-        DataFrame) and the summary counts. Raises :class:`Fallback` with the reasons when the
+        DataFrame), ``warnings`` (recorded-by mismatches, as the engine words them) and the summary counts. Raises :class:`Fallback` with the reasons when the
         backend cannot take this ruleset and history."""
         reasons = self.unsupported(tables)
         if reasons:
@@ -253,12 +251,10 @@ class ColumnarBackend:
         """A loaded history as one :class:`qrules.tables.ChunkResult` (what ``qrules batch`` adds up)."""
         import time
 
-        from .engine import validity_warnings
-
         t0 = time.perf_counter()
         tables = Tables.from_history(loaded)
         out = self.evaluate(tables, as_of)
-        warnings = validity_warnings(self.c, as_of)  # the engine's own words about the ruleset
+        warnings = [n.message for n in out["notes"]] + out["warnings"]  # the engine's own words
         return ChunkResult(index=0, subjects=out["rows"].to_dicts(), rejected=rejections(tables, out["rejections"]),
                            excluded=excluded(out["excluded"]), events=out["events"],
                            events_counted=out["events_counted"], events_rejected=out["events_rejected"],
@@ -426,6 +422,7 @@ class _Run:
         self.b, self.pl, self.c, self.m, self.t = b, b.pl, b.c, b.m, t
         self.as_of = as_of
         self.rej: list[Any] = []
+        self.warnings: list[str] = []  # the engine's warnings (第五条、第十九条第二款 recorded_by)
         self.counted: list[Any] = []  # Series of event ids counted or used as facts
 
     def reject(self, frame: Any, code: str, reason: Any, cite: Any = None, subject: Any = None) -> None:
@@ -521,6 +518,8 @@ class _Run:
         self.reject(t.events.lazy().filter(late).select("id", "kind", "date").collect(), "QR613",
                     pl.format(f"dated {{}}, after the as-of date {self.as_of}; not yet effective", pl.col("date")))
         events = t.events.lazy().filter(~late)
+        self.event_days = events.filter(pl.col("kind").is_in(["deduction", "repair", "reward"])).select(
+            pl.col("date").unique().sort()).collect()["date"].to_list()  # decided on their own dates (brief §4a)
 
         def live(kind: str | tuple, *cols: str) -> Any:
             """The events of a kind on or before the as-of date, with the columns read (a narrow copy)."""
@@ -690,6 +689,7 @@ class _Run:
         cands.append(cand(direct.filter(~wrong), pl.col("sid"), pl.col("item"), 1, 0, none))
         c = pl.concat(cands).join(ev.drop("item_subject", "item_title", "item_cite"), on="id")
         self.counted.append(c["id"])
+        self.recorded_by(d.join(c.select("id").unique(), on="id", how="semi"))
         c = c.join(items.rename({"item": "code"}), on="code")
         cols = {("item", "points"): pl.col("item.points"),
                 ("item", "intentional_points"): pl.col("item.intentional_points"),
@@ -725,6 +725,29 @@ class _Run:
         else:
             e = e.with_columns(ordinal=pl.lit(1))
         return e
+
+    def recorded_by(self, d: Any) -> None:
+        """第五条、第十九条第二款: who records what, for the deductions that count. A mismatch is a
+        warning in the engine's words, in the engine's order (date, id); it never refuses."""
+        pl, auth = self.pl, self.m.authorities
+        d = d.filter(pl.col("recorded_by").is_not_null()).sort("date", "id")
+        if d.height == 0:
+            return
+        levels = list(auth.levels)
+        expected = pl.when(pl.col("item_spot")).then(pl.lit(auth.records.get("spot_check"), dtype=pl.Utf8)) \
+            .otherwise(pl.lit(auth.records.get("other"), dtype=pl.Utf8))
+        allowed = pl.lit(False)
+        for level, units in auth.entered_by.items():  # 组织实施 is not 录入: these units may enter what a level organises
+            allowed = pl.when(expected == level).then(pl.col("recorded_by").is_in(list(units))).otherwise(allowed)
+        unknown = ~pl.col("recorded_by").is_in(levels)
+        what = pl.when(pl.col("item_spot")).then(pl.lit("spot-check items")).otherwise(pl.lit("other items"))
+        text = pl.when(unknown).then(pl.format(f"{{}}: recorded_by '{{}}' is not an authority level of "
+                                               f"{self.m.ruleset} ({', '.join(levels)})", pl.col("id"),
+                                               pl.col("recorded_by"))) \
+            .when(expected.is_not_null() & (pl.col("recorded_by") != expected) & ~allowed) \
+            .then(pl.format(f"{{}}: recorded by {{}}, but {self.c.cites.get('records')} assigns {{}} to {{}}"
+                            "（录入部门与规定不一致，仅提示）", pl.col("id"), pl.col("recorded_by"), what, expected))
+        self.warnings += d.select(text.alias("w")).drop_nulls()["w"].to_list()
 
     def spot_check_dedup(self, e: Any) -> Any:
         """第九条第二款: failures of the same product line (the ruleset's ``same_line`` fields) count
@@ -1262,10 +1285,27 @@ class _Run:
         n_rejected = int((~rejected_ids.is_in(counted.implode())).sum())
         excluded = S.filter(pl.col("exc_code").is_not_null()).select("id", "exc_reason", "exc_cite", "exc_code")
         by = lambda col: dict(sorted((k, int(v)) for k, v in rows[col].value_counts().iter_rows()))  # noqa: E731
-        return {"rows": rows, "rejections": rej, "excluded": excluded, "events": self.t.events.height,
+        return {"rows": rows, "rejections": rej, "excluded": excluded, "warnings": self.warnings,
+                "notes": self.version_notes([t for t, _ in dates]),
+                "events": self.t.events.height,
                 "events_counted": counted.len(), "events_rejected": n_rejected,
                 "rejected_by_code": dict(sorted((k, int(v)) for k, v in rej["code"].value_counts().iter_rows())),
                 "by_official_class": by("official_class"), "by_live_class": by("live_class")}
+
+    def version_notes(self, adjustment_dates: list[dt.date]) -> list:
+        """Brief §4a, as the engine says it: the as-of date, events (deductions, repairs, rewards)
+        and adjustments dated when the version was not in force; ``--require-in-force`` refuses them."""
+        from types import SimpleNamespace
+
+        from .engine import _refuse_out_of_force, require_in_force, timeline_of, version_notes
+
+        tl = timeline_of(self.c)
+        decided = [n for n in map(tl.out_of_force, self.event_days) if n is not None]
+        notes = version_notes(tl, self.as_of, decided,
+                              [SimpleNamespace(adjustments=[SimpleNamespace(date=t) for t in adjustment_dates])])
+        if notes and require_in_force.get():
+            _refuse_out_of_force(notes)
+        return notes
 
     def adjustment_dates(self, earliest: dt.date | None) -> list[tuple[dt.date, dt.date]]:
         """(adjustment date, score date) from the earliest first record to the as-of date."""
