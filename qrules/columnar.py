@@ -1297,14 +1297,14 @@ class _Run:
         and adjustments dated when the version was not in force; ``--require-in-force`` refuses them."""
         from types import SimpleNamespace
 
-        from .engine import _refuse_out_of_force, require_in_force, timeline_of, version_notes
+        from .engine import refuse_out_of_force, require_in_force, timeline_of, version_notes
 
         tl = timeline_of(self.c)
         decided = [n for n in map(tl.out_of_force, self.event_days) if n is not None]
         notes = version_notes(tl, self.as_of, decided,
                               [SimpleNamespace(adjustments=[SimpleNamespace(date=t) for t in adjustment_dates])])
         if notes and require_in_force.get():
-            _refuse_out_of_force(notes)
+            refuse_out_of_force(notes)
         return notes
 
     def adjustment_dates(self, earliest: dt.date | None) -> list[tuple[dt.date, dt.date]]:

@@ -287,6 +287,10 @@ def _refuse_out_of_force(notes) -> None:
                                        "drop --require-in-force to evaluate under the last one") for n in notes])
 
 
+#: Public for the columnar backend, which words its notes as the engine does.
+refuse_out_of_force = _refuse_out_of_force
+
+
 def validity_warnings(compiled, as_of: dt.date) -> list[str]:
     """第三十六条 and brief §4a: the warning every output gives when no version is in force on ``as_of``."""
     tl = getattr(compiled, "timeline", None)
