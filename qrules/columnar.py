@@ -157,7 +157,14 @@ class ColumnarBackend:
                       f"information_use.{name}")
         for code, expr in compiled.reward_whens.items():
             try:
-                self.expr(expr, "rewards.rules.when", self._probe_columns("rewards.rules.when"))
+                probe = self._probe_columns("rewards.rules.when")
+                for node, name, comp in self.aggregations(expr):
+                    fields = {(comp.var, f): pl.col(f"{comp.var}.{f}") for f in self.COLLECTIONS[name]}
+                    for part in (comp.cond, comp.elem if node.func != "count" else None):
+                        if part is not None:
+                            self.pc.node(expr, part, self.scopes["rewards.rules.when"], {**probe, **fields})
+                    probe[("__agg", id(node))] = pl.col("__agg")
+                self.expr(expr, "rewards.rules.when", probe)
             except Unsupported as exc:
                 self.reward_problems[code] = f"rewards.rules.{code}.when: {exc}"
         if m.adjustment.lock is not None and compiled.lock_duration is not None \
@@ -165,6 +172,28 @@ class ColumnarBackend:
             self.problems.append("adjustment.lock.duration in working days")
 
     # -- compiling ---------------------------------------------------------------------------
+
+    #: Collections a reward rule may aggregate over, and their fields (the engine's records).
+    COLLECTIONS = {"spot_checks": ("date", "failed", "passed"),
+                   "deductions": ("date", "item", "points", "intentional", "major_impact", "ordinal")}
+
+    def aggregations(self, expr: Any) -> list[tuple[Any, str, Any]]:
+        """(node, collection, comprehension) of each aggregation over a collection in ``expr``;
+        :class:`Unsupported` for one over another collection (``repairs``, ``rewards``: decided in
+        the same rounds as the rewards themselves)."""
+        from .language import ast
+        from .polarsexpr import AGGREGATIONS
+
+        out = []
+        for node in ast.walk(expr.node):
+            if isinstance(node, ast.Call) and node.func in AGGREGATIONS and len(node.args) == 1 \
+                    and isinstance(node.args[0], ast.Comprehension):
+                comp = node.args[0]
+                name = getattr(comp.iterable, "name", None)
+                if not isinstance(comp.iterable, ast.Name) or name not in self.COLLECTIONS:
+                    raise Unsupported(f"an aggregation over '{name or '?'}' in '{expr.text}'")
+                out.append((node, name, comp))
+        return out
 
     def _try(self, fn: Any, path: str) -> None:
         try:
@@ -834,6 +863,7 @@ class _Run:
         """Whether a repair rule reads ``record.field`` (so the backend computes it only when needed)."""
         texts = [c.expr.text for c in self.c.repair_conditions]
         texts += [self.c.exprs[k].text for k in ("repair.ratio.value", "repair.limit.allowed_when")]
+        texts += [c.expr.text for conds in self.c.reward_conditions.values() for c in conds]  # over ``deductions``
         return any(f"{record}.{field}" in t for t in texts)
 
     # -- repairs ---------------------------------------------------------------------------------
@@ -974,11 +1004,7 @@ class _Run:
         events and spot-check deductions that are not superseded, a producer's with its products' —
         and the whole years from the first pass after the last failure to ``at``."""
         pl, b = self.pl, self.b
-        spot = deductions.filter(pl.col("spot"))
-        fails = pl.concat([spot.select(owner=pl.col("subject"), date=pl.col("date")),
-                           spot.filter((pl.col("s_kind") == "product") & pl.col("s_producer").is_not_null())
-                           .select(owner=pl.col("s_producer"), date=pl.col("date"))]).with_columns(ok=pl.lit(False))
-        all_checks = pl.concat([checks, fails])
+        all_checks = self.all_checks(checks, deductions)
         q = frame.select(pl.int_range(pl.len()).alias("__r"), pl.col(who).alias("owner"), pl.col(at).alias("at"))
         seen = q.join(all_checks, on="owner").filter((pl.col("date") <= pl.col("at")) & b.win("date", "at"))
         agg = seen.group_by("__r").agg(failures=(~pl.col("ok")).sum(), passes=pl.col("ok").sum(),
@@ -994,6 +1020,53 @@ class _Run:
         out = out.sort("__r")
         return frame.with_columns(clean_years=out["clean_years"], failures=out["failures"].fill_null(0).cast(pl.Int64),
                                   passes=out["passes"].fill_null(0).cast(pl.Int64))
+
+    def all_checks(self, checks: Any, deductions: Any) -> Any:
+        """(owner, date, ok): spot-check events and spot-check deductions that are not superseded, a
+        producer's with its products' (the engine's spot checks in a window)."""
+        pl = self.pl
+        spot = deductions.filter(pl.col("spot"))
+        fails = pl.concat([spot.select(owner=pl.col("subject"), date=pl.col("date")),
+                           spot.filter((pl.col("s_kind") == "product") & pl.col("s_producer").is_not_null())
+                           .select(owner=pl.col("s_producer"), date=pl.col("date"))]).with_columns(ok=pl.lit(False))
+        return pl.concat([checks, fails])
+
+    def aggregate(self, w: Any, exprs: list, cols: dict, checks: Any, deductions: Any) -> tuple[Any, dict]:
+        """The typed collections a reward rule aggregates over (``count(c for c in spot_checks if …)``):
+        each aggregation a join of the rewards with their subject's records in the window ending on
+        the reward's date, grouped back by reward — the engine's ``collections``."""
+        pl, b = self.pl, self.b
+        scope = b.scopes["rewards.rules.when"]
+        w = w.with_columns(__r=pl.int_range(pl.len()))
+        for expr in exprs:
+            for node, name, comp in b.aggregations(expr):
+                key = ("__agg", id(node))
+                if key in cols:
+                    continue
+                if name == "spot_checks":
+                    items = self.all_checks(checks, deductions).select(
+                        "owner", __c_date=pl.col("date"), __c_failed=~pl.col("ok"), __c_passed=pl.col("ok"))
+                else:  # the subject's own counted deductions
+                    items = deductions.filter(pl.col("status") == "counted").select(
+                        owner=pl.col("subject"), __c_date=pl.col("date"), __c_item=pl.col("code"),
+                        __c_points=pl.col("points"), __c_intentional=pl.col("intentional"),
+                        __c_major_impact=pl.col("major"), __c_ordinal=pl.col("ordinal") * b.unit)
+                pairs = w.join(items, left_on="sid", right_on="owner").filter(
+                    (pl.col("__c_date") <= pl.col("date")) & b.win("__c_date", "date"))
+                env = {**cols, **{(comp.var, f): pl.col(f"__c_{f}") for f in b.COLLECTIONS[name]}}
+                cond = b.pc.node(expr, comp.cond, scope, env) if comp.cond is not None else pl.lit(True)
+                if node.func == "count":  # what is counted is not read
+                    agg, empty = cond.sum().cast(pl.Int64) * b.unit, 0
+                else:
+                    elem = b.pc.node(expr, comp.elem, scope, env)
+                    agg, empty = {"sum": (elem.filter(cond).sum(), 0), "any": ((cond & elem).any(), False),
+                                  "all": ((~cond | elem).all(), True)}[node.func]
+                name_col = f"__agg{sum(1 for k in cols if k[0] == '__agg')}"
+                got = pairs.group_by("__r").agg(agg.alias(name_col))
+                w = w.join(got, on="__r", how="left", maintain_order="left").with_columns(
+                    pl.col(name_col).fill_null(empty))
+                cols = {**cols, key: pl.col(name_col)}
+        return w.drop("__r"), cols
 
     def subject_columns(self, prefix: str = "") -> dict:
         """The ``subject`` record of a reward rule or the cap, from ``s_*`` and clean-record columns."""
@@ -1049,8 +1122,11 @@ class _Run:
         cols.update({("reward", "points"): pl.col("rule_points"), ("operator", "filed"): pl.col("operator.filed"),
                      ("operator", "concealed"): pl.col("operator.concealed"), ("as_of",): pl.col("date"),
                      **self.subject_columns()})
+        present = w["rule"].unique().to_list()
+        w, cols = self.aggregate(w, [c.expr for code in present for c in self.c.reward_conditions.get(code, [])],
+                                 cols, checks, deductions)
         ok, reason, cite = pl.lit(False), pl.lit(None, dtype=pl.Utf8), pl.lit(None, dtype=pl.Utf8)
-        for code in w["rule"].unique().to_list():
+        for code in present:
             # 第十六条、第十七条: each failing condition named (one: its reason and article; several: all, listed)
             rule, conds = m.rewards.rules[code], self.c.reward_conditions.get(code, [])
             fails = [~self.bool_rule(c.expr, "rewards.rules.when", cols) for c in conds]

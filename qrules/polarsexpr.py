@@ -26,6 +26,10 @@ from .errors import Diagnostics
 from .language.runtime import Duration
 from .language.types import BOOL, DATE, NUMBER, STRING, ListType
 
+#: Aggregations over a collection (``count(c for c in spot_checks if c.failed)``).
+AGGREGATIONS = ("count", "sum", "any", "all")
+
+
 class Unsupported(Exception):
     """The columnar compiler cannot take this expression (the message says what)."""
 
@@ -76,6 +80,11 @@ class PolarsCompiler:
         ``columns`` maps a name or field path (``("reward", "points")``) to a polars expression
         holding it (numbers scaled). Raises :class:`Unsupported`.
         """
+        self._prepare(expr, scope)
+        self.columns = columns
+        return self._node(expr.node)
+
+    def _prepare(self, expr: Any, scope: Mapping[str, Any]) -> None:
         checked = self._checked.get(id(expr))
         if checked is None:
             checked = check(expr.node, scope, Diagnostics(), constants=self.c.params, calendar=self.c.calendar)
@@ -83,9 +92,7 @@ class PolarsCompiler:
                 raise Unsupported(f"'{expr.text}' does not check")
             self._checked[id(expr)] = checked
         self.infos = checked.infos
-        self.columns = columns
         self.text = expr.text
-        return self._node(expr.node)
 
     # -- values ------------------------------------------------------------------------------
 
@@ -208,8 +215,24 @@ class PolarsCompiler:
         pl = self.pl
         return pl.when(self._node(node.cond)).then(self._node(node.then)).otherwise(self._node(node.orelse))
 
+    def node(self, expr: Any, node: ast.Expr, scope: Mapping[str, Any], columns: Mapping[tuple[str, ...], Any]) -> Any:
+        """A sub-expression of ``expr`` (the condition or element of an aggregation) over ``columns``;
+        a product in it is :class:`Unsupported` (its remainder could not be checked)."""
+        self._prepare(expr, scope)
+        self.columns, self.products = columns, []
+        out = self._node(node)
+        if self.products:
+            raise Unsupported(f"a product inside an aggregation in '{self.text}'")
+        return out
+
     def _Call(self, node: ast.Call, info: Any) -> Any:
         pl = self.pl
+        if node.func in AGGREGATIONS and len(node.args) == 1 and isinstance(node.args[0], ast.Comprehension):
+            col = self.columns.get(("__agg", id(node)))  # computed by the caller: a group-by over the collection
+            if col is None:
+                raise Unsupported(f"the aggregation {node.func}() over "
+                                  f"'{getattr(node.args[0].iterable, 'name', '?')}' in '{self.text}'")
+            return col
         if node.func in ("min", "max") and len(node.args) > 1 and info.type == NUMBER:
             args = [self._node(a) for a in node.args]
             return pl.min_horizontal(*args) if node.func == "min" else pl.max_horizontal(*args)
@@ -243,4 +266,4 @@ def compile_many(pc: PolarsCompiler, expr: Any, scope: Mapping[str, Any],
     return value, inexact
 
 
-__all__ = ["PolarsCompiler", "Unsupported", "compile_many", "ruleset_scale", "to_scaled"]
+__all__ = ["AGGREGATIONS", "PolarsCompiler", "Unsupported", "compile_many", "ruleset_scale", "to_scaled"]

@@ -300,7 +300,7 @@ CHANGES = sorted((ROOT / "tests" / "data" / "changes").glob("*.yaml"))
 #: What the columnar backend still refuses in a change fixture, by file: the reason it gives.
 NOT_TAKEN = {"seller-window-24.yaml": "window.counts (第七条): a date plus a computed duration",
              "cable-item.yaml": "ruleset field 'items.*.when' is new to the columnar backend",
-             "clean-24-reward.yaml": "rewards.rules.16.2.when"}
+}
 
 
 @pytest.mark.parametrize("path", CHANGES, ids=lambda p: p.stem)
@@ -344,19 +344,30 @@ def test_art5_recorded_by_warns_as_the_engine(ruleset):
     assert any("仅提示" in w for w in engine) and any("is not an authority level" in w for w in engine)
 
 
-def test_columnar_says_what_it_cannot_take():
-    """Corrections and clean-record reward rules over collections: the backend names them and refuses to guess."""
-    compiled = load(ROOT / "tests" / "data" / "changes" / "clean-24-reward.yaml")
+def test_columnar_says_what_it_cannot_take(tmp_path):
+    """Corrections, and a reward rule over the rewards already granted (decided in the same rounds
+    as the rewards themselves): the backend names them and refuses to guess."""
+    (tmp_path / "r.yaml").write_text(f"""qrules: 1
+ruleset: first-reward-only
+extends: {ROOT / "rulesets" / "guangdong-2021.yaml"}
+version: test
+title: 只奖励一次
+rewards:
+  rules:
+    "+16.9": {{subject: product, title: 首次奖励, points: 1, when: "count(r for r in rewards) == 0", reason: 已有奖励,
+              cite: 第十六条}}
+""", encoding="utf-8")
+    compiled = load(tmp_path / "r.yaml")
     data = synth_corpus(200, 1)
     data["events"].append({"id": "c1", "kind": "correction", "of": data["events"][0]["id"], "action": "revoke",
                            "date": "2025-01-01"})
-    data["events"].append({"id": "r1", "kind": "reward", "rule": "16.2", "subject": "p1", "date": "2025-01-01"})
+    data["events"].append({"id": "r1", "kind": "reward", "rule": "16.9", "subject": "p1", "date": "2025-01-01"})
     backend = ColumnarBackend(compiled)
     with pytest.raises(Fallback) as info:
         backend.evaluate(Tables.from_history(load_history_data(data)), AS_OF)
-    text = "\n".join(info.value.reasons)
-    assert "correction events" in text
-    assert "rewards.rules.16.2.when" in text and "spot_checks" in text
+    assert info.value.reasons == ["correction events (第二十四、二十五条)",
+                                  "rewards.rules.16.9.when: an aggregation over 'rewards' in "
+                                  "'count(r for r in rewards) == 0'"]
 
 
 def test_columnar_refuses_an_unknown_ruleset_field(monkeypatch):
