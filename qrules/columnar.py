@@ -47,7 +47,7 @@ dedup.spot_check.same_line document effective_dates.*.cite effective_dates.*.not
 extends in_force.cite in_force.from_ in_force.until information_use.*.cite information_use.*.note
 information_use.*.when intentional.cite intentional.points issued issuer items.*.cite items.*.intentional
 items.*.major_impact items.*.note items.*.points items.*.provisional items.*.spot_check items.*.subject
-items.*.title jurisdiction.cite jurisdiction.division jurisdiction.name links.named_seller.items
+items.*.title items.*.when jurisdiction.cite jurisdiction.division jurisdiction.name links.named_seller.items
 links.named_seller.item links.named_seller.when links.named_seller.cite links.producer_of_product.items
 links.producer_of_product.item links.producer_of_product.when links.producer_of_product.cite
 measures.*.actions measures.*.checks_per_year measures.*.cite measures.*.interview measures.*.mode
@@ -152,6 +152,9 @@ class ColumnarBackend:
         for name in compiled.class_order:
             self._try(lambda n=name: self.expr(compiled.class_exprs[n], "classes.when", {("score",): pl.col("s")}),
                       f"classes.{name}")
+        for code, expr in compiled.item_whens.items():
+            self._try(lambda e=expr: self.expr(e, "items.when", self.item_columns("s_", "roles", "date")),
+                      f"items.{code}.when")
         for name, expr in compiled.flag_whens.items():
             self._try(lambda e=expr: self.expr(e, "information_use.when", self._flag_columns()),
                       f"information_use.{name}")
@@ -206,6 +209,28 @@ class ColumnarBackend:
         at run time (checked by :meth:`value`)."""
         value, inexact = compile_many(self.pc, expr, self.scopes[scope_key], columns)
         return value if inexact is None else (value, inexact)
+
+    def item_columns(self, prefix: str, roles: str, date: str) -> dict:
+        """An item's condition sees the subject as recorded (``s_kind``... columns under ``prefix``),
+        the event, and its date as ``as_of`` (scope ``items.when``)."""
+        pl = self.pl
+        c = lambda name: pl.col(prefix + name)  # noqa: E731
+        return {("subject", "kind"): c("kind"), ("subject", "category"): c("category").fill_null(""),
+                ("subject", "roles"): pl.col(roles), ("subject", "brand"): c("brand").fill_null(""),
+                ("subject", "nice_class"): c("nice_class").fill_null(0) * self.unit,
+                ("subject", "region"): c("region").fill_null(""), ("as_of",): pl.col(date),
+                ("event", "date"): pl.col(date), ("event", "item"): pl.col("item"),
+                ("event", "intentional"): pl.col("intentional"), ("event", "major_impact"): pl.col("major_impact")}
+
+    def item_applies(self, code: Any, prefix: str, roles: str) -> Any:
+        """Whether the item ``code`` (an expression) applies: its ``when`` over the subject under
+        ``prefix`` (true for an item without one)."""
+        pl = self.pl
+        out = pl.lit(True)
+        for item, expr in self.c.item_whens.items():
+            got = self.expr(expr, "items.when", self.item_columns(prefix, roles, "date"))
+            out = pl.when(code == item).then(got[0] if isinstance(got, tuple) else got).otherwise(out)
+        return out
 
     def _probe_columns(self, scope_key: str) -> dict:
         pl = self.pl
@@ -668,14 +693,22 @@ class _Run:
                     pl.format("item {} ({}) is recorded against an operator, not the product '{}': name the operator",
                               pl.col("item"), pl.col("item_title"), pl.col("sid")), pl.col("item_cite"), pl.col("sid"))
         own = product.filter(~wrong)
+        if self.c.item_whens:  # an item that does not apply to a subject it names is refused
+            applies = b.item_applies(pl.col("item"), "s_", "roles")
+            self.reject(own.filter(~applies), "QR606", self.not_applying("item", "sid"), pl.col("item_cite"),
+                        pl.col("sid"))
+            own = own.filter(applies)
         cands.append(cand(own, pl.col("sid"), pl.col("item"), 0, 0, none))
-        producers = own.join(self.S.filter(pl.col("exc_code").is_null()).select(s_producer=pl.col("id")),
-                             on="s_producer")
+        producers = own.join(self.S.filter(pl.col("exc_code").is_null()).select(
+            s_producer=pl.col("id"), **{f"p_{f}": pl.col(f) for f in self._SUBJECT_FIELDS}, p_roles=pl.col("roles")),
+            on="s_producer")
         for i, link in enumerate(m.links.producer_of_product):  # 第十二条第（一）、（二）项
             ok = pl.col("item").is_in(list(link.items))
             when = self.c.link_whens.get(("producer_of_product", i))
             if when is not None:
                 ok = ok & self.bool_rule(when, "links.when", evcols)
+            if link.item in self.c.item_whens:  # a link to an item that does not apply is not made
+                ok = ok & b.item_applies(pl.lit(link.item), "p_", "p_roles")
             cands.append(cand(producers.filter(ok), pl.col("s_producer"), pl.lit(link.item), 0, i + 1, pl.col("sid")))
         first_product = product.sort("id", "sidx").group_by("id", maintain_order=True).agg(
             first_product=pl.col("sid").first())
@@ -694,6 +727,8 @@ class _Run:
             when = self.c.link_whens.get(("named_seller", i))
             if when is not None:
                 ok = ok & self.bool_rule(when, "links.when", evcols)
+            if link.item in self.c.item_whens:
+                ok = ok & b.item_applies(pl.lit(link.item), "s_", "roles")
             hit = sellers.filter(ok)
             linked.append(cand(hit, pl.col("sid"), pl.lit(link.item), 1, i, pl.col("first_product")))
             occurrences.append(hit.select("id", "sidx"))
@@ -715,7 +750,13 @@ class _Run:
         self.reject(direct.filter(wrong), "QR606",
                     pl.format("item {} applies to {}s; '{}' has roles [{}]", pl.col("item"), role, pl.col("sid"),
                               roles), pl.col("item_cite"), pl.col("sid"))
-        cands.append(cand(direct.filter(~wrong), pl.col("sid"), pl.col("item"), 1, 0, none))
+        direct = direct.filter(~wrong)
+        if self.c.item_whens:
+            applies = b.item_applies(pl.col("item"), "s_", "roles")
+            self.reject(direct.filter(~applies), "QR606", self.not_applying("item", "sid"), pl.col("item_cite"),
+                        pl.col("sid"))
+            direct = direct.filter(applies)
+        cands.append(cand(direct, pl.col("sid"), pl.col("item"), 1, 0, none))
         c = pl.concat(cands).join(ev.drop("item_subject", "item_title", "item_cite"), on="id")
         self.counted.append(c["id"])
         self.recorded_by(d.join(c.select("id").unique(), on="id", how="semi"))
@@ -754,6 +795,17 @@ class _Run:
         else:
             e = e.with_columns(ordinal=pl.lit(1))
         return e
+
+    def not_applying(self, code: str, sid: str) -> Any:
+        """QR606 for an item whose ``when`` does not hold, in the engine's words."""
+        pl = self.pl
+        out = pl.lit(None, dtype=pl.Utf8)
+        for item in self.c.item_whens:
+            x = self.m.items[item]
+            out = pl.when(pl.col(code) == item).then(pl.format(
+                f"item {item} ({x.title}) does not apply to '{{}}': its condition {x.when} is not met（不适用该事项）",
+                pl.col(sid))).otherwise(out)
+        return out
 
     def recorded_by(self, d: Any) -> None:
         """第五条、第十九条第二款: who records what, for the deductions that count. A mismatch is a

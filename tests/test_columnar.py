@@ -298,9 +298,7 @@ def test_art12_named_seller_and_a_subject_named_twice_columnar():
 
 CHANGES = sorted((ROOT / "tests" / "data" / "changes").glob("*.yaml"))
 #: What the columnar backend still refuses in a change fixture, by file: the reason it gives.
-NOT_TAKEN = {"seller-window-24.yaml": "window.counts (第七条): a date plus a computed duration",
-             "cable-item.yaml": "ruleset field 'items.*.when' is new to the columnar backend",
-}
+NOT_TAKEN = {"seller-window-24.yaml": "window.counts (第七条): a date plus a computed duration"}
 
 
 @pytest.mark.parametrize("path", CHANGES, ids=lambda p: p.stem)
@@ -313,6 +311,10 @@ def test_columnar_equals_engine_on_every_change(path):
     for i, code in enumerate(sorted(set(compiled.model.rewards.rules) - {"16", "17.1", "17.2", "17.3"})):
         data["events"] += [{"id": f"extra{i}-{k}", "kind": "reward", "rule": code, "subject": p,
                             "date": dt.date(2024, 1, 1) + dt.timedelta(k)} for k, p in enumerate(products[::7])]
+    base = load(ROOT / "rulesets" / "guangdong-2021.yaml").model.items
+    for i, code in enumerate(sorted(set(compiled.model.items) - set(base))):  # a new item, on products and others
+        data["events"] += [{"id": f"item{i}-{k}", "kind": "deduction", "item": code, "subjects": [x["id"]],
+                            "date": dt.date(2024, 2, 1) + dt.timedelta(k)} for k, x in enumerate(data["subjects"][::5])]
     if path.name in NOT_TAKEN:
         with pytest.raises(Fallback) as info:
             ColumnarBackend(compiled).evaluate(Tables.from_history(load_history_data(data)), AS_OF)
