@@ -294,6 +294,7 @@ class WorkdayCalendar:
             raise QrulesError(diags)
         self._extra: dict[int, YearSchedule] = extra
         self._tables: dict[int, bytes] = {}
+        self._due: dict[tuple, date] = {}
 
     @classmethod
     def from_config(cls, section: Mapping | None, file: str | None = None,
@@ -434,12 +435,21 @@ class WorkdayCalendar:
         return end
 
     def due_date(self, start: date, amount: int, unit: Unit) -> date:
-        """``add_days`` for unit "days", ``add_workdays`` for unit "workdays"."""
-        if unit == "workdays":
-            return self.add_workdays(start, amount)
-        if unit == "days":
-            return self.add_days(start, amount)
-        raise ValueError(f"unknown unit {unit!r}: expected 'days' or 'workdays'")
+        """``add_days`` for unit "days", ``add_workdays`` for unit "workdays"; memoised (a rule asks
+        the same period of the same dates again and again, and the calendar does not change)."""
+        key = (start, amount, unit)
+        hit = self._due.get(key)
+        if hit is None:
+            if unit == "workdays":
+                hit = self.add_workdays(start, amount)
+            elif unit == "days":
+                hit = self.add_days(start, amount)
+            else:
+                raise ValueError(f"unknown unit {unit!r}: expected 'days' or 'workdays'")
+            if len(self._due) > 100_000:
+                self._due.clear()
+            self._due[key] = hit
+        return hit
 
     def workdays_between(self, a: date, b: date) -> int:
         """Working days in (a, b]: how many working days ``b`` is after ``a``.

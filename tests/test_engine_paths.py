@@ -5,6 +5,9 @@ entries (``Scorer.score_at``) and reads the window rule's memo directly. Each is
 against the plain definition it replaces, on seeded synthetic corpora (``qrules.synth``) under
 both rulesets and a variant whose window depends on the item (第七条 per group of items):
 same scores, in the same decimal representation, same adjustments and locks (第二十六条第二款).
+The pieces underneath are checked the same way: min/max of numbers without the generic
+dispatch (the cap of 第十八条), memoised due dates, the spot-check record built only for the
+reward rules that read it, result models built without validation.
 """
 
 from __future__ import annotations
@@ -18,11 +21,15 @@ from conftest import GUANGDONG, HAOJIANG, ROOT
 from qrules import load_ruleset
 from qrules.engine import decide_timeline, subject_views, timeline_of
 from qrules.engine.decide import exact
-from qrules.engine.results import Adjustment
+from qrules.engine.results import Adjustment, EntryResult, Lock
+from qrules.errors import Diagnostics, SourceMap
 from qrules.engine.score import Scorer
 from qrules.history import load_history_data
-from qrules.language.runtime import shift
+from qrules.language import compile_expression
+from qrules.language.runtime import agg_max, agg_min, shift
+from qrules.language.types import NUMBER
 from qrules.synth import history_data
+from qrules.workdays import WorkdayCalendar
 
 RULESETS = {"guangdong": GUANGDONG, "haojiang": HAOJIANG,
             "seller-window-24": ROOT / "tests" / "data" / "changes" / "seller-window-24.yaml"}
@@ -128,3 +135,57 @@ def test_art26_adjustments_equal_the_plain_loop(compiled, seed):
         assert got[1] == want[1]
         locks += got[1] is not None
     assert locks > 0  # the corpus has D subjects under a lock
+
+
+# -- the pieces under the fast path -------------------------------------------------------------
+
+def _n(v):
+    return Decimal(v) if type(v) is int else v
+
+
+@pytest.mark.parametrize("text,env,generic", [
+    # equal values: the first one, as written (agg_min/agg_max keep the first of equals)
+    ("min(a, b)", {"a": Decimal("1.0"), "b": Decimal("1")}, lambda e: agg_min([e["a"], e["b"]])),
+    ("max(a, b)", {"a": Decimal("2"), "b": Decimal("2.00")}, lambda e: agg_max([e["a"], e["b"]])),
+    ("min(a, b, 0)", {"a": Decimal("-0.5"), "b": Decimal("3")}, lambda e: agg_min([e["a"], e["b"], Decimal(0)])),
+    ("max(b, a, a)", {"a": Decimal("0.50"), "b": Decimal("0.5")}, lambda e: agg_max([e["b"], e["a"], e["a"]])),
+    # 第十八条's cap formula
+    ("min(a, max(b - 2, 0))", {"a": Decimal("1"), "b": Decimal("2")},
+     lambda e: agg_min([e["a"], agg_max([e["b"] - 2, Decimal(0)])])),
+    ("max(a, b)", {"a": 3, "b": Decimal("3.0")}, lambda e: agg_max([_n(e["a"]), e["b"]])),  # an int from the env
+])
+def test_art18_min_max_of_numbers_pick_what_the_generic_rule_picks(text, env, generic):
+    expr = compile_expression(text, SourceMap.at("t.yaml", 1, 1), {"a": NUMBER, "b": NUMBER}, Diagnostics())
+    got, want = expr(env), generic(env)
+    assert (str(got), type(got)) == (str(want), type(want))
+
+
+def test_art24_due_dates_are_memoised_without_changing_them():
+    cal = WorkdayCalendar()
+    days = [dt.date(2024, 1, 1) + dt.timedelta(days=i) for i in range(0, 366, 7)]
+    first = [(cal.due_date(d, 15, "days"), cal.due_date(d, 5, "workdays")) for d in days]
+    again = [(cal.due_date(d, 15, "days"), cal.due_date(d, 5, "workdays")) for d in days]
+    assert first == again == [(cal.add_days(d, 15), cal.add_workdays(d, 5)) for d in days]
+    assert cal.due_date(dt.date(2024, 9, 30), 1, "days") == dt.date(2024, 10, 8)  # 国庆: the next working day
+
+
+def test_art16_art17_reward_subject_record_only_when_a_rule_reads_it():
+    from qrules.engine.decide import CLEAN_FIELDS, _reads_record_fields
+
+    gd = load_ruleset(str(GUANGDONG))
+    reads = {rule: _reads_record_fields(gd.reward_whens[rule].node, "subject", CLEAN_FIELDS)
+             for rule in gd.reward_whens}
+    assert reads["16"] and reads["17.1"]      # 第十六条、第十七条第（一）项: clean years of spot checks
+    assert not reads["17.3"]                  # 第十七条第（三）项: the notice and the filing only
+    cap = gd.exprs["rewards.cap.counted"]
+    assert not _reads_record_fields(cap.node, "subject", CLEAN_FIELDS)
+
+
+def test_results_built_without_validation_equal_validated_ones():
+    values = {"event": "d1", "kind": "deduction", "code": "12.3", "title": "t", "date": dt.date(2024, 1, 2),
+              "points": Decimal("-3"), "counted_points": Decimal("-3"), "status": "counted", "reason": None,
+              "cite": "第十二条第（三）项", "via": None, "of": None, "ordinal": 1, "requested": None, "version": "v"}
+    built, checked = EntryResult.build(**values), EntryResult(**values)
+    assert built == checked and built.model_dump_json() == checked.model_dump_json()
+    lock = Lock.build(class_="D", since=dt.date(2024, 1, 1), until=dt.date(2027, 1, 1))
+    assert lock == Lock(**{"class": "D", "since": dt.date(2024, 1, 1), "until": dt.date(2027, 1, 1)})

@@ -38,8 +38,8 @@ def division_prefix(division: str) -> str:
 def subject_views(compiled, subjects: Iterable[Any]) -> dict[str, SubjectView]:
     """Engine views of the history's subjects, with scope (第二条) and jurisdiction applied."""
     m = compiled.model
-    excluded_categories = set(m.scope.excluded_categories)
-    prefix = division_prefix(m.jurisdiction.division)
+    excluded_categories, prefix = compiled.memo(("scope",), lambda: (frozenset(m.scope.excluded_categories),
+                                                                     division_prefix(m.jurisdiction.division)))
     raw = {str(s.id): s for s in subjects}
     views: dict[str, SubjectView] = {}
     for sid, s in raw.items():
@@ -149,17 +149,21 @@ def connected_part(history, wanted: Iterable[str]):
     """
     comp = components(history)
     chosen = sorted({comp.of_subject[str(x)] for x in wanted if str(x) in comp.of_subject})
-    s_idx = sorted(i for k in chosen for i in comp.subjects[k])  # in input order, as on the whole history
-    e_idx = sorted(i for k in chosen for i in comp.events[k])
-    return [history.subjects[i] for i in s_idx], [history.events[i] for i in e_idx]
+    if len(chosen) == 1:  # one component: its indices are in input order already
+        s_idx, e_idx = comp.subjects[chosen[0]], comp.events[chosen[0]]
+    else:
+        s_idx = sorted(i for k in chosen for i in comp.subjects[k])  # in input order, as on the whole history
+        e_idx = sorted(i for k in chosen for i in comp.events[k])
+    subjects, events = history.subjects, history.events
+    return [subjects[i] for i in s_idx], [events[i] for i in e_idx]
 
 
 def _evaluate(compiled, history, as_of, invalid_subjects, subjects, as_known_at=None) -> EvaluationResult:
     as_of = as_of or dt.date.today()
-    m = compiled.model
-    all_subjects, events = history.subjects, list(history.events)
     if subjects is not None:  # only what can change the requested subjects' results
         all_subjects, events = connected_part(history, subjects)
+    else:
+        all_subjects, events = history.subjects, list(history.events)
     tl = timeline_of(compiled)
     compiled = tl.at(as_of).compiled  # the version in force on the as-of date: live class, measures (§4a)
     m = compiled.model
@@ -200,7 +204,7 @@ def _tally(values: Iterable[str]) -> dict[str, int]:
     out: dict[str, int] = {}
     for v in values:
         out[v] = out.get(v, 0) + 1
-    return dict(sorted(out.items()))
+    return dict(sorted(out.items())) if len(out) > 1 else out
 
 
 def timeline_of(compiled):
@@ -245,6 +249,11 @@ def version_notes(tl, as_of: dt.date, decided: list, results: list) -> list:
     """Where no version was in force (brief §4a): the as-of date, events, adjustments; one note each."""
     from .results import VersionNote
 
+    if len(tl.pieces) == 1 and not decided:  # one version: dates out of force only outside its period
+        piece = tl.pieces[0]
+        days = [a.date for r in results for a in r.adjustments]
+        if piece.covers(as_of) and (not days or piece.covers(min(days)) and piece.covers(max(days))):
+            return []
     groups: dict[tuple[str, str, bool], list] = {}
     gone = tl.out_of_force(as_of)
     if gone is not None:

@@ -260,6 +260,8 @@ class Decider:
 
     def apply_corrections(self, events: list[Any]) -> list[Any]:
         """Art 24-25: a correction revokes or amends an earlier event; both stay in the history."""
+        if not any(ev.kind == "correction" for ev in events):
+            return events  # nothing revoked or amended; already in (date, id) order
         by_id = {str(e.id): e for e in events}
         for ev in events:
             if ev.kind != "correction":
@@ -694,10 +696,21 @@ class Decider:
         return {"clean_years": Decimal(years), "failures": Decimal(len(failures)),
                 "passes": Decimal(sum(1 for _, ok in checks if ok))}
 
-    def subject_record(self, s: SubjectView, at: dt.date) -> dict[str, Any]:
-        """The ``subject`` a reward rule and the cap see: who it is and its spot-check record at ``at``."""
-        return {"kind": s.kind, "category": s.category or "", "roles": sorted(s.roles), "brand": s.brand or "",
-                "nice_class": Decimal(s.nice_class or 0), "region": s.region or "", **self.clean_record(s.id, at)}
+    def subject_record(self, s: SubjectView, at: dt.date, clean: bool = True) -> dict[str, Any]:
+        """The ``subject`` a reward rule and the cap see: who it is and, unless no rule that sees it
+        reads it (``clean``), its spot-check record at ``at``."""
+        record = {"kind": s.kind, "category": s.category or "", "roles": sorted(s.roles), "brand": s.brand or "",
+                  "nice_class": Decimal(s.nice_class or 0), "region": s.region or ""}
+        if clean:
+            record.update(self.clean_record(s.id, at))
+        return record
+
+    def reads_clean_record(self, rule: str) -> bool:
+        """Whether reward ``rule``'s conditions or the cap read the ``subject``'s spot-check record
+        (``clean_years``, ``failures``, ``passes``, or the record as a whole); memoised."""
+        exprs = (self.c.reward_whens[rule], self.c.exprs["rewards.cap.counted"])
+        return self.c.memo(("reads_clean", rule), lambda: any(_reads_record_fields(e.node, "subject", CLEAN_FIELDS)
+                                                              for e in exprs))
 
     def reward(self, ev: Any) -> None:
         rule = self.m.rewards.rules.get(str(ev.rule))
@@ -723,7 +736,8 @@ class Decider:
                       "recalled_before_defect": bool(record_field(ev, "recalled_before_defect", False)),
                       "has_notice": notice is not None and action is not None,
                       "notice_date": notice or ev.date, "action_date": action or ev.date}
-        subject = self.subject_record(s, ev.date)
+        clean = self.reads_clean_record(str(ev.rule))
+        subject = self.subject_record(s, ev.date, clean)
         expr = self.c.reward_whens[str(ev.rule)]
         env = {"reward": reward_rec, "subject": subject, "operator": self.operator_facts(operator, ev.date),
                "as_of": ev.date, **self.collections(s.id, ev.date, self.c.reads(expr))}
@@ -750,7 +764,7 @@ class Decider:
                       date=ev.date, points=counted, cite=rule.cite, requested=rule.points, facts=reward_rec)
         producer = self.subjects.get(s.producer or "") if s.kind == "product" else s
         if producer is not None:  # 第十条、第十八条: the cap on a producer's line is the producer's
-            entry.line_subject = subject if producer is s else self.subject_record(producer, ev.date)
+            entry.line_subject = subject if producer is s else self.subject_record(producer, ev.date, clean)
         if counted < rule.points:
             entry.status = "capped"
             entry.reason = (f"奖励分上限：周期内已得 {granted} 分，"
@@ -758,6 +772,24 @@ class Decider:
             entry.cite = self.m.rewards.cap.cite
         self.out.add(entry)
         self.out.counted_events.add(str(ev.id))
+
+
+#: The fields of a ``subject`` record that come from its spot-check record (``Decider.clean_record``).
+CLEAN_FIELDS = frozenset({"clean_years", "failures", "passes"})
+
+
+def _reads_record_fields(node, name: str, fields: frozenset[str]) -> bool:
+    """Whether an expression reads one of ``fields`` of the record ``name``, or uses the record
+    other than through a field (passed whole: then every field counts as read)."""
+    from ..language import ast
+
+    through_field = set()
+    for n in ast.walk(node):
+        if isinstance(n, ast.Field) and isinstance(n.obj, ast.Name) and n.obj.name == name:
+            if n.name in fields:
+                return True
+            through_field.add(id(n.obj))
+    return any(isinstance(n, ast.Name) and n.name == name and id(n) not in through_field for n in ast.walk(node))
 
 
 def exact(value: Decimal) -> Decimal:

@@ -28,12 +28,21 @@ class _Out(BaseModel):
         The engine builds tens of thousands of these per run; pydantic's ``model_construct``
         spends most of its time on defaults and aliases that never apply here.
         """
-        obj = cls.__new__(cls)
-        object.__setattr__(obj, "__dict__", values)
-        object.__setattr__(obj, "__pydantic_fields_set__", set(values))
-        object.__setattr__(obj, "__pydantic_extra__", None)
-        object.__setattr__(obj, "__pydantic_private__", None)
+        obj = _new(cls)
+        _set_dict(obj, values)
+        _set_fields_set(obj, set(values))
+        _set_extra(obj, None)
+        _set_private(obj, None)
         return obj
+
+
+# The slots of every pydantic model, set through their descriptors: what ``object.__setattr__``
+# ends up doing after a lookup through the model class's hierarchy, at a third of the cost.
+_new = object.__new__
+_set_dict = BaseModel.__dict__["__dict__"].__set__
+_set_fields_set = BaseModel.__dict__["__pydantic_fields_set__"].__set__
+_set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
+_set_private = BaseModel.__dict__["__pydantic_private__"].__set__
 
 
 class EntryResult(_Out):

@@ -30,6 +30,19 @@ class Account:
     determined_by: str | None = None
 
 
+def _constants(compiled) -> tuple:
+    """What every scorer of ``compiled`` reads from it, once per ruleset: the start score (第八条),
+    whether the score stays, whether repairs lapse with their deduction (第十五条第（三）项), the
+    producer rule (第十条), the lock and this version's own adjustment dates (第二十六条第二款), and
+    whether the window rule reads more than the date (第七条)."""
+    m = compiled.model
+    return (Decimal(compiled.params["start_score"]), bool(compiled.params.get("stays_scored", True)),
+            bool(m.repair.lapses_with_deduction.value),
+            # 第十条 as the ruleset declares it: a producer's score is its lowest product term, or its own entries.
+            m.composition.producer.rule == "lowest_product",
+            m.adjustment.lock, frozenset(compiled.adjustment_dates), compiled.window_by_entry)
+
+
 class Scorer:
     def __init__(self, compiled, subjects: dict[str, SubjectView], decisions: Decisions):
         self.c = compiled
@@ -37,23 +50,16 @@ class Scorer:
         self.all_adjustment_dates = compiled.adjustment_dates  # of every version, when there are several
         self.subjects = subjects
         self.d = decisions
-        self.start = Decimal(compiled.params["start_score"])
-        self.stays = bool(compiled.params.get("stays_scored", True))
-        self.lapse = bool(compiled.model.repair.lapses_with_deduction.value)
-        # 第十条 as the ruleset declares it: a producer's score is its lowest product term, or its own entries.
-        self.lowest_product = compiled.model.composition.producer.rule == "lowest_product"
+        (self.start, self.stays, self.lapse, self.lowest_product, self.lock, self.adjusts_on,
+         self._by_entry) = compiled.memo(("scorer",), lambda: _constants(compiled))
         self._scored: dict[tuple[str, dt.date], bool] = {}
         self._accounts: dict[tuple[str, dt.date], Account] = {}
         self._line_rewards: dict[tuple[str, str], dict[int, Entry]] = {}
-        self._first_own = {sid: min((e.date for e in entries if e.counted), default=None)
-                           for sid, entries in decisions.entries.items()}
+        self._first_own: dict[str, dt.date | None] = {}
         self._counted: dict[str, list[tuple[dt.date, dt.date, tuple, Entry]]] = {}
         # The window rule's memo (CompiledRuleset.in_window), read here without a call per entry;
         # its key leaves out the entry's fields when the rule reads only the date.
         self._window = compiled._window_cache
-        self.lock = compiled.model.adjustment.lock
-        self.adjusts_on = frozenset(compiled.adjustment_dates)  # this version's own dates (brief §4a)
-        self._by_entry = compiled.window_by_entry
         self.products_of: dict[str, list[str]] = {}
         for s in subjects.values():
             if s.kind == "product" and s.producer and s.excluded is None:
@@ -108,7 +114,10 @@ class Scorer:
 
     def _has_record(self, sid: str, at: dt.date) -> bool:
         if self.stays:
-            first = self._first_own.get(sid)
+            first = self._first_own.get(sid, _MISSING)
+            if first is _MISSING:
+                first = self._first_own[sid] = min((e.date for e in self.d.entries.get(sid, ()) if e.counted),
+                                                   default=None)
             return first is not None and first <= at
         return any(e.counted and self.in_window(e, at) for e in self.d.entries.get(sid, ()))
 

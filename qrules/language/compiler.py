@@ -276,6 +276,21 @@ class _Compiler:
     def _Call(self, node: ast.Call, info: Info) -> Fn:
         fns = [self.compile(arg) for arg in node.args]
         func = node.func
+        if func in ("min", "max") and len(fns) > 1 and all(self.infos[id(a)].type == NUMBER for a in node.args):
+            # Numbers only (checked): runtime._extreme's choice without its per-value dispatch —
+            # the first value, replaced by each later one strictly better than it.
+            better = operator.lt if func == "min" else operator.gt
+
+            def extreme(env: Env) -> Any:
+                best = None
+                for fn in fns:
+                    value = fn(env)
+                    if type(value) is int:
+                        value = Decimal(value)
+                    if best is None or better(value, best):
+                        best = value
+                return best
+            return extreme
         if func in ("min", "max") and len(fns) > 1:
             pick = _guard(runtime.agg_min if func == "min" else runtime.agg_max, node.span)
             return lambda env: pick([fn(env) for fn in fns])
