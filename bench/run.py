@@ -355,6 +355,9 @@ def bench_register(sizes: list[int], workdir: Path) -> None:
 
 # ---- (c) single-subject latency -------------------------------------------------------------------
 
+FIVE = "one subject, 5 events"  # the subject issue 14 sets the < 50 µs target for
+
+
 def latency_histories() -> dict[str, tuple[str, dict]]:
     """(c): the subjects timed, each alone in its history: (subject id, history data)."""
     from qrules.history import uscc_check_character
@@ -409,7 +412,7 @@ def latency_histories() -> dict[str, tuple[str, dict]]:
            {"id": "d6", "kind": "deduction", "item": "12.6", "date": "2024-09-01", "subjects": ["op3"]},
            {"id": "w1", "kind": "reward", "rule": "16", "subject": "p1", "date": "2025-07-01"},
            {"id": "w2", "kind": "reward", "rule": "17.1", "subject": "op3", "date": "2025-08-01"}]
-    return {"one subject, 5 events": ("op1", five), "one subject, 20 events": ("op2", twenty),
+    return {FIVE: ("op1", five), "one subject, 20 events": ("op2", twenty),
             "producer with 3 products, 15 events": ("op3", producer)}
 
 
@@ -427,17 +430,20 @@ def bench_latency(repeat: int) -> None:
         history = loaded.history
         res = evaluate(compiled, history, AS_OF, subjects=[sid])
         assert res.subjects and res.subjects[0].score is not None
-        calls, per_call = 50, []
+        calls, per_call, cpu = 50, [], []
         for _ in range(max(repeat, 5) * 20):  # batches of calls: a timer per call would weigh on µs
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             for _ in range(calls):
                 evaluate(compiled, history, AS_OF, subjects=[sid])
             per_call.append((time.perf_counter() - t) / calls * 1e6)
+            cpu.append((time.process_time() - c) / calls * 1e6)
         per_call.sort()
         med, p90 = statistics.median(per_call), per_call[int(0.9 * (len(per_call) - 1))]
-        target = "< 50 µs" if "5 events" in what else ""
+        target = "< 50 µs" if what == FIVE else ""
         verdict = ("met" if med < 50 else f"NOT met ({med / 50:.1f}× over)") if target else ""
-        row("c", f"evaluate({what}), median / p90", f"{med:,.0f} / {p90:,.0f} µs", target, verdict)
+        # CPU time beside wall time: on a shared machine the wall figures also count the others' work.
+        row("c", f"evaluate({what}), median / p90 (CPU median)",
+            f"{med:,.0f} / {p90:,.0f} µs ({statistics.median(cpu):,.0f} µs)", target, verdict)
 
 
 # ---- (d) check and start-up -----------------------------------------------------------------------

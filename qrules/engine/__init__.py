@@ -18,7 +18,8 @@ from typing import Any, Iterable
 from ..history.kinds import components
 from ..history.models import check_as_of
 from .decide import Decider, Entry, SubjectView, param_text, record_field
-from .results import EntryResult, EvaluationResult, ExcludedSubject, Lock, Measures, SubjectResult, Summary
+from .results import (EntryResult, EvaluationResult, ExcludedSubject, Lock, Measures, SubjectResult, Summary,
+                      VersionNote)
 from .score import Scorer
 
 __all__ = ["evaluate", "subject_views", "validity_warnings", "require_in_force"]
@@ -209,10 +210,10 @@ def _tally(values: Iterable[str]) -> dict[str, int]:
 
 def timeline_of(compiled):
     """The versions by date of a compiled ruleset (one version on its own: a timeline of one)."""
-    from ..versions import Timeline
-
     tl = getattr(compiled, "timeline", None)
     if tl is None:
+        from ..versions import Timeline
+
         tl = compiled.timeline = Timeline.single(compiled)
     return tl
 
@@ -230,7 +231,7 @@ def decide_timeline(tl, views, invalid, as_of, events):
     if len(tl.pieces) == 1:
         only = Scorer(face, views, runs[-1])
         only.label = tl.pieces[0].label
-        return runs[-1], lambda day: only
+        return runs[-1], only.at
     dates = sorted({d for p in tl.pieces for d in p.compiled.adjustment_dates})
     cache: dict = {}
 
@@ -247,8 +248,6 @@ def decide_timeline(tl, views, invalid, as_of, events):
 
 def version_notes(tl, as_of: dt.date, decided: list, results: list) -> list:
     """Where no version was in force (brief §4a): the as-of date, events, adjustments; one note each."""
-    from .results import VersionNote
-
     if len(tl.pieces) == 1 and not decided:  # one version: dates out of force only outside its period
         piece = tl.pieces[0]
         days = [a.date for r in results for a in r.adjustments]
@@ -306,8 +305,6 @@ def validity_warnings(compiled, as_of: dt.date) -> list[str]:
     if tl is not None:
         note = tl.out_of_force(as_of)
         if note is not None and require_in_force.get():
-            from .results import VersionNote
-
             _refuse_out_of_force([VersionNote.build(what="as_of", version=note.piece.label, first=as_of,
                                                     last=as_of, count=1, message=note.why)])
         return [note.why] if note is not None else []

@@ -517,6 +517,18 @@ class Decider:
         return {"date": ev.date, "item": ev.item, "intentional": bool(ev.intentional),
                 "major_impact": bool(ev.major_impact)}
 
+    def line_key(self, ev: Any, sid: str, via_product: str | None) -> tuple:
+        """第九条第二款 "同一产品": same producer, standard, brand and model (the ruleset picks the fields)."""
+        subject = self.subjects[sid]
+        product = self.subjects.get(via_product or (sid if subject.kind == "product" else ""))
+        line = record_field(ev, "line")
+        fields = {"producer": product.producer if product else sid,
+                  "brand": product.brand if product else None,
+                  "nice_class": product.nice_class if product else None,
+                  "standard": record_field(line, "standard"),
+                  "model": record_field(line, "model")}
+        return tuple(fields[f] for f in self.m.dedup.spot_check.same_line)
+
     def make_deduction(self, ev: Any, sid: str, code: str, via: str | None, cite: str | None,
                        via_product: str | None) -> Entry:
         item = self.m.items[code]
@@ -525,16 +537,7 @@ class Decider:
                                 else item.points},
                        "event": self.event_record(ev)}
         points = self.c.memo(("points", code) + self.event_key(ev), lambda: Decimal(self.points_expr(env())))
-        subject = self.subjects[sid]
-        product = self.subjects.get(via_product or (sid if subject.kind == "product" else ""))
-        line = record_field(ev, "line")
-        # 第九条第二款 "同一产品": same producer, standard, brand and model (the ruleset picks the fields).
-        fields = {"producer": product.producer if product else sid,
-                  "brand": product.brand if product else None,
-                  "nice_class": product.nice_class if product else None,
-                  "standard": record_field(line, "standard"),
-                  "model": record_field(line, "model")}
-        key = tuple(fields[f] for f in self.m.dedup.spot_check.same_line) if item.spot_check else None
+        key = self.line_key(ev, sid, via_product) if item.spot_check else None
         reason = None
         if ev.intentional and item.intentional is not None and item.intentional != item.points:
             reason = "主观故意，从重扣分" + (f"（{self.cite('intentional')}）" if self.cite("intentional") else "")

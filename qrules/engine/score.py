@@ -65,6 +65,10 @@ class Scorer:
             if s.kind == "product" and s.producer and s.excluded is None:
                 self.products_of.setdefault(s.producer, []).append(s.id)
 
+    def at(self, day: dt.date) -> "Scorer":
+        """The scorer for ``day`` where one version scores every date: this one."""
+        return self
+
     def anchor(self, entry: Entry) -> dt.date:
         """The date the window rule looks at: a repair lapses with its deduction (第十五条第（三）项)."""
         return entry.of.date if (entry.kind == "repair" and self.lapse and entry.of is not None) else entry.date
@@ -221,10 +225,15 @@ class Scorer:
         build = Adjustment.build
         lock_class = lock_since = lock_until = None
         out = []
+        if at is None or at == self.at:  # this version for every date
+            at = None if self.all_adjustment_dates is self.c.adjustment_dates else self.at
         for t in adjustment_days(self.all_adjustment_dates, first, as_of):
-            sc = self if at is None else at(t)
-            if (t.month, t.day) not in sc.adjusts_on:
-                continue
+            if at is None:
+                sc = self
+            else:
+                sc = at(t)
+                if (t.month, t.day) not in sc.adjusts_on:
+                    continue
             lock, sd = sc.lock, sc.c.score_date(t)
             scored, score = sc.score_at(sid, sd)
             computed = sc.c.classify(score) if scored else "O"
