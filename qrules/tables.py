@@ -149,7 +149,7 @@ def _table_error(file: str, message: str, hint: str | None = None):
     return QrulesError(Diagnostic("QR507", message, Span(file, 1, 1), hint=hint))
 
 
-def _check_header(file: str, header: list[str], allowed: list[str], what: str) -> None:
+def check_header(file: str, header: list[str], allowed: list[str], what: str) -> None:
     from .errors import did_you_mean
 
     if "id" not in header or "kind" not in header:
@@ -166,7 +166,7 @@ def _check_header(file: str, header: list[str], allowed: list[str], what: str) -
         raise _table_error(file, f"column '{dup[0]}' appears twice in the {what} table")
 
 
-def _csv_rows(file: Path, allowed: list[str], what: str) -> Iterator[tuple[int, list[str], dict[str, Any] | str]]:
+def csv_rows(file: Path, allowed: list[str], what: str) -> Iterator[tuple[int, list[str], dict[str, Any] | str]]:
     """(line, header, row dict or a problem message) per data row of a CSV table."""
     from .safeio import FileRefused, open_text
 
@@ -182,7 +182,7 @@ def _csv_rows(file: Path, allowed: list[str], what: str) -> Iterator[tuple[int, 
             raise _table_error(str(file), f"'{file}' is not a UTF-8 CSV table: {exc}") from None
         if not header:
             return
-        _check_header(str(file), header, allowed, what)
+        check_header(str(file), header, allowed, what)
         n = len(header)
         line = 1
         while True:
@@ -216,16 +216,16 @@ def _parquet_rows(file: Path, allowed: list[str], what: str) -> Iterator[tuple[i
     except Exception as exc:  # noqa: BLE001 - pyarrow raises several types for unreadable files
         raise _table_error(str(file), f"cannot read Parquet file '{file}': {exc}") from None
     header = list(pf.schema_arrow.names)
-    _check_header(str(file), header, allowed, what)
+    check_header(str(file), header, allowed, what)
     row = 0
     for batch in pf.iter_batches(batch_size=65536):
-        columns = {name: _pylist(batch.column(i)) for i, name in enumerate(batch.schema.names)}
+        columns = {name: arrow_pylist(batch.column(i)) for i, name in enumerate(batch.schema.names)}
         for i in range(batch.num_rows):
             row += 1
             yield row, header, {name: values[i] for name, values in columns.items()}
 
 
-def _pylist(column: Any) -> list:
+def arrow_pylist(column: Any) -> list:
     """A Parquet column as Python values; a date beyond Python's calendar (year 10000 and on)
     becomes text that validation refuses for that record alone, instead of failing the file."""
     try:
@@ -256,6 +256,31 @@ def need_pyarrow(what: str):
     return pq
 
 
+def find_tables(source: str | Path, events: str | Path | None = None) -> tuple[Path | None, Path | None, str]:
+    """(subjects table, events table, format) named by ``source`` (and ``events``); QR507 if none."""
+    path = Path(source)
+    if events is not None:
+        return path, Path(events), path.suffix.lower().lstrip(".")
+    if not path.exists():
+        raise _table_error(str(path), f"cannot read '{path}': no such file or directory")
+    subjects_file, events_file, fmt = _find_tables(path)
+    if subjects_file is None and events_file is None:
+        raise _table_error(str(path), f"no subjects.csv / events.csv (or .parquet) in '{path}'",
+                           "see docs/batch.md for the column layout")
+    return subjects_file, events_file, fmt
+
+
+def row_locator(name: str, line: int, positions: dict[str, int]) -> Any:
+    """The ``locate`` of one table row: a field path -> ``file:row:column`` of its column."""
+    from .errors import Span
+
+    def locate(loc: tuple, key: bool = False) -> Span:
+        col = _column_for(tuple(loc))
+        return Span(name, line, positions.get(col, 1) if col else 1)
+
+    return locate
+
+
 def load_columnar(source: str | Path, events: str | Path | None = None) -> Any:
     """Load a history from CSV or Parquet tables: a directory holding ``subjects.csv`` and
     ``events.csv`` (or ``.parquet``), one of those two files (its sibling is found by name),
@@ -268,18 +293,8 @@ def load_columnar(source: str | Path, events: str | Path | None = None) -> Any:
     from .errors import Span
     from .history.load import RecordLoader
 
-    path = Path(source)
-    if events is not None:
-        subjects_file, events_file = path, Path(events)
-        fmt = path.suffix.lower().lstrip(".")
-    else:
-        if not path.exists():
-            raise _table_error(str(path), f"cannot read '{path}': no such file or directory")
-        subjects_file, events_file, fmt = _find_tables(path)
-        if subjects_file is None and events_file is None:
-            raise _table_error(str(path), f"no subjects.csv / events.csv (or .parquet) in '{path}'",
-                               "see docs/batch.md for the column layout")
-    reader = _parquet_rows if fmt == "parquet" else _csv_rows
+    subjects_file, events_file, fmt = find_tables(source, events)
+    reader = _parquet_rows if fmt == "parquet" else csv_rows
     loader = RecordLoader(str(subjects_file or events_file))
     for what, file, allowed in (("subjects", subjects_file, SUBJECT_COLUMNS), ("events", events_file, EVENT_COLUMNS)):
         if file is None:
@@ -298,13 +313,7 @@ def load_columnar(source: str | Path, events: str | Path | None = None) -> Any:
                 if what == "events":
                     loader.reject_unplaced(None, span, row, "QR507")
                 continue
-            positions = {col: i + 1 for i, col in enumerate(header)}
-
-            def locate(loc: tuple, key: bool = False, _line: int = line, _pos: dict = positions,
-                       _name: str = name) -> Span:
-                col = _column_for(tuple(loc))
-                return Span(_name, _line, _pos.get(col, 1) if col else 1)
-
+            locate = row_locator(name, line, {col: i + 1 for i, col in enumerate(header)})
             record = row_to_record(row)
             if what == "subjects":
                 loader.add_subject(record, span, locate, index)

@@ -245,38 +245,126 @@ class RecordLoader:
     def _duplicates(self) -> None:
         dup_subjects = {i for i, spans in self.subject_seen.items() if len(spans) > 1}
         for sid in dup_subjects:
-            spans = self.subject_seen[sid]
-            reason = f"subject id '{sid}' is used by {len(spans)} records{self._lines(spans)}; ids must be unique"
-            for span in spans[1:]:
-                self._report("QR504", f"{sid}: duplicate subject id (first at {self._where(spans[0])})",
-                             span, "give each subject its own id; both records are refused "
-                                   "(主体编号重复，两条记录均不采用)")
-            self.invalid[sid] = reason
+            self.dup_subject(sid, self.subject_seen[sid])
         if dup_subjects:
             self.subjects = [(s, loc) for s, loc in self.subjects if s.id not in dup_subjects]
         dup_events = {i for i, spans in self.event_seen.items() if len(spans) > 1}
         for eid in dup_events:
-            spans = self.event_seen[eid]
-            for span in spans[1:]:
-                self._report("QR504", f"{eid}: duplicate event id (first at {self._where(spans[0])})",
-                             span, "give each event its own id; all records with this id are refused "
-                                   "(事件编号重复，均不采用)")
+            self.dup_event(eid, self.event_seen[eid])
         if dup_events:
             keep = []
             for ev, loc in self.events:
                 if ev.id in dup_events:
-                    spans = self.event_seen[ev.id]
-                    self.rejected.append(RejectedRecord(ev.id, ev.kind, ev.span,
-                                                        f"duplicate event id '{ev.id}'{self._lines(spans)}",
-                                                        "QR504"))
+                    self.dup_event_rejected(ev.id, ev.kind, ev.span, self.event_seen[ev.id])
                 else:
                     keep.append((ev, loc))
             self.events = keep
 
+    # The messages of the checks across records, one method each: RecordLoader's loops and
+    # the columnar loader (qrules.history.arrowload, which finds the records with vectorised
+    # joins) both report through them, so the two say exactly the same.
+
+    def dup_subject(self, sid: str, spans: list[Span | None]) -> None:
+        reason = f"subject id '{sid}' is used by {len(spans)} records{self._lines(spans)}; ids must be unique"
+        for span in spans[1:]:
+            self._report("QR504", f"{sid}: duplicate subject id (first at {self._where(spans[0])})",
+                         span, "give each subject its own id; both records are refused "
+                               "(主体编号重复，两条记录均不采用)")
+        self.invalid[sid] = reason
+
+    def dup_event(self, eid: str, spans: list[Span | None]) -> None:
+        for span in spans[1:]:
+            self._report("QR504", f"{eid}: duplicate event id (first at {self._where(spans[0])})",
+                         span, "give each event its own id; all records with this id are refused "
+                               "(事件编号重复，均不采用)")
+
+    def dup_event_rejected(self, eid: str, kind: str, span: Span | None, spans: list[Span | None]) -> None:
+        self.rejected.append(RejectedRecord(eid, kind, span, f"duplicate event id '{eid}'{self._lines(spans)}",
+                                            "QR504"))
+
     def _refuse_subject(self, subject: Any, code: str, message: str, where: Span | None,
                         hint: str | None = None) -> None:
+        self.refuse_subject(subject.id, code, message, where, hint)
+
+    def refuse_subject(self, sid: str, code: str, message: str, where: Span | None, hint: str | None = None) -> None:
         self._report(code, message, where, hint)
-        self.invalid[subject.id] = message
+        self.invalid[sid] = message
+
+    def same_operator(self, sid: str, uscc: str, first: str, where: Span | None) -> None:
+        self.refuse_subject(sid, "QR508", f"{sid}: same unified social credit code {uscc} "
+                            f"as operator '{first}'; one organisation is one operator subject "
+                            f"(Art 6, 同一经营者只能有一个记分对象)", where,
+                            f"merge the records and use '{first}' (roles can list both "
+                            f"producer and seller)")
+
+    def same_product(self, sid: str, brand: str, nice_class: int, first: str, where: Span | None) -> None:
+        self.refuse_subject(sid, "QR508", f"{sid}: same brand '{brand}' and Nice class "
+                            f"{nice_class} as product '{first}'; they are one product "
+                            f"(Art 6, 同一商标同一尼斯分类为同一产品)", where, f"use '{first}'")
+
+    def producer_missing(self, sid: str, producer: str, where: Span | None, operators: Callable[[], Iterable[str]]) -> None:
+        """A product whose producer is no valid subject; ``operators`` gives the valid operators' ids (for a hint)."""
+        if producer in self.invalid:
+            self.refuse_subject(sid, "QR505", f"{sid}: its producer '{producer}' was "
+                                f"refused ({self.invalid[producer]})", where)
+        else:
+            self.refuse_subject(sid, "QR505", f"{sid}: producer '{producer}' is not an "
+                                f"operator in this history (生产者不存在)", where, did_you_mean(producer, operators()))
+
+    def producer_is_product(self, sid: str, producer: str, where: Span | None) -> None:
+        self.refuse_subject(sid, "QR505", f"{sid}: producer '{producer}' is a product, not an operator", where)
+
+    def producer_role(self, sid: str, producer: str, roles: list[str], where: Span | None) -> None:
+        self._report("QR505", f"{sid}: producer '{producer}' does not have the 'producer' role "
+                     f"(roles: {', '.join(roles) or 'none'})", where,
+                     f"add producer to {producer}'s roles", severity="warning")
+
+    def no_subject(self, eid: str, value: str, where: Span | None, candidates: Iterable[str]) -> str:
+        self._report("QR509", f"{eid}: no subject '{value}' in this history (记分对象不存在)", where,
+                     did_you_mean(value, candidates))
+        return "QR509"
+
+    def wrong_subject(self, eid: str, kind: str, want: str, value: str, found: str, where: Span | None) -> str:
+        self._report("QR510", f"{eid}: a {kind} is about a{'n' if want[0] in 'aeiou' else ''} "
+                     f"{want}, but '{value}' is a {found}", where)
+        return "QR510"
+
+    def self_reference(self, eid: str, where: Span | None) -> str:
+        self._report("QR509", f"{eid}: an event cannot refer to itself", where)
+        return "QR509"
+
+    def no_event(self, eid: str, value: str, where: Span | None, candidates: Iterable[str]) -> str:
+        self._report("QR509", f"{eid}: no event '{value}' in this history (被引用的事件不存在)", where,
+                     did_you_mean(value, candidates))
+        return "QR509"
+
+    def wrong_event(self, eid: str, kind: str, want: Iterable[str], value: str, found: str, where: Span | None) -> str:
+        self._report("QR510", f"{eid}: a {kind} must refer to {' or '.join(want)}, but "
+                     f"'{value}' is a {found}", where)
+        return "QR510"
+
+    def correction_early(self, eid: str, date: Any, of: str, target_date: Any, where: Span | None) -> str:
+        self._report("QR512", f"{eid}: a correction dated {date} comes before the event it "
+                     f"corrects ({of}, {target_date})（更正日期早于被更正的事件，不予受理）",
+                     where, hint="date the correction on or after the event it corrects")
+        return "QR512"
+
+    def no_field_to_amend(self, eid: str, target_kind: str, unknown: list[str], where: Span | None) -> str:
+        self._report("QR510", f"{eid}: a {target_kind} has no field "
+                     f"{', '.join(repr(f) for f in unknown)} to amend", where)
+        return "QR510"
+
+    def of_cycle(self, start: str, cycle: list[str], span: Span | None) -> None:
+        self._report("QR509", f"{start}: 'of' goes round in a circle: {' → '.join(cycle)}", span)
+
+    #: The short reason of a refused reference, by the code of its first problem.
+    BAD_REFERENCE = {"QR509": "refers to a missing record", "QR512": "dated before the event it corrects",
+                     "QR513": "recorded before its date"}
+
+    def reference_messages(self) -> dict[str, str]:
+        """Event id -> the last QR509/QR510/QR512 message about it (the reason of its rejection)."""
+        return {d.message.split(":", 1)[0]: d.message for d in self.diags.items
+                if d.code in ("QR509", "QR510", "QR512")}
 
     def _same_subjects(self) -> None:
         by_uscc: dict[str, Any] = {}
@@ -286,20 +374,13 @@ class RecordLoader:
             if isinstance(subj, OperatorSubject):
                 first = by_uscc.setdefault(subj.uscc, subj)
                 if first is not subj:
-                    self._refuse_subject(subj, "QR508", f"{subj.id}: same unified social credit code {subj.uscc} "
-                                         f"as operator '{first.id}'; one organisation is one operator subject "
-                                         f"(Art 6, 同一经营者只能有一个记分对象)", loc(("uscc",), False),
-                                         f"merge the records and use '{first.id}' (roles can list both "
-                                         f"producer and seller)")
+                    self.same_operator(subj.id, subj.uscc, first.id, loc(("uscc",), False))
                     continue
             else:
                 key = (subj.brand, subj.nice_class)
                 first = by_key.setdefault(key, subj)
                 if first is not subj:
-                    self._refuse_subject(subj, "QR508", f"{subj.id}: same brand '{subj.brand}' and Nice class "
-                                         f"{subj.nice_class} as product '{first.id}'; they are one product "
-                                         f"(Art 6, 同一商标同一尼斯分类为同一产品)", loc(("brand",), False),
-                                         f"use '{first.id}'")
+                    self.same_product(subj.id, subj.brand, subj.nice_class, first.id, loc(("brand",), False))
                     continue
             keep.append((subj, loc))
         self.subjects = keep
@@ -312,23 +393,14 @@ class RecordLoader:
                 target = by_id.get(subj.producer)
                 where = loc(("producer",), False)
                 if target is None:
-                    if subj.producer in self.invalid:
-                        self._refuse_subject(subj, "QR505", f"{subj.id}: its producer '{subj.producer}' was "
-                                             f"refused ({self.invalid[subj.producer]})", where)
-                    else:
-                        ops = [s.id for s in by_id.values() if isinstance(s, OperatorSubject)]
-                        self._refuse_subject(subj, "QR505", f"{subj.id}: producer '{subj.producer}' is not an "
-                                             f"operator in this history (生产者不存在)", where,
-                                             did_you_mean(subj.producer, ops))
+                    self.producer_missing(subj.id, subj.producer, where,
+                                          lambda: [s.id for s in by_id.values() if isinstance(s, OperatorSubject)])
                     continue
                 if not isinstance(target, OperatorSubject):
-                    self._refuse_subject(subj, "QR505", f"{subj.id}: producer '{subj.producer}' is a product, "
-                                         f"not an operator", where)
+                    self.producer_is_product(subj.id, subj.producer, where)
                     continue
                 if "producer" not in target.roles:
-                    self._report("QR505", f"{subj.id}: producer '{target.id}' does not have the 'producer' role "
-                                 f"(roles: {', '.join(target.roles) or 'none'})", where,
-                                 f"add producer to {target.id}'s roles", severity="warning")
+                    self.producer_role(subj.id, target.id, target.roles, where)
             keep.append((subj, loc))
         self.subjects = keep
 
@@ -348,31 +420,20 @@ class RecordLoader:
             if target is None:
                 if value in self.invalid:
                     return None  # kept: the engine rejects it with the subject's reason
-                hint = did_you_mean(value, subjects)
-                self._report("QR509", f"{ev.id}: no subject '{value}' in this history (记分对象不存在)",
-                             loc(path, False), hint)
-                return "QR509"
+                return self.no_subject(ev.id, value, loc(path, False), subjects)
             if want and target.kind != want:
-                self._report("QR510", f"{ev.id}: a {ev.kind} is about a{'n' if want[0] in 'aeiou' else ''} "
-                             f"{want}, but '{value}' is a {target.kind}", loc(path, False))
-                return "QR510"
+                return self.wrong_subject(ev.id, ev.kind, want, value, target.kind, loc(path, False))
             return None
 
         def event_ref(ev: Any, value: str, loc: Locate, want: Iterable[str] | None) -> str | None:
             if value == ev.id:
-                self._report("QR509", f"{ev.id}: an event cannot refer to itself", loc(("of",), False))
-                return "QR509"
+                return self.self_reference(ev.id, loc(("of",), False))
             target = events.get(value)
             kind = target.kind if target is not None else rejected_kinds.get(value)
             if target is None and value not in rejected_kinds:
-                hint = did_you_mean(value, events)
-                self._report("QR509", f"{ev.id}: no event '{value}' in this history (被引用的事件不存在)",
-                             loc(("of",), False), hint)
-                return "QR509"
+                return self.no_event(ev.id, value, loc(("of",), False), events)
             if want is not None and kind is not None and kind not in want:
-                self._report("QR510", f"{ev.id}: a {ev.kind} must refer to {' or '.join(want)}, but "
-                             f"'{value}' is a {kind}", loc(("of",), False))
-                return "QR510"
+                return self.wrong_event(ev.id, ev.kind, want, value, kind, loc(("of",), False))
             return None
 
         non_procedure = [k for k in EVENT_KINDS if k not in PROCEDURE_KINDS]
@@ -398,18 +459,13 @@ class RecordLoader:
                 problems.append(event_ref(ev, ev.of, loc, None))
                 target = events.get(ev.of)
                 if target is not None and ev.date < target.date:  # brief §3, Art 25
-                    self._report("QR512", f"{ev.id}: a correction dated {ev.date} comes before the event it "
-                                 f"corrects ({ev.of}, {target.date})（更正日期早于被更正的事件，不予受理）",
-                                 loc(("date",), False), hint="date the correction on or after the event it corrects")
-                    problems.append("QR512")
+                    problems.append(self.correction_early(ev.id, ev.date, ev.of, target.date, loc(("date",), False)))
                 if ev.changes is not None:
                     changed = sorted(ev.changes.model_fields_set)
                     if target is not None:
                         unknown = [f for f in changed if f not in type(target).model_fields]
                         if unknown:
-                            self._report("QR510", f"{ev.id}: a {target.kind} has no field "
-                                         f"{', '.join(repr(f) for f in unknown)} to amend", loc(("changes",), False))
-                            problems.append("QR510")
+                            problems.append(self.no_field_to_amend(ev.id, target.kind, unknown, loc(("changes",), False)))
                     problems += [subject_ref(ev, s, ("changes", "subjects", i), loc, None)
                                  for i, s in enumerate(ev.changes.subjects or [])]
             elif isinstance(ev, ProcedureEvent):
@@ -422,18 +478,15 @@ class RecordLoader:
                 problems.append(event_ref(ev, ev.of, loc, want))
             code = next((p for p in problems if p), None)
             if code:
-                bad[ev.id] = (code, {"QR509": "refers to a missing record", "QR512": "dated before the event it corrects",
-                                     "QR513": "recorded before its date"}
-                              .get(code, "refers to a record of the wrong kind"))
+                bad[ev.id] = (code, self.BAD_REFERENCE.get(code, "refers to a record of the wrong kind"))
         # cycles through `of` (a correction of a correction of ...): each record is walked once
         # (memoised), so a chain of thousands of corrections loads in linear time.
         for start, cycle in _of_cycles(events).items():
-            self._report("QR509", f"{start}: 'of' goes round in a circle: {' → '.join(cycle)}", events[start].span)
+            self.of_cycle(start, cycle, events[start].span)
             bad[start] = ("QR509", "'of' goes round in a circle")
         if bad:
             keep = []
-            messages = {d.message.split(":", 1)[0]: d.message for d in self.diags.items
-                        if d.code in ("QR509", "QR510", "QR512")}
+            messages = self.reference_messages()
             for ev, loc in self.events:
                 if ev.id in bad:
                     code, short = bad[ev.id]
@@ -444,45 +497,51 @@ class RecordLoader:
 
 
 def _of_cycles(events: dict[str, Any]) -> dict[str, list[str]]:
-    """Corrections whose chain of ``of`` runs into a circle -> that circle (ids, starting where
-    the chain enters it, or at the correction itself when it is on the circle; a long circle
-    is cut to its first eight ids and a count).
+    """Corrections whose chain of ``of`` runs into a circle -> that circle (see :func:`of_cycles`)."""
+    return of_cycles({e.id: e.of for e in events.values() if isinstance(e, Correction)})
+
+
+def of_cycles(corrections: dict[str, str]) -> dict[str, list[str]]:
+    """Corrections (id -> its ``of``, in history order) whose chain of ``of`` runs into a circle
+    -> that circle (ids, starting where the chain enters it, or at the correction itself when
+    it is on the circle; a long circle is cut to its first eight ids and a count).
 
     Only corrections may point at their own kind, so a chain continues through corrections
-    only. Every record is visited once: linear in the number of events.
+    only: one that reaches any other record (or none) ends there. Every record is visited
+    once: linear in the number of corrections.
     """
     rings: list[list[str]] = []
     entry: dict[str, tuple[int, int] | None] = {}  # id -> (ring, position where its chain enters it)
-    for start in events.values():
-        if not isinstance(start, Correction) or start.id in entry:
+    for start in corrections:
+        if start in entry:
             continue
         path: list[str] = []
         index: dict[str, int] = {}
-        cur: Any = start
+        cur: str | None = start
         while True:
-            if cur.id in entry:  # joins a chain already walked
-                found = entry[cur.id]
+            if cur in entry:  # joins a chain already walked
+                found = entry[cur]
                 for i in path:
                     entry[i] = found
                 break
-            if cur.id in index:  # a new circle
-                cut = index[cur.id]
+            if cur in index:  # a new circle
+                cut = index[cur]
                 rings.append(path[cut:])
                 for pos, i in enumerate(path[cut:]):
                     entry[i] = (len(rings) - 1, pos)
                 for i in path[:cut]:
                     entry[i] = (len(rings) - 1, 0)
                 break
-            index[cur.id] = len(path)
-            path.append(cur.id)
-            if not (isinstance(cur, Correction) and cur.of in events):
+            index[cur] = len(path)
+            path.append(cur)
+            cur = corrections[cur]
+            if cur not in corrections:
                 for i in path:
                     entry[i] = None
                 break
-            cur = events[cur.of]
     out: dict[str, list[str]] = {}
     for eid, found in entry.items():
-        if found is None or not isinstance(events[eid], Correction):
+        if found is None:
             continue
         ring, pos = rings[found[0]], found[1]
         shown = [ring[(pos + k) % len(ring)] for k in range(min(len(ring), 8))]
