@@ -301,3 +301,69 @@ def test_any_event_table_loads_the_same(tmp_path_factory: pytest.TempPathFactory
     if fmt == "parquet":
         rows = [{k: (v if v != "" else None) for k, v in r.items()} for r in rows]
     assert_same(write_tables(folder, subjects, rows, fmt))
+
+
+# ---- qrules batch: results written from the columnar backend's frames ------------------------
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_batch_writes_the_frames_as_the_row_writer(tmp_path: Path, fmt: str) -> None:
+    """`qrules batch` on operator tables (the columnar backend takes them): the result file, the
+    rejections CSV and the summary are those the row-by-row path writes from the same results."""
+    from test_columnar import GD_ITEMS, operator_corpus
+
+    from qrules.batch import _Writer
+    from qrules.cli import main
+    from qrules.columnar import ColumnarBackend
+    from qrules.output import CsvWriter
+    from qrules.versioned import load
+
+    data = operator_corpus(300, 5, GD_ITEMS, ["17.2", "17.3"])
+    data["subjects"][4]["name"] = "=cmd|' /C calc'!A0"  # a formula, kept as text in CSV output
+    data["subjects"][5]["name"] = '-2+3, "quoted"'
+    subjects = [record_to_row(r, SUBJECT_COLUMNS) for r in data["subjects"]]
+    events = [record_to_row(r, EVENT_COLUMNS) for r in data["events"]]
+    corpus = write_tables(tmp_path / "in", subjects, events, "csv")
+    out, rej = tmp_path / f"out.{fmt}", tmp_path / "rej.csv"
+    code = main(["batch", "guangdong-2021", str(corpus), "--as-of", "2025-12-31", "-o", str(out),
+                 "--rejections", str(rej), "--no-progress"])
+    assert code == 1  # the corpus holds refused records
+
+    loaded = load_columnar(corpus)
+    chunk = ColumnarBackend(load("guangdong-2021")).chunk(loaded, dt.date(2025, 12, 31))
+    expected = _Writer(str(tmp_path / f"want.{fmt}"))
+    expected.write(chunk.subjects)
+    expected.close()
+    expected.commit()
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        assert pq.read_table(out).equals(pq.read_table(tmp_path / f"want.{fmt}"))
+    else:
+        assert out.read_bytes() == (tmp_path / f"want.{fmt}").read_bytes()
+    with open(tmp_path / "want-rej.csv", "w", encoding="utf-8-sig", newline="") as fh:
+        w = CsvWriter(fh)
+        w.writerow(["event", "kind", "subject", "code", "reason", "cite", "stage"])
+        for r in loaded.rejected_events:
+            w.writerow([r.id, r.kind or "", "", r.code, r.reason, "", "input"])
+        w.writerows([r.event, r.kind, r.subject or "", r.code, r.reason, r.cite or "", "engine"] for r in chunk.rejected)
+    assert rej.read_bytes() == (tmp_path / "want-rej.csv").read_bytes()
+    assert b"QR603" in rej.read_bytes() and b",engine\r\n" in rej.read_bytes()
+    if fmt == "csv":
+        assert b"'=cmd" in out.read_bytes() and b'"\'-2+3, ""quoted"""' in out.read_bytes()
+
+
+@given(st.lists(st.tuples(st.one_of(st.none(), st.text()), st.one_of(st.none(), st.booleans()),
+                          st.one_of(st.none(), st.integers(-10**6, 10**6))), min_size=1, max_size=20))
+def test_csv_text_is_what_csv_writer_writes(rows: list) -> None:
+    """Any text (formulas, quotes, line breaks), booleans, numbers and nulls: the same bytes."""
+    import io
+
+    import polars as pl
+
+    from qrules.output import CsvWriter, csv_text
+
+    frame = pl.DataFrame(rows, schema={"a": pl.Utf8, "b": pl.Boolean, "c": pl.Int64}, orient="row")
+    buf = io.StringIO()
+    CsvWriter(buf).writerows([("true" if v is True else "false" if v is False else v) for v in r] for r in rows)
+    assert csv_text(frame) == buf.getvalue()
