@@ -367,3 +367,14 @@ def test_csv_text_is_what_csv_writer_writes(rows: list) -> None:
     buf = io.StringIO()
     CsvWriter(buf).writerows([("true" if v is True else "false" if v is False else v) for v in r] for r in rows)
     assert csv_text(frame) == buf.getvalue()
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+@pytest.mark.parametrize("missing", ["subjects", "events"])
+def test_one_table_alone(tmp_path: Path, fmt: str, missing: str) -> None:
+    """A corpus without events (or without subjects): the other table alone, as the record loader reads it."""
+    subjects, events = _cases()
+    folder = write_tables(tmp_path / "t", subjects, events, fmt)
+    (folder / f"{missing}.{fmt}").unlink()
+    assert_same(folder)
+    assert_same(folder / f"{'events' if missing == 'subjects' else 'subjects'}.{fmt}")

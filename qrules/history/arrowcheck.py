@@ -171,14 +171,23 @@ def _check(frame: Any, columns: list[str], models: dict) -> Any:
     fields = _fields(models)
     values = {c: cols.value(c) for c in columns}
     ok = [kind.is_in(list(models)).fill_null(False), pl.col("__err").is_null()]
+    # How many rows of each kind fill each column: a rule no row can break costs nothing per row.
+    counts: dict[str, dict[str, int]] = {}
+    if cols.text("kind"):
+        stats = frame.lazy().group_by("kind").agg(pl.len().alias("__n"), *[cols.present(c).sum().alias(c)
+                                                                          for c in columns if c in cols.schema and c != "kind"]).collect()
+        counts = {row["kind"]: row for row in stats.iter_rows(named=True) if row["kind"] in models}
     for c in columns:
         ok.append(values[c][1])
         allowed = [k for k, (names, _) in fields.items() if _field(c) in names]
-        if len(allowed) < len(fields):  # a field not allowed for some kinds
+        if any(counts[k].get(c) for k in counts if k not in allowed):  # a field this kind does not have
             ok.append(~cols.present(c) | kind.is_in(allowed).fill_null(False))
     for k, (_, required) in fields.items():
         for f in sorted(required - {"kind"}):
-            present = pl.any_horizontal([cols.present(c) for c in columns if _field(c) == f])
+            filled = [c for c in columns if _field(c) == f]
+            if k in counts and any(counts[k].get(c, 0) == counts[k]["__n"] for c in filled):
+                continue  # every row of this kind has it
+            present = pl.any_horizontal([cols.present(c) for c in filled])
             ok.append((kind != k).fill_null(True) | present)
     changes = [c for c in columns if _field(c) == "changes"]
     if changes:  # amend needs changes, revoke takes none

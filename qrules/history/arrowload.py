@@ -102,7 +102,9 @@ def _load(source: str | Path, events: str | Path | None) -> ColumnarHistory:
 
 
 class _Run:
-    """One load: the per-record stage for the rows the checks are unsure of, then the checks across records."""
+    """One load: the per-record stage for the rows the checks are unsure of, then the checks
+    across records. ``S`` and ``E`` keep every row (row ``i`` is the file's data row ``i``);
+    ``live[what]`` says which are still valid, and only the valid rows are copied out at the end."""
 
     def __init__(self, loader: RecordLoader, raws: dict[str, Any]):
         import polars as pl
@@ -114,32 +116,43 @@ class _Run:
         self.loader = loader
         self.raws = raws
         self.files = {what: raw.file for what, raw in raws.items() if raw is not None}
-        self.S = self._stage(raws["subjects"], check_subjects, Tables.subject_schema())
-        self.E = self._stage(raws["events"], check_events, Tables.event_schema())
+        self.live: dict[str, Any] = {}
+        self.ids: dict[str, Any] = {}
+        self.S = self._stage("subjects", check_subjects, Tables.subject_schema())
+        self.E = self._stage("events", check_events, Tables.event_schema())
 
     # -- one record at a time, for the rows the checks are not sure of -----------------------------
 
-    def _stage(self, raw: Any, check: Any, schema: dict) -> Any:
-        """Valid rows, typed, in file order (with ``__pos`` and ``__line``); ``self.<what>_ids`` every row's id."""
+    def _stage(self, what: str, check: Any, schema: dict) -> Any:
+        """Every row, typed (with ``__pos`` and ``__line``); ``live[what]``: the valid ones;
+        ``ids[what]``: (``__pos``, ``__id``, ``__line``) of every row that has an id."""
+        import numpy as np
+
         pl = self.pl
-        what = raw.what if raw is not None else None
+        raw = self.raws[what]
+        self.ids[what] = pl.DataFrame(schema={"__pos": pl.Int64, "__id": pl.Utf8, "__line": pl.Int64})
         if raw is None or raw.frame.height == 0:
-            empty = pl.DataFrame(schema={**schema, "__pos": pl.Int64, "__line": pl.Int64})
-            setattr(self, f"{what or 'none'}_ids", pl.DataFrame(schema={"__pos": pl.Int64, "__id": pl.Utf8,
-                                                                          "__line": pl.Int64}))
-            return empty
-        typed = check(raw.frame)
-        fast = typed.filter(pl.col("__ok")).select(*schema, "__pos", "__line")
-        unsure = typed.filter(~pl.col("__ok")).select("__pos", "__line", "__err")
+            self.live[what] = np.zeros(0, dtype=bool)
+            return pl.DataFrame(schema={**schema, "__pos": pl.Int64, "__line": pl.Int64})
+        typed = check(raw.frame).select(*schema, "__pos", "__line", "__ok", "__err")
+        ok = typed["__ok"]
+        live = ok.to_numpy().copy()
+        unsure = typed.select("__pos", "__line", "__err").filter(~ok)
         slow_rows, slow_ids = self._per_record(raw, unsure)
-        ids = [fast.select("__pos", pl.col("id").alias("__id"), "__line")]
+        raw.frame = None  # the typed table is all that is needed from here on
+        ids = typed.select("__pos", pl.col("id").alias("__id"), "__line").filter(ok)
         if slow_ids:
-            ids.append(pl.DataFrame(slow_ids, schema={"__pos": pl.Int64, "__id": pl.Utf8, "__line": pl.Int64},
-                                    orient="row"))
-        setattr(self, f"{what}_ids", pl.concat(ids).sort("__pos").filter(pl.col("__id").is_not_null()))
-        if slow_rows is not None:
-            fast = pl.concat([fast, slow_rows.select(fast.columns)]).sort("__pos")
-        return fast
+            ids = pl.concat([ids, pl.DataFrame(slow_ids, schema={"__pos": pl.Int64, "__id": pl.Utf8, "__line": pl.Int64},
+                                               orient="row")]).sort("__pos")
+        self.ids[what] = ids
+        typed = typed.drop("__ok", "__err")
+        if slow_rows is not None:  # rows the models accepted after all take their place
+            done = slow_rows["__pos"]
+            typed = pl.concat([typed.filter(~pl.col("__pos").is_in(done.implode())), slow_rows.select(typed.columns)]) \
+                .sort("__pos")
+            live[done.to_numpy()] = True
+        self.live[what] = live
+        return typed
 
     def _per_record(self, raw: Any, unsure: Any) -> tuple[Any, list]:
         """Feed the unsure rows to the loader in file order; (their valid rows as a frame, their ids)."""
@@ -192,6 +205,16 @@ class _Run:
 
     # -- across records ----------------------------------------------------------------------------
 
+    def valid(self, what: str, *columns: str) -> Any:
+        """Some columns of the rows of ``what`` still valid, in file order."""
+        frame = self.S if what == "subjects" else self.E
+        return frame.select("__pos", "__line", *columns).filter(self.pl.Series(self.live[what]))
+
+    def drop(self, what: str, positions: Any) -> None:
+        import numpy as np
+
+        self.live[what][np.asarray(positions, dtype=np.int64)] = False
+
     def span(self, what: str, line: int, column: str | None = None) -> Span:
         raw = self.raws[what]
         col = raw.positions.get(column, 1) if column else 1
@@ -208,67 +231,69 @@ class _Run:
         loader = self.loader
         inv = pl.DataFrame({"sid": list(loader.invalid), "inv_reason": list(loader.invalid.values())},
                            schema={"sid": pl.Utf8, "inv_reason": pl.Utf8})
-        tables = Tables(self.S.drop("__pos", "__line"), self.E.drop("__pos", "__line"), inv)
-        spans = (self.files.get("subjects"), self.S["__line"], self.files.get("events"), self.E["__line"])
+        S = self.S.filter(pl.Series(self.live["subjects"]))
+        E = self.E.filter(pl.Series(self.live["events"]))
+        self.S = self.E = None
+        tables = Tables(S.drop("__pos", "__line"), E.drop("__pos", "__line"), inv)
+        spans = (self.files.get("subjects"), S["__line"], self.files.get("events"), E["__line"])
         return ColumnarHistory(tables, list(loader.diags.items), dict(loader.invalid), list(loader.rejected), spans)
 
-    def _seen(self, ids: Any, what: str) -> dict[str, list[Span | None]]:
+    def _seen(self, what: str) -> dict[str, list[Span | None]]:
         """Ids held by more than one row -> their rows' spans, in order of first appearance."""
         pl = self.pl
-        dup = ids.filter(pl.len().over("__id") > 1)
-        if dup.height == 0:
+        ids = self.ids[what]
+        if ids["__id"].n_unique() == ids.height:
             return {}
         out: dict[str, list[Span | None]] = {}
-        for rid, line in dup.select("__id", "__line").iter_rows():
+        for rid, line in ids.filter(pl.col("__id").is_duplicated()).select("__id", "__line").iter_rows():
             out.setdefault(rid, []).append(self.span(what, line))
         return out
 
     def duplicates(self) -> None:
         """RecordLoader._duplicates: the ids are iterated as that method's set holds them."""
         pl, loader = self.pl, self.loader
-        seen = self._seen(self.subjects_ids, "subjects")
+        seen = self._seen("subjects")
         dup_subjects = {i for i in seen}
         for sid in dup_subjects:
             loader.dup_subject(sid, seen[sid])
         if dup_subjects:
-            self.S = self.S.filter(~pl.col("id").is_in(list(dup_subjects)))
-        seen = self._seen(self.events_ids, "events")
+            self.drop("subjects", self.valid("subjects", "id").filter(pl.col("id").is_in(list(dup_subjects)))["__pos"])
+        seen = self._seen("events")
         dup_events = {i for i in seen}
         for eid in dup_events:
             loader.dup_event(eid, seen[eid])
         if dup_events:
-            hit = self.E["id"].is_in(list(dup_events))
-            for eid, kind, line in self.E.filter(hit).select("id", "kind", "__line").iter_rows():
+            hits = self.valid("events", "id", "kind").filter(pl.col("id").is_in(list(dup_events)))
+            for _, line, eid, kind in hits.iter_rows():
                 loader.dup_event_rejected(eid, kind, self.span("events", line), seen[eid])
-            self.E = self.E.filter(~hit)
+            self.drop("events", hits["__pos"])
 
     def same_subjects(self) -> None:
         """RecordLoader._same_subjects: every operator after the first with a credit code, every
         product after the first with a brand and Nice class."""
         pl, loader = self.pl, self.loader
-        S = self.S
+        S = self.valid("subjects", "id", "kind", "uscc", "brand", "nice_class")
         op, pr = pl.col("kind") == "operator", pl.col("kind") == "product"
-        first_op = pl.col("id").first().over("uscc")
-        first_pr = pl.col("id").first().over(["brand", "nice_class"])
-        ops = S.filter(op).with_columns(first=first_op).filter(pl.col("id") != pl.col("first"))
-        prs = S.filter(pr).with_columns(first=first_pr).filter(pl.col("id") != pl.col("first"))
-        hits = pl.concat([ops.select("__pos", "__line", "id", "kind", "uscc", "brand", "nice_class", "first"),
-                          prs.select("__pos", "__line", "id", "kind", "uscc", "brand", "nice_class", "first")])
-        if hits.height == 0:
+        ops = S.filter(op & pl.col("uscc").is_duplicated().over("kind"))
+        prs = S.filter(pr & pl.struct("brand", "nice_class").is_duplicated().over("kind"))
+        if ops.height + prs.height == 0:
             return
-        for _, line, sid, kind, uscc, brand, nice, first in hits.sort("__pos").iter_rows():
+        ops = ops.with_columns(first=pl.col("id").first().over("uscc")).filter(pl.col("id") != pl.col("first"))
+        prs = prs.with_columns(first=pl.col("id").first().over(["brand", "nice_class"])).filter(pl.col("id") != pl.col("first"))
+        hits = pl.concat([ops, prs]).sort("__pos")
+        for _, line, sid, kind, uscc, brand, nice, first in hits.iter_rows():
             if kind == "operator":
                 loader.same_operator(sid, uscc, first, self.span("subjects", line, "uscc"))
             else:
                 loader.same_product(sid, brand, nice, first, self.span("subjects", line, "brand"))
-        self.S = S.filter(~pl.col("__pos").is_in(hits["__pos"].implode()))
+        self.drop("subjects", hits["__pos"])
 
     def producers(self) -> None:
         """RecordLoader._producers: a product's producer must be a valid operator (with the producer role)."""
         pl, loader = self.pl, self.loader
-        S = self.S
+        S = self.valid("subjects", "id", "kind", "producer", "roles")
         targets = S.select(pl.col("id").alias("producer"), pl.col("kind").alias("t_kind"), pl.col("roles").alias("t_roles"))
-        j = S.filter(pl.col("kind") == "product").select("__pos", "__line", "id", "producer") \
+        j = S.select("__pos", "__line", "id", "producer").filter(pl.col("producer").is_not_null()) \
             .join(targets, on="producer", how="left", maintain_order="left")
         bad = pl.col("t_kind").is_null() | (pl.col("t_kind") != "operator") | \
             ~pl.col("t_roles").list.contains("producer")
@@ -294,10 +319,9 @@ class _Run:
                 loader.producer_role(sid, producer, roles, where)
                 continue
             refused.append(pos)
-        if refused:
-            self.S = S.filter(~pl.col("__pos").is_in(refused))
+        self.drop("subjects", refused)
 
     def references(self) -> None:
         from .arrowrefs import check_references
 
-        self.E = check_references(self)
+        check_references(self)

@@ -31,14 +31,13 @@ class Delegate(Exception):
 @dataclass
 class RawTable:
     """One table as read: ``frame`` holds the header's columns as stored (CSV: text) plus
-    ``__line`` and ``__err``; ``arrow`` is the Parquet table (exact Python values for the rows
-    that go through the per-record loader)."""
+    ``__line`` and ``__err``; ``parquet`` says its values are typed (see :func:`python_values`)."""
 
     file: str
     what: str
     header: list[str]
     frame: Any
-    arrow: Any = None
+    parquet: bool = False
 
     @property
     def positions(self) -> dict[str, int]:
@@ -49,12 +48,12 @@ def read_table(file: Path, allowed: list[str], what: str, fmt: str) -> RawTable:
     return _parquet(file, allowed, what) if fmt == "parquet" else _csv(file, allowed, what)
 
 
-def _with_lines(frame: Any, lines: Any, errors: Any = None) -> Any:
+def _with_lines(frame: Any, first: int) -> Any:
+    """Rows numbered from ``first`` (one line or Parquet row each), none of them broken."""
     import polars as pl
 
-    return frame.with_columns(pl.Series("__line", lines, dtype=pl.Int64),
-                              pl.Series("__err", errors if errors is not None else [None] * frame.height,
-                                        dtype=pl.Utf8))
+    return frame.with_columns((pl.int_range(pl.len(), dtype=pl.Int64) + first).alias("__line"),
+                              pl.lit(None, dtype=pl.Utf8).alias("__err"))
 
 
 def _parquet(file: Path, allowed: list[str], what: str) -> RawTable:
@@ -65,19 +64,16 @@ def _parquet(file: Path, allowed: list[str], what: str) -> RawTable:
 
     pq = need_pyarrow("read Parquet histories")
     try:
-        pf = pq.ParquetFile(open_seekable(file))
-        header = list(pf.schema_arrow.names)
+        with open_seekable(file) as fh:  # a regular file only
+            header = list(pq.ParquetFile(fh).schema_arrow.names)
     except (FileRefused, Exception):  # noqa: BLE001 - the per-record loader words each case
         raise Delegate() from None
     check_header(str(file), header, allowed, what)
-    try:
-        table = pf.read()
-        frame = pl.from_arrow(table, rechunk=True)
+    try:  # straight into polars: going through a pyarrow table costs a copy of every string
+        frame = pl.read_parquet(file)
     except Exception:  # noqa: BLE001 - unreadable pages, types polars cannot hold
         raise Delegate() from None
-    if not isinstance(frame, pl.DataFrame):  # pragma: no cover - a table always gives a frame
-        raise Delegate()
-    return RawTable(str(file), what, header, _with_lines(frame, range(1, frame.height + 1)), table)
+    return RawTable(str(file), what, header, _with_lines(frame, 1), parquet=True)
 
 
 def _csv(file: Path, allowed: list[str], what: str) -> RawTable:
@@ -128,7 +124,7 @@ def _csv(file: Path, allowed: list[str], what: str) -> RawTable:
     if odd:  # a blank line, a row with fewer or more cells: the csv module's rules apply
         return _csv_python(file, allowed, what)
     frame = pl.from_arrow(table, rechunk=True)
-    return RawTable(str(file), what, header, _with_lines(frame, range(2, frame.height + 2)))
+    return RawTable(str(file), what, header, _with_lines(frame, 2))
 
 
 def _csv_python(file: Path, allowed: list[str], what: str) -> RawTable:
@@ -151,19 +147,18 @@ def _csv_python(file: Path, allowed: list[str], what: str) -> RawTable:
         raise Delegate() from None  # raised midway (not UTF-8): reported by the per-record loader
     columns = {c: [r.get(c) if r is not None else None for r in rows] for c in header}
     frame = pl.DataFrame(columns, schema={c: pl.Utf8 for c in header})
-    return RawTable(str(file), what, header, _with_lines(frame, lines, errors))
+    frame = frame.with_columns(pl.Series("__line", lines, dtype=pl.Int64), pl.Series("__err", errors, dtype=pl.Utf8))
+    return RawTable(str(file), what, header, frame)
 
 
 def python_values(raw: RawTable, rows: list[int]) -> list[dict[str, Any]]:
     """The cells of some rows as the per-record loader sees them (``tables._parquet_rows`` /
     ``csv_rows``): Python values, a date beyond year 9999 as the loader's text."""
-    if raw.arrow is None:
-        sub = raw.frame[rows].select(raw.header)
+    sub = raw.frame[rows].select(raw.header)
+    if not raw.parquet:
         return sub.to_dicts()
     from ..tables import arrow_pylist
 
-    import pyarrow as pa
-
-    taken = raw.arrow.take(pa.array(rows, type=pa.int64()))
+    taken = sub.to_arrow()
     columns = {name: arrow_pylist(taken.column(i)) for i, name in enumerate(taken.schema.names)}
     return [{name: values[i] for name, values in columns.items()} for i in range(len(rows))]

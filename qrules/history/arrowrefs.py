@@ -50,11 +50,13 @@ def _subject_refs(pl: Any, E: Any) -> Any:
     return pl.concat(parts)
 
 
-def check_references(run: Any) -> Any:
-    """Report the events' reference problems (in RecordLoader's order); the events that stay."""
-    pl, loader, S, E = run.pl, run.loader, run.S, run.E
+def check_references(run: Any) -> None:
+    """Report the events' reference problems (in RecordLoader's order) and drop those events."""
+    pl, loader = run.pl, run.loader
+    S = run.valid("subjects", "id", "kind")
+    E = run.valid("events", "id", "kind", "date", "subjects", "subject", "of", *[c for cs in _CHANGES.values() for c in cs])
     if E.height == 0:
-        return E
+        return
     invalid = loader.invalid
     kinds_of: dict[str, set] = {}
     for r in loader.rejected:
@@ -138,11 +140,11 @@ def check_references(run: Any) -> Any:
             loader.of_cycle(start, cycle, run.span("events", lines[start]))
             bad[start] = ("QR509", "'of' goes round in a circle")
     if not bad:
-        return E
+        return
     messages = loader.reference_messages()
-    hit = E["id"].is_in(list(bad))
-    for eid, kind, line in E.filter(hit).select("id", "kind", "__line").iter_rows():
+    hits = E.select("__pos", "id", "kind", "__line").filter(pl.col("id").is_in(list(bad)))
+    for _, eid, kind, line in hits.iter_rows():
         code, short = bad[eid]
         loader.rejected.append(RejectedRecord(eid, kind, Span(run.raws["events"].file, line, 1),
                                               messages.get(eid, short), code))
-    return E.filter(~hit)
+    run.drop("events", hits["__pos"])
