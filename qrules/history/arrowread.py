@@ -71,8 +71,13 @@ def _parquet(file: Path, allowed: list[str], what: str) -> RawTable:
     check_header(str(file), header, allowed, what)
     try:  # straight into polars: going through a pyarrow table costs a copy of every string
         frame = pl.read_parquet(file)
+    except (TypeError, AttributeError, NameError):  # a mistake here, not in the file
+        raise
     except Exception:  # noqa: BLE001 - unreadable pages, types polars cannot hold
         raise Delegate() from None
+    # One chunk per column: columns added later are one chunk, and misaligned chunks make every
+    # expression over the frame realign them.
+    frame = frame.rechunk()
     return RawTable(str(file), what, header, _with_lines(frame, 1), parquet=True)
 
 
