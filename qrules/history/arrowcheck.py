@@ -76,6 +76,10 @@ class _Cols:
 
         self.pl = pl
         self.schema = dict(frame.schema)
+        texts = [c for c, t in self.schema.items() if t == pl.Utf8 and not c.startswith("__")]
+        found = frame.select([(pl.col(c) == "").any().alias(c) for c in texts]).row(0) if texts and frame.height else ()
+        #: Text columns holding an empty cell (an absent field): elsewhere a column is its own value.
+        self.blank = {c for c, hit in zip(texts, found) if hit}
 
     def dtype(self, c: str) -> Any:
         return self.schema.get(c, self.pl.Null)
@@ -87,7 +91,7 @@ class _Cols:
         pl = self.pl
         if c not in self.schema:
             return pl.lit(False)
-        return pl.col(c).is_not_null() & ((pl.col(c) != "") if self.text(c) else pl.lit(True))
+        return (pl.col(c) != "").fill_null(False) if c in self.blank else pl.col(c).is_not_null()
 
     def value(self, c: str) -> tuple[Any, Any]:
         """(typed value or null when absent, check: true when absent or surely valid)."""
@@ -121,8 +125,7 @@ class _Cols:
             return pl.when(here).then(word.str.to_lowercase() == "true"), ~here | ok.fill_null(False)
         if c in _DATES:
             if dt == pl.Date:
-                date = col
-                ok = pl.lit(True)
+                return col, (col >= MIN_DATE) & (col <= MAX_DATE) | col.is_null()
             elif self.text(c):
                 word = col.str.strip_chars()
                 date = word.str.to_date("%Y-%m-%d", strict=False)
@@ -143,6 +146,8 @@ class _Cols:
             return pl.when(here).then(number), ~here | (ok & number.is_between(1, 34)).fill_null(False)
         if not self.text(c):  # ids as numbers, text as anything else: the models decide
             return pl.lit(None, dtype=pl.Utf8), ~here
+        if c not in self.blank:
+            here = col.is_not_null()
         if c in _IDS or c in _CODES:
             ok = col.str.contains(_SOLID)
         elif c in _CHOICES:
@@ -153,7 +158,7 @@ class _Cols:
             ok = pl.col("__uscc") & col.str.slice(0, 1).is_in(list(USCC_AUTHORITIES))  # else QR511 to report
         else:
             ok = pl.lit(True)
-        return pl.when(here).then(col), ~here | ok.fill_null(False)
+        return (pl.when(here).then(col) if c in self.blank else col), ~here | ok.fill_null(False)
 
 
 def _target(c: str) -> Any:
@@ -174,9 +179,12 @@ def _check(frame: Any, columns: list[str], models: dict) -> Any:
     # How many rows of each kind fill each column: a rule no row can break costs nothing per row.
     counts: dict[str, dict[str, int]] = {}
     if cols.text("kind"):
-        stats = frame.lazy().group_by("kind").agg(pl.len().alias("__n"), *[cols.present(c).sum().alias(c)
-                                                                          for c in columns if c in cols.schema and c != "kind"]).collect()
-        counts = {row["kind"]: row for row in stats.iter_rows(named=True) if row["kind"] in models}
+        code = kind.replace_strict({k: i for i, k in enumerate(models)}, default=None, return_dtype=pl.Int16)
+        stats = frame.select(code.alias("__k"), *[cols.present(c).alias(c) for c in columns
+                                                  if c in cols.schema and c != "kind"]) \
+            .group_by("__k").agg(pl.len().alias("__n"), pl.exclude("__n").sum())
+        names = list(models)
+        counts = {names[row["__k"]]: row for row in stats.iter_rows(named=True) if row["__k"] is not None}
     for c in columns:
         ok.append(values[c][1])
         allowed = [k for k, (names, _) in fields.items() if _field(c) in names]
@@ -198,11 +206,12 @@ def _check(frame: Any, columns: list[str], models: dict) -> Any:
     return frame.lazy().select(*[v.alias(c) for c, (v, _) in values.items()],
                                __ok=pl.all_horizontal(ok).fill_null(False),
                                __pos=pl.int_range(pl.len(), dtype=pl.Int64), __line=pl.col("__line"),
-                               __err=pl.col("__err")).collect()
+                               __err=pl.col("__err"))
 
 
 def check_subjects(frame: Any) -> Any:
-    """Subjects typed as ``Tables.subject_schema()`` (roles ``[]`` when absent), with ``__ok``."""
+    """Subjects typed as ``Tables.subject_schema()`` (roles ``[]`` when absent), with ``__ok``
+    (a LazyFrame: both tables are checked in one parallel run)."""
     import polars as pl
 
     codes = frame["uscc"] if frame.schema.get("uscc") == pl.Utf8 else pl.Series([None] * frame.height, dtype=pl.Utf8)
@@ -212,7 +221,7 @@ def check_subjects(frame: Any) -> Any:
 
 def check_events(frame: Any) -> Any:
     """Events typed as ``Tables.event_schema()`` (booleans ``false`` where the kind has the field
-    and the row leaves it empty, as the models' defaults), with ``__ok``."""
+    and the row leaves it empty, as the models' defaults), with ``__ok`` (a LazyFrame)."""
     import polars as pl
 
     out = _check(frame, EVENT_COLUMNS, EVENT_MODELS)

@@ -118,12 +118,15 @@ class _Run:
         self.files = {what: raw.file for what, raw in raws.items() if raw is not None}
         self.live: dict[str, Any] = {}
         self.ids: dict[str, Any] = {}
-        self.S = self._stage("subjects", check_subjects, Tables.subject_schema())
-        self.E = self._stage("events", check_events, Tables.event_schema())
+        checks = {what: check(raw.frame) for what, check in (("subjects", check_subjects), ("events", check_events))
+                  if (raw := raws[what]) is not None and raw.frame.height}
+        typed = dict(zip(checks, pl.collect_all(list(checks.values()))))  # both tables at once
+        self.S = self._stage("subjects", typed.get("subjects"), Tables.subject_schema())
+        self.E = self._stage("events", typed.get("events"), Tables.event_schema())
 
     # -- one record at a time, for the rows the checks are not sure of -----------------------------
 
-    def _stage(self, what: str, check: Any, schema: dict) -> Any:
+    def _stage(self, what: str, typed: Any, schema: dict) -> Any:
         """Every row, typed (with ``__pos`` and ``__line``); ``live[what]``: the valid ones;
         ``ids[what]``: (``__pos``, ``__id``, ``__line``) of every row that has an id."""
         import numpy as np
@@ -131,10 +134,10 @@ class _Run:
         pl = self.pl
         raw = self.raws[what]
         self.ids[what] = pl.DataFrame(schema={"__pos": pl.Int64, "__id": pl.Utf8, "__line": pl.Int64})
-        if raw is None or raw.frame.height == 0:
+        if typed is None:
             self.live[what] = np.zeros(0, dtype=bool)
             return pl.DataFrame(schema={**schema, "__pos": pl.Int64, "__line": pl.Int64})
-        typed = check(raw.frame).select(*schema, "__pos", "__line", "__ok", "__err")
+        typed = typed.select(*schema, "__pos", "__line", "__ok", "__err")
         ok = typed["__ok"]
         live = ok.to_numpy().copy()
         unsure = typed.select("__pos", "__line", "__err").filter(~ok)

@@ -64,18 +64,13 @@ def check_references(run: Any) -> None:
     rejected_kinds = {rid: next(iter(ks)) if len(ks) == 1 else None for rid, ks in kinds_of.items()}
     todo: list[tuple] = []  # (pos, seq, line, eid, kind, check, details...)
 
-    refs = _subject_refs(pl, E).join(S.select(pl.col("id").alias("value"), pl.col("kind").alias("t_kind")),
-                                     on="value", how="left")
+    lazy = E.lazy()
+    refs = _subject_refs(pl, lazy).join(S.lazy().select(pl.col("id").alias("value"), pl.col("kind").alias("t_kind")),
+                                        on="value", how="left")
     refs = refs.filter(pl.col("t_kind").is_null() | (pl.col("want").is_not_null() & (pl.col("t_kind") != pl.col("want"))))
-    for pos, line, eid, kind, seq, column, value, want, t_kind in refs.select(
-            "__pos", "__line", "id", "kind", "seq", "column", "value", "want", "t_kind").iter_rows():
-        if t_kind is None and value in invalid:
-            continue  # kept: the engine rejects it with the subject's reason
-        todo.append((pos, seq, line, eid, kind, "subject", column, value, want, t_kind))
-
-    heads = E.select(pl.col("id").alias("of"), pl.col("kind").alias("t_kind"), pl.col("date").alias("t_date"))
-    ofs = E.filter(pl.col("kind").is_in(list(_WANT))).select("__pos", "__line", "id", "kind", "of", "date",
-                                                             *[c for cs in _CHANGES.values() for c in cs])
+    heads = lazy.select(pl.col("id").alias("of"), pl.col("kind").alias("t_kind"), pl.col("date").alias("t_date"))
+    ofs = lazy.filter(pl.col("kind").is_in(list(_WANT))).select("__pos", "__line", "id", "kind", "of", "date",
+                                                                *[c for cs in _CHANGES.values() for c in cs])
     ofs = ofs.join(heads, on="of", how="left")
     wants = pl.col("kind").replace_strict({k: v for k, v in _WANT.items() if v is not None},
                                           default=None, return_dtype=pl.List(pl.Utf8))
@@ -84,7 +79,14 @@ def check_references(run: Any) -> None:
         | (wants.is_not_null() & ~wants.list.contains(pl.col("t_kind")).fill_null(False)) \
         | ((pl.col("kind") == "correction") & (pl.col("date") < pl.col("t_date")).fill_null(False)) \
         | ((pl.col("kind") == "correction") & changes & pl.col("t_kind").is_not_null())
-    for row in ofs.filter(odd).iter_rows(named=True):
+    refs, ofs = pl.collect_all([refs, ofs.filter(odd)])  # both joins at once
+    for pos, line, eid, kind, seq, column, value, want, t_kind in refs.select(
+            "__pos", "__line", "id", "kind", "seq", "column", "value", "want", "t_kind").iter_rows():
+        if t_kind is None and value in invalid:
+            continue  # kept: the engine rejects it with the subject's reason
+        todo.append((pos, seq, line, eid, kind, "subject", column, value, want, t_kind))
+
+    for row in ofs.iter_rows(named=True):
         pos, line, eid, kind, value, t_kind = row["__pos"], row["__line"], row["id"], row["kind"], row["of"], row["t_kind"]
         want = _WANT[kind]
         if value == eid:
