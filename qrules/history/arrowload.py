@@ -127,8 +127,12 @@ class _Run:
     # -- one record at a time, for the rows the checks are not sure of -----------------------------
 
     def _stage(self, what: str, typed: Any, schema: dict) -> Any:
-        """Every row, typed (with ``__pos`` and ``__line``); ``live[what]``: the valid ones;
-        ``ids[what]``: (``__pos``, ``__id``, ``__line``) of every row that has an id."""
+        """Every row's typed columns by name (with ``__pos`` and ``__line``); ``live[what]``: the
+        valid rows; ``ids[what]``: (``__pos``, ``__id``, ``__line``) of every row that has an id.
+
+        Columns, not a frame: they are chunked differently (the file's row groups, computed
+        columns), and any operation on a frame of them all copies every one to realign it; so
+        only the few columns a step needs are put together (:meth:`valid`)."""
         import numpy as np
 
         pl = self.pl
@@ -136,26 +140,30 @@ class _Run:
         self.ids[what] = pl.DataFrame(schema={"__pos": pl.Int64, "__id": pl.Utf8, "__line": pl.Int64})
         if typed is None:
             self.live[what] = np.zeros(0, dtype=bool)
-            return pl.DataFrame(schema={**schema, "__pos": pl.Int64, "__line": pl.Int64})
-        typed = typed.select(*schema, "__pos", "__line", "__ok", "__err")
-        ok = typed["__ok"]
+            return {name: pl.Series(name, [], dtype=t) for name, t in {**schema, "__pos": pl.Int64,
+                                                                          "__line": pl.Int64}.items()}
+        cols = {s.name: s for s in typed.get_columns()}
+        del typed
+        ok = cols.pop("__ok")
         live = ok.to_numpy().copy()
-        unsure = typed.select("__pos", "__line", "__err").filter(~ok)
+        unsure = pl.DataFrame([cols["__pos"], cols["__line"], cols.pop("__err")]).filter(~ok)
         slow_rows, slow_ids = self._per_record(raw, unsure)
-        raw.frame = None  # the typed table is all that is needed from here on
-        ids = typed.select("__pos", pl.col("id").alias("__id"), "__line").filter(ok)
+        raw.frame = None  # the typed columns are all that is needed from here on
+        ids = pl.DataFrame([cols["__pos"], cols["id"].alias("__id"), cols["__line"]]).filter(ok)
         if slow_ids:
             ids = pl.concat([ids, pl.DataFrame(slow_ids, schema={"__pos": pl.Int64, "__id": pl.Utf8, "__line": pl.Int64},
                                                orient="row")]).sort("__pos")
         self.ids[what] = ids
-        typed = typed.drop("__ok", "__err")
-        if slow_rows is not None:  # rows the models accepted after all take their place
+        if slow_rows is not None:  # rows the models accepted after all take their place (rare)
             done = slow_rows["__pos"]
-            typed = pl.concat([typed.filter(~pl.col("__pos").is_in(done.implode())), slow_rows.select(typed.columns)]) \
+            names = [*schema, "__pos", "__line"]
+            whole = pl.DataFrame([cols[n] for n in names])
+            whole = pl.concat([whole.filter(~pl.col("__pos").is_in(done.implode())), slow_rows.select(names)]) \
                 .sort("__pos")
+            cols = {s.name: s for s in whole.get_columns()}
             live[done.to_numpy()] = True
         self.live[what] = live
-        return typed
+        return cols
 
     def _per_record(self, raw: Any, unsure: Any) -> tuple[Any, list]:
         """Feed the unsure rows to the loader in file order; (their valid rows as a frame, their ids)."""
@@ -210,8 +218,8 @@ class _Run:
 
     def valid(self, what: str, *columns: str) -> Any:
         """Some columns of the rows of ``what`` still valid, in file order."""
-        frame = self.S if what == "subjects" else self.E
-        return frame.select("__pos", "__line", *columns).filter(self.pl.Series(self.live[what]))
+        cols = self.S if what == "subjects" else self.E
+        return self.pl.DataFrame([cols[c] for c in ("__pos", "__line", *columns)]).filter(self.pl.Series(self.live[what]))
 
     def drop(self, what: str, positions: Any) -> None:
         import numpy as np
@@ -234,12 +242,26 @@ class _Run:
         loader = self.loader
         inv = pl.DataFrame({"sid": list(loader.invalid), "inv_reason": list(loader.invalid.values())},
                            schema={"sid": pl.Utf8, "inv_reason": pl.Utf8})
-        S = self.S.filter(pl.Series(self.live["subjects"]))
-        E = self.E.filter(pl.Series(self.live["events"]))
-        self.S = self.E = None
-        tables = Tables(S.drop("__pos", "__line"), E.drop("__pos", "__line"), inv)
+        S = self._compact("subjects", Tables.subject_schema())
+        E = self._compact("events", Tables.event_schema())
+        tables = Tables(S.drop("__line"), E.drop("__line"), inv)
         spans = (self.files.get("subjects"), S["__line"], self.files.get("events"), E["__line"])
         return ColumnarHistory(tables, list(loader.diags.items), dict(loader.invalid), list(loader.rejected), spans)
+
+    def _compact(self, what: str, schema: dict) -> Any:
+        """The valid rows in schema order, each column copied once into one chunk (the columnar
+        backend then never realigns them); a column is dropped as soon as it is copied."""
+        pl = self.pl
+        columns = self.S if what == "subjects" else self.E
+        if what == "subjects":
+            self.S = None
+        else:
+            self.E = None
+        keep = pl.Series(self.live[what])
+        out = []
+        for name in [*schema, "__line"]:
+            out.append(columns.pop(name).filter(keep).rechunk())
+        return pl.DataFrame(out)
 
     def _seen(self, what: str) -> dict[str, list[Span | None]]:
         """Ids held by more than one row -> their rows' spans, in order of first appearance."""

@@ -49,11 +49,21 @@ def read_table(file: Path, allowed: list[str], what: str, fmt: str) -> RawTable:
 
 
 def _with_lines(frame: Any, first: int) -> Any:
-    """Rows numbered from ``first`` (one line or Parquet row each), none of them broken."""
+    """Rows numbered from ``first`` (one line or Parquet row each), none of them broken.
+
+    The two columns are cut into the same chunks as the table's (a Parquet file's row groups):
+    columns chunked differently make every expression over the frame realign them, and
+    rechunking the table instead would hold it twice in memory."""
     import polars as pl
 
-    return frame.with_columns((pl.int_range(pl.len(), dtype=pl.Int64) + first).alias("__line"),
-                              pl.lit(None, dtype=pl.Utf8).alias("__err"))
+    lengths = frame.to_series(0).chunk_lengths() if frame.width else [frame.height]
+    if any(s.chunk_lengths() != lengths for s in frame.get_columns()):
+        frame, lengths = frame.rechunk(), [frame.height]
+    starts = [first + sum(lengths[:i]) for i in range(len(lengths))]
+    line = pl.concat([pl.int_range(s, s + n, dtype=pl.Int64, eager=True) for s, n in zip(starts, lengths)],
+                     rechunk=False)
+    err = pl.concat([pl.repeat(None, n, dtype=pl.Utf8, eager=True) for n in lengths], rechunk=False)
+    return frame.with_columns(line.alias("__line"), err.alias("__err"))
 
 
 def _parquet(file: Path, allowed: list[str], what: str) -> RawTable:
@@ -75,9 +85,6 @@ def _parquet(file: Path, allowed: list[str], what: str) -> RawTable:
         raise
     except Exception:  # noqa: BLE001 - unreadable pages, types polars cannot hold
         raise Delegate() from None
-    # One chunk per column: columns added later are one chunk, and misaligned chunks make every
-    # expression over the frame realign them.
-    frame = frame.rechunk()
     return RawTable(str(file), what, header, _with_lines(frame, 1), parquet=True)
 
 
