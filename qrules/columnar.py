@@ -15,8 +15,7 @@ classes, official classes, locks and rejections for every subject at once:
   group's ``k``-th failure, repair, reward or adjustment at once.
 
 What it does not take, it says: :meth:`ColumnarBackend.unsupported` lists every rule or kind
-of record of this ruleset and history it cannot evaluate (corrections, rules over the typed
-collections, rule fields it does not know...). The commands then fall back to the per-subject
+of record of this ruleset and history it cannot evaluate (rules over the typed collections, rule fields it does not know...). The commands then fall back to the per-subject
 engine and print that list — never silently.
 ``tests/test_columnar.py`` compares both backends subject by subject over seeded corpora.
 """
@@ -276,9 +275,6 @@ class ColumnarBackend:
         pl, m = self.pl, self.m
         reasons = list(self.problems)
         ev, subj = t.events, t.subjects
-        kinds = set(ev["kind"].unique().to_list())
-        if "correction" in kinds:
-            reasons.append("correction events (第二十四、二十五条)")
         if not m.repair.lapses_with_deduction.value and subj.height and (subj["kind"] == "product").any():
             reasons.append("repairs that outlive their deduction (repair.lapses_with_deduction false) on a "
                            "producer's product lines (第十条)")
@@ -309,7 +305,8 @@ class ColumnarBackend:
         tables = Tables.from_history(loaded)
         out = self.evaluate(tables, as_of)
         warnings = [n.message for n in out["notes"]] + out["warnings"]  # the engine's own words
-        return ChunkResult(index=0, subjects=out["rows"].to_dicts(), rejected=rejections(tables, out["rejections"]),
+        return ChunkResult(index=0, subjects=out["rows"].to_dicts(),
+                           rejected=rejections(tables, out["rejections"], out.get("amended")),
                            excluded=excluded(out["excluded"]), events=out["events"],
                            events_counted=out["events_counted"], events_rejected=out["events_rejected"],
                            rejected_by_code=out["rejected_by_code"], by_official_class=out["by_official_class"],
@@ -437,8 +434,9 @@ def _frame(columns: dict[str, list], schema: dict) -> Any:
 _REJ = ("event", "kind", "subject", "code", "reason", "cite")
 
 
-def rejections(t: Tables, frame: Any) -> list[Any]:
-    """Rejection models for the refused rows, with the subjects each event concerns (as the engine lists them)."""
+def rejections(t: Tables, frame: Any, amended: dict | None = None) -> list[Any]:
+    """Rejection models for the refused rows, with the subjects each event concerns (as the engine lists them:
+    an event's subjects as ``amended`` by a correction, the original ones of the event its ``of`` names)."""
     import polars as pl
 
     from .engine.results import Rejection
@@ -449,9 +447,11 @@ def rejections(t: Tables, frame: Any) -> list[Any]:
     made = t.subjects.filter(pl.col("kind") == "product")
     producer_of = dict(zip(made["id"].to_list(), made["producer"].to_list()))  # each named product's producer too
 
+    amended = amended or {}
+
     def related(eid: str, depth: int = 0) -> list[str]:
         i = index[eid]
-        names = list(subs[i] or [])
+        names = list((amended[eid] if depth == 0 and eid in amended else subs[i]) or [])
         if sub[i]:
             names.append(sub[i])
         if not names and of[i] is not None and depth < 5 and of[i] in index:
@@ -572,6 +572,9 @@ class _Run:
         self.reject(t.events.lazy().filter(late).select("id", "kind", "date").collect(), "QR613",
                     pl.format(f"dated {{}}, after the as-of date {self.as_of}; not yet effective", pl.col("date")))
         events = t.events.lazy().filter(~late)
+        self.revoked, self.amended = None, {}
+        if (t.events["kind"] == "correction").any():  # 第二十四条、第二十五条: what follows sees the events as corrected
+            events = self.corrections(events.collect()).lazy()
         self.event_days = events.filter(pl.col("kind").is_in(["deduction", "repair", "reward"])).select(
             pl.col("date").unique().sort()).collect()["date"].to_list()  # decided on their own dates (brief §4a)
 
@@ -591,7 +594,18 @@ class _Run:
             of_event=pl.lit(None, dtype=pl.Utf8), of_subject=pl.lit(None, dtype=pl.Utf8))
         entries = pl.concat([counted.select(cols), repairs.select(cols), rewards.select(cols)])
         entries = entries.filter((pl.col("kind") != "reward") | (pl.col("points") > 0))
-        return self.results(entries, line_rewards)
+        return {**self.results(entries, line_rewards), "amended": self.amended}
+
+    def corrections(self, live: Any) -> Any:
+        """The live events as corrected (:mod:`qrules.columnar_corrections`); its refusals recorded."""
+        from .columnar_corrections import correct
+
+        fixed = correct(live, self.c.cites.get("corrections"))
+        if fixed.rejections is not None:
+            self.rej.append(fixed.rejections)
+        self.counted.append(fixed.counted)
+        self.revoked, self.amended = fixed.revoked, fixed.amended
+        return fixed.events
 
     def facts(self, filings: Any, procedures: Any) -> Any:
         """Filings (第十四条第（三）项): each operator's first filing and first concealed filing."""
@@ -930,6 +944,16 @@ class _Run:
         r = r.join(self.t.heads(), on="of", how="left")
         self.reject(r.filter(pl.col("t_kind").is_null()), "QR607", pl.format("repair of unknown deduction '{}'",
                                                                              pl.col("of")), cite("repairs"))
+        if self.revoked is not None:  # 第二十五条: a revoked deduction has nothing to repair
+            r = r.join(self.revoked.rename({"by": "__revoked"}), on="of", how="left")
+            gone = pl.col("__revoked").is_not_null()
+            self.reject(r.filter(gone & (pl.col("t_kind") != "deduction")), "QR607",
+                        pl.format("repair of deduction '{}' was revoked by {}", pl.col("of"), pl.col("__revoked")),
+                        cite("repairs"))
+            self.reject(r.filter(gone & (pl.col("t_kind") == "deduction")), "QR607",
+                        pl.format("deduction '{}' was revoked by {}", pl.col("of"), pl.col("__revoked")),
+                        cite("corrections"))
+            r = r.filter(~gone).drop("__revoked")
         self.reject(r.filter(pl.col("t_kind").is_not_null() & (pl.col("t_kind") != "deduction")), "QR607",
                     pl.format("repair of '{}' is not a deduction", pl.col("of")), cite("repairs"))
         r = r.filter(pl.col("t_kind") == "deduction")

@@ -347,8 +347,8 @@ def test_art5_recorded_by_warns_as_the_engine(ruleset):
 
 
 def test_columnar_says_what_it_cannot_take(tmp_path):
-    """Corrections, and a reward rule over the rewards already granted (decided in the same rounds
-    as the rewards themselves): the backend names them and refuses to guess."""
+    """A reward rule over the rewards already granted (decided in the same rounds as the rewards
+    themselves): the backend names it and refuses to guess."""
     (tmp_path / "r.yaml").write_text(f"""qrules: 1
 ruleset: first-reward-only
 extends: {ROOT / "rulesets" / "guangdong-2021.yaml"}
@@ -361,14 +361,11 @@ rewards:
 """, encoding="utf-8")
     compiled = load(tmp_path / "r.yaml")
     data = synth_corpus(200, 1)
-    data["events"].append({"id": "c1", "kind": "correction", "of": data["events"][0]["id"], "action": "revoke",
-                           "date": "2025-01-01"})
     data["events"].append({"id": "r1", "kind": "reward", "rule": "16.9", "subject": "p1", "date": "2025-01-01"})
     backend = ColumnarBackend(compiled)
     with pytest.raises(Fallback) as info:
         backend.evaluate(Tables.from_history(load_history_data(data)), AS_OF)
-    assert info.value.reasons == ["correction events (第二十四、二十五条)",
-                                  "rewards.rules.16.9.when: an aggregation over 'rewards' in "
+    assert info.value.reasons == ["rewards.rules.16.9.when: an aggregation over 'rewards' in "
                                   "'count(r for r in rewards) == 0'"]
 
 
@@ -423,17 +420,18 @@ def test_batch_uses_the_columnar_backend_for_tables(tmp_path, capsys):
 
 
 def test_batch_falls_back_with_a_notice(tmp_path, capsys):
-    """Corrections: the command says what the columnar backend cannot take, then
-    evaluates with the engine — the same output as `--backend engine`."""
+    """A window per item (the seller-window-24 change): the command says what the columnar backend
+    cannot take, then evaluates with the engine — the same output as `--backend engine`."""
     from qrules.cli import main
 
     assert main(["synth", "-n", "120", "--seed", "2", "--out", str(tmp_path / "s"), "--format", "csv"]) == 0
-    gd = str(ROOT / "rulesets" / "guangdong-2021.yaml")
-    common = [gd, str(tmp_path / "s"), "--as-of", "2025-12-31", "--no-progress", "-j", "1"]
-    main(["batch", *common, "-o", str(tmp_path / "a.jsonl")])
+    change = str(ROOT / "tests" / "data" / "changes" / "seller-window-24.yaml")
+    common = [change, str(tmp_path / "s"), "--as-of", "2025-12-31", "--no-progress", "-j", "1"]
+    main(["--allow-path", str(ROOT / "rulesets"), "batch", *common, "-o", str(tmp_path / "a.jsonl")])
     err = capsys.readouterr().err
-    assert "notice: the columnar backend cannot take" in err and "correction events" in err
-    main(["batch", *common, "--backend", "engine", "-o", str(tmp_path / "b.jsonl")])
+    assert "notice: the columnar backend cannot take" in err and "window.counts" in err
+    main(["--allow-path", str(ROOT / "rulesets"), "batch", *common, "--backend", "engine", "-o",
+          str(tmp_path / "b.jsonl")])
     assert "columnar backend cannot" not in capsys.readouterr().err
     assert (tmp_path / "a.jsonl").read_text(encoding="utf-8") == (tmp_path / "b.jsonl").read_text(encoding="utf-8")
 
