@@ -797,8 +797,9 @@ class _Run:
         counted = e.filter(pl.col("status") == "counted")
         if self.uses("deduction", "ordinal"):
             # 第十五条第（一）项: 1 + counted deductions of the subject before it (date, event) inside its window.
-            pairs = counted.select("subject", "event", "date").join(
-                counted.select("subject", pl.col("event").alias("p_event"), pl.col("date").alias("p_date")),
+            several = counted.filter(pl.len().over("subject") > 1)  # a subject's only deduction is its first
+            pairs = several.select("subject", "event", "date").join(
+                several.select("subject", pl.col("event").alias("p_event"), pl.col("date").alias("p_date")),
                 on="subject")
             before = (pl.col("p_date") < pl.col("date")) | ((pl.col("p_date") == pl.col("date"))
                                                             & (pl.col("p_event") < pl.col("event")))
@@ -914,6 +915,7 @@ class _Run:
         start = pl.when((pl.col("w") != pl.col("w").shift(1)).fill_null(True)).then(i).forward_fill()
         u = u.with_columns(rank=i - start)
         rank = u["rank"].to_numpy()
+        u = u.filter(pl.len().over("w") > 1)  # a single step reads no earlier one
         pairs = u.join(u.select("w", pl.col("date").alias("p_date"), pl.col("g").alias("j"),
                                 pl.col("rank").alias("p_rank")), on="w").filter(
             (pl.col("p_rank") < pl.col("rank")) & b.win("p_date", "date"))
@@ -1382,11 +1384,13 @@ class _Run:
         terms = held.join(self.sums_at(line, ["product", "producer"], dates),
                           on=["product", "producer", "at"], how="left").with_columns(
             pl.col("total", "live_deductions", "entries_counted", "deductions").fill_null(0))
-        # the lowest term; a tie goes to the product with the smallest id
-        best = terms.sort("producer", "at", "total", "product").filter(
-            pl.struct("producer", "at").is_first_distinct()).select(
+        # the lowest term; a tie goes to the product with the smallest id (two group-bys, no sort)
+        low = terms.group_by("producer", "at").agg(pl.col("total").min().alias("low"))
+        terms = terms.join(low, on=["producer", "at"]).filter(pl.col("total") == pl.col("low"))
+        first = terms.group_by("producer", "at").agg(pl.col("product").min().alias("determined_by"))
+        best = terms.join(first, on=["producer", "at"]).filter(pl.col("product") == pl.col("determined_by")).select(
             pl.col("producer").alias("subject"), "at", "total", "live_deductions", "entries_counted", "deductions",
-            determined_by=pl.col("product"))
+            "determined_by")
         own = own.join(best, on=["subject", "at"], how="anti").with_columns(determined_by=pl.lit(None, dtype=pl.Utf8))
         return pl.concat([own, best], how="diagonal_relaxed"), first_own
 
@@ -1484,11 +1488,20 @@ class _Run:
         since = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
         until = since.copy()
         if dates:
-            wide = st
+            days = sorted({sd for _, sd in dates})
+            index = {sd: i for i, sd in enumerate(days)}
+            got = acc.filter(pl.col("at").is_in(days)).with_columns(
+                k=pl.col("at").replace_strict(days, list(range(len(days))), return_dtype=pl.Int64),
+                lined=pl.col("determined_by").is_not_null())
+            wide = st.join(got.pivot(on="k", index="subject", values=["total", "lined"], separator="|"),
+                           on="subject", how="left")
+            renames = {}
             for k, (t, sd) in enumerate(dates):
-                at = acc.filter(pl.col("at") == sd).select("subject", pl.col("total").alias(f"t{k}"),
-                                                             pl.col("determined_by").is_not_null().alias(f"l{k}"))
-                wide = wide.join(at, on="subject", how="left")
+                for name, short in (("total", "t"), ("lined", "l")):
+                    col = f"{name}|{index[sd]}"
+                    renames[f"{short}{k}"] = pl.col(col) if col in wide.columns else pl.lit(None, dtype=(
+                        pl.Int64 if name == "total" else pl.Boolean))
+            wide = wide.with_columns(**renames)
             computed = []
             for k, (t, sd) in enumerate(dates):
                 own = (pl.col("first_own").is_not_null() & (pl.col("first_own") <= sd)) if stays \
