@@ -152,14 +152,13 @@ def test_columnar_lock_and_classes_are_exercised():
 
 
 def synth_corpus(n: int, seed: int) -> dict:
-    """``qrules synth``'s corpus (5% bad records) without its corrections (not taken yet, see below),
-    and with every other reward granted again 100 and 300 days later (a product's also to its
-    producer, 50 days later), so that the cap (第十八条) and the shared cap on a producer's line
-    (第十条) are reached."""
+    """``qrules synth``'s corpus (5% bad records, corrections included), with every other reward
+    granted again 100 and 300 days later (a product's also to its producer, 50 days later), so
+    that the cap (第十八条) and the shared cap on a producer's line (第十条) are reached."""
     from qrules.synth import history_data
 
     data = history_data(n, seed, 0.05)
-    events = [e for e in data["events"] if e["kind"] != "correction"]
+    events = list(data["events"])
     rewards = [e for e in events if e["kind"] == "reward"]
     producer = {x["id"]: x.get("producer") for x in data["subjects"] if x["kind"] == "product"}
     for e in rewards[::2]:
