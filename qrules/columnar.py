@@ -436,31 +436,43 @@ _REJ = ("event", "kind", "subject", "code", "reason", "cite")
 
 def rejections(t: Tables, frame: Any, amended: dict | None = None) -> list[Any]:
     """Rejection models for the refused rows, with the subjects each event concerns (as the engine lists them:
-    an event's subjects as ``amended`` by a correction, the original ones of the event its ``of`` names)."""
+    an event's subjects as ``amended`` by a correction, the original ones of the event its ``of`` names).
+
+    The subjects are joined for the refused events only: the names an event gives, else those of
+    the event its ``of`` reaches (at most five steps, a round each), and each named product's producer.
+    """
     import polars as pl
 
     from .engine.results import Rejection
 
-    ev = t.events
-    index = dict(zip(ev["id"].to_list(), range(ev.height)))
-    subs, sub, of = ev["subjects"].to_list(), ev["subject"].to_list(), ev["of"].to_list()
-    made = t.subjects.filter(pl.col("kind") == "product")
-    producer_of = dict(zip(made["id"].to_list(), made["producer"].to_list()))  # each named product's producer too
-
-    amended = amended or {}
-
-    def related(eid: str, depth: int = 0) -> list[str]:
-        i = index[eid]
-        names = list((amended[eid] if depth == 0 and eid in amended else subs[i]) or [])
-        if sub[i]:
-            names.append(sub[i])
-        if not names and of[i] is not None and depth < 5 and of[i] in index:
-            return related(of[i], depth + 1)
-        return sorted(set(names) | {producer_of[n] for n in names if producer_of.get(n)})
-
+    ev = t.events.select("id", "subjects", "subject", "of")
+    listed = pl.List(pl.Utf8)
+    names = pl.concat_list([pl.col("subjects").fill_null(pl.lit([], dtype=listed)), pl.col("subject")]) \
+        .list.drop_nulls().alias("names")
+    cur = frame.select(pl.col("event").unique().alias("id")).join(ev, on="id", how="left")
+    if amended:  # 第二十五条: an amended event names the subjects the correction gave it
+        fixed = pl.DataFrame({"id": list(amended), "__am": list(amended.values())}, schema={"id": pl.Utf8, "__am": listed})
+        cur = cur.join(fixed, on="id", how="left").with_columns(
+            subjects=pl.when(pl.col("id").is_in(list(amended))).then(pl.col("__am")).otherwise(pl.col("subjects")))
+    cur = cur.select(origin=pl.col("id"), of=pl.col("of"), names=names)
+    for _ in range(5):
+        follow = (pl.col("names").list.len() == 0) & pl.col("of").is_not_null()
+        step = cur.filter(follow)
+        if step.height == 0:
+            break
+        step = step.select("origin", id=pl.col("of")).join(ev.with_columns(__hit=pl.lit(True)), on="id", how="left")
+        step = step.select("origin", of=pl.when(pl.col("__hit")).then(pl.col("of")), names=names)
+        cur = pl.concat([cur.filter(~follow), step])
+    made = t.subjects.filter((pl.col("kind") == "product") & pl.col("producer").is_not_null()).select(
+        names=pl.col("id"), producer=pl.col("producer"))
+    named = cur.select("origin", "names").explode("names").filter(pl.col("names").is_not_null())
+    up = named.join(made, on="names").select("origin", names=pl.col("producer"))  # each named product's producer too
+    every = pl.concat([named, up]).unique().sort("origin", "names").group_by("origin", maintain_order=True).agg(
+        pl.col("names").alias("__subjects"))
+    rows = frame.join(every, left_on="event", right_on="origin", how="left", maintain_order="left")
     build = Rejection.build  # values computed here, as the engine's: no validation pass
-    return [build(event=r[0], kind=r[1], subject=r[2], subjects=related(r[0]), code=r[3], reason=r[4], cite=r[5])
-            for r in frame.iter_rows()]
+    return [build(event=r[0], kind=r[1], subject=r[2], subjects=r[6] or [], code=r[3], reason=r[4], cite=r[5])
+            for r in rows.select(*_REJ, "__subjects").iter_rows()]
 
 
 def excluded(frame: Any) -> list[Any]:
