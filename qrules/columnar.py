@@ -14,9 +14,13 @@ classes, official classes, locks and rejections for every subject at once:
   half-year adjustments and the D lock) are bounded iterations — round ``k`` decides every
   group's ``k``-th failure, repair, reward or adjustment at once.
 
+Corrections are applied first (:mod:`qrules.columnar_corrections`); a family of versions is
+evaluated by the version that decides every date (:mod:`qrules.columnar_versions`).
+
 What it does not take, it says: :meth:`ColumnarBackend.unsupported` lists every rule or kind
-of record of this ruleset and history it cannot evaluate (rules over the typed collections, rule fields it does not know...). The commands then fall back to the per-subject
-engine and print that list — never silently.
+of record of this ruleset and history it cannot evaluate (rules over the typed collections,
+decisions across a change of version, rule fields it does not know...). The commands then fall
+back to the per-subject engine and print that list — never silently.
 ``tests/test_columnar.py`` compares both backends subject by subject over seeded corpora.
 """
 
@@ -105,7 +109,8 @@ def _set_fields(obj: Any, prefix: tuple = ()) -> set[str]:
 class ColumnarBackend:
     """A compiled ruleset made ready for columnar evaluation (compile once, evaluate many)."""
 
-    def __init__(self, compiled: Any):
+    def __init__(self, compiled: Any, timeline: Any = None):
+        """``timeline``: the family's, when this backend evaluates one of its versions (its notes)."""
         import polars as pl
 
         from .ruleset import SCOPES
@@ -117,9 +122,10 @@ class ColumnarBackend:
                                     for p in sorted(_set_fields(m) - KNOWN_FIELDS)
                                     if p.split(".")[0] not in NEUTRAL_SECTIONS]
         pieces = getattr(getattr(compiled, "timeline", None), "pieces", ())
-        if len(pieces) > 1:  # several versions over time (§4a): the engine picks one per date
-            self.problems.append(f"{len(pieces)} versions in force over time "
-                                 f"({', '.join(p.label for p in pieces)}) are new to the columnar backend")
+        self.tl = timeline
+        # several versions over time (§4a): evaluated by the one that decides every date (columnar_versions)
+        self.family = compiled.timeline if len(pieces) > 1 and timeline is None else None
+        self.versions: dict[str, ColumnarBackend] = {}
         numbers = [i.points for i in m.items.values()] + [i.intentional for i in m.items.values() if i.intentional]
         numbers += [r.points for r in m.rewards.rules.values()]
         numbers += [v for v in compiled.params.values() if isinstance(v, Decimal)]
@@ -289,6 +295,15 @@ class ColumnarBackend:
         the flat output columns, as :func:`qrules.batch.output_row`), ``rejections`` (a
         DataFrame), ``warnings`` (recorded-by mismatches, as the engine words them) and the summary counts. Raises :class:`Fallback` with the reasons when the
         backend cannot take this ruleset and history."""
+        if self.family is not None:
+            from .columnar_versions import route
+
+            piece, why = route(self.family, tables, as_of)
+            if piece is None:
+                raise Fallback([why])
+            if piece.label not in self.versions:
+                self.versions[piece.label] = ColumnarBackend(piece.compiled, self.family)
+            return self.versions[piece.label].evaluate(tables, as_of)
         reasons = self.unsupported(tables)
         if reasons:
             raise Fallback(reasons)
@@ -1467,7 +1482,7 @@ class _Run:
 
         from .engine import refuse_out_of_force, require_in_force, timeline_of, version_notes
 
-        tl = timeline_of(self.c)
+        tl = self.b.tl or timeline_of(self.c)
         decided = [n for n in map(tl.out_of_force, self.event_days) if n is not None]
         notes = version_notes(tl, self.as_of, decided,
                               [SimpleNamespace(adjustments=[SimpleNamespace(date=t) for t in adjustment_dates])])

@@ -93,7 +93,7 @@ def operator_corpus(n: int, seed: int, items: list[str], rules: list[str]) -> di
 def compare(ruleset: str, data: dict, as_of: dt.date = AS_OF, edit=None) -> int:
     """Both backends on ``data``: identical rows, rejections and counts. Returns the subject count.
     ``edit`` changes the loaded history first (to reach what the loader refuses, e.g. a subject named twice)."""
-    compiled = load(ROOT / ruleset)
+    compiled = load(ROOT / ruleset) if isinstance(ruleset, str) else ruleset  # or a compiled family (§4a)
     loaded = load_history_data(data)
     if edit is not None:
         edit(loaded.history)
