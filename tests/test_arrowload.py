@@ -306,19 +306,32 @@ def test_any_event_table_loads_the_same(tmp_path_factory: pytest.TempPathFactory
 # ---- qrules batch: results written from the columnar backend's frames ------------------------
 
 
-@pytest.mark.parametrize("fmt", ["csv", "parquet"])
-def test_batch_writes_the_frames_as_the_row_writer(tmp_path: Path, fmt: str) -> None:
-    """`qrules batch` on operator tables (the columnar backend takes them): the result file, the
-    rejections CSV and the summary are those the row-by-row path writes from the same results."""
-    from test_columnar import GD_ITEMS, operator_corpus
+def _corpus(name: str) -> dict:
+    """Operators only, or a synthetic corpus with products (without corrections: the columnar
+    backend must take it)."""
+    if name == "operators":
+        from test_columnar import GD_ITEMS, operator_corpus
 
+        return operator_corpus(300, 5, GD_ITEMS, ["17.2", "17.3"])
+    from qrules.synth import history_data
+
+    data = history_data(300, seed=4, bad_rate=0.1)
+    data["events"] = [e for e in data["events"] if e["kind"] != "correction"]
+    return data
+
+
+@pytest.mark.parametrize("corpus", ["operators", "synthetic"])
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_batch_writes_the_frames_as_the_row_writer(tmp_path: Path, fmt: str, corpus: str) -> None:
+    """`qrules batch` on tables the columnar backend takes: the result file and the rejections
+    CSV are those the row-by-row path writes from the same results."""
     from qrules.batch import _Writer
     from qrules.cli import main
     from qrules.columnar import ColumnarBackend
     from qrules.output import CsvWriter
     from qrules.versioned import load
 
-    data = operator_corpus(300, 5, GD_ITEMS, ["17.2", "17.3"])
+    data = _corpus(corpus)
     data["subjects"][4]["name"] = "=cmd|' /C calc'!A0"  # a formula, kept as text in CSV output
     data["subjects"][5]["name"] = '-2+3, "quoted"'
     subjects = [record_to_row(r, SUBJECT_COLUMNS) for r in data["subjects"]]
@@ -378,3 +391,21 @@ def test_one_table_alone(tmp_path: Path, fmt: str, missing: str) -> None:
     (folder / f"{missing}.{fmt}").unlink()
     assert_same(folder)
     assert_same(folder / f"{'events' if missing == 'subjects' else 'subjects'}.{fmt}")
+
+
+_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+
+
+@given(st.lists(st.one_of(st.text(_ALPHABET, min_size=17, max_size=17).map(lambda b: b + uscc_check_character(b)),
+                          st.text(_ALPHABET + "IOSZ- a", max_size=20)), max_size=30))
+def test_vectorised_uscc_check_agrees_with_check_uscc(codes: list[str]) -> None:
+    """GB 32100: the byte-matrix check character accepts a code exactly when check_uscc does
+    (for codes already compact: the others go to the models)."""
+    import polars as pl
+
+    from qrules.history.arrowcheck import uscc_valid
+    from qrules.history.models import check_uscc
+
+    got = uscc_valid(pl.Series(codes, dtype=pl.Utf8)).to_list()
+    want = [check_uscc(c)[1] is None and check_uscc(c)[0] == c for c in codes]
+    assert got == want

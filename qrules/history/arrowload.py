@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import Diagnostic, Span
-from .load import RecordLoader, RejectedRecord, of_cycles
+from .load import RecordLoader, RejectedRecord
 
 __all__ = ["ColumnarHistory", "load_tables"]
 
