@@ -298,9 +298,10 @@ class _Run:
         product after the first with a brand and Nice class."""
         pl, loader = self.pl, self.loader
         S = self.valid("subjects", "id", "kind", "uscc", "brand", "nice_class")
-        op, pr = pl.col("kind") == "operator", pl.col("kind") == "product"
-        ops = S.filter(op & pl.col("uscc").is_duplicated().over("kind"))
-        prs = S.filter(pr & pl.struct("brand", "nice_class").is_duplicated().over("kind"))
+        ops = S.filter(pl.col("kind") == "operator")
+        ops = ops.filter(pl.col("uscc").is_duplicated())
+        prs = S.filter(pl.col("kind") == "product")
+        prs = prs.filter(pl.struct("brand", "nice_class").is_duplicated())
         if ops.height + prs.height == 0:
             return
         ops = ops.with_columns(first=pl.col("id").first().over("uscc")).filter(pl.col("id") != pl.col("first"))

@@ -67,23 +67,26 @@ def check_references(run: Any) -> None:
     lazy = E.lazy()
     refs = _subject_refs(pl, lazy).join(S.lazy().select(pl.col("id").alias("value"), pl.col("kind").alias("t_kind")),
                                         on="value", how="left")
-    refs = refs.filter(pl.col("t_kind").is_null() | (pl.col("want").is_not_null() & (pl.col("t_kind") != pl.col("want"))))
+    refused = pl.Series(list(invalid), dtype=pl.Utf8)  # a name of a refused subject is kept: the engine rejects it
+    refs = refs.filter((pl.col("t_kind").is_null() & ~pl.col("value").is_in(refused.implode()))
+                       | (pl.col("want").is_not_null() & (pl.col("t_kind") != pl.col("want"))))
     heads = lazy.select(pl.col("id").alias("of"), pl.col("kind").alias("t_kind"), pl.col("date").alias("t_date"))
     ofs = lazy.filter(pl.col("kind").is_in(list(_WANT))).select("__pos", "__line", "id", "kind", "of", "date",
                                                                 *[c for cs in _CHANGES.values() for c in cs])
     ofs = ofs.join(heads, on="of", how="left")
-    wants = pl.col("kind").replace_strict({k: v for k, v in _WANT.items() if v is not None},
-                                          default=None, return_dtype=pl.List(pl.Utf8))
-    changes = pl.any_horizontal([pl.col(c).is_not_null() for cs in _CHANGES.values() for c in cs])
+    wrong = pl.any_horizontal([(pl.col("kind") == k) & ~pl.col("t_kind").is_in(want)
+                               for k, want in _WANT.items() if want is not None])
+    # a change to a field the corrected record's kind does not have
+    unknown = pl.any_horizontal([pl.any_horizontal([pl.col(c).is_not_null() for c in cs])
+                                 & ~pl.col("t_kind").is_in([k for k, m in EVENT_MODELS.items() if f in m.model_fields])
+                                 for f, cs in _CHANGES.items()])
     odd = (pl.col("of") == pl.col("id")) | pl.col("t_kind").is_null() \
-        | (wants.is_not_null() & ~wants.list.contains(pl.col("t_kind")).fill_null(False)) \
+        | wrong.fill_null(False) \
         | ((pl.col("kind") == "correction") & (pl.col("date") < pl.col("t_date")).fill_null(False)) \
-        | ((pl.col("kind") == "correction") & changes & pl.col("t_kind").is_not_null())
+        | ((pl.col("kind") == "correction") & unknown & pl.col("t_kind").is_not_null())
     refs, ofs = pl.collect_all([refs, ofs.filter(odd)])  # both joins at once
     for pos, line, eid, kind, seq, column, value, want, t_kind in refs.select(
             "__pos", "__line", "id", "kind", "seq", "column", "value", "want", "t_kind").iter_rows():
-        if t_kind is None and value in invalid:
-            continue  # kept: the engine rejects it with the subject's reason
         todo.append((pos, seq, line, eid, kind, "subject", column, value, want, t_kind))
 
     for row in ofs.iter_rows(named=True):
