@@ -409,3 +409,25 @@ def test_vectorised_uscc_check_agrees_with_check_uscc(codes: list[str]) -> None:
     got = uscc_valid(pl.Series(codes, dtype=pl.Utf8)).to_list()
     want = [check_uscc(c)[1] is None and check_uscc(c)[0] == c for c in codes]
     assert got == want
+
+
+@pytest.mark.parametrize("case", ["not utf-8", "unknown column", "no kind column", "not parquet", "no tables"])
+def test_a_file_that_cannot_be_read_is_refused_as_before(tmp_path: Path, case: str) -> None:
+    """Whole-file problems (QR001/QR507) are the per-record loader's own words."""
+    from qrules.errors import QrulesError
+
+    folder = tmp_path / "t"
+    folder.mkdir()
+    if case == "not utf-8":
+        (folder / "subjects.csv").write_bytes("id,kind,name\no1,operator,caf\xe9\n".encode("latin-1"))
+    elif case == "unknown column":
+        (folder / "subjects.csv").write_text("id,kind,nmae\no1,operator,x\n", encoding="utf-8")
+    elif case == "no kind column":
+        (folder / "events.csv").write_text("id,date\ne1,2024-01-01\n", encoding="utf-8")
+    elif case == "not parquet":
+        (folder / "subjects.parquet").write_bytes(b"PAR1 this is not a parquet file")
+    with pytest.raises(QrulesError) as old:
+        load_columnar(folder)
+    with pytest.raises(QrulesError) as new:
+        load_tables(folder)
+    assert [_key(d) for d in new.value.diagnostics] == [_key(d) for d in old.value.diagnostics]
