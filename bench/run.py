@@ -270,6 +270,29 @@ def bench_full(sizes: list[int], repeat: int, workdir: Path) -> None:
                 "met" if per * 1e6 < 15 else "NOT met (extrapolated)")
 
 
+# ---- (l) columnar loading alone -----------------------------------------------------------------
+
+LOAD_SCRIPT = ("import json, resource as r, sys, time; t = time.perf_counter(); c = time.process_time(); "
+               "from qrules.history.arrowload import load_tables; h = load_tables(sys.argv[1]); "
+               "print(json.dumps([time.perf_counter() - t, time.process_time() - c, "
+               "r.getrusage(r.RUSAGE_SELF).ru_maxrss, h.tables.subjects.height, h.tables.events.height]))")
+
+
+def bench_load(sizes: list[int], workdir: Path) -> None:
+    """Columnar loading (issue 14.2) of the (b) corpora in a fresh process: wall, CPU, peak RSS."""
+    fmt = "parquet" if have_pyarrow() else "csv"
+    for n in sizes:
+        corpus = workdir / f"corpus-{n}-{fmt}"
+        if not corpus.exists():
+            subprocess.run(QRULES + ["synth", "--subjects", str(n), "--seed", "1", "--out", str(corpus),
+                                     "--format", fmt], check=True, capture_output=True)
+        proc = subprocess.run([PY, "-c", LOAD_SCRIPT, str(corpus)], capture_output=True, text=True, check=True)
+        wall, cpu, rss, subjects, events = json.loads(proc.stdout.strip().splitlines()[-1])
+        row("l", f"columnar loading, {n:,} subjects ({subjects:,} valid / {events:,} events, {fmt}), validated",
+            f"{wall:.1f} s wall, {cpu:.1f} s CPU; peak RSS {rss / 1024:,.0f} MB "
+            f"({rss * 1024 / max(n, 1):,.0f} B per subject)")
+
+
 # ---- (f) full provincial rules over an operator register: columnar vs engine -------------------
 
 def operator_register(n: int, folder: Path, seed: int = 1) -> int:
@@ -530,14 +553,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sizes", help="comma-separated sizes for (b), e.g. 100000,1000000")
     p.add_argument("--simplified", type=int, help="subjects for (a) (default 20000; --quick 3000)")
     p.add_argument("--repeat", type=int, help="runs per figure (default 5; --quick 3)")
-    p.add_argument("--only", help="comma-separated sections to run: a,b,c,d,e,f")
+    p.add_argument("--only", help="comma-separated sections to run: a,b,c,d,e,f,l")
     p.add_argument("--workdir", help="keep corpora here (default: a temporary directory)")
     args = p.parse_args(argv)
     repeat = args.repeat or (3 if args.quick else 5)
     sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else ([2_000] if args.quick else [20_000, 100_000])
     if args.large:
         sizes += [1_000_000, 2_000_000]
-    only = set(args.only.split(",")) if args.only else {"a", "b", "c", "d", "e", "f"}
+    only = set(args.only.split(",")) if args.only else {"a", "b", "c", "d", "e", "f", "l"}
     workdir = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="qrules-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
     print(f"qrules benchmarks — {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, as of {AS_OF}; "
@@ -552,6 +575,8 @@ def main(argv: list[str] | None = None) -> int:
             bench_latency(repeat)
         if "a" in only:
             bench_simplified(args.simplified or (3_000 if args.quick else 20_000), repeat)
+        if "l" in only:
+            bench_load(sizes, workdir)
         if "b" in only:
             bench_full(sizes, 1 if args.quick else min(repeat, 3), workdir)
         if "f" in only:
