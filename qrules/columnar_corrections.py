@@ -56,7 +56,9 @@ def correct(live: Any, cite: str | None) -> Corrected:
 
     fields = ["id", "kind", "date", "of", "action", *CHANGES, *_LINE]
     corr = live.filter(pl.col("kind") == "correction").select(fields).sort("date", "id")
-    heads = live.select(pl.col("id").alias("of"), pl.col("kind").alias("t_kind"), pl.col("date").alias("t_date"))
+    # joins over every event cost more than a membership test: narrow to the events corrected first
+    heads = live.filter(pl.col("id").is_in(corr["of"].implode())).select(
+        pl.col("id").alias("of"), pl.col("kind").alias("t_kind"), pl.col("date").alias("t_date"))
     corr = corr.join(heads, on="of", how="left")
     reject(corr.filter(pl.col("t_kind").is_null()), "QR612", pl.format("correction of an unknown event '{}'",
                                                                         pl.col("of")))
@@ -82,13 +84,18 @@ def correct(live: Any, cite: str | None) -> Corrected:
         *[pl.col(c).drop_nulls().last().alias(f"new_{col}") for c, col in CHANGES.items()],
         *[pl.col(c).filter(line_set).last().alias(f"new_{col}") for c, col in _LINE.items()],
         new_line=line_set.any())
-    events = live.join(revoked, left_on="id", right_on="of", how="anti")
-    if folded.height:
-        events = events.join(folded, left_on="id", right_on="of", how="left").with_columns(
+    events = live
+    if folded.height:  # the amended columns only, aligned on the events' order (a left join keeps it)
+        old = [*CHANGES.values(), *_LINE.values()]
+        aligned = live.select("id", *old).join(folded, left_on="id", right_on="of", how="left")
+        events = live.with_columns(aligned.select(
             *[pl.coalesce(f"new_{col}", col).alias(col) for col in CHANGES.values()],
             *[pl.when(pl.col("new_line").fill_null(False)).then(pl.col(f"new_{col}")).otherwise(pl.col(col))
-              .alias(col) for col in _LINE.values()]).select(live.columns)
-    gone = live.join(revoked, left_on="id", right_on="of").select(
+              .alias(col) for col in _LINE.values()]))
+    revoked_ids = revoked["of"].implode()
+    if revoked.height:
+        events = events.filter(~pl.col("id").is_in(revoked_ids))
+    gone = live.filter(pl.col("id").is_in(revoked_ids)).join(revoked, left_on="id", right_on="of").select(
         "id", "kind", reason=pl.format("revoked by correction {}", pl.col("by")))
     reject(gone, "QR620", pl.col("reason"))
     amended = folded.filter(pl.col("new_subjects").is_not_null()).join(revoked, on="of", how="anti")
