@@ -307,10 +307,15 @@ class ColumnarBackend:
         reasons = self.unsupported(tables)
         if reasons:
             raise Fallback(reasons)
+        self.pc.gaps.clear()
         try:
-            return _Run(self, tables, as_of).run()
+            out = _Run(self, tables, as_of).run()
         except Unsupported as exc:  # a rule reading a name of a newer scope (repair.ordinal...)
             raise Fallback([str(exc)]) from None
+        if self.pc.gaps:  # the engine refuses each record whose rule could not be evaluated, in its words
+            raise Fallback([f"due() on a date the working-day calendar cannot place ({sorted(self.pc.gaps)[0]}); "
+                            "the engine refuses those records one by one"])
+        return out
 
     def chunk(self, loaded: Any, as_of: dt.date) -> Any:
         """A loaded history as one :class:`qrules.tables.ChunkResult` (what ``qrules batch`` adds up)."""

@@ -489,3 +489,21 @@ def test_polars_compiler_refuses_what_it_cannot_represent():
     assert ruleset_scale([Decimal("0.125"), Decimal(3)]) == 3
     with pytest.raises(Unsupported):
         ruleset_scale([Decimal("1e-9")])
+
+
+def test_art17_3_due_date_beyond_the_calendar_falls_back_to_the_engine():
+    """第十七条第（三）项 counts 15 days from the notice with the official calendar (brief §3); for a year the
+    calendar lacks (2028) the engine refuses the reward as 'could not be evaluated'. The columnar backend must
+    not turn that into a plain 'not eligible': it says why it cannot take the history, and the engine decides."""
+    data = {"subjects": [{"id": "s1", "kind": "operator", "uscc": _uscc(1), "roles": ["seller"], "region": "440512"}],
+            "events": [{"id": "f1", "kind": "filing", "subject": "s1", "date": "2027-11-01"},
+                       {"id": "w1", "kind": "reward", "rule": "17.3", "subject": "s1", "date": "2028-03-20",
+                        "reported": True, "notice_date": "2028-03-01", "action_date": "2028-03-10"}]}
+    compiled = load(ROOT / "rulesets/guangdong-2021.yaml")
+    loaded = load_history_data(data)
+    as_of = dt.date(2028, 6, 30)
+    engine = evaluate_all(compiled, loaded, as_of, workers=1, rows=True)[1]
+    assert [(r.event, r.code) for r in engine if r.event == "w1"] and "2028" in engine[0].reason
+    with pytest.raises(Fallback) as caught:
+        ColumnarBackend(compiled).chunk(loaded, as_of)
+    assert "calendar" in caught.value.reasons[0] and "2028" in caught.value.reasons[0]
