@@ -307,15 +307,39 @@ class ColumnarBackend:
         reasons = self.unsupported(tables)
         if reasons:
             raise Fallback(reasons)
-        self.pc.gaps.clear()
+        gap = self.calendar_gap(tables, as_of)
+        if gap:
+            raise Fallback([gap])
         try:
-            out = _Run(self, tables, as_of).run()
+            return _Run(self, tables, as_of).run()
         except Unsupported as exc:  # a rule reading a name of a newer scope (repair.ordinal...)
             raise Fallback([str(exc)]) from None
-        if self.pc.gaps:  # the engine refuses each record whose rule could not be evaluated, in its words
-            raise Fallback([f"due() on a date the working-day calendar cannot place ({sorted(self.pc.gaps)[0]}); "
-                            "the engine refuses those records one by one"])
-        return out
+
+    def calendar_gap(self, tables: "Tables", as_of: dt.date) -> str | None:
+        """A reward rule counting days with ``due()`` from a date in a year the official calendar
+        lacks: the engine refuses such a record as "could not be evaluated" (in its own words, and
+        only when the earlier conditions hold), so the whole history goes to the engine."""
+        import re
+
+        pl, cal = self.pl, self.c.calendar
+        calls_due = re.compile(r"\bdue\s*\(")
+        rules = [code for code, rule in self.m.rewards.rules.items()
+                 if any(calls_due.search(text or "") for text in
+                        [rule.when] + [c.when for c in (getattr(rule, "conditions", None) or [])])]
+        if not rules or cal is None:
+            return None
+        dates = [c for c in ("date", "notice_date", "action_date") if c in tables.events.columns]
+        live = tables.events.lazy().filter((pl.col("kind") == "reward") & (pl.col("date") <= as_of)
+                                           & pl.col("rule").is_in(rules))
+        ahead = pl.duration(days=30)  # a period counted from late December runs into January
+        years = live.select(pl.concat_list([e for c in dates for e in (pl.col(c).dt.year(), (pl.col(c) + ahead).dt.year())])
+                            .alias("y")).explode("y").drop_nulls().unique().collect()["y"].to_list()
+        missing = sorted(y for y in years if not cal.covers(y))
+        if not missing:
+            return None
+        return (f"reward rule {', '.join(rules)} counts days with due() (working-day calendar) from dates in {min(years)}–{max(years)}, "
+                f"and the calendar has no year {missing[0]}: the engine decides those records (it refuses them as "
+                "'could not be evaluated' when their other conditions hold)")
 
     def chunk(self, loaded: Any, as_of: dt.date) -> Any:
         """A loaded history as one :class:`qrules.tables.ChunkResult` (what ``qrules batch`` adds up)."""

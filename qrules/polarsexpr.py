@@ -72,7 +72,6 @@ class PolarsCompiler:
         self.unit = 10 ** scale
         self.products: list[Any] = []  # products built by the last compile (their remainders are checked)
         self._checked: dict[int, Any] = {}  # expression -> its checked tree (the expressions live as long as us)
-        self.gaps: set[str] = set()  # due() dates the calendar cannot place (the engine refuses those records)
 
     def compile(self, expr: Any, scope: Mapping[str, Any], columns: Mapping[tuple[str, ...], Any]) -> Any:
         """The polars expression of ``expr`` (a :class:`~qrules.language.CompiledExpr`).
@@ -248,8 +247,7 @@ class PolarsCompiler:
             def end(d: Any) -> Any:
                 try:
                     return due_date(d, dur, cal)
-                except Exception as exc:  # noqa: BLE001 - a year the calendar lacks: noted, the run falls back
-                    self.gaps.add(str(exc))
+                except Exception:  # noqa: BLE001 - a year the calendar lacks: ColumnarBackend.calendar_gap sends such histories to the engine
                     return None
             return self._node(node.args[0]).map_elements(end, return_dtype=pl.Date)
         raise Unsupported(f"the function {node.func}() in '{self.text}'")
