@@ -16,6 +16,8 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import GUANGDONG, HAOJIANG, ROOT
 from qrules import load_ruleset
@@ -41,8 +43,8 @@ def compiled(request):
     return load_ruleset(str(RULESETS[request.param]))
 
 
-def _decided(compiled, seed: int, as_of: dt.date = AS_OF):
-    data = history_data(100, seed=seed, bad_rate=0.05)
+def _decided(compiled, seed: int, as_of: dt.date = AS_OF, size: int = 100):
+    data = history_data(size, seed=seed, bad_rate=0.05)
     for s in data["subjects"]:  # all inside the ruleset's jurisdiction (haojiang is one district)
         if s.get("region"):
             s["region"] = compiled.model.jurisdiction.division
@@ -107,7 +109,12 @@ def test_art7_art8_score_at_equals_the_plain_sum(compiled, seed):
     for sid, view in views.items():
         if view.excluded is not None:
             continue
-        for day in days:
+        # each entry's own date and the ends of its window (第七条), and the days beside them
+        edges = {d + dt.timedelta(days=k) for e in decisions.entries.get(sid, [])
+                 for d in (e.date, e.date.replace(year=e.date.year + 2, day=min(e.date.day, 28)),
+                           e.date.replace(year=e.date.year + 3, day=min(e.date.day, 28)))
+                 for k in (-1, 0, 1)}
+        for day in days + sorted(edges):
             fast, plain = Scorer(compiled, views, decisions), Scorer(compiled, views, decisions)
             got, want = fast.score_at(sid, day), _plain_score(plain, sid, day)
             assert (got[0], str(got[1])) == (want[0], str(want[1])), (sid, day)
@@ -118,6 +125,32 @@ def test_art7_art8_score_at_equals_the_plain_sum(compiled, seed):
                 for e in decisions.entries.get(sid, [])]
             checked += got[0]
     assert checked > 50  # the corpus scores many subjects on these dates
+
+
+@settings(max_examples=12)
+@given(seed=st.integers(min_value=6, max_value=100_000),
+       as_of=st.dates(min_value=dt.date(2021, 1, 1), max_value=dt.date(2026, 12, 31)))
+def test_art7_art26_any_corpus_any_day_scores_and_adjustments_equal_the_plain_ones(seed, as_of):
+    gd = _guangdong()
+    views, decisions, scorer_at = _decided(gd, seed, as_of, size=40)
+    _, _, plain_at = _decided(gd, seed, as_of, size=40)
+    for sid, view in views.items():
+        if view.excluded is not None:
+            continue
+        got, want = scorer_at(as_of).score_at(sid, as_of), _plain_score(plain_at(as_of), sid, as_of)
+        assert (got[0], str(got[1])) == (want[0], str(want[1])), sid
+        adj, plain = scorer_at(as_of).adjustments(sid, as_of, scorer_at), _plain_adjustments(plain_at(as_of), sid,
+                                                                                             as_of, plain_at)
+        assert [a.model_dump() for a in adj[0]] == [a.model_dump() for a in plain[0]] and adj[1] == plain[1], sid
+
+
+_GD: list = []
+
+
+def _guangdong():
+    if not _GD:
+        _GD.append(load_ruleset(str(GUANGDONG)))
+    return _GD[0]
 
 
 @pytest.mark.parametrize("seed", [4, 5])
