@@ -543,20 +543,21 @@ class _Run:
         self.rej.append(frame.select(pl.col("id").alias("event"), pl.col("kind"), lit(subject).alias("subject"),
                                      pl.lit(code).alias("code"), lit(reason).alias("reason"), lit(cite).alias("cite")))
 
-    def reject_rows(self, frame: Any, code: str, make: Any, subject: str | None = None) -> None:
-        """Refusals whose message needs a Python computation (a did-you-mean hint); few rows."""
+    def reject_rows(self, frame: Any, code: str, make: Any, key: str, subject: str | None = None) -> None:
+        """Refusals whose message needs a Python computation (a did-you-mean hint): ``make`` is called
+        once per distinct value of ``key`` (an unknown code), not once per row."""
         pl = self.pl
         if frame.height == 0:
             return
-        reasons, cites = [], []
-        for row in frame.iter_rows(named=True):
-            reason, cite = make(row)
-            reasons.append(reason)
-            cites.append(cite)
-        self.rej.append(pl.DataFrame({"event": frame["id"], "kind": frame["kind"],
-                                      "subject": frame[subject] if subject else [None] * frame.height,
-                                      "code": [code] * frame.height, "reason": reasons, "cite": cites},
-                                     schema={k: pl.Utf8 for k in _REJ}))
+        values = frame[key].unique().to_list()
+        made = [make(v) for v in values]
+        texts = pl.DataFrame({key: values, "reason": [r for r, _ in made], "cite": [c for _, c in made]},
+                             schema={key: frame.schema[key], "reason": pl.Utf8, "cite": pl.Utf8})
+        rows = frame.select("id", "kind", key, *([subject] if subject and subject != key else [])).join(
+            texts, on=key, how="left", maintain_order="left", nulls_equal=True)
+        self.rej.append(rows.select(pl.col("id").alias("event"), "kind",
+                                    (pl.col(subject) if subject else pl.lit(None)).cast(pl.Utf8).alias("subject"),
+                                    pl.lit(code, dtype=pl.Utf8).alias("code"), "reason", "cite"))
 
     # -- subjects ------------------------------------------------------------------------------
 
@@ -605,12 +606,12 @@ class _Run:
         unknown = ~inv & pl.col("known").is_null()
         ids: list[str] = []
 
-        def unknown_reason(row: dict) -> tuple[str, str]:
+        def unknown_reason(sid: str) -> tuple[str, str]:
             if not ids:
                 ids.extend(self.S["id"].to_list())
-            hint = did_you_mean(row["sid"], ids)
-            return f"unknown subject '{row['sid']}'" + (f" ({hint})" if hint else ""), self.c.cites.get("subjects")
-        self.reject_rows(j.filter(unknown), "QR602", unknown_reason, subject="sid")
+            hint = did_you_mean(sid, ids)
+            return f"unknown subject '{sid}'" + (f" ({hint})" if hint else ""), self.c.cites.get("subjects")
+        self.reject_rows(j.filter(unknown), "QR602", unknown_reason, "sid", subject="sid")
         exc = ~inv & ~unknown & pl.col("exc_code").is_not_null()
         for code in ("QR604", "QR605"):
             self.reject(j.filter(exc & (pl.col("exc_code") == code)), code, pl.col("exc_reason"), pl.col("exc_cite"),
@@ -731,10 +732,10 @@ class _Run:
         items = self.items()
         d = d.join(items, on="item", how="left")
 
-        def unknown_item(row: dict) -> tuple[str, str]:
-            hint = did_you_mean(row["item"], m.items)
-            return f"unknown item '{row['item']}'" + (f" ({hint})" if hint else ""), cite("items")
-        self.reject_rows(d.filter(pl.col("item_subject").is_null()), "QR601", unknown_item)
+        def unknown_item(item: str) -> tuple[str, str]:
+            hint = did_you_mean(item, m.items)
+            return f"unknown item '{item}'" + (f" ({hint})" if hint else ""), cite("items")
+        self.reject_rows(d.filter(pl.col("item_subject").is_null()), "QR601", unknown_item, "item")
         d = d.filter(pl.col("item_subject").is_not_null())
         ev = d.select("id", "date", "item", "item_subject", "item_title", "item_cite", "line_model", "line_standard",
                       ev_item_major=pl.col("item_major"), intentional=pl.col("intentional").fill_null(False),
@@ -1228,10 +1229,10 @@ class _Run:
                                      "rule_reason": pl.Utf8, "rule_cite": pl.Utf8})
         w = w.join(table, on="rule", how="left")
 
-        def unknown_rule(row: dict) -> tuple[str, str]:
-            hint = did_you_mean(str(row["rule"]), rules)
-            return f"unknown reward rule '{row['rule']}'" + (f" ({hint})" if hint else ""), self.c.cites.get("rewards")
-        self.reject_rows(w.filter(pl.col("rule_subject").is_null()), "QR610", unknown_rule)
+        def unknown_rule(rule: str | None) -> tuple[str, str]:
+            hint = did_you_mean(str(rule), rules)
+            return f"unknown reward rule '{rule}'" + (f" ({hint})" if hint else ""), self.c.cites.get("rewards")
+        self.reject_rows(w.filter(pl.col("rule_subject").is_null()), "QR610", unknown_rule, "rule")
         w = self.check_subjects(w.filter(pl.col("rule_subject").is_not_null()).with_columns(sid=pl.col("subject")))
         is_product = pl.col("s_kind") == "product"
         role = pl.when(pl.col("rule_subject").is_in(["producer", "seller"])).then(pl.col("rule_subject"))
