@@ -540,6 +540,7 @@ def cmd_batch(args: Any) -> int:
     complete = False
     try:
         chunks = _columnar_chunks(args, compiled, loaded)  # None: the per-subject engine in worker processes
+        backend_used = "engine" if chunks is None else "columnar"
         if chunks is None:
             chunks = evaluate_batch(compiled, loaded, args.as_of, workers=args.workers, chunk_size=args.chunk_size,
                                     ruleset_path=args.ruleset, rows=True)
@@ -586,6 +587,7 @@ def cmd_batch(args: Any) -> int:
     for w in summary.warnings:
         print(f"warning: {w}", file=sys.stderr)
     data = summary.to_dict()
+    data["backend"] = backend_used
     from .engine import timeline_of
 
     data.update(ruleset=compiled.model.ruleset, version=compiled.model.version,
@@ -606,7 +608,10 @@ def cmd_batch(args: Any) -> int:
         raise
     m = compiled.model
     print(f"{m.ruleset} {m.version} — as of {data['as_of']}: {summary.subjects:,} subjects evaluated in "
-          f"{t_eval:.2f} s ({summary.chunks} chunks, {args.workers} workers; loading took {t_load:.2f} s)")
+          f"{t_eval:.2f} s ("
+          + ("columnar backend, one process" if backend_used == "columnar"
+             else f"{summary.chunks} chunks, {args.workers} workers")
+          + f"; loading took {t_load:.2f} s)")
     classes = sorted(set(summary.by_official_class) | set(summary.by_live_class))
     print(table([[c, f"{summary.by_official_class.get(c, 0):,}", f"{summary.by_live_class.get(c, 0):,}"]
                  for c in classes], ["class", "official", "live"]))
