@@ -22,12 +22,12 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import Diagnostic, Span
-from .load import RecordLoader, RejectedRecord
+from .load import LoadProblems, RecordLoader, RejectedRecord
 
 __all__ = ["ColumnarHistory", "load_tables"]
 
 
-class ColumnarHistory:
+class ColumnarHistory(LoadProblems):
     """What :func:`load_tables` found: ``tables`` for the columnar backend; ``diagnostics``,
     ``invalid_subjects`` and ``rejected_events`` as a LoadedHistory has them; ``history`` (the
     pydantic records, built on first use, for the per-subject engine)."""
@@ -45,17 +45,6 @@ class ColumnarHistory:
     @property
     def subject_count(self) -> int:
         return self.tables.subjects.height
-
-    @property
-    def has_errors(self) -> bool:
-        return any(d.severity == "error" for d in self.diagnostics)
-
-    @property
-    def errors(self) -> list[Diagnostic]:
-        return [d for d in self.diagnostics if d.severity == "error"]
-
-    def rejected(self, id: str) -> RejectedRecord | None:
-        return next((r for r in self.rejected_events if r.id == id), None)
 
     @cached_property
     def history(self) -> Any:

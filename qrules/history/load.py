@@ -45,12 +45,12 @@ class RejectedRecord:
     code: str
 
 
-@dataclass
-class LoadedHistory:
-    history: History
-    diagnostics: list[Diagnostic] = field(default_factory=list)
-    invalid_subjects: dict[str, str] = field(default_factory=dict)
-    rejected_events: list[RejectedRecord] = field(default_factory=list)
+class LoadProblems:
+    """What every loader's result says about its input problems (``diagnostics``, ``rejected_events``):
+    shared by :class:`LoadedHistory` and the columnar loader's ``ColumnarHistory``."""
+
+    diagnostics: list[Diagnostic]
+    rejected_events: list[RejectedRecord]
 
     @property
     def has_errors(self) -> bool:
@@ -66,6 +66,14 @@ class LoadedHistory:
             if rec.id == id:
                 return rec
         return None
+
+
+@dataclass
+class LoadedHistory(LoadProblems):
+    history: History
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    invalid_subjects: dict[str, str] = field(default_factory=dict)
+    rejected_events: list[RejectedRecord] = field(default_factory=list)
 
 
 Locate = Callable[[tuple, bool], Span | None]
