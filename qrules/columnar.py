@@ -138,6 +138,7 @@ class ColumnarBackend:
         self.pc = PolarsCompiler(compiled, self.scale)
         self.scopes = SCOPES
         self.reward_problems: dict[str, str] = {}
+        self.due_rules = _rules_calling(compiled, "due")  # their dates need the working-day calendar
         exprs = compiled.exprs
         self._need = {  # rule -> (compiled expression, scope key, path for messages)
             "window": (exprs.get("window.counts"), "window.counts", "window.counts (第七条)"),
@@ -319,13 +320,7 @@ class ColumnarBackend:
         """A reward rule counting days with ``due()`` from a date in a year the official calendar
         lacks: the engine refuses such a record as "could not be evaluated" (in its own words, and
         only when the earlier conditions hold), so the whole history goes to the engine."""
-        import re
-
-        pl, cal = self.pl, self.c.calendar
-        calls_due = re.compile(r"\bdue\s*\(")
-        rules = [code for code, rule in self.m.rewards.rules.items()
-                 if any(calls_due.search(text or "") for text in
-                        [rule.when] + [c.when for c in (getattr(rule, "conditions", None) or [])])]
+        pl, cal, rules = self.pl, self.c.calendar, self.due_rules
         if not rules or cal is None:
             return None
         dates = [c for c in ("date", "notice_date", "action_date") if c in tables.events.columns]
@@ -356,6 +351,21 @@ class ColumnarBackend:
                            rejected_by_code=out["rejected_by_code"], by_official_class=out["by_official_class"],
                            by_live_class=out["by_live_class"], warnings=warnings,
                            seconds=time.perf_counter() - t0)
+
+
+def _rules_calling(compiled: Any, func: str) -> list[str]:
+    """The reward rules whose ``when`` or conditions call ``func`` (read from the checked trees)."""
+    from .language import ast
+
+    def calls(expr: Any) -> bool:
+        return any(isinstance(n, ast.Call) and n.func == func for n in ast.walk(expr.node))
+
+    out = []
+    for code in compiled.model.rewards.rules:
+        exprs = [compiled.reward_whens.get(code)] + [c.expr for c in compiled.reward_conditions.get(code, [])]
+        if any(e is not None and calls(e) for e in exprs):
+            out.append(code)
+    return out
 
 
 class Tables:

@@ -143,6 +143,7 @@ class Scorer:
             return acc.scored, acc.score
         if not self.has_record(sid, at):
             return False, None
+        # live_entries' loop written out again on purpose: a shared generator measured slower here
         window, rule = self._window, self.c.in_window
         total = ZERO
         for date, anchor, key, e in self.counted(sid):
