@@ -70,6 +70,10 @@ composition.product.rule composition.seller.cite composition.seller.note composi
 family transition
 """.split())
 
+#: The engine a lazy query is collected with: the in-memory one, as eager operations use (polars'
+#: default for a lazy query, streaming, costs several milliseconds more to start a query over frames this size).
+MEMORY = "in-memory"
+
 #: Sections that never change a score, class or refusal (procedures, documentation, measures
 #: read as they are): a field added there needs nothing from the backend.
 NEUTRAL_SECTIONS = ("deadlines", "out_of_scope", "notes", "effective_dates", "measures", "citations", "authorities")
@@ -279,13 +283,13 @@ class ColumnarBackend:
 
     def unsupported(self, t: "Tables") -> list[str]:
         """Every rule or kind of record of this ruleset and history the backend cannot take."""
-        pl, m = self.pl, self.m
+        m = self.m
         reasons = list(self.problems)
-        ev, subj = t.events, t.subjects
+        subj = t.subjects
         if not m.repair.lapses_with_deduction.value and subj.height and (subj["kind"] == "product").any():
             reasons.append("repairs that outlive their deduction (repair.lapses_with_deduction false) on a "
                            "producer's product lines (第十条)")
-        rules = ev.lazy().filter(pl.col("kind") == "reward").select(pl.col("rule").unique()).collect()["rule"].to_list()
+        rules = t.kind("reward")["rule"].unique().to_list()
         reasons += [self.reward_problems[r] for r in sorted(x for x in rules if x in self.reward_problems)]
         return reasons
 
@@ -328,7 +332,7 @@ class ColumnarBackend:
                                            & pl.col("rule").is_in(rules))
         ahead = pl.duration(days=30)  # a period counted from late December runs into January
         years = live.select(pl.concat_list([e for c in dates for e in (pl.col(c).dt.year(), (pl.col(c) + ahead).dt.year())])
-                            .alias("y")).explode("y").drop_nulls().unique().collect()["y"].to_list()
+                            .alias("y")).explode("y").drop_nulls().unique().collect(engine=MEMORY)["y"].to_list()
         missing = sorted(y for y in years if not cal.covers(y))
         if not missing:
             return None
@@ -609,7 +613,13 @@ class _Run:
         if "_known" not in self.__dict__:
             self._known = self.S.select(pl.col("id").alias("sid"), "roles", "exc_code", "exc_reason", "exc_cite",
                                         *[pl.col(f).alias(f"s_{f}") for f in self._SUBJECT_FIELDS], known=pl.lit(True))
-        j = pairs.join(self.t.invalid, on="sid", how="left").join(self._known, on="sid", how="left")
+        refused = self.t.invalid
+        j = pairs.lazy().join(refused.lazy(), on="sid", how="left") if refused.height \
+            else pairs.lazy().with_columns(inv_reason=pl.lit(None, dtype=pl.Utf8))
+        j = j.join(self._known.lazy(), on="sid", how="left").collect(engine=MEMORY)
+        if not (j.height - j["exc_code"].null_count() or j["known"].null_count()
+                or j.height - j["inv_reason"].null_count()):  # every subject known and in scope: nothing refused
+            return j.drop("inv_reason", "known", "exc_code", "exc_reason", "exc_cite")
         inv = pl.col("inv_reason").is_not_null()
         self.reject(j.filter(inv), "QR603", pl.format("subject '{}' is invalid: {}", pl.col("sid"), pl.col("inv_reason")),
                     self.c.cites.get("subjects"), pl.col("sid"))
@@ -636,26 +646,37 @@ class _Run:
         t = self.t
         self.S = self.subjects()
         late = pl.col("date") > self.as_of
-        self.reject(t.events.lazy().filter(late).select("id", "kind", "date").collect(), "QR613",
-                    pl.format(f"dated {{}}, after the as-of date {self.as_of}; not yet effective", pl.col("date")))
-        events = t.events.lazy().filter(~late)
+        if (t.events["date"] > self.as_of).any():
+            self.reject(t.events.filter(late).select("id", "kind", "date"), "QR613",
+                        pl.format(f"dated {{}}, after the as-of date {self.as_of}; not yet effective", pl.col("date")))
         self.revoked, self.amended = None, {}
-        if (t.events["kind"] == "correction").any():  # 第二十四条、第二十五条: what follows sees the events as corrected
-            events = self.corrections(events.collect()).lazy()
-        self.event_days = events.filter(pl.col("kind").is_in(["deduction", "repair", "reward"])).select(
-            pl.col("date").unique().sort()).collect()["date"].to_list()  # decided on their own dates (brief §4a)
+        if t.kind("correction").height:  # 第二十四条、第二十五条: what follows sees the events as corrected
+            events = self.corrections(t.events.filter(~late)).lazy()
 
-        def live(kind: str | tuple, *cols: str) -> Any:
-            """The events of a kind on or before the as-of date, with the columns read (a narrow copy)."""
-            which = pl.col("kind").is_in(list(kind)) if isinstance(kind, tuple) else pl.col("kind") == kind
-            return events.filter(which).select("id", "kind", "date", *cols).collect()
-        filings = self.facts(live("filing", "subject", "concealed"), live(_PROCEDURE))
-        checks = self.spot_checks(live("spot_check", "subject", "result"))
-        deductions = self.deductions(live("deduction", "item", "subjects", "intentional", "major_impact", "line_model",
-                                          "line_standard", "recorded_by"))
-        repairs = self.repairs(live("repair", "of", "subjects", "rectified"), deductions, filings)
-        rewards, line_rewards = self.rewards(live("reward", "rule", "subject", "reported", "recalled_before_defect",
-                                                  "notice_date", "action_date"), filings, checks, deductions)
+            def part(kind: str | tuple) -> Any:
+                which = pl.col("kind").is_in(list(kind)) if isinstance(kind, tuple) else pl.col("kind") == kind
+                return events.filter(which)
+        else:  # the events of each kind as the tables split them once
+            def part(kind: str | tuple) -> Any:
+                return t.kind(kind).lazy().filter(~late)
+        reads = {"filing": ("subject", "concealed"), _PROCEDURE: (), "spot_check": ("subject", "result"),
+                 "deduction": ("item", "subjects", "intentional", "major_impact", "line_model", "line_standard",
+                               "recorded_by"),
+                 "repair": ("of", "subjects", "rectified"),
+                 "reward": ("rule", "subject", "reported", "recalled_before_defect", "notice_date", "action_date")}
+        # the events of a kind on or before the as-of date with the columns read (narrow copies), and the
+        # dates decisions are made on (brief §4a), collected together
+        days = pl.concat([part(k).select("date") for k in ("deduction", "repair", "reward")]).select(
+            pl.col("date").unique().sort())
+        *frames, days = pl.collect_all([part(k).select("id", "kind", "date", *cols) for k, cols in reads.items()]
+                                       + [days], engine=MEMORY)
+        self.event_days = days["date"].to_list()
+        live = dict(zip(reads, frames))
+        filings = self.facts(live["filing"], live[_PROCEDURE])
+        checks = self.spot_checks(live["spot_check"])
+        deductions = self.deductions(live["deduction"])
+        repairs = self.repairs(live["repair"], deductions, filings)
+        rewards, line_rewards = self.rewards(live["reward"], filings, checks, deductions)
         cols = ["subject", "event", "kind", "date", "anchor", "points", "via_product", "of_event", "of_subject"]
         counted = deductions.filter(pl.col("status") == "counted").with_columns(
             of_event=pl.lit(None, dtype=pl.Utf8), of_subject=pl.lit(None, dtype=pl.Utf8))
@@ -677,6 +698,9 @@ class _Run:
     def facts(self, filings: Any, procedures: Any) -> Any:
         """Filings (第十四条第（三）项): each operator's first filing and first concealed filing."""
         pl = self.pl
+        self.counted.append(procedures["id"])
+        if filings.height == 0:  # no filing: no operator has filed (``operator_facts`` reads it so)
+            return pl.DataFrame(schema={"sid": pl.Utf8, "first_filed": pl.Date, "first_concealed": pl.Date})
         f = self.check_subjects(filings.with_columns(sid=pl.col("subject")))
         product = pl.col("s_kind") == "product"
         self.reject(f.filter(product), "QR614",
@@ -684,7 +708,6 @@ class _Run:
                     self.c.cites.get("filing"), pl.col("sid"))
         f = f.filter(~product)
         self.counted.append(f["id"])
-        self.counted.append(procedures["id"])
         return f.group_by("sid").agg(
             pl.col("date").min().alias("first_filed"),
             pl.col("date").filter(pl.col("concealed").fill_null(False)).min().alias("first_concealed"))
@@ -693,6 +716,8 @@ class _Run:
         """Spot checks (第十六条、第十七条第（一）项) are facts: (owner, date, ok) for the subject checked
         and, for a product, its producer too."""
         pl = self.pl
+        if checks.height == 0:
+            return pl.DataFrame(schema={"owner": pl.Utf8, "date": pl.Date, "ok": pl.Boolean})
         s = self.check_subjects(checks.with_columns(sid=pl.col("subject")))
         self.counted.append(s["id"])
         ok = (pl.col("result") == "pass").fill_null(False)
@@ -702,6 +727,8 @@ class _Run:
 
     def operator_facts(self, frame: Any, filings: Any, date: str, who: str = "subject") -> Any:
         pl = self.pl
+        if filings.height == 0:  # nobody filed
+            return frame.with_columns(**{"operator.filed": pl.lit(False), "operator.concealed": pl.lit(False)})
         out = frame.join(filings, left_on=who, right_on="sid", how="left")
         return out.with_columns(
             (pl.col("first_filed").is_not_null() & (pl.col("first_filed") <= pl.col(date))).alias("operator.filed"),
@@ -745,114 +772,149 @@ class _Run:
         def unknown_item(item: str) -> tuple[str, str]:
             hint = did_you_mean(item, m.items)
             return f"unknown item '{item}'" + (f" ({hint})" if hint else ""), cite("items")
-        self.reject_rows(d.filter(pl.col("item_subject").is_null()), "QR601", unknown_item, "item")
-        d = d.filter(pl.col("item_subject").is_not_null())
-        ev = d.select("id", "date", "item", "item_subject", "item_title", "item_cite", "line_model", "line_standard",
-                      ev_item_major=pl.col("item_major"), intentional=pl.col("intentional").fill_null(False),
-                      major_impact=pl.col("major_impact").fill_null(False))
+        if d["item_subject"].null_count():
+            self.reject_rows(d.filter(pl.col("item_subject").is_null()), "QR601", unknown_item, "item")
+            d = d.filter(pl.col("item_subject").is_not_null())
+        # one row per subject an event names, with the event's columns
+        named = d.select("id", "kind", "date", "item", "item_subject", "item_title", "item_cite", "line_model",
+                         "line_standard", "subjects", ev_item_major=pl.col("item_major"),
+                         intentional=pl.col("intentional").fill_null(False),
+                         major_impact=pl.col("major_impact").fill_null(False),
+                         sidx=pl.int_ranges(pl.col("subjects").list.len())).explode(
+            ["subjects", "sidx"]).rename({"subjects": "sid"}).filter(pl.col("sid").is_not_null())
         evcols = {("event", "date"): pl.col("date"), ("event", "item"): pl.col("item"),
                   ("event", "intentional"): pl.col("intentional"), ("event", "major_impact"): pl.col("major_impact")}
-        named = d.select("id", "kind", "subjects", sidx=pl.int_ranges(pl.col("subjects").list.len())).explode(
-            ["subjects", "sidx"]).rename({"subjects": "sid"}).filter(pl.col("sid").is_not_null())
-        # 第二条 (brief §3): the first out-of-scope product an event names; its operators are not scored through it.
-        oos = named.join(self.t.invalid, on="sid", how="anti").join(
-            self.S.filter((pl.col("kind") == "product") & (pl.col("exc_code") == "QR604")).select(
-                sid=pl.col("id"), oos_reason=pl.col("exc_reason"), oos_cite=pl.col("exc_cite")), on="sid").sort(
-            "id", "sidx").group_by("id", maintain_order=True).first().select(
-            "id", "oos_reason", "oos_cite", oos_product=pl.col("sid"))
-        valid = self.check_subjects(named).join(ev, on="id")
-        product = valid.filter(pl.col("s_kind") == "product")
-        operator = valid.filter(pl.col("s_kind") == "operator")
-        cands = []
         none = pl.lit(None, dtype=pl.Utf8)
+        S = self.S
+        # 第二条 (brief §3): the first out-of-scope product an event names; its operators are not scored through it.
+        oos = None
+        if ((S["kind"] == "product") & (S["exc_code"] == "QR604")).any():
+            oos = named.join(self.t.invalid, on="sid", how="anti").join(
+                S.filter((pl.col("kind") == "product") & (pl.col("exc_code") == "QR604")).select(
+                    sid=pl.col("id"), oos_reason=pl.col("exc_reason"), oos_cite=pl.col("exc_cite")), on="sid").sort(
+                "id", "sidx").group_by("id", maintain_order=True).first().select(
+                "id", "oos_reason", "oos_cite", oos_product=pl.col("sid"))
+        valid = self.check_subjects(named)
+        kinds = valid["s_kind"]
+        if (kinds == "operator").sum() == valid.height:  # no product named: the product rules have nothing to do
+            product, operator = None, valid
+        else:
+            product = valid.filter(pl.col("s_kind") == "product")
+            operator = valid.filter(pl.col("s_kind") == "operator")
+        cands = []
 
-        def cand(frame: Any, subject: Any, code: Any, phase: int, link: int, via: Any) -> Any:
-            return frame.select("id", subject=subject, code=code, order=phase * 1_000_000 + pl.col("sidx") * 1000 + link,
-                                via_product=via)
-        wrong = pl.col("item_subject") != "product"
-        self.reject(product.filter(wrong), "QR606",
-                    pl.format("item {} ({}) is recorded against an operator, not the product '{}': name the operator",
-                              pl.col("item"), pl.col("item_title"), pl.col("sid")), pl.col("item_cite"), pl.col("sid"))
-        own = product.filter(~wrong)
-        if self.c.item_whens:  # an item that does not apply to a subject it names is refused
-            applies = b.item_applies(pl.col("item"), "s_", "roles")
-            self.reject(own.filter(~applies), "QR606", self.not_applying("item", "sid"), pl.col("item_cite"),
-                        pl.col("sid"))
-            own = own.filter(applies)
-        cands.append(cand(own, pl.col("sid"), pl.col("item"), 0, 0, none))
-        producers = own.join(self.S.filter(pl.col("exc_code").is_null()).select(
-            s_producer=pl.col("id"), **{f"p_{f}": pl.col(f) for f in self._SUBJECT_FIELDS}, p_roles=pl.col("roles")),
-            on="s_producer")
-        for i, link in enumerate(m.links.producer_of_product):  # 第十二条第（一）、（二）项
-            ok = pl.col("item").is_in(list(link.items))
-            when = self.c.link_whens.get(("producer_of_product", i))
-            if when is not None:
-                ok = ok & self.bool_rule(when, "links.when", evcols)
-            if link.item in self.c.item_whens:  # a link to an item that does not apply is not made
-                ok = ok & b.item_applies(pl.lit(link.item), "p_", "p_roles")
-            cands.append(cand(producers.filter(ok), pl.col("s_producer"), pl.lit(link.item), 0, i + 1, pl.col("sid")))
-        first_product = product.sort("id", "sidx").group_by("id", maintain_order=True).agg(
-            first_product=pl.col("sid").first())
-        operator = operator.join(oos, on="id", how="left").join(first_product, on="id", how="left")
+        carried = ("date", "item", "line_model", "line_standard", "ev_item_major", "intentional", "major_impact")
+
+        def cand(frame: Any, subject: Any, code: Any, phase: int, link: int, via: Any, whose: str = "s_") -> Any:
+            """A subject the event may score, with the event's columns and the subject's kind and producer
+            (``whose``: the prefix of that subject's columns)."""
+            return frame.select("id", *carried, subject=subject, code=code,
+                                order=phase * 1_000_000 + pl.col("sidx") * 1000 + link, via_product=via,
+                                s_kind=pl.col(whose + "kind"), s_producer=pl.col(whose + "producer"))
+        if product is not None:
+            wrong = pl.col("item_subject") != "product"
+            self.reject(product.filter(wrong), "QR606",
+                        pl.format("item {} ({}) is recorded against an operator, not the product '{}': name the "
+                                  "operator", pl.col("item"), pl.col("item_title"), pl.col("sid")),
+                        pl.col("item_cite"), pl.col("sid"))
+            own = product.filter(~wrong)
+            if self.c.item_whens:  # an item that does not apply to a subject it names is refused
+                applies = b.item_applies(pl.col("item"), "s_", "roles")
+                self.reject(own.filter(~applies), "QR606", self.not_applying("item", "sid"), pl.col("item_cite"),
+                            pl.col("sid"))
+                own = own.filter(applies)
+            cands.append(cand(own, pl.col("sid"), pl.col("item"), 0, 0, none))
+            producers = own.join(S.filter(pl.col("exc_code").is_null()).select(
+                s_producer=pl.col("id"), **{f"p_{f}": pl.col(f) for f in self._SUBJECT_FIELDS},
+                p_roles=pl.col("roles")), on="s_producer")
+            for i, link in enumerate(m.links.producer_of_product):  # 第十二条第（一）、（二）项
+                ok = pl.col("item").is_in(list(link.items))
+                when = self.c.link_whens.get(("producer_of_product", i))
+                if when is not None:
+                    ok = ok & self.bool_rule(when, "links.when", evcols)
+                if link.item in self.c.item_whens:  # a link to an item that does not apply is not made
+                    ok = ok & b.item_applies(pl.lit(link.item), "p_", "p_roles")
+                cands.append(cand(producers.filter(ok), pl.col("s_producer"), pl.lit(link.item), 0, i + 1,
+                                  pl.col("sid"), "p_"))
+            first_product = product.sort("id", "sidx").group_by("id", maintain_order=True).agg(
+                first_product=pl.col("sid").first())
+            operator = operator.join(first_product, on="id", how="left")
+        else:
+            operator = operator.with_columns(first_product=none)
+        operator = operator.join(oos, on="id", how="left") if oos is not None else operator.with_columns(
+            oos_reason=none, oos_cite=none, oos_product=none)
         pitem = pl.col("item_subject") == "product"
-        blocked = pitem & pl.col("oos_product").is_not_null() & pl.col("first_product").is_null()
-        self.reject(operator.filter(blocked), "QR604",
-                    pl.format("产品 {} 不适用本规范，其经营者亦不因该事项记分（the product is out of scope, so is '{}' "
-                              "through it）: {}", pl.col("oos_product"), pl.col("sid"), pl.col("oos_reason")),
-                    pl.col("oos_cite"), pl.col("sid"))
-        via_links = operator.filter(pitem & ~blocked)
-        sellers = via_links.filter(pl.col("roles").list.contains("seller"))
-        linked, occurrences = [], []
-        for i, link in enumerate(m.links.named_seller):  # 第十二条第（一）项: the seller an event names
-            ok = pl.col("item").is_in(list(link.items))
-            when = self.c.link_whens.get(("named_seller", i))
-            if when is not None:
-                ok = ok & self.bool_rule(when, "links.when", evcols)
-            if link.item in self.c.item_whens:
-                ok = ok & b.item_applies(pl.lit(link.item), "s_", "roles")
-            hit = sellers.filter(ok)
-            linked.append(cand(hit, pl.col("sid"), pl.lit(link.item), 1, i, pl.col("first_product")))
-            occurrences.append(hit.select("id", "sidx"))
-        cands += linked
-        # neither linked as a seller nor the producer of a product the event names: refused
-        makes = product.select("id", sid=pl.col("s_producer")).drop_nulls().unique()
-        lost = via_links.join(makes, on=["id", "sid"], how="anti")
-        if occurrences:
-            lost = lost.join(pl.concat(occurrences).unique(), on=["id", "sidx"], how="anti")
         roles = pl.col("roles").list.sort().list.join(", ")
-        self.reject(lost, "QR606",
-                    pl.format(f"product item {{}} reaches an operator only through the links ({cite('links')}); it "
-                              "does not apply to '{}' (roles: {})", pl.col("item"), pl.col("sid"),
-                              pl.when(pl.col("roles").list.len() > 0).then(roles).otherwise(pl.lit("none"))),
-                    cite("links"), pl.col("sid"))
-        direct = operator.filter(~pitem)
-        role = pl.when(pl.col("item_subject").is_in(["producer", "seller"])).then(pl.col("item_subject"))
-        wrong = role.is_not_null() & ~pl.col("roles").list.contains(role)
-        self.reject(direct.filter(wrong), "QR606",
-                    pl.format("item {} applies to {}s; '{}' has roles [{}]", pl.col("item"), role, pl.col("sid"),
-                              roles), pl.col("item_cite"), pl.col("sid"))
-        direct = direct.filter(~wrong)
+        if (operator["item_subject"] == "product").any():  # product items reach operators only through the links
+            blocked = pitem & pl.col("oos_product").is_not_null() & pl.col("first_product").is_null()
+            self.reject(operator.filter(blocked), "QR604",
+                        pl.format("产品 {} 不适用本规范，其经营者亦不因该事项记分（the product is out of scope, so is "
+                                  "'{}' through it）: {}", pl.col("oos_product"), pl.col("sid"), pl.col("oos_reason")),
+                        pl.col("oos_cite"), pl.col("sid"))
+            via_links = operator.filter(pitem & ~blocked)
+            sellers = via_links.filter(pl.col("roles").list.contains("seller"))
+            linked, occurrences = [], []
+            for i, link in enumerate(m.links.named_seller):  # 第十二条第（一）项: the seller an event names
+                ok = pl.col("item").is_in(list(link.items))
+                when = self.c.link_whens.get(("named_seller", i))
+                if when is not None:
+                    ok = ok & self.bool_rule(when, "links.when", evcols)
+                if link.item in self.c.item_whens:
+                    ok = ok & b.item_applies(pl.lit(link.item), "s_", "roles")
+                hit = sellers.filter(ok)
+                linked.append(cand(hit, pl.col("sid"), pl.lit(link.item), 1, i, pl.col("first_product")))
+                occurrences.append(hit.select("id", "sidx"))
+            cands += linked
+            # neither linked as a seller nor the producer of a product the event names: refused
+            lost = via_links
+            if product is not None:
+                makes = product.select("id", sid=pl.col("s_producer")).drop_nulls().unique()
+                lost = lost.join(makes, on=["id", "sid"], how="anti")
+            if occurrences:
+                lost = lost.join(pl.concat(occurrences).unique(), on=["id", "sidx"], how="anti")
+            self.reject(lost, "QR606",
+                        pl.format(f"product item {{}} reaches an operator only through the links ({cite('links')}); "
+                                  "it does not apply to '{}' (roles: {})", pl.col("item"), pl.col("sid"),
+                                  pl.when(pl.col("roles").list.len() > 0).then(roles).otherwise(pl.lit("none"))),
+                        cite("links"), pl.col("sid"))
+            direct = operator.filter(~pitem)
+        else:
+            direct = operator
+        if any(i.subject in ("producer", "seller") for i in m.items.values()):  # items for one role only
+            role = pl.when(pl.col("item_subject").is_in(["producer", "seller"])).then(pl.col("item_subject"))
+            wrong = role.is_not_null() & ~pl.col("roles").list.contains(role)
+            self.reject(direct.filter(wrong), "QR606",
+                        pl.format("item {} applies to {}s; '{}' has roles [{}]", pl.col("item"), role, pl.col("sid"),
+                                  roles), pl.col("item_cite"), pl.col("sid"))
+            direct = direct.filter(~wrong)
         if self.c.item_whens:
             applies = b.item_applies(pl.col("item"), "s_", "roles")
             self.reject(direct.filter(~applies), "QR606", self.not_applying("item", "sid"), pl.col("item_cite"),
                         pl.col("sid"))
             direct = direct.filter(applies)
         cands.append(cand(direct, pl.col("sid"), pl.col("item"), 1, 0, none))
-        c = pl.concat(cands).join(ev.drop("item_subject", "item_title", "item_cite"), on="id")
-        self.counted.append(c["id"])
-        self.recorded_by(d.join(c.select("id").unique(), on="id", how="semi"))
-        c = c.join(items.rename({"item": "code"}), on="code")
+        cands = pl.concat(cands) if len(cands) > 1 else cands[0]
+        self.counted.append(cands["id"])
+        if d["recorded_by"].null_count() < d.height:
+            self.recorded_by(d.join(cands.select("id").unique(), on="id", how="semi"))
         cols = {("item", "points"): pl.col("item.points"),
                 ("item", "intentional_points"): pl.col("item.intentional_points"),
                 ("item", "code"): pl.col("code"), **evcols}
-        c = c.with_columns(points=b.value(c, self.c.exprs["intentional.points"], "intentional.points", cols,
-                                          "intentional.points"))
+        c = cands.lazy().join(items.lazy().rename({"item": "code"}), on="code")
+        points = b.expr(self.c.exprs["intentional.points"], "intentional.points", cols)
+        if isinstance(points, tuple):  # a product: refused when a value is not exact at the scale
+            c = c.collect(engine=MEMORY)
+            c = c.with_columns(points=b.value(c, self.c.exprs["intentional.points"], "intentional.points", cols,
+                                              "intentional.points")).lazy()
+        else:
+            c = c.with_columns(points=points)
         # 第九条第一款: one entry per subject and event, the heaviest value (ties: the first made, as the engine)
-        c = c.sort("id", "subject", "points", "code", "order").with_columns(
-            eorder=pl.col("order").min().over("id", "subject"))
-        c = c.filter(pl.struct("id", "subject").is_first_distinct())
-        c = c.join(self.S.select(subject=pl.col("id"), s_kind=pl.col("kind"), s_producer=pl.col("producer")),
-                   on="subject", how="left")
+        if cands["id"].n_unique() == cands.height:  # each event scores one subject once: nothing to choose
+            c = c.with_columns(eorder=pl.col("order"))
+        else:
+            c = c.sort("id", "subject", "points", "code", "order").with_columns(
+                eorder=pl.col("order").min().over("id", "subject"))
+            c = c.filter(pl.struct("id", "subject").is_first_distinct())
         e = c.select("subject", "s_kind", "s_producer", "code", "date", "points", "via_product", "eorder",
                      "intentional", event=pl.col("id"), major=pl.col("major_impact") | pl.col("item_major")
                      | pl.col("ev_item_major"), spot=pl.col("item_spot"), line_model=pl.col("line_model"),
@@ -860,9 +922,9 @@ class _Run:
                      line_product=pl.coalesce("via_product", pl.when(pl.col("s_kind") == "product")
                                               .then(pl.col("subject"))))
         e = e.with_columns(anchor=pl.col("date"), kind=pl.lit("deduction"), status=pl.lit("counted"))
-        e = self.spot_check_dedup(e)
-        counted = e.filter(pl.col("status") == "counted")
+        e = self.spot_check_dedup(e.collect(engine=MEMORY))
         if self.uses("deduction", "ordinal"):
+            counted = e.filter(pl.col("status") == "counted")
             # 第十五条第（一）项: 1 + counted deductions of the subject before it (date, event) inside its window.
             several = counted.filter(pl.len().over("subject") > 1)  # a subject's only deduction is its first
             pairs = several.select("subject", "event", "date").join(
@@ -1182,6 +1244,8 @@ class _Run:
         the reward's date, grouped back by reward — the engine's ``collections``."""
         pl, b = self.pl, self.b
         scope = b.scopes["rewards.rules.when"]
+        if not any(b.aggregations(expr) for expr in exprs):
+            return w, cols
         w = w.with_columns(__r=pl.int_range(pl.len()))
         for expr in exprs:
             for node, name, comp in b.aggregations(expr):
@@ -1242,32 +1306,40 @@ class _Run:
         def unknown_rule(rule: str | None) -> tuple[str, str]:
             hint = did_you_mean(str(rule), rules)
             return f"unknown reward rule '{rule}'" + (f" ({hint})" if hint else ""), self.c.cites.get("rewards")
-        self.reject_rows(w.filter(pl.col("rule_subject").is_null()), "QR610", unknown_rule, "rule")
-        w = self.check_subjects(w.filter(pl.col("rule_subject").is_not_null()).with_columns(sid=pl.col("subject")))
+        if w["rule_subject"].null_count():
+            self.reject_rows(w.filter(pl.col("rule_subject").is_null()), "QR610", unknown_rule, "rule")
+            w = w.filter(pl.col("rule_subject").is_not_null())
+        w = self.check_subjects(w.with_columns(sid=pl.col("subject")))
         is_product = pl.col("s_kind") == "product"
         role = pl.when(pl.col("rule_subject").is_in(["producer", "seller"])).then(pl.col("rule_subject"))
         wrong = ((pl.col("rule_subject") == "product") != is_product) | (
             role.is_not_null() & ~pl.col("roles").list.contains(role))
         with_roles = pl.format(" with roles [{}]", pl.col("roles").list.sort().list.join(", "))
-        self.reject(w.filter(wrong), "QR611",
-                    pl.format("reward rule {} applies to a {}; '{}' is a {}{}", pl.col("rule"), pl.col("rule_subject"),
-                              pl.col("sid"), pl.col("s_kind"),
-                              pl.when(is_product).then(pl.lit("")).otherwise(with_roles)),
-                    pl.col("rule_cite"), pl.col("sid"))
-        w = w.filter(~wrong).with_columns(operator=pl.when(is_product).then(pl.col("s_producer"))
-                                          .otherwise(pl.col("sid")))
+        w = w.with_columns(__wrong=wrong)
+        if w["__wrong"].any() or w["__wrong"].null_count():
+            self.reject(w.filter(wrong), "QR611",
+                        pl.format("reward rule {} applies to a {}; '{}' is a {}{}", pl.col("rule"),
+                                  pl.col("rule_subject"), pl.col("sid"), pl.col("s_kind"),
+                                  pl.when(is_product).then(pl.lit("")).otherwise(with_roles)),
+                        pl.col("rule_cite"), pl.col("sid"))
+            w = w.filter(~wrong)
+        w = w.drop("__wrong").with_columns(operator=pl.when(is_product).then(pl.col("s_producer"))
+                                           .otherwise(pl.col("sid")))
         w = self.operator_facts(w, filings, "date", "operator").with_columns(
             has_notice=pl.col("notice_date").is_not_null() & pl.col("action_date").is_not_null(),
             notice_date=pl.coalesce("notice_date", "date"), action_date=pl.coalesce("action_date", "date"),
             reported=pl.col("reported").fill_null(False),
             recalled_before_defect=pl.col("recalled_before_defect").fill_null(False))
-        w = self.clean_records(w, checks, deductions, "sid", "date")
+        present = w["rule"].unique().to_list()
+        read = {n for code in present for c in self.c.reward_conditions.get(code, []) for n in self.c.reads(c.expr)}
+        read |= self.c.reads(self.c.exprs["rewards.cap.counted"])
+        if read & {"subject.clean_years", "subject.failures", "subject.passes"}:  # a subject's spot-check record
+            w = self.clean_records(w, checks, deductions, "sid", "date")
         cols = {("reward", f): pl.col(f) for f in ("date", "rule", "reported", "recalled_before_defect", "has_notice",
                                                    "notice_date", "action_date")}
         cols.update({("reward", "points"): pl.col("rule_points"), ("operator", "filed"): pl.col("operator.filed"),
                      ("operator", "concealed"): pl.col("operator.concealed"), ("as_of",): pl.col("date"),
                      **self.subject_columns()})
-        present = w["rule"].unique().to_list()
         w, cols = self.aggregate(w, [c.expr for code in present for c in self.c.reward_conditions.get(code, [])],
                                  cols, checks, deductions)
         ok, reason, cite = pl.lit(False), pl.lit(None, dtype=pl.Utf8), pl.lit(None, dtype=pl.Utf8)
@@ -1287,10 +1359,12 @@ class _Run:
             reason = pl.when(this).then(pl.when(n == 1).then(one).otherwise(many)).otherwise(reason)
             cite = pl.when(this).then(pl.when(n == 1).then(one_cite).otherwise(pl.lit(rule.cite, dtype=pl.Utf8))) \
                 .otherwise(cite)
-        w = w.with_columns(__ok=ok, __reason=reason, __cite=cite)
-        self.reject(w.filter(~pl.col("__ok")), "QR611", pl.format("not eligible: {}", pl.col("__reason")),
-                    pl.col("__cite"), pl.col("sid"))
-        w = w.filter(pl.col("__ok"))
+        w = w.with_columns(__ok=ok)
+        if w["__ok"].sum() < w.height:  # some not eligible (a null: neither, as a filter reads it)
+            w = w.with_columns(__reason=reason, __cite=cite)
+            self.reject(w.filter(~pl.col("__ok")), "QR611", pl.format("not eligible: {}", pl.col("__reason")),
+                        pl.col("__cite"), pl.col("sid"))
+            w = w.filter(pl.col("__ok"))
         self.counted.append(w["id"])
         cap = self.c.exprs["rewards.cap.counted"]
         w = w.with_columns(subject=pl.col("sid")).sort("subject", "date", "id")
@@ -1298,6 +1372,8 @@ class _Run:
         out = w.select("subject", event=pl.col("id"), kind=pl.lit("reward"), date=pl.col("date"),
                        anchor=pl.col("date"), points=pl.col("points"), via_product=pl.lit(None, dtype=pl.Utf8),
                        of_event=pl.lit(None, dtype=pl.Utf8), of_subject=pl.lit(None, dtype=pl.Utf8))
+        if self.lines().height == 0:  # no producer's line: nothing shares a cap
+            return out, self.line_rewards(w, cap, cols, checks, deductions)
         return out, self.line_rewards(w.filter(pl.col("points") > 0), cap, cols, checks, deductions)
 
     def capped(self, w: Any, cap: Any, cols: dict, who: str = "subject") -> Any:
@@ -1307,9 +1383,12 @@ class _Run:
         points = np.zeros(w.height, dtype=np.int64)
         granted = np.zeros(w.height, dtype=np.int64)
         _, rounds = self.rounds(w, who)
+        got = b.expr(cap, "rewards.cap.counted", {**cols, ("granted",): pl.col("granted")})
+        read = {n for e in (got if isinstance(got, tuple) else (got,)) for n in e.meta.root_names()}
+        narrow = w.select(c for c in w.columns if c in read or c == "rule_points")  # what the cap reads
         for rows, inner, outer in rounds:
             np.add.at(granted, inner, points[outer])
-            cur = w[rows].with_columns(granted=pl.Series(granted[rows]))
+            cur = narrow[rows].with_columns(granted=pl.Series(granted[rows]))
             counted = b.value(cur, cap, "rewards.cap.counted", {**cols, ("granted",): pl.col("granted")},
                               "rewards.cap.counted").to_numpy()
             points[rows] = np.maximum(np.minimum(counted, cur["rule_points"].to_numpy()), 0)
