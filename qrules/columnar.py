@@ -357,6 +357,13 @@ class ColumnarBackend:
                            seconds=time.perf_counter() - t0)
 
 
+def _always(expr: Any) -> bool:
+    """Whether a rule is the literal ``true`` (then nothing it could read changes its value)."""
+    from .language import ast
+
+    return isinstance(expr.node, ast.Literal) and expr.node.value is True
+
+
 def _rules_calling(compiled: Any, func: str) -> list[str]:
     """The reward rules whose ``when`` or conditions call ``func`` (read from the checked trees)."""
     from .language import ast
@@ -583,11 +590,13 @@ class _Run:
         pl, m = self.pl, self.m
         prefix = division_prefix(m.jurisdiction.division)
         s = self.t.subjects
-        own = s.select(pl.col("id").alias("producer"), pl.col("region").alias("__pregion")).unique("producer",
-                                                                                                   keep="first")
-        s = s.with_columns(producer=pl.when(pl.col("kind") == "product").then(pl.col("producer")))
-        s = s.join(own, on="producer", how="left", maintain_order="left").with_columns(
-            region=pl.coalesce("region", "__pregion")).drop("__pregion")
+        products = (s["kind"] == "product").any()
+        own = s.lazy().select(pl.col("id").alias("producer"), pl.col("region").alias("__pregion")).unique(
+            "producer", keep="first")
+        s = s.lazy().with_columns(producer=pl.when(pl.col("kind") == "product").then(pl.col("producer")))
+        if products:
+            s = s.join(own, on="producer", how="left", maintain_order="left").with_columns(
+                region=pl.coalesce("region", "__pregion")).drop("__pregion")
         out_of_scope = pl.col("category").is_in(list(m.scope.excluded_categories)).fill_null(False)
         outside = pl.col("region").is_not_null() & ~pl.col("region").str.starts_with(prefix)
         return s.with_columns(
@@ -598,7 +607,7 @@ class _Run:
             .when(outside).then(pl.format(f"行政区划 {{}} 不在{m.jurisdiction.name}（{m.jurisdiction.division}）"
                                           "辖区内（outside the jurisdiction）", pl.col("region"))),
             exc_cite=pl.when(out_of_scope).then(pl.lit(m.scope.cite, dtype=pl.Utf8))
-            .when(outside).then(pl.lit(m.jurisdiction.cite, dtype=pl.Utf8)))
+            .when(outside).then(pl.lit(m.jurisdiction.cite, dtype=pl.Utf8))).collect(engine=MEMORY)
 
     #: What an event row learns of the subject it names (``check_subjects``), as ``s_*`` columns.
     _SUBJECT_FIELDS = ("kind", "producer", "brand", "nice_class", "category", "region")
@@ -1073,53 +1082,61 @@ class _Run:
         pl, b, m = self.pl, self.b, self.m
         cite = self.c.cites.get
         r = r.join(self.t.heads(), on="of", how="left")
-        self.reject(r.filter(pl.col("t_kind").is_null()), "QR607", pl.format("repair of unknown deduction '{}'",
-                                                                             pl.col("of")), cite("repairs"))
-        if self.revoked is not None:  # 第二十五条: a revoked deduction has nothing to repair
-            r = r.join(self.revoked.rename({"by": "__revoked"}), on="of", how="left")
-            gone = pl.col("__revoked").is_not_null()
-            self.reject(r.filter(gone & (pl.col("t_kind") != "deduction")), "QR607",
-                        pl.format("repair of deduction '{}' was revoked by {}", pl.col("of"), pl.col("__revoked")),
-                        cite("repairs"))
-            self.reject(r.filter(gone & (pl.col("t_kind") == "deduction")), "QR607",
-                        pl.format("deduction '{}' was revoked by {}", pl.col("of"), pl.col("__revoked")),
-                        cite("corrections"))
-            r = r.filter(~gone).drop("__revoked")
-        self.reject(r.filter(pl.col("t_kind").is_not_null() & (pl.col("t_kind") != "deduction")), "QR607",
-                    pl.format("repair of '{}' is not a deduction", pl.col("of")), cite("repairs"))
-        r = r.filter(pl.col("t_kind") == "deduction")
-        self.reject(r.filter(pl.col("t_date") > pl.col("date")), "QR607",
-                    pl.format("repair dated {}, before its deduction ({})", pl.col("date"), pl.col("t_date")),
-                    cite("repair_date"))
-        r = r.filter(pl.col("t_date") <= pl.col("date")).with_columns(
-            wanted=pl.col("subjects").fill_null([]).list.len() > 0)
-        entries = deductions.select(pl.col("event").alias("of"), pl.col("subject").alias("sid"),
-                                    pl.col("date").alias("d_date"), pl.col("code").alias("item"), "points",
-                                    "intentional", "major", "ordinal", "status", "s_kind", "s_producer",
-                                    "via_product", "eorder")
-        pairs = r.select("id", "kind", "of", "date", "rectified", "wanted").join(entries, on="of")
-        named = r.filter(pl.col("wanted")).select("id", "kind", "of", "subjects").explode("subjects").rename(
-            {"subjects": "sid"})
-        self.reject(named.join(pairs, on=["id", "sid"], how="anti"), "QR607",
-                    pl.format("deduction '{}' has no entry for subject '{}'", pl.col("of"), pl.col("sid")),
-                    cite("repairs"), pl.col("sid"))
-        pairs = pl.concat([pairs.filter(~pl.col("wanted")), pairs.join(named.select("id", "sid").unique(),
-                                                                         on=["id", "sid"], how="semi")])
-        self.reject(r.filter(~pl.col("wanted")).join(pairs, on="id", how="anti"), "QR607",
-                    pl.format("deduction '{}' did not count for any subject", pl.col("of")), cite("repairs"))
+        wrong = r.select(unknown=pl.col("t_kind").is_null().any(), other=(pl.col("t_kind") != "deduction").any(),
+                         early=(pl.col("t_date") > pl.col("date")).any()).row(0)
+        if any(wrong) or self.revoked is not None:  # some repair names no deduction it may repair
+            self.reject(r.filter(pl.col("t_kind").is_null()), "QR607",
+                        pl.format("repair of unknown deduction '{}'", pl.col("of")), cite("repairs"))
+            if self.revoked is not None:  # 第二十五条: a revoked deduction has nothing to repair
+                r = r.join(self.revoked.rename({"by": "__revoked"}), on="of", how="left")
+                gone = pl.col("__revoked").is_not_null()
+                self.reject(r.filter(gone & (pl.col("t_kind") != "deduction")), "QR607",
+                            pl.format("repair of deduction '{}' was revoked by {}", pl.col("of"), pl.col("__revoked")),
+                            cite("repairs"))
+                self.reject(r.filter(gone & (pl.col("t_kind") == "deduction")), "QR607",
+                            pl.format("deduction '{}' was revoked by {}", pl.col("of"), pl.col("__revoked")),
+                            cite("corrections"))
+                r = r.filter(~gone).drop("__revoked")
+            self.reject(r.filter(pl.col("t_kind").is_not_null() & (pl.col("t_kind") != "deduction")), "QR607",
+                        pl.format("repair of '{}' is not a deduction", pl.col("of")), cite("repairs"))
+            r = r.filter(pl.col("t_kind") == "deduction")
+            self.reject(r.filter(pl.col("t_date") > pl.col("date")), "QR607",
+                        pl.format("repair dated {}, before its deduction ({})", pl.col("date"), pl.col("t_date")),
+                        cite("repair_date"))
+        r = r.lazy().filter(pl.col("t_date") <= pl.col("date")).with_columns(
+            wanted=pl.col("subjects").fill_null([]).list.len() > 0).collect(engine=MEMORY)
+        entries = deductions.lazy().select(pl.col("event").alias("of"), pl.col("subject").alias("sid"),
+                                           pl.col("date").alias("d_date"), pl.col("code").alias("item"), "points",
+                                           "intentional", "major", "ordinal", "status", "s_kind", "s_producer",
+                                           "via_product", "eorder")
+        pairs = r.lazy().select("id", "kind", "of", "date", "rectified", "wanted").join(entries, on="of").collect(
+            engine=MEMORY)
+        if r["wanted"].any():  # a repair naming its subjects repairs the deduction for those only
+            named = r.filter(pl.col("wanted")).select("id", "kind", "of", "subjects").explode("subjects").rename(
+                {"subjects": "sid"})
+            self.reject(named.join(pairs, on=["id", "sid"], how="anti"), "QR607",
+                        pl.format("deduction '{}' has no entry for subject '{}'", pl.col("of"), pl.col("sid")),
+                        cite("repairs"), pl.col("sid"))
+            pairs = pl.concat([pairs.filter(~pl.col("wanted")), pairs.join(named.select("id", "sid").unique(),
+                                                                             on=["id", "sid"], how="semi")])
+        if pairs["id"].n_unique() < r.height:
+            self.reject(r.filter(~pl.col("wanted")).join(pairs, on="id", how="anti"), "QR607",
+                        pl.format("deduction '{}' did not count for any subject", pl.col("of")), cite("repairs"))
         pairs = pairs.rename({"sid": "subject"})
         dup = pl.col("status") != "counted"
-        self.reject(pairs.filter(dup), "QR607",
-                    pl.format("deduction '{}' did not count for '{}' ({}): nothing to repair", pl.col("of"),
-                              pl.col("subject"), pl.col("status")), m.dedup.spot_check.cite, pl.col("subject"))
-        pairs = pairs.filter(~dup)
         # Brief §3, Art 15: only while the deduction counts on the repair's date.
         inside = b.win("d_date", "date")
-        self.reject(pairs.filter(~inside), "QR607",
-                    pl.format("deduction '{}' ({}) is outside the window ending on the repair's date {}: it no "
-                              "longer counts, nothing to repair（扣分已超出统计周期）", pl.col("of"), pl.col("d_date"),
-                              pl.col("date")), m.window.cite, pl.col("subject"))
-        pairs = pairs.filter(inside).with_columns(
+        if pairs.select(dup.any() | (~inside).any()).item():
+            self.reject(pairs.filter(dup), "QR607",
+                        pl.format("deduction '{}' did not count for '{}' ({}): nothing to repair", pl.col("of"),
+                                  pl.col("subject"), pl.col("status")), m.dedup.spot_check.cite, pl.col("subject"))
+            pairs = pairs.filter(~dup)
+            self.reject(pairs.filter(~inside), "QR607",
+                        pl.format("deduction '{}' ({}) is outside the window ending on the repair's date {}: it no "
+                                  "longer counts, nothing to repair（扣分已超出统计周期）", pl.col("of"),
+                                  pl.col("d_date"), pl.col("date")), m.window.cite, pl.col("subject"))
+            pairs = pairs.filter(inside)
+        pairs = pairs.with_columns(
             operator=pl.when(pl.col("s_kind") == "operator").then(pl.col("subject"))
             .otherwise(pl.col("s_producer").fill_null("")))
         pairs = self.operator_facts(pairs, filings, "date", "operator").with_columns(
@@ -1135,9 +1152,22 @@ class _Run:
         pairs = pairs.sort("operator", "date", "id", "eorder")
         lim = m.repair.limit
         limit = self.c.exprs["repair.limit.allowed_when"]
+        prior = np.zeros(pairs.height, dtype=np.int64)
+        once = "deduction '{}' was already repaired for '{}' by {}: a deduction is repaired once（同一扣分只修复一次）"
+        if not conds and _always(limit) and not self.c.reads(self.c.exprs["repair.ratio.value"]) & {
+                "prior_repairs", "repair.ordinal"}:
+            # no decision reads an earlier one but "once": each deduction's first repair for a subject is accepted
+            accepted = np.ones(pairs.height, dtype=bool)
+            if pairs["of"].n_unique() < pairs.height:
+                again = pairs.with_columns(__by=pl.col("id").first().over("subject", "of"),
+                                           __first=pl.struct("subject", "of").is_first_distinct())
+                self.reject(again.filter(~pl.col("__first")), "QR607",
+                            pl.format(once, pl.col("of"), pl.col("subject"), pl.col("__by")), m.repair.ratio.cite,
+                            pl.col("subject"))
+                accepted = again["__first"].to_numpy()
+            return self.repaired(pairs.with_columns(prior=pl.Series(prior)).filter(pl.Series(accepted)), cols)
         key = pairs.select(pl.struct("subject", "of").rank("dense").cast(pl.Int64) - 1).to_series().to_numpy()
         accepted = np.zeros(pairs.height, dtype=bool)
-        prior = np.zeros(pairs.height, dtype=np.int64)
         repaired_by = np.full(int(key.max()) + 1 if pairs.height else 0, -1, dtype=np.int64)
         step, rounds = self.rounds(pairs, "operator", "id")
         n_steps = int(step.max()) + 1 if pairs.height else 0
@@ -1151,8 +1181,7 @@ class _Run:
             already = by >= 0
             if already.any():  # brief §3, Art 15: a deduction is repaired once per subject
                 self.reject(pairs[rows[already]].with_columns(__by=ids.gather(by[already])), "QR607",
-                            pl.format("deduction '{}' was already repaired for '{}' by {}: a deduction is repaired "
-                                      "once（同一扣分只修复一次）", pl.col("of"), pl.col("subject"), pl.col("__by")),
+                            pl.format(once, pl.col("of"), pl.col("subject"), pl.col("__by")),
                             m.repair.ratio.cite, pl.col("subject"))
             rows = rows[~already]
             if rows.size == 0:
@@ -1185,17 +1214,26 @@ class _Run:
             verdict = np.zeros(n_steps, dtype=bool)
             verdict[s[first]] = allowed[first]
             ok = verdict[s]
-            self.reject(cur.filter(pl.Series(~ok)), "QR609",
-                        pl.format(f"{lim.reason}: operator '{{}}' already has {{}} repairs in the period ending {{}}",
-                                  pl.col("operator"), pl.col("prior"), pl.col("date")), lim.cite, pl.col("subject"))
+            if not ok.all():
+                self.reject(cur.filter(pl.Series(~ok)), "QR609",
+                            pl.format(f"{lim.reason}: operator '{{}}' already has {{}} repairs in the period ending "
+                                      "{}", pl.col("operator"), pl.col("prior"), pl.col("date")), lim.cite,
+                            pl.col("subject"))
             accepted[rows[ok]] = True
             step_done[s[ok]] = True
             repaired_by[key[rows[ok]]] = rows[ok]
-        done = pairs.with_columns(prior=pl.Series(prior)).filter(pl.Series(accepted))
-        ratio = b.value(done, self.c.exprs["repair.ratio.value"], "repair.ratio.value", cols, "repair.ratio.value")
-        done = done.with_columns(ratio=ratio)
+        return self.repaired(pairs.with_columns(prior=pl.Series(prior)).filter(pl.Series(accepted)), cols)
+
+    def repaired(self, done: Any, cols: dict) -> Any:
+        """The accepted repairs as entries: the ratio (第十五条) of the points of the deduction repaired."""
+        pl, b, m = self.pl, self.b, self.m
+        expr = self.c.exprs["repair.ratio.value"]
+        got = b.expr(expr, "repair.ratio.value", cols)
+        ratio = b.value(done, expr, "repair.ratio.value", cols, "repair.ratio.value") if isinstance(got, tuple) \
+            else got
         product = pl.col("ratio") * pl.col("points").abs()
-        if done.height and done.select(((product % b.unit) != 0).any()).item():
+        done = done.with_columns(ratio=ratio).with_columns(__inexact=(product % b.unit) != 0)
+        if done["__inexact"].any():
             raise Fallback([f"repair.ratio.value: a repair's points need more than {b.scale} decimal places"])
         self.counted.append(done["id"])
         lapse = bool(m.repair.lapses_with_deduction.value)
@@ -1451,6 +1489,14 @@ class _Run:
         where it counts — the window rule evaluated once per distinct anchor date — and one
         group-by sums every date at once."""
         pl, b = self.pl, self.b
+        if len(dates) == 1:  # one date: the entries counted then, summed in one group-by
+            on = pl.col("kind") == "deduction"
+            nonzero = pl.col("points") != 0
+            return entries.lazy().with_columns(at=pl.lit(dates[0], dtype=pl.Date)).filter(
+                (pl.col("date") <= pl.col("at")) & b.win("anchor", "at")).group_by(keys).agg(
+                pl.col("at").first(), total=pl.col("points").sum(), live_deductions=on.sum().cast(pl.UInt32),
+                entries_counted=nonzero.sum().cast(pl.UInt32),
+                deductions=(nonzero & on).sum().cast(pl.UInt32)).collect(engine=MEMORY)
         if len(dates) > 60:  # the masks are 64-bit integers
             return pl.concat([self.sums_at(entries, keys, dates[i:i + 60]) for i in range(0, len(dates), 60)])
         k_all = len(dates)
@@ -1626,6 +1672,9 @@ class _Run:
         subject's score gives on every score date is one expression per date over all subjects;
         the lock is then carried from date to date over arrays."""
         pl, c, m = self.pl, self.c, self.m
+        if not dates:  # no adjustment yet: the official class is O for every subject, nothing locked
+            return subj.with_columns(official_class=pl.lit("O"), lock_class=pl.lit(None, dtype=pl.Utf8),
+                                     lock_since=pl.lit(None, dtype=pl.Date), lock_until=pl.lit(None, dtype=pl.Date))
         lock = m.adjustment.lock
         lock_class = lock.class_ if lock else None
         st = subj.select("subject", "first").join(first_own, on="subject", how="left")
@@ -1694,10 +1743,10 @@ class _Run:
         text = pl.concat_str([pl.when(v < 0).then(pl.lit("-")).otherwise(pl.lit("")),
                               (v.abs() // b.unit).cast(pl.Utf8),
                               pl.when(frac != "").then(pl.lit(".") + frac).otherwise(pl.lit(""))])
-        out = subj.join(measures, on="official_class", how="left").sort("pos")
+        out = subj.lazy().join(measures.lazy(), on="official_class", how="left").sort("pos")
         return out.select(pl.col("subject").alias("id"), "kind", "name", "scored",
                           pl.when(v.is_not_null()).then(text).alias("score"), "live_class", "official_class",
                           "lock_class", pl.col("lock_since").cast(pl.Utf8), pl.col("lock_until").cast(pl.Utf8),
                           "determined_by", "supervision", "notice",
                           "checks_per_year", pl.col("entries_counted").fill_null(0).cast(pl.Int64),
-                          pl.col("deductions").fill_null(0).cast(pl.Int64), "flags")
+                          pl.col("deductions").fill_null(0).cast(pl.Int64), "flags").collect(engine=MEMORY)
