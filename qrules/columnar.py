@@ -660,7 +660,8 @@ class _Run:
                         pl.format(f"dated {{}}, after the as-of date {self.as_of}; not yet effective", pl.col("date")))
         self.revoked, self.amended = None, {}
         if t.kind("correction").height:  # 第二十四条、第二十五条: what follows sees the events as corrected
-            events = self.corrections(t.events.filter(~late)).lazy()
+            # lazy: each kind is read below with its own columns, never a corrected copy of the whole table
+            events = self.corrections(t.events.lazy().filter(~late))
 
             def part(kind: str | tuple) -> Any:
                 which = pl.col("kind").is_in(list(kind)) if isinstance(kind, tuple) else pl.col("kind") == kind
@@ -935,14 +936,19 @@ class _Run:
         if self.uses("deduction", "ordinal"):
             counted = e.filter(pl.col("status") == "counted")
             # 第十五条第（一）项: 1 + counted deductions of the subject before it (date, event) inside its window.
-            several = counted.filter(pl.len().over("subject") > 1)  # a subject's only deduction is its first
-            pairs = several.select("subject", "event", "date").join(
-                several.select("subject", pl.col("event").alias("p_event"), pl.col("date").alias("p_date")),
-                on="subject")
-            before = (pl.col("p_date") < pl.col("date")) | ((pl.col("p_date") == pl.col("date"))
-                                                            & (pl.col("p_event") < pl.col("event")))
-            prior = pairs.filter(before & b.win("p_date", "date")).group_by("subject", "event").agg(
-                pl.len().alias("prior"))
+            s = counted.select("subject", "event", "date").sort("subject", "date", "event")
+            first = self.earliest_in_window(s, "subject")
+            if first is not None:
+                prior = s.select("subject", "event", prior=pl.Series(np.arange(s.height) - first))
+            else:  # a window rule that is not one run of dates: pair each subject's deductions
+                several = counted.filter(pl.len().over("subject") > 1)  # a subject's only deduction is its first
+                pairs = several.select("subject", "event", "date").join(
+                    several.select("subject", pl.col("event").alias("p_event"), pl.col("date").alias("p_date")),
+                    on="subject")
+                before = (pl.col("p_date") < pl.col("date")) | ((pl.col("p_date") == pl.col("date"))
+                                                                & (pl.col("p_event") < pl.col("event")))
+                prior = pairs.filter(before & b.win("p_date", "date")).group_by("subject", "event").agg(
+                    pl.len().alias("prior"))
             e = e.join(prior, on=["subject", "event"], how="left").with_columns(
                 ordinal=pl.col("prior").fill_null(0) + 1).drop("prior")
         else:
@@ -1039,6 +1045,8 @@ class _Run:
         together. Returns (each row's step, rounds); round ``k`` is (rows of some ``who``'s ``k``-th
         step, and step index pairs (step, earlier step of the same ``who`` inside the window ending at
         the step's date)). A step's decision reads only earlier steps' decisions, made in earlier rounds."""
+        from .columnar_window import pairs_in_window
+
         pl, b = self.pl, self.b
         if frame.height == 0:
             return np.zeros(0, dtype=np.int64), []
@@ -1053,17 +1061,38 @@ class _Run:
         start = pl.when((pl.col("w") != pl.col("w").shift(1)).fill_null(True)).then(i).forward_fill()
         u = u.with_columns(rank=i - start)
         rank = u["rank"].to_numpy()
-        u = u.filter(pl.len().over("w") > 1)  # a single step reads no earlier one
-        pairs = u.join(u.select("w", pl.col("date").alias("p_date"), pl.col("g").alias("j"),
-                                pl.col("rank").alias("p_rank")), on="w").filter(
-            (pl.col("p_rank") < pl.col("rank")) & b.win("p_date", "date"))
-        inner, outer = pairs["g"].to_numpy(), pairs["j"].to_numpy()
+        first = self.earliest_in_window(u, "w")  # u's rows are the steps, in order
+        if first is not None:
+            inner, outer = pairs_in_window(first)
+        else:  # a window rule that is not one run of dates: pair each who's steps
+            u = u.filter(pl.len().over("w") > 1)  # a single step reads no earlier one
+            pairs = u.join(u.select("w", pl.col("date").alias("p_date"), pl.col("g").alias("j"),
+                                    pl.col("rank").alias("p_rank")), on="w").filter(
+                (pl.col("p_rank") < pl.col("rank")) & b.win("p_date", "date"))
+            inner, outer = pairs["g"].to_numpy(), pairs["j"].to_numpy()
         by_rank, row_rank = rank[inner], rank[step]
         out = []
         for k in range(int(rank.max()) + 1):
             mask = by_rank == k
             out.append((np.flatnonzero(row_rank == k), inner[mask], outer[mask]))
         return step, out
+
+    def earliest_in_window(self, frame: Any, who: str) -> Any:
+        """For ``frame`` sorted by ``who`` and date: each row's first earlier row of the same
+        ``who`` inside the window ending on its date (:mod:`qrules.columnar_window`), or ``None``
+        when the window rule is not one run of dates (the caller then pairs rows)."""
+        from .columnar_window import earliest_in_window, window_runs
+
+        pl = self.pl
+        if not hasattr(self, "_runs"):  # the rule over every decided date, once per run
+            self._runs = window_runs(pl, self.b.win("p_date", "date"), pl.Series(self.event_days, dtype=pl.Date))
+        runs, dates = self._runs, frame["date"]
+        if runs is not None and not dates.is_in(pl.Series(runs[0]).implode()).all():
+            runs = window_runs(pl, self.b.win("p_date", "date"), dates)
+        if runs is None:
+            return None
+        groups = frame.select((pl.col(who) != pl.col(who).shift(1)).fill_null(True).cum_sum()).to_series()
+        return earliest_in_window(groups.to_numpy(), dates.to_numpy(), runs)
 
     def uses(self, record: str, field: str) -> bool:
         """Whether a repair rule reads ``record.field`` (so the backend computes it only when needed)."""
@@ -1554,17 +1583,16 @@ class _Run:
             points=pl.col("line_points").fill_null(pl.col("points"))).drop("line_points")
         return pl.concat([ded, rep, rew], how="diagonal_relaxed").drop("src")
 
-    def accounts(self, entries: Any, line_rewards: Any, dates: list[dt.date]) -> tuple[Any, Any]:
+    def accounts(self, entries: Any, line_rewards: Any, dates: list[dt.date], first_own: Any) -> Any:
         """Each subject's account at each date (第八条、第十条): (subject, at, total, counts,
-        determined_by) where it has live entries or a product line; and each subject's first own
-        counted entry (for 第八条's start score)."""
+        determined_by) where it has live entries or a product line. ``first_own``: each subject's
+        first own counted entry (第八条's start score)."""
         pl = self.pl
         stays = bool(self.c.params.get("stays_scored", True))
-        first_own = entries.group_by("subject").agg(pl.col("date").min().alias("first_own"))
         own = self.sums_at(entries, ["subject"], dates)
         line = self.line_entries(entries, line_rewards)
         if line is None or line.height == 0 and self.lines().height == 0:
-            return own.with_columns(determined_by=pl.lit(None, dtype=pl.Utf8)), first_own
+            return own.with_columns(determined_by=pl.lit(None, dtype=pl.Utf8))
         lines = self.lines()
         at = pl.DataFrame({"at": dates}, schema={"at": pl.Date})
         # a line enters the producer's minimum when its product has a record (第八条) at the date
@@ -1573,18 +1601,19 @@ class _Run:
                 pl.col("first_own") <= pl.col("at")).select("product", "producer", "at")
         else:
             held = lines.join(own.select(product=pl.col("subject"), at=pl.col("at")), on="product")
-        terms = held.join(self.sums_at(line, ["product", "producer"], dates),
-                          on=["product", "producer", "at"], how="left").with_columns(
+        # a product has one producer: (product, at) is the key of a line's sums
+        terms = held.join(self.sums_at(line, ["product", "producer"], dates).drop("producer"),
+                          on=["product", "at"], how="left").with_columns(
             pl.col("total", "live_deductions", "entries_counted", "deductions").fill_null(0))
-        # the lowest term; a tie goes to the product with the smallest id (two group-bys, no sort)
-        low = terms.group_by("producer", "at").agg(pl.col("total").min().alias("low"))
-        terms = terms.join(low, on=["producer", "at"]).filter(pl.col("total") == pl.col("low"))
-        first = terms.group_by("producer", "at").agg(pl.col("product").min().alias("determined_by"))
-        best = terms.join(first, on=["producer", "at"]).filter(pl.col("product") == pl.col("determined_by")).select(
+        # the lowest term; a tie goes to the product with the smallest id: one key ordering both
+        # (total, then the product's rank among the line products), its minimum per producer and date
+        ranks = lines.select("product", rank=pl.col("product").rank("dense").cast(pl.Int64))
+        terms = terms.join(ranks, on="product").with_columns(key=pl.col("total") * (ranks.height + 1) + pl.col("rank"))
+        best = terms.filter(pl.col("key") == pl.col("key").min().over("producer", "at")).select(
             pl.col("producer").alias("subject"), "at", "total", "live_deductions", "entries_counted", "deductions",
-            "determined_by")
+            determined_by=pl.col("product"))
         own = own.join(best, on=["subject", "at"], how="anti").with_columns(determined_by=pl.lit(None, dtype=pl.Utf8))
-        return pl.concat([own, best], how="diagonal_relaxed"), first_own
+        return pl.concat([own, best], how="diagonal_relaxed")
 
     def results(self, entries: Any, line_rewards: Any) -> dict:
         pl, b, c = self.pl, self.b, self.c
@@ -1593,14 +1622,15 @@ class _Run:
         S = self.S
         subj = S.filter(pl.col("exc_code").is_null()).select("id", "kind", "name", "pos").rename({"id": "subject"})
         # 第二十六条第二款: adjustments from the first record (a producer's: its products' too, 第十条)
-        firsts = entries.group_by("subject").agg(pl.col("date").min().alias("first"))
+        first_own = entries.group_by("subject").agg(pl.col("date").min().alias("first_own"))
+        firsts = first_own.rename({"first_own": "first"})
         lines = self.lines()
         if lines.height:
             firsts = pl.concat([firsts, firsts.join(lines, left_on="subject", right_on="product").select(
                 pl.col("producer").alias("subject"), "first")]).group_by("subject").agg(pl.col("first").min())
         subj = subj.join(firsts, on="subject", how="left")
         dates = self.adjustment_dates(subj["first"].min())
-        acc, first_own = self.accounts(entries, line_rewards, sorted({self.as_of} | {sd for _, sd in dates}))
+        acc = self.accounts(entries, line_rewards, sorted({self.as_of} | {sd for _, sd in dates}), first_own)
         acc = acc.join(first_own, on="subject", how="left")
         own_record = (pl.col("first_own").is_not_null() & (pl.col("first_own") <= pl.col("at"))) if stays \
             else pl.col("total").is_not_null()
@@ -1627,16 +1657,20 @@ class _Run:
                                  if flags else pl.lit(""))
         rows = self.rows(subj)
         rej = pl.concat(self.rej) if self.rej else pl.DataFrame(schema={k: pl.Utf8 for k in _REJ})
-        counted = pl.concat([s.cast(pl.Utf8) for s in self.counted]).unique() if self.counted \
-            else pl.Series([], dtype=pl.Utf8)
-        rejected_ids = rej["event"].unique()
-        n_rejected = int((~rejected_ids.is_in(counted.implode())).sum())
+        # one hash over every id: counted (1) or only refused (0) — an event refused for one subject
+        # and counted for another is counted
+        ids = pl.concat([*(pl.DataFrame({"id": s.cast(pl.Utf8)}).with_columns(c=pl.lit(1, dtype=pl.Int8))
+                           for s in self.counted),
+                         rej.select(id=pl.col("event"), c=pl.lit(0, dtype=pl.Int8))])
+        fate = ids.group_by("id").agg(pl.col("c").max())["c"].value_counts()
+        fates = dict(zip(fate["c"].to_list(), fate["count"].to_list()))
+        n_counted, n_rejected = int(fates.get(1, 0)), int(fates.get(0, 0))
         excluded = S.filter(pl.col("exc_code").is_not_null()).select("id", "exc_reason", "exc_cite", "exc_code")
         by = lambda col: dict(sorted((k, int(v)) for k, v in rows[col].value_counts().iter_rows()))  # noqa: E731
         return {"rows": rows, "rejections": rej, "excluded": excluded, "warnings": self.warnings,
                 "notes": self.version_notes([t for t, _ in dates]),
                 "events": self.t.events.height,
-                "events_counted": counted.len(), "events_rejected": n_rejected,
+                "events_counted": n_counted, "events_rejected": n_rejected,
                 "rejected_by_code": dict(sorted((k, int(v)) for k, v in rej["code"].value_counts().iter_rows())),
                 "by_official_class": by("official_class"), "by_live_class": by("live_class")}
 
@@ -1678,6 +1712,9 @@ class _Run:
         lock = m.adjustment.lock
         lock_class = lock.class_ if lock else None
         st = subj.select("subject", "first").join(first_own, on="subject", how="left")
+        if dates and lock_class not in (None, "O") and c.lock_duration is not None \
+                and c.classify(Decimal(c.params["start_score"])) != lock_class:
+            return subj.join(self.locked_adjustments(st, acc, dates, start, stays, lock_class), on="subject", how="left")
         n = st.height
         official = np.full(n, "O", dtype=object)
         since = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
@@ -1726,6 +1763,60 @@ class _Run:
                        lock_since=pl.when(active).then(pl.col("since")),
                        lock_until=pl.when(active).then(pl.col("until")))
         return subj.join(st, on="subject", how="left")
+
+    def locked_adjustments(self, st: Any, acc: Any, dates: list, start: int, stays: bool, lock_class: str) -> Any:
+        """第二十六条第二款 when a subject without entries at a date cannot fall into the lock class
+        (its score is the start score, whose class is not the lock's): the official class is the
+        class computed at the last adjustment unless a lock still holds, and only the subjects whose
+        account reaches the lock class at some adjustment carry a lock — those few are followed
+        date by date over arrays; every other subject needs one lookup at the last date."""
+        pl, c = self.pl, self.c
+        t_last, sd_last = dates[-1]
+        applies = pl.col("first").is_not_null() & (pl.col("first") < t_last)
+
+        def comp(at: Any) -> Any:  # the class an account row gives (no row: the start score)
+            own = (pl.col("first_own").is_not_null() & (pl.col("first_own") <= at)) if stays \
+                else pl.col("total").is_not_null()
+            scored = pl.col("determined_by").is_not_null().fill_null(False) | own
+            return pl.when(scored).then(self.classify(pl.col("total").fill_null(0) + start)).otherwise(pl.lit("O"))
+        last = st.join(acc.filter(pl.col("at") == sd_last).select("subject", "total", "determined_by"),
+                       on="subject", how="left").select(
+            "subject", official_class=pl.when(applies).then(comp(sd_last)).otherwise(pl.lit("O")))
+        # the rows that reach the lock class at an adjustment where the subject is adjusted
+        k_of = pl.DataFrame({"t": [t for t, _ in dates], "at": [sd for _, sd in dates], "k": range(len(dates))},
+                            schema={"t": pl.Date, "at": pl.Date, "k": pl.Int64})
+        hits = acc.select("subject", "at", "total", "determined_by").join(k_of, on="at").join(
+            st, on="subject").filter((pl.col("first") < pl.col("t")) & (comp(pl.col("at")) == lock_class)).select(
+            "subject", "k")
+        locks = pl.DataFrame(schema={"subject": pl.Utf8, "lock_official": pl.Utf8, "lock_since": pl.Date,
+                                     "lock_until": pl.Date})
+        if hits.height:
+            who = hits["subject"].unique().sort()
+            row = who.to_frame().with_row_index("r")
+            at = hits.join(row, on="subject")
+            hit = np.zeros((who.len(), len(dates)), dtype=bool)
+            hit[at["r"].to_numpy(), at["k"].to_numpy()] = True
+            since = np.full(who.len(), np.datetime64("NaT"), dtype="datetime64[D]")
+            until = since.copy()
+            for k, (t, _) in enumerate(dates):  # hits are adjusted dates (first < t): no other test needed
+                starts = hit[:, k] & ~(until > np.datetime64(t))
+                if starts.any():
+                    end = pl.select(self.b.pc.shift(pl.lit(t), c.lock_duration, 1)).item()
+                    since = np.where(starts, np.datetime64(t), since)
+                    until = np.where(starts, np.datetime64(end), until)
+            held = until > np.datetime64(t_last)  # a lock running at the last adjustment sets its class
+            locks = pl.DataFrame({"subject": who, "held": held, "lock_since": since, "lock_until": until},
+                                 schema={"subject": pl.Utf8, "held": pl.Boolean, "lock_since": pl.Date,
+                                         "lock_until": pl.Date}).select(
+                "subject", "lock_since", "lock_until",
+                lock_official=pl.when(pl.col("held")).then(pl.lit(lock_class, dtype=pl.Utf8)))
+        out = last.join(locks, on="subject", how="left").with_columns(
+            official_class=pl.coalesce("lock_official", "official_class"))
+        active = (pl.col("official_class") == lock_class) & (pl.col("lock_until") > self.as_of)
+        return out.select("subject", "official_class",
+                          lock_class=pl.when(active).then(pl.lit(lock_class, dtype=pl.Utf8)),
+                          lock_since=pl.when(active).then(pl.col("lock_since")),
+                          lock_until=pl.when(active).then(pl.col("lock_until")))
 
     def rows(self, subj: Any) -> Any:
         """The flat output columns of :func:`qrules.batch.output_row`, in the subjects' input order."""

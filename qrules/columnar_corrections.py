@@ -43,8 +43,13 @@ class Corrected:
 
 def correct(live: Any, cite: str | None) -> Corrected:
     """Apply the corrections among ``live`` (the events dated on or before the as-of date) to it;
-    ``cite`` is the ruleset's article for corrections."""
+    ``cite`` is the ruleset's article for corrections. ``live`` may be a LazyFrame: then the events
+    come back as a LazyFrame too, so the kinds read later are corrected column by column as they are
+    read, never as a second copy of the whole table (the largest memory cost of a large run)."""
     import polars as pl
+
+    lazy = isinstance(live, pl.LazyFrame)
+    frame = live.lazy()
 
     rej: list[Any] = []
     text = pl.lit(cite, dtype=pl.Utf8)
@@ -55,10 +60,10 @@ def correct(live: Any, cite: str | None) -> Corrected:
                                     code=pl.lit(code), reason=reason, cite=text))
 
     fields = ["id", "kind", "date", "of", "action", *CHANGES, *_LINE]
-    corr = live.filter(pl.col("kind") == "correction").select(fields).sort("date", "id")
+    corr = frame.filter(pl.col("kind") == "correction").select(fields).sort("date", "id").collect()
     # joins over every event cost more than a membership test: narrow to the events corrected first
-    heads = live.filter(pl.col("id").is_in(corr["of"].implode())).select(
-        pl.col("id").alias("of"), pl.col("kind").alias("t_kind"), pl.col("date").alias("t_date"))
+    heads = frame.filter(pl.col("id").is_in(corr["of"].implode())).select(
+        pl.col("id").alias("of"), pl.col("kind").alias("t_kind"), pl.col("date").alias("t_date")).collect()
     corr = corr.join(heads, on="of", how="left")
     reject(corr.filter(pl.col("t_kind").is_null()), "QR612", pl.format("correction of an unknown event '{}'",
                                                                         pl.col("of")))
@@ -84,22 +89,22 @@ def correct(live: Any, cite: str | None) -> Corrected:
         *[pl.col(c).drop_nulls().last().alias(f"new_{col}") for c, col in CHANGES.items()],
         *[pl.col(c).filter(line_set).last().alias(f"new_{col}") for c, col in _LINE.items()],
         new_line=line_set.any())
-    events = live
-    if folded.height:  # the amended columns only, aligned on the events' order (a left join keeps it)
-        old = [*CHANGES.values(), *_LINE.values()]
-        aligned = live.select("id", *old).join(folded, left_on="id", right_on="of", how="left")
-        events = live.with_columns(aligned.select(
+    events = frame
+    if folded.height:  # the amended columns only, in the events' order (the left join keeps it)
+        news = [f"new_{col}" for col in [*CHANGES.values(), *_LINE.values()]] + ["new_line"]
+        events = frame.join(folded.lazy(), left_on="id", right_on="of", how="left", maintain_order="left").with_columns(
             *[pl.coalesce(f"new_{col}", col).alias(col) for col in CHANGES.values()],
             *[pl.when(pl.col("new_line").fill_null(False)).then(pl.col(f"new_{col}")).otherwise(pl.col(col))
-              .alias(col) for col in _LINE.values()]))
+              .alias(col) for col in _LINE.values()]).drop(news)
     revoked_ids = revoked["of"].implode()
     if revoked.height:
         events = events.filter(~pl.col("id").is_in(revoked_ids))
-    gone = live.filter(pl.col("id").is_in(revoked_ids)).join(revoked, left_on="id", right_on="of").select(
-        "id", "kind", reason=pl.format("revoked by correction {}", pl.col("by")))
+    gone = frame.filter(pl.col("id").is_in(revoked_ids)).select("id", "kind").collect().join(
+        revoked, left_on="id", right_on="of").select("id", "kind", reason=pl.format("revoked by correction {}",
+                                                                                  pl.col("by")))
     reject(gone, "QR620", pl.col("reason"))
     amended = folded.filter(pl.col("new_subjects").is_not_null()).join(revoked, on="of", how="anti")
-    return Corrected(events=events, rejections=pl.concat(rej) if rej else None, counted=done["id"],
+    return Corrected(events=events if lazy else events.collect(), rejections=pl.concat(rej) if rej else None, counted=done["id"],
                      revoked=revoked, amended=dict(zip(amended["of"].to_list(), amended["new_subjects"].to_list())))
 
 

@@ -1,0 +1,72 @@
+"""Earlier rows inside the window (第七条) found by binary search, not by pairing every row with every other.
+
+Pipeline position: a helper of :mod:`qrules.columnar`. Several decisions read "the earlier rows of
+the same subject inside the window ending on this row's date": a deduction's ordinal (第十五条第（一）项),
+the repairs already made in the period (第十五条第（二）项), the rewards already granted (第十八条).
+Joining a subject's rows with each other grows with the square of its rows (a producer collects
+every product's linked deductions) and was the largest memory peak of a large run.
+
+The window is a ruleset rule over (``entry.date``, ``as_of``), not a fixed length. It is evaluated
+once over the pairs of distinct dates of the frame. When, at every date, the dates it lets count
+are one run of consecutive dates ending on that date (every rule of the form
+``as_of - X < entry.date <= as_of``), a row's earlier rows inside its window are one contiguous run
+of its subject's rows sorted by date, found with :func:`numpy.searchsorted`. When the rule is not of
+that shape, :func:`window_runs` says so (``None``) and the caller pairs the rows as before.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+__all__ = ["window_runs", "earliest_in_window", "pairs_in_window"]
+
+#: Date pairs evaluated at once when checking the rule's shape (bounds memory on long histories).
+_BLOCK_PAIRS = 2_000_000
+
+
+def window_runs(pl: Any, win: Any, dates: Any) -> tuple[np.ndarray, np.ndarray] | None:
+    """(the distinct ``dates`` sorted, as ``datetime64[D]``; for each, the index of the earliest
+    distinct date the window rule ``win`` — a polars expression over columns ``p_date`` (the
+    entry) and ``date`` (the as-of date) — counts there), or ``None`` when at some date the dates
+    counted are not one run ending on that date."""
+    days = dates.unique().sort().drop_nulls()
+    m = days.len()
+    if m == 0:
+        return np.zeros(0, dtype="datetime64[D]"), np.zeros(0, dtype=np.int64)
+    lo = np.empty(m, dtype=np.int64)
+    grid = pl.DataFrame({"p_date": days, "a": np.arange(m, dtype=np.int64)})
+    step = max(1, _BLOCK_PAIRS // m)
+    for start in range(0, m, step):
+        at = pl.DataFrame({"date": days.slice(start, step), "b": np.arange(start, min(m, start + step), dtype=np.int64)})
+        got = grid.join(at, how="cross").filter((pl.col("a") <= pl.col("b")) & win).group_by("b").agg(
+            lo=pl.col("a").min(), hi=pl.col("a").max(), n=pl.len())
+        if got.height != at.height:  # a date whose own day does not count
+            return None
+        ok = (got["hi"] == got["b"]) & (got["n"] == got["b"] - got["lo"] + 1)
+        if not ok.all():
+            return None
+        lo[got["b"].to_numpy()] = got["lo"].to_numpy()
+    return days.to_numpy().astype("datetime64[D]"), lo
+
+
+def earliest_in_window(groups: np.ndarray, dates: np.ndarray, runs: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """For rows sorted by (group, date, then any tie-break): the index of the first row of the same
+    group whose date the window ending on this row's date counts. Rows from there up to (not
+    including) the row itself are its earlier rows inside the window."""
+    days, lo = runs
+    m = len(days)
+    at = np.searchsorted(days, dates.astype("datetime64[D]"))
+    key = groups.astype(np.int64) * m + at
+    return np.searchsorted(key, groups.astype(np.int64) * m + lo[at], side="left")
+
+
+def pairs_in_window(first: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(row, earlier row) for every row and each of its earlier rows in ``[first[row], row)``."""
+    n = len(first)
+    counts = np.arange(n, dtype=np.int64) - first
+    total = int(counts.sum())
+    inner = np.repeat(np.arange(n, dtype=np.int64), counts)
+    offsets = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
+    return inner, np.repeat(first, counts) + offsets
