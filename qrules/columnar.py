@@ -1538,9 +1538,11 @@ class _Run:
             dmask=pl.Series(((1 << k_all) - 1) ^ ((np.int64(1) << first.astype(np.int64)) - 1))).join(
             anchors, on="anchor", how="left")
         e = e.with_columns(mask=(pl.col("amask").fill_null(0) & pl.col("dmask"))).filter(pl.col("mask") != 0)
-        e = e.with_columns(__g=pl.struct(keys).rank("dense").cast(pl.Int64) - 1)
-        groups = e.select(*keys, "__g").unique("__g").sort("__g")
-        g, mask = e["__g"].to_numpy(), e["mask"].to_numpy()
+        # group numbers by the first key (callers pass keys that follow from it)
+        g = e.select(pl.struct(keys[0]).rank("dense").cast(pl.Int64) - 1).to_series().to_numpy()
+        _, first_row = np.unique(g, return_index=True)
+        groups = e.select(keys).gather(first_row)
+        mask = e["mask"].to_numpy()
         points = e["points"].to_numpy()
         ded = (e["kind"] == "deduction").to_numpy()
         nonzero = points != 0
@@ -1555,7 +1557,7 @@ class _Run:
                     "live_deductions": pl.Series(np.bincount(g, weights=on & ded, minlength=n).astype(np.uint32)),
                     "entries_counted": pl.Series(np.bincount(g, weights=on & nonzero, minlength=n).astype(np.uint32)),
                     "deductions": pl.Series(np.bincount(g, weights=on & nonzero & ded, minlength=n).astype(np.uint32))}
-            parts.append(groups.with_columns(**cols).filter(pl.Series(count > 0)).drop("__g"))
+            parts.append(groups.with_columns(**cols).filter(pl.Series(count > 0)))
         return pl.concat(parts)
 
     def line_entries(self, entries: Any, line_rewards: Any) -> Any:
@@ -1573,8 +1575,9 @@ class _Run:
             pl.col("via_product").is_null() | (pl.col("via_product") == pl.col("product"))).with_columns(
             producer=pl.col("subject"), src=pl.lit(1))
         both = pl.concat([mine, theirs], how="diagonal_relaxed")
-        ded = both.filter(pl.col("kind") == "deduction").sort("product", "event", "points", "src")
-        ded = ded.filter(pl.struct("product", "event").is_first_distinct())
+        # (product, event, src) is unique: the heaviest first, then keep the first row per (product, event)
+        ded = both.filter(pl.col("kind") == "deduction").sort("points", "src").unique(
+            ["product", "event"], keep="first")
         rep = both.filter(pl.col("kind") == "repair").join(
             ded.select("product", of_event=pl.col("event"), of_subject=pl.col("subject")),
             on=["product", "of_event", "of_subject"], how="semi")
@@ -1602,7 +1605,7 @@ class _Run:
         else:
             held = lines.join(own.select(product=pl.col("subject"), at=pl.col("at")), on="product")
         # a product has one producer: (product, at) is the key of a line's sums
-        terms = held.join(self.sums_at(line, ["product", "producer"], dates).drop("producer"),
+        terms = held.join(self.sums_at(line, ["product"], dates),
                           on=["product", "at"], how="left").with_columns(
             pl.col("total", "live_deductions", "entries_counted", "deductions").fill_null(0))
         # the lowest term; a tie goes to the product with the smallest id: one key ordering both
