@@ -5,9 +5,13 @@ entries (``Scorer.score_at``) and reads the window rule's memo directly. Each is
 against the plain definition it replaces, on seeded synthetic corpora (``qrules.synth``) under
 both rulesets and a variant whose window depends on the item (第七条 per group of items):
 same scores, in the same decimal representation, same adjustments and locks (第二十六条第二款).
+The adjustments of a subject scored on its own entries under one version run one loop over
+the dates (``Scorer._own_adjustments``): checked against the plain loop by the adjustment tests
+below, also where the score does not stay (第八条 read the other way).
 The pieces underneath are checked the same way: min/max of numbers without the generic
 dispatch (the cap of 第十八条), memoised due dates, the spot-check record built only for the
-reward rules that read it, result models built without validation.
+reward rules that read it, conditions evaluated through their compiled functions (their
+errors located as before), result models built without validation and sharing one field set.
 """
 
 from __future__ import annotations
@@ -170,6 +174,31 @@ def test_art26_adjustments_equal_the_plain_loop(compiled, seed):
     assert locks > 0  # the corpus has D subjects under a lock
 
 
+def test_art8_art26_adjustments_equal_the_plain_loop_when_the_score_does_not_stay(tmp_path):
+    """第八条 read the other way (``stays_scored: false``): a subject whose entries have all left the
+    window is unscored (O) again at the next adjustment. The adjustments' loop over the subject's
+    own entries against the plain one, on that branch too."""
+    path = tmp_path / "no-stay.yaml"
+    path.write_text(f"qrules: 1\nruleset: change-no-stay\nextends: {GUANGDONG.as_posix()}\nversion: test\n"
+                    "title: 变更示例：记录移出统计周期后不保留得分\nparameters:\n"
+                    "  stays_scored: {value: \"false\", note: 记录全部移出统计周期后回到O类}\n", encoding="utf-8")
+    no_stay = load_ruleset(str(path))
+    as_of = dt.date(2027, 12, 31)  # late enough for the first entries of the corpus to have left the window
+    views, _, scorer_at = _decided(no_stay, 6, as_of)
+    _, _, plain_at = _decided(no_stay, 6, as_of)
+    unscored_again = 0
+    for sid, view in views.items():
+        if view.excluded is not None:
+            continue
+        got = scorer_at(as_of).adjustments(sid, as_of, scorer_at)
+        want = _plain_adjustments(plain_at(as_of), sid, as_of, plain_at)
+        assert [a.model_dump() for a in got[0]] == [a.model_dump() for a in want[0]], sid
+        assert [str(a.score) for a in got[0]] == [str(a.score) for a in want[0]] and got[1] == want[1]
+        scores = [a.score for a in got[0]]
+        unscored_again += any(x is not None and y is None for x, y in zip(scores, scores[1:]))
+    assert unscored_again > 0  # the branch is taken: scored, then O again
+
+
 # -- the pieces under the fast path -------------------------------------------------------------
 
 def _n(v):
@@ -222,3 +251,47 @@ def test_results_built_without_validation_equal_validated_ones():
     assert built == checked and built.model_dump_json() == checked.model_dump_json()
     lock = Lock.build(class_="D", since=dt.date(2024, 1, 1), until=dt.date(2027, 1, 1))
     assert lock == Lock(**{"class": "D", "since": dt.date(2024, 1, 1), "until": dt.date(2027, 1, 1)})
+
+
+def test_art14_art17_conditions_through_their_functions_fail_as_the_compiled_expressions_do():
+    """第十四条、第十七条: the conditions are evaluated through their compiled functions
+    (``failing``, ``value_of``); one that cannot be evaluated raises the error the compiled
+    expression raises, with its place in the ruleset, and the others' reasons are unchanged."""
+    from qrules.engine.decide import failing, value_of
+    from qrules.language.runtime import EvaluationError
+    from qrules.ruleset import CompiledCondition
+
+    def compiled_expr(text):
+        return compile_expression(text, SourceMap.at("t.yaml", 3, 9), {"a": NUMBER, "b": NUMBER}, Diagnostics())
+
+    holds, fails, breaks = (CompiledCondition(compiled_expr(t), f"reason {t}", "第十四条")
+                            for t in ("a > 0", "b > 0", "a / b > 0"))
+    env = {"a": Decimal(1), "b": Decimal(0)}
+    assert failing([holds, fails], env) == [("reason b > 0", "第十四条")]
+    assert value_of(fails.expr, env) is False and value_of(holds.expr, env) is True
+    with pytest.raises(EvaluationError) as direct:
+        breaks.expr(env)
+    for call in (lambda: failing([holds, breaks], env), lambda: value_of(breaks.expr, env)):
+        with pytest.raises(EvaluationError) as got:
+            call()
+        assert (got.value.message, got.value.span) == (direct.value.message, direct.value.span)
+        assert got.value.span is not None
+
+
+def test_results_built_with_every_field_share_one_field_set_that_nothing_changes():
+    """Result models built with every field share their class's field set: what pydantic reports
+    and dumps is that of a validated model, and a copy with changes does not touch the others."""
+    values = {"date": dt.date(2024, 1, 1), "score_date": dt.date(2023, 12, 31), "score": Decimal("10.5"),
+              "computed_class": "B", "official_class": "B", "locked": False, "version": "v"}
+    a, b, checked = Adjustment.build(**values), Adjustment.build(**values), Adjustment(**values)
+    assert a.model_fields_set == checked.model_fields_set == set(values)
+    assert a.model_dump(exclude_unset=True) == checked.model_dump(exclude_unset=True) == checked.model_dump()
+    changed = a.model_copy(update={"score": Decimal(9)})
+    assert changed.score == Decimal(9) and a.score == b.score == Decimal("10.5")
+    assert a.model_fields_set == b.model_fields_set == set(values)
+    with pytest.raises(Exception):
+        a.score = Decimal(1)  # frozen: nothing adds to the shared set in place
+    assert b.model_fields_set == set(values)
+    partial = EntryResult.build(event="d1", kind="deduction", code="12.3", title="t", date=dt.date(2024, 1, 2),
+                                points=Decimal(-3), counted_points=Decimal(-3), status="counted")
+    assert partial.model_fields_set == {"event", "kind", "code", "title", "date", "points", "counted_points", "status"}

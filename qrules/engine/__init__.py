@@ -22,6 +22,8 @@ from .results import (EntryResult, EvaluationResult, ExcludedSubject, Lock, Meas
                       VersionNote)
 from .score import Scorer
 
+ZERO = Decimal(0)
+
 __all__ = ["evaluate", "subject_views", "validity_warnings", "require_in_force"]
 
 #: ``--require-in-force``: a date decided with no version in force is an error (QR907), not a notice.
@@ -45,14 +47,15 @@ def subject_views(compiled, subjects: Iterable[Any]) -> dict[str, SubjectView]:
     views: dict[str, SubjectView] = {}
     for sid, s in raw.items():
         kind = s.kind
-        producer = str(s.producer) if kind == "product" and record_field(s, "producer") else None
-        region = record_field(s, "region")
+        fields = getattr(s, "__dict__", None) or {}  # as record_field reads them, once per record
+        producer = str(s.producer) if kind == "product" and fields.get("producer") else None
+        region = fields.get("region")
         if region is None and producer and producer in raw:
             region = record_field(raw[producer], "region")
-        view = SubjectView(id=sid, kind=kind, name=record_field(s, "name"),
-                           roles=frozenset(record_field(s, "roles") or ()), producer=producer,
-                           brand=record_field(s, "brand"), region=region, category=record_field(s, "category"),
-                           nice_class=record_field(s, "nice_class"))
+        view = SubjectView(id=sid, kind=kind, name=fields.get("name"),
+                           roles=frozenset(fields.get("roles") or ()), producer=producer,
+                           brand=fields.get("brand"), region=region, category=fields.get("category"),
+                           nice_class=fields.get("nice_class"))
         if view.category in excluded_categories:
             view.excluded = ("QR604", f"{view.category}不适用本规范（out of scope: category '{view.category}'）",
                              m.scope.cite)
@@ -66,7 +69,7 @@ def subject_views(compiled, subjects: Iterable[Any]) -> dict[str, SubjectView]:
 def _entry_result(e: Entry, scorer: Scorer, as_of: dt.date, used: dict[tuple, Entry],
                   determined_by: str | None = None) -> EntryResult:
     status, reason, cite = e.status, e.reason, e.cite
-    counted_points = Decimal(0)
+    counted_points = ZERO
     key = (e.subject, e.event, e.kind)
     if e.counted:
         if not scorer.in_window(e, as_of):
@@ -343,11 +346,13 @@ def _subject_result(compiled, scorer: Scorer, view: SubjectView, as_of: dt.date,
         entries += [_entry_result(e, scorer, as_of, used) for e in scorer.d.entries.get(acc.determined_by, [])]
         entries.sort(key=lambda x: (x.date, x.event, x.kind))
     measures = class_measures(compiled, official)
-    deductions = sum(1 for e in acc.entries if e.kind == "deduction")
-    env = {"class": official, "kind": view.kind, "deductions": Decimal(deductions), "scored": acc.scored,
-           "score": acc.score if acc.score is not None else Decimal(0)}
-    flags = compiled.memo(("flags",) + tuple(env.values()),
-                          lambda: {name: bool(expr(env)) for name, expr in compiled.flag_whens.items()})
+    deductions = Decimal([e.kind for e in acc.entries].count("deduction"))
+    env = {"class": official, "kind": view.kind, "deductions": deductions, "scored": acc.scored,
+           "score": acc.score if acc.score is not None else ZERO}
+    key = ("flags", official, view.kind, deductions, acc.scored, env["score"])  # ("flags",) + the env's values
+    flags = compiled._window_cache.get(key)  # the memo, read without a call
+    if flags is None:
+        flags = compiled.memo(key, lambda: {name: bool(expr(env)) for name, expr in compiled.flag_whens.items()})
     return SubjectResult.build(
         id=view.id, kind=view.kind, name=view.name, roles=sorted(view.roles), scored=acc.scored, score=acc.score,
         start=scorer.start, live_class=live, official_class=official,

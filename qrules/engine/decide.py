@@ -24,6 +24,7 @@ from ..language.runtime import EvaluationError, plain
 from .results import Rejection
 
 ZERO = Decimal(0)
+ONE = Decimal(1)
 
 CODES = {
     "QR601": "unknown item code",
@@ -141,6 +142,9 @@ class Decider:
         self.invalid = invalid
         self.as_of = as_of
         self.out = Decisions(current=timeline.at(as_of).label if timeline is not None else compiled.model.ruleset)
+        # One version: its period, for ``use`` to see without a call that it is in force on a day.
+        self._period = ((timeline.pieces[0].start, timeline.pieces[0].until)
+                        if timeline is not None and not self.switches else None)
         self.dedup_when = compiled.exprs["dedup.spot_check.deduplicated_when"]
         self.points_expr = compiled.exprs["intentional.points"]
         self.filings: dict[str, list[tuple[dt.date, bool]]] = {}
@@ -162,6 +166,9 @@ class Decider:
         force on that day, or a successor that re-decides it; none in force: the last, noted."""
         if self.timeline is None:
             return
+        period = self._period
+        if period is not None and period[0] <= day and (period[1] is None or day <= period[1]):
+            return  # one version, in force on that day
         piece = self.timeline.decider(day, self.cutoff) if self.switches else self.timeline.pieces[0]
         if self.switches and piece.label != self.out.current:
             self.c, self.m = piece.compiled, piece.compiled.model
@@ -380,7 +387,8 @@ class Decider:
         for sid, candidates in targets.items():
             made = [self.make_deduction(ev, sid, code, via, cite, via_product)
                     for code, via, cite, via_product in candidates]
-            made.sort(key=lambda e: (e.points, e.code))
+            if len(made) > 1:
+                made.sort(key=lambda e: (e.points, e.code))
             heaviest = made[0]  # 第九条: the heaviest value, once
             for other in made[1:]:
                 other.status = "superseded"
@@ -468,9 +476,12 @@ class Decider:
         return (e.code, e.kind, s.kind if s else "", (s.category or "") if s else "")
 
     def in_window_entry(self, e: Entry, at: dt.date) -> bool:
-        if not self.c.window_by_entry:  # the usual window reads only the date: skip building the key
-            return e.date <= at and self.c.in_window(e.date, at)
-        return e.date <= at and self.c.in_window(e.date, at, self.window_key(e))
+        if e.date > at:
+            return False
+        c = self.c
+        key = self.window_key(e) if c.window_by_entry else ()  # the usual window reads only the date
+        hit = c._window_cache.get((e.date, at, key))  # CompiledRuleset.in_window's memo
+        return c.in_window(e.date, at, key) if hit is None else hit
 
     def spot_checks_in_window(self, sid: str, at: dt.date) -> list[tuple[dt.date, bool]]:
         """(date, passed) of the spot checks of ``sid`` (a producer: and its products') in the window
@@ -494,8 +505,7 @@ class Decider:
         out: dict[str, list] = {}
         if "spot_checks" in reads:
             out["spot_checks"] = self.spot_check_records(sid, at)
-        wanted = {"deductions": "deduction", "repairs": "repair", "rewards": "reward"}
-        if not any(name in reads for name in wanted):
+        if reads.isdisjoint(COLLECTIONS):
             return out
         live = [e for e in self.out.entries.get(sid, []) if e.counted and self.in_window_entry(e, at)]
         if "deductions" in reads:
@@ -536,7 +546,10 @@ class Decider:
                                 "intentional_points": item.intentional if item.intentional is not None
                                 else item.points},
                        "event": self.event_record(ev)}
-        points = self.c.memo(("points", code) + self.event_key(ev), lambda: Decimal(self.points_expr(env())))
+        memo_key = ("points", code, ev.date, ev.item, bool(ev.intentional), bool(ev.major_impact))  # + event_key
+        points = self.c._window_cache.get(memo_key)  # the memo, read without a call
+        if points is None:
+            points = self.c.memo(memo_key, lambda: Decimal(self.points_expr(env())))
         key = self.line_key(ev, sid, via_product) if item.spot_check else None
         reason = None
         if ev.intentional and item.intentional is not None and item.intentional != item.points:
@@ -631,7 +644,7 @@ class Decider:
             return
         # Each entry's operator applies (第十四条) and has its repairs limited (第十五条第（二）项): the
         # subject itself, or a product's producer. One repair event counts once per operator.
-        repair_rec = {"date": ev.date, "rectified": bool(record_field(ev, "rectified", False)), "ordinal": Decimal(1)}
+        repair_rec = {"date": ev.date, "rectified": bool(record_field(ev, "rectified", False)), "ordinal": ONE}
         by_operator: dict[str, list[Entry]] = {}
         for e in counted:
             subject = self.subjects[e.subject]
@@ -649,7 +662,7 @@ class Decider:
                        "major_impact": e.major_impact, "ordinal": Decimal(e.ordinal or 1)}
                 env = envs[e.subject] = {"deduction": ded, "repair": this, "operator": facts,
                                          "prior_repairs": Decimal(len(prior))}
-                failed = [(c.reason, c.cite) for c in self.c.repair_conditions if not c.expr(env)]
+                failed = failing(self.c.repair_conditions, env)
                 if not failed:
                     eligible.append(e)
                     continue
@@ -660,7 +673,7 @@ class Decider:
                 self.reject(ev, "QR608", f"not eligible for repair（不予修复）: {reason}", cite, subject=e.subject)
             if not eligible:
                 continue
-            if not self.c.exprs["repair.limit.allowed_when"](envs[eligible[0].subject]):
+            if not value_of(self.c.exprs["repair.limit.allowed_when"], envs[eligible[0].subject]):
                 lim = self.m.repair.limit
                 for e in eligible:
                     self.reject(ev, "QR609", f"{lim.reason}: operator '{operator}' already has {len(prior)} "
@@ -668,7 +681,7 @@ class Decider:
                 continue
             for e in eligible:
                 self.repaired[(e.subject, e.event)] = str(ev.id)
-                ratio = Decimal(ratio_expr(envs[e.subject]))
+                ratio = Decimal(value_of(ratio_expr, envs[e.subject]))
                 self.out.add(Entry(subject=e.subject, event=str(ev.id), kind="repair", code=e.code,
                                    title=f"修复 {e.event}（{e.title}）", date=ev.date, points=exact(ratio * abs(e.points)),
                                    cite=self.m.repair.ratio.cite, of=e, ordinal=e.ordinal,
@@ -711,6 +724,9 @@ class Decider:
     def reads_clean_record(self, rule: str) -> bool:
         """Whether reward ``rule``'s conditions or the cap read the ``subject``'s spot-check record
         (``clean_years``, ``failures``, ``passes``, or the record as a whole); memoised."""
+        hit = self.c._window_cache.get(("reads_clean", rule))  # the memo below, read without a call
+        if hit is not None:
+            return hit
         exprs = (self.c.reward_whens[rule], self.c.exprs["rewards.cap.counted"])
         return self.c.memo(("reads_clean", rule), lambda: any(_reads_record_fields(e.node, "subject", CLEAN_FIELDS)
                                                               for e in exprs))
@@ -732,11 +748,12 @@ class Decider:
                         rule.cite, subject=s.id)
             return
         operator = s.id if s.kind == "operator" else s.producer
-        notice = record_field(ev, "notice_date", None)
-        action = record_field(ev, "action_date", None)
+        fields = getattr(ev, "__dict__", None) or {}  # as record_field reads them
+        notice = fields.get("notice_date")
+        action = fields.get("action_date")
         reward_rec = {"date": ev.date, "rule": str(ev.rule), "points": rule.points,
-                      "reported": bool(record_field(ev, "reported", False)),
-                      "recalled_before_defect": bool(record_field(ev, "recalled_before_defect", False)),
+                      "reported": bool(fields.get("reported", False)),
+                      "recalled_before_defect": bool(fields.get("recalled_before_defect", False)),
                       "has_notice": notice is not None and action is not None,
                       "notice_date": notice or ev.date, "action_date": action or ev.date}
         clean = self.reads_clean_record(str(ev.rule))
@@ -746,7 +763,7 @@ class Decider:
                "as_of": ev.date, **self.collections(s.id, ev.date, self.c.reads(expr))}
         try:
             # 第十六条、第十七条: every failing condition is named with its article, as for repairs (第十四条).
-            failed = [(c.reason, c.cite) for c in self.c.reward_conditions.get(str(ev.rule), ()) if not c.expr(env)]
+            failed = failing(self.c.reward_conditions.get(str(ev.rule), ()), env)
         except EvaluationError as exc:
             self.reject(ev, "QR611", f"reward rule {ev.rule} could not be evaluated: {exc.message}", rule.cite,
                         subject=s.id)
@@ -760,8 +777,8 @@ class Decider:
             return
         granted = sum((e.points for e in self.out.entries.get(s.id, [])
                        if e.kind == "reward" and self.in_window_entry(e, ev.date)), ZERO)
-        counted = Decimal(self.c.exprs["rewards.cap.counted"]({"reward": reward_rec, "granted": granted,
-                                                                "subject": subject}))
+        counted = Decimal(value_of(self.c.exprs["rewards.cap.counted"], {"reward": reward_rec, "granted": granted,
+                                                                           "subject": subject}))
         counted = exact(max(min(counted, rule.points), ZERO))
         entry = Entry(subject=s.id, event=str(ev.id), kind="reward", code=str(ev.rule), title=rule.title,
                       date=ev.date, points=counted, cite=rule.cite, requested=rule.points, facts=reward_rec)
@@ -776,6 +793,9 @@ class Decider:
         self.out.add(entry)
         self.out.counted_events.add(str(ev.id))
 
+
+#: The typed collections of the subject's counted entries an expression may read (``Decider.collections``).
+COLLECTIONS = frozenset({"deductions", "repairs", "rewards"})
 
 #: The fields of a ``subject`` record that come from its spot-check record (``Decider.clean_record``).
 CLEAN_FIELDS = frozenset({"clean_years", "failures", "passes"})
@@ -793,6 +813,27 @@ def _reads_record_fields(node, name: str, fields: frozenset[str]) -> bool:
                 return True
             through_field.add(id(n.obj))
     return any(isinstance(n, ast.Name) and n.name == name and id(n) not in through_field for n in ast.walk(node))
+
+
+def failing(conditions, env: dict) -> list[tuple[str, str | None]]:
+    """(reason, cite) of each condition that does not hold in ``env`` (第十四条、第十六条、第十七条).
+
+    Calls the compiled functions themselves; should one fail, the conditions are evaluated
+    again through :class:`~qrules.language.CompiledExpr`, which raises the error with its place
+    in the ruleset (the conditions are pure: evaluating them again changes nothing)."""
+    try:
+        return [(c.reason, c.cite) for c in conditions if not c.expr.fn(env)]
+    except Exception:  # noqa: BLE001 - re-raised, located, by the second pass
+        return [(c.reason, c.cite) for c in conditions if not c.expr(env)]
+
+
+def value_of(expr, env: dict) -> Any:
+    """``expr(env)`` through the compiled function itself; should it fail, evaluated again through
+    :class:`~qrules.language.CompiledExpr`, which raises the error with its place in the ruleset."""
+    try:
+        return expr.fn(env)
+    except Exception:  # noqa: BLE001 - re-raised, located, by the second evaluation
+        return expr(env)
 
 
 def exact(value: Decimal) -> Decimal:

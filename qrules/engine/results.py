@@ -30,7 +30,12 @@ class _Out(BaseModel):
         """
         obj = _new(cls)
         _set_dict(obj, values)
-        _set_fields_set(obj, set(values))
+        every = _EVERY.get(cls)
+        if every is None:
+            every = _EVERY[cls] = (len(cls.model_fields), set(cls.model_fields))
+        # Every field given (the usual case): one set per class, shared; pydantic never changes
+        # it in place on a frozen model (``model_copy`` copies it first).
+        _set_fields_set(obj, every[1] if len(values) == every[0] else set(values))
         _set_extra(obj, None)
         _set_private(obj, None)
         return obj
@@ -43,6 +48,7 @@ _set_dict = BaseModel.__dict__["__dict__"].__set__
 _set_fields_set = BaseModel.__dict__["__pydantic_fields_set__"].__set__
 _set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
 _set_private = BaseModel.__dict__["__pydantic_private__"].__set__
+_EVERY: dict[type, tuple[int, set[str]]] = {}  # model class -> (how many fields, their names)
 
 
 class EntryResult(_Out):

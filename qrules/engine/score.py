@@ -82,7 +82,9 @@ class Scorer:
     def in_window(self, entry: Entry, at: dt.date) -> bool:
         if entry.date > at:
             return False
-        anchor, key = self.anchor(entry), self.window_key(entry) if self._by_entry else ()
+        of = entry.of  # ``anchor`` written out: a repair lapses with its deduction
+        anchor = of.date if (of is not None and self.lapse and entry.kind == "repair") else entry.date
+        key = self.window_key(entry) if self._by_entry else ()
         hit = self._window.get((anchor, at, key), _MISSING)
         return self.c.in_window(anchor, at, key) if hit is _MISSING else hit
 
@@ -228,7 +230,11 @@ class Scorer:
         out = []
         if at is None or at == self.at:  # this version for every date
             at = None if self.all_adjustment_dates is self.c.adjustment_dates else self.at
-        for t in adjustment_days(self.all_adjustment_dates, first, as_of):
+        days = adjustment_days(self.all_adjustment_dates, first, as_of)
+        if at is None and not (self.lowest_product and self.products_of.get(sid)
+                               and self.subjects[sid].kind == "operator"):
+            return self._own_adjustments(sid, first, days, as_of)
+        for t in days:
             if at is None:
                 sc = self
             else:
@@ -245,6 +251,50 @@ class Scorer:
                 lock_since, lock_until = t, shift(t, sc.c.lock_duration, 1, sc.c.calendar)
             out.append(build(date=t, score_date=sd, score=score, computed_class=computed,
                              official_class=official, locked=locked, version=sc.label))
+        active = None
+        if lock_until is not None and out and out[-1].official_class == lock_class and as_of < lock_until:
+            active = (lock_class, lock_since, lock_until)
+        return out, active
+
+    def _own_adjustments(self, sid: str, first: dt.date, days: list[dt.date], as_of: dt.date):
+        """:meth:`adjustments` where one version decides every date and the subject is scored on its
+        own entries (not a producer's lowest line, 第十条): one loop over the adjustment dates with
+        the window memo read in place; a score equal to the last one keeps its class (第二十六条).
+
+        The same results as the general loop, which ``tests/test_engine_paths.py`` checks."""
+        c, cache, rule = self.c, self._window, self.c.in_window
+        score_date, classify, build = c.score_date, c.classify, Adjustment.build
+        start, stays, lock, label = self.start, self.stays, self.lock, self.label
+        counted = self.counted(sid)
+        lock_class = lock_since = lock_until = None
+        last_total, last = _MISSING, (None, "O")
+        out = []
+        for t in days:
+            sd = score_date(t)
+            total, scored = ZERO, stays and first <= sd  # 第八条: own entries only, so ``first`` is the first own
+            for date, anchor, key, e in counted:
+                if date <= sd:
+                    hit = cache.get((anchor, sd, key), _MISSING)
+                    if hit is _MISSING:
+                        hit = rule(anchor, sd, key)
+                    if hit:
+                        total += e.points  # in the order and the context of ``account``'s sum
+                        scored = True
+            if not scored:
+                score, computed = None, "O"
+            elif total == last_total and last[0] is not None:
+                score, computed = last
+            else:
+                score = exact(start + total)
+                computed = classify(score)
+                last_total, last = total, (score, computed)
+            locked = lock_until is not None and t < lock_until
+            official = lock_class if locked else computed
+            if not locked and lock is not None and computed == lock.class_:
+                lock_class = lock.class_
+                lock_since, lock_until = t, shift(t, c.lock_duration, 1, c.calendar)
+            out.append(build(date=t, score_date=sd, score=score, computed_class=computed,
+                             official_class=official, locked=locked, version=label))
         active = None
         if lock_until is not None and out and out[-1].official_class == lock_class and as_of < lock_until:
             active = (lock_class, lock_since, lock_until)

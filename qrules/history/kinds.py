@@ -129,7 +129,8 @@ class Components:
 def components(history: Any) -> Components:
     """The :class:`Components` of ``history``, computed once per history object and size."""
     size = (len(history.subjects), len(history.events))
-    cached = getattr(history, "_links", None)
+    private = getattr(history, "__pydantic_private__", None)  # a History's, read without pydantic's __getattr__
+    cached = private.get("_links") if private is not None else getattr(history, "_links", None)
     if cached is not None and cached[0] == size:
         return cached[1]
     found = Components(history)

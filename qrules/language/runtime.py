@@ -18,7 +18,7 @@ from decimal import (ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal, DecimalEx
                      DivisionByZero, InvalidOperation, Overflow)
 from typing import Any, Callable, Iterable, Literal, Mapping, Protocol, runtime_checkable
 
-from ..errors import Span
+from ..errors import QrulesError, Span
 
 CTX = Context(prec=28, rounding=ROUND_HALF_EVEN, traps=[InvalidOperation, DivisionByZero, Overflow])
 ZERO = Decimal(0)
@@ -211,8 +211,6 @@ def due_date(start: Any, period: Any, calendar: Any) -> date:
                               f"{type_name(start)} and {period}")
     if calendar is None:
         raise EvaluationError("working days need a calendar, and none was given")
-    from ..errors import QrulesError
-
     try:
         return calendar.due_date(start, period.amount, period.unit)
     except QrulesError as exc:  # a year the calendar lacks (QR702)
