@@ -615,13 +615,14 @@ class _Run:
     def check_subjects(self, pairs: Any) -> Any:
         """``pairs`` (event rows with a ``sid``) that may be scored; the others refused with the
         engine's reasons (QR603 refused record, QR602 unknown, QR604/QR605 excluded). The rows kept
-        gain the subject's ``roles`` and ``s_kind``, ``s_producer``, ``s_brand``..."""
+        gain the subject's ``roles``, ``s_kind``, ``s_producer``, ``s_brand``... and ``s_pos`` (its row in the subjects)."""
         from .errors import did_you_mean
 
         pl = self.pl
         if "_known" not in self.__dict__:
             self._known = self.S.select(pl.col("id").alias("sid"), "roles", "exc_code", "exc_reason", "exc_cite",
-                                        *[pl.col(f).alias(f"s_{f}") for f in self._SUBJECT_FIELDS], known=pl.lit(True))
+                                        *[pl.col(f).alias(f"s_{f}") for f in self._SUBJECT_FIELDS], s_pos=pl.col("pos"),
+                                        known=pl.lit(True))
         refused = self.t.invalid
         j = pairs.lazy().join(refused.lazy(), on="sid", how="left") if refused.height \
             else pairs.lazy().with_columns(inv_reason=pl.lit(None, dtype=pl.Utf8))
@@ -688,10 +689,10 @@ class _Run:
         repairs = self.repairs(live["repair"], deductions, filings)
         rewards, line_rewards = self.rewards(live["reward"], filings, checks, deductions)
         cols = ["subject", "event", "kind", "date", "anchor", "points", "via_product", "of_event", "of_subject"]
-        counted = deductions.filter(pl.col("status") == "counted").with_columns(
+        counted = deductions.lazy().filter(pl.col("status") == "counted").with_columns(
             of_event=pl.lit(None, dtype=pl.Utf8), of_subject=pl.lit(None, dtype=pl.Utf8))
-        entries = pl.concat([counted.select(cols), repairs.select(cols), rewards.select(cols)])
-        entries = entries.filter((pl.col("kind") != "reward") | (pl.col("points") > 0))
+        entries = pl.concat([counted.select(cols), repairs.lazy().select(cols),
+                             rewards.lazy().filter(pl.col("points") > 0).select(cols)]).collect(engine=MEMORY)
         return {**self.results(entries, line_rewards), "amended": self.amended}
 
     def corrections(self, live: Any) -> Any:
@@ -786,12 +787,15 @@ class _Run:
             self.reject_rows(d.filter(pl.col("item_subject").is_null()), "QR601", unknown_item, "item")
             d = d.filter(pl.col("item_subject").is_not_null())
         # one row per subject an event names, with the event's columns
-        named = d.select("id", "kind", "date", "item", "item_subject", "item_title", "item_cite", "line_model",
-                         "line_standard", "subjects", ev_item_major=pl.col("item_major"),
-                         intentional=pl.col("intentional").fill_null(False),
-                         major_impact=pl.col("major_impact").fill_null(False),
-                         sidx=pl.int_ranges(pl.col("subjects").list.len())).explode(
-            ["subjects", "sidx"]).rename({"subjects": "sid"}).filter(pl.col("sid").is_not_null())
+        named = d.lazy().select("id", "kind", "date", "item", "item_subject", "item_title", "item_cite", "line_model",
+                                "line_standard", "subjects", ev_item_major=pl.col("item_major"),
+                                intentional=pl.col("intentional").fill_null(False),
+                                major_impact=pl.col("major_impact").fill_null(False))
+        if (d["subjects"].list.len() == 1).all():  # each event names one subject: no list to explode
+            named = named.with_columns(pl.col("subjects").list.first(), sidx=pl.lit(0, dtype=pl.Int64))
+        else:
+            named = named.with_columns(sidx=pl.int_ranges(pl.col("subjects").list.len())).explode(["subjects", "sidx"])
+        named = named.rename({"subjects": "sid"}).filter(pl.col("sid").is_not_null()).collect(engine=MEMORY)
         evcols = {("event", "date"): pl.col("date"), ("event", "item"): pl.col("item"),
                   ("event", "intentional"): pl.col("intentional"), ("event", "major_impact"): pl.col("major_impact")}
         none = pl.lit(None, dtype=pl.Utf8)
@@ -1434,7 +1438,7 @@ class _Run:
             w = w.filter(pl.col("__ok"))
         self.counted.append(w["id"])
         cap = self.c.exprs["rewards.cap.counted"]
-        w = w.with_columns(subject=pl.col("sid")).sort("subject", "date", "id")
+        w = w.with_columns(subject=pl.col("sid")).sort("s_pos", "date", "id")  # by subject: its position sorts faster
         w = w.with_columns(points=self.capped(w, cap, cols))
         out = w.select("subject", event=pl.col("id"), kind=pl.lit("reward"), date=pl.col("date"),
                        anchor=pl.col("date"), points=pl.col("points"), via_product=pl.lit(None, dtype=pl.Utf8),
@@ -1837,9 +1841,13 @@ class _Run:
         text = pl.concat_str([pl.when(v < 0).then(pl.lit("-")).otherwise(pl.lit("")),
                               (v.abs() // b.unit).cast(pl.Utf8),
                               pl.when(frac != "").then(pl.lit(".") + frac).otherwise(pl.lit(""))])
+        # the text of each distinct score, made once (scores repeat: a few dozen values over a corpus)
+        scores = subj["score_int"].unique()
+        texts = pl.DataFrame({"score_int": scores}).select(text)[:, 0]
+        score = pl.when(v.is_not_null()).then(v.replace_strict(scores, texts, default=None))
         out = subj.lazy().join(measures.lazy(), on="official_class", how="left").sort("pos")
-        return out.select(pl.col("subject").alias("id"), "kind", "name", "scored",
-                          pl.when(v.is_not_null()).then(text).alias("score"), "live_class", "official_class",
+        return out.select(pl.col("subject").alias("id"), "kind", "name", "scored", score.alias("score"),
+                          "live_class", "official_class",
                           "lock_class", pl.col("lock_since").cast(pl.Utf8), pl.col("lock_until").cast(pl.Utf8),
                           "determined_by", "supervision", "notice",
                           "checks_per_year", pl.col("entries_counted").fill_null(0).cast(pl.Int64),
