@@ -778,20 +778,23 @@ class _Run:
         pl, b, m = self.pl, self.b, self.m
         cite = self.c.cites.get
         items = self.items()
-        d = d.join(items, on="item", how="left")
+        live = d
 
         def unknown_item(item: str) -> tuple[str, str]:
             hint = did_you_mean(item, m.items)
             return f"unknown item '{item}'" + (f" ({hint})" if hint else ""), cite("items")
-        if d["item_subject"].null_count():
+        if d["item"].is_in(list(m.items)).sum() < d.height:  # an unknown item (or none)
+            d = d.join(items, on="item", how="left")
             self.reject_rows(d.filter(pl.col("item_subject").is_null()), "QR601", unknown_item, "item")
-            d = d.filter(pl.col("item_subject").is_not_null())
+            d = d.filter(pl.col("item_subject").is_not_null()).lazy()
+        else:
+            d = d.lazy().join(items.lazy(), on="item", how="left")
         # one row per subject an event names, with the event's columns
-        named = d.lazy().select("id", "kind", "date", "item", "item_subject", "item_title", "item_cite", "line_model",
+        named = d.select("id", "kind", "date", "item", "item_subject", "item_title", "item_cite", "line_model",
                                 "line_standard", "subjects", ev_item_major=pl.col("item_major"),
                                 intentional=pl.col("intentional").fill_null(False),
                                 major_impact=pl.col("major_impact").fill_null(False))
-        if (d["subjects"].list.len() == 1).all():  # each event names one subject: no list to explode
+        if (live["subjects"].list.len() == 1).all():  # each event names one subject: no list to explode
             named = named.with_columns(pl.col("subjects").list.first(), sidx=pl.lit(0, dtype=pl.Int64))
         else:
             named = named.with_columns(sidx=pl.int_ranges(pl.col("subjects").list.len())).explode(["subjects", "sidx"])
@@ -909,8 +912,8 @@ class _Run:
         cands.append(cand(direct, pl.col("sid"), pl.col("item"), 1, 0, none))
         cands = pl.concat(cands) if len(cands) > 1 else cands[0]
         self.counted.append(cands["id"])
-        if d["recorded_by"].null_count() < d.height:
-            self.recorded_by(d.join(cands.select("id").unique(), on="id", how="semi"))
+        if live["recorded_by"].null_count() < live.height:
+            self.recorded_by(d.join(cands.select("id").unique().lazy(), on="id", how="semi").collect(engine=MEMORY))
         cols = {("item", "points"): pl.col("item.points"),
                 ("item", "intentional_points"): pl.col("item.intentional_points"),
                 ("item", "code"): pl.col("code"), **evcols}
