@@ -1088,14 +1088,16 @@ class _Run:
         """For ``frame`` sorted by ``who`` and date: each row's first earlier row of the same
         ``who`` inside the window ending on its date (:mod:`qrules.columnar_window`), or ``None``
         when the window rule is not one run of dates (the caller then pairs rows)."""
-        from .columnar_window import earliest_in_window, window_runs
+        from .columnar_window import earliest_in_window, is_interval, window_runs
 
         pl = self.pl
+        interval = is_interval(self.c.exprs["window.counts"].node)
         if not hasattr(self, "_runs"):  # the rule over every decided date, once per run
-            self._runs = window_runs(pl, self.b.win("p_date", "date"), pl.Series(self.event_days, dtype=pl.Date))
+            self._runs = window_runs(pl, self.b.win("p_date", "date"), pl.Series(self.event_days, dtype=pl.Date),
+                                     interval)
         runs, dates = self._runs, frame["date"]
         if runs is not None and not dates.is_in(pl.Series(runs[0]).implode()).all():
-            runs = window_runs(pl, self.b.win("p_date", "date"), dates)
+            runs = window_runs(pl, self.b.win("p_date", "date"), dates, interval)
         if runs is None:
             return None
         groups = frame.select((pl.col(who) != pl.col(who).shift(1)).fill_null(True).cum_sum()).to_series()

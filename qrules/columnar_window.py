@@ -20,21 +20,66 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["window_runs", "earliest_in_window", "pairs_in_window"]
+__all__ = ["window_runs", "earliest_in_window", "pairs_in_window", "is_interval"]
 
 #: Date pairs evaluated at once when checking the rule's shape (bounds memory on long histories).
 _BLOCK_PAIRS = 2_000_000
 
 
-def window_runs(pl: Any, win: Any, dates: Any) -> tuple[np.ndarray, np.ndarray] | None:
+#: Comparisons whose entry dates, at one as-of date, are an interval (a half-line or a point).
+_CONVEX = ("<", "<=", ">", ">=", "==")
+
+
+def is_interval(node: Any) -> bool:
+    """Whether a window rule (its checked tree) counts, at every as-of date, one interval of entry
+    dates: comparisons (``< <= > >= ==``) of ``entry.date`` itself with terms that do not read the
+    entry, joined by ``and`` — an intersection of half-lines, e.g. ``as_of - window < entry.date <=
+    as_of``. Then :func:`window_runs` searches each date's run instead of testing every pair of dates."""
+    from .language import ast
+
+    def entry_date(n: Any) -> bool:
+        return isinstance(n, ast.Field) and n.name == "date" and isinstance(n.obj, ast.Name) and n.obj.name == "entry"
+
+    def reads_entry(n: Any) -> bool:
+        return any(isinstance(x, ast.Name) and x.name == "entry" for x in ast.walk(n))
+
+    if isinstance(node, ast.Binary) and node.op == "and":
+        return is_interval(node.left) and is_interval(node.right)
+    if not isinstance(node, ast.Compare):
+        return False
+    for left, op, right in zip(node.operands, node.ops, node.operands[1:]):
+        if not reads_entry(left) and not reads_entry(right):
+            continue  # the same for every entry at one as-of date: all of them or none
+        other = right if entry_date(left) else left
+        if op not in _CONVEX or not (entry_date(left) or entry_date(right)) or reads_entry(other):
+            return False
+    return True
+
+
+def window_runs(pl: Any, win: Any, dates: Any, interval: bool = False) -> tuple[np.ndarray, np.ndarray] | None:
     """(the distinct ``dates`` sorted, as ``datetime64[D]``; for each, the index of the earliest
     distinct date the window rule ``win`` — a polars expression over columns ``p_date`` (the
     entry) and ``date`` (the as-of date) — counts there), or ``None`` when at some date the dates
-    counted are not one run ending on that date."""
+    counted are not one run ending on that date. ``interval``: the rule is known to count one
+    interval of dates (:func:`is_interval`); then each date's start is found by bisection, a few
+    evaluations over the dates instead of one over every pair of them."""
     days = dates.unique().sort().drop_nulls()
     m = days.len()
     if m == 0:
         return np.zeros(0, dtype="datetime64[D]"), np.zeros(0, dtype=np.int64)
+    if interval:
+        def counts(entry: Any) -> np.ndarray:
+            return pl.DataFrame({"p_date": entry, "date": days}).select(win.fill_null(False)).to_series().to_numpy()
+        if not counts(days).all():  # a date whose own day does not count
+            return None
+        # an interval holding its own day: over the earlier dates, not counted up to its start, counted after
+        lo, hi = np.zeros(m, dtype=np.int64), np.arange(m, dtype=np.int64)
+        while (todo := lo < hi).any():
+            mid = (lo + hi) // 2
+            inside = counts(days.gather(mid))
+            hi = np.where(todo & inside, mid, hi)
+            lo = np.where(todo & ~inside, mid + 1, lo)
+        return days.to_numpy().astype("datetime64[D]"), lo
     lo = np.empty(m, dtype=np.int64)
     grid = pl.DataFrame({"p_date": days, "a": np.arange(m, dtype=np.int64)})
     step = max(1, _BLOCK_PAIRS // m)

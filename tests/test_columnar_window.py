@@ -94,3 +94,43 @@ window:
 """, encoding="utf-8")
     compiled = load(tmp_path / "gap.yaml")
     assert compare(compiled, synth_corpus(1500, 3)) > 1000
+
+
+def _rule(text: str):
+    from qrules.errors import Diagnostics, SourceMap
+    from qrules.language import parser
+
+    return parser.parse(text, SourceMap.at("window.yaml", 1, 1), Diagnostics())
+
+
+def test_art7_window_rules_that_count_one_interval_of_dates():
+    """Comparisons of entry.date itself joined by `and` count one interval at every as-of date; a
+    gap (!=), an `or`, or entry.date inside arithmetic may not, so those are tested pair by pair."""
+    from qrules.columnar_window import is_interval
+
+    assert is_interval(_rule("as_of - window < entry.date <= as_of"))
+    assert is_interval(_rule("as_of - window < entry.date and as_of >= entry.date"))
+    assert not is_interval(_rule("as_of - window < entry.date <= as_of and entry.date != as_of - 12 months"))
+    assert not is_interval(_rule("entry.date <= as_of - window or entry.date == as_of"))
+    assert not is_interval(_rule("entry.date + window > as_of"))
+    assert not is_interval(_rule("true"))
+
+
+@given(st.lists(st.dates(dt.date(2019, 1, 1), dt.date(2026, 12, 31)), max_size=40))
+@settings(max_examples=60, deadline=None)
+def test_art7_interval_search_equals_testing_every_pair(dates):
+    """For a rule that counts one interval, each date's run found by bisection = the one found by
+    testing every pair of dates (and both refuse a rule that does not count its own day)."""
+    series = pl.Series(dates, dtype=pl.Date)
+    fast, slow = window_runs(pl, WINDOW, series, interval=True), window_runs(pl, WINDOW, series)
+    assert fast[0].tolist() == slow[0].tolist() and fast[1].tolist() == slow[1].tolist()
+    strict = (pl.col("p_date") > pl.col("date").dt.offset_by("-36mo")) & (pl.col("p_date") < pl.col("date"))
+    assert (window_runs(pl, strict, series, interval=True) is None) == (window_runs(pl, strict, series) is None)
+
+
+def test_art7_interval_search_on_example_dates():
+    """Hand-computed: at 2024-01-02 a 36-month window starts after 2021-01-02, so of 2021-01-01,
+    2022-06-30 and 2024-01-02 the run starts at 2022-06-30 (index 1); at 2022-06-30 at 2021-01-01."""
+    dates = [dt.date(2021, 1, 1), dt.date(2022, 6, 30), dt.date(2024, 1, 2)]
+    _, lo = window_runs(pl, WINDOW, pl.Series(dates, dtype=pl.Date), interval=True)
+    assert lo.tolist() == [0, 0, 1]
