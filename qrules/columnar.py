@@ -79,6 +79,10 @@ MEMORY = "in-memory"
 NEUTRAL_SECTIONS = ("deadlines", "out_of_scope", "notes", "effective_dates", "measures", "citations", "authorities")
 
 #: Event kinds that are facts for procedures only (counted as facts, never scored).
+#: Above this many events, the run reads each kind from the whole table with only its columns
+#: instead of splitting the table by kind first (a copy of every column: memory, not speed, decides).
+_SPLIT_ROWS = 500_000
+
 _PROCEDURE = ("notice_sent", "objection_filed", "objection_accepted", "objection_refused", "objection_answered",
               "repair_applied", "error_reported")
 
@@ -289,7 +293,9 @@ class ColumnarBackend:
         if not m.repair.lapses_with_deduction.value and subj.height and (subj["kind"] == "product").any():
             reasons.append("repairs that outlive their deduction (repair.lapses_with_deduction false) on a "
                            "producer's product lines (第十条)")
-        rules = t.kind("reward")["rule"].unique().to_list()
+        pl = self.pl
+        rules = t.events.lazy().filter(pl.col("kind") == "reward").select(pl.col("rule").unique()).collect(
+            engine=MEMORY)["rule"].to_list()
         reasons += [self.reward_problems[r] for r in sorted(x for x in rules if x in self.reward_problems)]
         return reasons
 
@@ -660,14 +666,16 @@ class _Run:
             self.reject(t.events.filter(late).select("id", "kind", "date"), "QR613",
                         pl.format(f"dated {{}}, after the as-of date {self.as_of}; not yet effective", pl.col("date")))
         self.revoked, self.amended = None, {}
-        if t.kind("correction").height:  # 第二十四条、第二十五条: what follows sees the events as corrected
-            # lazy: each kind is read below with its own columns, never a corrected copy of the whole table
-            events = self.corrections(t.events.lazy().filter(~late))
+        corrected = (t.events["kind"] == "correction").any()
+        if corrected or (t.events.height > _SPLIT_ROWS and "_split" not in t.__dict__):
+            # lazy: each kind is read below with its own columns only, never a (corrected) copy of the
+            # whole table — on a large corpus that copy was a quarter of the memory peak
+            events = self.corrections(t.events.lazy().filter(~late)) if corrected else t.events.lazy().filter(~late)
 
             def part(kind: str | tuple) -> Any:
                 which = pl.col("kind").is_in(list(kind)) if isinstance(kind, tuple) else pl.col("kind") == kind
                 return events.filter(which)
-        else:  # the events of each kind as the tables split them once
+        else:  # the events of each kind as the tables split them once (cheaper per query on a small corpus)
             def part(kind: str | tuple) -> Any:
                 return t.kind(kind).lazy().filter(~late)
         reads = {"filing": ("subject", "concealed"), _PROCEDURE: (), "spot_check": ("subject", "result"),
@@ -685,7 +693,7 @@ class _Run:
         live = dict(zip(reads, frames))
         filings = self.facts(live["filing"], live[_PROCEDURE])
         checks = self.spot_checks(live["spot_check"])
-        deductions = self.deductions(live["deduction"])
+        deductions = self.deductions(live.pop("deduction"))
         repairs = self.repairs(live["repair"], deductions, filings)
         rewards, line_rewards = self.rewards(live["reward"], filings, checks, deductions)
         cols = ["subject", "event", "kind", "date", "anchor", "points", "via_product", "of_event", "of_subject"]
@@ -914,6 +922,9 @@ class _Run:
         self.counted.append(cands["id"])
         if live["recorded_by"].null_count() < live.height:
             self.recorded_by(d.join(cands.select("id").unique().lazy(), on="id", how="semi").collect(engine=MEMORY))
+        # the wide per-subject frames are done with: free them before the dedup and ordinals (a large
+        # run's memory peak was here)
+        live = d = named = valid = product = operator = direct = own = producers = via_links = sellers = lost = None
         cols = {("item", "points"): pl.col("item.points"),
                 ("item", "intentional_points"): pl.col("item.intentional_points"),
                 ("item", "code"): pl.col("code"), **evcols}

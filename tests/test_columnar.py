@@ -507,3 +507,12 @@ def test_art17_3_due_date_beyond_the_calendar_falls_back_to_the_engine():
     with pytest.raises(Fallback) as caught:
         ColumnarBackend(compiled).chunk(loaded, as_of)
     assert "calendar" in caught.value.reasons[0] and "2028" in caught.value.reasons[0]
+
+
+def test_columnar_large_corpus_reads_kinds_from_the_whole_table(monkeypatch):
+    """Above `_SPLIT_ROWS` events the run reads each kind lazily from the whole table (memory) instead
+    of splitting it first (speed on small corpora): the same results either way (Art 9-18, 26)."""
+    import qrules.columnar as columnar
+
+    monkeypatch.setattr(columnar, "_SPLIT_ROWS", 0)
+    assert compare("rulesets/guangdong-2021.yaml", operator_corpus(300, 11, GD_ITEMS, ["17.2", "17.3"])) > 250
