@@ -465,6 +465,12 @@ def test_deep_nesting_within_the_limit_is_fine():
     ("min(x for x in xs if x > 5)", ENV, "min() of an empty list", 1),
     ("score + 1", {}, "no value for 'score'", 1),
     ("deduction.points > 0", {"deduction": {}}, "the record has no field 'points'", 11),
+    # ``name.field`` is one closure (the name's lookup inside the field's): the same errors, the same places
+    ("deduction.points > 0", {}, "no value for 'deduction'", 1),
+    ("deduction.points > 0", {"deduction": "x"}, "string has no field 'points'", 11),
+    ("operator.deduction.points > 0", {"operator": {"deduction": {}}}, "the record has no field 'points'", 20),
+    ("operator.deduction.points > 0", {"operator": {}}, "the record has no field 'deduction'", 10),
+    ("operator.deduction.points > 0", {}, "no value for 'operator'", 1),
     ("round(score, 0.5)", ENV, "round() needs a whole number of places between -28 and 28, got 0.5", 1),
     ("2 * window", {"window": Duration(1, "months")} | {"x": 1}, None, None),
     ("50% * window", {"window": Duration(3, "months")}, "0.5 * 3 months is not a whole number of months", 1),

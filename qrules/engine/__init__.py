@@ -41,8 +41,9 @@ def division_prefix(division: str) -> str:
 def subject_views(compiled, subjects: Iterable[Any]) -> dict[str, SubjectView]:
     """Engine views of the history's subjects, with scope (第二条) and jurisdiction applied."""
     m = compiled.model
-    excluded_categories, prefix = compiled.memo(("scope",), lambda: (frozenset(m.scope.excluded_categories),
-                                                                     division_prefix(m.jurisdiction.division)))
+    scope = compiled._window_cache.get(("scope",))  # the memo, read without a call
+    excluded_categories, prefix = scope or compiled.memo(("scope",), lambda: (frozenset(m.scope.excluded_categories),
+                                                                              division_prefix(m.jurisdiction.division)))
     raw = {str(s.id): s for s in subjects}
     views: dict[str, SubjectView] = {}
     for sid, s in raw.items():
@@ -169,7 +170,8 @@ def _evaluate(compiled, history, as_of, invalid_subjects, subjects, as_known_at=
     else:
         all_subjects, events = history.subjects, list(history.events)
     tl = timeline_of(compiled)
-    compiled = tl.at(as_of).compiled  # the version in force on the as-of date: live class, measures (§4a)
+    face = tl.at(as_of)
+    compiled = face.compiled  # the version in force on the as-of date: live class, measures (§4a)
     m = compiled.model
     views = subject_views(compiled, all_subjects)
     decisions, scorer_at = decide_timeline(tl, views, dict(invalid_subjects or {}), as_of, events)
@@ -186,18 +188,18 @@ def _evaluate(compiled, history, as_of, invalid_subjects, subjects, as_known_at=
     rejected_ids = {r.event for r in decisions.rejections}
     summary = Summary.build(
         subjects=len(results),
-        by_official_class=_tally(r.official_class for r in results),
-        by_live_class=_tally(r.live_class for r in results),
+        by_official_class=_tally([r.official_class for r in results]),
+        by_live_class=_tally([r.live_class for r in results]),
         events=len(events),
         events_counted=len(decisions.counted_events | decisions.fact_events),
         events_rejected=len(rejected_ids - decisions.counted_events - decisions.fact_events),
-        rejected_by_code=_tally(r.code for r in decisions.rejections),
+        rejected_by_code=_tally([r.code for r in decisions.rejections]),
     )
     notes = version_notes(tl, as_of, decisions.out_of_force, results)
     if notes and require_in_force.get():
         _refuse_out_of_force(notes)
     return EvaluationResult.build(ruleset=m.ruleset, version=m.version, as_of=as_of, as_known_at=as_known_at,
-                            version_at_as_of=tl.at(as_of).label,
+                            version_at_as_of=face.label,
                             in_force=not notes, out_of_force=notes, warnings=[n.message for n in notes] + warnings,
                             subjects=results, rejected=decisions.rejections, excluded_subjects=excluded,
                             summary=summary)

@@ -241,25 +241,33 @@ class Decider:
                 continue
             live.append(ev)
         live = self.apply_corrections(live)
+        facts, deductions, later = [], [], []  # the three passes below, each in (date, id) order
         for ev in live:
+            kind = ev.kind
+            if kind == "deduction":
+                deductions.append(ev)
+            elif kind == "filing" or kind == "spot_check":
+                facts.append(ev)
+            elif kind != "correction":
+                later.append(ev)
+        for ev in facts:
             if ev.kind == "filing":
                 self.fact_filing(ev)
-            elif ev.kind == "spot_check":
+            else:
                 self.fact_spot_check(ev)
-        for ev in live:
-            if ev.kind == "deduction":
-                self.use(ev.date)
-                self.deduction(ev)
+        for ev in deductions:
+            self.use(ev.date)
+            self.deduction(ev)
         self.decide_spot_check_dedup()
         self.decide_ordinals()
-        for ev in live:
+        for ev in later:
             if ev.kind == "repair":
                 self.use(ev.date)
                 self.repair(ev)
             elif ev.kind == "reward":
                 self.use(ev.date)
                 self.reward(ev)
-            elif ev.kind not in ("deduction", "filing", "spot_check", "correction"):
+            else:
                 self.out.fact_events.add(str(ev.id))  # procedure events: used by deadlines
         for entries in self.out.entries.values():
             entries.sort(key=lambda e: (e.date, e.event, e.kind))
@@ -591,11 +599,12 @@ class Decider:
                              key=lambda x: x.order)
             for i, e in enumerate(counted):
                 self.use(e.date)
-                e.ordinal = 1 + sum(1 for prev in counted[:i] if self.in_window_entry(prev, e.date))
+                e.ordinal = 1 + sum(1 for prev in counted[:i] if self.in_window_entry(prev, e.date)) if i else 1
 
     # -- repairs ---------------------------------------------------------------------------
     def repair(self, ev: Any) -> None:
-        target = self.events.get(str(ev.of))
+        of, eid = str(ev.of), str(ev.id)
+        target = self.events.get(of)
         if target is None or target.kind != "deduction":
             what = f"'{ev.of}' is not a deduction" if target is not None else f"unknown deduction '{ev.of}'"
             if str(ev.of) in self.revoked:
@@ -610,7 +619,7 @@ class Decider:
             self.reject(ev, "QR607", f"repair dated {ev.date}, before its deduction ({target.date})",
                         self.cite("repair_date"))
             return
-        entries = [e for e in self.deduction_entries.get(str(ev.of), []) if e.status != "superseded"]
+        entries = [e for e in self.deduction_entries.get(of, ()) if e.status != "superseded"]
         wanted = list(record_field(ev, "subjects", None) or [])
         if wanted:
             missing = [w for w in wanted if w not in {e.subject for e in entries}]
@@ -654,7 +663,8 @@ class Decider:
             facts = self.operator_facts(operator, ev.date)
             # 第十五条: the operator's repairs already counted in the window ending on this one's date;
             # this repair's ordinal among them is one more (both in the ratio and limit scopes).
-            prior = [d for d, key in self.repairs_by_operator.get(operator, []) if self.c.in_window(d, ev.date, key)]
+            earlier = self.repairs_by_operator.get(operator)
+            prior = [d for d, key in earlier if self.c.in_window(d, ev.date, key)] if earlier else []
             this = dict(repair_rec, ordinal=Decimal(len(prior) + 1))
             eligible, envs = [], {}
             for e in group:
@@ -680,17 +690,17 @@ class Decider:
                                 f"repairs in the period ending {ev.date}", lim.cite, subject=e.subject)
                 continue
             for e in eligible:
-                self.repaired[(e.subject, e.event)] = str(ev.id)
+                self.repaired[(e.subject, e.event)] = eid
                 ratio = Decimal(value_of(ratio_expr, envs[e.subject]))
-                self.out.add(Entry(subject=e.subject, event=str(ev.id), kind="repair", code=e.code,
+                self.out.add(Entry(subject=e.subject, event=eid, kind="repair", code=e.code,
                                    title=f"修复 {e.event}（{e.title}）", date=ev.date, points=exact(ratio * abs(e.points)),
                                    cite=self.m.repair.ratio.cite, of=e, ordinal=e.ordinal,
                                    reason=f"第{e.ordinal}次扣分，经营者周期内第{len(prior) + 1}次修复，按{_pct(ratio)}修复",
                                    via=e.via,
-                                   via_product=e.via_product, repair_event=str(ev.id)))
+                                   via_product=e.via_product, repair_event=eid))
             self.repairs_by_operator.setdefault(operator, []).append(
                 (ev.date, (eligible[0].code, "repair") + self.window_key(eligible[0])[2:]))
-            self.out.counted_events.add(str(ev.id))
+            self.out.counted_events.add(eid)
 
     # -- rewards ---------------------------------------------------------------------------
     def clean_record(self, sid: str, at: dt.date) -> dict[str, Decimal]:
@@ -732,7 +742,8 @@ class Decider:
                                                               for e in exprs))
 
     def reward(self, ev: Any) -> None:
-        rule = self.m.rewards.rules.get(str(ev.rule))
+        rule_id = str(ev.rule)
+        rule = self.m.rewards.rules.get(rule_id)
         if rule is None:
             hint = did_you_mean(str(ev.rule), self.m.rewards.rules)
             self.reject(ev, "QR610", f"unknown reward rule '{ev.rule}'" + (f" ({hint})" if hint else ""),
@@ -751,19 +762,19 @@ class Decider:
         fields = getattr(ev, "__dict__", None) or {}  # as record_field reads them
         notice = fields.get("notice_date")
         action = fields.get("action_date")
-        reward_rec = {"date": ev.date, "rule": str(ev.rule), "points": rule.points,
+        reward_rec = {"date": ev.date, "rule": rule_id, "points": rule.points,
                       "reported": bool(fields.get("reported", False)),
                       "recalled_before_defect": bool(fields.get("recalled_before_defect", False)),
                       "has_notice": notice is not None and action is not None,
                       "notice_date": notice or ev.date, "action_date": action or ev.date}
-        clean = self.reads_clean_record(str(ev.rule))
+        clean = self.reads_clean_record(rule_id)
         subject = self.subject_record(s, ev.date, clean)
-        expr = self.c.reward_whens[str(ev.rule)]
+        expr = self.c.reward_whens[rule_id]
         env = {"reward": reward_rec, "subject": subject, "operator": self.operator_facts(operator, ev.date),
                "as_of": ev.date, **self.collections(s.id, ev.date, self.c.reads(expr))}
         try:
             # 第十六条、第十七条: every failing condition is named with its article, as for repairs (第十四条).
-            failed = failing(self.c.reward_conditions.get(str(ev.rule), ()), env)
+            failed = failing(self.c.reward_conditions.get(rule_id, ()), env)
         except EvaluationError as exc:
             self.reject(ev, "QR611", f"reward rule {ev.rule} could not be evaluated: {exc.message}", rule.cite,
                         subject=s.id)
@@ -775,12 +786,12 @@ class Decider:
                 reason, cite = "；".join(f"{r}（{c}）" if c else r for r, c in failed), rule.cite
             self.reject(ev, "QR611", f"not eligible: {reason}", cite, subject=s.id)
             return
-        granted = sum((e.points for e in self.out.entries.get(s.id, [])
-                       if e.kind == "reward" and self.in_window_entry(e, ev.date)), ZERO)
+        granted = sum([e.points for e in self.out.entries.get(s.id, ())
+                       if e.kind == "reward" and self.in_window_entry(e, ev.date)], ZERO)
         counted = Decimal(value_of(self.c.exprs["rewards.cap.counted"], {"reward": reward_rec, "granted": granted,
                                                                            "subject": subject}))
         counted = exact(max(min(counted, rule.points), ZERO))
-        entry = Entry(subject=s.id, event=str(ev.id), kind="reward", code=str(ev.rule), title=rule.title,
+        entry = Entry(subject=s.id, event=str(ev.id), kind="reward", code=rule_id, title=rule.title,
                       date=ev.date, points=counted, cite=rule.cite, requested=rule.points, facts=reward_rec)
         producer = self.subjects.get(s.producer or "") if s.kind == "product" else s
         if producer is not None:  # 第十条、第十八条: the cap on a producer's line is the producer's

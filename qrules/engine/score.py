@@ -50,8 +50,9 @@ class Scorer:
         self.all_adjustment_dates = compiled.adjustment_dates  # of every version, when there are several
         self.subjects = subjects
         self.d = decisions
+        constants = compiled._window_cache.get(("scorer",))  # the memo, read without a call
         (self.start, self.stays, self.lapse, self.lowest_product, self.lock, self.adjusts_on,
-         self._by_entry) = compiled.memo(("scorer",), lambda: _constants(compiled))
+         self._by_entry) = constants or compiled.memo(("scorer",), lambda: _constants(compiled))
         self._scored: dict[tuple[str, dt.date], bool] = {}
         self._accounts: dict[tuple[str, dt.date], Account] = {}
         self._line_rewards: dict[tuple[str, str], dict[int, Entry]] = {}

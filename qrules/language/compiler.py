@@ -120,8 +120,29 @@ class _Compiler:
         return lookup
 
     def _Field(self, node: ast.Field, info: Info) -> Fn:
-        obj, key, span = self.compile(node.obj), node.name, node.name_span
+        key, span = node.name, node.name_span
         coerce = info.type == NUMBER
+        base = self.infos[id(node.obj)]
+        if isinstance(node.obj, ast.Name) and not base.is_const and base.type != NUMBER:
+            # ``name.field``, the usual shape: the name's lookup in the same call (one closure, not two).
+            name, name_span = node.obj.name, node.obj.span
+
+            def name_field(env: Env) -> Any:
+                try:
+                    record = env[name]
+                except KeyError:
+                    raise EvaluationError(f"no value for '{name}'", name_span) from None
+                if type(record) is not dict and not isinstance(record, Mapping):
+                    raise EvaluationError(f"{type_name(record)} has no field '{key}'", span)
+                try:
+                    value = record[key]
+                except KeyError:
+                    raise EvaluationError(f"the record has no field '{key}'", span) from None
+                if coerce and type(value) is not Decimal:
+                    return _number(value, span)
+                return value
+            return name_field
+        obj = self.compile(node.obj)
 
         def field(env: Env) -> Any:
             record = obj(env)
