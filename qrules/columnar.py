@@ -1539,13 +1539,7 @@ class _Run:
         group-by sums every date at once."""
         pl, b = self.pl, self.b
         if len(dates) == 1:  # one date: the entries counted then, summed in one group-by
-            on = pl.col("kind") == "deduction"
-            nonzero = pl.col("points") != 0
-            return entries.lazy().with_columns(at=pl.lit(dates[0], dtype=pl.Date)).filter(
-                (pl.col("date") <= pl.col("at")) & b.win("anchor", "at")).group_by(keys).agg(
-                pl.col("at").first(), total=pl.col("points").sum(), live_deductions=on.sum().cast(pl.UInt32),
-                entries_counted=nonzero.sum().cast(pl.UInt32),
-                deductions=(nonzero & on).sum().cast(pl.UInt32)).collect(engine=MEMORY)
+            return self.sums_on(entries, keys, dates[0]).filter(pl.col("__n") > 0).drop("__n")
         if len(dates) > 60:  # the masks are 64-bit integers
             return pl.concat([self.sums_at(entries, keys, dates[i:i + 60]) for i in range(0, len(dates), 60)])
         k_all = len(dates)
@@ -1580,6 +1574,18 @@ class _Run:
             parts.append(groups.with_columns(**cols).filter(pl.Series(count > 0)))
         return pl.concat(parts)
 
+    def sums_on(self, entries: Any, keys: list[str], at: dt.date, first: bool = False) -> Any:
+        """:meth:`sums_at` at one date for every group of ``entries`` (``__n``: the entries counted,
+        0 for a group with none); ``first``: with each group's first entry date as ``first_own``."""
+        pl = self.pl
+        on = (pl.col("date") <= pl.col("at")) & self.b.win("anchor", "at")
+        ded, nonzero = pl.col("kind") == "deduction", pl.col("points") != 0
+        return entries.lazy().with_columns(at=pl.lit(at, dtype=pl.Date)).group_by(keys).agg(
+            pl.col("at").first(), total=pl.col("points").filter(on).sum(),
+            live_deductions=(on & ded).sum().cast(pl.UInt32), entries_counted=(on & nonzero).sum().cast(pl.UInt32),
+            deductions=(on & nonzero & ded).sum().cast(pl.UInt32), __n=on.sum(),
+            **({"first_own": pl.col("date").min()} if first else {})).collect(engine=MEMORY)
+
     def line_entries(self, entries: Any, line_rewards: Any) -> Any:
         """第十条 within a producer's line (brief §3, Art 10): the product's entries and the producer's
         own-behaviour entries and those linked from this product's events; one deduction per event,
@@ -1606,13 +1612,13 @@ class _Run:
             points=pl.col("line_points").fill_null(pl.col("points"))).drop("line_points")
         return pl.concat([ded, rep, rew], how="diagonal_relaxed").drop("src")
 
-    def accounts(self, entries: Any, line_rewards: Any, dates: list[dt.date], first_own: Any) -> Any:
+    def accounts(self, entries: Any, line_rewards: Any, dates: list[dt.date], first_own: Any, own: Any = None) -> Any:
         """Each subject's account at each date (第八条、第十条): (subject, at, total, counts,
         determined_by) where it has live entries or a product line. ``first_own``: each subject's
-        first own counted entry (第八条's start score)."""
+        first own counted entry (第八条's start score); ``own``: its own sums when already made."""
         pl = self.pl
         stays = bool(self.c.params.get("stays_scored", True))
-        own = self.sums_at(entries, ["subject"], dates)
+        own = self.sums_at(entries, ["subject"], dates) if own is None else own
         line = self.line_entries(entries, line_rewards)
         if line is None or line.height == 0 and self.lines().height == 0:
             return own.with_columns(determined_by=pl.lit(None, dtype=pl.Utf8))
@@ -1644,29 +1650,32 @@ class _Run:
         stays = bool(c.params.get("stays_scored", True))
         S = self.S
         subj = S.filter(pl.col("exc_code").is_null()).select("id", "kind", "name", "pos").rename({"id": "subject"})
-        # 第二十六条第二款: adjustments from the first record (a producer's: its products' too, 第十条)
-        first_own = entries.group_by("subject").agg(pl.col("date").min().alias("first_own"))
-        firsts = first_own.rename({"first_own": "first"})
-        lines = self.lines()
-        if lines.height:
-            firsts = pl.concat([firsts, firsts.join(lines, left_on="subject", right_on="product").select(
-                pl.col("producer").alias("subject"), "first")]).group_by("subject").agg(pl.col("first").min())
-        subj = subj.join(firsts, on="subject", how="left")
-        dates = self.adjustment_dates(subj["first"].min())
-        acc = self.accounts(entries, line_rewards, sorted({self.as_of} | {sd for _, sd in dates}), first_own)
-        acc = acc.join(first_own, on="subject", how="left")
-        own_record = (pl.col("first_own").is_not_null() & (pl.col("first_own") <= pl.col("at"))) if stays \
+        own = None
+        if c.adjustment_dates:
+            # 第二十六条第二款: adjustments from the first record (a producer's: its products' too, 第十条)
+            first_own = entries.group_by("subject").agg(pl.col("date").min().alias("first_own"))
+            firsts = first_own.rename({"first_own": "first"})
+            lines = self.lines()
+            if lines.height:
+                firsts = pl.concat([firsts, firsts.join(lines, left_on="subject", right_on="product").select(
+                    pl.col("producer").alias("subject"), "first")]).group_by("subject").agg(pl.col("first").min())
+            subj = subj.join(firsts, on="subject", how="left")
+            dates = self.adjustment_dates(subj["first"].min())
+        else:  # no adjustment: accounts at the as-of date only, each subject's first entry with its sums
+            dates = []
+            got = self.sums_on(entries, ["subject"], self.as_of, first=True)
+            first_own = got.select("subject", "first_own")
+            own = got.filter(pl.col("__n") > 0).drop("__n", "first_own")
+        acc = self.accounts(entries, line_rewards, sorted({self.as_of} | {sd for _, sd in dates}), first_own, own)
+        # 第八条: scored at the as-of date through a line, or by an own record (that stays, or counts now)
+        now = acc.lazy().filter(pl.col("at") == self.as_of).drop("at")
+        own_record = (pl.col("first_own").is_not_null() & (pl.col("first_own") <= self.as_of)) if stays \
             else pl.col("total").is_not_null()
-        acc = acc.with_columns(scored=pl.col("determined_by").is_not_null() | own_record)
-        now = acc.filter(pl.col("at") == self.as_of).drop("at", "first_own")
-        subj = subj.join(now, on="subject", how="left").join(first_own, on="subject", how="left")
-        scored = pl.col("scored").fill_null(False)
-        if stays:
-            scored = scored | (pl.col("first_own").is_not_null() & (pl.col("first_own") <= self.as_of))
-        subj = subj.with_columns(scored=scored).with_columns(
+        subj = subj.lazy().join(now, on="subject", how="left").join(first_own.lazy(), on="subject", how="left")
+        subj = subj.with_columns(scored=pl.col("determined_by").is_not_null() | own_record).with_columns(
             score_int=pl.when(pl.col("scored")).then(pl.col("total").fill_null(0) + start))
         subj = subj.with_columns(live_class=pl.when(pl.col("scored")).then(self.classify(pl.col("score_int")))
-                                 .otherwise(pl.lit("O")))
+                                 .otherwise(pl.lit("O"))).collect(engine=MEMORY)
         subj = self.adjustments(subj, acc, first_own, dates, start, stays)
         if not c.params.get("new_subject_waits", True):
             subj = subj.with_columns(official_class=pl.when((pl.col("official_class") == "O") & pl.col("scored"))
@@ -1680,14 +1689,12 @@ class _Run:
                                  if flags else pl.lit(""))
         rows = self.rows(subj)
         rej = pl.concat(self.rej) if self.rej else pl.DataFrame(schema={k: pl.Utf8 for k in _REJ})
-        # one hash over every id: counted (1) or only refused (0) — an event refused for one subject
-        # and counted for another is counted
-        ids = pl.concat([*(pl.DataFrame({"id": s.cast(pl.Utf8)}).with_columns(c=pl.lit(1, dtype=pl.Int8))
-                           for s in self.counted),
-                         rej.select(id=pl.col("event"), c=pl.lit(0, dtype=pl.Int8))])
-        fate = ids.group_by("id").agg(pl.col("c").max())["c"].value_counts()
-        fates = dict(zip(fate["c"].to_list(), fate["count"].to_list()))
-        n_counted, n_rejected = int(fates.get(1, 0)), int(fates.get(0, 0))
+        # the events counted, and those refused and not counted (an event refused for one subject and
+        # counted for another is counted): one hash over the counted ids, the refused ones looked up
+        counted = pl.concat([s.cast(pl.Utf8) for s in self.counted]) if self.counted else pl.Series([], dtype=pl.Utf8)
+        refused = rej["event"].unique()
+        n_counted = counted.n_unique()
+        n_rejected = refused.len() - counted.filter(counted.is_in(refused.implode())).n_unique()
         excluded = S.filter(pl.col("exc_code").is_not_null()).select("id", "exc_reason", "exc_cite", "exc_code")
         by = lambda col: dict(sorted((k, int(v)) for k, v in rows[col].value_counts().iter_rows()))  # noqa: E731
         return {"rows": rows, "rejections": rej, "excluded": excluded, "warnings": self.warnings,
