@@ -1815,7 +1815,9 @@ class _Run:
         # the rows that reach the lock class at an adjustment where the subject is adjusted
         k_of = pl.DataFrame({"t": [t for t, _ in dates], "at": [sd for _, sd in dates], "k": range(len(dates))},
                             schema={"t": pl.Date, "at": pl.Date, "k": pl.Int64})
-        hits = acc.select("subject", "at", "total", "determined_by").join(k_of, on="at").join(
+        # only rows whose score is in the lock class can be (scored or not: that is decided after the join)
+        hits = acc.select("subject", "at", "total", "determined_by").filter(
+            self.classify(pl.col("total").fill_null(0) + start) == lock_class).join(k_of, on="at").join(
             st, on="subject").filter((pl.col("first") < pl.col("t")) & (comp(pl.col("at")) == lock_class)).select(
             "subject", "k")
         locks = pl.DataFrame(schema={"subject": pl.Utf8, "lock_official": pl.Utf8, "lock_since": pl.Date,
