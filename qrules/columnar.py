@@ -1622,12 +1622,13 @@ class _Run:
         line = self.line_entries(entries, line_rewards)
         if line is None or line.height == 0 and self.lines().height == 0:
             return own.with_columns(determined_by=pl.lit(None, dtype=pl.Utf8))
-        lines = self.lines()
+        # each line with its product's rank among the line products (the tie-break below)
+        lines = self.lines().with_columns(rank=pl.col("product").rank("dense").cast(pl.Int64))
         at = pl.DataFrame({"at": dates}, schema={"at": pl.Date})
         # a line enters the producer's minimum when its product has a record (第八条) at the date
         if stays:
             held = lines.join(first_own, left_on="product", right_on="subject").join(at, how="cross").filter(
-                pl.col("first_own") <= pl.col("at")).select("product", "producer", "at")
+                pl.col("first_own") <= pl.col("at")).select("product", "producer", "rank", "at")
         else:
             held = lines.join(own.select(product=pl.col("subject"), at=pl.col("at")), on="product")
         # a product has one producer: (product, at) is the key of a line's sums
@@ -1636,13 +1637,14 @@ class _Run:
             pl.col("total", "live_deductions", "entries_counted", "deductions").fill_null(0))
         # the lowest term; a tie goes to the product with the smallest id: one key ordering both
         # (total, then the product's rank among the line products), its minimum per producer and date
-        ranks = lines.select("product", rank=pl.col("product").rank("dense").cast(pl.Int64))
-        terms = terms.join(ranks, on="product").with_columns(key=pl.col("total") * (ranks.height + 1) + pl.col("rank"))
+        terms = terms.with_columns(key=pl.col("total") * (lines.height + 1) + pl.col("rank"))
         best = terms.filter(pl.col("key") == pl.col("key").min().over("producer", "at")).select(
             pl.col("producer").alias("subject"), "at", "total", "live_deductions", "entries_counted", "deductions",
             determined_by=pl.col("product"))
-        own = own.join(best, on=["subject", "at"], how="anti").with_columns(determined_by=pl.lit(None, dtype=pl.Utf8))
-        return pl.concat([own, best], how="diagonal_relaxed")
+        # a producer's own account gives way to its lowest line; only producers' rows are looked up
+        producer = pl.col("subject").is_in(lines["producer"].unique().implode())
+        own = pl.concat([own.filter(~producer), own.filter(producer).join(best, on=["subject", "at"], how="anti")])
+        return pl.concat([own.with_columns(determined_by=pl.lit(None, dtype=pl.Utf8)), best], how="diagonal_relaxed")
 
     def results(self, entries: Any, line_rewards: Any) -> dict:
         pl, b, c = self.pl, self.b, self.c
