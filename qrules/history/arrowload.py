@@ -247,9 +247,11 @@ class _Run:
         else:
             self.E = None
         keep = pl.Series(self.live[what])
+        every = bool(keep.all())  # nothing refused: no filter (it would copy every column once more)
         out = []
         for name in [*schema, "__line"]:
-            out.append(columns.pop(name).filter(keep).rechunk())
+            column = columns.pop(name)
+            out.append((column if every else column.filter(keep)).rechunk())
         return pl.DataFrame(out)
 
     def _seen(self, what: str) -> dict[str, list[Span | None]]:

@@ -136,7 +136,7 @@ def check_references(run: Any) -> None:
                 code = loader.no_field_to_amend(eid, a, b, run.span("events", line))
             if eid not in bad:
                 bad[eid] = (code, loader.BAD_REFERENCE.get(code, "refers to a record of the wrong kind"))
-    corrections = E.filter(pl.col("kind") == "correction").select("id", "of", "__line")
+    corrections = E.lazy().filter(pl.col("kind") == "correction").select("id", "of", "__line").collect()
     chains = dict(zip(corrections["id"].to_list(), corrections["of"].to_list()))
     cycles = of_cycles(chains)
     if cycles:
