@@ -255,17 +255,20 @@ class Decider:
                 self.fact_filing(ev)
             else:
                 self.fact_spot_check(ev)
+        period = self._period  # one version in force on every live event's date: nothing for ``use`` to do
+        use = self.use if not (period is not None and live and period[0] <= live[0].date
+                               and (period[1] is None or live[-1].date <= period[1])) else _nothing
         for ev in deductions:
-            self.use(ev.date)
+            use(ev.date)
             self.deduction(ev)
         self.decide_spot_check_dedup()
         self.decide_ordinals()
         for ev in later:
             if ev.kind == "repair":
-                self.use(ev.date)
+                use(ev.date)
                 self.repair(ev)
             elif ev.kind == "reward":
-                self.use(ev.date)
+                use(ev.date)
                 self.reward(ev)
             else:
                 self.out.fact_events.add(str(ev.id))  # procedure events: used by deadlines
@@ -824,6 +827,10 @@ def _reads_record_fields(node, name: str, fields: frozenset[str]) -> bool:
                 return True
             through_field.add(id(n.obj))
     return any(isinstance(n, ast.Name) and n.name == name and id(n) not in through_field for n in ast.walk(node))
+
+
+def _nothing(day: dt.date) -> None:
+    """``Decider.use`` where one version is in force on every date decided."""
 
 
 def failing(conditions, env: dict) -> list[tuple[str, str | None]]:

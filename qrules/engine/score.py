@@ -270,8 +270,10 @@ class Scorer:
         lock_class = lock_since = lock_until = None
         last_total, last = _MISSING, (None, "O")
         out = []
-        for t in days:
-            sd = score_date(t)
+        dated = cache.get(("adjusting", first, as_of))  # (date, score date) pairs: date arithmetic, memoised
+        if dated is None:
+            dated = c.memo(("adjusting", first, as_of), lambda: [(t, score_date(t)) for t in days])
+        for t, sd in dated:
             total, scored = ZERO, stays and first <= sd  # 第八条: own entries only, so ``first`` is the first own
             for date, anchor, key, e in counted:
                 if date <= sd:
