@@ -93,9 +93,12 @@ class Scorer:
         """(date, anchor, window key, entry) of the subject's counted entries, in date order, once."""
         counted = self._counted.get(sid)
         if counted is None:
-            by_entry = self._by_entry
-            counted = self._counted[sid] = [(e.date, self.anchor(e), self.window_key(e) if by_entry else (), e)
-                                            for e in self.d.entries.get(sid, ()) if e.counted]
+            by_entry, lapse = self._by_entry, self.lapse
+            # ``anchor`` written out: a repair lapses with its deduction (第十五条第（三）项)
+            counted = self._counted[sid] = [
+                (e.date, e.of.date if (lapse and e.kind == "repair" and e.of is not None) else e.date,
+                 self.window_key(e) if by_entry else (), e)
+                for e in self.d.entries.get(sid, ()) if e.counted]
         return counted
 
     def live_entries(self, sid: str, at: dt.date) -> list[Entry]:
@@ -122,9 +125,9 @@ class Scorer:
     def _has_record(self, sid: str, at: dt.date) -> bool:
         if self.stays:
             first = self._first_own.get(sid, _MISSING)
-            if first is _MISSING:
-                first = self._first_own[sid] = min((e.date for e in self.d.entries.get(sid, ()) if e.counted),
-                                                   default=None)
+            if first is _MISSING:  # the earliest of the counted entries' dates
+                counted = self.counted(sid)
+                first = self._first_own[sid] = min([c[0] for c in counted]) if counted else None
             return first is not None and first <= at
         return any(e.counted and self.in_window(e, at) for e in self.d.entries.get(sid, ()))
 
@@ -176,7 +179,7 @@ class Scorer:
                 return best
         if not self.has_record(sid, at):
             return Account(False, None, [])
-        return Account(True, exact(self.start + sum((e.points for e in own), ZERO)), own)
+        return Account(True, exact(self.start + sum([e.points for e in own], ZERO)), own)
 
     def capped(self, merged: list[Entry], product: str, operator: str) -> list[Entry]:
         """第十八条 within 第十条: a producer's line is one subject, so its rewards share one cap.
