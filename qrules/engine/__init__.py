@@ -71,8 +71,8 @@ def _entry_result(e: Entry, scorer: Scorer, as_of: dt.date, used: dict[tuple, En
                   determined_by: str | None = None) -> EntryResult:
     status, reason, cite = e.status, e.reason, e.cite
     counted_points = ZERO
-    key = (e.subject, e.event, e.kind)
     if e.counted:
+        key = (e.subject, e.event, e.kind)
         if not scorer.in_window(e, as_of):
             status = "lapsed" if e.kind == "repair" else "outside_window"
             reason = ("所修复的扣分已超出统计周期，修复分不再统计" if e.kind == "repair"
@@ -92,10 +92,14 @@ def _entry_result(e: Entry, scorer: Scorer, as_of: dt.date, used: dict[tuple, En
             counted_points = taken.points
             if taken is not e:  # re-capped on a producer's line (第十条、第十八条)
                 status, reason, cite = taken.status, taken.reason, taken.cite
-    return EntryResult.build(event=e.event, kind=e.kind, code=e.code, title=e.title, date=e.date,
-                                       points=e.points, counted_points=counted_points, status=status, reason=reason,
-                                       cite=cite, via=e.via, of=e.of.event if e.of is not None else None,
-                                       ordinal=e.ordinal, requested=e.requested, version=e.version)
+    of = e.of
+    return _build_entry(event=e.event, kind=e.kind, code=e.code, title=e.title, date=e.date, points=e.points,
+                        counted_points=counted_points, status=status, reason=reason, cite=cite, via=e.via,
+                        of=of.event if of is not None else None, ordinal=e.ordinal, requested=e.requested,
+                        version=e.version)
+
+
+_build_entry = EntryResult.build  # bound once: the classmethod's lookup is not repeated per entry
 
 
 def evaluate(compiled, history, as_of: dt.date | None = None, *, invalid_subjects: dict[str, str] | None = None,
