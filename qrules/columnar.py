@@ -267,7 +267,10 @@ class ColumnarBackend:
 
     def value(self, frame: Any, expr: Any, scope_key: str, columns: dict, what: str) -> Any:
         """Evaluate a rule over ``frame``: a Series (refusing rows a product made inexact)."""
-        compiled = self.expr(expr, scope_key, columns)
+        return self.value_of(frame, self.expr(expr, scope_key, columns), what)
+
+    def value_of(self, frame: Any, compiled: Any, what: str) -> Any:
+        """:meth:`value` of a rule already compiled by :meth:`expr` (a loop compiles it once)."""
         if isinstance(compiled, tuple):
             value, inexact = compiled
             out = frame.with_columns(value.alias("__v"), inexact.alias("__x"))
@@ -277,11 +280,15 @@ class ColumnarBackend:
         return frame.with_columns(compiled.alias("__v"))["__v"]  # a constant broadcast to every row
 
     def win(self, entry: str, at: str) -> Any:
-        """The window rule (第七条) with ``entry.date`` and ``as_of`` taken from two date columns."""
+        """The window rule (第七条) with ``entry.date`` and ``as_of`` taken from two date columns
+        (compiled once per pair of column names)."""
         pl = self.pl
-        got = self.expr(self.c.exprs["window.counts"], "window.counts",
-                        {("as_of",): pl.col(at), ("entry", "date"): pl.col(entry)})
-        return got[0] if isinstance(got, tuple) else got
+        wins = self.__dict__.setdefault("_wins", {})
+        if (entry, at) not in wins:
+            got = self.expr(self.c.exprs["window.counts"], "window.counts",
+                            {("as_of",): pl.col(at), ("entry", "date"): pl.col(entry)})
+            wins[entry, at] = got[0] if isinstance(got, tuple) else got
+        return wins[entry, at]
 
     # -- what cannot be taken ----------------------------------------------------------------
 
@@ -1472,13 +1479,13 @@ class _Run:
         _, rounds = self.rounds(w, who)
         got = b.expr(cap, "rewards.cap.counted", {**cols, ("granted",): pl.col("granted")})
         read = {n for e in (got if isinstance(got, tuple) else (got,)) for n in e.meta.root_names()}
-        narrow = w.select(c for c in w.columns if c in read or c == "rule_points")  # what the cap reads
+        narrow = [w[c] for c in w.columns if c in read and c != "granted"]  # what the cap reads
+        asked = w["rule_points"].to_numpy()
         for rows, inner, outer in rounds:
             np.add.at(granted, inner, points[outer])
-            cur = narrow[rows].with_columns(granted=pl.Series(granted[rows]))
-            counted = b.value(cur, cap, "rewards.cap.counted", {**cols, ("granted",): pl.col("granted")},
-                              "rewards.cap.counted").to_numpy()
-            points[rows] = np.maximum(np.minimum(counted, cur["rule_points"].to_numpy()), 0)
+            cur = pl.DataFrame([s.gather(rows) for s in narrow] + [pl.Series("granted", granted[rows])])
+            counted = b.value_of(cur, got, "rewards.cap.counted").to_numpy()
+            points[rows] = np.maximum(np.minimum(counted, asked[rows]), 0)
         return pl.Series(points)
 
     def line_rewards(self, w: Any, cap: Any, cols: dict, checks: Any, deductions: Any) -> Any:
@@ -1668,12 +1675,19 @@ class _Run:
             got = self.sums_on(entries, ["subject"], self.as_of, first=True)
             first_own = got.select("subject", "first_own")
             own = got.filter(pl.col("__n") > 0).drop("__n", "first_own")
-        acc = self.accounts(entries, line_rewards, sorted({self.as_of} | {sd for _, sd in dates}), first_own, own)
         # 第八条: scored at the as-of date through a line, or by an own record (that stays, or counts now)
-        now = acc.lazy().filter(pl.col("at") == self.as_of).drop("at")
         own_record = (pl.col("first_own").is_not_null() & (pl.col("first_own") <= self.as_of)) if stays \
             else pl.col("total").is_not_null()
-        subj = subj.lazy().join(now, on="subject", how="left").join(first_own.lazy(), on="subject", how="left")
+        if own is not None and self.lines().height == 0:  # no line: the accounts are the own sums, one join
+            acc = None
+            sums = ("total", "live_deductions", "entries_counted", "deductions")
+            mine = got.lazy().with_columns([pl.when(pl.col("__n") > 0).then(pl.col(x)).alias(x) for x in sums],
+                                           determined_by=pl.lit(None, dtype=pl.Utf8)).drop("__n", "at")
+            subj = subj.lazy().join(mine, on="subject", how="left")
+        else:
+            acc = self.accounts(entries, line_rewards, sorted({self.as_of} | {sd for _, sd in dates}), first_own, own)
+            now = acc.lazy().filter(pl.col("at") == self.as_of).drop("at")
+            subj = subj.lazy().join(now, on="subject", how="left").join(first_own.lazy(), on="subject", how="left")
         subj = subj.with_columns(scored=pl.col("determined_by").is_not_null() | own_record).with_columns(
             score_int=pl.when(pl.col("scored")).then(pl.col("total").fill_null(0) + start))
         subj = subj.with_columns(live_class=pl.when(pl.col("scored")).then(self.classify(pl.col("score_int")))

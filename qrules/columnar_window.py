@@ -102,9 +102,23 @@ def earliest_in_window(groups: np.ndarray, dates: np.ndarray, runs: tuple[np.nda
     including) the row itself are its earlier rows inside the window."""
     days, lo = runs
     m = len(days)
-    at = np.searchsorted(days, dates.astype("datetime64[D]"))
+    at = _positions(days, dates.astype("datetime64[D]"))
     key = groups.astype(np.int64) * m + at
     return np.searchsorted(key, groups.astype(np.int64) * m + lo[at], side="left")
+
+
+def _positions(days: np.ndarray, dates: np.ndarray) -> np.ndarray:
+    """Each of ``dates``' index in the sorted distinct ``days``: read from a table over the days'
+    span when every date is one of them (a binary search per row costs more than the table), else
+    searched."""
+    k, d = days.view(np.int64), dates.view(np.int64)
+    if len(k) and len(d) and k[0] <= d.min() and d.max() <= k[-1] and k[-1] - k[0] < 1_000_000:
+        table = np.zeros(k[-1] - k[0] + 1, dtype=np.int64)
+        table[k - k[0]] = np.arange(len(k), dtype=np.int64)
+        at = table[d - k[0]]
+        if (k[at] == d).all():
+            return at
+    return np.searchsorted(days, dates)
 
 
 def pairs_in_window(first: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
