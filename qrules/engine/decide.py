@@ -278,7 +278,10 @@ class Decider:
 
     def apply_corrections(self, events: list[Any]) -> list[Any]:
         """Art 24-25: a correction revokes or amends an earlier event; both stay in the history."""
-        if not any(ev.kind == "correction" for ev in events):
+        for ev in events:
+            if ev.kind == "correction":
+                break
+        else:
             return events  # nothing revoked or amended; already in (date, id) order
         by_id = {str(e.id): e for e in events}
         for ev in events:
