@@ -946,10 +946,12 @@ class _Run:
         # 第九条第一款: one entry per subject and event, the heaviest value (ties: the first made, as the engine)
         if cands["id"].n_unique() == cands.height:  # each event scores one subject once: nothing to choose
             c = c.with_columns(eorder=pl.col("order"))
-        else:
-            c = c.sort("id", "subject", "points", "code", "order").with_columns(
+        else:  # only the few (event, subject) pairs reached more than once need the sort
+            c = c.with_columns(__several=pl.struct("id", "subject").is_duplicated()).collect(engine=MEMORY)
+            many = c.filter(pl.col("__several")).sort("id", "subject", "points", "code", "order").with_columns(
                 eorder=pl.col("order").min().over("id", "subject"))
-            c = c.filter(pl.struct("id", "subject").is_first_distinct())
+            c = pl.concat([c.filter(~pl.col("__several")).with_columns(eorder=pl.col("order")),
+                           many.filter(pl.struct("id", "subject").is_first_distinct())]).drop("__several").lazy()
         e = c.select("subject", "s_kind", "s_producer", "code", "date", "points", "via_product", "eorder",
                      "intentional", event=pl.col("id"), major=pl.col("major_impact") | pl.col("item_major")
                      | pl.col("ev_item_major"), spot=pl.col("item_spot"), line_model=pl.col("line_model"),
@@ -961,10 +963,15 @@ class _Run:
         if self.uses("deduction", "ordinal"):
             counted = e.filter(pl.col("status") == "counted")
             # 第十五条第（一）项: 1 + counted deductions of the subject before it (date, event) inside its window.
-            s = counted.select("subject", "event", "date").sort("subject", "date", "event")
+            # The counted rows in (subject, date, event) order, as positions in e (no sort of e's columns).
+            order = e.select(pl.arg_sort_by("subject", "date", "event")).to_series().to_numpy()
+            order = order[(e["status"] == "counted").to_numpy()[order]]
+            s = e.select("subject", "date")[order]
             first = self.earliest_in_window(s, "subject")
             if first is not None:
-                prior = s.select("subject", "event", prior=pl.Series(np.arange(s.height) - first))
+                ordinal = np.ones(e.height, dtype=np.int64)
+                ordinal[order] = np.arange(s.height) - first + 1
+                return e.with_columns(ordinal=pl.Series(ordinal))
             else:  # a window rule that is not one run of dates: pair each subject's deductions
                 several = counted.filter(pl.len().over("subject") > 1)  # a subject's only deduction is its first
                 pairs = several.select("subject", "event", "date").join(
@@ -1137,7 +1144,9 @@ class _Run:
         each operator it concerns (brief §3, Art 15(2) per operator)."""
         pl, b, m = self.pl, self.b, self.m
         cite = self.c.cites.get
-        r = r.join(self.t.heads(), on="of", how="left")
+        # the events repairs name, found by probing the (few) names: cheaper than a join over every event
+        heads = self.t.heads()
+        r = r.join(heads.filter(pl.col("of").is_in(r["of"].unique().implode())), on="of", how="left")
         wrong = r.select(unknown=pl.col("t_kind").is_null().any(), other=(pl.col("t_kind") != "deduction").any(),
                          early=(pl.col("t_date") > pl.col("date")).any()).row(0)
         if any(wrong) or self.revoked is not None:  # some repair names no deduction it may repair
