@@ -512,6 +512,37 @@ def _frame(columns: dict[str, list], schema: dict) -> Any:
 _REJ = ("event", "kind", "subject", "code", "reason", "cite")
 
 
+def dense_groups(pl: Any, key: Any, key_hash: Any = None) -> tuple[Any, Any]:
+    """(each row's group number 0..n-1, the first row of each group) for a column of keys.
+
+    Numbered through a 64-bit hash of each key (numpy sorts numbers faster than polars ranks
+    strings), then checked exactly: every row's key must equal its group's first key — a hash
+    collision fails the check and the keys are ranked themselves. ``key_hash``: the hashes to
+    use instead (tests force collisions)."""
+    h = key.hash().to_numpy() if key_hash is None else key_hash
+    _, first_row, g = np.unique(h, return_index=True, return_inverse=True)
+    if not key.gather(first_row[g]).eq_missing(key).all():
+        g = key.rank("dense").cast(pl.Int64).to_numpy() - 1
+        _, first_row = np.unique(g, return_index=True)
+    return g.astype(np.int64), first_row
+
+
+def first_per_key(pl: Any, frame: Any, keys: list[str], order: list[str], key_hash: Any = None) -> Any:
+    """The first row of each ``keys`` group of ``frame`` in ``order`` (columns sorting as wanted).
+
+    Grouping by string keys hashes every string; here the keys are hashed once into one 64-bit
+    number, the rows sorted by (hash, order), and the first row of each run of equal hashes kept.
+    Exact, not probable: rows with equal hashes are adjacent after the sort, so a collision (two
+    keys, one hash) shows as neighbours with equal hash and different keys — then the rows are
+    grouped by the keys themselves. ``key_hash``: another hash expression (tests force collisions)."""
+    h = frame.with_columns(__h=pl.struct(keys).hash() if key_hash is None else key_hash).sort("__h", *order)
+    same = pl.col("__h") == pl.col("__h").shift(1)
+    differ = pl.any_horizontal([pl.col(k).ne_missing(pl.col(k).shift(1)) for k in keys])
+    if h.select((same & differ).any()).item():
+        return frame.sort(*order).unique(keys, keep="first")
+    return h.filter(~same.fill_null(False)).drop("__h")
+
+
 def rejections(t: Tables, frame: Any, amended: dict | None = None) -> list[Any]:
     """Rejection models for the refused rows, with the subjects each event concerns (as the engine lists them:
     an event's subjects as ``amended`` by a correction, the original ones of the event its ``of`` names).
@@ -1569,8 +1600,7 @@ class _Run:
             anchors, on="anchor", how="left")
         e = e.with_columns(mask=(pl.col("amask").fill_null(0) & pl.col("dmask"))).filter(pl.col("mask") != 0)
         # group numbers by the first key (callers pass keys that follow from it)
-        g = e.select(pl.struct(keys[0]).rank("dense").cast(pl.Int64) - 1).to_series().to_numpy()
-        _, first_row = np.unique(g, return_index=True)
+        g, first_row = dense_groups(pl, e[keys[0]])
         groups = e.select(keys).gather(first_row)
         mask = e["mask"].to_numpy()
         points = e["points"].to_numpy()
@@ -1618,11 +1648,11 @@ class _Run:
             producer=pl.col("subject"), src=pl.lit(1))
         both = pl.concat([mine, theirs], how="diagonal_relaxed")
         # (product, event, src) is unique: the heaviest first, then keep the first row per (product, event)
-        ded = both.filter(pl.col("kind") == "deduction").sort("points", "src").unique(
-            ["product", "event"], keep="first")
-        rep = both.filter(pl.col("kind") == "repair").join(
-            ded.select("product", of_event=pl.col("event"), of_subject=pl.col("subject")),
-            on=["product", "of_event", "of_subject"], how="semi")
+        ded = first_per_key(pl, both.filter(pl.col("kind") == "deduction"), ["product", "event"], ["points", "src"])
+        rep = both.filter(pl.col("kind") == "repair")
+        kept = ded.filter(pl.col("event").is_in(rep["of_event"].unique().implode()))  # the few repaired ones
+        rep = rep.join(kept.select("product", of_event=pl.col("event"), of_subject=pl.col("subject")),
+                       on=["product", "of_event", "of_subject"], how="semi")
         rew = both.filter(pl.col("kind") == "reward").join(line_rewards, on=["product", "event", "subject"],
                                                            how="left").with_columns(
             points=pl.col("line_points").fill_null(pl.col("points"))).drop("line_points")

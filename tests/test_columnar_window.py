@@ -134,3 +134,33 @@ def test_art7_interval_search_on_example_dates():
     dates = [dt.date(2021, 1, 1), dt.date(2022, 6, 30), dt.date(2024, 1, 2)]
     _, lo = window_runs(pl, WINDOW, pl.Series(dates, dtype=pl.Date), interval=True)
     assert lo.tolist() == [0, 0, 1]
+
+
+def test_art9_heaviest_per_product_and_event_is_exact_even_if_hashes_collide():
+    """第九条第一款 on a product line: one deduction per (product, event), the heaviest (the most
+    negative points), the product's own (src 0) on a tie. Hand-built rows; then the same with every
+    key given one hash (a forced collision): the keys themselves decide, same answer."""
+    from qrules.columnar import first_per_key
+
+    rows = pl.DataFrame({"product": ["p1", "p1", "p1", "p2", "p2", "p1"],
+                         "event": ["e1", "e1", "e2", "e1", "e1", "e3"],
+                         "points": [-10, -30, -10, -20, -20, -5],
+                         "src": [0, 1, 0, 1, 0, 1]})
+    want = {("p1", "e1"): (-30, 1), ("p1", "e2"): (-10, 0), ("p2", "e1"): (-20, 0), ("p1", "e3"): (-5, 1)}
+    for key_hash in (None, pl.lit(7, dtype=pl.UInt64)):
+        got = first_per_key(pl, rows, ["product", "event"], ["points", "src"], key_hash)
+        assert {(r["product"], r["event"]): (r["points"], r["src"]) for r in got.iter_rows(named=True)} == want
+        assert got.columns == rows.columns
+
+
+def test_art7_account_groups_are_exact_even_if_hashes_collide():
+    """The sums of 第七条 are grouped by subject: group numbers from hashes, checked against the
+    keys; with every key given one hash (a forced collision) the keys themselves are ranked."""
+    from qrules.columnar import dense_groups
+
+    keys = ["op2", "op1", "op2", "op3", "op1"]
+    for key_hash in (None, np.zeros(5, dtype=np.uint64)):
+        g, first = dense_groups(pl, pl.Series(keys), key_hash)
+        assert sorted(set(g.tolist())) == [0, 1, 2]
+        assert all((g[i] == g[j]) == (keys[i] == keys[j]) for i in range(5) for j in range(5))
+        assert all(keys[int(first[k])] == keys[g.tolist().index(k)] for k in range(3))  # each group's first row
