@@ -512,6 +512,28 @@ def _frame(columns: dict[str, list], schema: dict) -> Any:
 _REJ = ("event", "kind", "subject", "code", "reason", "cite")
 
 
+def hash_left_join(pl: Any, frame: Any, key: str, table: Any, memo: dict, key_hash: Any = None) -> Any:
+    """``frame`` left-joined with ``table`` on ``key`` (unique in ``table``), as polars' join would.
+
+    A join on strings hashes every string of both sides each time; the subjects are looked up
+    several times per run (deductions, repairs, rewards, filings). Here ``table``'s keys are hashed
+    once into 64-bit numbers (kept in ``memo``), the rows of ``frame`` are joined to them on the
+    numbers, and a row's match counts only if its key equals the row's — exact: two keys of
+    ``table`` with one hash make it use polars' join on the keys instead. ``key_hash``: the table's
+    hashes to use instead (tests force collisions)."""
+    if "index" not in memo:
+        th = table[key].hash() if key_hash is None else pl.Series(key_hash, dtype=pl.UInt64)
+        memo["index"] = pl.DataFrame({"__h": th, "__row": pl.int_range(table.height, eager=True)})
+        memo["unique"] = th.n_unique() == table.height
+    if not memo["unique"] or table.height == 0:
+        return frame.join(table, on=key, how="left")
+    rows = frame.select(__h=pl.col(key).hash()).join(memo["index"], on="__h", how="left",
+                                                     maintain_order="left")["__row"]
+    found = table[key].gather(rows).eq(frame[key]).fill_null(False)
+    rows = frame.select(pl.when(found).then(rows)).to_series()
+    return frame.with_columns(table.drop(key).gather(rows))
+
+
 def dense_groups(pl: Any, key: Any, key_hash: Any = None) -> tuple[Any, Any]:
     """(each row's group number 0..n-1, the first row of each group) for a column of keys.
 
@@ -670,7 +692,7 @@ class _Run:
         refused = self.t.invalid
         j = pairs.lazy().join(refused.lazy(), on="sid", how="left") if refused.height \
             else pairs.lazy().with_columns(inv_reason=pl.lit(None, dtype=pl.Utf8))
-        j = j.join(self._known.lazy(), on="sid", how="left").collect(engine=MEMORY)
+        j = hash_left_join(pl, j.collect(engine=MEMORY), "sid", self._known, self.__dict__.setdefault("_known_at", {}))
         if not (j.height - j["exc_code"].null_count() or j["known"].null_count()
                 or j.height - j["inv_reason"].null_count()):  # every subject known and in scope: nothing refused
             return j.drop("inv_reason", "known", "exc_code", "exc_reason", "exc_cite")

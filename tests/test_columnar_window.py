@@ -164,3 +164,19 @@ def test_art7_account_groups_are_exact_even_if_hashes_collide():
         assert sorted(set(g.tolist())) == [0, 1, 2]
         assert all((g[i] == g[j]) == (keys[i] == keys[j]) for i in range(5) for j in range(5))
         assert all(keys[int(first[k])] == keys[g.tolist().index(k)] for k in range(3))  # each group's first row
+
+
+def test_art2_subject_lookup_is_polars_left_join_even_if_hashes_collide():
+    """Each name an event holds is looked up in the subjects (第二条: known, in scope): the hashed
+    lookup gives exactly polars' left join — unknown and null names get nulls, order kept — and,
+    when two subject ids share a hash (forced), falls back to the join itself."""
+    from qrules.columnar import hash_left_join
+
+    table = pl.DataFrame({"sid": ["op1", "op2", "p1"], "kind": ["operator", "operator", "product"],
+                          "roles": [["producer"], [], None], "known": [True, True, True]})
+    frame = pl.DataFrame({"id": ["e1", "e2", "e3", "e4", "e5"], "sid": ["p1", "nobody", "op1", None, "p1"]})
+    want = frame.join(table, on="sid", how="left", maintain_order="left")
+    for key_hash in (None, np.zeros(3, dtype=np.uint64)):
+        got = hash_left_join(pl, frame, "sid", table, {}, key_hash)
+        assert got.sort("id").to_dicts() == want.sort("id").to_dicts()
+    assert hash_left_join(pl, frame, "sid", table, {})["id"].to_list() == ["e1", "e2", "e3", "e4", "e5"]
