@@ -534,6 +534,17 @@ def hash_left_join(pl: Any, frame: Any, key: str, table: Any, memo: dict, key_ha
     return frame.with_columns(table.drop(key).gather(rows))
 
 
+def hashed_join(pl: Any, left: Any, right: Any, key: str, also: list[str]) -> Any:
+    """``left`` left-joined with ``right`` on the string column ``key`` and the columns ``also``
+    (unique in ``right``), joining on ``key``'s 64-bit hash instead of the strings; exact: a
+    matched row whose keys differ (a collision) makes it join on the strings themselves."""
+    got = left.with_columns(__h=pl.col(key).hash()).join(
+        right.with_columns(__h=pl.col(key).hash()).rename({key: "__key"}), on=["__h", *also], how="left")
+    if got.select((pl.col("__key").is_not_null() & (pl.col("__key") != pl.col(key))).any()).item():
+        return left.join(right, on=[key, *also], how="left")
+    return got.drop("__h", "__key")
+
+
 def dense_groups(pl: Any, key: Any, key_hash: Any = None) -> tuple[Any, Any]:
     """(each row's group number 0..n-1, the first row of each group) for a column of keys.
 
@@ -1000,7 +1011,8 @@ class _Run:
         if cands["id"].n_unique() == cands.height:  # each event scores one subject once: nothing to choose
             c = c.with_columns(eorder=pl.col("order"))
         else:  # only the few (event, subject) pairs reached more than once need the sort
-            c = c.with_columns(__several=pl.struct("id", "subject").is_duplicated()).collect(engine=MEMORY)
+            # by the pairs' 64-bit hashes: a collision only sends a pair through the exact sort below
+            c = c.with_columns(__several=pl.struct("id", "subject").hash().is_duplicated()).collect(engine=MEMORY)
             many = c.filter(pl.col("__several")).sort("id", "subject", "points", "code", "order").with_columns(
                 eorder=pl.col("order").min().over("id", "subject"))
             c = pl.concat([c.filter(~pl.col("__several")).with_columns(eorder=pl.col("order")),
@@ -1700,8 +1712,7 @@ class _Run:
         else:
             held = lines.join(own.select(product=pl.col("subject"), at=pl.col("at")), on="product")
         # a product has one producer: (product, at) is the key of a line's sums
-        terms = held.join(self.sums_at(line, ["product"], dates),
-                          on=["product", "at"], how="left").with_columns(
+        terms = hashed_join(pl, held, self.sums_at(line, ["product"], dates), "product", ["at"]).with_columns(
             pl.col("total", "live_deductions", "entries_counted", "deductions").fill_null(0))
         # the lowest term; a tie goes to the product with the smallest id: one key ordering both
         # (total, then the product's rank among the line products), its minimum per producer and date
@@ -1711,7 +1722,8 @@ class _Run:
             determined_by=pl.col("product"))
         # a producer's own account gives way to its lowest line; only producers' rows are looked up
         producer = pl.col("subject").is_in(lines["producer"].unique().implode())
-        own = pl.concat([own.filter(~producer), own.filter(producer).join(best, on=["subject", "at"], how="anti")])
+        mine = hashed_join(pl, own.filter(producer), best.select("subject", "at", __best=pl.lit(True)), "subject", ["at"])
+        own = pl.concat([own.filter(~producer), mine.filter(pl.col("__best").is_null()).drop("__best")])
         return pl.concat([own.with_columns(determined_by=pl.lit(None, dtype=pl.Utf8)), best], how="diagonal_relaxed")
 
     def results(self, entries: Any, line_rewards: Any) -> dict:
