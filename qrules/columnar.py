@@ -1623,6 +1623,20 @@ class _Run:
             return self.sums_on(entries, keys, dates[0]).filter(pl.col("__n") > 0).drop("__n")
         if len(dates) > 60:  # the masks are 64-bit integers
             return pl.concat([self.sums_at(entries, keys, dates[i:i + 60]) for i in range(0, len(dates), 60)])
+        groups, sums = self.sum_matrix(entries, keys, dates)
+        parts = []
+        for k in range(len(dates)):
+            cols = {"at": pl.lit(dates[k], dtype=pl.Date), "total": pl.Series(sums["total"][:, k]),
+                    **{c: pl.Series(sums[c][:, k].astype(np.uint32))
+                       for c in ("live_deductions", "entries_counted", "deductions")}}
+            parts.append(groups.with_columns(**cols).filter(pl.Series(sums["count"][:, k] > 0)))
+        return pl.concat(parts)
+
+    def sum_matrix(self, entries: Any, keys: list[str], dates: list[dt.date]) -> tuple[Any, dict]:
+        """What :meth:`sums_at` sums, as arrays: (one row of ``keys`` per group, {column: an array of
+        groups × dates}) for at most 60 dates, the columns total, live_deductions, entries_counted,
+        deductions and count (entries inside the window)."""
+        pl, b = self.pl, self.b
         k_all = len(dates)
         at = pl.DataFrame({"at": dates, "bit": [1 << k for k in range(k_all)]}, schema={"at": pl.Date, "bit": pl.Int64})
         anchors = entries.select(pl.col("anchor").unique()).join(at, how="cross").filter(b.win("anchor", "at"))
@@ -1641,18 +1655,17 @@ class _Run:
         ded = (e["kind"] == "deduction").to_numpy()
         nonzero = points != 0
         n = groups.height
-        parts = []
+        out = {c: np.zeros((n, k_all), dtype=np.int64)
+               for c in ("total", "live_deductions", "entries_counted", "deductions", "count")}
         for k in range(k_all):
             on = (mask & (1 << k)) != 0
-            count = np.bincount(g, weights=on, minlength=n)
+            out["count"][:, k] = np.bincount(g, weights=on, minlength=n)
             # exact: scaled integers, far below 2**53
-            total = np.bincount(g, weights=np.where(on, points, 0), minlength=n).round().astype(np.int64)
-            cols = {"at": pl.lit(dates[k], dtype=pl.Date), "total": pl.Series(total),
-                    "live_deductions": pl.Series(np.bincount(g, weights=on & ded, minlength=n).astype(np.uint32)),
-                    "entries_counted": pl.Series(np.bincount(g, weights=on & nonzero, minlength=n).astype(np.uint32)),
-                    "deductions": pl.Series(np.bincount(g, weights=on & nonzero & ded, minlength=n).astype(np.uint32))}
-            parts.append(groups.with_columns(**cols).filter(pl.Series(count > 0)))
-        return pl.concat(parts)
+            out["total"][:, k] = np.bincount(g, weights=np.where(on, points, 0), minlength=n).round()
+            out["live_deductions"][:, k] = np.bincount(g, weights=on & ded, minlength=n)
+            out["entries_counted"][:, k] = np.bincount(g, weights=on & nonzero, minlength=n)
+            out["deductions"][:, k] = np.bincount(g, weights=on & nonzero & ded, minlength=n)
+        return groups, out
 
     def sums_on(self, entries: Any, keys: list[str], at: dt.date, first: bool = False) -> Any:
         """:meth:`sums_at` at one date for every group of ``entries`` (``__n``: the entries counted,
@@ -1702,6 +1715,56 @@ class _Run:
         line = self.line_entries(entries, line_rewards)
         if line is None or line.height == 0 and self.lines().height == 0:
             return own.with_columns(determined_by=pl.lit(None, dtype=pl.Utf8))
+        if stays and len(dates) <= 60:
+            best = self.lowest_lines(line, dates, first_own)
+        else:
+            best = self.lowest_lines_joined(line, dates, first_own, own, stays)
+        lines = self.lines()
+        # a producer's own account gives way to its lowest line; only producers' rows are looked up
+        producer = pl.col("subject").is_in(lines["producer"].unique().implode())
+        mine = hashed_join(pl, own.filter(producer), best.select("subject", "at", __best=pl.lit(True)), "subject", ["at"])
+        own = pl.concat([own.filter(~producer), mine.filter(pl.col("__best").is_null()).drop("__best")])
+        return pl.concat([own.with_columns(determined_by=pl.lit(None, dtype=pl.Utf8)), best], how="diagonal_relaxed")
+
+    def lowest_lines(self, line: Any, dates: list[dt.date], first_own: Any) -> Any:
+        """第十条: each producer's lowest product line at each date, a tie to the product with the
+        smallest id, over arrays (lines × dates): a line counts from its product's first record
+        (第八条); a line without entries in the window scores 0. (producer as subject, at, sums,
+        determined_by) where the producer holds a line."""
+        pl = self.pl
+        lines = self.lines().join(first_own, left_on="product", right_on="subject", how="left").with_columns(
+            rank=pl.col("product").rank("dense").cast(pl.Int64)).sort("producer", "rank")
+        n, k_all = lines.height, len(dates)
+        days = np.array(dates, dtype="datetime64[D]")
+        since = lines["first_own"].to_numpy().astype("datetime64[D]")
+        held = ~np.isnat(since)[:, None] & (since[:, None] <= days[None, :])
+        groups, sums = self.sum_matrix(line, ["product"], dates)
+        at_row = groups.select("product").join(lines.select("product", r=pl.int_range(pl.len())), on="product",
+                                               how="left", maintain_order="left")["r"].to_numpy()
+        full = {c: np.zeros((n, k_all), dtype=np.int64) for c in sums}
+        for c, m in sums.items():
+            full[c][at_row] = m
+        rank = lines["rank"].to_numpy()
+        big = np.iinfo(np.int64).max
+        key = np.where(held, full["total"] * (n + 1) + rank[:, None], big)
+        producers = lines["producer"]
+        starts = np.flatnonzero(np.r_[True, (producers != producers.shift(1)).fill_null(True).to_numpy()[1:]])
+        low = np.minimum.reduceat(key, starts, axis=0)
+        p_idx, k_idx = np.nonzero(low != big)
+        rank_to_row = np.empty(n + 1, dtype=np.int64)
+        rank_to_row[rank] = np.arange(n)
+        row = rank_to_row[low[p_idx, k_idx] % (n + 1)]
+        return pl.DataFrame({
+            "subject": producers.gather(starts[p_idx]), "at": days[k_idx], "total": full["total"][row, k_idx],
+            **{c: full[c][row, k_idx].astype(np.uint32) for c in ("live_deductions", "entries_counted", "deductions")},
+            "determined_by": lines["product"].gather(row)},
+            schema={"subject": pl.Utf8, "at": pl.Date, "total": pl.Int64, "live_deductions": pl.UInt32,
+                    "entries_counted": pl.UInt32, "deductions": pl.UInt32, "determined_by": pl.Utf8})
+
+    def lowest_lines_joined(self, line: Any, dates: list[dt.date], first_own: Any, own: Any, stays: bool) -> Any:
+        """:meth:`lowest_lines` with joins: when a line is held while its product has sums at the date
+        (``stays_scored`` false), or over more than 60 dates."""
+        pl = self.pl
         # each line with its product's rank among the line products (the tie-break below)
         lines = self.lines().with_columns(rank=pl.col("product").rank("dense").cast(pl.Int64))
         at = pl.DataFrame({"at": dates}, schema={"at": pl.Date})
@@ -1717,14 +1780,9 @@ class _Run:
         # the lowest term; a tie goes to the product with the smallest id: one key ordering both
         # (total, then the product's rank among the line products), its minimum per producer and date
         terms = terms.with_columns(key=pl.col("total") * (lines.height + 1) + pl.col("rank"))
-        best = terms.filter(pl.col("key") == pl.col("key").min().over("producer", "at")).select(
+        return terms.filter(pl.col("key") == pl.col("key").min().over("producer", "at")).select(
             pl.col("producer").alias("subject"), "at", "total", "live_deductions", "entries_counted", "deductions",
             determined_by=pl.col("product"))
-        # a producer's own account gives way to its lowest line; only producers' rows are looked up
-        producer = pl.col("subject").is_in(lines["producer"].unique().implode())
-        mine = hashed_join(pl, own.filter(producer), best.select("subject", "at", __best=pl.lit(True)), "subject", ["at"])
-        own = pl.concat([own.filter(~producer), mine.filter(pl.col("__best").is_null()).drop("__best")])
-        return pl.concat([own.with_columns(determined_by=pl.lit(None, dtype=pl.Utf8)), best], how="diagonal_relaxed")
 
     def results(self, entries: Any, line_rewards: Any) -> dict:
         pl, b, c = self.pl, self.b, self.c

@@ -516,3 +516,18 @@ def test_columnar_large_corpus_reads_kinds_from_the_whole_table(monkeypatch):
 
     monkeypatch.setattr(columnar, "_SPLIT_ROWS", 0)
     assert compare("rulesets/guangdong-2021.yaml", operator_corpus(300, 11, GD_ITEMS, ["17.2", "17.3"])) > 250
+
+
+def test_columnar_equals_engine_when_scores_do_not_stay(tmp_path):
+    """第八条 read as `stays_scored: false` (a subject is scored only while an entry counts): a
+    producer's line then enters its minimum only at dates its product has sums (第十条), the joined
+    path of the lowest line; both backends agree subject by subject."""
+    (tmp_path / "r.yaml").write_text(f"""qrules: 1
+ruleset: not-staying
+extends: {ROOT / "rulesets" / "guangdong-2021.yaml"}
+version: test
+title: 记录移出统计周期后不再评分
+parameters:
+  stays_scored: {{value: "false"}}
+""", encoding="utf-8")
+    assert compare(load(tmp_path / "r.yaml"), synth_corpus(1500, 5)) > 1000
