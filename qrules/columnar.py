@@ -1655,16 +1655,18 @@ class _Run:
         ded = (e["kind"] == "deduction").to_numpy()
         nonzero = points != 0
         n = groups.height
-        out = {c: np.zeros((n, k_all), dtype=np.int64)
-               for c in ("total", "live_deductions", "entries_counted", "deductions", "count")}
-        for k in range(k_all):
-            on = (mask & (1 << k)) != 0
-            out["count"][:, k] = np.bincount(g, weights=on, minlength=n)
-            # exact: scaled integers, far below 2**53
-            out["total"][:, k] = np.bincount(g, weights=np.where(on, points, 0), minlength=n).round()
-            out["live_deductions"][:, k] = np.bincount(g, weights=on & ded, minlength=n)
-            out["entries_counted"][:, k] = np.bincount(g, weights=on & nonzero, minlength=n)
-            out["deductions"][:, k] = np.bincount(g, weights=on & nonzero & ded, minlength=n)
+        # one (entry, date) pair per date an entry counts at; each sum one bincount over the pairs
+        rows, ks = np.nonzero((mask[:, None] >> np.arange(k_all, dtype=np.int64)) & 1)
+        cell = g[rows] * k_all + ks
+        size = n * k_all
+
+        def count(which: Any) -> Any:
+            return np.bincount(cell[which[rows]], minlength=size).reshape(n, k_all).astype(np.int64)
+        out = {"count": np.bincount(cell, minlength=size).reshape(n, k_all).astype(np.int64),
+               # exact: scaled integers, far below 2**53
+               "total": np.bincount(cell, weights=points[rows], minlength=size).round().astype(np.int64).reshape(
+                   n, k_all),
+               "live_deductions": count(ded), "entries_counted": count(nonzero), "deductions": count(nonzero & ded)}
         return groups, out
 
     def sums_on(self, entries: Any, keys: list[str], at: dt.date, first: bool = False) -> Any:
