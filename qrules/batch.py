@@ -291,8 +291,8 @@ def evaluate_batch(compiled: Any, loaded: Any, as_of: dt.date | None = None, *, 
         try:
             for t in tasks:
                 futures.append(pool.submit(_worker_task, t))
-                if not processes:
-                    processes = dict(getattr(pool, "_processes", None) or {})
+                if len(processes) < workers:  # workers start on demand: know each one while it lives
+                    processes.update(getattr(pool, "_processes", None) or {})
             for fut in (futures if ordered else as_completed(futures)):
                 yield fut.result()
         except BrokenProcessPool:
@@ -319,9 +319,15 @@ def _lost(futures: list, started: Any, processes: dict, chunks: list, history: A
     import signal
 
     dead = {}
+    deadline = time.monotonic() + 2
     for pid, proc in processes.items():
         proc.join(timeout=5)  # the executor is stopping the others; wait so exit codes are known
         code = proc.exitcode
+        # the executor's thread may be reaping this very process (then it looks alive to us for a
+        # moment): its exit code appears a moment later
+        while code is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+            code = proc.exitcode
         if code not in (None, 0):
             try:
                 dead[pid] = f"killed by {signal.Signals(-code).name}" if code < 0 else f"exit status {code}"
@@ -330,7 +336,9 @@ def _lost(futures: list, started: Any, processes: dict, chunks: list, history: A
     # Once one worker dies, the executor stops the others with SIGTERM: those are not the cause.
     cause = {pid: how for pid, how in dead.items() if how != "killed by SIGTERM"} or dead
     unfinished = [i for i, f in enumerate(futures) if not f.done() or f.exception() is not None]
-    lost = [i for i in unfinished if started[i] in cause] or [i for i in unfinished if started[i]]
+    # a chunk whose process the executor has already reaped (not among those known) died with it
+    gone = {i for i in unfinished if started[i] and started[i] not in processes}
+    lost = [i for i in unfinished if started[i] in cause or i in gone] or [i for i in unfinished if started[i]]
     detail = "; ".join(f"pid {pid} {how}" for pid, how in sorted(cause.items())) or "it ended unexpectedly"
     first = {i: str(history.subjects[chunks[i].subjects[0]].id) for i in lost if chunks[i].subjects}
     return WorkerLost(lost, detail, first)
