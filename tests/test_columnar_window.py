@@ -1,8 +1,11 @@
-"""The window search of the columnar backend (qrules.columnar_window) against pairing every row.
+"""The window search (qrules.columnar_window) and the hashed keys (qrules.columnar_keys) of the
+columnar backend, against the plain definitions.
 
 第七条's window counts an entry at an as-of date when the ruleset's rule says so; the columnar
 backend finds a row's earlier rows inside its window by binary search when the rule is one run of
 dates ending on the as-of date, and must say when it is not (then rows are paired as before).
+Joins, groups and first rows over 64-bit hashes of ids must give exactly what the keys give, also
+when hashes collide (forced here).
 """
 
 import datetime as dt
@@ -140,7 +143,7 @@ def test_art9_heaviest_per_product_and_event_is_exact_even_if_hashes_collide():
     """第九条第一款 on a product line: one deduction per (product, event), the heaviest (the most
     negative points), the product's own (src 0) on a tie. Hand-built rows; then the same with every
     key given one hash (a forced collision): the keys themselves decide, same answer."""
-    from qrules.columnar import first_per_key
+    from qrules.columnar_keys import first_per_key
 
     rows = pl.DataFrame({"product": ["p1", "p1", "p1", "p2", "p2", "p1"],
                          "event": ["e1", "e1", "e2", "e1", "e1", "e3"],
@@ -156,7 +159,7 @@ def test_art9_heaviest_per_product_and_event_is_exact_even_if_hashes_collide():
 def test_art7_account_groups_are_exact_even_if_hashes_collide():
     """The sums of 第七条 are grouped by subject: group numbers from hashes, checked against the
     keys; with every key given one hash (a forced collision) the keys themselves are ranked."""
-    from qrules.columnar import dense_groups
+    from qrules.columnar_keys import dense_groups
 
     keys = ["op2", "op1", "op2", "op3", "op1"]
     for key_hash in (None, np.zeros(5, dtype=np.uint64)):
@@ -170,7 +173,7 @@ def test_art2_subject_lookup_is_polars_left_join_even_if_hashes_collide():
     """Each name an event holds is looked up in the subjects (第二条: known, in scope): the hashed
     lookup gives exactly polars' left join — unknown and null names get nulls, order kept — and,
     when two subject ids share a hash (forced), falls back to the join itself."""
-    from qrules.columnar import hash_left_join
+    from qrules.columnar_keys import hash_left_join
 
     table = pl.DataFrame({"sid": ["op1", "op2", "p1"], "kind": ["operator", "operator", "product"],
                           "roles": [["producer"], [], None], "known": [True, True, True]})

@@ -1,0 +1,81 @@
+"""String keys hashed once, exactly: joins, groups and first rows over 64-bit hashes of ids.
+
+Pipeline position: helpers of :mod:`qrules.columnar`. Polars hashes every string of a key on
+every join and group-by; subject, product and event ids are strings, and a large run spends most
+of its time hashing them. These helpers hash a key column once into 64-bit numbers and work on
+the numbers — and stay exact, never probable: after a match the keys themselves are compared, and
+a collision (two keys, one hash) makes the helper use the keys instead. Each takes an optional
+``key_hash`` so tests can force collisions (tests/test_columnar_window.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+__all__ = ["hash_left_join", "hashed_join", "dense_groups", "first_per_key"]
+
+
+def hash_left_join(pl: Any, frame: Any, key: str, table: Any, memo: dict, key_hash: Any = None) -> Any:
+    """``frame`` left-joined with ``table`` on ``key`` (unique in ``table``), as polars' join would.
+
+    A join on strings hashes every string of both sides each time; the subjects are looked up
+    several times per run (deductions, repairs, rewards, filings). Here ``table``'s keys are hashed
+    once into 64-bit numbers (kept in ``memo``), the rows of ``frame`` are joined to them on the
+    numbers, and a row's match counts only if its key equals the row's — exact: two keys of
+    ``table`` with one hash make it use polars' join on the keys instead. ``key_hash``: the table's
+    hashes to use instead (tests force collisions)."""
+    if "index" not in memo:
+        th = table[key].hash() if key_hash is None else pl.Series(key_hash, dtype=pl.UInt64)
+        memo["index"] = pl.DataFrame({"__h": th, "__row": pl.int_range(table.height, eager=True)})
+        memo["unique"] = th.n_unique() == table.height
+    if not memo["unique"] or table.height == 0:
+        return frame.join(table, on=key, how="left")
+    rows = frame.select(__h=pl.col(key).hash()).join(memo["index"], on="__h", how="left",
+                                                     maintain_order="left")["__row"]
+    found = table[key].gather(rows).eq(frame[key]).fill_null(False)
+    rows = frame.select(pl.when(found).then(rows)).to_series()
+    return frame.with_columns(table.drop(key).gather(rows))
+
+
+def hashed_join(pl: Any, left: Any, right: Any, key: str, also: list[str]) -> Any:
+    """``left`` left-joined with ``right`` on the string column ``key`` and the columns ``also``
+    (unique in ``right``), joining on ``key``'s 64-bit hash instead of the strings; exact: a
+    matched row whose keys differ (a collision) makes it join on the strings themselves."""
+    got = left.with_columns(__h=pl.col(key).hash()).join(
+        right.with_columns(__h=pl.col(key).hash()).rename({key: "__key"}), on=["__h", *also], how="left")
+    if got.select((pl.col("__key").is_not_null() & (pl.col("__key") != pl.col(key))).any()).item():
+        return left.join(right, on=[key, *also], how="left")
+    return got.drop("__h", "__key")
+
+
+def dense_groups(pl: Any, key: Any, key_hash: Any = None) -> tuple[Any, Any]:
+    """(each row's group number 0..n-1, the first row of each group) for a column of keys.
+
+    Numbered through a 64-bit hash of each key (numpy sorts numbers faster than polars ranks
+    strings), then checked exactly: every row's key must equal its group's first key — a hash
+    collision fails the check and the keys are ranked themselves. ``key_hash``: the hashes to
+    use instead (tests force collisions)."""
+    h = key.hash().to_numpy() if key_hash is None else key_hash
+    _, first_row, g = np.unique(h, return_index=True, return_inverse=True)
+    if not key.gather(first_row[g]).eq_missing(key).all():
+        g = key.rank("dense").cast(pl.Int64).to_numpy() - 1
+        _, first_row = np.unique(g, return_index=True)
+    return g.astype(np.int64), first_row
+
+
+def first_per_key(pl: Any, frame: Any, keys: list[str], order: list[str], key_hash: Any = None) -> Any:
+    """The first row of each ``keys`` group of ``frame`` in ``order`` (columns sorting as wanted).
+
+    Grouping by string keys hashes every string; here the keys are hashed once into one 64-bit
+    number, the rows sorted by (hash, order), and the first row of each run of equal hashes kept.
+    Exact, not probable: rows with equal hashes are adjacent after the sort, so a collision (two
+    keys, one hash) shows as neighbours with equal hash and different keys — then the rows are
+    grouped by the keys themselves. ``key_hash``: another hash expression (tests force collisions)."""
+    h = frame.with_columns(__h=pl.struct(keys).hash() if key_hash is None else key_hash).sort("__h", *order)
+    same = pl.col("__h") == pl.col("__h").shift(1)
+    differ = pl.any_horizontal([pl.col(k).ne_missing(pl.col(k).shift(1)) for k in keys])
+    if h.select((same & differ).any()).item():
+        return frame.sort(*order).unique(keys, keep="first")
+    return h.filter(~same.fill_null(False)).drop("__h")
