@@ -1118,13 +1118,13 @@ class _Run:
         from .columnar_window import earliest_in_window, is_interval, window_runs
 
         pl = self.pl
-        interval = is_interval(self.c.exprs["window.counts"].node)
-        if not hasattr(self, "_runs"):  # the rule over every decided date, once per run
+        if "_runs" not in self.__dict__:  # the rule's shape, and its runs over every decided date: once per run
+            self._interval = is_interval(self.c.exprs["window.counts"].node)
             self._runs = window_runs(pl, self.b.win("p_date", "date"), pl.Series(self.event_days, dtype=pl.Date),
-                                     interval)
+                                     self._interval)
         runs, dates = self._runs, frame["date"]
         if runs is not None and not dates.is_in(pl.Series(runs[0]).implode()).all():
-            runs = window_runs(pl, self.b.win("p_date", "date"), dates, interval)
+            runs = window_runs(pl, self.b.win("p_date", "date"), dates, self._interval)
         if runs is None:
             return None
         groups = frame.select((pl.col(who) != pl.col(who).shift(1)).fill_null(True).cum_sum()).to_series()
@@ -1553,8 +1553,8 @@ class _Run:
     def sums_at(self, entries: Any, keys: list[str], dates: list[dt.date]) -> Any:
         """(``keys``, at, total, live deductions, entries and deductions counted) at each date where
         ``entries`` has an entry inside the window (第七条). Each entry gets a bit mask of the dates
-        where it counts — the window rule evaluated once per distinct anchor date — and one
-        group-by sums every date at once."""
+        where it counts — the window rule evaluated once per distinct anchor date — and
+        :meth:`sum_matrix` sums every date at once."""
         pl, b = self.pl, self.b
         if len(dates) == 1:  # one date: the entries counted then, summed in one group-by
             return self.sums_on(entries, keys, dates[0]).filter(pl.col("__n") > 0).drop("__n")

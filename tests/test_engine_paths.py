@@ -159,19 +159,24 @@ def _guangdong():
 
 @pytest.mark.parametrize("seed", [4, 5])
 def test_art26_adjustments_equal_the_plain_loop(compiled, seed):
-    views, _, scorer_at = _decided(compiled, seed)
-    _, _, plain_at = _decided(compiled, seed)  # scorers of their own: nothing memoised is shared
-    locks = 0
+    got = _adjustments_both_ways(compiled, seed, AS_OF)
+    assert sum(lock is not None for _, lock in got) > 0  # the corpus has D subjects under a lock
+
+
+def _adjustments_both_ways(compiled, seed, as_of):
+    """Each scored subject's (adjustments, lock) by the fast loop, asserted equal to the plain loop's."""
+    views, _, scorer_at = _decided(compiled, seed, as_of)
+    _, _, plain_at = _decided(compiled, seed, as_of)  # scorers of their own: nothing memoised is shared
+    out = []
     for sid, view in views.items():
         if view.excluded is not None:
             continue
-        got = scorer_at(AS_OF).adjustments(sid, AS_OF, scorer_at)
-        want = _plain_adjustments(plain_at(AS_OF), sid, AS_OF, plain_at)
+        got = scorer_at(as_of).adjustments(sid, as_of, scorer_at)
+        want = _plain_adjustments(plain_at(as_of), sid, as_of, plain_at)
         assert [a.model_dump() for a in got[0]] == [a.model_dump() for a in want[0]], sid
-        assert [str(a.score) for a in got[0]] == [str(a.score) for a in want[0]]
-        assert got[1] == want[1]
-        locks += got[1] is not None
-    assert locks > 0  # the corpus has D subjects under a lock
+        assert [str(a.score) for a in got[0]] == [str(a.score) for a in want[0]] and got[1] == want[1]
+        out.append(got)
+    return out
 
 
 def test_art8_art26_adjustments_equal_the_plain_loop_when_the_score_does_not_stay(tmp_path):
@@ -184,17 +189,9 @@ def test_art8_art26_adjustments_equal_the_plain_loop_when_the_score_does_not_sta
                     "  stays_scored: {value: \"false\", note: 记录全部移出统计周期后回到O类}\n", encoding="utf-8")
     no_stay = load_ruleset(str(path))
     as_of = dt.date(2027, 12, 31)  # late enough for the first entries of the corpus to have left the window
-    views, _, scorer_at = _decided(no_stay, 6, as_of)
-    _, _, plain_at = _decided(no_stay, 6, as_of)
     unscored_again = 0
-    for sid, view in views.items():
-        if view.excluded is not None:
-            continue
-        got = scorer_at(as_of).adjustments(sid, as_of, scorer_at)
-        want = _plain_adjustments(plain_at(as_of), sid, as_of, plain_at)
-        assert [a.model_dump() for a in got[0]] == [a.model_dump() for a in want[0]], sid
-        assert [str(a.score) for a in got[0]] == [str(a.score) for a in want[0]] and got[1] == want[1]
-        scores = [a.score for a in got[0]]
+    for adjustments, _ in _adjustments_both_ways(no_stay, 6, as_of):
+        scores = [a.score for a in adjustments]
         unscored_again += any(x is not None and y is None for x, y in zip(scores, scores[1:]))
     assert unscored_again > 0  # the branch is taken: scored, then O again
 
