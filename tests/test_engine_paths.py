@@ -292,3 +292,23 @@ def test_results_built_with_every_field_share_one_field_set_that_nothing_changes
     partial = EntryResult.build(event="d1", kind="deduction", code="12.3", title="t", date=dt.date(2024, 1, 2),
                                 points=Decimal(-3), counted_points=Decimal(-3), status="counted")
     assert partial.model_fields_set == {"event", "kind", "code", "title", "date", "points", "counted_points", "status"}
+
+
+def test_results_built_by_position_equal_validated_ones():
+    """The positional builders of the two models made most per subject (``entry_result``,
+    ``adjustment``) give what validation gives: same values, same dump, every field set."""
+    from qrules.engine.results import adjustment, entry_result
+
+    entry = {"event": "r1", "kind": "repair", "code": "12.3", "title": "修复 d1", "date": dt.date(2024, 1, 2),
+             "points": Decimal("1.5"), "counted_points": Decimal("1.5"), "status": "counted", "reason": "第2次扣分",
+             "cite": "第十五条", "via": None, "of": "d1", "ordinal": 2, "requested": None, "version": "v"}
+    built, checked = entry_result(*entry.values()), EntryResult(**entry)
+    assert built == checked and built.model_dump_json() == checked.model_dump_json()
+    assert built.model_fields_set == checked.model_fields_set == set(entry)
+    adj = {"date": dt.date(2024, 7, 1), "score_date": dt.date(2024, 6, 30), "score": None,
+           "computed_class": "O", "official_class": "D", "locked": True, "version": None}
+    built, checked = adjustment(*adj.values()), Adjustment(**adj)
+    assert built == checked and built.model_dump_json() == checked.model_dump_json()
+    assert built.model_fields_set == checked.model_fields_set == set(adj)
+    with pytest.raises(Exception):
+        built.locked = False  # frozen like every result model

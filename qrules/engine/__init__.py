@@ -19,7 +19,7 @@ from ..history.kinds import components
 from ..history.models import check_as_of
 from .decide import Decider, Entry, SubjectView, param_text, record_field
 from .results import (EntryResult, EvaluationResult, ExcludedSubject, Lock, Measures, SubjectResult, Summary,
-                      VersionNote)
+                      VersionNote, entry_result)
 from .score import Scorer
 
 ZERO = Decimal(0)
@@ -71,13 +71,15 @@ def _entry_result(e: Entry, scorer: Scorer, as_of: dt.date, used: dict[tuple, En
                   determined_by: str | None = None) -> EntryResult:
     status, reason, cite = e.status, e.reason, e.cite
     counted_points = ZERO
-    if e.counted:
-        key = (e.subject, e.event, e.kind)
+    kind = e.kind
+    # ``e.counted`` written out: a counted or capped entry (a reward only with points left)
+    if (status == "counted" or status == "capped") and (kind != "reward" or e.points > 0):
+        key = (e.subject, e.event, kind)
         if not scorer.in_window(e, as_of):
-            status = "lapsed" if e.kind == "repair" else "outside_window"
-            reason = ("所修复的扣分已超出统计周期，修复分不再统计" if e.kind == "repair"
+            status = "lapsed" if kind == "repair" else "outside_window"
+            reason = ("所修复的扣分已超出统计周期，修复分不再统计" if kind == "repair"
                       else f"超出统计周期（最近{param_text(scorer.c.params.get('window'))}）")
-            cite = (scorer.c.model.repair.lapses_with_deduction.cite if e.kind == "repair"
+            cite = (scorer.c.model.repair.lapses_with_deduction.cite if kind == "repair"
                     else scorer.c.cites.get("window"))
         elif key not in used:
             status = "superseded"
@@ -93,13 +95,8 @@ def _entry_result(e: Entry, scorer: Scorer, as_of: dt.date, used: dict[tuple, En
             if taken is not e:  # re-capped on a producer's line (第十条、第十八条)
                 status, reason, cite = taken.status, taken.reason, taken.cite
     of = e.of
-    return _build_entry(event=e.event, kind=e.kind, code=e.code, title=e.title, date=e.date, points=e.points,
-                        counted_points=counted_points, status=status, reason=reason, cite=cite, via=e.via,
-                        of=of.event if of is not None else None, ordinal=e.ordinal, requested=e.requested,
-                        version=e.version)
-
-
-_build_entry = EntryResult.build  # bound once: the classmethod's lookup is not repeated per entry
+    return entry_result(e.event, kind, e.code, e.title, e.date, e.points, counted_points, status, reason, cite, e.via,
+                        of.event if of is not None else None, e.ordinal, e.requested, e.version)
 
 
 def evaluate(compiled, history, as_of: dt.date | None = None, *, invalid_subjects: dict[str, str] | None = None,
@@ -352,12 +349,14 @@ def _subject_result(compiled, scorer: Scorer, view: SubjectView, as_of: dt.date,
         entries += [_entry_result(e, scorer, as_of, used) for e in scorer.d.entries.get(acc.determined_by, [])]
         entries.sort(key=lambda x: (x.date, x.event, x.kind))
     measures = class_measures(compiled, official)
-    deductions = Decimal([e.kind for e in acc.entries].count("deduction"))
-    env = {"class": official, "kind": view.kind, "deductions": deductions, "scored": acc.scored,
-           "score": acc.score if acc.score is not None else ZERO}
-    key = ("flags", official, view.kind, deductions, acc.scored, env["score"])  # ("flags",) + the env's values
+    deductions = [e.kind for e in acc.entries].count("deduction")
+    score = acc.score if acc.score is not None else ZERO
+    # ("flags",) + the env's values; the count as an int: it hashes and compares as its Decimal does
+    key = ("flags", official, view.kind, deductions, acc.scored, score)
     flags = compiled._window_cache.get(key)  # the memo, read without a call
     if flags is None:
+        env = {"class": official, "kind": view.kind, "deductions": Decimal(deductions), "scored": acc.scored,
+               "score": score}
         flags = compiled.memo(key, lambda: {name: bool(expr(env)) for name, expr in compiled.flag_whens.items()})
     return SubjectResult.build(
         id=view.id, kind=view.kind, name=view.name, roles=sorted(view.roles), scored=acc.scored, score=acc.score,

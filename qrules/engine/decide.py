@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
+from operator import attrgetter
 from typing import Any
 
 from ..errors import did_you_mean
@@ -221,8 +222,12 @@ class Decider:
         firsts = self._filing_dates.get(key)
         if firsts is None:  # filings were collected in date order before any repair or reward
             filings = self.filings.get(key, ())
-            firsts = self._filing_dates[key] = (filings[0][0] if filings else None,
-                                                next((d for d, concealed in filings if concealed), None))
+            first_concealed = None
+            for d, concealed in filings:
+                if concealed:
+                    first_concealed = d
+                    break
+            firsts = self._filing_dates[key] = (filings[0][0] if filings else None, first_concealed)
         first_filed, first_concealed = firsts
         s = self.subjects.get(operator or "")
         return {"filed": first_filed is not None and first_filed <= at,
@@ -232,14 +237,18 @@ class Decider:
     # -- phase 1 ---------------------------------------------------------------------------
     def run(self, events: list[Any]) -> Decisions:
         ordered = sorted(events, key=lambda e: (e.date, str(e.id)))
+        by_id = self.events
         for ev in ordered:
-            self.events[str(ev.id)] = ev
-        live = []
-        for ev in ordered:
-            if ev.date > self.as_of:
-                self.reject(ev, "QR613", f"dated {ev.date}, after the as-of date {self.as_of}; not yet effective")
-                continue
-            live.append(ev)
+            by_id[str(ev.id)] = ev
+        if not ordered or ordered[-1].date <= self.as_of:  # in date order: none after the as-of date
+            live = ordered
+        else:
+            live = []
+            for ev in ordered:
+                if ev.date > self.as_of:
+                    self.reject(ev, "QR613", f"dated {ev.date}, after the as-of date {self.as_of}; not yet effective")
+                    continue
+                live.append(ev)
         live = self.apply_corrections(live)
         facts, deductions, later = [], [], []  # the three passes below, each in (date, id) order
         for ev in live:
@@ -273,7 +282,8 @@ class Decider:
             else:
                 self.out.fact_events.add(str(ev.id))  # procedure events: used by deadlines
         for entries in self.out.entries.values():
-            entries.sort(key=lambda e: (e.date, e.event, e.kind))
+            if len(entries) > 1:
+                entries.sort(key=_ENTRY_ORDER)
         return self.out
 
     def apply_corrections(self, events: list[Any]) -> list[Any]:
@@ -350,12 +360,13 @@ class Decider:
         targets: dict[str, list[tuple[str, str | None, str | None, str | None]]] = {}
         named_products = set()
         out_of_scope = []  # named products excluded by 第二条: their operators are not scored through them
+        subjects, invalid, whens = self.subjects, self.invalid, self.c.item_whens
         for sid in ev.subjects:
-            s = self.check_subject(ev, sid)
-            if s is None:
-                v = self.subjects.get(sid)
-                if v is not None and v.kind == "product" and v.excluded is not None and v.excluded[0] == "QR604":
-                    out_of_scope.append(v)
+            s = subjects.get(sid)
+            if s is None or sid in invalid or s.excluded is not None:  # ``check_subject``'s refusals
+                self.check_subject(ev, sid)
+                if s is not None and s.kind == "product" and s.excluded is not None and s.excluded[0] == "QR604":
+                    out_of_scope.append(s)
                 continue
             if s.kind == "product":
                 named_products.add(s.id)
@@ -368,8 +379,8 @@ class Decider:
                 targets.setdefault(s.id, []).append((ev.item, None, item.cite, None))
                 self.link_producer(ev, s, targets)
         for sid in ev.subjects:
-            s = self.subjects.get(sid)
-            if s is None or s.kind != "operator" or s.excluded is not None or sid in self.invalid:
+            s = subjects.get(sid)
+            if s is None or s.kind != "operator" or s.excluded is not None or sid in invalid:
                 continue
             if item.subject == "product":
                 if out_of_scope and not named_products:  # brief §3, Art 2: 「…及其经营者」
@@ -385,18 +396,19 @@ class Decider:
                                 f"({self.cite('links')}); it does not apply to '{s.id}' (roles: "
                                 f"{', '.join(sorted(s.roles)) or 'none'})", self.cite("links"), subject=s.id)
                 continue
-            role = {"producer": "producer", "seller": "seller"}.get(item.subject)
+            role = _ROLES.get(item.subject)
             if role and role not in s.roles:
                 self.reject(ev, "QR606", f"item {ev.item} applies to {role}s; '{s.id}' has roles "
                             f"[{', '.join(sorted(s.roles))}]", item.cite, subject=s.id)
                 continue
-            if not self.item_applies(ev.item, ev, s, reject=True):
+            if ev.item in whens and not self.item_applies(ev.item, ev, s, reject=True):  # no ``when``: applies
                 continue
             targets.setdefault(s.id, []).append((ev.item, None, item.cite, None))
         if not targets:
             return
         self.out.counted_events.add(str(ev.id))
-        self.check_recorded_by(ev, item)
+        if record_field(ev, "recorded_by"):  # ``check_recorded_by`` has nothing to say otherwise
+            self.check_recorded_by(ev, item)
         entries = []
         for sid, candidates in targets.items():
             made = [self.make_deduction(ev, sid, code, via, cite, via_product)
@@ -555,22 +567,24 @@ class Decider:
 
     def make_deduction(self, ev: Any, sid: str, code: str, via: str | None, cite: str | None,
                        via_product: str | None) -> Entry:
-        item = self.m.items[code]
-        env = lambda: {"item": {"points": item.points, "code": code,  # noqa: E731
-                                "intentional_points": item.intentional if item.intentional is not None
-                                else item.points},
-                       "event": self.event_record(ev)}
-        memo_key = ("points", code, ev.date, ev.item, bool(ev.intentional), bool(ev.major_impact))  # + event_key
+        items = self.m.items
+        item = items[code]
+        intentional, major_impact = bool(ev.intentional), bool(ev.major_impact)
+        memo_key = ("points", code, ev.date, ev.item, intentional, major_impact)  # ("points", code) + event_key
         points = self.c._window_cache.get(memo_key)  # the memo, read without a call
         if points is None:
+            env = lambda: {"item": {"points": item.points, "code": code,  # noqa: E731
+                                    "intentional_points": item.intentional if item.intentional is not None
+                                    else item.points},
+                           "event": self.event_record(ev)}
             points = self.c.memo(memo_key, lambda: Decimal(self.points_expr(env())))
         key = self.line_key(ev, sid, via_product) if item.spot_check else None
         reason = None
-        if ev.intentional and item.intentional is not None and item.intentional != item.points:
+        if intentional and item.intentional is not None and item.intentional != item.points:
             reason = "主观故意，从重扣分" + (f"（{self.cite('intentional')}）" if self.cite("intentional") else "")
-        major = bool(ev.major_impact) or item.major_impact or self.m.items[ev.item].major_impact
+        major = major_impact or item.major_impact or items[ev.item].major_impact
         return Entry(subject=sid, event=str(ev.id), kind="deduction", code=code, title=item.title, date=ev.date,
-                     points=points, cite=cite, via=via, via_product=via_product, intentional=bool(ev.intentional),
+                     points=points, cite=cite, via=via, via_product=via_product, intentional=intentional,
                      major_impact=major, line_key=key, reason=reason)
 
     def decide_spot_check_dedup(self) -> None:
@@ -600,12 +614,12 @@ class Decider:
 
     def decide_ordinals(self) -> None:
         """第十五条第（一）项: a deduction's ordinal among counted deductions in its own window."""
+        use, in_window = self.use, self.in_window_entry
         for entries in self.out.entries.values():
-            counted = sorted((e for e in entries if e.kind == "deduction" and e.status == "counted"),
-                             key=lambda x: x.order)
+            counted = sorted([e for e in entries if e.kind == "deduction" and e.status == "counted"], key=_ORDER)
             for i, e in enumerate(counted):
-                self.use(e.date)
-                e.ordinal = 1 + sum(1 for prev in counted[:i] if self.in_window_entry(prev, e.date)) if i else 1
+                use(e.date)
+                e.ordinal = 1 + sum([1 for prev in counted[:i] if in_window(prev, e.date)]) if i else 1
 
     # -- repairs ---------------------------------------------------------------------------
     def repair(self, ev: Any) -> None:
@@ -830,6 +844,14 @@ def _reads_record_fields(node, name: str, fields: frozenset[str]) -> bool:
                 return True
             through_field.add(id(n.obj))
     return any(isinstance(n, ast.Name) and n.name == name and id(n) not in through_field for n in ast.walk(node))
+
+
+#: The role an item or a reward rule for ``producer`` or ``seller`` asks of an operator.
+_ROLES = {"producer": "producer", "seller": "seller"}
+
+#: ``Entry.order`` and the order of a subject's entries, as C key functions (the same tuples).
+_ORDER = attrgetter("date", "event")
+_ENTRY_ORDER = attrgetter("date", "event", "kind")
 
 
 def _nothing(day: dt.date) -> None:

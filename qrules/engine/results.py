@@ -201,3 +201,34 @@ class EvaluationResult(_Out):
             if s.id == subject_id:
                 return s
         raise KeyError(subject_id)
+
+
+# Builders with every field given in order, for the two models the engine makes most of per
+# subject: the dict is written out here, not gathered from keywords, and the shared field set
+# read once (issue 14, item 4). ``tests/test_engine_paths.py`` checks they equal validated models.
+_ENTRY_FIELDS = set(EntryResult.model_fields)
+_ADJUSTMENT_FIELDS = set(Adjustment.model_fields)
+
+
+def entry_result(event, kind, code, title, date, points, counted_points, status, reason, cite, via, of, ordinal,
+                 requested, version) -> EntryResult:
+    """:class:`EntryResult` from the engine's own values, every field given (see ``_Out.build``)."""
+    obj = _new(EntryResult)
+    _set_dict(obj, {"event": event, "kind": kind, "code": code, "title": title, "date": date, "points": points,
+                    "counted_points": counted_points, "status": status, "reason": reason, "cite": cite, "via": via,
+                    "of": of, "ordinal": ordinal, "requested": requested, "version": version})
+    _set_fields_set(obj, _ENTRY_FIELDS)
+    _set_extra(obj, None)
+    _set_private(obj, None)
+    return obj
+
+
+def adjustment(date, score_date, score, computed_class, official_class, locked, version) -> Adjustment:
+    """:class:`Adjustment` from the engine's own values, every field given (see ``_Out.build``)."""
+    obj = _new(Adjustment)
+    _set_dict(obj, {"date": date, "score_date": score_date, "score": score, "computed_class": computed_class,
+                    "official_class": official_class, "locked": locked, "version": version})
+    _set_fields_set(obj, _ADJUSTMENT_FIELDS)
+    _set_extra(obj, None)
+    _set_private(obj, None)
+    return obj

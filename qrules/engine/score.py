@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from ..language.runtime import shift
 from .decide import Decisions, Entry, SubjectView, exact
-from .results import Adjustment
+from .results import Adjustment, adjustment
 
 ZERO = Decimal(0)
 _MISSING = object()
@@ -226,18 +226,22 @@ class Scorer:
 
         ``at(day)`` gives the scorer of the version in force on an adjustment date (brief §4a):
         that version's adjustment dates, score date, window, classes and lock decide it."""
+        if at is None or at == self.at:  # this version for every date
+            at = None if self.all_adjustment_dates is self.c.adjustment_dates else self.at
+        own = not (self.lowest_product and self.products_of.get(sid) and self.subjects[sid].kind == "operator")
+        if at is None and own:  # scored on its own entries: the first is that of its counted list
+            counted = self.counted(sid)
+            if not counted:
+                return [], None
+            first = min([c[0] for c in counted])
+            return self._own_adjustments(sid, first, adjustment_days(self.all_adjustment_dates, first, as_of), as_of)
         first = self.first_record(sid)
         if first is None:
             return [], None
         build = Adjustment.build
         lock_class = lock_since = lock_until = None
         out = []
-        if at is None or at == self.at:  # this version for every date
-            at = None if self.all_adjustment_dates is self.c.adjustment_dates else self.at
         days = adjustment_days(self.all_adjustment_dates, first, as_of)
-        if at is None and not (self.lowest_product and self.products_of.get(sid)
-                               and self.subjects[sid].kind == "operator"):
-            return self._own_adjustments(sid, first, days, as_of)
         for t in days:
             if at is None:
                 sc = self
@@ -267,7 +271,7 @@ class Scorer:
 
         The same results as the general loop, which ``tests/test_engine_paths.py`` checks."""
         c, cache, rule = self.c, self._window, self.c.in_window
-        score_date, classify, build = c.score_date, c.classify, Adjustment.build
+        score_date, classify, build = c.score_date, c.classify, adjustment
         start, stays, lock, label = self.start, self.stays, self.lock, self.label
         counted = self.counted(sid)
         lock_class = lock_since = lock_until = None
@@ -299,8 +303,7 @@ class Scorer:
             if not locked and lock is not None and computed == lock.class_:
                 lock_class = lock.class_
                 lock_since, lock_until = t, shift(t, c.lock_duration, 1, c.calendar)
-            out.append(build(date=t, score_date=sd, score=score, computed_class=computed,
-                             official_class=official, locked=locked, version=label))
+            out.append(build(t, sd, score, computed, official, locked, label))
         active = None
         if lock_until is not None and out and out[-1].official_class == lock_class and as_of < lock_until:
             active = (lock_class, lock_since, lock_until)
