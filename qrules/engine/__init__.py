@@ -13,6 +13,7 @@ import contextvars
 import datetime as dt
 import gc
 from decimal import Decimal
+from operator import attrgetter
 from typing import Any, Iterable
 
 from ..history.kinds import components
@@ -23,6 +24,7 @@ from .results import (EntryResult, EvaluationResult, ExcludedSubject, Lock, Meas
 from .score import Scorer
 
 ZERO = Decimal(0)
+_RESULT_ORDER = attrgetter("date", "event", "kind")  # the lines of an account, as a C key function
 
 __all__ = ["evaluate", "subject_views", "validity_warnings", "require_in_force"]
 
@@ -68,14 +70,16 @@ def subject_views(compiled, subjects: Iterable[Any]) -> dict[str, SubjectView]:
 
 
 def _entry_result(e: Entry, scorer: Scorer, as_of: dt.date, used: dict[tuple, Entry],
-                  determined_by: str | None = None) -> EntryResult:
+                  determined_by: str | None = None, own: bool = False) -> EntryResult:
+    """One line of the account; ``own``: ``used`` is the subject's own live entries (no producer's
+    line, 第十条), so a counted entry is in the window exactly when it is in ``used``."""
     status, reason, cite = e.status, e.reason, e.cite
     counted_points = ZERO
     kind = e.kind
     # ``e.counted`` written out: a counted or capped entry (a reward only with points left)
     if (status == "counted" or status == "capped") and (kind != "reward" or e.points > 0):
         key = (e.subject, e.event, kind)
-        if not scorer.in_window(e, as_of):
+        if (key not in used) if own else not scorer.in_window(e, as_of):
             status = "lapsed" if kind == "repair" else "outside_window"
             reason = ("所修复的扣分已超出统计周期，修复分不再统计" if kind == "repair"
                       else f"超出统计周期（最近{param_text(scorer.c.params.get('window'))}）")
@@ -344,10 +348,10 @@ def _subject_result(compiled, scorer: Scorer, view: SubjectView, as_of: dt.date,
         official = live
     used = {(e.subject, e.event, e.kind): e for e in acc.entries}
     own = scorer.d.entries.get(view.id, [])
-    entries = [_entry_result(e, scorer, as_of, used, acc.determined_by) for e in own]
+    entries = [_entry_result(e, scorer, as_of, used, acc.determined_by, acc.determined_by is None) for e in own]
     if acc.determined_by:
         entries += [_entry_result(e, scorer, as_of, used) for e in scorer.d.entries.get(acc.determined_by, [])]
-        entries.sort(key=lambda x: (x.date, x.event, x.kind))
+        entries.sort(key=_RESULT_ORDER)
     measures = class_measures(compiled, official)
     deductions = [e.kind for e in acc.entries].count("deduction")
     score = acc.score if acc.score is not None else ZERO

@@ -270,8 +270,8 @@ class Decider:
         for ev in deductions:
             use(ev.date)
             self.deduction(ev)
-        self.decide_spot_check_dedup()
-        self.decide_ordinals()
+        self.decide_spot_check_dedup(use)
+        self.decide_ordinals(use)
         for ev in later:
             if ev.kind == "repair":
                 use(ev.date)
@@ -505,7 +505,10 @@ class Decider:
         if e.date > at:
             return False
         c = self.c
-        key = self.window_key(e) if c.window_by_entry else ()  # the usual window reads only the date
+        by_entry = c._window_cache.get("window_by_entry")  # the property's memo, read without a call
+        if by_entry is None:
+            by_entry = c.window_by_entry
+        key = self.window_key(e) if by_entry else ()  # the usual window reads only the date
         hit = c._window_cache.get((e.date, at, key))  # CompiledRuleset.in_window's memo
         return c.in_window(e.date, at, key) if hit is None else hit
 
@@ -587,7 +590,7 @@ class Decider:
                      points=points, cite=cite, via=via, via_product=via_product, intentional=intentional,
                      major_impact=major, line_key=key, reason=reason)
 
-    def decide_spot_check_dedup(self) -> None:
+    def decide_spot_check_dedup(self, use=None) -> None:
         """第九条第二款: failures of the same product line count once within the dedup period.
 
         Decided per line and event, across subjects (brief §3, Art 9(2) with links): a failure
@@ -600,8 +603,9 @@ class Decider:
                 if e.kind == "deduction" and e.line_key is not None and e.status == "counted":
                     by_event.setdefault((e.line_key, e.date, e.event), []).append(e)
         last: dict[tuple, tuple[dt.date, str]] = {}
+        use = use or self.use  # ``run``'s: nothing to do when one version is in force on every date
         for (key, date, event), group in sorted(by_event.items(), key=lambda kv: (kv[0][1], kv[0][2])):
-            self.use(date)
+            use(date)
             prev = last.get(key)
             if prev is not None and self.dedup_when({"failure": {"date": date}, "last": {"date": prev[0]}}):
                 for e in group:
@@ -612,9 +616,9 @@ class Decider:
                 continue
             last[key] = (date, event)
 
-    def decide_ordinals(self) -> None:
+    def decide_ordinals(self, use=None) -> None:
         """第十五条第（一）项: a deduction's ordinal among counted deductions in its own window."""
-        use, in_window = self.use, self.in_window_entry
+        use, in_window = use or self.use, self.in_window_entry
         for entries in self.out.entries.values():
             counted = sorted([e for e in entries if e.kind == "deduction" and e.status == "counted"], key=_ORDER)
             for i, e in enumerate(counted):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, replace
 from decimal import Decimal
+from operator import attrgetter
 
 from ..language.runtime import shift
 from .decide import Decisions, Entry, SubjectView, exact
@@ -18,6 +19,7 @@ from .results import Adjustment, adjustment
 
 ZERO = Decimal(0)
 _MISSING = object()
+_ENTRY_ORDER = attrgetter("date", "event", "kind")  # a subject's entries in order: the tuple, by a C key function
 
 
 @dataclass
@@ -90,7 +92,10 @@ class Scorer:
         return self.c.in_window(anchor, at, key) if hit is _MISSING else hit
 
     def counted(self, sid: str) -> list[tuple[dt.date, dt.date, tuple, Entry]]:
-        """(date, anchor, window key, entry) of the subject's counted entries, in date order, once."""
+        """(date, anchor, window key, entry) of the subject's counted entries, in date order, once.
+
+        ``Decider.run`` leaves every subject's entries in (date, event, kind) order, so the loops
+        over this list stop at the first entry dated after the day they score."""
         counted = self._counted.get(sid)
         if counted is None:
             by_entry, lapse = self._by_entry, self.lapse
@@ -106,12 +111,13 @@ class Scorer:
         window, rule = self._window, self.c.in_window
         out = []
         for date, anchor, key, e in self.counted(sid):
-            if date <= at:
-                hit = window.get((anchor, at, key), _MISSING)
-                if hit is _MISSING:
-                    hit = rule(anchor, at, key)
-                if hit:
-                    out.append(e)
+            if date > at:  # in date order (``Decider.run``): none of the rest is on or before ``at``
+                break
+            hit = window.get((anchor, at, key), _MISSING)
+            if hit is _MISSING:
+                hit = rule(anchor, at, key)
+            if hit:
+                out.append(e)
         return out
 
     def has_record(self, sid: str, at: dt.date) -> bool:
@@ -153,12 +159,13 @@ class Scorer:
         window, rule = self._window, self.c.in_window
         total = ZERO
         for date, anchor, key, e in self.counted(sid):
-            if date <= at:
-                hit = window.get((anchor, at, key), _MISSING)
-                if hit is _MISSING:
-                    hit = rule(anchor, at, key)
-                if hit:
-                    total += e.points  # in the order and the context of ``account``'s sum
+            if date > at:  # in date order, as in ``live_entries``
+                break
+            hit = window.get((anchor, at, key), _MISSING)
+            if hit is _MISSING:
+                hit = rule(anchor, at, key)
+            if hit:
+                total += e.points  # in the order and the context of ``account``'s sum
         return True, exact(self.start + total)
 
     def _account(self, sid: str, at: dt.date) -> Account:
@@ -172,7 +179,7 @@ class Scorer:
                     # Brief §3, Art 10: an entry linked from a product's event stays in that product's term.
                     mine = [e for e in own if e.via_product is None or e.via_product == p]
                     merged = self.capped(_union(self.live_entries(p, at), mine), p, sid)
-                    score = exact(self.start + sum((e.points for e in merged), ZERO))
+                    score = exact(self.start + sum([e.points for e in merged], ZERO))
                     # A tie goes to the product with the smallest id, whatever the input order.
                     if best is None or score < best.score or (score == best.score and p < best.determined_by):
                         best = Account(True, score, merged, p)
@@ -283,13 +290,14 @@ class Scorer:
         for t, sd in dated:
             total, scored = ZERO, stays and first <= sd  # 第八条: own entries only, so ``first`` is the first own
             for date, anchor, key, e in counted:
-                if date <= sd:
-                    hit = cache.get((anchor, sd, key), _MISSING)
-                    if hit is _MISSING:
-                        hit = rule(anchor, sd, key)
-                    if hit:
-                        total += e.points  # in the order and the context of ``account``'s sum
-                        scored = True
+                if date > sd:  # in date order, as in ``live_entries``
+                    break
+                hit = cache.get((anchor, sd, key), _MISSING)
+                if hit is _MISSING:
+                    hit = rule(anchor, sd, key)
+                if hit:
+                    total += e.points  # in the order and the context of ``account``'s sum
+                    scored = True
             if not scored:
                 score, computed = None, "O"
             elif total == last_total and last[0] is not None:
@@ -328,14 +336,15 @@ _DAYS: dict[tuple, list[dt.date]] = {}
 def _union(product_entries: list[Entry], operator_entries: list[Entry]) -> list[Entry]:
     """第九条第一款 within 第十条: one entry per event across a product and its producer, the heaviest."""
     chosen: dict[str, Entry] = {}
-    for e in product_entries + operator_entries:
+    both = product_entries + operator_entries
+    for e in both:
         if e.kind != "deduction":
             continue
         if e.event not in chosen or e.points < chosen[e.event].points:
             chosen[e.event] = e
     out = list(chosen.values())
     repairs: dict[str, Entry] = {}
-    for e in product_entries + operator_entries:
+    for e in both:
         if e.kind == "deduction":
             continue
         if e.kind == "repair" and e.of is not None:
@@ -348,4 +357,4 @@ def _union(product_entries: list[Entry], operator_entries: list[Entry]) -> list[
             continue
         repairs[f"{e.event}/{e.subject}"] = e
     out.extend(repairs.values())
-    return sorted(out, key=lambda x: (x.date, x.event, x.kind))
+    return sorted(out, key=_ENTRY_ORDER)
