@@ -348,3 +348,48 @@ def test_art7_an_own_accounts_lines_read_the_window_from_its_live_entries(compil
             assert fast == asked, (sid, e.event)
             seen.add(fast.status)
     assert {"counted", "outside_window"} <= seen  # both answers of the window occur
+
+
+def test_entries_made_by_new_entry_equal_entries_made_by_keyword():
+    """``new_entry`` passes its keywords to ``Entry`` by position (a third of the cost): its
+    parameters are Entry's fields in order with the same defaults, so both make the same entry."""
+    import inspect
+    from dataclasses import MISSING, fields
+
+    from qrules.engine.decide import Entry, new_entry
+
+    params = inspect.signature(new_entry).parameters
+    assert list(params) == [f.name for f in fields(Entry)]
+    assert [p.default for p in params.values()] == [
+        inspect.Parameter.empty if f.default is MISSING else f.default for f in fields(Entry)]
+    d = Entry("op1", "d1", "deduction", "12.3", "t", dt.date(2024, 1, 2), Decimal(-3), "第十二条")
+    values = {f.name: f"v{i}" for i, f in enumerate(fields(Entry))} | {"of": d, "points": Decimal("1.5")}
+    assert new_entry(**values) == Entry(**values)
+    assert new_entry("op1", "d1", "deduction", "12.3", "t", dt.date(2024, 1, 2), Decimal(-3), "第十二条") == d
+
+
+def test_subject_views_by_position_carry_every_field():
+    """``subject_views`` builds each view by position: every field lands where its name says."""
+    data = {"subjects": [{"id": "op1", "kind": "operator", "uscc": "91440512MA5AAAAA1W", "roles": ["producer"],
+                          "region": "440512", "name": "某公司"},
+                         {"id": "p1", "kind": "product", "brand": "甲牌", "nice_class": 28, "producer": "op1",
+                          "category": "玩具", "name": "玩具车"}], "events": []}
+    views = subject_views(_guangdong(), load_history_data(data).history.subjects)
+    op, p = views["op1"], views["p1"]
+    assert (op.id, op.kind, op.name, op.roles, op.producer, op.region) == (
+        "op1", "operator", "某公司", frozenset({"producer"}), None, "440512")
+    assert (p.id, p.kind, p.name, p.producer, p.brand, p.region, p.category, p.nice_class) == (
+        "p1", "product", "玩具车", "op1", "甲牌", "440512", "玩具", 28)
+
+
+def test_rejections_built_without_validation_equal_validated_ones():
+    """第十四条 QR608 and every other refusal: the engine builds its rejections without validation;
+    on a corpus with bad records each equals the validated model and dumps the same JSON."""
+    from qrules.engine.results import Rejection
+
+    _, decisions, _ = _decided(_guangdong(), 3)
+    assert len({r.code for r in decisions.rejections}) > 3
+    for r in decisions.rejections:
+        checked = Rejection(**r.model_dump())
+        assert r == checked and r.model_dump_json() == checked.model_dump_json()
+        assert r.model_fields_set == checked.model_fields_set

@@ -55,10 +55,10 @@ def subject_views(compiled, subjects: Iterable[Any]) -> dict[str, SubjectView]:
         region = fields.get("region")
         if region is None and producer and producer in raw:
             region = record_field(raw[producer], "region")
-        view = SubjectView(id=sid, kind=kind, name=fields.get("name"),
-                           roles=frozenset(fields.get("roles") or ()), producer=producer,
-                           brand=fields.get("brand"), region=region, category=fields.get("category"),
-                           nice_class=fields.get("nice_class"))
+        # id, kind, name, roles, producer, brand, region, category, nice_class: by position, as a
+        # class called with keywords passes them through a dict to its ``__init__``
+        view = SubjectView(sid, kind, fields.get("name"), frozenset(fields.get("roles") or ()), producer,
+                           fields.get("brand"), region, fields.get("category"), fields.get("nice_class"))
         if view.category in excluded_categories:
             view.excluded = ("QR604", f"{view.category}不适用本规范（out of scope: category '{view.category}'）",
                              m.scope.cite)

@@ -101,6 +101,18 @@ class Entry:
         return (self.date, self.event)
 
 
+def new_entry(subject: str, event: str, kind: str, code: str, title: str, date: dt.date, points: Decimal,
+              cite: str | None, status: str = "counted", reason: str | None = None, via: str | None = None,
+              via_product: str | None = None, of: Entry | None = None, ordinal: int | None = None,
+              requested: Decimal | None = None, intentional: bool = False, major_impact: bool = False,
+              line_key: tuple | None = None, repair_event: str | None = None, facts: dict | None = None,
+              line_subject: dict | None = None, version: str | None = None) -> Entry:
+    """``Entry(...)`` by keyword at a third of the cost: a class called with keywords passes them
+    through a dict to its ``__init__``; a function takes them directly and calls it by position."""
+    return Entry(subject, event, kind, code, title, date, points, cite, status, reason, via, via_product, of, ordinal,
+                 requested, intentional, major_impact, line_key, repair_event, facts, line_subject, version)
+
+
 @dataclass
 class Decisions:
     """Output of phase 1."""
@@ -180,8 +192,9 @@ class Decider:
             self.out.out_of_force.append(self.timeline.out_of_force(day))
 
     def reject(self, event: Any, code: str, reason: str, cite: str | None = None, subject: str | None = None) -> None:
-        self.out.rejections.append(Rejection(event=str(event.id), kind=event.kind, subject=subject,
-                                             subjects=self.related(event), code=code, reason=reason, cite=cite))
+        # built without validation: every value is the engine's own, of the model's type
+        self.out.rejections.append(Rejection.build(event=str(event.id), kind=event.kind, subject=subject,
+                                                   subjects=self.related(event), code=code, reason=reason, cite=cite))
 
     def related(self, event: Any) -> list[str]:
         """Subjects an event concerns: those it names, their producers, or those of the event it refers to."""
@@ -586,9 +599,9 @@ class Decider:
         if intentional and item.intentional is not None and item.intentional != item.points:
             reason = "主观故意，从重扣分" + (f"（{self.cite('intentional')}）" if self.cite("intentional") else "")
         major = major_impact or item.major_impact or items[ev.item].major_impact
-        return Entry(subject=sid, event=str(ev.id), kind="deduction", code=code, title=item.title, date=ev.date,
-                     points=points, cite=cite, via=via, via_product=via_product, intentional=intentional,
-                     major_impact=major, line_key=key, reason=reason)
+        return new_entry(subject=sid, event=str(ev.id), kind="deduction", code=code, title=item.title, date=ev.date,
+                         points=points, cite=cite, via=via, via_product=via_product, intentional=intentional,
+                         major_impact=major, line_key=key, reason=reason)
 
     def decide_spot_check_dedup(self, use=None) -> None:
         """第九条第二款: failures of the same product line count once within the dedup period.
@@ -618,12 +631,28 @@ class Decider:
 
     def decide_ordinals(self, use=None) -> None:
         """第十五条第（一）项: a deduction's ordinal among counted deductions in its own window."""
-        use, in_window = use or self.use, self.in_window_entry
+        use = use or self.use
         for entries in self.out.entries.values():
             counted = sorted([e for e in entries if e.kind == "deduction" and e.status == "counted"], key=_ORDER)
             for i, e in enumerate(counted):
                 use(e.date)
-                e.ordinal = 1 + sum([1 for prev in counted[:i] if in_window(prev, e.date)]) if i else 1
+                if not i:
+                    e.ordinal = 1
+                    continue
+                # ``in_window_entry`` for each earlier one, its memo read in place
+                at, c = e.date, self.c
+                cache, by_entry = c._window_cache, c.window_by_entry
+                ordinal = 1
+                for prev in counted[:i]:
+                    if prev.date > at:
+                        continue
+                    key = self.window_key(prev) if by_entry else ()
+                    hit = cache.get((prev.date, at, key))
+                    if hit is None:
+                        hit = c.in_window(prev.date, at, key)
+                    if hit:
+                        ordinal += 1
+                e.ordinal = ordinal
 
     # -- repairs ---------------------------------------------------------------------------
     def repair(self, ev: Any) -> None:
@@ -716,12 +745,11 @@ class Decider:
             for e in eligible:
                 self.repaired[(e.subject, e.event)] = eid
                 ratio = Decimal(value_of(ratio_expr, envs[e.subject]))
-                self.out.add(Entry(subject=e.subject, event=eid, kind="repair", code=e.code,
-                                   title=f"修复 {e.event}（{e.title}）", date=ev.date, points=exact(ratio * abs(e.points)),
-                                   cite=self.m.repair.ratio.cite, of=e, ordinal=e.ordinal,
-                                   reason=f"第{e.ordinal}次扣分，经营者周期内第{len(prior) + 1}次修复，按{_pct(ratio)}修复",
-                                   via=e.via,
-                                   via_product=e.via_product, repair_event=eid))
+                self.out.add(new_entry(
+                    subject=e.subject, event=eid, kind="repair", code=e.code, title=f"修复 {e.event}（{e.title}）",
+                    date=ev.date, points=exact(ratio * abs(e.points)), cite=self.m.repair.ratio.cite, of=e,
+                    ordinal=e.ordinal, reason=f"第{e.ordinal}次扣分，经营者周期内第{len(prior) + 1}次修复，按{_pct(ratio)}修复",
+                    via=e.via, via_product=e.via_product, repair_event=eid))
             self.repairs_by_operator.setdefault(operator, []).append(
                 (ev.date, (eligible[0].code, "repair") + self.window_key(eligible[0])[2:]))
             self.out.counted_events.add(eid)
@@ -815,8 +843,8 @@ class Decider:
         counted = Decimal(value_of(self.c.exprs["rewards.cap.counted"], {"reward": reward_rec, "granted": granted,
                                                                            "subject": subject}))
         counted = exact(max(min(counted, rule.points), ZERO))
-        entry = Entry(subject=s.id, event=str(ev.id), kind="reward", code=rule_id, title=rule.title,
-                      date=ev.date, points=counted, cite=rule.cite, requested=rule.points, facts=reward_rec)
+        entry = new_entry(subject=s.id, event=str(ev.id), kind="reward", code=rule_id, title=rule.title,
+                          date=ev.date, points=counted, cite=rule.cite, requested=rule.points, facts=reward_rec)
         producer = self.subjects.get(s.producer or "") if s.kind == "product" else s
         if producer is not None:  # 第十条、第十八条: the cap on a producer's line is the producer's
             entry.line_subject = subject if producer is s else self.subject_record(producer, ev.date, clean)
