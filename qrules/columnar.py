@@ -28,11 +28,13 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 
-from .columnar_keys import dense_groups, first_per_key, hash_left_join, hashed_join
+from .columnar_accounts import MASK_DATES, NO_DAY, DateSums, date_sums, lowest_lines, masks_for, official_classes
+from .columnar_keys import first_per_key, hash_left_join
 from .polarsexpr import PolarsCompiler, Unsupported, compile_many, ruleset_scale, to_scaled
 from .tables import ChunkResult
 
@@ -704,7 +706,7 @@ class _Run:
         deductions = self.deductions(live.pop("deduction"))
         repairs = self.repairs(live["repair"], deductions, filings)
         rewards, line_rewards = self.rewards(live["reward"], filings, checks, deductions)
-        cols = ["subject", "event", "kind", "date", "anchor", "points", "via_product", "of_event", "of_subject"]
+        cols = ["subject", "pos", "event", "kind", "date", "anchor", "points", "via_product", "of_event", "of_subject"]
         counted = deductions.lazy().filter(pl.col("status") == "counted").with_columns(
             of_event=pl.lit(None, dtype=pl.Utf8), of_subject=pl.lit(None, dtype=pl.Utf8))
         entries = pl.concat([counted.select(cols), repairs.lazy().select(cols),
@@ -841,7 +843,7 @@ class _Run:
         def cand(frame: Any, subject: Any, code: Any, phase: int, link: int, via: Any, whose: str = "s_") -> Any:
             """A subject the event may score, with the event's columns and the subject's kind and producer
             (``whose``: the prefix of that subject's columns)."""
-            return frame.select("id", *carried, subject=subject, code=code,
+            return frame.select("id", *carried, subject=subject, pos=pl.col(whose + "pos"), code=code,
                                 order=phase * 1_000_000 + pl.col("sidx") * 1000 + link, via_product=via,
                                 s_kind=pl.col(whose + "kind"), s_producer=pl.col(whose + "producer"))
         if product is not None:
@@ -859,7 +861,7 @@ class _Run:
             cands.append(cand(own, pl.col("sid"), pl.col("item"), 0, 0, none))
             producers = own.join(S.filter(pl.col("exc_code").is_null()).select(
                 s_producer=pl.col("id"), **{f"p_{f}": pl.col(f) for f in self._SUBJECT_FIELDS},
-                p_roles=pl.col("roles")), on="s_producer")
+                p_roles=pl.col("roles"), p_pos=pl.col("pos")), on="s_producer")
             for i, link in enumerate(m.links.producer_of_product):  # 第十二条第（一）、（二）项
                 ok = pl.col("item").is_in(list(link.items))
                 when = self.c.link_whens.get(("producer_of_product", i))
@@ -954,7 +956,7 @@ class _Run:
                 eorder=pl.col("order").min().over("id", "subject"))
             c = pl.concat([c.filter(~pl.col("__several")).with_columns(eorder=pl.col("order")),
                            many.filter(pl.struct("id", "subject").is_first_distinct())]).drop("__several").lazy()
-        e = c.select("subject", "s_kind", "s_producer", "code", "date", "points", "via_product", "eorder",
+        e = c.select("subject", "pos", "s_kind", "s_producer", "code", "date", "points", "via_product", "eorder",
                      "intentional", event=pl.col("id"), major=pl.col("major_impact") | pl.col("item_major")
                      | pl.col("ev_item_major"), spot=pl.col("item_spot"), line_model=pl.col("line_model"),
                      line_standard=pl.col("line_standard"),
@@ -1175,7 +1177,7 @@ class _Run:
         entries = deductions.lazy().select(pl.col("event").alias("of"), pl.col("subject").alias("sid"),
                                            pl.col("date").alias("d_date"), pl.col("code").alias("item"), "points",
                                            "intentional", "major", "ordinal", "status", "s_kind", "s_producer",
-                                           "via_product", "eorder")
+                                           "via_product", "eorder", "pos")
         pairs = r.lazy().select("id", "kind", "of", "date", "rectified", "wanted").join(entries, on="of").collect(
             engine=MEMORY)
         if r["wanted"].any():  # a repair naming its subjects repairs the deduction for those only
@@ -1304,7 +1306,7 @@ class _Run:
             raise Fallback([f"repair.ratio.value: a repair's points need more than {b.scale} decimal places"])
         self.counted.append(done["id"])
         lapse = bool(m.repair.lapses_with_deduction.value)
-        return done.select("subject", "via_product", event=pl.col("id"), kind=pl.lit("repair"), date=pl.col("date"),
+        return done.select("subject", "pos", "via_product", event=pl.col("id"), kind=pl.lit("repair"), date=pl.col("date"),
                            anchor=pl.col("d_date") if lapse else pl.col("date"), points=product // b.unit,
                            of_event=pl.col("of"), of_subject=pl.col("subject"))
 
@@ -1474,7 +1476,7 @@ class _Run:
         cap = self.c.exprs["rewards.cap.counted"]
         w = w.with_columns(subject=pl.col("sid")).sort("s_pos", "date", "id")  # by subject: its position sorts faster
         w = w.with_columns(points=self.capped(w, cap, cols))
-        out = w.select("subject", event=pl.col("id"), kind=pl.lit("reward"), date=pl.col("date"),
+        out = w.select("subject", pos=pl.col("s_pos"), event=pl.col("id"), kind=pl.lit("reward"), date=pl.col("date"),
                        anchor=pl.col("date"), points=pl.col("points"), via_product=pl.lit(None, dtype=pl.Utf8),
                        of_event=pl.lit(None, dtype=pl.Utf8), of_subject=pl.lit(None, dtype=pl.Utf8))
         if self.lines().height == 0:  # no producer's line: nothing shares a cap
@@ -1526,17 +1528,22 @@ class _Run:
         return both.select("product", "subject", "line_points", event=pl.col("id"))
 
     def lines(self) -> Any:
-        """(product, producer) for every scored product of a scored operator (第十条: a producer's lines)."""
+        """(product, producer) for every scored product of a scored operator (第十条: a producer's lines),
+        sorted by producer and product id, with the rows of both in the subjects (``product_pos``,
+        ``producer_pos``) and the line's own row ``li`` (what :mod:`qrules.columnar_accounts` indexes)."""
         pl = self.pl
         if "_lines" in self.__dict__:
             return self._lines
-        if self.m.composition.producer.rule != "lowest_product":
-            self._lines = pl.DataFrame(schema={"product": pl.Utf8, "producer": pl.Utf8})
+        if self.m.composition.producer.rule != "lowest_product" or not (self.S["kind"] == "product").any():
+            self._lines = pl.DataFrame(schema={"product": pl.Utf8, "producer": pl.Utf8, "product_pos": pl.Int64,
+                                               "producer_pos": pl.Int64, "li": pl.Int64})
             return self._lines
         ok = self.S.filter(pl.col("exc_code").is_null())
         self._lines = ok.filter((pl.col("kind") == "product") & pl.col("producer").is_not_null()).select(
-            product=pl.col("id"), producer=pl.col("producer")).join(
-            ok.filter(pl.col("kind") == "operator").select(producer=pl.col("id")), on="producer")
+            product=pl.col("id"), producer=pl.col("producer"), product_pos=pl.col("pos").cast(pl.Int64)).join(
+            ok.filter(pl.col("kind") == "operator").select(producer=pl.col("id"),
+                                                           producer_pos=pl.col("pos").cast(pl.Int64)),
+            on="producer").sort("producer", "product").with_columns(li=pl.int_range(pl.len(), dtype=pl.Int64))
         return self._lines
 
     # -- scores, classes, adjustments, rows ----------------------------------------------------
@@ -1550,223 +1557,151 @@ class _Run:
             out = pl.when(test).then(pl.lit(name)).otherwise(out)
         return out
 
-    def sums_at(self, entries: Any, keys: list[str], dates: list[dt.date]) -> Any:
-        """(``keys``, at, total, live deductions, entries and deductions counted) at each date where
-        ``entries`` has an entry inside the window (第七条). Each entry gets a bit mask of the dates
-        where it counts — the window rule evaluated once per distinct anchor date — and
-        :meth:`sum_matrix` sums every date at once."""
-        pl, b = self.pl, self.b
-        if len(dates) == 1:  # one date: the entries counted then, summed in one group-by
-            return self.sums_on(entries, keys, dates[0]).filter(pl.col("__n") > 0).drop("__n")
-        if len(dates) > 60:  # the masks are 64-bit integers
-            return pl.concat([self.sums_at(entries, keys, dates[i:i + 60]) for i in range(0, len(dates), 60)])
-        groups, sums = self.sum_matrix(entries, keys, dates)
-        parts = []
-        for k in range(len(dates)):
-            cols = {"at": pl.lit(dates[k], dtype=pl.Date), "total": pl.Series(sums["total"][:, k]),
-                    **{c: pl.Series(sums[c][:, k].astype(np.uint32))
-                       for c in ("live_deductions", "entries_counted", "deductions")}}
-            parts.append(groups.with_columns(**cols).filter(pl.Series(sums["count"][:, k] > 0)))
-        return pl.concat(parts)
-
-    def sum_matrix(self, entries: Any, keys: list[str], dates: list[dt.date]) -> tuple[Any, dict]:
-        """What :meth:`sums_at` sums, as arrays: (one row of ``keys`` per group, {column: an array of
-        groups × dates}) for at most 60 dates, the columns total, live_deductions, entries_counted,
-        deductions and count (entries inside the window)."""
-        pl, b = self.pl, self.b
-        k_all = len(dates)
-        at = pl.DataFrame({"at": dates, "bit": [1 << k for k in range(k_all)]}, schema={"at": pl.Date, "bit": pl.Int64})
-        anchors = entries.select(pl.col("anchor").unique()).join(at, how="cross").filter(b.win("anchor", "at"))
-        anchors = anchors.group_by("anchor").agg(pl.col("bit").sum().alias("amask"))
-        first = np.searchsorted(np.array(dates, dtype="datetime64[D]"),
-                                entries["date"].to_numpy().astype("datetime64[D]"), side="left")
-        e = entries.select(*keys, "kind", "points", "anchor").with_columns(
-            dmask=pl.Series(((1 << k_all) - 1) ^ ((np.int64(1) << first.astype(np.int64)) - 1))).join(
-            anchors, on="anchor", how="left")
-        e = e.with_columns(mask=(pl.col("amask").fill_null(0) & pl.col("dmask"))).filter(pl.col("mask") != 0)
-        # group numbers by the first key (callers pass keys that follow from it)
-        g, first_row = dense_groups(pl, e[keys[0]])
-        groups = e.select(keys).gather(first_row)
-        mask = e["mask"].to_numpy()
-        points = e["points"].to_numpy()
-        ded = (e["kind"] == "deduction").to_numpy()
-        nonzero = points != 0
-        n = groups.height
-        # one (entry, date) pair per date an entry counts at; each sum one bincount over the pairs
-        rows, ks = np.nonzero((mask[:, None] >> np.arange(k_all, dtype=np.int64)) & 1)
-        cell = g[rows] * k_all + ks
-        size = n * k_all
-
-        def count(which: Any) -> Any:
-            return np.bincount(cell[which[rows]], minlength=size).reshape(n, k_all).astype(np.int64)
-        out = {"count": np.bincount(cell, minlength=size).reshape(n, k_all).astype(np.int64),
-               # exact: scaled integers, far below 2**53
-               "total": np.bincount(cell, weights=points[rows], minlength=size).round().astype(np.int64).reshape(
-                   n, k_all),
-               "live_deductions": count(ded), "entries_counted": count(nonzero), "deductions": count(nonzero & ded)}
-        return groups, out
-
-    def sums_on(self, entries: Any, keys: list[str], at: dt.date, first: bool = False) -> Any:
-        """:meth:`sums_at` at one date for every group of ``entries`` (``__n``: the entries counted,
-        0 for a group with none); ``first``: with each group's first entry date as ``first_own``."""
+    def window_counts(self, anchors: np.ndarray, dates: np.ndarray) -> np.ndarray:
+        """The window rule (第七条) at each of ``dates`` for each anchor (days since 1970): a
+        (anchors × dates) boolean array, the rule evaluated once over their pairs."""
         pl = self.pl
-        on = (pl.col("date") <= pl.col("at")) & self.b.win("anchor", "at")
-        ded, nonzero = pl.col("kind") == "deduction", pl.col("points") != 0
-        return entries.lazy().with_columns(at=pl.lit(at, dtype=pl.Date)).group_by(keys).agg(
-            pl.col("at").first(), total=pl.col("points").filter(on).sum(),
-            live_deductions=(on & ded).sum().cast(pl.UInt32), entries_counted=(on & nonzero).sum().cast(pl.UInt32),
-            deductions=(on & nonzero & ded).sum().cast(pl.UInt32), __n=on.sum(),
-            **({"first_own": pl.col("date").min()} if first else {})).collect(engine=MEMORY)
+        grid = pl.DataFrame({"anchor": np.repeat(anchors, len(dates)), "at": np.tile(dates, len(anchors))},
+                            schema={"anchor": pl.Int64, "at": pl.Int64}).with_columns(
+            pl.col("anchor", "at").cast(pl.Int32).cast(pl.Date))
+        ok = grid.select(self.b.win("anchor", "at").fill_null(False)).to_series().to_numpy()
+        return ok.reshape(len(anchors), len(dates))
+
+    def date_sums(self, group: np.ndarray, n: int, frame: Any, days: np.ndarray, k_now: int) -> DateSums:
+        """:func:`qrules.columnar_accounts.date_sums` of ``frame``'s entries (date, anchor, kind,
+        points) in ``n`` groups at ``days``, in blocks of :data:`MASK_DATES` dates."""
+        e_day, anchor = _days(frame["date"]), _days(frame["anchor"])
+        points = frame["points"].to_numpy().astype(np.int64)
+        ded = (frame["kind"] == "deduction").to_numpy()
+        blocks = []
+        for lo in range(0, len(days), MASK_DATES):
+            block = days[lo:lo + MASK_DATES]
+            mask = masks_for(e_day, anchor, block, self.window_counts)
+            now = k_now - lo if lo <= k_now < lo + len(block) else 0
+            blocks.append((lo <= k_now < lo + len(block), date_sums(group, n, mask, points, ded, len(block), now)))
+        if len(blocks) == 1:
+            return blocks[0][1]
+        at_now = next(s for here, s in blocks if here)
+        return DateSums(total=np.hstack([s.total for _, s in blocks]), count=np.hstack([s.count for _, s in blocks]),
+                        live_deductions=at_now.live_deductions, entries_counted=at_now.entries_counted,
+                        deductions=at_now.deductions)
 
     def line_entries(self, entries: Any, line_rewards: Any) -> Any:
         """第十条 within a producer's line (brief §3, Art 10): the product's entries and the producer's
         own-behaviour entries and those linked from this product's events; one deduction per event,
         the heaviest (the product's on a tie, 第九条); a repair with the deduction it repaired; the
-        rewards as the line's cap left them."""
+        rewards as the line's cap left them. Each row names its line by ``li`` (:meth:`lines`)."""
         pl = self.pl
         lines = self.lines()
-        if lines.height == 0:
-            return None
-        mine = entries.join(lines, left_on="subject", right_on="product").with_columns(
-            product=pl.col("subject"), src=pl.lit(0))
-        theirs = entries.join(lines, left_on="subject", right_on="producer").filter(
+        mine = entries.join(lines.select("product", "producer", "li", pos=pl.col("product_pos")), on="pos").with_columns(
+            src=pl.lit(0))
+        theirs = entries.join(lines.select("product", "li", pos=pl.col("producer_pos")), on="pos").filter(
             pl.col("via_product").is_null() | (pl.col("via_product") == pl.col("product"))).with_columns(
             producer=pl.col("subject"), src=pl.lit(1))
         both = pl.concat([mine, theirs], how="diagonal_relaxed")
-        # (product, event, src) is unique: the heaviest first, then keep the first row per (product, event)
-        ded = first_per_key(pl, both.filter(pl.col("kind") == "deduction"), ["product", "event"], ["points", "src"])
+        # (line, event, src) is unique: the heaviest first, then keep the first row per (line, event)
+        ded = first_per_key(pl, both.filter(pl.col("kind") == "deduction"), ["li", "event"], ["points", "src"])
         rep = both.filter(pl.col("kind") == "repair")
         kept = ded.filter(pl.col("event").is_in(rep["of_event"].unique().implode()))  # the few repaired ones
-        rep = rep.join(kept.select("product", of_event=pl.col("event"), of_subject=pl.col("subject")),
-                       on=["product", "of_event", "of_subject"], how="semi")
+        rep = rep.join(kept.select("li", of_event=pl.col("event"), of_subject=pl.col("subject")),
+                       on=["li", "of_event", "of_subject"], how="semi")
         rew = both.filter(pl.col("kind") == "reward").join(line_rewards, on=["product", "event", "subject"],
                                                            how="left").with_columns(
             points=pl.col("line_points").fill_null(pl.col("points"))).drop("line_points")
-        return pl.concat([ded, rep, rew], how="diagonal_relaxed").drop("src")
+        return pl.concat([x.select("li", "date", "anchor", "kind", "points") for x in (ded, rep, rew)])
 
-    def accounts(self, entries: Any, line_rewards: Any, dates: list[dt.date], first_own: Any, own: Any = None) -> Any:
-        """Each subject's account at each date (第八条、第十条): (subject, at, total, counts,
-        determined_by) where it has live entries or a product line. ``first_own``: each subject's
-        first own counted entry (第八条's start score); ``own``: its own sums when already made."""
-        pl = self.pl
+    def accounts(self, entries: Any, line_rewards: Any, dates: list[dt.date], pos: np.ndarray,
+                 first: np.ndarray) -> SimpleNamespace:
+        """Each subject's account at each of ``dates`` (sorted, the as-of date among them) as arrays
+        over its row in the subjects (:mod:`qrules.columnar_accounts`): ``total`` and ``scored``
+        (subjects × dates) — its own entries in the window, or for a producer holding a product
+        line its lowest line (第十条); scored by its own record (第八条: from its first entry, or
+        while it has entries in the window when ``stays_scored`` is false) or through a line.
+        ``pos``: the row of each entry's subject; ``first``: each subject's first own record (days);
+        ``determined_by``: the line deciding it at the as-of date (-1: none); the counts at the
+        as-of date."""
         stays = bool(self.c.params.get("stays_scored", True))
-        own = self.sums_at(entries, ["subject"], dates) if own is None else own
-        line = self.line_entries(entries, line_rewards)
-        if line is None or line.height == 0 and self.lines().height == 0:
-            return own.with_columns(determined_by=pl.lit(None, dtype=pl.Utf8))
-        if stays and len(dates) <= 60:
-            best = self.lowest_lines(line, dates, first_own)
-        else:
-            best = self.lowest_lines_joined(line, dates, first_own, own, stays)
+        n = self.S.height
+        days = np.array([_day(d) for d in dates], dtype=np.int64)
+        k_now = dates.index(self.as_of)
+        own = self.date_sums(pos, n, entries, days, k_now)
+        scored = first[:, None] <= days[None, :] if stays else own.count > 0
+        out = SimpleNamespace(total=own.total, scored=scored, determined_by=np.full(n, -1, dtype=np.int64),
+                              live_deductions=own.live_deductions, entries_counted=own.entries_counted,
+                              deductions=own.deductions, k_now=k_now)
         lines = self.lines()
-        # a producer's own account gives way to its lowest line; only producers' rows are looked up
-        producer = pl.col("subject").is_in(lines["producer"].unique().implode())
-        mine = hashed_join(pl, own.filter(producer), best.select("subject", "at", __best=pl.lit(True)), "subject", ["at"])
-        own = pl.concat([own.filter(~producer), mine.filter(pl.col("__best").is_null()).drop("__best")])
-        return pl.concat([own.with_columns(determined_by=pl.lit(None, dtype=pl.Utf8)), best], how="diagonal_relaxed")
+        if lines.height == 0:
+            return out
+        line = self.line_entries(entries, line_rewards)
+        sums = self.date_sums(line["li"].to_numpy().astype(np.int64), lines.height, line, days, k_now)
+        product, producer = lines["product_pos"].to_numpy(), lines["producer_pos"].to_numpy()
+        # a line is held from its product's first record (第八条), or while the product has entries in
+        # the window when a subject does not stay scored
+        held = first[product][:, None] <= days[None, :] if stays else own.count[product] > 0
+        starts = np.flatnonzero(np.r_[True, producer[1:] != producer[:-1]])
+        best = lowest_lines(sums.total, held, starts)
+        p_idx, k_idx = np.nonzero(best >= 0)
+        at = producer[starts][p_idx]
+        out.total[at, k_idx] = sums.total[best[p_idx, k_idx], k_idx]
+        out.scored[at, k_idx] = True
+        now = best[:, k_now]
+        has = now >= 0
+        at, line_now = producer[starts][has], now[has]
+        out.determined_by[at] = line_now
+        for name in ("live_deductions", "entries_counted", "deductions"):
+            getattr(out, name)[at] = getattr(sums, name)[line_now]
+        return out
 
-    def lowest_lines(self, line: Any, dates: list[dt.date], first_own: Any) -> Any:
-        """第十条: each producer's lowest product line at each date, a tie to the product with the
-        smallest id, over arrays (lines × dates): a line counts from its product's first record
-        (第八条); a line without entries in the window scores 0. (producer as subject, at, sums,
-        determined_by) where the producer holds a line."""
+    def class_codes(self, score: np.ndarray, start: int, names: list[str]) -> np.ndarray:
+        """The class (第二十六条第一款) of each account total (scaled, before the start score), as
+        an index into ``names``: the ruleset's class rules evaluated once per distinct total."""
         pl = self.pl
-        lines = self.lines().join(first_own, left_on="product", right_on="subject", how="left").with_columns(
-            rank=pl.col("product").rank("dense").cast(pl.Int64)).sort("producer", "rank")
-        n, k_all = lines.height, len(dates)
-        days = np.array(dates, dtype="datetime64[D]")
-        since = lines["first_own"].to_numpy().astype("datetime64[D]")
-        held = ~np.isnat(since)[:, None] & (since[:, None] <= days[None, :])
-        groups, sums = self.sum_matrix(line, ["product"], dates)
-        at_row = groups.select("product").join(lines.select("product", r=pl.int_range(pl.len())), on="product",
-                                               how="left", maintain_order="left")["r"].to_numpy()
-        full = {c: np.zeros((n, k_all), dtype=np.int64) for c in sums}
-        for c, m in sums.items():
-            full[c][at_row] = m
-        rank = lines["rank"].to_numpy()
-        big = np.iinfo(np.int64).max
-        key = np.where(held, full["total"] * (n + 1) + rank[:, None], big)
-        producers = lines["producer"]
-        starts = np.flatnonzero(np.r_[True, (producers != producers.shift(1)).fill_null(True).to_numpy()[1:]])
-        low = np.minimum.reduceat(key, starts, axis=0)
-        p_idx, k_idx = np.nonzero(low != big)
-        rank_to_row = np.empty(n + 1, dtype=np.int64)
-        rank_to_row[rank] = np.arange(n)
-        row = rank_to_row[low[p_idx, k_idx] % (n + 1)]
-        return pl.DataFrame({
-            "subject": producers.gather(starts[p_idx]), "at": days[k_idx], "total": full["total"][row, k_idx],
-            **{c: full[c][row, k_idx].astype(np.uint32) for c in ("live_deductions", "entries_counted", "deductions")},
-            "determined_by": lines["product"].gather(row)},
-            schema={"subject": pl.Utf8, "at": pl.Date, "total": pl.Int64, "live_deductions": pl.UInt32,
-                    "entries_counted": pl.UInt32, "deductions": pl.UInt32, "determined_by": pl.Utf8})
-
-    def lowest_lines_joined(self, line: Any, dates: list[dt.date], first_own: Any, own: Any, stays: bool) -> Any:
-        """:meth:`lowest_lines` with joins: when a line is held while its product has sums at the date
-        (``stays_scored`` false), or over more than 60 dates."""
-        pl = self.pl
-        # each line with its product's rank among the line products (the tie-break below)
-        lines = self.lines().with_columns(rank=pl.col("product").rank("dense").cast(pl.Int64))
-        at = pl.DataFrame({"at": dates}, schema={"at": pl.Date})
-        # a line enters the producer's minimum when its product has a record (第八条) at the date
-        if stays:
-            held = lines.join(first_own, left_on="product", right_on="subject").join(at, how="cross").filter(
-                pl.col("first_own") <= pl.col("at")).select("product", "producer", "rank", "at")
+        lo, hi = (int(score.min()), int(score.max())) if score.size else (0, 0)
+        if hi - lo <= 1 << 20:
+            values, at = np.arange(lo, hi + 1, dtype=np.int64), score - lo
         else:
-            held = lines.join(own.select(product=pl.col("subject"), at=pl.col("at")), on="product")
-        # a product has one producer: (product, at) is the key of a line's sums
-        terms = hashed_join(pl, held, self.sums_at(line, ["product"], dates), "product", ["at"]).with_columns(
-            pl.col("total", "live_deductions", "entries_counted", "deductions").fill_null(0))
-        # the lowest term; a tie goes to the product with the smallest id: one key ordering both
-        # (total, then the product's rank among the line products), its minimum per producer and date
-        terms = terms.with_columns(key=pl.col("total") * (lines.height + 1) + pl.col("rank"))
-        return terms.filter(pl.col("key") == pl.col("key").min().over("producer", "at")).select(
-            pl.col("producer").alias("subject"), "at", "total", "live_deductions", "entries_counted", "deductions",
-            determined_by=pl.col("product"))
+            values, at = np.unique(score, return_inverse=True)
+        got = pl.DataFrame({"s": values + start}).select(self.classify(pl.col("s"))).to_series().to_list()
+        code = {name: i for i, name in enumerate(names)}
+        return np.array([code[g] for g in got], dtype=np.int64)[at].reshape(score.shape)
 
     def results(self, entries: Any, line_rewards: Any) -> dict:
-        pl, b, c = self.pl, self.b, self.c
+        pl, b, c, m = self.pl, self.b, self.c, self.m
         start = to_scaled(Decimal(c.params["start_score"]), b.scale)
-        stays = bool(c.params.get("stays_scored", True))
         S = self.S
         subj = S.filter(pl.col("exc_code").is_null()).select("id", "kind", "name", "pos").rename({"id": "subject"})
-        own = None
+        at = subj["pos"].to_numpy()
+        pos = entries["pos"].to_numpy().astype(np.int64)  # each entry's subject as its row in the subjects
+        first_own = np.full(S.height, NO_DAY, dtype=np.int64)  # each subject's first own record
+        np.minimum.at(first_own, pos, _days(entries["date"]))
+        first = first_own.copy()  # a producer's first record: its lines' too (第十条)
+        lines = self.lines()
+        if lines.height:
+            np.minimum.at(first, lines["producer_pos"].to_numpy(), first_own[lines["product_pos"].to_numpy()])
+        dates: list = []
         if c.adjustment_dates:
-            # 第二十六条第二款: adjustments from the first record (a producer's: its products' too, 第十条)
-            first_own = entries.group_by("subject").agg(pl.col("date").min().alias("first_own"))
-            firsts = first_own.rename({"first_own": "first"})
-            lines = self.lines()
-            if lines.height:
-                firsts = pl.concat([firsts, firsts.join(lines, left_on="subject", right_on="product").select(
-                    pl.col("producer").alias("subject"), "first")]).group_by("subject").agg(pl.col("first").min())
-            subj = subj.join(firsts, on="subject", how="left")
-            dates = self.adjustment_dates(subj["first"].min())
-        else:  # no adjustment: accounts at the as-of date only, each subject's first entry with its sums
-            dates = []
-            got = self.sums_on(entries, ["subject"], self.as_of, first=True)
-            first_own = got.select("subject", "first_own")
-            own = got.filter(pl.col("__n") > 0).drop("__n", "first_own")
-        # 第八条: scored at the as-of date through a line, or by an own record (that stays, or counts now)
-        own_record = (pl.col("first_own").is_not_null() & (pl.col("first_own") <= self.as_of)) if stays \
-            else pl.col("total").is_not_null()
-        if own is not None and self.lines().height == 0:  # no line: the accounts are the own sums, one join
-            acc = None
-            sums = ("total", "live_deductions", "entries_counted", "deductions")
-            mine = got.lazy().with_columns([pl.when(pl.col("__n") > 0).then(pl.col(x)).alias(x) for x in sums],
-                                           determined_by=pl.lit(None, dtype=pl.Utf8)).drop("__n", "at")
-            subj = subj.lazy().join(mine, on="subject", how="left")
-        else:
-            acc = self.accounts(entries, line_rewards, sorted({self.as_of} | {sd for _, sd in dates}), first_own, own)
-            now = acc.lazy().filter(pl.col("at") == self.as_of).drop("at")
-            subj = subj.lazy().join(now, on="subject", how="left").join(first_own.lazy(), on="subject", how="left")
-        subj = subj.with_columns(scored=pl.col("determined_by").is_not_null() | own_record).with_columns(
-            score_int=pl.when(pl.col("scored")).then(pl.col("total").fill_null(0) + start))
-        subj = subj.with_columns(live_class=pl.when(pl.col("scored")).then(self.classify(pl.col("score_int")))
-                                 .otherwise(pl.lit("O"))).collect(engine=MEMORY)
-        subj = self.adjustments(subj, acc, first_own, dates, start, stays)
+            # 第二十六条第二款: adjustments from the first record
+            earliest = int(first[at].min()) if at.size else NO_DAY
+            dates = self.adjustment_dates(None if earliest == NO_DAY else _date(earliest))
+        score_days = sorted({self.as_of} | {sd for _, sd in dates})
+        acc = self.accounts(entries, line_rewards, score_days, pos, first_own)
+        names = list(dict.fromkeys([*c.class_order, "O"]))
+        o_code = names.index("O")
+        k_now = acc.k_now
+        scored = acc.scored[at, k_now]
+        live = np.where(scored, self.class_codes(acc.total[at, k_now], start, names), o_code)
+        cols = {"scored": pl.Series(scored),
+                "score_int": pl.Series(acc.total[at, k_now] + start).set(pl.Series(~scored), None),
+                "live_class": pl.Series(names, dtype=pl.Utf8).gather(live),
+                "determined_by": self.lines()["product"].gather(pl.Series(acc.determined_by[at]).set(
+                    pl.Series(acc.determined_by[at] < 0), None)) if self.lines().height else pl.lit(None, dtype=pl.Utf8),
+                **{name: pl.Series(getattr(acc, name)[at], dtype=pl.Int64)
+                   for name in ("live_deductions", "entries_counted", "deductions")}}
+        subj = subj.with_columns(**cols)
+        subj = subj.with_columns(self.official(acc, at, first, dates, score_days, start, names))
         if not c.params.get("new_subject_waits", True):
             subj = subj.with_columns(official_class=pl.when((pl.col("official_class") == "O") & pl.col("scored"))
                                      .then(pl.col("live_class")).otherwise(pl.col("official_class")))
-        subj = subj.with_columns(live_deductions=pl.col("live_deductions").fill_null(0))
         flags = []
         for name, expr in c.flag_whens.items():
             got = b.expr(expr, "information_use.when", b._flag_columns())
@@ -1790,11 +1725,43 @@ class _Run:
                 "rejected_by_code": dict(sorted((k, int(v)) for k, v in rej["code"].value_counts().iter_rows())),
                 "by_official_class": by("official_class"), "by_live_class": by("live_class")}
 
+    def official(self, acc: SimpleNamespace, at: np.ndarray, first: np.ndarray, dates: list, score_days: list[dt.date], start: int,
+                 names: list[str]) -> list:
+        """第二十六条第二款: the official class and the lock of each subject (rows ``at``) from its
+        class at each half-year score date, in date order (:func:`qrules.columnar_accounts.official_classes`)."""
+        pl, c, m = self.pl, self.c, self.m
+        none = pl.lit(None, dtype=pl.Utf8)
+        if not dates:  # no adjustment yet: the official class is O for every subject, nothing locked
+            return [pl.lit("O").alias("official_class"), none.alias("lock_class"),
+                    pl.lit(None, dtype=pl.Date).alias("lock_since"), pl.lit(None, dtype=pl.Date).alias("lock_until")]
+        lock = m.adjustment.lock
+        lock_class = lock.class_ if lock else None
+        o_code = names.index("O")
+        lock_code = names.index(lock_class) if lock_class in names else None
+        if lock_code is None or c.lock_duration is None:
+            lock_code = None
+        computed, lock_ends = [], []
+        for t, sd in dates:
+            k = score_days.index(sd)
+            scored = acc.scored[at, k]
+            computed.append(np.where(scored, self.class_codes(acc.total[at, k], start, names), o_code))
+            lock_ends.append(_day(pl.select(self.b.pc.shift(pl.lit(t), c.lock_duration, 1)).item())
+                             if lock_code is not None else None)
+        official, since, until = official_classes(computed, first[at], [_day(t) for t, _ in dates], o_code,
+                                                  lock_code, lock_ends)
+        active = (official == lock_code) & (until > _day(self.as_of)) if lock_code is not None \
+            else np.zeros(at.size, dtype=bool)
+
+        def day_column(values: np.ndarray, name: str) -> Any:
+            return pl.Series(name, np.where(active, values, 0), dtype=pl.Int32).cast(pl.Date).set(
+                pl.Series(~active), None)
+        return [pl.Series("official_class", names, dtype=pl.Utf8).gather(official),
+                pl.when(pl.Series(active)).then(pl.lit(lock_class, dtype=pl.Utf8)).alias("lock_class"),
+                day_column(since, "lock_since"), day_column(until, "lock_until")]
+
     def version_notes(self, adjustment_dates: list[dt.date]) -> list:
         """Brief §4a, as the engine says it: the as-of date, events (deductions, repairs, rewards)
         and adjustments dated when the version was not in force; ``--require-in-force`` refuses them."""
-        from types import SimpleNamespace
-
         from .engine import refuse_out_of_force, require_in_force, timeline_of, version_notes
 
         tl = self.b.tl or timeline_of(self.c)
@@ -1816,125 +1783,6 @@ class _Run:
                     if earliest < t <= self.as_of:
                         dates.append((t, c.score_date(t)))
         return dates
-
-    def adjustments(self, subj: Any, acc: Any, first_own: Any, dates: list, start: int, stays: bool) -> Any:
-        """第二十六条第二款: the half-year classes in date order with the lock. The class each
-        subject's score gives on every score date is one expression per date over all subjects;
-        the lock is then carried from date to date over arrays."""
-        pl, c, m = self.pl, self.c, self.m
-        if not dates:  # no adjustment yet: the official class is O for every subject, nothing locked
-            return subj.with_columns(official_class=pl.lit("O"), lock_class=pl.lit(None, dtype=pl.Utf8),
-                                     lock_since=pl.lit(None, dtype=pl.Date), lock_until=pl.lit(None, dtype=pl.Date))
-        lock = m.adjustment.lock
-        lock_class = lock.class_ if lock else None
-        st = subj.select("subject", "first").join(first_own, on="subject", how="left")
-        if dates and lock_class not in (None, "O") and c.lock_duration is not None \
-                and c.classify(Decimal(c.params["start_score"])) != lock_class:
-            return subj.join(self.locked_adjustments(st, acc, dates, start, stays, lock_class), on="subject", how="left")
-        n = st.height
-        official = np.full(n, "O", dtype=object)
-        since = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
-        until = since.copy()
-        if dates:
-            days = sorted({sd for _, sd in dates})
-            index = {sd: i for i, sd in enumerate(days)}
-            got = acc.filter(pl.col("at").is_in(days)).with_columns(
-                k=pl.col("at").replace_strict(days, list(range(len(days))), return_dtype=pl.Int64),
-                lined=pl.col("determined_by").is_not_null())
-            wide = st.join(got.pivot(on="k", index="subject", values=["total", "lined"], separator="|"),
-                           on="subject", how="left")
-            renames = {}
-            for k, (t, sd) in enumerate(dates):
-                for name, short in (("total", "t"), ("lined", "l")):
-                    col = f"{name}|{index[sd]}"
-                    renames[f"{short}{k}"] = pl.col(col) if col in wide.columns else pl.lit(None, dtype=(
-                        pl.Int64 if name == "total" else pl.Boolean))
-            wide = wide.with_columns(**renames)
-            computed = []
-            for k, (t, sd) in enumerate(dates):
-                own = (pl.col("first_own").is_not_null() & (pl.col("first_own") <= sd)) if stays \
-                    else pl.col(f"t{k}").is_not_null()
-                scored = pl.col(f"l{k}").fill_null(False) | own
-                computed.append(pl.when(scored).then(self.classify(pl.col(f"t{k}").fill_null(0) + start))
-                                .otherwise(pl.lit("O")).alias(f"c{k}"))
-            wide = wide.select(pl.col("first"), *computed)
-            first = wide["first"].to_numpy().astype("datetime64[D]")
-            for k, (t, sd) in enumerate(dates):
-                comp = wide[f"c{k}"].to_numpy()
-                applies = ~np.isnat(first) & (first < np.datetime64(t))
-                locked = until > np.datetime64(t)  # NaT: no lock
-                now = np.where(locked, lock_class, comp)
-                official = np.where(applies, now, official)
-                if lock_class is not None and c.lock_duration is not None:
-                    starts = applies & ~locked & (comp == lock_class)
-                    if starts.any():
-                        end = self.pl.select(self.b.pc.shift(pl.lit(t), c.lock_duration, 1)).item()
-                        since = np.where(starts, np.datetime64(t), since)
-                        until = np.where(starts, np.datetime64(end), until)
-        active = pl.Series((official == lock_class) & (until > np.datetime64(self.as_of)))
-        st = st.select("subject").with_columns(official_class=pl.Series(official.astype(str), dtype=pl.Utf8),
-                                               since=pl.Series(since), until=pl.Series(until))
-        st = st.select("subject", "official_class",
-                       lock_class=pl.when(active).then(pl.lit(lock_class, dtype=pl.Utf8)),
-                       lock_since=pl.when(active).then(pl.col("since")),
-                       lock_until=pl.when(active).then(pl.col("until")))
-        return subj.join(st, on="subject", how="left")
-
-    def locked_adjustments(self, st: Any, acc: Any, dates: list, start: int, stays: bool, lock_class: str) -> Any:
-        """第二十六条第二款 when a subject without entries at a date cannot fall into the lock class
-        (its score is the start score, whose class is not the lock's): the official class is the
-        class computed at the last adjustment unless a lock still holds, and only the subjects whose
-        account reaches the lock class at some adjustment carry a lock — those few are followed
-        date by date over arrays; every other subject needs one lookup at the last date."""
-        pl, c = self.pl, self.c
-        t_last, sd_last = dates[-1]
-        applies = pl.col("first").is_not_null() & (pl.col("first") < t_last)
-
-        def comp(at: Any) -> Any:  # the class an account row gives (no row: the start score)
-            own = (pl.col("first_own").is_not_null() & (pl.col("first_own") <= at)) if stays \
-                else pl.col("total").is_not_null()
-            scored = pl.col("determined_by").is_not_null().fill_null(False) | own
-            return pl.when(scored).then(self.classify(pl.col("total").fill_null(0) + start)).otherwise(pl.lit("O"))
-        last = st.join(acc.filter(pl.col("at") == sd_last).select("subject", "total", "determined_by"),
-                       on="subject", how="left").select(
-            "subject", official_class=pl.when(applies).then(comp(sd_last)).otherwise(pl.lit("O")))
-        # the rows that reach the lock class at an adjustment where the subject is adjusted
-        k_of = pl.DataFrame({"t": [t for t, _ in dates], "at": [sd for _, sd in dates], "k": range(len(dates))},
-                            schema={"t": pl.Date, "at": pl.Date, "k": pl.Int64})
-        # only rows whose score is in the lock class can be (scored or not: that is decided after the join)
-        hits = acc.select("subject", "at", "total", "determined_by").filter(
-            self.classify(pl.col("total").fill_null(0) + start) == lock_class).join(k_of, on="at").join(
-            st, on="subject").filter((pl.col("first") < pl.col("t")) & (comp(pl.col("at")) == lock_class)).select(
-            "subject", "k")
-        locks = pl.DataFrame(schema={"subject": pl.Utf8, "lock_official": pl.Utf8, "lock_since": pl.Date,
-                                     "lock_until": pl.Date})
-        if hits.height:
-            who = hits["subject"].unique().sort()
-            row = who.to_frame().with_row_index("r")
-            at = hits.join(row, on="subject")
-            hit = np.zeros((who.len(), len(dates)), dtype=bool)
-            hit[at["r"].to_numpy(), at["k"].to_numpy()] = True
-            since = np.full(who.len(), np.datetime64("NaT"), dtype="datetime64[D]")
-            until = since.copy()
-            for k, (t, _) in enumerate(dates):  # hits are adjusted dates (first < t): no other test needed
-                starts = hit[:, k] & ~(until > np.datetime64(t))
-                if starts.any():
-                    end = pl.select(self.b.pc.shift(pl.lit(t), c.lock_duration, 1)).item()
-                    since = np.where(starts, np.datetime64(t), since)
-                    until = np.where(starts, np.datetime64(end), until)
-            held = until > np.datetime64(t_last)  # a lock running at the last adjustment sets its class
-            locks = pl.DataFrame({"subject": who, "held": held, "lock_since": since, "lock_until": until},
-                                 schema={"subject": pl.Utf8, "held": pl.Boolean, "lock_since": pl.Date,
-                                         "lock_until": pl.Date}).select(
-                "subject", "lock_since", "lock_until",
-                lock_official=pl.when(pl.col("held")).then(pl.lit(lock_class, dtype=pl.Utf8)))
-        out = last.join(locks, on="subject", how="left").with_columns(
-            official_class=pl.coalesce("lock_official", "official_class"))
-        active = (pl.col("official_class") == lock_class) & (pl.col("lock_until") > self.as_of)
-        return out.select("subject", "official_class",
-                          lock_class=pl.when(active).then(pl.lit(lock_class, dtype=pl.Utf8)),
-                          lock_since=pl.when(active).then(pl.col("lock_since")),
-                          lock_until=pl.when(active).then(pl.col("lock_until")))
 
     def rows(self, subj: Any) -> Any:
         """The flat output columns of :func:`qrules.batch.output_row`, in the subjects' input order."""
@@ -1963,3 +1811,20 @@ class _Run:
                           "determined_by", "supervision", "notice",
                           "checks_per_year", pl.col("entries_counted").fill_null(0).cast(pl.Int64),
                           pl.col("deductions").fill_null(0).cast(pl.Int64), "flags").collect(engine=MEMORY)
+
+
+_EPOCH = dt.date(1970, 1, 1)
+
+
+def _day(date: dt.date) -> int:
+    """A date as days since 1970 (what the arrays of :mod:`qrules.columnar_accounts` hold)."""
+    return (date - _EPOCH).days
+
+
+def _date(day: int) -> dt.date:
+    return _EPOCH + dt.timedelta(days=int(day))
+
+
+def _days(column: Any) -> np.ndarray:
+    """A date column as days since 1970."""
+    return column.to_physical().to_numpy().astype(np.int64)

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["hash_left_join", "hashed_join", "dense_groups", "first_per_key"]
+__all__ = ["hash_left_join", "first_per_key"]
 
 
 def hash_left_join(pl: Any, frame: Any, key: str, table: Any, memo: dict, key_hash: Any = None) -> Any:
@@ -31,38 +31,12 @@ def hash_left_join(pl: Any, frame: Any, key: str, table: Any, memo: dict, key_ha
         memo["index"] = pl.DataFrame({"__h": th, "__row": pl.int_range(table.height, eager=True)})
         memo["unique"] = th.n_unique() == table.height
     if not memo["unique"] or table.height == 0:
-        return frame.join(table, on=key, how="left")
+        return frame.join(table, on=key, how="left", maintain_order="left")
     rows = frame.select(__h=pl.col(key).hash()).join(memo["index"], on="__h", how="left",
                                                      maintain_order="left")["__row"]
     found = table[key].gather(rows).eq(frame[key]).fill_null(False)
     rows = frame.select(pl.when(found).then(rows)).to_series()
     return frame.with_columns(table.drop(key).gather(rows))
-
-
-def hashed_join(pl: Any, left: Any, right: Any, key: str, also: list[str]) -> Any:
-    """``left`` left-joined with ``right`` on the string column ``key`` and the columns ``also``
-    (unique in ``right``), joining on ``key``'s 64-bit hash instead of the strings; exact: a
-    matched row whose keys differ (a collision) makes it join on the strings themselves."""
-    got = left.with_columns(__h=pl.col(key).hash()).join(
-        right.with_columns(__h=pl.col(key).hash()).rename({key: "__key"}), on=["__h", *also], how="left")
-    if got.select((pl.col("__key").is_not_null() & (pl.col("__key") != pl.col(key))).any()).item():
-        return left.join(right, on=[key, *also], how="left")
-    return got.drop("__h", "__key")
-
-
-def dense_groups(pl: Any, key: Any, key_hash: Any = None) -> tuple[Any, Any]:
-    """(each row's group number 0..n-1, the first row of each group) for a column of keys.
-
-    Numbered through a 64-bit hash of each key (numpy sorts numbers faster than polars ranks
-    strings), then checked exactly: every row's key must equal its group's first key — a hash
-    collision fails the check and the keys are ranked themselves. ``key_hash``: the hashes to
-    use instead (tests force collisions)."""
-    h = key.hash().to_numpy() if key_hash is None else key_hash
-    _, first_row, g = np.unique(h, return_index=True, return_inverse=True)
-    if not key.gather(first_row[g]).eq_missing(key).all():
-        g = key.rank("dense").cast(pl.Int64).to_numpy() - 1
-        _, first_row = np.unique(g, return_index=True)
-    return g.astype(np.int64), first_row
 
 
 def first_per_key(pl: Any, frame: Any, keys: list[str], order: list[str], key_hash: Any = None) -> Any:

@@ -518,10 +518,19 @@ def test_columnar_large_corpus_reads_kinds_from_the_whole_table(monkeypatch):
     assert compare("rulesets/guangdong-2021.yaml", operator_corpus(300, 11, GD_ITEMS, ["17.2", "17.3"])) > 250
 
 
+def test_columnar_equals_engine_over_more_than_sixty_score_dates():
+    """第七条、第二十六条: with the as-of date at the end of 2055 and the first records in 2021, more than 60
+    half-year score dates, more than one 64-bit date mask holds: the sums are made in blocks of
+    dates and still agree."""
+    data = synth_corpus(500, 9)
+    assert min(e["date"] for e in data["events"]) < dt.date(2022, 1, 1)
+    assert compare("rulesets/guangdong-2021.yaml", data, dt.date(2055, 12, 31)) > 350
+
+
 def test_columnar_equals_engine_when_scores_do_not_stay(tmp_path):
     """第八条 read as `stays_scored: false` (a subject is scored only while an entry counts): a
-    producer's line then enters its minimum only at dates its product has sums (第十条), the joined
-    path of the lowest line; both backends agree subject by subject."""
+    producer's line then enters its minimum only at dates its product has sums (第十条); both
+    backends agree subject by subject."""
     (tmp_path / "r.yaml").write_text(f"""qrules: 1
 ruleset: not-staying
 extends: {ROOT / "rulesets" / "guangdong-2021.yaml"}

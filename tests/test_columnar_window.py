@@ -156,19 +156,6 @@ def test_art9_heaviest_per_product_and_event_is_exact_even_if_hashes_collide():
         assert got.columns == rows.columns
 
 
-def test_art7_account_groups_are_exact_even_if_hashes_collide():
-    """The sums of 第七条 are grouped by subject: group numbers from hashes, checked against the
-    keys; with every key given one hash (a forced collision) the keys themselves are ranked."""
-    from qrules.columnar_keys import dense_groups
-
-    keys = ["op2", "op1", "op2", "op3", "op1"]
-    for key_hash in (None, np.zeros(5, dtype=np.uint64)):
-        g, first = dense_groups(pl, pl.Series(keys), key_hash)
-        assert sorted(set(g.tolist())) == [0, 1, 2]
-        assert all((g[i] == g[j]) == (keys[i] == keys[j]) for i in range(5) for j in range(5))
-        assert all(keys[int(first[k])] == keys[g.tolist().index(k)] for k in range(3))  # each group's first row
-
-
 def test_art2_subject_lookup_is_polars_left_join_even_if_hashes_collide():
     """Each name an event holds is looked up in the subjects (第二条: known, in scope): the hashed
     lookup gives exactly polars' left join — unknown and null names get nulls, order kept — and,

@@ -1,0 +1,124 @@
+"""Accounts over arrays: every subject's sums at every decision date, a producer's lowest line, the adjustments.
+
+Pipeline position: a helper of :mod:`qrules.columnar`. Its results step needs, for each subject
+and each decision date (the half-year score dates of 第二十六条 and the as-of date), the sum of the
+entries counted in the window (第七条), whether the subject holds a record (第八条), and for a
+producer the lowest of its product lines (第十条). Held as long tables (subject, date) those were
+joined and pivoted on string ids, the largest cost of a large run. Here a subject is its row
+position in the subjects table and a line its row in the lines table, so an account is a cell of
+a (subjects × dates) array: sums are one :func:`numpy.bincount` over (row, date) pairs, the lowest
+line one :func:`numpy.minimum.reduceat` per date, the adjustments one pass per date over all
+subjects. The rules themselves (the window, the classes, the lock's length) stay ruleset
+expressions: the caller evaluates them and passes their values in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+__all__ = ["DateSums", "date_sums", "lowest_lines", "official_classes", "masks_for", "MASK_DATES", "NO_DAY"]
+
+#: Dates one 64-bit mask holds (a longer list of dates is summed in blocks of this many).
+MASK_DATES = 60
+
+#: "No date" in the arrays of days since 1970 (later than every real date: a minimum ignores it).
+NO_DAY = np.iinfo(np.int64).max
+
+
+@dataclass
+class DateSums:
+    """Sums of the entries counted at each date, per group (a subject or a line).
+
+    ``total`` and ``count`` are (groups × dates): the points and the number of entries inside the
+    window. ``live_deductions``, ``entries_counted`` and ``deductions`` are per group at one date
+    (the as-of date: what the output rows show)."""
+
+    total: np.ndarray
+    count: np.ndarray
+    live_deductions: np.ndarray
+    entries_counted: np.ndarray
+    deductions: np.ndarray
+
+
+def masks_for(entry_days: np.ndarray, anchor_days: np.ndarray, dates: np.ndarray, counts: Any) -> np.ndarray:
+    """Each entry's bit mask over ``dates`` (at most :data:`MASK_DATES`, days since 1970, sorted):
+    bit ``k`` when the entry is dated on or before ``dates[k]`` and ``counts(anchors, dates)`` — the
+    window rule, given anchor days and the dates, returning a (anchors × dates) boolean array —
+    holds for its anchor at ``dates[k]``. The rule is evaluated once per day between the first and
+    the last anchor (once per distinct anchor when they span more than 179 years)."""
+    k_all = len(dates)
+    lo, hi = (int(anchor_days.min()), int(anchor_days.max())) if anchor_days.size else (0, -1)
+    if hi - lo < 1 << 16:  # every day between the first and last anchor (cheaper than sorting them)
+        uniq, at = np.arange(lo, hi + 1, dtype=np.int64), anchor_days - lo
+    else:
+        uniq, at = np.unique(anchor_days, return_inverse=True)
+    inside = counts(uniq, dates)
+    bits = np.int64(1) << np.arange(k_all, dtype=np.int64)
+    amask = (inside.astype(np.int64) * bits[None, :]).sum(axis=1) if k_all else np.zeros(len(uniq), np.int64)
+    first = np.searchsorted(dates, entry_days, side="left").astype(np.int64)
+    dmask = np.int64((1 << k_all) - 1) ^ ((np.int64(1) << first) - 1)
+    return amask[at.ravel()] & dmask
+
+
+def date_sums(group: np.ndarray, n: int, mask: np.ndarray, points: np.ndarray, is_deduction: np.ndarray,
+              k_all: int, k_now: int) -> DateSums:
+    """:class:`DateSums` for ``n`` groups over ``k_all`` dates (at most :data:`MASK_DATES`) from the
+    entries' group numbers, date masks (:func:`masks_for`), points (scaled integers) and kinds."""
+    bits = (mask[:, None] >> np.arange(k_all, dtype=np.int64)) & 1
+    rows, ks = np.nonzero(bits)
+    del bits
+    cell = group[rows] * k_all + ks
+    size = n * k_all
+    count = np.bincount(cell, minlength=size).reshape(n, k_all)
+    # exact: the points are scaled integers and their sums stay far below 2**53
+    total = np.bincount(cell, weights=points[rows], minlength=size).round().astype(np.int64).reshape(n, k_all)
+    del rows, ks, cell
+    now = ((mask >> np.int64(k_now)) & 1).astype(bool)
+    g, nonzero, ded = group[now], points[now] != 0, is_deduction[now]
+    return DateSums(total=total, count=count.astype(np.int64),
+                    live_deductions=np.bincount(g[ded], minlength=n),
+                    entries_counted=np.bincount(g[nonzero], minlength=n),
+                    deductions=np.bincount(g[nonzero & ded], minlength=n))
+
+
+def lowest_lines(total: np.ndarray, held: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """第十条: for each producer and date, the row of its lowest held line, -1 when it holds none.
+
+    ``total`` and ``held`` are (lines × dates) with the lines sorted by producer and then by
+    product id; ``starts`` is the first line of each producer. A tie goes to the product with the
+    smallest id: the key orders by (total, row), its minimum taken per producer in one reduction."""
+    n = total.shape[0]
+    if n == 0:
+        return np.full((0, total.shape[1]), -1, dtype=np.int64)
+    big = np.iinfo(np.int64).max
+    key = np.where(held, total * (n + 1) + np.arange(n, dtype=np.int64)[:, None], big)
+    low = np.minimum.reduceat(key, starts, axis=0)
+    return np.where(low != big, low % (n + 1), -1)
+
+
+def official_classes(computed: list[np.ndarray], first: np.ndarray, adjusted: list[int], o_code: int,
+                     lock_code: int | None, lock_ends: list[int | None]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """第二十六条第二款: the official class after each adjustment in date order, with the lock.
+
+    ``computed[k]``: each subject's class code from its score at adjustment ``k`` (dated
+    ``adjusted[k]``, days since 1970); ``first``: the day of its first record (:data:`NO_DAY`
+    when none); a subject is adjusted on the dates after its first record. A subject reaching the
+    lock class while not locked is held in it until ``lock_ends[k]`` (``None``: no lock). Returns
+    (official class codes, lock start days, lock end days; :data:`NO_DAY`-free: -1 for none)."""
+    n = first.shape[0]
+    official = np.full(n, o_code, dtype=np.int64)
+    since = np.full(n, -1, dtype=np.int64)
+    until = np.full(n, -1, dtype=np.int64)
+    for comp, day, end in zip(computed, adjusted, lock_ends):
+        applies = first < day
+        locked = until > day
+        now = np.where(locked, lock_code if lock_code is not None else o_code, comp)
+        official = np.where(applies, now, official)
+        if lock_code is not None and end is not None:
+            starts = applies & ~locked & (comp == lock_code)
+            since = np.where(starts, day, since)
+            until = np.where(starts, end, until)
+    return official, since, until
