@@ -393,3 +393,17 @@ def test_rejections_built_without_validation_equal_validated_ones():
         checked = Rejection(**r.model_dump())
         assert r == checked and r.model_dump_json() == checked.model_dump_json()
         assert r.model_fields_set == checked.model_fields_set
+
+
+@pytest.mark.parametrize("seed", [3, 9])
+def test_art26_each_subjects_adjustments_are_in_date_order(compiled, seed):
+    """第二十六条第二款: ``version_notes`` reads only each subject's first and last adjustment for the
+    range of dates decided, exact while every subject's adjustments come in date order."""
+    views, _, scorer_at = _decided(compiled, seed)
+    scorer, many = scorer_at(AS_OF), 0
+    for sid, view in views.items():
+        if view.excluded is None:
+            days = [a.date for a in scorer.adjustments(sid, AS_OF, scorer_at)[0]]
+            assert days == sorted(days) and len(set(days)) == len(days)
+            many += len(days) > 2
+    assert many > 10

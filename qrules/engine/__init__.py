@@ -260,7 +260,8 @@ def version_notes(tl, as_of: dt.date, decided: list, results: list) -> list:
     """Where no version was in force (brief §4a): the as-of date, events, adjustments; one note each."""
     if len(tl.pieces) == 1 and not decided:  # one version: dates out of force only outside its period
         piece = tl.pieces[0]
-        days = [a.date for r in results for a in r.adjustments]
+        # each subject's adjustments are in date order: its first and last are its extremes
+        days = [d for r in results if r.adjustments for d in (r.adjustments[0].date, r.adjustments[-1].date)]
         if piece.covers(as_of) and (not days or piece.covers(min(days)) and piece.covers(max(days))):
             return []
     groups: dict[tuple[str, str, bool], list] = {}

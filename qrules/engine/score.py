@@ -280,6 +280,7 @@ class Scorer:
         c, cache, rule = self.c, self._window, self.c.in_window
         score_date, classify, build = c.score_date, c.classify, adjustment
         start, stays, lock, label = self.start, self.stays, self.lock, self.label
+        locking = lock.class_ if lock is not None else None  # the class that locks, read once
         counted = self.counted(sid)
         lock_class = lock_since = lock_until = None
         last_total, last = _MISSING, (None, "O")
@@ -308,8 +309,8 @@ class Scorer:
                 last_total, last = total, (score, computed)
             locked = lock_until is not None and t < lock_until
             official = lock_class if locked else computed
-            if not locked and lock is not None and computed == lock.class_:
-                lock_class = lock.class_
+            if not locked and lock is not None and computed == locking:
+                lock_class = locking
                 lock_since, lock_until = t, shift(t, c.lock_duration, 1, c.calendar)
             out.append(build(t, sd, score, computed, official, locked, label))
         active = None
