@@ -1567,7 +1567,8 @@ class _Run:
         ok = grid.select(self.b.win("anchor", "at").fill_null(False)).to_series().to_numpy()
         return ok.reshape(len(anchors), len(dates))
 
-    def date_sums(self, group: np.ndarray, n: int, frame: Any, days: np.ndarray, k_now: int) -> DateSums:
+    def date_sums(self, group: np.ndarray, n: int, frame: Any, days: np.ndarray, k_now: int,
+                  counts: bool) -> DateSums:
         """:func:`qrules.columnar_accounts.date_sums` of ``frame``'s entries (date, anchor, kind,
         points) in ``n`` groups at ``days``, in blocks of :data:`MASK_DATES` dates."""
         e_day, anchor = _days(frame["date"]), _days(frame["anchor"])
@@ -1578,11 +1579,13 @@ class _Run:
             block = days[lo:lo + MASK_DATES]
             mask = masks_for(e_day, anchor, block, self.window_counts)
             now = k_now - lo if lo <= k_now < lo + len(block) else 0
-            blocks.append((lo <= k_now < lo + len(block), date_sums(group, n, mask, points, ded, len(block), now)))
+            blocks.append((lo <= k_now < lo + len(block),
+                           date_sums(group, n, mask, points, ded, len(block), now, counts)))
         if len(blocks) == 1:
             return blocks[0][1]
         at_now = next(s for here, s in blocks if here)
-        return DateSums(total=np.hstack([s.total for _, s in blocks]), count=np.hstack([s.count for _, s in blocks]),
+        return DateSums(total=np.hstack([s.total for _, s in blocks]),
+                        count=np.hstack([s.count for _, s in blocks]) if counts else None,
                         live_deductions=at_now.live_deductions, entries_counted=at_now.entries_counted,
                         deductions=at_now.deductions)
 
@@ -1624,7 +1627,7 @@ class _Run:
         n = self.S.height
         days = np.array([_day(d) for d in dates], dtype=np.int64)
         k_now = dates.index(self.as_of)
-        own = self.date_sums(pos, n, entries, days, k_now)
+        own = self.date_sums(pos, n, entries, days, k_now, counts=not stays)
         scored = first[:, None] <= days[None, :] if stays else own.count > 0
         out = SimpleNamespace(total=own.total, scored=scored, determined_by=np.full(n, -1, dtype=np.int64),
                               live_deductions=own.live_deductions, entries_counted=own.entries_counted,
@@ -1633,7 +1636,7 @@ class _Run:
         if lines.height == 0:
             return out
         line = self.line_entries(entries, line_rewards)
-        sums = self.date_sums(line["li"].to_numpy().astype(np.int64), lines.height, line, days, k_now)
+        sums = self.date_sums(line["li"].to_numpy().astype(np.int64), lines.height, line, days, k_now, counts=False)
         product, producer = lines["product_pos"].to_numpy(), lines["producer_pos"].to_numpy()
         # a line is held from its product's first record (第八条), or while the product has entries in
         # the window when a subject does not stay scored

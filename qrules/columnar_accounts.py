@@ -33,11 +33,11 @@ class DateSums:
     """Sums of the entries counted at each date, per group (a subject or a line).
 
     ``total`` and ``count`` are (groups × dates): the points and the number of entries inside the
-    window. ``live_deductions``, ``entries_counted`` and ``deductions`` are per group at one date
+    window (``count`` only when asked for). ``live_deductions``, ``entries_counted`` and ``deductions`` are per group at one date
     (the as-of date: what the output rows show)."""
 
     total: np.ndarray
-    count: np.ndarray
+    count: np.ndarray | None
     live_deductions: np.ndarray
     entries_counted: np.ndarray
     deductions: np.ndarray
@@ -64,21 +64,23 @@ def masks_for(entry_days: np.ndarray, anchor_days: np.ndarray, dates: np.ndarray
 
 
 def date_sums(group: np.ndarray, n: int, mask: np.ndarray, points: np.ndarray, is_deduction: np.ndarray,
-              k_all: int, k_now: int) -> DateSums:
+              k_all: int, k_now: int, counts: bool = True) -> DateSums:
     """:class:`DateSums` for ``n`` groups over ``k_all`` dates (at most :data:`MASK_DATES`) from the
-    entries' group numbers, date masks (:func:`masks_for`), points (scaled integers) and kinds."""
-    bits = (mask[:, None] >> np.arange(k_all, dtype=np.int64)) & 1
-    rows, ks = np.nonzero(bits)
-    del bits
-    cell = group[rows] * k_all + ks
-    size = n * k_all
-    count = np.bincount(cell, minlength=size).reshape(n, k_all)
-    # exact: the points are scaled integers and their sums stay far below 2**53
-    total = np.bincount(cell, weights=points[rows], minlength=size).round().astype(np.int64).reshape(n, k_all)
-    del rows, ks, cell
+    entries' group numbers, date masks (:func:`masks_for`), points (scaled integers) and kinds;
+    ``counts``: whether ``count`` is wanted (``None`` otherwise). One bincount per date."""
+    total = np.empty((k_all, n), dtype=np.int64)
+    count = np.empty((k_all, n), dtype=np.int64) if counts else None
+    weights = points.astype(np.float64)
+    for k in range(k_all):
+        inside = ((mask >> np.int64(k)) & 1).astype(bool)
+        g = group[inside]
+        # exact: the points are scaled integers and their sums stay far below 2**53
+        total[k] = np.bincount(g, weights=weights[inside], minlength=n)
+        if count is not None:
+            count[k] = np.bincount(g, minlength=n)
     now = ((mask >> np.int64(k_now)) & 1).astype(bool)
     g, nonzero, ded = group[now], points[now] != 0, is_deduction[now]
-    return DateSums(total=total, count=count.astype(np.int64),
+    return DateSums(total=total.T, count=None if count is None else count.T,
                     live_deductions=np.bincount(g[ded], minlength=n),
                     entries_counted=np.bincount(g[nonzero], minlength=n),
                     deductions=np.bincount(g[nonzero & ded], minlength=n))

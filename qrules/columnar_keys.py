@@ -40,16 +40,22 @@ def hash_left_join(pl: Any, frame: Any, key: str, table: Any, memo: dict, key_ha
 
 
 def first_per_key(pl: Any, frame: Any, keys: list[str], order: list[str], key_hash: Any = None) -> Any:
-    """The first row of each ``keys`` group of ``frame`` in ``order`` (columns sorting as wanted).
+    """The first row of each ``keys`` group of ``frame`` in ``order`` (columns sorting as wanted),
+    in no particular row order.
 
     Grouping by string keys hashes every string; here the keys are hashed once into one 64-bit
-    number, the rows sorted by (hash, order), and the first row of each run of equal hashes kept.
+    number. A row whose hash no other row has is its key's only row and is kept as it is; only the
+    rows sharing a hash are sorted by (hash, order), and the first of each run of equal hashes kept.
     Exact, not probable: rows with equal hashes are adjacent after the sort, so a collision (two
     keys, one hash) shows as neighbours with equal hash and different keys — then the rows are
     grouped by the keys themselves. ``key_hash``: another hash expression (tests force collisions)."""
-    h = frame.with_columns(__h=pl.struct(keys).hash() if key_hash is None else key_hash).sort("__h", *order)
+    h = frame.with_columns(__h=pl.struct(keys).hash() if key_hash is None else key_hash)
+    several = h["__h"].is_duplicated()
+    if not several.any():  # every hash once: every key once
+        return frame
+    many = h.filter(several).sort("__h", *order)
     same = pl.col("__h") == pl.col("__h").shift(1)
     differ = pl.any_horizontal([pl.col(k).ne_missing(pl.col(k).shift(1)) for k in keys])
-    if h.select((same & differ).any()).item():
+    if many.select((same & differ).any()).item():
         return frame.sort(*order).unique(keys, keep="first")
-    return h.filter(~same.fill_null(False)).drop("__h")
+    return pl.concat([h.filter(~several), many.filter(~same.fill_null(False))]).drop("__h")

@@ -50,6 +50,8 @@ def test_art8_sums_per_group_and_date_and_counts_at_the_as_of_date():
     assert s.live_deductions.tolist() == [2, 2, 0]
     assert s.entries_counted.tolist() == [2, 1, 0]
     assert s.deductions.tolist() == [2, 1, 0]
+    lean = date_sums(group, 3, mask, points, ded, 2, 1, counts=False)  # the counts only when asked for
+    assert lean.count is None and lean.total.tolist() == s.total.tolist()
 
 
 def test_art10_lowest_line_ties_go_to_the_smallest_product_id():
