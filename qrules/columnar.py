@@ -809,7 +809,8 @@ class _Run:
             d = d.lazy().join(items.lazy(), on="item", how="left")
         # one row per subject an event names, with the event's columns
         named = d.select("id", "kind", "date", "item", "item_subject", "item_title", "item_cite", "line_model",
-                                "line_standard", "subjects", ev_item_major=pl.col("item_major"),
+                                "line_standard", "subjects", eidx=pl.int_range(pl.len(), dtype=pl.Int64),
+                                ev_item_major=pl.col("item_major"),
                                 intentional=pl.col("intentional").fill_null(False),
                                 major_impact=pl.col("major_impact").fill_null(False))
         if (live["subjects"].list.len() == 1).all():  # each event names one subject: no list to explode
@@ -843,7 +844,7 @@ class _Run:
         def cand(frame: Any, subject: Any, code: Any, phase: int, link: int, via: Any, whose: str = "s_") -> Any:
             """A subject the event may score, with the event's columns and the subject's kind and producer
             (``whose``: the prefix of that subject's columns)."""
-            return frame.select("id", *carried, subject=subject, pos=pl.col(whose + "pos"), code=code,
+            return frame.select("id", "eidx", *carried, subject=subject, pos=pl.col(whose + "pos"), code=code,
                                 order=phase * 1_000_000 + pl.col("sidx") * 1000 + link, via_product=via,
                                 s_kind=pl.col(whose + "kind"), s_producer=pl.col(whose + "producer"))
         if product is not None:
@@ -871,9 +872,9 @@ class _Run:
                     ok = ok & b.item_applies(pl.lit(link.item), "p_", "p_roles")
                 cands.append(cand(producers.filter(ok), pl.col("s_producer"), pl.lit(link.item), 0, i + 1,
                                   pl.col("sid"), "p_"))
-            first_product = product.sort("id", "sidx").group_by("id", maintain_order=True).agg(
-                first_product=pl.col("sid").first())
-            operator = operator.join(first_product, on="id", how="left")
+            first_product = product.select("eidx", "sidx", first_product="sid").sort("eidx", "sidx").unique(
+                "eidx", keep="first")
+            operator = operator.join(first_product.drop("sidx"), on="eidx", how="left")
         else:
             operator = operator.with_columns(first_product=none)
         operator = operator.join(oos, on="id", how="left") if oos is not None else operator.with_columns(
@@ -947,15 +948,16 @@ class _Run:
         else:
             c = c.with_columns(points=points)
         # 第九条第一款: one entry per subject and event, the heaviest value (ties: the first made, as the engine)
-        if cands["id"].n_unique() == cands.height:  # each event scores one subject once: nothing to choose
+        if cands["eidx"].n_unique() == cands.height:  # each event scores one subject once: nothing to choose
             c = c.with_columns(eorder=pl.col("order"))
         else:  # only the few (event, subject) pairs reached more than once need the sort
-            # by the pairs' 64-bit hashes: a collision only sends a pair through the exact sort below
-            c = c.with_columns(__several=pl.struct("id", "subject").hash().is_duplicated()).collect(engine=MEMORY)
-            many = c.filter(pl.col("__several")).sort("id", "subject", "points", "code", "order").with_columns(
-                eorder=pl.col("order").min().over("id", "subject"))
+            # an (event, subject) pair as one integer: the event's row and the subject's row
+            pair = pl.col("eidx") * self.S.height + pl.col("pos")
+            c = c.with_columns(__pair=pair, __several=pair.is_duplicated()).collect(engine=MEMORY)
+            many = c.filter(pl.col("__several")).sort("__pair", "points", "code", "order").with_columns(
+                eorder=pl.col("order").min().over("__pair"))
             c = pl.concat([c.filter(~pl.col("__several")).with_columns(eorder=pl.col("order")),
-                           many.filter(pl.struct("id", "subject").is_first_distinct())]).drop("__several").lazy()
+                           many.filter(pl.col("__pair").is_first_distinct())]).drop("__several", "__pair").lazy()
         e = c.select("subject", "pos", "s_kind", "s_producer", "code", "date", "points", "via_product", "eorder",
                      "intentional", event=pl.col("id"), major=pl.col("major_impact") | pl.col("item_major")
                      | pl.col("ev_item_major"), spot=pl.col("item_spot"), line_model=pl.col("line_model"),
@@ -967,11 +969,12 @@ class _Run:
         if self.uses("deduction", "ordinal"):
             counted = e.filter(pl.col("status") == "counted")
             # 第十五条第（一）项: 1 + counted deductions of the subject before it (date, event) inside its window.
-            # The counted rows in (subject, date, event) order, as positions in e (no sort of e's columns).
-            order = e.select(pl.arg_sort_by("subject", "date", "event")).to_series().to_numpy()
+            # The counted rows in (subject, date, event) order, as positions in e (no sort of e's columns);
+            # a subject is its row in the subjects (the same groups, sorted faster than its id)
+            order = e.select(pl.arg_sort_by("pos", "date", "event")).to_series().to_numpy()
             order = order[(e["status"] == "counted").to_numpy()[order]]
-            s = e.select("subject", "date")[order]
-            first = self.earliest_in_window(s, "subject")
+            s = e.select("pos", "date")[order]
+            first = self.earliest_in_window(s, "pos")
             if first is not None:
                 ordinal = np.ones(e.height, dtype=np.int64)
                 ordinal[order] = np.arange(s.height) - first + 1
@@ -1031,19 +1034,27 @@ class _Run:
         (brief §3: a deduplicated failure scores no subject), in rounds: round ``k`` finds, for every
         line at once, the failure after its ``k``-th counted one that counts next."""
         pl, b, m = self.pl, self.b, self.m
-        spot = e.filter(pl.col("spot"))
-        if spot.height == 0:
+        at = np.flatnonzero(e["spot"].fill_null(False).to_numpy())  # the spot-check failures' rows in e
+        if at.size == 0:
             return e
+        spot = e[at]
         lines = self.S.select(line_product=pl.col("id"), p_producer=pl.col("producer"), p_brand=pl.col("brand"),
                               p_nice=pl.col("nice_class"))
-        spot = spot.join(lines, on="line_product", how="left")
+        spot = spot.join(lines, on="line_product", how="left", maintain_order="left")  # rows stay those of ``at``
         fields = {"producer": pl.when(pl.col("line_product").is_not_null()).then(pl.col("p_producer"))
                   .otherwise(pl.col("subject")),
                   "brand": pl.col("p_brand"), "nice_class": pl.col("p_nice").cast(pl.Utf8),
                   "standard": pl.col("line_standard"), "model": pl.col("line_model")}
         key = pl.struct([fields[f].alias(f) for f in m.dedup.spot_check.same_line])
-        spot = spot.with_columns(lk=key.rank("dense"))
-        g = spot.select("lk", "date", "event").unique().sort("lk", "date", "event")
+        # one row per (line, date, event) in that order: the failures sorted, the first of each run kept
+        spot = spot.select(lk=key.rank("dense"), date=pl.col("date"), event=pl.col("event"))
+        order = spot.select(pl.arg_sort_by("lk", "date", "event")).to_series().to_numpy()
+        srt = spot[order]
+        new = srt.select(pl.any_horizontal([pl.col(c).ne_missing(pl.col(c).shift(1)) for c in ("lk", "date", "event")])
+                         .fill_null(True)).to_series().to_numpy()
+        gid = np.empty(order.size, dtype=np.int64)
+        gid[order] = np.cumsum(new) - 1  # each failure's (line, date, event)
+        g = srt.filter(pl.Series(new))
         lk, dates = g["lk"].to_numpy(), g["date"]
         n = g.height
         first = np.ones(n, dtype=bool)
@@ -1069,11 +1080,9 @@ class _Run:
             status[newly] = 1
             moved = todo[todo > stop]
             last[moved] = stop[todo > stop]
-        g = g.with_columns(dup=pl.Series(status == 2))
-        spot = spot.join(g, on=["lk", "date", "event"]).select("subject", "event", "dup", "lk")
-        return e.join(spot, on=["subject", "event"], how="left").with_columns(
-            status=pl.when(pl.col("dup").fill_null(False)).then(pl.lit("deduplicated")).otherwise(pl.col("status"))
-        ).drop("dup")
+        dup = np.zeros(e.height, dtype=bool)
+        dup[at] = status[gid] == 2
+        return e.with_columns(status=pl.when(pl.Series(dup)).then(pl.lit("deduplicated")).otherwise(pl.col("status")))
 
     def rounds(self, frame: Any, who: str = "subject", unit: str | None = None) -> tuple[Any, list]:
         """The rounds of a chained decision over ``frame`` (sorted by ``who``, date, ``unit``): rows
