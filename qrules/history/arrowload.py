@@ -26,6 +26,9 @@ from .load import LoadProblems, RecordLoader, RejectedRecord
 
 __all__ = ["ColumnarHistory", "load_tables"]
 
+#: Columns copied together when the refused rows are filtered out (parallel copies, a bounded peak).
+_COPY_GROUP = 8
+
 
 class ColumnarHistory(LoadProblems):
     """What :func:`load_tables` found: ``tables`` for the columnar backend; ``diagnostics``,
@@ -239,7 +242,8 @@ class _Run:
 
     def _compact(self, what: str, schema: dict) -> Any:
         """The valid rows in schema order, each column copied once into one chunk (the columnar
-        backend then never realigns them); a column is dropped as soon as it is copied."""
+        backend then never realigns them); columns are copied :data:`_COPY_GROUP` at a time (polars
+        filters a frame's columns in parallel) and dropped as soon as they are copied."""
         pl = self.pl
         columns = self.S if what == "subjects" else self.E
         if what == "subjects":
@@ -248,10 +252,11 @@ class _Run:
             self.E = None
         keep = pl.Series(self.live[what])
         every = bool(keep.all())  # nothing refused: no filter (it would copy every column once more)
+        names = [*schema, "__line"]
         out = []
-        for name in [*schema, "__line"]:
-            column = columns.pop(name)
-            out.append((column if every else column.filter(keep)).rechunk())
+        for i in range(0, len(names), _COPY_GROUP):  # a few columns at a time: copied in parallel, then freed
+            part = pl.DataFrame([columns.pop(name) for name in names[i:i + _COPY_GROUP]])
+            out += (part if every else part.filter(keep)).rechunk().get_columns()
         return pl.DataFrame(out)
 
     def _seen(self, what: str) -> dict[str, list[Span | None]]:
