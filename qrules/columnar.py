@@ -701,17 +701,55 @@ class _Run:
                                        + [days], engine=MEMORY)
         self.event_days = days["date"].to_list()
         live = dict(zip(reads, frames))
-        filings = self.facts(live["filing"], live[_PROCEDURE])
-        checks = self.spot_checks(live["spot_check"])
+        # steps that do not read each other run side by side (polars and numpy release the GIL: two
+        # cores); what each refuses or counts is kept in the order of the steps as listed here
+        side = self.beside(lambda run: (run.facts(live["filing"], live[_PROCEDURE]),
+                                        run.spot_checks(live["spot_check"])), first=True)
         deductions = self.deductions(live.pop("deduction"))
+        filings, checks = self.joined(side)
+        side = self.beside(lambda run: run.rewards(live["reward"], filings, checks, deductions), first=False)
         repairs = self.repairs(live["repair"], deductions, filings)
-        rewards, line_rewards = self.rewards(live["reward"], filings, checks, deductions)
+        rewards, line_rewards = self.joined(side)
         cols = ["subject", "pos", "event", "kind", "date", "anchor", "points", "via_product", "of_event", "of_subject"]
         counted = deductions.lazy().filter(pl.col("status") == "counted").with_columns(
             of_event=pl.lit(None, dtype=pl.Utf8), of_subject=pl.lit(None, dtype=pl.Utf8))
         entries = pl.concat([counted.select(cols), repairs.lazy().select(cols),
                              rewards.lazy().filter(pl.col("points") > 0).select(cols)]).collect(engine=MEMORY)
         return {**self.results(entries, line_rewards), "amended": self.amended}
+
+    def beside(self, step: Any, first: bool) -> tuple:
+        """Start ``step(run)`` in a thread on a copy of this run with lists of its own for what it
+        refuses, counts and warns of. :meth:`joined` puts them before those this run makes meanwhile
+        (``first``: the step comes first in the order of steps) or after them."""
+        import contextvars
+        import copy
+        import threading
+
+        run = copy.copy(self)
+        run.rej, run.counted, run.warnings = [], [], []
+        out: dict = {}
+
+        def work() -> None:
+            try:
+                out["value"] = step(run)
+            except BaseException as exc:  # raised again in the caller's thread by joined()
+                out["error"] = exc
+        thread = threading.Thread(target=contextvars.copy_context().run, args=(work,), daemon=True)
+        thread.start()
+        return thread, run, out, (len(self.rej), len(self.counted), len(self.warnings)), first
+
+    def joined(self, side: tuple) -> Any:
+        """Wait for a :meth:`beside` step; its refusals, counts and warnings are put in their place."""
+        thread, run, out, marks, first = side
+        thread.join()
+        if "error" in out:
+            raise out["error"]
+        for name, mark in zip(("rej", "counted", "warnings"), marks):
+            mine = getattr(self, name)
+            setattr(self, name, mine[:mark] + getattr(run, name) + mine[mark:] if first else mine + getattr(run, name))
+        for name, value in run.__dict__.items():  # what it worked out once per run (the lines...) is kept
+            self.__dict__.setdefault(name, value)
+        return out["value"]
 
     def corrections(self, live: Any) -> Any:
         """The live events as corrected (:mod:`qrules.columnar_corrections`); its refusals recorded."""

@@ -540,3 +540,34 @@ parameters:
   stays_scored: {{value: "false"}}
 """, encoding="utf-8")
     assert compare(load(tmp_path / "r.yaml"), synth_corpus(1500, 5)) > 1000
+
+
+def test_steps_side_by_side_keep_the_order_of_steps(monkeypatch):
+    """The filings and spot checks run beside the deductions, the rewards beside the repairs (two
+    threads): the refusals, counts and warnings come out exactly as if the steps ran one after the
+    other in the listed order — compared, row order included, with a run made that way."""
+    from qrules import columnar
+
+    compiled = load(ROOT / "rulesets/guangdong-2021.yaml")
+    loaded = load_history_data(synth_corpus(1500, 3))
+    tables = Tables.from_history(loaded)
+    threaded = ColumnarBackend(compiled).evaluate(tables, AS_OF)
+
+    def now_or_later(self, step, first):
+        """One after the other, on the run itself: a step listed first runs now, the other when joined."""
+        return (step, step(self)) if first else (step, None)
+
+    def joined(self, side):
+        step, value = side
+        return value if value is not None else step(self)
+
+    monkeypatch.setattr(columnar._Run, "beside", now_or_later)
+    monkeypatch.setattr(columnar._Run, "joined", joined)
+    plain = ColumnarBackend(compiled).evaluate(tables, AS_OF)
+    assert threaded["rejections"].height > 50
+    assert set(threaded["rejections"]["kind"]) >= {"deduction", "repair", "reward", "filing", "spot_check"}
+    assert threaded["rejections"].equals(plain["rejections"])
+    assert threaded["rows"].equals(plain["rows"])
+    assert threaded["warnings"] == plain["warnings"]
+    assert {k: v for k, v in threaded.items() if isinstance(v, (int, dict))} == \
+        {k: v for k, v in plain.items() if isinstance(v, (int, dict))}
