@@ -407,3 +407,27 @@ def test_art26_each_subjects_adjustments_are_in_date_order(compiled, seed):
             assert days == sorted(days) and len(set(days)) == len(days)
             many += len(days) > 2
     assert many > 10
+
+
+@pytest.mark.parametrize("seed", [1, 5])
+def test_art10_a_producers_terms_made_once_per_evaluation_equal_terms_made_afresh(compiled, seed):
+    """第十条: a producer's score is its lowest product term; one scorer (one evaluation) makes each
+    term once for the entries it is made of and reuses it at later dates. Every producer's account
+    at every adjustment date equals the one a fresh scorer makes (no term reused): same score in
+    the same decimal form, same deciding product, same entries."""
+    views, decisions, scorer_at = _decided(compiled, seed)
+    shared = Scorer(compiled, views, decisions)
+    producers = [sid for sid, v in views.items() if v.excluded is None and shared.products_of.get(sid)]
+    assert len(producers) > 5
+    days = [dt.date(y, m, d) for y in range(2021, 2026) for m, d in ((6, 30), (12, 31))] + [AS_OF]
+    made = 0
+    for sid in producers:
+        for day in days:
+            got, fresh = shared.account(sid, day), Scorer(compiled, views, decisions).account(sid, day)
+            assert (got.scored, str(got.score), got.determined_by) == (fresh.scored, str(fresh.score),
+                                                                        fresh.determined_by), (sid, day)
+            assert got.entries == fresh.entries, (sid, day)
+            made += got.determined_by is not None
+    terms_asked = sum(len([p for p in shared.products_of[sid] if shared.has_record(p, day)])
+                      for sid in producers for day in days)
+    assert made > 20 and len(shared._terms) < terms_asked  # terms were reused

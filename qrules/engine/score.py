@@ -58,6 +58,9 @@ class Scorer:
         self._scored: dict[tuple[str, dt.date], bool] = {}
         self._accounts: dict[tuple[str, dt.date], Account] = {}
         self._line_rewards: dict[tuple[str, str], dict[int, Entry]] = {}
+        # A producer's product terms (第十条) by the entries they are made of, within this scorer
+        # (one evaluation): between two dates usually one product's entries change, not the others'.
+        self._terms: dict[tuple, tuple[list[Entry], Decimal]] = {}
         self._first_own: dict[str, dt.date | None] = {}
         self._counted: dict[str, list[tuple[dt.date, dt.date, tuple, Entry]]] = {}
         # The window rule's memo (CompiledRuleset.in_window), read here without a call per entry;
@@ -176,10 +179,15 @@ class Scorer:
             if products:
                 best: Account | None = None
                 for p in products:
+                    live = self.live_entries(p, at)
                     # Brief §3, Art 10: an entry linked from a product's event stays in that product's term.
                     mine = [e for e in own if e.via_product is None or e.via_product == p]
-                    merged = self.capped(_union(self.live_entries(p, at), mine), p, sid)
-                    score = exact(self.start + sum([e.points for e in merged], ZERO))
+                    key = (sid, p, tuple(map(id, mine)), tuple(map(id, live)))  # the decisions' own objects
+                    term = self._terms.get(key)
+                    if term is None:
+                        merged = self.capped(_union(live, mine), p, sid)
+                        term = self._terms[key] = (merged, exact(self.start + sum([e.points for e in merged], ZERO)))
+                    merged, score = term
                     # A tie goes to the product with the smallest id, whatever the input order.
                     if best is None or score < best.score or (score == best.score and p < best.determined_by):
                         best = Account(True, score, merged, p)
