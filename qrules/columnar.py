@@ -704,9 +704,9 @@ class _Run:
         # steps that do not read each other run side by side (polars and numpy release the GIL: two
         # cores); what each refuses or counts is kept in the order of the steps as listed here
         side = self.beside(lambda run: (run.facts(live["filing"], live[_PROCEDURE]),
-                                        run.spot_checks(live["spot_check"])), first=True)
+                                        run.spot_checks(live["spot_check"]), run.lines()), first=True)
         deductions = self.deductions(live.pop("deduction"))
-        filings, checks = self.joined(side)
+        filings, checks, _ = self.joined(side)
         side = self.beside(lambda run: run.rewards(live["reward"], filings, checks, deductions), first=False)
         repairs = self.repairs(live["repair"], deductions, filings)
         rewards, line_rewards = self.joined(side)
@@ -1674,16 +1674,20 @@ class _Run:
         n = self.S.height
         days = np.array([_day(d) for d in dates], dtype=np.int64)
         k_now = dates.index(self.as_of)
+        lines = self.lines()
+
+        def line_sums(run: _Run) -> DateSums:  # the lines' sums, made beside the subjects' own
+            line = run.line_entries(entries, line_rewards)
+            return run.date_sums(line["li"].to_numpy().astype(np.int64), lines.height, line, days, k_now, counts=False)
+        side = self.beside(line_sums, first=False) if lines.height else None
         own = self.date_sums(pos, n, entries, days, k_now, counts=not stays)
+        sums = self.joined(side) if side is not None else None
         scored = first[:, None] <= days[None, :] if stays else own.count > 0
         out = SimpleNamespace(total=own.total, scored=scored, determined_by=np.full(n, -1, dtype=np.int64),
                               live_deductions=own.live_deductions, entries_counted=own.entries_counted,
                               deductions=own.deductions, k_now=k_now)
-        lines = self.lines()
-        if lines.height == 0:
+        if sums is None:
             return out
-        line = self.line_entries(entries, line_rewards)
-        sums = self.date_sums(line["li"].to_numpy().astype(np.int64), lines.height, line, days, k_now, counts=False)
         product, producer = lines["product_pos"].to_numpy(), lines["producer_pos"].to_numpy()
         # a line is held from its product's first record (第八条), or while the product has entries in
         # the window when a subject does not stay scored

@@ -28,8 +28,8 @@ def hash_left_join(pl: Any, frame: Any, key: str, table: Any, memo: dict, key_ha
     hashes to use instead (tests force collisions)."""
     if "index" not in memo:
         th = table[key].hash() if key_hash is None else pl.Series(key_hash, dtype=pl.UInt64)
+        memo["unique"] = th.n_unique() == table.height  # set before the index: a reader checks the index
         memo["index"] = pl.DataFrame({"__h": th, "__row": pl.int_range(table.height, eager=True)})
-        memo["unique"] = th.n_unique() == table.height
     if not memo["unique"] or table.height == 0:
         return frame.join(table, on=key, how="left", maintain_order="left")
     rows = frame.select(__h=pl.col(key).hash()).join(memo["index"], on="__h", how="left",

@@ -17,6 +17,7 @@ engine and say which rule it could not take.
 
 from __future__ import annotations
 
+import threading
 from decimal import Decimal
 from typing import Any, Mapping
 
@@ -72,6 +73,9 @@ class PolarsCompiler:
         self.unit = 10 ** scale
         self.products: list[Any] = []  # products built by the last compile (their remainders are checked)
         self._checked: dict[int, Any] = {}  # expression -> its checked tree (the expressions live as long as us)
+        # a compile keeps its state on the compiler (the tree's types, the columns, the products):
+        # one compile at a time when a run's steps go side by side in threads
+        self.lock = threading.RLock()
 
     def compile(self, expr: Any, scope: Mapping[str, Any], columns: Mapping[tuple[str, ...], Any]) -> Any:
         """The polars expression of ``expr`` (a :class:`~qrules.language.CompiledExpr`).
@@ -80,9 +84,10 @@ class PolarsCompiler:
         ``columns`` maps a name or field path (``("reward", "points")``) to a polars expression
         holding it (numbers scaled). Raises :class:`Unsupported`.
         """
-        self._prepare(expr, scope)
-        self.columns = columns
-        return self._node(expr.node)
+        with self.lock:
+            self._prepare(expr, scope)
+            self.columns = columns
+            return self._node(expr.node)
 
     def _prepare(self, expr: Any, scope: Mapping[str, Any]) -> None:
         checked = self._checked.get(id(expr))
@@ -218,12 +223,13 @@ class PolarsCompiler:
     def node(self, expr: Any, node: ast.Expr, scope: Mapping[str, Any], columns: Mapping[tuple[str, ...], Any]) -> Any:
         """A sub-expression of ``expr`` (the condition or element of an aggregation) over ``columns``;
         a product in it is :class:`Unsupported` (its remainder could not be checked)."""
-        self._prepare(expr, scope)
-        self.columns, self.products = columns, []
-        out = self._node(node)
-        if self.products:
-            raise Unsupported(f"a product inside an aggregation in '{self.text}'")
-        return out
+        with self.lock:
+            self._prepare(expr, scope)
+            self.columns, self.products = columns, []
+            out = self._node(node)
+            if self.products:
+                raise Unsupported(f"a product inside an aggregation in '{self.text}'")
+            return out
 
     def _Call(self, node: ast.Call, info: Any) -> Any:
         pl = self.pl
@@ -257,10 +263,12 @@ def compile_many(pc: PolarsCompiler, expr: Any, scope: Mapping[str, Any],
                  columns: Mapping[tuple[str, ...], Any]) -> tuple[Any, Any]:
     """(value, inexact) for ``expr``: ``inexact`` is a boolean expression true on rows where a
     product dropped a remainder at the ruleset's scale (or None when there is no product)."""
-    pc.products = []
-    value = pc.compile(expr, scope, columns)
+    with pc.lock:
+        pc.products = []
+        value = pc.compile(expr, scope, columns)
+        products = list(pc.products)
     inexact = None
-    for product in pc.products:
+    for product in products:
         test = (product % pc.unit) != 0
         inexact = test if inexact is None else (inexact | test)
     return value, inexact

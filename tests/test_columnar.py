@@ -571,3 +571,40 @@ def test_steps_side_by_side_keep_the_order_of_steps(monkeypatch):
     assert threaded["warnings"] == plain["warnings"]
     assert {k: v for k, v in threaded.items() if isinstance(v, (int, dict))} == \
         {k: v for k, v in plain.items() if isinstance(v, (int, dict))}
+
+
+def test_polars_compiler_compiles_from_two_threads():
+    """Steps run side by side compile rules at the same time; the compiler keeps a compile's state
+    (the tree's types, the columns) on itself, so compiles take turns: two threads compiling the
+    window rule (第七条) and the class rules (第二十六条) get what one thread gets."""
+    import sys
+    import threading
+
+    import polars as pl
+
+    from qrules.polarsexpr import compile_many
+
+    compiled = load(ROOT / "rulesets" / "guangdong-2021.yaml")
+    b = ColumnarBackend(compiled)
+    jobs = [(compiled.exprs["window.counts"], "window.counts",
+             {("as_of",): pl.col("at"), ("entry", "date"): pl.col("d")})]
+    jobs += [(compiled.class_exprs[name], "classes.when", {("score",): pl.col("s")}) for name in compiled.class_order]
+    want = [str(compile_many(b.pc, e, b.scopes[k], cols)[0]) for e, k, cols in jobs]
+    got: list = []
+
+    def work(offset: int) -> None:
+        for i in range(400):
+            j = (i + offset) % len(jobs)
+            e, k, cols = jobs[j]
+            got.append(str(compile_many(b.pc, e, b.scopes[k], cols)[0]) == want[j])
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as the interpreter can
+    try:
+        threads = [threading.Thread(target=work, args=(n,)) for n in (0, 1)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(before)
+    assert len(got) == 800 and all(got)
