@@ -1643,12 +1643,12 @@ class _Run:
         rewards as the line's cap left them. Each row names its line by ``li`` (:meth:`lines`)."""
         pl = self.pl
         lines = self.lines()
-        mine = entries.join(lines.select("product", "producer", "li", pos=pl.col("product_pos")), on="pos").with_columns(
-            src=pl.lit(0))
-        theirs = entries.join(lines.select("product", "li", pos=pl.col("producer_pos")), on="pos").filter(
+        mine = entries.lazy().join(lines.lazy().select("product", "producer", "li", pos=pl.col("product_pos")),
+                                   on="pos").with_columns(src=pl.lit(0))
+        theirs = entries.lazy().join(lines.lazy().select("product", "li", pos=pl.col("producer_pos")), on="pos").filter(
             pl.col("via_product").is_null() | (pl.col("via_product") == pl.col("product"))).with_columns(
             producer=pl.col("subject"), src=pl.lit(1))
-        both = pl.concat([mine, theirs], how="diagonal_relaxed")
+        both = pl.concat([mine, theirs], how="diagonal_relaxed").collect(engine=MEMORY)  # both joins at once
         # (line, event, src) is unique: the heaviest first, then keep the first row per (line, event)
         ded = first_per_key(pl, both.filter(pl.col("kind") == "deduction"), ["li", "event"], ["points", "src"])
         rep = both.filter(pl.col("kind") == "repair")
@@ -1724,6 +1724,9 @@ class _Run:
         start = to_scaled(Decimal(c.params["start_score"]), b.scale)
         S = self.S
         subj = S.filter(pl.col("exc_code").is_null()).select("id", "kind", "name", "pos").rename({"id": "subject"})
+        # every step has refused and counted what it does: the events are tallied beside the accounts
+        refusals, counted = list(self.rej), list(self.counted)
+        tally = self.beside(lambda run: _tally(pl, refusals, counted), first=False)
         at = subj["pos"].to_numpy()
         pos = entries["pos"].to_numpy().astype(np.int64)  # each entry's subject as its row in the subjects
         first_own = np.full(S.height, NO_DAY, dtype=np.int64)  # each subject's first own record
@@ -1763,13 +1766,7 @@ class _Run:
         subj = subj.with_columns(flags=pl.concat_str(flags, separator=";", ignore_nulls=True).fill_null("")
                                  if flags else pl.lit(""))
         rows = self.rows(subj)
-        rej = pl.concat(self.rej) if self.rej else pl.DataFrame(schema={k: pl.Utf8 for k in _REJ})
-        # the events counted, and those refused and not counted (an event refused for one subject and
-        # counted for another is counted): one hash over the counted ids, the refused ones looked up
-        counted = pl.concat([s.cast(pl.Utf8) for s in self.counted]) if self.counted else pl.Series([], dtype=pl.Utf8)
-        refused = rej["event"].unique()
-        n_counted = counted.n_unique()
-        n_rejected = refused.len() - counted.filter(counted.is_in(refused.implode())).n_unique()
+        rej, n_counted, n_rejected = self.joined(tally)
         excluded = S.filter(pl.col("exc_code").is_not_null()).select("id", "exc_reason", "exc_cite", "exc_code")
         by = lambda col: dict(sorted((k, int(v)) for k, v in rows[col].value_counts().iter_rows()))  # noqa: E731
         return {"rows": rows, "rejections": rej, "excluded": excluded, "warnings": self.warnings,
@@ -1865,6 +1862,16 @@ class _Run:
                           "determined_by", "supervision", "notice",
                           "checks_per_year", pl.col("entries_counted").fill_null(0).cast(pl.Int64),
                           pl.col("deductions").fill_null(0).cast(pl.Int64), "flags").collect(engine=MEMORY)
+
+
+def _tally(pl: Any, rej: list, counted: list) -> tuple[Any, int, int]:
+    """(the refusals as one frame, the events counted, the events refused and not counted — an
+    event refused for one subject and counted for another is counted): one hash over the counted
+    ids, the refused ones looked up."""
+    frame = pl.concat(rej) if rej else pl.DataFrame(schema={k: pl.Utf8 for k in _REJ})
+    ids = pl.concat([s.cast(pl.Utf8) for s in counted]) if counted else pl.Series([], dtype=pl.Utf8)
+    refused = frame["event"].unique()
+    return frame, ids.n_unique(), refused.len() - ids.filter(ids.is_in(refused.implode())).n_unique()
 
 
 _EPOCH = dt.date(1970, 1, 1)
