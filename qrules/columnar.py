@@ -670,7 +670,7 @@ class _Run:
     def run(self) -> dict:
         pl = self.pl
         t = self.t
-        self.S = self.subjects()
+        side = self.beside(lambda run: run.subjects(), first=True)  # the subjects beside reading the events
         late = pl.col("date") > self.as_of
         if (t.events["date"] > self.as_of).any():
             self.reject(t.events.filter(late).select("id", "kind", "date"), "QR613",
@@ -700,6 +700,7 @@ class _Run:
         *frames, days = pl.collect_all([part(k).select("id", "kind", "date", *cols) for k, cols in reads.items()]
                                        + [days], engine=MEMORY)
         self.event_days = days["date"].to_list()
+        self.S = self.joined(side)
         live = dict(zip(reads, frames))
         # steps that do not read each other run side by side (polars and numpy release the GIL: two
         # cores); what each refuses or counts is kept in the order of the steps as listed here
