@@ -1662,13 +1662,13 @@ class _Run:
         return pl.concat([x.select("li", "date", "anchor", "kind", "points") for x in (ded, rep, rew)])
 
     def accounts(self, entries: Any, line_rewards: Any, dates: list[dt.date], pos: np.ndarray,
-                 first: np.ndarray) -> SimpleNamespace:
+                 first_own: np.ndarray) -> SimpleNamespace:
         """Each subject's account at each of ``dates`` (sorted, the as-of date among them) as arrays
         over its row in the subjects (:mod:`qrules.columnar_accounts`): ``total`` and ``scored``
         (subjects × dates) — its own entries in the window, or for a producer holding a product
         line its lowest line (第十条); scored by its own record (第八条: from its first entry, or
         while it has entries in the window when ``stays_scored`` is false) or through a line.
-        ``pos``: the row of each entry's subject; ``first``: each subject's first own record (days);
+        ``pos``: the row of each entry's subject; ``first_own``: each subject's first own record (days);
         ``determined_by``: the line deciding it at the as-of date (-1: none); the counts at the
         as-of date."""
         stays = bool(self.c.params.get("stays_scored", True))
@@ -1683,7 +1683,7 @@ class _Run:
         side = self.beside(line_sums, first=False) if lines.height else None
         own = self.date_sums(pos, n, entries, days, k_now, counts=not stays)
         sums = self.joined(side) if side is not None else None
-        scored = first[:, None] <= days[None, :] if stays else own.count > 0
+        scored = first_own[:, None] <= days[None, :] if stays else own.count > 0
         out = SimpleNamespace(total=own.total, scored=scored, determined_by=np.full(n, -1, dtype=np.int64),
                               live_deductions=own.live_deductions, entries_counted=own.entries_counted,
                               deductions=own.deductions, k_now=k_now)
@@ -1692,7 +1692,7 @@ class _Run:
         product, producer = lines["product_pos"].to_numpy(), lines["producer_pos"].to_numpy()
         # a line is held from its product's first record (第八条), or while the product has entries in
         # the window when a subject does not stay scored
-        held = first[product][:, None] <= days[None, :] if stays else own.count[product] > 0
+        held = first_own[product][:, None] <= days[None, :] if stays else own.count[product] > 0
         starts = np.flatnonzero(np.r_[True, producer[1:] != producer[:-1]])
         best = lowest_lines(sums.total, held, starts)
         p_idx, k_idx = np.nonzero(best >= 0)
@@ -1721,7 +1721,7 @@ class _Run:
         return np.array([code[g] for g in got], dtype=np.int64)[at].reshape(score.shape)
 
     def results(self, entries: Any, line_rewards: Any) -> dict:
-        pl, b, c, m = self.pl, self.b, self.c, self.m
+        pl, b, c = self.pl, self.b, self.c
         start = to_scaled(Decimal(c.params["start_score"]), b.scale)
         S = self.S
         subj = S.filter(pl.col("exc_code").is_null()).select("id", "kind", "name", "pos").rename({"id": "subject"})
@@ -1789,9 +1789,8 @@ class _Run:
         lock = m.adjustment.lock
         lock_class = lock.class_ if lock else None
         o_code = names.index("O")
-        lock_code = names.index(lock_class) if lock_class in names else None
-        if lock_code is None or c.lock_duration is None:
-            lock_code = None
+        # no lock without a class to lock in and a length to hold it
+        lock_code = names.index(lock_class) if lock_class in names and c.lock_duration is not None else None
         computed, lock_ends = [], []
         for t, sd in dates:
             k = score_days.index(sd)
