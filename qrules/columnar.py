@@ -304,8 +304,11 @@ class ColumnarBackend:
             reasons.append("repairs that outlive their deduction (repair.lapses_with_deduction false) on a "
                            "producer's product lines (第十条)")
         pl = self.pl
-        rules = t.events.lazy().filter(pl.col("kind") == "reward").select(pl.col("rule").unique()).collect(
-            engine=MEMORY)["rule"].to_list()
+        if "_split" in t.__dict__:  # the events already split by kind: the rewards' own table
+            rules = t.kind("reward")["rule"].unique().to_list()
+        else:
+            rules = t.events.lazy().filter(pl.col("kind") == "reward").select(pl.col("rule").unique()).collect(
+                engine=MEMORY)["rule"].to_list()
         reasons += [self.reward_problems[r] for r in sorted(x for x in rules if x in self.reward_problems)]
         return reasons
 
@@ -474,6 +477,29 @@ class Tables:
                            schema={"sid": pl.Utf8, "inv_reason": pl.Utf8})
         return cls(subjects, events, inv)
 
+    #: The columns :meth:`subject_rows` adds to ``events``.
+    ROW_COLUMNS = ("subject_row", "subjects_rows")
+
+    def subject_rows(self) -> None:
+        """Add to ``events`` the rows in ``subjects`` of the subjects each event names: ``subject_row``
+        (its ``subject``) and ``subjects_rows`` (its ``subjects``, a list), null for a name no valid
+        subject has. Worked out once per tables: the evaluations over them (several as-of dates, two
+        versions of a ruleset) then gather a subject's columns by its row, never hashing an id again."""
+        import polars as pl
+
+        if "subject_row" in self.events.columns:
+            return
+        ids, rows = self.subjects["id"], pl.int_range(self.subjects.height, eager=True)
+        if ids.n_unique() < len(ids):  # ids not unique: no row to name
+            ids, rows = ids.head(0), rows.head(0)
+
+        def row(name: Any) -> Any:
+            return name.replace_strict(ids, rows, default=None, return_dtype=pl.Int64)
+        one = row(pl.col("subject")).alias("subject_row")
+        many = pl.col("subjects").list.eval(row(pl.element())).alias("subjects_rows")
+        self.events = self.events.with_columns(one, many)
+        self.__dict__.pop("_split", None)  # split again, with the rows
+
     def heads(self) -> Any:
         """Every event's id as ``of``, its kind and date (what a repair's ``of`` is looked up in), built once."""
         import polars as pl
@@ -628,6 +654,12 @@ class _Run:
     #: What an event row learns of the subject it names (``check_subjects``), as ``s_*`` columns.
     _SUBJECT_FIELDS = ("kind", "producer", "brand", "nice_class", "category", "region")
 
+    def named(self, frame: Any) -> Any:
+        """Event rows naming one ``subject``, as :meth:`check_subjects` reads them (``sid``, ``s_row``)."""
+        if "subject_row" in frame.columns:
+            return frame.rename({"subject_row": "s_row"}).with_columns(sid=self.pl.col("subject"))
+        return frame.with_columns(sid=self.pl.col("subject"))
+
     def check_subjects(self, pairs: Any) -> Any:
         """``pairs`` (event rows with a ``sid``) that may be scored; the others refused with the
         engine's reasons (QR603 refused record, QR602 unknown, QR604/QR605 excluded). The rows kept
@@ -642,7 +674,12 @@ class _Run:
         refused = self.t.invalid
         j = pairs.lazy().join(refused.lazy(), on="sid", how="left") if refused.height \
             else pairs.lazy().with_columns(inv_reason=pl.lit(None, dtype=pl.Utf8))
-        j = hash_left_join(pl, j.collect(engine=MEMORY), "sid", self._known, self.__dict__.setdefault("_known_at", {}))
+        if "s_row" in pairs.columns:  # the subjects' rows as the tables found them (Tables.subject_rows)
+            j = j.collect(engine=MEMORY)
+            j = j.drop("s_row").with_columns(self._known.drop("sid").gather(j["s_row"]))
+        else:
+            j = hash_left_join(pl, j.collect(engine=MEMORY), "sid", self._known,
+                               self.__dict__.setdefault("_known_at", {}))
         if not (j.height - j["exc_code"].null_count() or j["known"].null_count()
                 or j.height - j["inv_reason"].null_count()):  # every subject known and in scope: nothing refused
             return j.drop("inv_reason", "known", "exc_code", "exc_reason", "exc_cite")
@@ -677,10 +714,14 @@ class _Run:
                         pl.format(f"dated {{}}, after the as-of date {self.as_of}; not yet effective", pl.col("date")))
         self.revoked, self.amended = None, {}
         corrected = (t.events["kind"] == "correction").any()
+        if t.events.height <= _SPLIT_ROWS:  # tables evaluated more than once (versions, as-of dates): rows once
+            t.subject_rows()
         if corrected or (t.events.height > _SPLIT_ROWS and "_split" not in t.__dict__):
             # lazy: each kind is read below with its own columns only, never a (corrected) copy of the
-            # whole table — on a large corpus that copy was a quarter of the memory peak
-            events = self.corrections(t.events.lazy().filter(~late)) if corrected else t.events.lazy().filter(~late)
+            # whole table — on a large corpus that copy was a quarter of the memory peak; a correction
+            # may change the subjects an event names: their rows are then looked up by id again
+            events = self.corrections(t.events.lazy().filter(~late).drop(Tables.ROW_COLUMNS)) if corrected \
+                else t.events.lazy().filter(~late)
 
             def part(kind: str | tuple) -> Any:
                 which = pl.col("kind").is_in(list(kind)) if isinstance(kind, tuple) else pl.col("kind") == kind
@@ -688,18 +729,21 @@ class _Run:
         else:  # the events of each kind as the tables split them once (cheaper per query on a small corpus)
             def part(kind: str | tuple) -> Any:
                 return t.kind(kind).lazy().filter(~late)
-        reads = {"filing": ("subject", "concealed"), _PROCEDURE: (), "spot_check": ("subject", "result"),
+        one, many = ("subject_row",), ("subjects_rows",)
+        if corrected or "subject_row" not in t.events.columns:  # subjects looked up by their ids
+            one = many = ()
+        reads = {"filing": ("subject", "concealed", *one), _PROCEDURE: (), "spot_check": ("subject", "result", *one),
                  "deduction": ("item", "subjects", "intentional", "major_impact", "line_model", "line_standard",
-                               "recorded_by"),
+                               "recorded_by", *many),
                  "repair": ("of", "subjects", "rectified"),
-                 "reward": ("rule", "subject", "reported", "recalled_before_defect", "notice_date", "action_date")}
+                 "reward": ("rule", "subject", "reported", "recalled_before_defect", "notice_date", "action_date", *one)}
         # the events of a kind on or before the as-of date with the columns read (narrow copies), and the
         # dates decisions are made on (brief §4a), collected together
         days = pl.concat([part(k).select("date") for k in ("deduction", "repair", "reward")]).select(
             pl.col("date").unique().sort())
         *frames, days = pl.collect_all([part(k).select("id", "kind", "date", *cols) for k, cols in reads.items()]
                                        + [days], engine=MEMORY)
-        self.event_days = days["date"].to_list()
+        self.event_days = days["date"]  # distinct, sorted
         self.S = self.joined(side)
         live = dict(zip(reads, frames))
         # steps that do not read each other run side by side (polars and numpy release the GIL: two
@@ -769,7 +813,7 @@ class _Run:
         self.counted.append(procedures["id"])
         if filings.height == 0:  # no filing: no operator has filed (``operator_facts`` reads it so)
             return pl.DataFrame(schema={"sid": pl.Utf8, "first_filed": pl.Date, "first_concealed": pl.Date})
-        f = self.check_subjects(filings.with_columns(sid=pl.col("subject")))
+        f = self.check_subjects(self.named(filings))
         product = pl.col("s_kind") == "product"
         self.reject(f.filter(product), "QR614",
                     pl.format("a Yuepintong filing is made by an operator, not the product '{}'", pl.col("sid")),
@@ -786,7 +830,7 @@ class _Run:
         pl = self.pl
         if checks.height == 0:
             return pl.DataFrame(schema={"owner": pl.Utf8, "date": pl.Date, "ok": pl.Boolean})
-        s = self.check_subjects(checks.with_columns(sid=pl.col("subject")))
+        s = self.check_subjects(self.named(checks))
         self.counted.append(s["id"])
         ok = (pl.col("result") == "pass").fill_null(False)
         return pl.concat([s.select(owner=pl.col("sid"), date=pl.col("date"), ok=ok),
@@ -846,17 +890,20 @@ class _Run:
             d = d.filter(pl.col("item_subject").is_not_null()).lazy()
         else:
             d = d.lazy().join(items.lazy(), on="item", how="left")
-        # one row per subject an event names, with the event's columns
+        # one row per subject an event names, with the event's columns (and its subjects' rows)
+        rows = ["subjects_rows"] if "subjects_rows" in live.columns else []
         named = d.select("id", "kind", "date", "item", "item_subject", "item_title", "item_cite", "line_model",
-                                "line_standard", "subjects", eidx=pl.int_range(pl.len(), dtype=pl.Int64),
+                                "line_standard", "subjects", *rows, eidx=pl.int_range(pl.len(), dtype=pl.Int64),
                                 ev_item_major=pl.col("item_major"),
                                 intentional=pl.col("intentional").fill_null(False),
                                 major_impact=pl.col("major_impact").fill_null(False))
         if (live["subjects"].list.len() == 1).all():  # each event names one subject: no list to explode
-            named = named.with_columns(pl.col("subjects").list.first(), sidx=pl.lit(0, dtype=pl.Int64))
+            named = named.with_columns(pl.col("subjects", *rows).list.first(), sidx=pl.lit(0, dtype=pl.Int64))
         else:
-            named = named.with_columns(sidx=pl.int_ranges(pl.col("subjects").list.len())).explode(["subjects", "sidx"])
-        named = named.rename({"subjects": "sid"}).filter(pl.col("sid").is_not_null()).collect(engine=MEMORY)
+            named = named.with_columns(sidx=pl.int_ranges(pl.col("subjects").list.len())).explode(
+                ["subjects", "sidx", *rows])
+        named = named.rename({"subjects": "sid", **({"subjects_rows": "s_row"} if rows else {})}).filter(
+            pl.col("sid").is_not_null()).collect(engine=MEMORY)
         evcols = {("event", "date"): pl.col("date"), ("event", "item"): pl.col("item"),
                   ("event", "intentional"): pl.col("intentional"), ("event", "major_impact"): pl.col("major_impact")}
         none = pl.lit(None, dtype=pl.Utf8)
@@ -1170,11 +1217,12 @@ class _Run:
         pl = self.pl
         if "_runs" not in self.__dict__:  # the rule's shape, and its runs over every decided date: once per run
             self._interval = is_interval(self.c.exprs["window.counts"].node)
-            self._runs = window_runs(pl, self.b.win("p_date", "date"), pl.Series(self.event_days, dtype=pl.Date),
-                                     self._interval)
+            self._runs = window_runs(pl, self.b.win("p_date", "date"), self.event_days, self._interval,
+                                     self.b.__dict__.setdefault("_window_starts", {}))
         runs, dates = self._runs, frame["date"]
         if runs is not None and not dates.is_in(pl.Series(runs[0]).implode()).all():
-            runs = window_runs(pl, self.b.win("p_date", "date"), dates, self._interval)
+            runs = window_runs(pl, self.b.win("p_date", "date"), dates, self._interval,
+                               self.b.__dict__.setdefault("_window_starts", {}))
         if runs is None:
             return None
         groups = frame.select((pl.col(who) != pl.col(who).shift(1)).fill_null(True).cum_sum()).to_series()
@@ -1464,7 +1512,7 @@ class _Run:
         if w["rule_subject"].null_count():
             self.reject_rows(w.filter(pl.col("rule_subject").is_null()), "QR610", unknown_rule, "rule")
             w = w.filter(pl.col("rule_subject").is_not_null())
-        w = self.check_subjects(w.with_columns(sid=pl.col("subject")))
+        w = self.check_subjects(self.named(w))
         is_product = pl.col("s_kind") == "product"
         role = pl.when(pl.col("rule_subject").is_in(["producer", "seller"])).then(pl.col("rule_subject"))
         wrong = ((pl.col("rule_subject") == "product") != is_product) | (
@@ -1816,7 +1864,11 @@ class _Run:
         from .engine import refuse_out_of_force, require_in_force, timeline_of, version_notes
 
         tl = self.b.tl or timeline_of(self.c)
-        decided = [n for n in map(tl.out_of_force, self.event_days) if n is not None]
+        days = self.event_days.to_numpy().astype("datetime64[D]")
+        covered = np.zeros(len(days), dtype=bool)
+        for p in tl.pieces:  # the days some version covers need no note: only the others are looked at
+            covered |= (days >= np.datetime64(p.start)) & ((days <= np.datetime64(p.until)) if p.until else True)
+        decided = [n for n in map(tl.out_of_force, days[~covered].tolist()) if n is not None]
         notes = version_notes(tl, self.as_of, decided,
                               [SimpleNamespace(adjustments=[SimpleNamespace(date=t) for t in adjustment_dates])])
         if notes and require_in_force.get():

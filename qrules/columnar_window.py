@@ -56,30 +56,24 @@ def is_interval(node: Any) -> bool:
     return True
 
 
-def window_runs(pl: Any, win: Any, dates: Any, interval: bool = False) -> tuple[np.ndarray, np.ndarray] | None:
+def window_runs(pl: Any, win: Any, dates: Any, interval: bool = False,
+                memo: dict | None = None) -> tuple[np.ndarray, np.ndarray] | None:
     """(the distinct ``dates`` sorted, as ``datetime64[D]``; for each, the index of the earliest
     distinct date the window rule ``win`` — a polars expression over columns ``p_date`` (the
     entry) and ``date`` (the as-of date) — counts there), or ``None`` when at some date the dates
     counted are not one run ending on that date. ``interval``: the rule is known to count one
-    interval of dates (:func:`is_interval`); then each date's start is found by bisection, a few
-    evaluations over the dates instead of one over every pair of them."""
+    interval of dates (:func:`is_interval`); then each date's first counted calendar day is found
+    by bisection (:func:`window_starts`, kept in ``memo`` across runs of one ruleset when given)."""
     days = dates.unique().sort().drop_nulls()
     m = days.len()
     if m == 0:
         return np.zeros(0, dtype="datetime64[D]"), np.zeros(0, dtype=np.int64)
     if interval:
-        def counts(entry: Any) -> np.ndarray:
-            return pl.DataFrame({"p_date": entry, "date": days}).select(win.fill_null(False)).to_series().to_numpy()
-        if not counts(days).all():  # a date whose own day does not count
+        at = days.to_numpy().astype("datetime64[D]")
+        starts = window_starts(pl, win, at.view(np.int64), {} if memo is None else memo)
+        if starts is None:
             return None
-        # an interval holding its own day: over the earlier dates, not counted up to its start, counted after
-        lo, hi = np.zeros(m, dtype=np.int64), np.arange(m, dtype=np.int64)
-        while (todo := lo < hi).any():
-            mid = (lo + hi) // 2
-            inside = counts(days.gather(mid))
-            hi = np.where(todo & inside, mid, hi)
-            lo = np.where(todo & ~inside, mid + 1, lo)
-        return days.to_numpy().astype("datetime64[D]"), lo
+        return at, np.searchsorted(at.view(np.int64), starts, side="left")
     lo = np.empty(m, dtype=np.int64)
     grid = pl.DataFrame({"p_date": days, "a": np.arange(m, dtype=np.int64)})
     step = max(1, _BLOCK_PAIRS // m)
@@ -94,6 +88,39 @@ def window_runs(pl: Any, win: Any, dates: Any, interval: bool = False) -> tuple[
             return None
         lo[got["b"].to_numpy()] = got["lo"].to_numpy()
     return days.to_numpy().astype("datetime64[D]"), lo
+
+
+#: The earliest day a window start is looked for (0001-01-01, in days since 1970-01-01): an
+#: interval rule still counting on that day counts every date a history can hold.
+_FIRST_DAY = -719_162
+
+
+def window_starts(pl: Any, win: Any, days: np.ndarray, memo: dict) -> np.ndarray | None:
+    """For each of ``days`` (days since 1970-01-01) under an interval window rule: the first
+    calendar day it counts there, or ``None`` when some day's own day does not count.
+
+    The rule counts one interval holding the day itself, so over the days before it the rule is
+    false up to the start and true after it: a bisection over the calendar, all days at once, about
+    twenty evaluations of the rule. The start depends on the rule and the day only, never on the
+    data: ``memo`` (day -> start, ``None`` for a day not counting itself) keeps it for later runs."""
+    todo = np.array([d for d in days.tolist() if d not in memo], dtype=np.int64)
+    if len(todo):
+        def counts(entry: np.ndarray) -> np.ndarray:
+            frame = pl.DataFrame({"p_date": pl.Series(entry, dtype=pl.Int32).cast(pl.Date),
+                                  "date": pl.Series(todo, dtype=pl.Int32).cast(pl.Date)})
+            return frame.select(win.fill_null(False)).to_series().to_numpy()
+        own = counts(todo)
+        lo, hi = np.full(len(todo), _FIRST_DAY, dtype=np.int64), todo.copy()
+        while (left := own & (lo < hi)).any():
+            mid = (lo + hi) // 2
+            inside = counts(np.where(left, mid, todo))
+            hi = np.where(left & inside, mid, hi)
+            lo = np.where(left & ~inside, mid + 1, lo)
+        memo.update(zip(todo.tolist(), [int(x) if ok else None for x, ok in zip(lo.tolist(), own.tolist())]))
+    starts = [memo[d] for d in days.tolist()]
+    if any(x is None for x in starts):
+        return None
+    return np.array(starts, dtype=np.int64)
 
 
 def earliest_in_window(groups: np.ndarray, dates: np.ndarray, runs: tuple[np.ndarray, np.ndarray]) -> np.ndarray:

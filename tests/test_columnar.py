@@ -608,3 +608,19 @@ def test_polars_compiler_compiles_from_two_threads():
     finally:
         sys.setswitchinterval(before)
     assert len(got) == 800 and all(got)
+
+
+def test_tables_name_each_events_subjects_by_their_rows_once():
+    """Tables.subject_rows: an event's ``subject`` and each of its ``subjects`` as the row of that
+    subject (null for an unknown name, an absent list absent, an empty one empty), worked out once:
+    the evaluations then gather subjects by row instead of hashing ids."""
+    pl = pytest.importorskip("polars")
+    subjects = pl.DataFrame({"id": ["a", "b", "c"]})
+    events = pl.DataFrame({"subject": ["b", None, "x", "a"], "subjects": [["c", "a"], None, [], ["x", "b"]]})
+    t = Tables(subjects, events, None)
+    t.subject_rows()
+    assert t.events["subject_row"].to_list() == [1, None, None, 0]
+    assert t.events["subjects_rows"].to_list() == [[2, 0], None, [], [None, 1]]
+    before = t.events
+    t.subject_rows()
+    assert t.events is before
