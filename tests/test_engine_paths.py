@@ -314,6 +314,34 @@ def test_results_built_by_position_equal_validated_ones():
         built.locked = False  # frozen like every result model
 
 
+def test_subject_summary_and_evaluation_results_built_by_position_equal_validated_ones():
+    """The positional builders of the models made once per subject and per call
+    (``subject_result``, ``summary``, ``evaluation_result``) give what validation gives."""
+    from qrules.engine.results import (EvaluationResult, Measures, SubjectResult, Summary, evaluation_result,
+                                       subject_result, summary)
+
+    adj = Adjustment(date=dt.date(2024, 7, 1), score_date=dt.date(2024, 6, 30), score=Decimal("10.5"),
+                     computed_class="B", official_class="B", locked=False, version="v")
+    lock = Lock(**{"class": "D", "since": dt.date(2024, 1, 1), "until": dt.date(2027, 1, 1)})
+    subject = {"id": "op1", "kind": "operator", "name": "某公司", "roles": ["seller"], "scored": True,
+               "score": Decimal("10.5"), "start": Decimal(12), "live_class": "B", "official_class": "D", "lock": lock,
+               "measures": Measures(mode="特别监管"), "flags": {"红名单": False}, "determined_by": None,
+               "entries": [], "adjustments": [adj], "outlook": None}
+    totals = {"subjects": 1, "by_official_class": {"D": 1}, "by_live_class": {"B": 1}, "events": 5,
+              "events_counted": 4, "events_rejected": 1, "rejected_by_code": {"QR611": 1}}
+    for build, model, values in ((subject_result, SubjectResult, subject), (summary, Summary, totals)):
+        built, checked = build(*values.values()), model(**values)
+        assert built == checked and built.model_dump_json() == checked.model_dump_json()
+        assert built.model_fields_set == checked.model_fields_set == set(values)
+    result = {"ruleset": "guangdong-2021", "version": "2021", "as_of": AS_OF, "as_known_at": None,
+              "version_at_as_of": "guangdong-2021", "in_force": True, "out_of_force": [], "warnings": ["w"],
+              "subjects": [SubjectResult(**subject)], "rejected": [], "excluded_subjects": [],
+              "summary": Summary(**totals)}
+    built, checked = evaluation_result(*result.values()), EvaluationResult(**result)
+    assert built == checked and built.model_dump_json() == checked.model_dump_json()
+    assert built.model_fields_set == checked.model_fields_set == set(result)
+
+
 @pytest.mark.parametrize("seed", [1, 7])
 def test_art7_each_subjects_entries_are_in_date_order_for_the_window_loops_that_stop_early(compiled, seed):
     """第七条: ``Scorer.live_entries``, ``score_at`` and the adjustments stop at the first entry dated

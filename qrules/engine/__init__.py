@@ -19,8 +19,8 @@ from typing import Any, Iterable
 from ..history.kinds import components
 from ..history.models import check_as_of
 from .decide import Decider, Entry, SubjectView, param_text, record_field
-from .results import (EntryResult, EvaluationResult, ExcludedSubject, Lock, Measures, SubjectResult, Summary,
-                      VersionNote, entry_result)
+from .results import (EntryResult, EvaluationResult, ExcludedSubject, Lock, Measures, SubjectResult, VersionNote,
+                      entry_result, evaluation_result, subject_result, summary)
 from .score import Scorer
 
 ZERO = Decimal(0)
@@ -191,23 +191,16 @@ def _evaluate(compiled, history, as_of, invalid_subjects, subjects, as_known_at=
     excluded = [ExcludedSubject.build(id=v.id, reason=v.excluded[1], cite=v.excluded[2], code=v.excluded[0])
                 for v in views.values() if v.excluded is not None]
     rejected_ids = {r.event for r in decisions.rejections}
-    summary = Summary.build(
-        subjects=len(results),
-        by_official_class=_tally([r.official_class for r in results]),
-        by_live_class=_tally([r.live_class for r in results]),
-        events=len(events),
-        events_counted=len(decisions.counted_events | decisions.fact_events),
-        events_rejected=len(rejected_ids - decisions.counted_events - decisions.fact_events),
-        rejected_by_code=_tally([r.code for r in decisions.rejections]),
-    )
+    counted = decisions.counted_events | decisions.fact_events
+    totals = summary(len(results), _tally([r.official_class for r in results]), _tally([r.live_class for r in results]),
+                     len(events), len(counted), len(rejected_ids - counted),
+                     _tally([r.code for r in decisions.rejections]))
     notes = version_notes(tl, as_of, decisions.out_of_force, results)
     if notes and require_in_force.get():
         _refuse_out_of_force(notes)
-    return EvaluationResult.build(ruleset=m.ruleset, version=m.version, as_of=as_of, as_known_at=as_known_at,
-                            version_at_as_of=face.label,
-                            in_force=not notes, out_of_force=notes, warnings=[n.message for n in notes] + warnings,
-                            subjects=results, rejected=decisions.rejections, excluded_subjects=excluded,
-                            summary=summary)
+    return evaluation_result(m.ruleset, m.version, as_of, as_known_at, face.label, not notes, notes,
+                             [n.message for n in notes] + warnings if notes else warnings, results,
+                             decisions.rejections, excluded, totals)
 
 
 def _tally(values: Iterable[str]) -> dict[str, int]:
@@ -363,9 +356,6 @@ def _subject_result(compiled, scorer: Scorer, view: SubjectView, as_of: dt.date,
         env = {"class": official, "kind": view.kind, "deductions": Decimal(deductions), "scored": acc.scored,
                "score": score}
         flags = compiled.memo(key, lambda: {name: bool(expr(env)) for name, expr in compiled.flag_whens.items()})
-    return SubjectResult.build(
-        id=view.id, kind=view.kind, name=view.name, roles=sorted(view.roles), scored=acc.scored, score=acc.score,
-        start=scorer.start, live_class=live, official_class=official,
-        lock=Lock.build(class_=lock[0], since=lock[1], until=lock[2]) if lock else None,
-        measures=measures, flags=flags, determined_by=acc.determined_by, entries=entries,
-        adjustments=adjustments, outlook=None)
+    return subject_result(view.id, view.kind, view.name, sorted(view.roles), acc.scored, acc.score, scorer.start, live,
+                          official, Lock.build(class_=lock[0], since=lock[1], until=lock[2]) if lock else None,
+                          measures, flags, acc.determined_by, entries, adjustments, None)

@@ -154,7 +154,9 @@ class Decider:
         self.subjects = subjects
         self.invalid = invalid
         self.as_of = as_of
-        self.out = Decisions(current=timeline.at(as_of).label if timeline is not None else compiled.model.ruleset)
+        # by position: a dataclass called with keywords passes them through a dict to its ``__init__``
+        self.out = Decisions({}, [], set(), set(), [],
+                             timeline.at(as_of).label if timeline is not None else compiled.model.ruleset, [])
         # One version: its period, for ``use`` to see without a call that it is in force on a day.
         self._period = ((timeline.pieces[0].start, timeline.pieces[0].until)
                         if timeline is not None and not self.switches else None)

@@ -203,32 +203,65 @@ class EvaluationResult(_Out):
         raise KeyError(subject_id)
 
 
-# Builders with every field given in order, for the two models the engine makes most of per
-# subject: the dict is written out here, not gathered from keywords, and the shared field set
-# read once (issue 14, item 4). ``tests/test_engine_paths.py`` checks they equal validated models.
+# Builders with every field given in order, for the models the engine makes per subject and per
+# call: the dict is written out here, not gathered from keywords, and the shared field set read
+# once (issue 14, item 4). ``tests/test_engine_paths.py`` checks they equal validated models.
 _ENTRY_FIELDS = set(EntryResult.model_fields)
 _ADJUSTMENT_FIELDS = set(Adjustment.model_fields)
+_SUBJECT_FIELDS = set(SubjectResult.model_fields)
+_SUMMARY_FIELDS = set(Summary.model_fields)
+_RESULT_FIELDS = set(EvaluationResult.model_fields)
+
+
+def _made(cls: type, values: dict, fields: set):
+    """A ``cls`` holding ``values`` (every field, in order), built as ``_Out.build`` does."""
+    obj = _new(cls)
+    _set_dict(obj, values)
+    _set_fields_set(obj, fields)
+    _set_extra(obj, None)
+    _set_private(obj, None)
+    return obj
 
 
 def entry_result(event, kind, code, title, date, points, counted_points, status, reason, cite, via, of, ordinal,
                  requested, version) -> EntryResult:
     """:class:`EntryResult` from the engine's own values, every field given (see ``_Out.build``)."""
-    obj = _new(EntryResult)
-    _set_dict(obj, {"event": event, "kind": kind, "code": code, "title": title, "date": date, "points": points,
-                    "counted_points": counted_points, "status": status, "reason": reason, "cite": cite, "via": via,
-                    "of": of, "ordinal": ordinal, "requested": requested, "version": version})
-    _set_fields_set(obj, _ENTRY_FIELDS)
-    _set_extra(obj, None)
-    _set_private(obj, None)
-    return obj
+    return _made(EntryResult, {"event": event, "kind": kind, "code": code, "title": title, "date": date,
+                               "points": points, "counted_points": counted_points, "status": status, "reason": reason,
+                               "cite": cite, "via": via, "of": of, "ordinal": ordinal, "requested": requested,
+                               "version": version}, _ENTRY_FIELDS)
 
 
 def adjustment(date, score_date, score, computed_class, official_class, locked, version) -> Adjustment:
     """:class:`Adjustment` from the engine's own values, every field given (see ``_Out.build``)."""
-    obj = _new(Adjustment)
-    _set_dict(obj, {"date": date, "score_date": score_date, "score": score, "computed_class": computed_class,
-                    "official_class": official_class, "locked": locked, "version": version})
-    _set_fields_set(obj, _ADJUSTMENT_FIELDS)
-    _set_extra(obj, None)
-    _set_private(obj, None)
-    return obj
+    return _made(Adjustment, {"date": date, "score_date": score_date, "score": score, "computed_class": computed_class,
+                              "official_class": official_class, "locked": locked, "version": version},
+                 _ADJUSTMENT_FIELDS)
+
+
+def subject_result(id, kind, name, roles, scored, score, start, live_class, official_class, lock, measures, flags,
+                   determined_by, entries, adjustments, outlook) -> SubjectResult:
+    """:class:`SubjectResult` from the engine's own values, every field given (see ``_Out.build``)."""
+    return _made(SubjectResult, {"id": id, "kind": kind, "name": name, "roles": roles, "scored": scored, "score": score,
+                                 "start": start, "live_class": live_class, "official_class": official_class,
+                                 "lock": lock, "measures": measures, "flags": flags, "determined_by": determined_by,
+                                 "entries": entries, "adjustments": adjustments, "outlook": outlook},
+                 _SUBJECT_FIELDS)
+
+
+def summary(subjects, by_official_class, by_live_class, events, events_counted, events_rejected,
+            rejected_by_code) -> Summary:
+    """:class:`Summary` from the engine's own values, every field given (see ``_Out.build``)."""
+    return _made(Summary, {"subjects": subjects, "by_official_class": by_official_class,
+                           "by_live_class": by_live_class, "events": events, "events_counted": events_counted,
+                           "events_rejected": events_rejected, "rejected_by_code": rejected_by_code}, _SUMMARY_FIELDS)
+
+
+def evaluation_result(ruleset, version, as_of, as_known_at, version_at_as_of, in_force, out_of_force, warnings,
+                      subjects, rejected, excluded_subjects, summary) -> EvaluationResult:
+    """:class:`EvaluationResult` from the engine's own values, every field given (see ``_Out.build``)."""
+    return _made(EvaluationResult, {"ruleset": ruleset, "version": version, "as_of": as_of, "as_known_at": as_known_at,
+                                    "version_at_as_of": version_at_as_of, "in_force": in_force,
+                                    "out_of_force": out_of_force, "warnings": warnings, "subjects": subjects,
+                                    "rejected": rejected, "excluded_subjects": excluded_subjects, "summary": summary},
+                 _RESULT_FIELDS)
