@@ -1219,14 +1219,14 @@ class _Run:
             self._interval = is_interval(self.c.exprs["window.counts"].node)
             self._runs = window_runs(pl, self.b.win("p_date", "date"), self.event_days, self._interval,
                                      self.b.__dict__.setdefault("_window_starts", {}))
-        runs, dates = self._runs, frame["date"]
-        if runs is not None and not dates.is_in(pl.Series(runs[0]).implode()).all():
-            runs = window_runs(pl, self.b.win("p_date", "date"), dates, self._interval,
+        dates = frame["date"].to_numpy()
+        groups = frame.select((pl.col(who) != pl.col(who).shift(1)).fill_null(True).cum_sum()).to_series().to_numpy()
+        first = earliest_in_window(groups, dates, self._runs) if self._runs is not None else None
+        if first is None and self._runs is not None:  # a date the run did not decide: the runs of these dates
+            runs = window_runs(pl, self.b.win("p_date", "date"), frame["date"], self._interval,
                                self.b.__dict__.setdefault("_window_starts", {}))
-        if runs is None:
-            return None
-        groups = frame.select((pl.col(who) != pl.col(who).shift(1)).fill_null(True).cum_sum()).to_series()
-        return earliest_in_window(groups.to_numpy(), dates.to_numpy(), runs)
+            first = earliest_in_window(groups, dates, runs) if runs is not None else None
+        return first
 
     def uses(self, record: str, field: str) -> bool:
         """Whether a repair rule reads ``record.field`` (so the backend computes it only when needed)."""
@@ -1570,14 +1570,23 @@ class _Run:
             w = w.filter(pl.col("__ok"))
         self.counted.append(w["id"])
         cap = self.c.exprs["rewards.cap.counted"]
-        w = w.with_columns(subject=pl.col("sid")).sort("s_pos", "date", "id")  # by subject: its position sorts faster
-        w = w.with_columns(points=self.capped(w, cap, cols))
+        w = w.with_columns(subject=pl.col("sid"))
+        if self.lines().height == 0:  # no line to cap again: only what the cap and the entries read is sorted
+            keep = self.cap_rule(cap, cols)[1] | {"subject", "s_pos", "id", "date", "rule_points"}
+            w = w.select([c for c in w.columns if c in keep])
+        w = w.sort("s_pos", "date", "id")  # by subject: its position sorts faster
+        w = w.with_columns(points=self.capped(w, cap, cols, who="s_pos"))
         out = w.select("subject", pos=pl.col("s_pos"), event=pl.col("id"), kind=pl.lit("reward"), date=pl.col("date"),
                        anchor=pl.col("date"), points=pl.col("points"), via_product=pl.lit(None, dtype=pl.Utf8),
                        of_event=pl.lit(None, dtype=pl.Utf8), of_subject=pl.lit(None, dtype=pl.Utf8))
         if self.lines().height == 0:  # no producer's line: nothing shares a cap
             return out, self.line_rewards(w, cap, cols, checks, deductions)
         return out, self.line_rewards(w.filter(pl.col("points") > 0), cap, cols, checks, deductions)
+
+    def cap_rule(self, cap: Any, cols: dict) -> tuple[Any, set[str]]:
+        """第十八条's cap rule over the rewards' columns and ``granted``, and the columns it reads."""
+        got = self.b.expr(cap, "rewards.cap.counted", {**cols, ("granted",): self.pl.col("granted")})
+        return got, {n for e in (got if isinstance(got, tuple) else (got,)) for n in e.meta.root_names()}
 
     def capped(self, w: Any, cap: Any, cols: dict, who: str = "subject") -> Any:
         """第十八条: each reward's points under the cap, given what earlier rewards of ``who`` in the
@@ -1586,8 +1595,7 @@ class _Run:
         points = np.zeros(w.height, dtype=np.int64)
         granted = np.zeros(w.height, dtype=np.int64)
         _, rounds = self.rounds(w, who)
-        got = b.expr(cap, "rewards.cap.counted", {**cols, ("granted",): pl.col("granted")})
-        read = {n for e in (got if isinstance(got, tuple) else (got,)) for n in e.meta.root_names()}
+        got, read = self.cap_rule(cap, cols)
         narrow = [w[c] for c in w.columns if c in read and c != "granted"]  # what the cap reads
         asked = w["rule_points"].to_numpy()
         for rows, inner, outer in rounds:
@@ -1764,7 +1772,10 @@ class _Run:
             values, at = np.arange(lo, hi + 1, dtype=np.int64), score - lo
         else:
             values, at = np.unique(score, return_inverse=True)
-        got = pl.DataFrame({"s": values + start}).select(self.classify(pl.col("s"))).to_series().to_list()
+        rule = self.b.__dict__.get("_classify_s")
+        if rule is None:  # the class rules over column "s": compiled once per ruleset
+            rule = self.b.__dict__.setdefault("_classify_s", self.classify(pl.col("s")))
+        got = pl.DataFrame({"s": values + start}).select(rule).to_series().to_list()
         code = {name: i for i, name in enumerate(names)}
         return np.array([code[g] for g in got], dtype=np.int64)[at].reshape(score.shape)
 

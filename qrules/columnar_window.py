@@ -22,6 +22,9 @@ import numpy as np
 
 __all__ = ["window_runs", "earliest_in_window", "pairs_in_window", "is_interval"]
 
+#: Up to this many dates, their distinct days are found with numpy (a polars query costs more).
+_NUMPY_ROWS = 100_000
+
 #: Date pairs evaluated at once when checking the rule's shape (bounds memory on long histories).
 _BLOCK_PAIRS = 2_000_000
 
@@ -64,16 +67,20 @@ def window_runs(pl: Any, win: Any, dates: Any, interval: bool = False,
     counted are not one run ending on that date. ``interval``: the rule is known to count one
     interval of dates (:func:`is_interval`); then each date's first counted calendar day is found
     by bisection (:func:`window_starts`, kept in ``memo`` across runs of one ruleset when given)."""
-    days = dates.unique().sort().drop_nulls()
-    m = days.len()
+    if interval and dates.len() <= _NUMPY_ROWS:  # a few dates (the distinct ones of a run): numpy, no query
+        distinct = np.unique(dates.drop_nulls().to_numpy().astype("datetime64[D]"))
+        days = None
+    else:
+        days = dates.unique().sort().drop_nulls()
+        distinct = days.to_numpy().astype("datetime64[D]")
+    m = len(distinct)
     if m == 0:
         return np.zeros(0, dtype="datetime64[D]"), np.zeros(0, dtype=np.int64)
     if interval:
-        at = days.to_numpy().astype("datetime64[D]")
-        starts = window_starts(pl, win, at.view(np.int64), {} if memo is None else memo)
+        starts = window_starts(pl, win, distinct.view(np.int64), {} if memo is None else memo)
         if starts is None:
             return None
-        return at, np.searchsorted(at.view(np.int64), starts, side="left")
+        return distinct, np.searchsorted(distinct.view(np.int64), starts, side="left")
     lo = np.empty(m, dtype=np.int64)
     grid = pl.DataFrame({"p_date": days, "a": np.arange(m, dtype=np.int64)})
     step = max(1, _BLOCK_PAIRS // m)
@@ -87,7 +94,7 @@ def window_runs(pl: Any, win: Any, dates: Any, interval: bool = False,
         if not ok.all():
             return None
         lo[got["b"].to_numpy()] = got["lo"].to_numpy()
-    return days.to_numpy().astype("datetime64[D]"), lo
+    return distinct, lo
 
 
 #: The earliest day a window start is looked for (0001-01-01, in days since 1970-01-01): an
@@ -123,13 +130,18 @@ def window_starts(pl: Any, win: Any, days: np.ndarray, memo: dict) -> np.ndarray
     return np.array(starts, dtype=np.int64)
 
 
-def earliest_in_window(groups: np.ndarray, dates: np.ndarray, runs: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+def earliest_in_window(groups: np.ndarray, dates: np.ndarray,
+                       runs: tuple[np.ndarray, np.ndarray]) -> np.ndarray | None:
     """For rows sorted by (group, date, then any tie-break): the index of the first row of the same
     group whose date the window ending on this row's date counts. Rows from there up to (not
-    including) the row itself are its earlier rows inside the window."""
+    including) the row itself are its earlier rows inside the window. ``None`` when a row's date is
+    not one of the runs' days (the caller makes runs of its own dates)."""
     days, lo = runs
     m = len(days)
-    at = _positions(days, dates.astype("datetime64[D]"))
+    dates = dates.astype("datetime64[D]")
+    at = _positions(days, dates)
+    if m == 0 or not (days[np.minimum(at, m - 1)] == dates).all():
+        return None if len(dates) else np.zeros(0, dtype=np.int64)
     key = groups.astype(np.int64) * m + at
     return np.searchsorted(key, groups.astype(np.int64) * m + lo[at], side="left")
 
