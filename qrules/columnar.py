@@ -720,7 +720,7 @@ class _Run:
             # lazy: each kind is read below with its own columns only, never a (corrected) copy of the
             # whole table — on a large corpus that copy was a quarter of the memory peak; a correction
             # may change the subjects an event names: their rows are then looked up by id again
-            events = self.corrections(t.events.lazy().filter(~late).drop(Tables.ROW_COLUMNS)) if corrected \
+            events = self.corrections(t.events.lazy().filter(~late).drop(Tables.ROW_COLUMNS, strict=False)) if corrected \
                 else t.events.lazy().filter(~late)
 
             def part(kind: str | tuple) -> Any:
