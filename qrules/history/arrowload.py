@@ -263,7 +263,9 @@ class _Run:
         """Ids held by more than one row -> their rows' spans, in order of first appearance."""
         pl = self.pl
         ids = self.ids[what]
-        if ids["__id"].n_unique() == ids.height:
+        # distinct 64-bit hashes are distinct ids (three times cheaper than counting the strings); only
+        # when two hashes agree — a duplicate or a collision — are the ids themselves compared
+        if ids["__id"].hash().n_unique() == ids.height or ids["__id"].n_unique() == ids.height:
             return {}
         out: dict[str, list[Span | None]] = {}
         for rid, line in ids.filter(pl.col("__id").is_duplicated()).select("__id", "__line").iter_rows():
