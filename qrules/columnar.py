@@ -748,11 +748,17 @@ class _Run:
         live = dict(zip(reads, frames))
         # steps that do not read each other run side by side (polars and numpy release the GIL: two
         # cores); what each refuses or counts is kept in the order of the steps as listed here
-        side = self.beside(lambda run: (run.facts(live["filing"], live[_PROCEDURE]),
-                                        run.spot_checks(live["spot_check"]), run.lines()), first=True)
-        deductions = self.deductions(live.pop("deduction"))
-        filings, checks, _ = self.joined(side)
-        side = self.beside(lambda run: run.rewards(live["reward"], filings, checks, deductions), first=False)
+        if self.rewards_alone():  # the rewards beside the deductions and repairs, once filings and checks are known
+            filings, checks, _ = self.facts(live["filing"], live[_PROCEDURE]), self.spot_checks(live["spot_check"]), \
+                self.lines()
+            side = self.beside(lambda run: run.rewards(live["reward"], filings, checks, None), first=False)
+            deductions = self.deductions(live.pop("deduction"))
+        else:
+            side = self.beside(lambda run: (run.facts(live["filing"], live[_PROCEDURE]),
+                                            run.spot_checks(live["spot_check"]), run.lines()), first=True)
+            deductions = self.deductions(live.pop("deduction"))
+            filings, checks, _ = self.joined(side)
+            side = self.beside(lambda run: run.rewards(live["reward"], filings, checks, deductions), first=False)
         repairs = self.repairs(live["repair"], deductions, filings)
         rewards, line_rewards = self.joined(side)
         cols = ["subject", "pos", "event", "kind", "date", "anchor", "points", "via_product", "of_event", "of_subject"]
@@ -761,6 +767,23 @@ class _Run:
         entries = pl.concat([counted.select(cols), repairs.lazy().select(cols),
                              rewards.lazy().filter(pl.col("points") > 0).select(cols)]).collect(engine=MEMORY)
         return {**self.results(entries, line_rewards), "amended": self.amended}
+
+    def rewards_alone(self) -> bool:
+        """Whether no reward rule reads the deductions: none aggregates over a subject's records or
+        reads its spot-check record (clean years, failures, passes: spot-check deductions count there),
+        and the cap does not read the subject of a producer's line (its record, the same). Then the
+        rewards are decided beside the deductions instead of after them."""
+        c, b = self.c, self.b
+        exprs = [x.expr for conds in c.reward_conditions.values() for x in conds] + [c.exprs["rewards.cap.counted"]]
+        names = set().union(*(c.reads(e) for e in exprs))
+        if names & {"subject.clean_years", "subject.failures", "subject.passes"}:
+            return False
+        try:
+            if any(b.aggregations(e) for e in exprs):
+                return False
+        except Unsupported:  # said by the rewards step itself, in its place
+            return False
+        return not ("subject" in c.reads(c.exprs["rewards.cap.counted"]) and self.lines().height)
 
     def beside(self, step: Any, first: bool) -> tuple:
         """Start ``step(run)`` in a thread on a copy of this run with lists of its own for what it
