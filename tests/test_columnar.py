@@ -624,3 +624,16 @@ def test_tables_name_each_events_subjects_by_their_rows_once():
     before = t.events
     t.subject_rows()
     assert t.events is before
+
+
+def test_rewards_decided_beside_the_deductions_only_when_no_reward_rule_reads_them():
+    """第十六条至第十八条 read a subject's spot-check record (clean years, failures) in guangdong-2021:
+    spot-check deductions count there, so its rewards wait for the deductions. The simplified
+    workload's reward rule reads none: its rewards are decided beside them."""
+    import qrules.columnar as columnar
+
+    def alone(path: str) -> bool:
+        backend = ColumnarBackend(load(ROOT / path))
+        return columnar._Run(backend, None, dt.date(2025, 12, 31)).rewards_alone()
+    assert alone("bench/simplified.yaml") is True
+    assert alone("rulesets/guangdong-2021.yaml") is False
