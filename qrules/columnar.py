@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from .columnar_accounts import MASK_DATES, NO_DAY, DateSums, date_sums, lowest_lines, masks_for, official_classes
-from .columnar_keys import first_per_key, hash_left_join
+from .columnar_keys import first_per_key, hash_rows
 from .polarsexpr import PolarsCompiler, Unsupported, compile_many, ruleset_scale, to_scaled
 from .tables import ChunkResult
 
@@ -477,9 +477,6 @@ class Tables:
                            schema={"sid": pl.Utf8, "inv_reason": pl.Utf8})
         return cls(subjects, events, inv)
 
-    #: The columns :meth:`subject_rows` adds to ``events``.
-    ROW_COLUMNS = ("subject_row", "subjects_rows")
-
     def subject_rows(self) -> None:
         """Add to ``events`` the rows in ``subjects`` of the subjects each event names: ``subject_row``
         (its ``subject``) and ``subjects_rows`` (its ``subjects``, a list), null for a name no valid
@@ -654,6 +651,16 @@ class _Run:
     #: What an event row learns of the subject it names (``check_subjects``), as ``s_*`` columns.
     _SUBJECT_FIELDS = ("kind", "producer", "brand", "nice_class", "category", "region")
 
+    def rows_of(self, ids: Any) -> Any:
+        """The rows in the subjects of ``ids`` (null for an id no subject has), by 64-bit hashes of
+        the subjects' ids made once per run (:func:`qrules.columnar_keys.hash_rows`)."""
+        pl = self.pl
+        rows = hash_rows(pl, ids, self._known["sid"], self.__dict__.setdefault("_known_at", {}))
+        if rows is None:  # two subject ids share a hash: joined on the ids themselves
+            rows = pl.DataFrame({"sid": ids}).join(self._known.select("sid", __row=pl.int_range(pl.len())), on="sid",
+                                                  how="left", maintain_order="left")["__row"]
+        return rows
+
     def named(self, frame: Any) -> Any:
         """Event rows naming one ``subject``, as :meth:`check_subjects` reads them (``sid``, ``s_row``)."""
         if "subject_row" in frame.columns:
@@ -671,15 +678,21 @@ class _Run:
             self._known = self.S.select(pl.col("id").alias("sid"), "roles", "exc_code", "exc_reason", "exc_cite",
                                         *[pl.col(f).alias(f"s_{f}") for f in self._SUBJECT_FIELDS], s_pos=pl.col("pos"),
                                         known=pl.lit(True))
+        j = pairs.collect(engine=MEMORY) if isinstance(pairs, pl.LazyFrame) else pairs
+        rows = j["s_row"] if "s_row" in j.columns else None  # the rows the tables found (Tables.subject_rows)
+        if rows is None:
+            rows = self.rows_of(j["sid"])
+        elif rows.null_count():  # a name the tables did not find (unknown, refused, or amended by a correction)
+            at = rows.is_null().arg_true()
+            rows = rows.scatter(at, self.rows_of(j["sid"].gather(at)))
+        j = j.drop("s_row", strict=False).with_columns(self._known.drop("sid").gather(rows))
         refused = self.t.invalid
-        j = pairs.lazy().join(refused.lazy(), on="sid", how="left") if refused.height \
-            else pairs.lazy().with_columns(inv_reason=pl.lit(None, dtype=pl.Utf8))
-        if "s_row" in pairs.columns:  # the subjects' rows as the tables found them (Tables.subject_rows)
-            j = j.collect(engine=MEMORY)
-            j = j.drop("s_row").with_columns(self._known.drop("sid").gather(j["s_row"]))
-        else:
-            j = hash_left_join(pl, j.collect(engine=MEMORY), "sid", self._known,
-                               self.__dict__.setdefault("_known_at", {}))
+        inv = pl.Series("inv_reason", [None] * j.height, dtype=pl.Utf8)
+        if refused.height and j["known"].null_count():  # only a name found nowhere can be a refused record
+            at = j["known"].is_null().arg_true()
+            found = j.select(pl.col("sid").gather(at)).join(refused, on="sid", how="left", maintain_order="left")
+            inv = inv.scatter(at, found["inv_reason"])
+        j = j.with_columns(inv)
         if not (j.height - j["exc_code"].null_count() or j["known"].null_count()
                 or j.height - j["inv_reason"].null_count()):  # every subject known and in scope: nothing refused
             return j.drop("inv_reason", "known", "exc_code", "exc_reason", "exc_cite")
@@ -718,10 +731,8 @@ class _Run:
             t.subject_rows()
         if corrected or (t.events.height > _SPLIT_ROWS and "_split" not in t.__dict__):
             # lazy: each kind is read below with its own columns only, never a (corrected) copy of the
-            # whole table — on a large corpus that copy was a quarter of the memory peak; a correction
-            # may change the subjects an event names: their rows are then looked up by id again
-            events = self.corrections(t.events.lazy().filter(~late).drop(Tables.ROW_COLUMNS, strict=False)) if corrected \
-                else t.events.lazy().filter(~late)
+            # whole table — on a large corpus that copy was a quarter of the memory peak
+            events = self.corrections(t.events.lazy().filter(~late)) if corrected else t.events.lazy().filter(~late)
 
             def part(kind: str | tuple) -> Any:
                 which = pl.col("kind").is_in(list(kind)) if isinstance(kind, tuple) else pl.col("kind") == kind
@@ -730,7 +741,7 @@ class _Run:
             def part(kind: str | tuple) -> Any:
                 return t.kind(kind).lazy().filter(~late)
         one, many = ("subject_row",), ("subjects_rows",)
-        if corrected or "subject_row" not in t.events.columns:  # subjects looked up by their ids
+        if "subject_row" not in t.events.columns:  # subjects looked up by their ids
             one = many = ()
         reads = {"filing": ("subject", "concealed", *one), _PROCEDURE: (), "spot_check": ("subject", "result", *one),
                  "deduction": ("item", "subjects", "intentional", "major_impact", "line_model", "line_standard",

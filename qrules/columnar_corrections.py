@@ -92,8 +92,12 @@ def correct(live: Any, cite: str | None) -> Corrected:
     events = frame
     if folded.height:  # the amended columns only, in the events' order (the left join keeps it)
         news = [f"new_{col}" for col in [*CHANGES.values(), *_LINE.values()]] + ["new_line"]
+        # the rows of amended subjects are not known (qrules.columnar.Tables.subject_rows): nulls, one per subject
+        rows = [pl.when(pl.col("new_subjects").is_null()).then(pl.col("subjects_rows")).otherwise(
+            pl.col("new_subjects").list.eval(pl.element().replace_strict([], [], default=None, return_dtype=pl.Int64)))
+            .alias("subjects_rows")] if "subjects_rows" in frame.collect_schema().names() else []
         events = frame.join(folded.lazy(), left_on="id", right_on="of", how="left", maintain_order="left").with_columns(
-            *[pl.coalesce(f"new_{col}", col).alias(col) for col in CHANGES.values()],
+            *rows, *[pl.coalesce(f"new_{col}", col).alias(col) for col in CHANGES.values()],
             *[pl.when(pl.col("new_line").fill_null(False)).then(pl.col(f"new_{col}")).otherwise(pl.col(col))
               .alias(col) for col in _LINE.values()]).drop(news)
     revoked_ids = revoked["of"].implode()

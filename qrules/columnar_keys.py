@@ -14,29 +14,27 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["hash_left_join", "first_per_key"]
+__all__ = ["hash_rows", "first_per_key"]
 
 
-def hash_left_join(pl: Any, frame: Any, key: str, table: Any, memo: dict, key_hash: Any = None) -> Any:
-    """``frame`` left-joined with ``table`` on ``key`` (unique in ``table``), as polars' join would.
+def hash_rows(pl: Any, keys: Any, table_keys: Any, memo: dict, key_hash: Any = None) -> Any:
+    """The row of each of ``keys`` in ``table_keys`` (unique), null where it has none; ``None`` when
+    two of ``table_keys`` share a hash (the caller joins on the keys).
 
-    A join on strings hashes every string of both sides each time; the subjects are looked up
-    several times per run (deductions, repairs, rewards, filings). Here ``table``'s keys are hashed
-    once into 64-bit numbers (kept in ``memo``), the rows of ``frame`` are joined to them on the
-    numbers, and a row's match counts only if its key equals the row's — exact: two keys of
-    ``table`` with one hash make it use polars' join on the keys instead. ``key_hash``: the table's
-    hashes to use instead (tests force collisions)."""
+    A join on strings hashes every string of both sides each time, and the subjects are looked up
+    several times per run (deductions, rewards, filings, spot checks). Here the table's hashes are
+    made once, in ``memo``; the keys are joined to them on the numbers, and a row found counts only
+    if its key equals the one looked up (exact). ``key_hash``: the table's hashes to use instead
+    (tests force collisions)."""
     if "index" not in memo:
-        th = table[key].hash() if key_hash is None else pl.Series(key_hash, dtype=pl.UInt64)
-        memo["unique"] = th.n_unique() == table.height  # set before the index: a reader checks the index
-        memo["index"] = pl.DataFrame({"__h": th, "__row": pl.int_range(table.height, eager=True)})
-    if not memo["unique"] or table.height == 0:
-        return frame.join(table, on=key, how="left", maintain_order="left")
-    rows = frame.select(__h=pl.col(key).hash()).join(memo["index"], on="__h", how="left",
-                                                     maintain_order="left")["__row"]
-    found = table[key].gather(rows).eq(frame[key]).fill_null(False)
-    rows = frame.select(pl.when(found).then(rows)).to_series()
-    return frame.with_columns(table.drop(key).gather(rows))
+        th = table_keys.hash() if key_hash is None else pl.Series(key_hash, dtype=pl.UInt64)
+        memo["unique"] = th.n_unique() == len(table_keys)  # set before the index: a reader checks the index
+        memo["index"] = pl.DataFrame({"__h": th, "__row": pl.int_range(len(table_keys), eager=True)})
+    if not memo["unique"] or len(table_keys) == 0:
+        return None
+    rows = pl.DataFrame({"__h": keys.hash()}).join(memo["index"], on="__h", how="left", maintain_order="left")["__row"]
+    found = table_keys.gather(rows).eq(keys).fill_null(False)
+    return pl.select(pl.when(found).then(rows)).to_series() if found.sum() < len(keys) else rows
 
 
 def first_per_key(pl: Any, frame: Any, keys: list[str], order: list[str], key_hash: Any = None) -> Any:

@@ -183,17 +183,16 @@ def test_art9_heaviest_per_product_and_event_is_exact_even_if_hashes_collide():
         assert got.columns == rows.columns
 
 
-def test_art2_subject_lookup_is_polars_left_join_even_if_hashes_collide():
+def test_art2_subject_lookup_finds_rows_exactly_or_says_it_cannot():
     """Each name an event holds is looked up in the subjects (第二条: known, in scope): the hashed
-    lookup gives exactly polars' left join — unknown and null names get nulls, order kept — and,
-    when two subject ids share a hash (forced), falls back to the join itself."""
-    from qrules.columnar_keys import hash_left_join
+    lookup gives each name's row — null for an unknown or absent name, order kept; a hash that
+    matches another id's counts for nothing (the ids are compared); and when two subject ids share a
+    hash (forced) it says so (None), and the caller joins on the ids themselves."""
+    from qrules.columnar_keys import hash_rows
 
-    table = pl.DataFrame({"sid": ["op1", "op2", "p1"], "kind": ["operator", "operator", "product"],
-                          "roles": [["producer"], [], None], "known": [True, True, True]})
-    frame = pl.DataFrame({"id": ["e1", "e2", "e3", "e4", "e5"], "sid": ["p1", "nobody", "op1", None, "p1"]})
-    want = frame.join(table, on="sid", how="left", maintain_order="left")
-    for key_hash in (None, np.zeros(3, dtype=np.uint64)):
-        got = hash_left_join(pl, frame, "sid", table, {}, key_hash)
-        assert got.sort("id").to_dicts() == want.sort("id").to_dicts()
-    assert hash_left_join(pl, frame, "sid", table, {})["id"].to_list() == ["e1", "e2", "e3", "e4", "e5"]
+    table = pl.Series(["op1", "op2", "p1"])
+    names = pl.Series(["p1", "nobody", "op1", None, "p1"])
+    assert hash_rows(pl, names, table, {}).to_list() == [2, None, 0, None, 2]
+    assert hash_rows(pl, names, table, {}, np.zeros(3, dtype=np.uint64)) is None
+    forged = pl.Series(["zzz", "op2", "p1"]).hash().to_numpy()  # "zzz" hashes to op1's row
+    assert hash_rows(pl, pl.Series(["zzz", "op2"]), table, {}, forged).to_list() == [None, 1]
