@@ -477,11 +477,16 @@ class Tables:
                            schema={"sid": pl.Utf8, "inv_reason": pl.Utf8})
         return cls(subjects, events, inv)
 
+    #: The kinds whose subjects' rows :meth:`subject_rows` finds: those the backend scores or reads.
+    ROWS_OF = ("deduction", "reward", "spot_check", "filing")
+
     def subject_rows(self) -> None:
         """Add to ``events`` the rows in ``subjects`` of the subjects each event names: ``subject_row``
         (its ``subject``) and ``subjects_rows`` (its ``subjects``, a list), null for a name no valid
         subject has. Worked out once per tables: the evaluations over them (several as-of dates, two
-        versions of a ruleset) then gather a subject's columns by its row, never hashing an id again."""
+        versions of a ruleset) then gather a subject's columns by its row, never hashing an id again.
+        Only for the kinds of :data:`ROWS_OF` (null on the others); the columnar loader hands them over
+        made. A null is looked up by id."""
         import polars as pl
 
         if "subject_row" in self.events.columns:
@@ -492,8 +497,9 @@ class Tables:
 
         def row(name: Any) -> Any:
             return name.replace_strict(ids, rows, default=None, return_dtype=pl.Int64)
-        one = row(pl.col("subject")).alias("subject_row")
-        many = pl.col("subjects").list.eval(row(pl.element())).alias("subjects_rows")
+        read = pl.col("kind").is_in(list(self.ROWS_OF))
+        one = pl.when(read).then(row(pl.col("subject"))).alias("subject_row")
+        many = pl.when(read).then(pl.col("subjects").list.eval(row(pl.element()))).alias("subjects_rows")
         self.events = self.events.with_columns(one, many)
         self.__dict__.pop("_split", None)  # split again, with the rows
 
