@@ -612,15 +612,17 @@ def test_polars_compiler_compiles_from_two_threads():
 
 def test_tables_name_each_events_subjects_by_their_rows_once():
     """Tables.subject_rows: an event's ``subject`` and each of its ``subjects`` as the row of that
-    subject (null for an unknown name, an absent list absent, an empty one empty), worked out once:
-    the evaluations then gather subjects by row instead of hashing ids."""
+    subject (null for an unknown name, an absent list absent; none for a kind the backend does not
+    score), worked out once: the evaluations then gather subjects by row instead of hashing ids."""
     pl = pytest.importorskip("polars")
     subjects = pl.DataFrame({"id": ["a", "b", "c"]})
-    events = pl.DataFrame({"subject": ["b", None, "x", "a"], "subjects": [["c", "a"], None, [], ["x", "b"]]})
+    events = pl.DataFrame({"kind": ["reward", "deduction", "deduction", "filing", "notice_sent"],
+                           "subject": ["b", None, None, "x", "a"],
+                           "subjects": [None, ["c", "a"], ["x", "b"], None, []]})
     t = Tables(subjects, events, None)
     t.subject_rows()
-    assert t.events["subject_row"].to_list() == [1, None, None, 0]
-    assert t.events["subjects_rows"].to_list() == [[2, 0], None, [], [None, 1]]
+    assert t.events["subject_row"].to_list() == [1, None, None, None, None]  # x unknown; a notice is not read
+    assert t.events["subjects_rows"].to_list() == [None, [2, 0], [None, 1], None, None]
     before = t.events
     t.subject_rows()
     assert t.events is before
