@@ -230,7 +230,8 @@ def decide_timeline(tl, views, invalid, as_of, events):
     version in force on that date."""
     cutoffs = [None] + tl.redecide_starts(as_of)
     face = tl.at(as_of).compiled
-    runs = [Decider(face, views, invalid, as_of, timeline=tl, cutoff=cut).run(events) for cut in cutoffs]
+    # by position: a class called with keywords passes them through a dict to its ``__init__``
+    runs = [Decider(face, views, invalid, as_of, tl, cut).run(events) for cut in cutoffs]
     if len(tl.pieces) == 1:
         only = Scorer(face, views, runs[-1])
         only.label = tl.pieces[0].label
@@ -346,7 +347,9 @@ def _subject_result(compiled, scorer: Scorer, view: SubjectView, as_of: dt.date,
     if acc.determined_by:
         entries += [_entry_result(e, scorer, as_of, used) for e in scorer.d.entries.get(acc.determined_by, [])]
         entries.sort(key=_RESULT_ORDER)
-    measures = class_measures(compiled, official)
+    measures = compiled._window_cache.get(("measures", official))  # class_measures' memo, read without a call
+    if measures is None:
+        measures = class_measures(compiled, official)
     deductions = [e.kind for e in acc.entries].count("deduction")
     score = acc.score if acc.score is not None else ZERO
     # ("flags",) + the env's values; the count as an int: it hashes and compares as its Decimal does

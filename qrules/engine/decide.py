@@ -65,7 +65,7 @@ class SubjectView:
     excluded: tuple[str, str, str | None] | None = None  # (code, reason, cite) when out of scope/jurisdiction
 
 
-@dataclass
+@dataclass(slots=True)
 class Entry:
     """A deduction, repair or reward as it applies to one subject."""
 
@@ -145,7 +145,7 @@ class Decider:
     """Walks a history in date order and decides every entry (see module docstring)."""
 
     def __init__(self, compiled, subjects: dict[str, SubjectView], invalid: dict[str, str], as_of: dt.date,
-                 *, timeline=None, cutoff: dt.date | None = None):
+                 timeline=None, cutoff: dt.date | None = None):
         self.c = compiled
         self.m = compiled.model
         self.timeline = timeline
@@ -366,7 +366,8 @@ class Decider:
 
     # -- deductions ------------------------------------------------------------------------
     def deduction(self, ev: Any) -> None:
-        item = self.m.items.get(ev.item)
+        code = ev.item  # read once: attributes of a history record are read through pydantic's hook
+        item = self.m.items.get(code)
         if item is None:
             hint = did_you_mean(ev.item, self.m.items)
             self.reject(ev, "QR601", f"unknown item '{ev.item}'" + (f" ({hint})" if hint else ""),
@@ -376,7 +377,8 @@ class Decider:
         named_products = set()
         out_of_scope = []  # named products excluded by 第二条: their operators are not scored through them
         subjects, invalid, whens = self.subjects, self.invalid, self.c.item_whens
-        for sid in ev.subjects:
+        named = ev.subjects
+        for sid in named:
             s = subjects.get(sid)
             if s is None or sid in invalid or s.excluded is not None:  # ``check_subject``'s refusals
                 self.check_subject(ev, sid)
@@ -393,7 +395,7 @@ class Decider:
                     continue
                 targets.setdefault(s.id, []).append((ev.item, None, item.cite, None))
                 self.link_producer(ev, s, targets)
-        for sid in ev.subjects:
+        for sid in named:
             s = subjects.get(sid)
             if s is None or s.kind != "operator" or s.excluded is not None or sid in invalid:
                 continue
@@ -416,18 +418,19 @@ class Decider:
                 self.reject(ev, "QR606", f"item {ev.item} applies to {role}s; '{s.id}' has roles "
                             f"[{', '.join(sorted(s.roles))}]", item.cite, subject=s.id)
                 continue
-            if ev.item in whens and not self.item_applies(ev.item, ev, s, reject=True):  # no ``when``: applies
+            if code in whens and not self.item_applies(code, ev, s, reject=True):  # no ``when``: applies
                 continue
-            targets.setdefault(s.id, []).append((ev.item, None, item.cite, None))
+            targets.setdefault(s.id, []).append((code, None, item.cite, None))
         if not targets:
             return
-        self.out.counted_events.add(str(ev.id))
+        eid = str(ev.id)
+        self.out.counted_events.add(eid)
         if record_field(ev, "recorded_by"):  # ``check_recorded_by`` has nothing to say otherwise
             self.check_recorded_by(ev, item)
         entries = []
         for sid, candidates in targets.items():
-            made = [self.make_deduction(ev, sid, code, via, cite, via_product)
-                    for code, via, cite, via_product in candidates]
+            made = [self.make_deduction(ev, sid, value, via, cite, via_product)
+                    for value, via, cite, via_product in candidates]
             if len(made) > 1:
                 made.sort(key=lambda e: (e.points, e.code))
             heaviest = made[0]  # 第九条: the heaviest value, once
@@ -439,7 +442,7 @@ class Decider:
             for e in made:
                 self.out.add(e)
                 entries.append(e)
-        self.deduction_entries[str(ev.id)] = entries
+        self.deduction_entries[eid] = entries
 
     def check_recorded_by(self, ev: Any, item) -> None:
         """第五条、第十九条第二款: who records what. A mismatch warns; it never rejects."""
@@ -587,8 +590,10 @@ class Decider:
                        via_product: str | None) -> Entry:
         items = self.m.items
         item = items[code]
-        intentional, major_impact = bool(ev.intentional), bool(ev.major_impact)
-        memo_key = ("points", code, ev.date, ev.item, intentional, major_impact)  # ("points", code) + event_key
+        fields = ev.__dict__  # read once, as ``record_field`` does: not through pydantic's attribute hook
+        date, named_item = fields["date"], fields["item"]
+        intentional, major_impact = bool(fields["intentional"]), bool(fields["major_impact"])
+        memo_key = ("points", code, date, named_item, intentional, major_impact)  # ("points", code) + event_key
         points = self.c._window_cache.get(memo_key)  # the memo, read without a call
         if points is None:
             env = lambda: {"item": {"points": item.points, "code": code,  # noqa: E731
@@ -600,8 +605,8 @@ class Decider:
         reason = None
         if intentional and item.intentional is not None and item.intentional != item.points:
             reason = "主观故意，从重扣分" + (f"（{self.cite('intentional')}）" if self.cite("intentional") else "")
-        major = major_impact or item.major_impact or items[ev.item].major_impact
-        return new_entry(subject=sid, event=str(ev.id), kind="deduction", code=code, title=item.title, date=ev.date,
+        major = major_impact or item.major_impact or items[named_item].major_impact
+        return new_entry(subject=sid, event=str(fields["id"]), kind="deduction", code=code, title=item.title, date=date,
                          points=points, cite=cite, via=via, via_product=via_product, intentional=intentional,
                          major_impact=major, line_key=key, reason=reason)
 
@@ -658,20 +663,20 @@ class Decider:
 
     # -- repairs ---------------------------------------------------------------------------
     def repair(self, ev: Any) -> None:
-        of, eid = str(ev.of), str(ev.id)
+        of, eid, day = str(ev.of), str(ev.id), ev.date  # read once: through pydantic's attribute hook
         target = self.events.get(of)
         if target is None or target.kind != "deduction":
             what = f"'{ev.of}' is not a deduction" if target is not None else f"unknown deduction '{ev.of}'"
-            if str(ev.of) in self.revoked:
-                what = f"deduction '{ev.of}' was revoked by {self.revoked[str(ev.of)]}"
+            if of in self.revoked:
+                what = f"deduction '{ev.of}' was revoked by {self.revoked[of]}"
             self.reject(ev, "QR607", f"repair of {what}", self.cite("repairs"))
             return
-        if str(ev.of) in self.revoked:
-            self.reject(ev, "QR607", f"deduction '{ev.of}' was revoked by {self.revoked[str(ev.of)]}",
+        if of in self.revoked:
+            self.reject(ev, "QR607", f"deduction '{ev.of}' was revoked by {self.revoked[of]}",
                         self.cite("corrections"))
             return
-        if target.date > ev.date:
-            self.reject(ev, "QR607", f"repair dated {ev.date}, before its deduction ({target.date})",
+        if target.date > day:
+            self.reject(ev, "QR607", f"repair dated {day}, before its deduction ({target.date})",
                         self.cite("repair_date"))
             return
         entries = [e for e in self.deduction_entries.get(of, ()) if e.status != "superseded"]
@@ -694,9 +699,9 @@ class Decider:
             if e.status != "counted":
                 self.reject(ev, "QR607", f"deduction '{ev.of}' did not count for '{e.subject}' ({e.status}): "
                             "nothing to repair", e.cite, subject=e.subject)
-            elif not self.in_window_entry(e, ev.date):
+            elif not self.in_window_entry(e, day):
                 self.reject(ev, "QR607", f"deduction '{ev.of}' ({e.date}) is outside the window ending on the "
-                            f"repair's date {ev.date}: it no longer counts, nothing to repair（扣分已超出统计周期）",
+                            f"repair's date {day}: it no longer counts, nothing to repair（扣分已超出统计周期）",
                             self.m.window.cite, subject=e.subject)
             elif (e.subject, e.event) in self.repaired:
                 self.reject(ev, "QR607", f"deduction '{ev.of}' was already repaired for '{e.subject}' by "
@@ -708,18 +713,18 @@ class Decider:
             return
         # Each entry's operator applies (第十四条) and has its repairs limited (第十五条第（二）项): the
         # subject itself, or a product's producer. One repair event counts once per operator.
-        repair_rec = {"date": ev.date, "rectified": bool(record_field(ev, "rectified", False)), "ordinal": ONE}
+        repair_rec = {"date": day, "rectified": bool(record_field(ev, "rectified", False)), "ordinal": ONE}
         by_operator: dict[str, list[Entry]] = {}
         for e in counted:
             subject = self.subjects[e.subject]
             by_operator.setdefault(subject.id if subject.kind == "operator" else (subject.producer or ""), []).append(e)
         ratio_expr = self.c.exprs["repair.ratio.value"]
         for operator, group in by_operator.items():
-            facts = self.operator_facts(operator, ev.date)
+            facts = self.operator_facts(operator, day)
             # 第十五条: the operator's repairs already counted in the window ending on this one's date;
             # this repair's ordinal among them is one more (both in the ratio and limit scopes).
             earlier = self.repairs_by_operator.get(operator)
-            prior = [d for d, key in earlier if self.c.in_window(d, ev.date, key)] if earlier else []
+            prior = [d for d, key in earlier if self.c.in_window(d, day, key)] if earlier else []
             this = dict(repair_rec, ordinal=Decimal(len(prior) + 1))
             eligible, envs = [], {}
             for e in group:
@@ -742,18 +747,18 @@ class Decider:
                 lim = self.m.repair.limit
                 for e in eligible:
                     self.reject(ev, "QR609", f"{lim.reason}: operator '{operator}' already has {len(prior)} "
-                                f"repairs in the period ending {ev.date}", lim.cite, subject=e.subject)
+                                f"repairs in the period ending {day}", lim.cite, subject=e.subject)
                 continue
             for e in eligible:
                 self.repaired[(e.subject, e.event)] = eid
                 ratio = Decimal(value_of(ratio_expr, envs[e.subject]))
                 self.out.add(new_entry(
                     subject=e.subject, event=eid, kind="repair", code=e.code, title=f"修复 {e.event}（{e.title}）",
-                    date=ev.date, points=exact(ratio * abs(e.points)), cite=self.m.repair.ratio.cite, of=e,
+                    date=day, points=exact(ratio * abs(e.points)), cite=self.m.repair.ratio.cite, of=e,
                     ordinal=e.ordinal, reason=f"第{e.ordinal}次扣分，经营者周期内第{len(prior) + 1}次修复，按{_pct(ratio)}修复",
                     via=e.via, via_product=e.via_product, repair_event=eid))
             self.repairs_by_operator.setdefault(operator, []).append(
-                (ev.date, (eligible[0].code, "repair") + self.window_key(eligible[0])[2:]))
+                (day, (eligible[0].code, "repair") + self.window_key(eligible[0])[2:]))
             self.out.counted_events.add(eid)
 
     # -- rewards ---------------------------------------------------------------------------
@@ -796,7 +801,7 @@ class Decider:
                                                               for e in exprs))
 
     def reward(self, ev: Any) -> None:
-        rule_id = str(ev.rule)
+        rule_id, day = str(ev.rule), ev.date  # read once: through pydantic's attribute hook
         rule = self.m.rewards.rules.get(rule_id)
         if rule is None:
             hint = did_you_mean(str(ev.rule), self.m.rewards.rules)
@@ -816,16 +821,16 @@ class Decider:
         fields = getattr(ev, "__dict__", None) or {}  # as record_field reads them
         notice = fields.get("notice_date")
         action = fields.get("action_date")
-        reward_rec = {"date": ev.date, "rule": rule_id, "points": rule.points,
+        reward_rec = {"date": day, "rule": rule_id, "points": rule.points,
                       "reported": bool(fields.get("reported", False)),
                       "recalled_before_defect": bool(fields.get("recalled_before_defect", False)),
                       "has_notice": notice is not None and action is not None,
-                      "notice_date": notice or ev.date, "action_date": action or ev.date}
+                      "notice_date": notice or day, "action_date": action or day}
         clean = self.reads_clean_record(rule_id)
-        subject = self.subject_record(s, ev.date, clean)
+        subject = self.subject_record(s, day, clean)
         expr = self.c.reward_whens[rule_id]
-        env = {"reward": reward_rec, "subject": subject, "operator": self.operator_facts(operator, ev.date),
-               "as_of": ev.date, **self.collections(s.id, ev.date, self.c.reads(expr))}
+        env = {"reward": reward_rec, "subject": subject, "operator": self.operator_facts(operator, day),
+               "as_of": day, **self.collections(s.id, day, self.c.reads(expr))}
         try:
             # 第十六条、第十七条: every failing condition is named with its article, as for repairs (第十四条).
             failed = failing(self.c.reward_conditions.get(rule_id, ()), env)
@@ -841,22 +846,23 @@ class Decider:
             self.reject(ev, "QR611", f"not eligible: {reason}", cite, subject=s.id)
             return
         granted = sum([e.points for e in self.out.entries.get(s.id, ())
-                       if e.kind == "reward" and self.in_window_entry(e, ev.date)], ZERO)
+                       if e.kind == "reward" and self.in_window_entry(e, day)], ZERO)
         counted = Decimal(value_of(self.c.exprs["rewards.cap.counted"], {"reward": reward_rec, "granted": granted,
                                                                            "subject": subject}))
         counted = exact(max(min(counted, rule.points), ZERO))
-        entry = new_entry(subject=s.id, event=str(ev.id), kind="reward", code=rule_id, title=rule.title,
-                          date=ev.date, points=counted, cite=rule.cite, requested=rule.points, facts=reward_rec)
+        eid = str(ev.id)
+        entry = new_entry(subject=s.id, event=eid, kind="reward", code=rule_id, title=rule.title,
+                          date=day, points=counted, cite=rule.cite, requested=rule.points, facts=reward_rec)
         producer = self.subjects.get(s.producer or "") if s.kind == "product" else s
         if producer is not None:  # 第十条、第十八条: the cap on a producer's line is the producer's
-            entry.line_subject = subject if producer is s else self.subject_record(producer, ev.date, clean)
+            entry.line_subject = subject if producer is s else self.subject_record(producer, day, clean)
         if counted < rule.points:
             entry.status = "capped"
             entry.reason = (f"奖励分上限：周期内已得 {granted} 分，"
                             f"本次 {rule.points} 分中计 {counted} 分，{rule.points - counted} 分超出上限")
             entry.cite = self.m.rewards.cap.cite
         self.out.add(entry)
-        self.out.counted_events.add(str(ev.id))
+        self.out.counted_events.add(eid)
 
 
 #: The typed collections of the subject's counted entries an expression may read (``Decider.collections``).

@@ -225,18 +225,27 @@ def _made(cls: type, values: dict, fields: set):
 
 def entry_result(event, kind, code, title, date, points, counted_points, status, reason, cite, via, of, ordinal,
                  requested, version) -> EntryResult:
-    """:class:`EntryResult` from the engine's own values, every field given (see ``_Out.build``)."""
-    return _made(EntryResult, {"event": event, "kind": kind, "code": code, "title": title, "date": date,
-                               "points": points, "counted_points": counted_points, "status": status, "reason": reason,
-                               "cite": cite, "via": via, "of": of, "ordinal": ordinal, "requested": requested,
-                               "version": version}, _ENTRY_FIELDS)
+    """:class:`EntryResult` from the engine's own values, every field given: ``_made`` written out,
+    as this and :func:`adjustment` are called several times per subject."""
+    obj = _new(EntryResult)
+    _set_dict(obj, {"event": event, "kind": kind, "code": code, "title": title, "date": date, "points": points,
+                    "counted_points": counted_points, "status": status, "reason": reason, "cite": cite, "via": via,
+                    "of": of, "ordinal": ordinal, "requested": requested, "version": version})
+    _set_fields_set(obj, _ENTRY_FIELDS)
+    _set_extra(obj, None)
+    _set_private(obj, None)
+    return obj
 
 
 def adjustment(date, score_date, score, computed_class, official_class, locked, version) -> Adjustment:
-    """:class:`Adjustment` from the engine's own values, every field given (see ``_Out.build``)."""
-    return _made(Adjustment, {"date": date, "score_date": score_date, "score": score, "computed_class": computed_class,
-                              "official_class": official_class, "locked": locked, "version": version},
-                 _ADJUSTMENT_FIELDS)
+    """:class:`Adjustment` from the engine's own values, every field given (``_made`` written out)."""
+    obj = _new(Adjustment)
+    _set_dict(obj, {"date": date, "score_date": score_date, "score": score, "computed_class": computed_class,
+                    "official_class": official_class, "locked": locked, "version": version})
+    _set_fields_set(obj, _ADJUSTMENT_FIELDS)
+    _set_extra(obj, None)
+    _set_private(obj, None)
+    return obj
 
 
 def subject_result(id, kind, name, roles, scored, score, start, live_class, official_class, lock, measures, flags,

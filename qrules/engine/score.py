@@ -103,10 +103,12 @@ class Scorer:
         if counted is None:
             by_entry, lapse = self._by_entry, self.lapse
             # ``anchor`` written out: a repair lapses with its deduction (第十五条第（三）项)
+            # ``e.counted`` written out, as in ``_entry_result``
             counted = self._counted[sid] = [
                 (e.date, e.of.date if (lapse and e.kind == "repair" and e.of is not None) else e.date,
                  self.window_key(e) if by_entry else (), e)
-                for e in self.d.entries.get(sid, ()) if e.counted]
+                for e in self.d.entries.get(sid, ())
+                if (e.status == "counted" or e.status == "capped") and (e.kind != "reward" or e.points > 0)]
         return counted
 
     def live_entries(self, sid: str, at: dt.date) -> list[Entry]:
@@ -134,9 +136,9 @@ class Scorer:
     def _has_record(self, sid: str, at: dt.date) -> bool:
         if self.stays:
             first = self._first_own.get(sid, _MISSING)
-            if first is _MISSING:  # the earliest of the counted entries' dates
+            if first is _MISSING:  # the earliest of the counted entries' dates: the first, in date order
                 counted = self.counted(sid)
-                first = self._first_own[sid] = min([c[0] for c in counted]) if counted else None
+                first = self._first_own[sid] = counted[0][0] if counted else None
             return first is not None and first <= at
         return any(e.counted and self.in_window(e, at) for e in self.d.entries.get(sid, ()))
 
@@ -248,7 +250,7 @@ class Scorer:
             counted = self.counted(sid)
             if not counted:
                 return [], None
-            first = min([c[0] for c in counted])
+            first = counted[0][0]  # in date order (``counted``)
             return self._own_adjustments(sid, first, adjustment_days(self.all_adjustment_dates, first, as_of), as_of)
         first = self.first_record(sid)
         if first is None:
