@@ -629,19 +629,21 @@ class _Run:
 
     def subjects(self) -> Any:
         """Subjects with the scope (第二条) and jurisdiction checks as the engine's subject views make
-        them: a product without a region takes its producer's."""
+        them: a product without a region takes its producer's. ``producer_pos``: a product's producer's row."""
         from .engine import division_prefix
 
         pl, m = self.pl, self.m
         prefix = division_prefix(m.jurisdiction.division)
         s = self.t.subjects
         products = (s["kind"] == "product").any()
-        own = s.lazy().select(pl.col("id").alias("producer"), pl.col("region").alias("__pregion")).unique(
-            "producer", keep="first")
+        own = s.lazy().select(pl.col("id").alias("producer"), pl.col("region").alias("__pregion"),
+                              producer_pos=pl.int_range(pl.len(), dtype=pl.Int64)).unique("producer", keep="first")
         s = s.lazy().with_columns(producer=pl.when(pl.col("kind") == "product").then(pl.col("producer")))
         if products:
             s = s.join(own, on="producer", how="left", maintain_order="left").with_columns(
                 region=pl.coalesce("region", "__pregion")).drop("__pregion")
+        else:
+            s = s.with_columns(producer_pos=pl.lit(None, dtype=pl.Int64))
         out_of_scope = pl.col("category").is_in(list(m.scope.excluded_categories)).fill_null(False)
         outside = pl.col("region").is_not_null() & ~pl.col("region").str.starts_with(prefix)
         return s.with_columns(
@@ -683,7 +685,7 @@ class _Run:
         if "_known" not in self.__dict__:
             self._known = self.S.select(pl.col("id").alias("sid"), "roles", "exc_code", "exc_reason", "exc_cite",
                                         *[pl.col(f).alias(f"s_{f}") for f in self._SUBJECT_FIELDS], s_pos=pl.col("pos"),
-                                        known=pl.lit(True))
+                                        s_producer_pos=pl.col("producer_pos"), known=pl.lit(True))
         j = pairs.collect(engine=MEMORY) if isinstance(pairs, pl.LazyFrame) else pairs
         rows = j["s_row"] if "s_row" in j.columns else None  # the rows the tables found (Tables.subject_rows)
         if rows is None:
@@ -986,9 +988,12 @@ class _Run:
                             pl.col("sid"))
                 own = own.filter(applies)
             cands.append(cand(own, pl.col("sid"), pl.col("item"), 0, 0, none))
-            producers = own.join(S.filter(pl.col("exc_code").is_null()).select(
-                s_producer=pl.col("id"), **{f"p_{f}": pl.col(f) for f in self._SUBJECT_FIELDS},
-                p_roles=pl.col("roles"), p_pos=pl.col("pos")), on="s_producer")
+            # each product's producer, by its row (the subjects' producer_pos), kept when it may be scored
+            producers = own.filter(pl.col("s_producer_pos").is_not_null())
+            producers = producers.with_columns(S.select(
+                **{f"p_{f}": pl.col(f) for f in self._SUBJECT_FIELDS}, p_roles=pl.col("roles"), p_pos=pl.col("pos"),
+                p_exc=pl.col("exc_code")).gather(producers["s_producer_pos"])).filter(
+                pl.col("p_exc").is_null()).drop("p_exc")
             for i, link in enumerate(m.links.producer_of_product):  # 第十二条第（一）、（二）项
                 ok = pl.col("item").is_in(list(link.items))
                 when = self.c.link_whens.get(("producer_of_product", i))
