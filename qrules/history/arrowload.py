@@ -110,7 +110,6 @@ class _Run:
         self.files = {what: raw.file for what, raw in raws.items() if raw is not None}
         self.live: dict[str, Any] = {}
         self.ids: dict[str, Any] = {}
-        self.subject_refs: Any = None  # the reference check's (event row, place, subject row) of each name found
         checks = {what: check(raw.frame) for what, check in (("subjects", check_subjects), ("events", check_events))
                   if (raw := raws[what]) is not None and raw.frame.height}
         typed = dict(zip(checks, pl.collect_all(list(checks.values()))))  # both tables at once
@@ -237,13 +236,6 @@ class _Run:
                            schema={"sid": pl.Utf8, "inv_reason": pl.Utf8})
         S = self._compact("subjects", Tables.subject_schema())
         E = self._compact("events", Tables.event_schema())
-        # the subjects' rows the reference check found (Tables.subject_rows); none when it had no event
-        from .arrowrefs import subject_rows
-
-        refs = self.subject_refs if self.subject_refs is not None else pl.DataFrame(
-            schema={"__pos": pl.Int64, "seq": pl.Int64, "column": pl.Utf8, "__srow": pl.Int64})
-        self.subject_refs = None
-        E = E.with_columns(*subject_rows(pl, refs, self.live["events"], E))
         tables = Tables(S.drop("__line"), E.drop("__line"), inv)
         spans = (self.files.get("subjects"), S["__line"], self.files.get("events"), E["__line"])
         return ColumnarHistory(tables, list(loader.diags.items), dict(loader.invalid), list(loader.rejected), spans)

@@ -50,41 +50,8 @@ def _subject_refs(pl: Any, E: Any) -> Any:
     return pl.concat(parts)
 
 
-def subject_rows(pl: Any, refs: Any, live: Any, events: Any) -> tuple[Any, Any]:
-    """``subject_row`` and ``subjects_rows`` (:meth:`qrules.columnar.Tables.subject_rows`) for the
-    valid events, from the rows :func:`check_references` found (``refs``: ``__pos``, ``seq`` — the
-    place in the list —, ``column``, ``__srow``), ``live`` (which events are valid, by file row)
-    and the valid ``events`` (their ``kind`` and ``subjects``). A name found nowhere keeps a null;
-    a kind not of ``Tables.ROWS_OF`` has none."""
-    from ..columnar import Tables
-
-    import numpy as np
-    import pyarrow as pa
-
-    at = np.cumsum(live) - 1  # a file row's place among the valid events
-    pos, seq, row = refs["__pos"].to_numpy(), refs["seq"].to_numpy(), refs["__srow"].to_numpy()
-    keep = live[pos]
-    one_ref = (refs["column"] == "subject").to_numpy() & keep
-    n = int(live.sum())
-    one = np.full(n, -1, dtype=np.int64)
-    one[at[pos[one_ref]]] = row[one_ref]
-    lengths = events["subjects"].list.len()
-    absent = lengths.is_null() | ~events["kind"].is_in(list(Tables.ROWS_OF))
-    offsets = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(lengths.fill_null(0).to_numpy(), out=offsets[1:])
-    many_ref = (refs["column"] == "subjects").to_numpy() & keep
-    values = np.full(int(offsets[-1]), -1, dtype=np.int64)
-    values[offsets[at[pos[many_ref]]] + seq[many_ref]] = row[many_ref]
-    many = pa.LargeListArray.from_arrays(pa.array(offsets), pa.array(values, mask=values < 0),
-                                         mask=absent.to_arrow())
-    return (pl.Series("subject_row", one).set(pl.Series(one < 0), None),
-            pl.from_arrow(many).alias("subjects_rows").cast(pl.List(pl.Int64)))
-
-
 def check_references(run: Any) -> None:
     """Report the events' reference problems (in RecordLoader's order) and drop those events."""
-    from ..columnar import Tables
-
     pl, loader = run.pl, run.loader
     S = run.valid("subjects", "id", "kind")
     E = run.valid("events", "id", "kind", "date", "subjects", "subject", "of", *[c for cs in _CHANGES.values() for c in cs])
@@ -98,15 +65,10 @@ def check_references(run: Any) -> None:
     todo: list[tuple] = []  # (pos, seq, line, eid, kind, check, details...)
 
     lazy = E.lazy()
-    # the subjects are final here (the checks that drop subjects came first): a subject's row among
-    # them is its row in the tables, handed on so that the evaluation never looks it up again
-    named = _subject_refs(pl, lazy).join(S.lazy().select(pl.col("id").alias("value"), pl.col("kind").alias("t_kind"),
-                                                         __srow=pl.int_range(pl.len(), dtype=pl.Int64)),
-                                         on="value", how="left")
-    found = named.filter(pl.col("kind").is_in(list(Tables.ROWS_OF)) & pl.col("__srow").is_not_null()).select(
-        "__pos", "seq", "column", "__srow")
+    refs = _subject_refs(pl, lazy).join(S.lazy().select(pl.col("id").alias("value"), pl.col("kind").alias("t_kind")),
+                                        on="value", how="left")
     refused = pl.Series(list(invalid), dtype=pl.Utf8)  # a name of a refused subject is kept: the engine rejects it
-    refs = named.filter((pl.col("t_kind").is_null() & ~pl.col("value").is_in(refused.implode()))
+    refs = refs.filter((pl.col("t_kind").is_null() & ~pl.col("value").is_in(refused.implode()))
                        | (pl.col("want").is_not_null() & (pl.col("t_kind") != pl.col("want"))))
     heads = lazy.select(pl.col("id").alias("of"), pl.col("kind").alias("t_kind"), pl.col("date").alias("t_date"))
     ofs = lazy.filter(pl.col("kind").is_in(list(_WANT))).select("__pos", "__line", "id", "kind", "of", "date",
@@ -122,7 +84,7 @@ def check_references(run: Any) -> None:
         | wrong.fill_null(False) \
         | ((pl.col("kind") == "correction") & (pl.col("date") < pl.col("t_date")).fill_null(False)) \
         | ((pl.col("kind") == "correction") & unknown & pl.col("t_kind").is_not_null())
-    refs, ofs, run.subject_refs = pl.collect_all([refs, ofs.filter(odd), found])  # the joins at once
+    refs, ofs = pl.collect_all([refs, ofs.filter(odd)])  # both joins at once
     for pos, line, eid, kind, seq, column, value, want, t_kind in refs.select(
             "__pos", "__line", "id", "kind", "seq", "column", "value", "want", "t_kind").iter_rows():
         todo.append((pos, seq, line, eid, kind, "subject", column, value, want, t_kind))
