@@ -10,7 +10,8 @@ Sections, each reported as the median of several runs with the peak memory:
   (b) the full guangdong-2021 ruleset over synthetic corpora via `qrules batch`
       (Parquet in and out when pyarrow is installed, else CSV), wall time including loading.
   (c) single-subject latency through the Python API (one subject with 5 and with 20 events, a
-      producer with 3 products): median and p90 µs per call, and how much of it deciding the events takes.
+      producer with 3 products): median and p90 µs per call, how much of it deciding the events takes,
+      and the Python bytecodes and function calls per call (a count: the same under any load).
   (d) `qrules check rulesets/haojiang-2023.yaml` wall time including interpreter start-up,
       CLI start-up alone, the in-process check, and one evaluation of a compiled expression.
 No timing is asserted anywhere; this prints figures against the targets.
@@ -440,6 +441,30 @@ def latency_histories() -> dict[str, tuple[str, dict]]:
             "producer with 3 products, 15 events": ("op3", producer)}
 
 
+def bytecodes_per_call(call, n: int = 5) -> tuple[int, int]:
+    """Python bytecodes and function calls one ``call()`` executes (``sys.settrace`` with opcode
+    events): a figure of the work done that does not move with the machine's load, as wall and
+    CPU times on a shared machine do (instruction counts need valgrind, not always installed)."""
+    counts = [0, 0]
+
+    def opcode(frame, event, arg):
+        if event == "opcode":
+            counts[0] += 1
+        return opcode
+
+    def called(frame, event, arg):
+        counts[1] += 1
+        frame.f_trace_opcodes = True
+        return opcode
+    sys.settrace(called)
+    try:
+        for _ in range(n):
+            call()
+    finally:
+        sys.settrace(None)
+    return counts[0] // n, counts[1] // n
+
+
 def bench_latency(repeat: int) -> None:
     """(c) evaluate(compiled, history, as_of, subjects=[id]) per call: median and p90 over batches."""
     from qrules.engine import connected_part, decide_timeline, evaluate, subject_views, timeline_of
@@ -468,6 +493,9 @@ def bench_latency(repeat: int) -> None:
         # CPU time beside wall time: on a shared machine the wall figures also count the others' work.
         row("c", f"evaluate({what}), median / p90 (CPU median)",
             f"{med:,.0f} / {p90:,.0f} µs ({statistics.median(cpu):,.0f} µs)", target, verdict)
+        ops, calls_made = bytecodes_per_call(lambda: evaluate(compiled, history, AS_OF, subjects=[sid]))
+        row("c", f"  Python bytecodes / function calls per call ({what})",
+            f"{ops:,} / {calls_made:,} (counted, not timed: the same under any load)")
         # Where it goes: phase 1 alone (every entry decided, engine.decide), measured the same way;
         # the rest is scoring at the adjustment dates and building the result.
         tl = timeline_of(compiled)

@@ -78,14 +78,14 @@ def _entry_result(e: Entry, scorer: Scorer, as_of: dt.date, used: dict[tuple, En
     kind = e.kind
     # ``e.counted`` written out: a counted or capped entry (a reward only with points left)
     if (status == "counted" or status == "capped") and (kind != "reward" or e.points > 0):
-        key = (e.subject, e.event, kind)
-        if (key not in used) if own else not scorer.in_window(e, as_of):
+        taken = used.get((e.subject, e.event, kind))
+        if (taken is None) if own else not scorer.in_window(e, as_of):
             status = "lapsed" if kind == "repair" else "outside_window"
             reason = ("所修复的扣分已超出统计周期，修复分不再统计" if kind == "repair"
                       else f"超出统计周期（最近{param_text(scorer.c.params.get('window'))}）")
             cite = (scorer.c.model.repair.lapses_with_deduction.cite if kind == "repair"
                     else scorer.c.cites.get("window"))
-        elif key not in used:
+        elif taken is None:
             status = "superseded"
             reason = "同一事项在生产者的产品记录中以较重分值计入，只记一次"
             cite = scorer.c.model.dedup.once_per_event.cite
@@ -94,7 +94,6 @@ def _entry_result(e: Entry, scorer: Scorer, as_of: dt.date, used: dict[tuple, En
                           f"（entry of product {e.via_product}'s event: counted in that product's term only）")
                 cite = scorer.c.cites.get("producer")
         else:
-            taken = used[key]
             counted_points = taken.points
             if taken is not e:  # re-capped on a producer's line (第十条、第十八条)
                 status, reason, cite = taken.status, taken.reason, taken.cite

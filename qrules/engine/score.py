@@ -176,8 +176,8 @@ class Scorer:
     def _account(self, sid: str, at: dt.date) -> Account:
         s = self.subjects[sid]
         own = self.live_entries(sid, at)
-        if s.kind == "operator" and self.lowest_product:
-            products = [p for p in self.products_of.get(sid, []) if self.has_record(p, at)]
+        if s.kind == "operator" and self.lowest_product and sid in self.products_of:
+            products = [p for p in self.products_of[sid] if self.has_record(p, at)]
             if products:
                 best: Account | None = None
                 for p in products:
