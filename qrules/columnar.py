@@ -1264,13 +1264,13 @@ class _Run:
         if "_runs" not in self.__dict__:  # the rule's shape, and its runs over every decided date: once per run
             self._interval = is_interval(self.c.exprs["window.counts"].node)
             self._runs = window_runs(pl, self.b.win("p_date", "date"), self.event_days, self._interval,
-                                     self.b.__dict__.setdefault("_window_starts", {}))
+                                     self.b.__dict__.setdefault("_window_bounds", {}))
         dates = frame["date"].to_numpy()
         groups = frame.select((pl.col(who) != pl.col(who).shift(1)).fill_null(True).cum_sum()).to_series().to_numpy()
         first = earliest_in_window(groups, dates, self._runs) if self._runs is not None else None
         if first is None and self._runs is not None:  # a date the run did not decide: the runs of these dates
             runs = window_runs(pl, self.b.win("p_date", "date"), frame["date"], self._interval,
-                               self.b.__dict__.setdefault("_window_starts", {}))
+                               self.b.__dict__.setdefault("_window_bounds", {}))
             first = earliest_in_window(groups, dates, runs) if runs is not None else None
         return first
 
@@ -1709,8 +1709,17 @@ class _Run:
 
     def window_counts(self, anchors: np.ndarray, dates: np.ndarray) -> np.ndarray:
         """The window rule (第七条) at each of ``dates`` for each anchor (days since 1970): a
-        (anchors × dates) boolean array, the rule evaluated once over their pairs."""
+        (anchors × dates) boolean array. A rule counting one interval of days around each date is
+        its bounds at each date (:func:`qrules.columnar_window.window_bounds`, kept by the backend);
+        another is evaluated once over the pairs."""
+        from .columnar_window import is_interval, window_bounds
+
         pl = self.pl
+        if is_interval(self.c.exprs["window.counts"].node):
+            bounds = window_bounds(pl, self.b.win("p_date", "date"), dates,
+                                   self.b.__dict__.setdefault("_window_bounds", {}))
+            if bounds is not None:
+                return (anchors[:, None] >= bounds[0][None, :]) & (anchors[:, None] <= bounds[1][None, :])
         grid = pl.DataFrame({"anchor": np.repeat(anchors, len(dates)), "at": np.tile(dates, len(anchors))},
                             schema={"anchor": pl.Int64, "at": pl.Int64}).with_columns(
             pl.col("anchor", "at").cast(pl.Int32).cast(pl.Date))

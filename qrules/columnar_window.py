@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["window_runs", "earliest_in_window", "pairs_in_window", "is_interval"]
+__all__ = ["window_runs", "window_bounds", "earliest_in_window", "pairs_in_window", "is_interval"]
 
 #: Up to this many dates, their distinct days are found with numpy (a polars query costs more).
 _NUMPY_ROWS = 100_000
@@ -66,7 +66,7 @@ def window_runs(pl: Any, win: Any, dates: Any, interval: bool = False,
     entry) and ``date`` (the as-of date) — counts there), or ``None`` when at some date the dates
     counted are not one run ending on that date. ``interval``: the rule is known to count one
     interval of dates (:func:`is_interval`); then each date's first counted calendar day is found
-    by bisection (:func:`window_starts`, kept in ``memo`` across runs of one ruleset when given)."""
+    by bisection (:func:`window_bounds`, kept in ``memo`` across runs of one ruleset when given)."""
     if interval and dates.len() <= _NUMPY_ROWS:  # a few dates (the distinct ones of a run): numpy, no query
         distinct = np.unique(dates.drop_nulls().to_numpy().astype("datetime64[D]"))
         days = None
@@ -77,10 +77,10 @@ def window_runs(pl: Any, win: Any, dates: Any, interval: bool = False,
     if m == 0:
         return np.zeros(0, dtype="datetime64[D]"), np.zeros(0, dtype=np.int64)
     if interval:
-        starts = window_starts(pl, win, distinct.view(np.int64), {} if memo is None else memo)
-        if starts is None:
+        bounds = window_bounds(pl, win, distinct.view(np.int64), {} if memo is None else memo)
+        if bounds is None:
             return None
-        return distinct, np.searchsorted(distinct.view(np.int64), starts, side="left")
+        return distinct, np.searchsorted(distinct.view(np.int64), bounds[0], side="left")
     lo = np.empty(m, dtype=np.int64)
     grid = pl.DataFrame({"p_date": days, "a": np.arange(m, dtype=np.int64)})
     step = max(1, _BLOCK_PAIRS // m)
@@ -97,19 +97,21 @@ def window_runs(pl: Any, win: Any, dates: Any, interval: bool = False,
     return distinct, lo
 
 
-#: The earliest day a window start is looked for (0001-01-01, in days since 1970-01-01): an
-#: interval rule still counting on that day counts every date a history can hold.
-_FIRST_DAY = -719_162
+#: The earliest and the last day a window bound is looked for (0001-01-01 and 9999-12-31, in days
+#: since 1970-01-01): an interval rule still counting there counts every date a history can hold.
+_FIRST_DAY, _LAST_DAY = -719_162, 2_932_896
 
 
-def window_starts(pl: Any, win: Any, days: np.ndarray, memo: dict) -> np.ndarray | None:
-    """For each of ``days`` (days since 1970-01-01) under an interval window rule: the first
-    calendar day it counts there, or ``None`` when some day's own day does not count.
+def window_bounds(pl: Any, win: Any, days: np.ndarray, memo: dict) -> tuple[np.ndarray, np.ndarray] | None:
+    """For each of ``days`` (days since 1970-01-01) under an interval window rule (:func:`is_interval`):
+    the first and the last calendar day it counts there, or ``None`` when some day's own day does
+    not count.
 
-    The rule counts one interval holding the day itself, so over the days before it the rule is
-    false up to the start and true after it: a bisection over the calendar, all days at once, about
-    twenty evaluations of the rule. The start depends on the rule and the day only, never on the
-    data: ``memo`` (day -> start, ``None`` for a day not counting itself) keeps it for later runs."""
+    The rule counts one interval holding the day itself, so before the day it is false up to the
+    start and true after it, and after the day true up to the end: two bisections over the
+    calendar, all days at once, about twenty evaluations of the rule each. The bounds depend on the
+    rule and the day only, never on the data: ``memo`` (day -> (start, end), ``None`` for a day
+    not counting itself) keeps them for later runs."""
     todo = np.array([d for d in days.tolist() if d not in memo], dtype=np.int64)
     if len(todo):
         def counts(entry: np.ndarray) -> np.ndarray:
@@ -117,17 +119,25 @@ def window_starts(pl: Any, win: Any, days: np.ndarray, memo: dict) -> np.ndarray
                                   "date": pl.Series(todo, dtype=pl.Int32).cast(pl.Date)})
             return frame.select(win.fill_null(False)).to_series().to_numpy()
         own = counts(todo)
-        lo, hi = np.full(len(todo), _FIRST_DAY, dtype=np.int64), todo.copy()
+        lo, hi = np.full(len(todo), _FIRST_DAY, dtype=np.int64), todo.copy()  # the start: first day counted
         while (left := own & (lo < hi)).any():
             mid = (lo + hi) // 2
             inside = counts(np.where(left, mid, todo))
             hi = np.where(left & inside, mid, hi)
             lo = np.where(left & ~inside, mid + 1, lo)
-        memo.update(zip(todo.tolist(), [int(x) if ok else None for x, ok in zip(lo.tolist(), own.tolist())]))
-    starts = [memo[d] for d in days.tolist()]
-    if any(x is None for x in starts):
+        start = lo
+        lo, hi = todo.copy(), np.full(len(todo), _LAST_DAY, dtype=np.int64)  # the end: last day counted
+        while (left := own & (lo < hi)).any():
+            mid = (lo + hi + 1) // 2
+            inside = counts(np.where(left, mid, todo))
+            lo = np.where(left & inside, mid, lo)
+            hi = np.where(left & ~inside, mid - 1, hi)
+        memo.update(zip(todo.tolist(), [(int(a), int(z)) if ok else None
+                                        for a, z, ok in zip(start.tolist(), lo.tolist(), own.tolist())]))
+    bounds = [memo[d] for d in days.tolist()]
+    if any(x is None for x in bounds):
         return None
-    return np.array(starts, dtype=np.int64)
+    return np.array([a for a, _ in bounds], dtype=np.int64), np.array([z for _, z in bounds], dtype=np.int64)
 
 
 def earliest_in_window(groups: np.ndarray, dates: np.ndarray,

@@ -15,7 +15,7 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qrules.columnar_window import earliest_in_window, pairs_in_window, window_runs, window_starts
+from qrules.columnar_window import earliest_in_window, pairs_in_window, window_bounds, window_runs
 
 # "as_of - 36 months < entry.date <= as_of" as the backend compiles it, over p_date (entry) and date (as-of)
 WINDOW = (pl.col("p_date") > pl.col("date").dt.offset_by("-36mo")) & (pl.col("p_date") <= pl.col("date"))
@@ -143,25 +143,36 @@ def _day(d: dt.date) -> int:
     return (d - dt.date(1970, 1, 1)).days
 
 
-def test_art7_window_start_is_the_first_calendar_day_counted_and_kept_for_later_runs():
-    """Hand-computed: at 2024-03-31 "as_of - 36 months < entry.date" first counts 2021-04-01
-    (2021-03-31 itself is not after as_of - 36 months); at 2021-01-01 it first counts 2018-01-02.
-    The starts are the rule's alone: a second call with the same memo evaluates nothing (a rule that
-    would fail if evaluated gives the same answer)."""
+def test_art7_window_bounds_are_the_first_and_last_calendar_days_counted_and_kept_for_later_runs():
+    """Hand-computed: at 2024-03-31 "as_of - 36 months < entry.date <= as_of" first counts 2021-04-01
+    (2021-03-31 itself is not after as_of - 36 months) and last counts 2024-03-31; at 2021-01-01 it
+    counts 2018-01-02 to 2021-01-01. The bounds are the rule's alone: a second call with the same memo
+    evaluates nothing (a rule that would fail if evaluated gives the same answer)."""
     memo: dict = {}
     days = np.array([_day(dt.date(2021, 1, 1)), _day(dt.date(2024, 3, 31))], dtype=np.int64)
-    starts = window_starts(pl, WINDOW, days, memo)
+    starts, ends = window_bounds(pl, WINDOW, days, memo)
     assert starts.tolist() == [_day(dt.date(2018, 1, 2)), _day(dt.date(2021, 4, 1))]
+    assert ends.tolist() == days.tolist()
     failing = pl.col("no such column") > 0
-    assert window_starts(pl, failing, days, memo).tolist() == starts.tolist()
+    again = window_bounds(pl, failing, days, memo)
+    assert again[0].tolist() == starts.tolist() and again[1].tolist() == ends.tolist()
 
 
-def test_art7_window_start_of_a_rule_not_counting_its_own_day_is_none():
-    """A window that does not count the as-of date itself is not a run ending there: no start, and the
-    caller pairs rows instead (window_runs gives None, with or without a memo)."""
+def test_art7_window_bounds_of_a_window_reaching_past_its_day_and_of_one_without_end():
+    """A window counting ten days after the as-of date ends there (2024-01-12 for 2024-01-02); one
+    with no lower bound starts on the first day a history can hold (0001-01-01)."""
+    ahead = (pl.col("p_date") > pl.col("date").dt.offset_by("-36mo")) & (pl.col("p_date") <= pl.col("date").dt.offset_by("10d"))
+    day = np.array([_day(dt.date(2024, 1, 2))])
+    assert window_bounds(pl, ahead, day, {})[1].tolist() == [_day(dt.date(2024, 1, 12))]
+    assert window_bounds(pl, pl.col("p_date") <= pl.col("date"), day, {})[0].tolist() == [_day(dt.date(1, 1, 1))]
+
+
+def test_art7_window_bounds_of_a_rule_not_counting_its_own_day_are_none():
+    """A window that does not count the as-of date itself is not a run ending there: no bounds, and
+    the caller pairs rows instead (window_runs gives None, with or without a memo)."""
     strict = (pl.col("p_date") > pl.col("date").dt.offset_by("-36mo")) & (pl.col("p_date") < pl.col("date"))
     memo: dict = {}
-    assert window_starts(pl, strict, np.array([_day(dt.date(2024, 1, 2))]), memo) is None
+    assert window_bounds(pl, strict, np.array([_day(dt.date(2024, 1, 2))]), memo) is None
     assert memo == {_day(dt.date(2024, 1, 2)): None}
     assert window_runs(pl, strict, pl.Series([dt.date(2024, 1, 2)], dtype=pl.Date), interval=True, memo=memo) is None
 
