@@ -67,10 +67,52 @@ def date_sums(group: np.ndarray, n: int, mask: np.ndarray, points: np.ndarray, i
               k_all: int, k_now: int, counts: bool = True) -> DateSums:
     """:class:`DateSums` for ``n`` groups over ``k_all`` dates (at most :data:`MASK_DATES`) from the
     entries' group numbers, date masks (:func:`masks_for`), points (scaled integers) and kinds;
-    ``counts``: whether ``count`` is wanted (``None`` otherwise). One bincount per date."""
+    ``counts``: whether ``count`` is wanted (``None`` otherwise). When each entry counts on a run of
+    dates (a window of one interval), two bincounts of differences; else one bincount per date."""
+    weights = points.astype(np.float64)
+    spans = _spans(mask)
+    if spans is not None:  # every entry counts on a run of dates: sums as differences, one bincount
+        total, count = _run_sums(group, n, spans, weights, k_all, counts)
+    else:
+        total, count = _date_by_date(group, n, mask, weights, k_all, counts)
+    now = ((mask >> np.int64(k_now)) & 1).astype(bool)
+    g, nonzero, ded = group[now], points[now] != 0, is_deduction[now]
+    return DateSums(total=total.T, count=None if count is None else count.T,
+                    live_deductions=np.bincount(g[ded], minlength=n),
+                    entries_counted=np.bincount(g[nonzero], minlength=n),
+                    deductions=np.bincount(g[nonzero & ded], minlength=n))
+
+
+def _spans(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """(entries with a date, the first and the last date index of each) when every mask is one run
+    of set bits — the entries of a window that counts one interval of days — else ``None``."""
+    low = mask & -mask
+    if (((mask + low) & mask) != 0).any():
+        return None
+    live = np.flatnonzero(mask)
+    first = np.bitwise_count(low[live] - 1).astype(np.int64)
+    return live, first, first + np.bitwise_count(mask[live]).astype(np.int64) - 1
+
+
+def _run_sums(group: np.ndarray, n: int, spans: tuple, weights: np.ndarray, k_all: int,
+              counts: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    """(dates × groups) sums of entries each counting on dates ``first..last``: +points at its
+    first date, -points after its last, summed along the dates (exact: scaled integers far below 2**53)."""
+    live, first, last = spans
+    g = group[live] * (k_all + 1)
+
+    def summed(w: np.ndarray | None) -> np.ndarray:
+        diff = np.bincount(g + first, weights=w, minlength=n * (k_all + 1))
+        diff -= np.bincount(g + last + 1, weights=w, minlength=n * (k_all + 1))
+        return np.cumsum(diff.reshape(n, k_all + 1), axis=1)[:, :k_all].T.astype(np.int64)
+    return summed(weights[live]), summed(None) if counts else None
+
+
+def _date_by_date(group: np.ndarray, n: int, mask: np.ndarray, weights: np.ndarray, k_all: int,
+                  counts: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    """(dates × groups) sums of entries counting on any set of dates: one bincount per date."""
     total = np.empty((k_all, n), dtype=np.int64)
     count = np.empty((k_all, n), dtype=np.int64) if counts else None
-    weights = points.astype(np.float64)
     for k in range(k_all):
         inside = ((mask >> np.int64(k)) & 1).astype(bool)
         g = group[inside]
@@ -78,12 +120,7 @@ def date_sums(group: np.ndarray, n: int, mask: np.ndarray, points: np.ndarray, i
         total[k] = np.bincount(g, weights=weights[inside], minlength=n)
         if count is not None:
             count[k] = np.bincount(g, minlength=n)
-    now = ((mask >> np.int64(k_now)) & 1).astype(bool)
-    g, nonzero, ded = group[now], points[now] != 0, is_deduction[now]
-    return DateSums(total=total.T, count=None if count is None else count.T,
-                    live_deductions=np.bincount(g[ded], minlength=n),
-                    entries_counted=np.bincount(g[nonzero], minlength=n),
-                    deductions=np.bincount(g[nonzero & ded], minlength=n))
+    return total, count
 
 
 def lowest_lines(total: np.ndarray, held: np.ndarray, starts: np.ndarray) -> np.ndarray:

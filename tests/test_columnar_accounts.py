@@ -54,6 +54,26 @@ def test_art8_sums_per_group_and_date_and_counts_at_the_as_of_date():
     assert lean.count is None and lean.total.tolist() == s.total.tolist()
 
 
+masks = st.lists(st.tuples(st.integers(0, 4), st.integers(0, 2**7 - 1), st.integers(-60, 30)), max_size=40)
+
+
+@given(masks, st.booleans())
+@settings(max_examples=80, deadline=None)
+def test_art8_sums_over_runs_of_dates_equal_the_date_by_date_sums(rows, runs_only):
+    """第七条、第八条: when every entry counts on a run of dates (a window of one interval), the sums
+    are made from differences; they equal a plain sum per group and date. Masks that are not runs
+    (a gap) take the date-by-date sums, also equal."""
+    if runs_only:  # keep each mask's lowest run of bits only
+        rows = [(g, m & ~((m | (m - 1)) + 1) if m else 0, p) for g, m, p in rows]
+    group = np.array([g for g, _, _ in rows], dtype=np.int64)
+    mask = np.array([m for _, m, _ in rows], dtype=np.int64)
+    points = np.array([p for _, _, p in rows], dtype=np.int64)
+    got = date_sums(group, 5, mask, points, points < 0, 7, 3)
+    want = [[sum(p for g, m, p in rows if g == grp and m >> k & 1) for k in range(7)] for grp in range(5)]
+    count = [[sum(1 for g, m, _ in rows if g == grp and m >> k & 1) for k in range(7)] for grp in range(5)]
+    assert got.total.tolist() == want and got.count.tolist() == count
+
+
 def test_art10_lowest_line_ties_go_to_the_smallest_product_id():
     """第十条: per producer and date the lowest held line; a tie to the first row (the smallest
     product id, the rows being sorted by it); a producer holding no line gets -1."""
