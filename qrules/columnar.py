@@ -1408,13 +1408,12 @@ class _Run:
                 many = pl.concat_str([pl.when(x).then(pl.lit(f"{c.reason}（{c.cite}）" if c.cite else c.reason))
                                       for x, c in zip(f, conds)], separator="；", ignore_nulls=True)
                 first_cite = pl.coalesce([pl.when(x).then(pl.lit(c.cite, dtype=pl.Utf8)) for x, c in zip(f, conds)])
-                cur = cur.with_columns(__ok=n == 0, __reason=pl.format("not eligible for repair（不予修复）: {}",
-                                                                       pl.when(n == 1).then(one).otherwise(many)),
-                                       __cite=pl.when(n == 1).then(first_cite))
-                ok = cur["__ok"].to_numpy()
-                self.reject(cur.filter(~pl.col("__ok")), "QR608", pl.col("__reason"), pl.col("__cite"),
-                            pl.col("subject"))
-                rows, cur = rows[ok], cur.filter(pl.col("__ok"))
+                ok = cur.select(n == 0).to_series().to_numpy()
+                if not ok.all():  # the reasons worded for the refused entries only
+                    self.reject(cur.filter(pl.Series(~ok)), "QR608",
+                                pl.format("not eligible for repair（不予修复）: {}", pl.when(n == 1).then(one).otherwise(many)),
+                                pl.when(n == 1).then(first_cite), pl.col("subject"))
+                    rows, cur = rows[ok], cur.filter(pl.Series(ok))
                 if rows.size == 0:
                     continue
             allowed = b.value(cur, limit, "repair.limit.allowed_when", cols, "repair.limit.allowed_when").to_numpy()
