@@ -459,3 +459,17 @@ def test_art10_a_producers_terms_made_once_per_evaluation_equal_terms_made_afres
     terms_asked = sum(len([p for p in shared.products_of[sid] if shared.has_record(p, day)])
                       for sid in producers for day in days)
     assert made > 20 and len(shared._terms) < terms_asked  # terms were reused
+
+
+def test_items_and_reward_rules_as_plain_records_carry_every_field_once_per_ruleset(compiled):
+    """The decider reads the ruleset's items (第十一条、第十二条) and reward rules (第十六条、第十七条)
+    as plain records made once per ruleset: each carries every field of its model, unchanged."""
+    from qrules.engine.decide import plain_records
+
+    items, rules = plain_records(compiled)
+    m = compiled.model
+    assert set(items) == set(m.items) and set(rules) == set(m.rewards.rules)
+    for plain, models in ((items, m.items), (rules, m.rewards.rules)):
+        for code, model in models.items():
+            assert {name: getattr(plain[code], name) for name in type(model).model_fields} == dict(model)
+    assert plain_records(compiled) is plain_records(compiled)

@@ -131,6 +131,26 @@ class Decisions:
         self.entries.setdefault(entry.subject, []).append(entry)
 
 
+class _Plain:
+    """A record of the ruleset with its fields as plain attributes (see :func:`plain_records`)."""
+
+    def __init__(self, fields: dict[str, Any]):
+        self.__dict__.update(fields)
+
+
+def plain_records(compiled) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The ruleset's items and reward rules as plain objects, made once per ruleset: the engine
+    reads their fields for every event, and a read on a pydantic model goes through its
+    ``__getattr__`` hook, which turns off CPython's attribute specialisation."""
+    hit = compiled._window_cache.get(("plain records",))  # the memo, read without a call
+    if hit is None:
+        m = compiled.model
+        hit = compiled.memo(("plain records",), lambda: (
+            {code: _Plain(item.__dict__) for code, item in m.items.items()},
+            {code: _Plain(rule.__dict__) for code, rule in m.rewards.rules.items()}))
+    return hit
+
+
 def record_field(record: Any, name: str, default: Any = None) -> Any:
     """A field of a history record, or ``default`` when that kind of record has no such field.
 
@@ -162,6 +182,7 @@ class Decider:
                         if timeline is not None and not self.switches else None)
         self.dedup_when = compiled.exprs["dedup.spot_check.deduplicated_when"]
         self.points_expr = compiled.exprs["intentional.points"]
+        self.items, self.rules = plain_records(compiled)
         self.filings: dict[str, list[tuple[dt.date, bool]]] = {}
         self._filing_dates: dict[str, tuple[dt.date | None, dt.date | None]] = {}
         self.spot_checks: dict[str, list[tuple[dt.date, bool]]] = {}  # subject -> (date, passed)
@@ -189,6 +210,7 @@ class Decider:
             self.c, self.m = piece.compiled, piece.compiled.model
             self.dedup_when = self.c.exprs["dedup.spot_check.deduplicated_when"]
             self.points_expr = self.c.exprs["intentional.points"]
+            self.items, self.rules = plain_records(self.c)
             self.out.current = piece.label
         if not piece.covers(day) and piece is self.timeline.at(day):
             self.out.out_of_force.append(self.timeline.out_of_force(day))
@@ -367,7 +389,7 @@ class Decider:
     # -- deductions ------------------------------------------------------------------------
     def deduction(self, ev: Any) -> None:
         code = ev.item  # read once: attributes of a history record are read through pydantic's hook
-        item = self.m.items.get(code)
+        item = self.items.get(code)
         if item is None:
             hint = did_you_mean(ev.item, self.m.items)
             self.reject(ev, "QR601", f"unknown item '{ev.item}'" + (f" ({hint})" if hint else ""),
@@ -588,7 +610,7 @@ class Decider:
 
     def make_deduction(self, ev: Any, sid: str, code: str, via: str | None, cite: str | None,
                        via_product: str | None) -> Entry:
-        items = self.m.items
+        items = self.items
         item = items[code]
         fields = ev.__dict__  # read once, as ``record_field`` does: not through pydantic's attribute hook
         date, named_item = fields["date"], fields["item"]
@@ -802,7 +824,7 @@ class Decider:
 
     def reward(self, ev: Any) -> None:
         rule_id, day = str(ev.rule), ev.date  # read once: through pydantic's attribute hook
-        rule = self.m.rewards.rules.get(rule_id)
+        rule = self.rules.get(rule_id)
         if rule is None:
             hint = did_you_mean(str(ev.rule), self.m.rewards.rules)
             self.reject(ev, "QR610", f"unknown reward rule '{ev.rule}'" + (f" ({hint})" if hint else ""),
