@@ -731,14 +731,16 @@ class _Run:
         t = self.t
         side = self.beside(lambda run: run.subjects(), first=True)  # the subjects beside reading the events
         late = pl.col("date") > self.as_of
-        if (t.events["date"] > self.as_of).any():
+        any_late = bool((t.events["date"] > self.as_of).any())
+        if any_late:
             self.reject(t.events.filter(late).select("id", "kind", "date"), "QR613",
                         pl.format(f"dated {{}}, after the as-of date {self.as_of}; not yet effective", pl.col("date")))
         self.revoked, self.amended = None, {}
         corrected = (t.events["kind"] == "correction").any()
         if t.events.height <= _SPLIT_ROWS:  # tables evaluated more than once (versions, as-of dates): rows once
             t.subject_rows()
-        if corrected or (t.events.height > _SPLIT_ROWS and "_split" not in t.__dict__):
+        split = not (corrected or (t.events.height > _SPLIT_ROWS and "_split" not in t.__dict__))
+        if not split:
             # lazy: each kind is read below with its own columns only, never a (corrected) copy of the
             # whole table — on a large corpus that copy was a quarter of the memory peak
             events = self.corrections(t.events.lazy().filter(~late)) if corrected else t.events.lazy().filter(~late)
@@ -759,11 +761,15 @@ class _Run:
                  "reward": ("rule", "subject", "reported", "recalled_before_defect", "notice_date", "action_date", *one)}
         # the events of a kind on or before the as-of date with the columns read (narrow copies), and the
         # dates decisions are made on (brief §4a), collected together
-        days = pl.concat([part(k).select("date") for k in ("deduction", "repair", "reward")]).select(
-            pl.col("date").unique().sort())
-        *frames, days = pl.collect_all([part(k).select("id", "kind", "date", *cols) for k, cols in reads.items()]
-                                       + [days], engine=MEMORY)
-        self.event_days = days["date"]  # distinct, sorted
+        decided = ("deduction", "repair", "reward")
+        if split and not any_late:  # nothing to leave out: the split tables' own columns, no query
+            frames = [t.kind(k).select("id", "kind", "date", *cols) for k, cols in reads.items()]
+            self.event_days = _distinct_days(pl, [t.kind(k)["date"] for k in decided])
+        else:
+            days = pl.concat([part(k).select("date") for k in decided]).select(pl.col("date").unique().sort())
+            *frames, days = pl.collect_all([part(k).select("id", "kind", "date", *cols) for k, cols in reads.items()]
+                                           + [days], engine=MEMORY)
+            self.event_days = days["date"]  # distinct, sorted
         self.S = self.joined(side)
         live = dict(zip(reads, frames))
         # steps that do not read each other run side by side (polars and numpy release the GIL: two
@@ -1979,6 +1985,18 @@ class _Run:
                           "determined_by", "supervision", "notice",
                           "checks_per_year", pl.col("entries_counted").fill_null(0).cast(pl.Int64),
                           pl.col("deductions").fill_null(0).cast(pl.Int64), "flags").collect(engine=MEMORY)
+
+
+def _distinct_days(pl: Any, columns: list) -> Any:
+    """The distinct dates of some date columns, sorted: marked in a table over their span (a few
+    thousand days), cheaper than hashing every date."""
+    days = np.concatenate([c.drop_nulls().cast(pl.Int32).to_numpy() for c in columns]) if columns else np.zeros(0, np.int32)
+    if days.size == 0 or int(days.max()) - int(days.min()) >= 1 << 22:  # empty, or spread over millennia
+        return pl.Series("date", np.unique(days), dtype=pl.Int32).cast(pl.Date)
+    lo = int(days.min())
+    seen = np.zeros(int(days.max()) - lo + 1, dtype=bool)
+    seen[days - lo] = True
+    return pl.Series("date", np.flatnonzero(seen) + lo, dtype=pl.Int32).cast(pl.Date)
 
 
 def _tally(pl: Any, rej: list, counted: list) -> tuple[Any, int, int]:

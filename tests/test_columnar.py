@@ -639,3 +639,18 @@ def test_rewards_decided_beside_the_deductions_only_when_no_reward_rule_reads_th
         return columnar._Run(backend, None, dt.date(2025, 12, 31)).rewards_alone()
     assert alone("bench/simplified.yaml") is True
     assert alone("rulesets/guangdong-2021.yaml") is False
+
+
+def test_decision_days_are_the_distinct_dates_sorted_even_far_apart():
+    """Brief §4a: the dates decisions are made on, each once, in order (nulls left out), also when they
+    lie millennia apart (then sorted instead of marked in a table over their span)."""
+    import polars as pl
+
+    from qrules.columnar import _distinct_days
+
+    near = pl.Series([dt.date(2024, 1, 3), dt.date(2024, 1, 1), None, dt.date(2024, 1, 3)], dtype=pl.Date)
+    far = pl.Series([dt.date(1, 1, 1), dt.date(9999, 12, 31)], dtype=pl.Date)
+    assert _distinct_days(pl, [near]).to_list() == [dt.date(2024, 1, 1), dt.date(2024, 1, 3)]
+    assert _distinct_days(pl, [near, far]).to_list() == [dt.date(1, 1, 1), dt.date(2024, 1, 1), dt.date(2024, 1, 3),
+                                                         dt.date(9999, 12, 31)]
+    assert _distinct_days(pl, [near.head(0)]).to_list() == []
