@@ -729,7 +729,13 @@ class _Run:
     def run(self) -> dict:
         pl = self.pl
         t = self.t
-        side = self.beside(lambda run: run.subjects(), first=True)  # the subjects beside reading the events
+        # the subjects beside reading the events; on a small corpus one after the other (each is a few
+        # short polars queries: side by side they wait for each other's share of polars' threads)
+        side = None
+        if t.events.height <= _SPLIT_ROWS:
+            self.S = self.subjects()
+        else:
+            side = self.beside(lambda run: run.subjects(), first=True)
         late = pl.col("date") > self.as_of
         any_late = bool((t.events["date"] > self.as_of).any())
         if any_late:
@@ -770,7 +776,8 @@ class _Run:
             *frames, days = pl.collect_all([part(k).select("id", "kind", "date", *cols) for k, cols in reads.items()]
                                            + [days], engine=MEMORY)
             self.event_days = days["date"]  # distinct, sorted
-        self.S = self.joined(side)
+        if side is not None:
+            self.S = self.joined(side)
         live = dict(zip(reads, frames))
         # steps that do not read each other run side by side (polars and numpy release the GIL: two
         # cores); what each refuses or counts is kept in the order of the steps as listed here
