@@ -1970,12 +1970,12 @@ class _Run:
         from .engine import class_measures
 
         pl, b, c = self.pl, self.b, self.c
-        classes = list(c.model.classes) + ["O"]
+        classes = list(dict.fromkeys([*c.model.classes, "O"]))
         ms = [class_measures(c, k) for k in classes]
-        measures = pl.DataFrame({"official_class": classes, "supervision": [x.mode for x in ms],
-                                 "notice": [x.notice for x in ms], "checks_per_year": [x.checks_per_year for x in ms]},
-                                schema={"official_class": pl.Utf8, "supervision": pl.Utf8, "notice": pl.Utf8,
-                                        "checks_per_year": pl.Int64}).unique("official_class", keep="first")
+        official = pl.col("official_class")
+
+        def measure(values: list, dtype: Any) -> Any:  # each class's measure, the rows kept in their order
+            return official.replace_strict(classes, values, default=None, return_dtype=dtype)
         v = pl.col("score_int")
         frac = (v.abs() % b.unit).cast(pl.Utf8).str.zfill(b.scale).str.strip_chars_end("0")
         text = pl.concat_str([pl.when(v < 0).then(pl.lit("-")).otherwise(pl.lit("")),
@@ -1985,13 +1985,14 @@ class _Run:
         scores = subj["score_int"].unique()
         texts = pl.DataFrame({"score_int": scores}).select(text)[:, 0]
         score = pl.when(v.is_not_null()).then(v.replace_strict(scores, texts, default=None))
-        out = subj.lazy().join(measures.lazy(), on="official_class", how="left").sort("pos")
-        return out.select(pl.col("subject").alias("id"), "kind", "name", "scored", score.alias("score"),
-                          "live_class", "official_class",
-                          "lock_class", pl.col("lock_since").cast(pl.Utf8), pl.col("lock_until").cast(pl.Utf8),
-                          "determined_by", "supervision", "notice",
-                          "checks_per_year", pl.col("entries_counted").fill_null(0).cast(pl.Int64),
-                          pl.col("deductions").fill_null(0).cast(pl.Int64), "flags").collect(engine=MEMORY)
+        # the subjects are in their input order (``pos``) from the start: no join, no sort
+        return subj.lazy().select(
+            pl.col("subject").alias("id"), "kind", "name", "scored", score.alias("score"), "live_class", "official_class",
+            "lock_class", pl.col("lock_since").cast(pl.Utf8), pl.col("lock_until").cast(pl.Utf8), "determined_by",
+            measure([x.mode for x in ms], pl.Utf8).alias("supervision"), measure([x.notice for x in ms], pl.Utf8).alias("notice"),
+            measure([x.checks_per_year for x in ms], pl.Int64).alias("checks_per_year"),
+            pl.col("entries_counted").fill_null(0).cast(pl.Int64), pl.col("deductions").fill_null(0).cast(pl.Int64),
+            "flags").collect(engine=MEMORY)
 
 
 def _distinct_days(pl: Any, columns: list) -> Any:
