@@ -1373,7 +1373,6 @@ class _Run:
                 ("repair", "ordinal"): (pl.col("prior") + 1) * b.unit, ("prior_repairs",): pl.col("prior") * b.unit,
                 ("operator", "filed"): pl.col("operator.filed"), ("operator", "concealed"): pl.col("operator.concealed")}
         conds = self.c.repair_conditions
-        pairs = pairs.sort("operator", "date", "id", "eorder")
         lim = m.repair.limit
         limit = self.c.exprs["repair.limit.allowed_when"]
         prior = np.zeros(pairs.height, dtype=np.int64)
@@ -1382,7 +1381,8 @@ class _Run:
                 "prior_repairs", "repair.ordinal"}:
             # no decision reads an earlier one but "once": each deduction's first repair for a subject is accepted
             accepted = np.ones(pairs.height, dtype=bool)
-            if pairs["of"].n_unique() < pairs.height:
+            if pairs["of"].n_unique() < pairs.height:  # a deduction repaired twice: the first repair counts
+                pairs = pairs.sort("operator", "date", "id", "eorder")
                 again = pairs.with_columns(__by=pl.col("id").first().over("subject", "of"),
                                            __first=pl.struct("subject", "of").is_first_distinct())
                 self.reject(again.filter(~pl.col("__first")), "QR607",
@@ -1390,6 +1390,7 @@ class _Run:
                             pl.col("subject"))
                 accepted = again["__first"].to_numpy()
             return self.repaired(pairs.with_columns(prior=pl.Series(prior)).filter(pl.Series(accepted)), cols)
+        pairs = pairs.sort("operator", "date", "id", "eorder")  # each operator's repairs in order: the rounds
         key = pairs.select(pl.struct("subject", "of").rank("dense").cast(pl.Int64) - 1).to_series().to_numpy()
         accepted = np.zeros(pairs.height, dtype=bool)
         repaired_by = np.full(int(key.max()) + 1 if pairs.height else 0, -1, dtype=np.int64)
