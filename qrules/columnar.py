@@ -739,7 +739,7 @@ class _Run:
         late = pl.col("date") > self.as_of
         any_late = bool((t.events["date"] > self.as_of).any())
         if any_late:
-            self.reject(t.events.filter(late).select("id", "kind", "date"), "QR613",
+            self.reject(t.events.select("id", "kind", "date").filter(late), "QR613",
                         pl.format(f"dated {{}}, after the as-of date {self.as_of}; not yet effective", pl.col("date")))
         self.revoked, self.amended = None, {}
         corrected = (t.events["kind"] == "correction").any()
