@@ -67,56 +67,10 @@ def date_sums(group: np.ndarray, n: int, mask: np.ndarray, points: np.ndarray, i
               k_all: int, k_now: int, counts: bool = True) -> DateSums:
     """:class:`DateSums` for ``n`` groups over ``k_all`` dates (at most :data:`MASK_DATES`) from the
     entries' group numbers, date masks (:func:`masks_for`), points (scaled integers) and kinds;
-    ``counts``: whether ``count`` is wanted (``None`` otherwise). When each entry counts on a run of
-    dates (a window of one interval) and there are more than two dates, two bincounts of
-    differences; else one bincount per date."""
+    ``counts``: whether ``count`` is wanted (``None`` otherwise). One bincount per date."""
     # every sum a bincount weighted by 0 or 1 where an entry does not or does count: picking the
     # entries out first (a boolean index per date) costs more than summing zeros
     weights = points.astype(np.float64)
-    spans = _spans(mask) if k_all > 2 else None
-    if spans is not None:  # every entry counts on a run of dates: sums as differences
-        total, count = _run_sums(group, n, spans, weights, k_all, counts)
-    else:
-        total, count = _date_by_date(group, n, mask, weights, k_all, counts)
-    now = ((mask >> np.int64(k_now)) & 1).astype(np.float64)
-    ded_now, scoring_now = now * is_deduction, now * (points != 0)
-
-    def tally(w: np.ndarray) -> np.ndarray:
-        return np.bincount(group, weights=w, minlength=n).astype(np.int64)
-    return DateSums(total=total.T, count=None if count is None else count.T, live_deductions=tally(ded_now),
-                    entries_counted=tally(scoring_now), deductions=tally(ded_now * (points != 0)))
-
-
-def _spans(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    """(entries counting at no date, the first and the last date index of each entry; 0 and -1 for
-    those) when every mask is one run of set bits — the entries of a window that counts one interval
-    of days — else ``None``."""
-    low = mask & -mask
-    if (((mask + low) & mask) != 0).any():
-        return None
-    empty = mask == 0
-    first = np.where(empty, 0, np.bitwise_count(low - 1).astype(np.int64))
-    return empty, first, np.where(empty, -1, first + np.bitwise_count(mask).astype(np.int64) - 1)
-
-
-def _run_sums(group: np.ndarray, n: int, spans: tuple, weights: np.ndarray, k_all: int,
-              counts: bool) -> tuple[np.ndarray, np.ndarray | None]:
-    """(dates × groups) sums of entries each counting on dates ``first..last``: +points at its
-    first date, -points after its last, summed along the dates (exact: scaled integers far below
-    2**53). An entry counting at no date adds and takes away 0 at its first date."""
-    empty, first, last = spans
-    g = group * (k_all + 1)
-
-    def summed(w: np.ndarray) -> np.ndarray:
-        diff = np.bincount(g + first, weights=w, minlength=n * (k_all + 1))
-        diff -= np.bincount(g + last + 1, weights=w, minlength=n * (k_all + 1))
-        return np.cumsum(diff.reshape(n, k_all + 1), axis=1)[:, :k_all].T.astype(np.int64)
-    return summed(np.where(empty, 0.0, weights)), summed((~empty).astype(np.float64)) if counts else None
-
-
-def _date_by_date(group: np.ndarray, n: int, mask: np.ndarray, weights: np.ndarray, k_all: int,
-                  counts: bool) -> tuple[np.ndarray, np.ndarray | None]:
-    """(dates × groups) sums of entries counting on any set of dates: one bincount per date."""
     total = np.empty((k_all, n), dtype=np.int64)
     count = np.empty((k_all, n), dtype=np.int64) if counts else None
     for k in range(k_all):
@@ -125,7 +79,13 @@ def _date_by_date(group: np.ndarray, n: int, mask: np.ndarray, weights: np.ndarr
         total[k] = np.bincount(group, weights=weights * inside, minlength=n)
         if count is not None:
             count[k] = np.bincount(group, weights=inside, minlength=n)
-    return total, count
+    now = ((mask >> np.int64(k_now)) & 1).astype(np.float64)
+    ded_now, scoring_now = now * is_deduction, now * (points != 0)
+
+    def tally(w: np.ndarray) -> np.ndarray:
+        return np.bincount(group, weights=w, minlength=n).astype(np.int64)
+    return DateSums(total=total.T, count=None if count is None else count.T, live_deductions=tally(ded_now),
+                    entries_counted=tally(scoring_now), deductions=tally(ded_now * (points != 0)))
 
 
 def lowest_lines(total: np.ndarray, held: np.ndarray, starts: np.ndarray) -> np.ndarray:
