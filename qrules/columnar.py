@@ -137,6 +137,9 @@ class ColumnarBackend:
         # several versions over time (§4a): evaluated by the one that decides every date (columnar_versions)
         self.family = compiled.timeline if len(pieces) > 1 and timeline is None else None
         self.versions: dict[str, ColumnarBackend] = {}
+        #: The window's first and last counted day at each date (columnar_window.window_bounds): the
+        #: rule's alone, so kept for every run of this backend.
+        self.window_memo: dict = {}
         numbers = [i.points for i in m.items.values()] + [i.intentional for i in m.items.values() if i.intentional]
         numbers += [r.points for r in m.rewards.rules.values()]
         numbers += [v for v in compiled.params.values() if isinstance(v, Decimal)]
@@ -1277,13 +1280,12 @@ class _Run:
         if "_runs" not in self.__dict__:  # the rule's shape, and its runs over every decided date: once per run
             self._interval = is_interval(self.c.exprs["window.counts"].node)
             self._runs = window_runs(pl, self.b.win("p_date", "date"), self.event_days, self._interval,
-                                     self.b.__dict__.setdefault("_window_bounds", {}))
+                                     self.b.window_memo)
         dates = frame["date"].to_numpy()
         groups = frame.select((pl.col(who) != pl.col(who).shift(1)).fill_null(True).cum_sum()).to_series().to_numpy()
         first = earliest_in_window(groups, dates, self._runs) if self._runs is not None else None
         if first is None and self._runs is not None:  # a date the run did not decide: the runs of these dates
-            runs = window_runs(pl, self.b.win("p_date", "date"), frame["date"], self._interval,
-                               self.b.__dict__.setdefault("_window_bounds", {}))
+            runs = window_runs(pl, self.b.win("p_date", "date"), frame["date"], self._interval, self.b.window_memo)
             first = earliest_in_window(groups, dates, runs) if runs is not None else None
         return first
 
@@ -1729,8 +1731,7 @@ class _Run:
 
         pl = self.pl
         if is_interval(self.c.exprs["window.counts"].node):
-            bounds = window_bounds(pl, self.b.win("p_date", "date"), dates,
-                                   self.b.__dict__.setdefault("_window_bounds", {}))
+            bounds = window_bounds(pl, self.b.win("p_date", "date"), dates, self.b.window_memo)
             if bounds is not None:
                 return (anchors[:, None] >= bounds[0][None, :]) & (anchors[:, None] <= bounds[1][None, :])
         grid = pl.DataFrame({"anchor": np.repeat(anchors, len(dates)), "at": np.tile(dates, len(anchors))},
