@@ -102,6 +102,7 @@ class BatchSummary:
     excluded_by_code: Counter = field(default_factory=Counter)
     invalid_records_by_code: Counter = field(default_factory=Counter)
     invalid_subjects: int = 0
+    events_not_yet_recorded: int = 0  # valid events entered after --as-known-at, left out (brief §4a)
     chunks: int = 0
     worker_seconds: float = 0.0
     warnings: list[str] = field(default_factory=list)
@@ -114,6 +115,7 @@ class BatchSummary:
         self.events_counted += r.events_counted
         self.events_rejected += r.events_rejected
         self.rejected_by_code.update(r.rejected_by_code)
+        self.events_not_yet_recorded += r.not_yet_recorded
         for x in r.excluded:
             self.excluded_by_code[_excluded_code(x)] += 1
         self.chunks += 1
@@ -128,7 +130,8 @@ class BatchSummary:
                 "rejected_by_code": dict(sorted(self.rejected_by_code.items())),
                 "excluded_subjects_by_code": dict(sorted(self.excluded_by_code.items())),
                 "invalid_records_by_code": dict(sorted(self.invalid_records_by_code.items())),
-                "invalid_subjects": self.invalid_subjects, "chunks": self.chunks,
+                "invalid_subjects": self.invalid_subjects, "events_not_yet_recorded": self.events_not_yet_recorded,
+                "chunks": self.chunks,
                 "worker_seconds": round(self.worker_seconds, 3), "warnings": self.warnings}
 
 
@@ -514,7 +517,12 @@ def cmd_batch(args: Any) -> int:
 
     t0 = time.perf_counter()
     progress_on = args.progress if args.progress is not None else sys.stderr.isatty()
+    known = getattr(args, "as_known_at", None)  # brief §4a: only the records entered by then
     try:
+        if known is not None:  # QR615 as `qrules evaluate` says it, before minutes of loading
+            from .engine import check_known_at
+
+            check_known_at(known, args.as_of)
         with Status(f"加载 loading {args.history}", progress_on):
             compiled = load(args.ruleset)
             loaded = load_input(args.history)
@@ -553,7 +561,13 @@ def cmd_batch(args: Any) -> int:
         chunks = _columnar_chunks(args, compiled, loaded)  # None: the per-subject engine in worker processes
         backend_used = "engine" if chunks is None else "columnar"
         if chunks is None:
-            chunks = evaluate_batch(compiled, loaded, args.as_of, workers=args.workers, chunk_size=args.chunk_size,
+            source = loaded
+            if known is not None:  # cut before partitioning: the chunks never see later records
+                from .knownat import known_loaded
+
+                source, left_out = known_loaded(loaded, known)
+                summary.events_not_yet_recorded += left_out
+            chunks = evaluate_batch(compiled, source, args.as_of, workers=args.workers, chunk_size=args.chunk_size,
                                     ruleset_path=args.ruleset, rows=True)
         for chunk in chunks:
             summary.add(chunk)
@@ -603,7 +617,8 @@ def cmd_batch(args: Any) -> int:
 
     data.update(ruleset=compiled.model.ruleset, version=compiled.model.version,
                 version_at_as_of=timeline_of(compiled).at(args.as_of or dt.date.today()).label,  # brief §4a
-                as_of=(args.as_of or dt.date.today()).isoformat(), workers=args.workers,
+                as_of=(args.as_of or dt.date.today()).isoformat(), as_known_at=known.isoformat() if known else None,
+                workers=args.workers,
                 seconds_load=round(t_load, 3), seconds_evaluate=round(t_eval, 3))
     summary_atomic = AtomicFile(args.summary_json) if args.summary_json else None
     outputs = [x for x in (writer, rej_atomic, summary_atomic) if x is not None]
@@ -618,7 +633,9 @@ def cmd_batch(args: Any) -> int:
             out.discard()
         raise
     m = compiled.model
-    print(f"{m.ruleset} {m.version} — as of {data['as_of']}: {summary.subjects:,} subjects evaluated in "
+    print(f"{m.ruleset} {m.version} — as of {data['as_of']}"
+          + (f", as known at {known}（截至 {known} 已录入的记录）" if known else "")
+          + f": {summary.subjects:,} subjects evaluated in "
           f"{t_eval:.2f} s ("
           + ("columnar backend, one process" if backend_used == "columnar"
              else f"{summary.chunks} chunks, {args.workers} workers")
@@ -628,6 +645,9 @@ def cmd_batch(args: Any) -> int:
                  for c in classes], ["class", "official", "live"]))
     print(f"\nevents: {summary.events:,} valid, {summary.events_counted:,} counted or used as facts, "
           f"{summary.events_rejected:,} rejected by the rules; {len(loaded.rejected_events):,} invalid records")
+    if known is not None:  # left out, not lost: said with the other counts (brief §4a)
+        print(f"{summary.events_not_yet_recorded:,} more valid events recorded after {known}: left out"
+              f"（{summary.events_not_yet_recorded:,} 个事件在 {known} 之后才录入，未计入）")
     rows = [[code, "input", f"{n:,}"] for code, n in sorted(summary.invalid_records_by_code.items())]
     rows += [[code, "rules", f"{n:,}"] for code, n in sorted(summary.rejected_by_code.items())]
     rows += [[code, "subject excluded", f"{n:,}"] for code, n in sorted(summary.excluded_by_code.items())]
@@ -655,7 +675,8 @@ def _columnar_chunks(args: Any, compiled: Any, loaded: Any) -> list | None:
               file=sys.stderr)
         return None
     try:
-        return [_columnar_result(ColumnarBackend(compiled), loaded, args.as_of or dt.date.today())]
+        return [_columnar_result(ColumnarBackend(compiled), loaded, args.as_of or dt.date.today(),
+                                 getattr(args, "as_known_at", None))]
     except Fallback as exc:
         print("notice: the columnar backend cannot take this ruleset and history; evaluating with the "
               "per-subject engine（列式后端不支持以下规则或记录，改用逐对象引擎）:", file=sys.stderr)
@@ -664,21 +685,28 @@ def _columnar_chunks(args: Any, compiled: Any, loaded: Any) -> list | None:
         return None
 
 
-def _columnar_result(backend: Any, loaded: Any, as_of: dt.date) -> ChunkResult:
+def _columnar_result(backend: Any, loaded: Any, as_of: dt.date, known: dt.date | None = None) -> ChunkResult:
     """The whole corpus as one :class:`ChunkResult` whose ``subjects`` and ``rejected`` are the
     backend's polars frames (written column-wise; no row becomes a dict or a model). Tables come
-    from the columnar loader when it loaded the input, else from the history's records."""
+    from the columnar loader when it loaded the input, else from the history's records; with
+    ``known`` (``--as-known-at``), only their events recorded by then (:mod:`qrules.knownat`)."""
     from .columnar import Tables, excluded
     from .engine import validity_warnings
 
     t0 = time.perf_counter()
     tables = getattr(loaded, "tables", None) or Tables.from_history(loaded)
+    left_out = 0
+    if known is not None:
+        from .knownat import known_tables
+
+        tables, left_out = known_tables(tables, known)
     out = backend.evaluate(tables, as_of)
     return ChunkResult(index=0, subjects=out["rows"], rejected=out["rejections"], excluded=excluded(out["excluded"]),
                        events=out["events"], events_counted=out["events_counted"],
                        events_rejected=out["events_rejected"], rejected_by_code=out["rejected_by_code"],
                        by_official_class=out["by_official_class"], by_live_class=out["by_live_class"],
-                       warnings=validity_warnings(backend.c, as_of), seconds=time.perf_counter() - t0)
+                       warnings=validity_warnings(backend.c, as_of), seconds=time.perf_counter() - t0,
+                       not_yet_recorded=left_out)
 
 
 def load_input(path: str | Path) -> Any:
@@ -735,6 +763,9 @@ def register(subparsers: Any) -> None:
     b.add_argument("history", metavar="HISTORY",
                    help="a directory with subjects/events .csv or .parquet, one of those files, or YAML/JSON/JSONL")
     b.add_argument("--as-of", type=_date, default=None, help="evaluation date YYYY-MM-DD (default: today)")
+    b.add_argument("--as-known-at", type=_date, default=None, metavar="DATE",
+                   help="use only events entered (recorded, default their date) by DATE, corrections included "
+                        "(not after --as-of); the summary counts those left out")
     b.add_argument("--workers", "-j", type=_positive, default=os.cpu_count() or 2,
                    help="worker processes (default: the number of CPUs; 0 or 1: in this process)")
     b.add_argument("--chunk-size", type=_positive, default=500, help="subjects per chunk (default 500)")

@@ -193,10 +193,6 @@ def evaluation_json(result, loaded) -> dict:
 def cmd_evaluate(args) -> int:
     from .engine import evaluate
 
-    if args.as_known_at and _at_scale(args):
-        print("qrules: error: --as-known-at is not available at scale (-j, CSV/Parquet); evaluate the YAML/JSON "
-              "history without -j（批量评价不支持 --as-known-at）", file=sys.stderr)
-        return EXIT_USAGE
     if _at_scale(args):  # a whole jurisdiction: worker processes, progress bar, summary
         import argparse
         import os
@@ -208,7 +204,7 @@ def cmd_evaluate(args) -> int:
             workers=args.workers or os.cpu_count() or 2, chunk_size=500, output=args.output,
             format=args.format if args.format in ("csv", "jsonl") and args.output else None,
             rejections=None, summary_json=None, progress=args.progress, max_diagnostics=20,
-            backend=getattr(args, "backend", None)))
+            backend=getattr(args, "backend", None), as_known_at=args.as_known_at))
     compiled, loaded = _load_inputs(args)
     result = evaluate(compiled, loaded.history, args.as_of, invalid_subjects=loaded.invalid_subjects,
                       as_known_at=args.as_known_at)
@@ -249,6 +245,10 @@ def cmd_evaluate(args) -> int:
             print(f"\n{sm.subjects} subjects; official classes "
                   + ", ".join(f"{k}: {v}" for k, v in sm.by_official_class.items())
                   + f"; {sm.events} events, {sm.events_counted} counted, {sm.events_rejected} rejected", file=out)
+            if result.as_known_at:  # left out, not lost (brief §4a), as `qrules batch` says it
+                left = len(loaded.history.events) - sm.events
+                print(f"{left} more events recorded after {result.as_known_at}: left out"
+                      f"（{left} 个事件在 {result.as_known_at} 之后才录入，未计入）", file=out)
             if result.rejected or loaded.rejected_events or result.excluded_subjects:
                 print("\nRejected（不予记分）:", file=out)
                 for r in loaded.rejected_events:

@@ -105,6 +105,11 @@ ARGS_BY_COMMAND: dict[tuple[str, str], tuple[str, str]] = {
     ("deadlines", "as_of"): ("按此日期判断期限 YYYY-MM-DD（默认今天）", "judge clocks on this date (default: today)"),
     ("plan", "as_of"): ("按该日期评价历史数据 YYYY-MM-DD（默认该年 12 月 31 日）", "evaluate the history as of DATE"),
     ("evaluate", "workers"): ("用 N 个进程批量评价，显示进度和汇总", "evaluate at scale in N worker processes"),
+    ("batch", "as_known_at"): ("只用截至该日期已录入的事件（录入日期 recorded，缺省为事件日期；更正记录同样），"
+                               "不得晚于 --as-of；汇总列出因此未计入的事件数",
+                               "use only events entered by DATE; the summary counts those left out"),
+    ("deadlines", "as_known_at"): ("只用截至该日期已录入的记录判断期限（不得晚于 --as-of）：之后才录入的办结事件不算办结",
+                                   "use only records entered by DATE: a stop entered later leaves its clock running"),
 }
 
 _CJK = re.compile(r"[\u3400-\u9fff]")

@@ -102,7 +102,8 @@ def _calendar_message(exc: CalendarError) -> str:
     return f"[{d.code}] {d.message}" + (f" ({d.hint})" if d.hint else "")
 
 
-def compute_deadlines(compiled, history, as_of: dt.date | None = None) -> list[Clock]:
+def compute_deadlines(compiled, history, as_of: dt.date | None = None, *,
+                      as_known_at: dt.date | None = None) -> list[Clock]:
     """Every clock the ruleset's ``deadlines:`` start in ``history``, as of ``as_of``.
 
     Args:
@@ -111,6 +112,9 @@ def compute_deadlines(compiled, history, as_of: dt.date | None = None) -> list[C
         history: a :class:`~qrules.history.History`.
         as_of: only events dated on or before it count; open clocks are judged on it.
             Default: today.
+        as_known_at: use only the records entered (``recorded``, default their date) by this
+            date, as ``evaluate`` does (brief §4a): a stop entered later leaves its clock running.
+            Not after ``as_of`` (QR615).
 
     Returns:
         Clocks sorted by start date, then deadline order in the ruleset, then start id.
@@ -119,6 +123,11 @@ def compute_deadlines(compiled, history, as_of: dt.date | None = None) -> list[C
     as_of = as_of or dt.date.today()
     invalid = getattr(history, "invalid_subjects", {}) or {}
     history = getattr(history, "history", history)  # a LoadedHistory is accepted too
+    if as_known_at is not None:
+        from .engine import check_known_at, known_at
+
+        check_known_at(as_known_at, as_of)
+        history = known_at(history, as_known_at)
     refused, reached, producers = _engine_view(compiled, history, invalid, as_of)
     cal = compiled.calendar
     order = {e.id: i for i, e in enumerate(history.events)}
@@ -290,7 +299,7 @@ def summary_line(clocks: Sequence[Clock]) -> str:
     return f"{len(clocks)} clocks（{len(clocks)} 个期限）: {parts}"
 
 
-def _print_table(clocks: Sequence[Clock], compiled, as_of: dt.date, out) -> None:
+def _print_table(clocks: Sequence[Clock], compiled, as_of: dt.date, out, known: tuple | None = None) -> None:
     from .console import table
 
     m = compiled.model
@@ -302,7 +311,8 @@ def _print_table(clocks: Sequence[Clock], compiled, as_of: dt.date, out) -> None
                      c.due.isoformat() if c.due else "?",
                      f"{c.stop_event} {c.stop_date}" if c.stop_event else "", c.status, _days(c),
                      ", ".join(c.subjects), ", ".join(c.addressed_to)])
-    print(f"{m.ruleset} {m.version} — deadlines as of {as_of}（程序期限，截至 {as_of}）", file=out)
+    print(f"{m.ruleset} {m.version} — deadlines as of {as_of}（程序期限，截至 {as_of}）"
+          + (f", as known at {known[0]}（只用截至 {known[0]} 已录入的记录）" if known else ""), file=out)
     print(table(rows, header), file=out)
     remarks = [(c, c.message) for c in clocks if c.message] + [(c, n) for c in clocks for n in c.notes]
     if remarks:
@@ -310,6 +320,9 @@ def _print_table(clocks: Sequence[Clock], compiled, as_of: dt.date, out) -> None
         for c, text in remarks:
             print(f"  {c.deadline} {c.start_event}: {text}", file=out)
     print("\n" + summary_line(clocks), file=out)
+    if known:  # left out, not lost (brief §4a)
+        print(f"{known[1]} events recorded after {known[0]}: left out（{known[1]} 个事件在 {known[0]} 之后才录入，未计入）",
+              file=out)
 
 
 def cmd_deadlines(args) -> int:
@@ -325,9 +338,20 @@ def cmd_deadlines(args) -> int:
         return EXIT_ERRORS
     from .engine import validity_warnings
 
-    loaded = load_history(args.history)
     as_of = args.as_of or dt.date.today()
-    clocks = compute_deadlines(compiled, loaded, as_of)
+    day = getattr(args, "as_known_at", None)
+    if day is not None:
+        from .engine import check_known_at
+
+        check_known_at(day, as_of)  # QR615, before the history is read
+    loaded = load_history(args.history)
+    source, known = loaded, None
+    if day is not None:
+        from .knownat import known_loaded
+
+        source, left_out = known_loaded(loaded, day)
+        known = (day, left_out)
+    clocks = compute_deadlines(compiled, source, as_of)
     warnings = validity_warnings(compiled, as_of)  # 第三十六条, as evaluate gives it
     out = sys.stdout
     if args.format != "json":
@@ -336,7 +360,8 @@ def cmd_deadlines(args) -> int:
     if args.format == "json":
         m = compiled.model
         data = {
-            "ruleset": m.ruleset, "version": m.version, "as_of": as_of, "warnings": warnings,
+            "ruleset": m.ruleset, "version": m.version, "as_of": as_of, "as_known_at": day,
+            "events_not_yet_recorded": known[1] if known else 0, "warnings": warnings,
             "summary": summarize(clocks),
             "clocks": [c.model_dump(mode="json") for c in clocks],
             "invalid_records": [{"event": r.id, "kind": r.kind, "code": r.code, "reason": r.reason}
@@ -355,12 +380,12 @@ def cmd_deadlines(args) -> int:
     else:
         if loaded.diagnostics:
             print_diagnostics(loaded.diagnostics)
-        _print_table(clocks, compiled, as_of, out)
+        _print_table(clocks, compiled, as_of, out, known)
     return EXIT_OK
 
 
 def register(subparsers) -> None:
-    """Add ``qrules deadlines RULESET HISTORY [--as-of DATE] [--format table|json|csv]``."""
+    """Add ``qrules deadlines RULESET HISTORY [--as-of DATE] [--as-known-at DATE] [--format table|json|csv]``."""
     from .console import date_arg as _date
 
     p = subparsers.add_parser(
@@ -374,6 +399,9 @@ def register(subparsers) -> None:
     p.add_argument("history", metavar="HISTORY", help="YAML, JSON or JSON Lines history")
     p.add_argument("--as-of", type=_date, default=None,
                    help="judge clocks on this date YYYY-MM-DD; later events are ignored (default: today)")
+    p.add_argument("--as-known-at", type=_date, default=None, metavar="DATE",
+                   help="use only records entered (recorded) by DATE, corrections included (not after --as-of): "
+                        "a stop entered later leaves its clock running")
     p.add_argument("--format", choices=["table", "json", "csv"], default="table")
     from .console import add_output
 

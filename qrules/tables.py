@@ -379,3 +379,4 @@ class ChunkResult:
     by_live_class: dict[str, int]
     warnings: list[str]
     seconds: float = 0.0  # time the worker spent on this chunk (engine and row building)
+    not_yet_recorded: int = 0  # events left out before evaluation: entered after --as-known-at (brief §4a)

@@ -26,7 +26,7 @@ from .score import Scorer
 ZERO = Decimal(0)
 _RESULT_ORDER = attrgetter("date", "event", "kind")  # the lines of an account, as a C key function
 
-__all__ = ["evaluate", "subject_views", "validity_warnings", "require_in_force"]
+__all__ = ["evaluate", "subject_views", "validity_warnings", "require_in_force", "check_known_at", "known_at"]
 
 #: ``--require-in-force``: a date decided with no version in force is an error (QR907), not a notice.
 require_in_force: contextvars.ContextVar[bool] = contextvars.ContextVar("require_in_force", default=False)
@@ -119,14 +119,8 @@ def evaluate(compiled, history, as_of: dt.date | None = None, *, invalid_subject
     """
     check_as_of(as_of)  # window arithmetic must stay inside the calendar (docs/security.md)
     if as_known_at is not None:
-        check_as_of(as_known_at)
-        if as_known_at > (as_of or dt.date.today()):
-            from ..errors import Diagnostic, QrulesError
-
-            raise QrulesError(Diagnostic("QR615", f"as known at {as_known_at} is after the as-of date "
-                                         f"{as_of or dt.date.today()}（“截至录入日”不得晚于评价日）", None,
-                                         hint="as known at a date on or before --as-of"))
-        history = _known_at(history, as_known_at)
+        check_known_at(as_known_at, as_of)
+        history = known_at(history, as_known_at)
     # The engine makes many small acyclic objects next to a large loaded history; the cyclic
     # collector's passes over all of them cost about as much as the evaluation itself.
     enabled = gc.isenabled()
@@ -138,8 +132,21 @@ def evaluate(compiled, history, as_of: dt.date | None = None, *, invalid_subject
             gc.enable()
 
 
-def _known_at(history, day: dt.date):
-    """The history as known on ``day``: records entered (``recorded``, default their date) by then."""
+def check_known_at(as_known_at: dt.date, as_of: dt.date | None) -> None:
+    """QR615: what was known at a date after the as-of date is not a view of the past (brief §4a).
+    Every command that takes ``--as-known-at`` refuses it the same way, before any work."""
+    check_as_of(as_known_at)
+    if as_known_at > (as_of or dt.date.today()):
+        from ..errors import Diagnostic, QrulesError
+
+        raise QrulesError(Diagnostic("QR615", f"as known at {as_known_at} is after the as-of date "
+                                     f"{as_of or dt.date.today()}（“截至录入日”不得晚于评价日）", None,
+                                     hint="as known at a date on or before --as-of"))
+
+
+def known_at(history, day: dt.date):
+    """The history as known on ``day``: records entered (``recorded``, default their date) by then.
+    The batch backends and ``deadlines`` cut their input with it too (:mod:`qrules.knownat`)."""
     events = [ev for ev in history.events if (record_field(ev, "recorded") or ev.date) <= day]
     if len(events) == len(history.events):
         return history

@@ -1,0 +1,56 @@
+"""As known at a date, at scale (brief §4a, two clocks): the input cut to the records entered by then.
+
+Pipeline position: loaded input -> **knownat** -> ``batch`` (either backend) and ``deadlines``.
+The engine cuts a history the same way (:func:`qrules.engine.known_at`: an event is kept when
+its ``recorded`` date, default its own ``date``, is on or before the day); here the cut is made
+once, before the corpus is partitioned into chunks or handed to the columnar backend, so neither
+backend needs to know of it. Each cut also says how many events it left out, so that a summary
+can say so: records entered later are not in the history, but they do not vanish silently.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+__all__ = ["known_history", "known_loaded", "known_tables"]
+
+
+def known_history(history: Any, day: dt.date) -> tuple[Any, int]:
+    """``history`` as known on ``day`` (:func:`qrules.engine.known_at`) and how many events it left out."""
+    from .engine import known_at
+
+    known = known_at(history, day)
+    return known, len(history.events) - len(known.events)
+
+
+class _Known:
+    """What the engine backend of ``qrules batch`` reads of a loaded history: the history as known
+    on a day, and the subjects the loader refused (a refusal does not depend on the day)."""
+
+    __slots__ = ("history", "invalid_subjects")
+
+    def __init__(self, history: Any, invalid_subjects: dict[str, str]):
+        self.history = history
+        self.invalid_subjects = invalid_subjects
+
+
+def known_loaded(loaded: Any, day: dt.date) -> tuple[Any, int]:
+    """A loaded history (``LoadedHistory`` or the columnar loader's) as known on ``day``, for
+    :func:`qrules.batch.evaluate_batch`, and how many events it left out."""
+    history, left_out = known_history(getattr(loaded, "history", loaded), day)
+    return _Known(history, dict(getattr(loaded, "invalid_subjects", {}) or {})), left_out
+
+
+def known_tables(tables: Any, day: dt.date) -> tuple[Any, int]:
+    """:class:`qrules.columnar.Tables` as known on ``day``: the events whose ``coalesce(recorded,
+    date)`` is on or before it (the engine's rule, as a column expression), and how many were left out."""
+    import polars as pl
+
+    from .columnar import Tables
+
+    events = tables.events.filter(pl.coalesce("recorded", "date") <= day)
+    left_out = tables.events.height - events.height
+    if not left_out:
+        return tables, 0
+    return Tables(tables.subjects, events, tables.invalid), left_out
