@@ -140,6 +140,9 @@ class ColumnarBackend:
         #: The window's first and last counted day at each date (columnar_window.window_bounds): the
         #: rule's alone, so kept for every run of this backend.
         self.window_memo: dict = {}
+        #: The class (第二十六条第一款) of each account total seen (scaled, before the start score):
+        #: the class rules read the score alone, so kept for every run of this backend.
+        self.class_memo: dict[int, str] = {}
         numbers = [i.points for i in m.items.values()] + [i.intentional for i in m.items.values() if i.intentional]
         numbers += [r.points for r in m.rewards.rules.values()]
         numbers += [v for v in compiled.params.values() if isinstance(v, Decimal)]
@@ -660,6 +663,9 @@ class _Run:
             exc_cite=pl.when(out_of_scope).then(pl.lit(m.scope.cite, dtype=pl.Utf8))
             .when(outside).then(pl.lit(m.jurisdiction.cite, dtype=pl.Utf8))).collect(engine=MEMORY)
 
+    #: The columns :meth:`check_subjects` reads to refuse a row, dropped from the rows it keeps.
+    _REFUSING = ("known", "exc_code", "exc_reason", "exc_cite")
+
     #: What an event row learns of the subject it names (``check_subjects``), as ``s_*`` columns.
     _SUBJECT_FIELDS = ("kind", "producer", "brand", "nice_class", "category", "region")
 
@@ -673,11 +679,41 @@ class _Run:
                                                   how="left", maintain_order="left")["__row"]
         return rows
 
+    def known(self) -> None:
+        """What :meth:`check_subjects` gathers of each subject, by its row: made once per run, before
+        steps run side by side. The columns no subject fills (no product: no producer, brand...) are
+        not gathered but made null (:meth:`nulls`): a gather per column was most of that step."""
+        pl = self.pl
+        if "_known" in self.__dict__:
+            return
+        known = self.S.select(pl.col("id").alias("sid"), "roles", "exc_code", "exc_reason", "exc_cite",
+                              *[pl.col(f).alias(f"s_{f}") for f in self._SUBJECT_FIELDS], s_pos=pl.col("pos"),
+                              s_producer_pos=pl.col("producer_pos"), known=pl.lit(True))
+        self._known_null = {c: known.schema[c] for c in known.columns[1:]
+                            if known.height and known[c].null_count() == known.height}
+        self._known = known.drop(list(self._known_null))
+        self._kept = self._known.drop("sid", *[c for c in self._REFUSING if c in self._known.columns])
+
+    def nulls(self, n: int) -> list[Any]:
+        """The subject columns no subject fills (:meth:`known`), ``n`` nulls each: slices of one null
+        frame made once per run (and again when a longer one is needed)."""
+        if not any(c not in self._REFUSING for c in self._known_null):
+            return []
+        frame = self.__dict__.get("_null_frame")
+        if frame is None or frame.height < n:
+            pl = self.pl
+            frame = self._null_frame = pl.select(
+                pl.repeat(None, max(n, 1024), dtype=t).alias(c) for c, t in self._known_null.items()
+                if c not in self._REFUSING)
+        return frame.slice(0, n).get_columns()
+
     def named(self, frame: Any) -> Any:
         """Event rows naming one ``subject``, as :meth:`check_subjects` reads them (``sid``, ``s_row``)."""
-        if "subject_row" in frame.columns:
-            return frame.rename({"subject_row": "s_row"}).with_columns(sid=self.pl.col("subject"))
-        return frame.with_columns(sid=self.pl.col("subject"))
+        if isinstance(frame, self.pl.LazyFrame):
+            frame = frame.collect(engine=MEMORY)
+        # columns renamed and added without a query (each costs more than its work on a small corpus)
+        return self.pl.DataFrame([c.alias("s_row") if c.name == "subject_row" else c for c in frame.get_columns()]
+                                 + [frame["subject"].alias("sid")])
 
     def check_subjects(self, pairs: Any) -> Any:
         """``pairs`` (event rows with a ``sid``) that may be scored; the others refused with the
@@ -686,10 +722,7 @@ class _Run:
         from .errors import did_you_mean
 
         pl = self.pl
-        if "_known" not in self.__dict__:
-            self._known = self.S.select(pl.col("id").alias("sid"), "roles", "exc_code", "exc_reason", "exc_cite",
-                                        *[pl.col(f).alias(f"s_{f}") for f in self._SUBJECT_FIELDS], s_pos=pl.col("pos"),
-                                        s_producer_pos=pl.col("producer_pos"), known=pl.lit(True))
+        self.known()
         j = pairs.collect(engine=MEMORY) if isinstance(pairs, pl.LazyFrame) else pairs
         rows = j["s_row"] if "s_row" in j.columns else None  # the rows the tables found (Tables.subject_rows)
         if rows is None:
@@ -697,7 +730,13 @@ class _Run:
         elif rows.null_count():  # a name the tables did not find (unknown, refused, or amended by a correction)
             at = rows.is_null().arg_true()
             rows = rows.scatter(at, self.rows_of(j["sid"].gather(at)))
-        j = j.drop("s_row", strict=False).with_columns(self._known.drop("sid").gather(rows))
+        own = [c for c in j.get_columns() if c.name != "s_row"]
+        if not rows.null_count() and "exc_code" in self._known_null:
+            # every name found and no subject excluded (第二条): nothing to refuse, the columns as they are
+            # (a polars query costs more than its work on a small corpus: one gather here)
+            return pl.DataFrame(own + self._kept.gather(rows).get_columns() + self.nulls(len(rows)))
+        j = pl.DataFrame(own + self._known.drop("sid").gather(rows).get_columns() + self.nulls(len(rows))).with_columns(
+            pl.lit(None, dtype=t).alias(c) for c, t in self._known_null.items() if c in self._REFUSING)
         refused = self.t.invalid
         inv = pl.repeat(None, j.height, dtype=pl.Utf8, eager=True).alias("inv_reason")
         if refused.height and j["known"].null_count():  # only a name found nowhere can be a refused record
@@ -781,6 +820,7 @@ class _Run:
             self.event_days = days["date"]  # distinct, sorted
         if side is not None:
             self.S = self.joined(side)
+        self.known()
         live = dict(zip(reads, frames))
         # steps that do not read each other run side by side (polars and numpy release the GIL: two
         # cores); what each refuses or counts is kept in the order of the steps as listed here
@@ -1659,10 +1699,28 @@ class _Run:
         got, read = self.cap_rule(cap, cols)
         narrow = [w[c] for c in w.columns if c in read and c != "granted"]  # what the cap reads
         asked = w["rule_points"].to_numpy()
+        # the cap is a function of those columns and ``granted``: evaluated once per distinct pair of
+        # (those columns' values, as one code; granted), kept across the rounds
+        code = (pl.DataFrame(narrow).select(pl.struct(pl.all()).rank("dense")).to_series().to_numpy().astype(np.int64)
+                if narrow else np.zeros(w.height, dtype=np.int64))
+        memo: dict[tuple[int, int], int] = {}
         for rows, inner, outer in rounds:
             np.add.at(granted, inner, points[outer])
-            cur = pl.DataFrame([s.gather(rows) for s in narrow] + [pl.Series("granted", granted[rows])])
-            counted = b.value_of(cur, got, "rewards.cap.counted").to_numpy()
+            g = granted[rows]
+            low, span = (int(g.min()), int(g.max()) - int(g.min()) + 1) if rows.size else (0, 1)
+            if span * (int(code.max()) + 1) >= 1 << 62:  # too far apart for one integer key: pairs
+                keys, first, back = np.unique(np.stack([code[rows], g], axis=1), axis=0, return_index=True,
+                                              return_inverse=True)
+            else:  # (code, granted) as one integer
+                one, first, back = np.unique(code[rows] * span + (g - low), return_index=True, return_inverse=True)
+                keys = np.stack([one // span, one % span + low], axis=1)
+            new = [i for i, k in enumerate(map(tuple, keys.tolist())) if k not in memo]
+            if new:
+                at = rows[first[new]]
+                cur = pl.DataFrame([s.gather(at) for s in narrow] + [pl.Series("granted", granted[at])])
+                memo.update(zip(map(tuple, keys[new].tolist()),
+                                b.value_of(cur, got, "rewards.cap.counted").to_list()))
+            counted = np.array([memo[k] for k in map(tuple, keys.tolist())], dtype=np.int64)[back.ravel()]
             points[rows] = np.maximum(np.minimum(counted, asked[rows]), 0)
         return pl.Series(points)
 
@@ -1834,19 +1892,24 @@ class _Run:
 
     def class_codes(self, score: np.ndarray, start: int, names: list[str]) -> np.ndarray:
         """The class (第二十六条第一款) of each account total (scaled, before the start score), as
-        an index into ``names``: the ruleset's class rules evaluated once per distinct total."""
+        an index into ``names``: the ruleset's class rules evaluated once per distinct total (the
+        backend's ``class_memo`` keeps them for its later runs)."""
         pl = self.pl
         lo, hi = (int(score.min()), int(score.max())) if score.size else (0, 0)
         if hi - lo <= 1 << 20:
             values, at = np.arange(lo, hi + 1, dtype=np.int64), score - lo
         else:
             values, at = np.unique(score, return_inverse=True)
-        rule = self.b.__dict__.get("_classify_s")
-        if rule is None:  # the class rules over column "s": compiled once per ruleset
-            rule = self.b.__dict__.setdefault("_classify_s", self.classify(pl.col("s")))
-        got = pl.DataFrame({"s": values + start}).select(rule).to_series().to_list()
+        memo = self.b.class_memo
+        todo = [v for v in values.tolist() if v not in memo]
+        if todo:  # the class rules over column "s", compiled once per ruleset, for the totals not seen yet
+            rule = self.b.__dict__.get("_classify_s")
+            if rule is None:
+                rule = self.b.__dict__.setdefault("_classify_s", self.classify(pl.col("s")))
+            got = pl.DataFrame({"s": np.array(todo, dtype=np.int64) + start}).select(rule).to_series().to_list()
+            memo.update(zip(todo, got))
         code = {name: i for i, name in enumerate(names)}
-        return np.array([code[g] for g in got], dtype=np.int64)[at].reshape(score.shape)
+        return np.array([code[memo[v]] for v in values.tolist()], dtype=np.int64)[at].reshape(score.shape)
 
     def results(self, entries: Any, line_rewards: Any) -> dict:
         pl, b, c = self.pl, self.b, self.c

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["window_runs", "window_bounds", "earliest_in_window", "pairs_in_window", "is_interval"]
+__all__ = ["window_runs", "window_bounds", "LAST_ASKED", "earliest_in_window", "pairs_in_window", "is_interval"]
 
 #: Up to this many dates, their distinct days are found with numpy (a polars query costs more).
 _NUMPY_ROWS = 100_000
@@ -111,7 +111,12 @@ def window_bounds(pl: Any, win: Any, days: np.ndarray, memo: dict) -> tuple[np.n
     start and true after it, and after the day true up to the end: two bisections over the
     calendar, all days at once, about twenty evaluations of the rule each. The bounds depend on the
     rule and the day only, never on the data: ``memo`` (day -> (start, end), ``None`` for a day
-    not counting itself) keeps them for later runs."""
+    not counting itself) keeps them for later runs; the arrays of the last days asked are kept too
+    (a run asks for the same days, its decision dates, several times)."""
+    asked = days.tobytes()
+    last = memo.get(LAST_ASKED)
+    if last is not None and last[0] == asked:
+        return last[1]
     todo = np.array([d for d in days.tolist() if d not in memo], dtype=np.int64)
     if len(todo):
         def counts(entry: np.ndarray) -> np.ndarray:
@@ -135,9 +140,14 @@ def window_bounds(pl: Any, win: Any, days: np.ndarray, memo: dict) -> tuple[np.n
         memo.update(zip(todo.tolist(), [(int(a), int(z)) if ok else None
                                         for a, z, ok in zip(start.tolist(), lo.tolist(), own.tolist())]))
     bounds = [memo[d] for d in days.tolist()]
-    if any(x is None for x in bounds):
-        return None
-    return np.array([a for a, _ in bounds], dtype=np.int64), np.array([z for _, z in bounds], dtype=np.int64)
+    got = None if any(x is None for x in bounds) else (
+        np.array([a for a, _ in bounds], dtype=np.int64), np.array([z for _, z in bounds], dtype=np.int64))
+    memo[LAST_ASKED] = (asked, got)
+    return got
+
+
+#: The key under which :func:`window_bounds` keeps the last days asked and their bounds (not a day).
+LAST_ASKED = "last asked"
 
 
 def earliest_in_window(groups: np.ndarray, dates: np.ndarray,

@@ -15,7 +15,7 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qrules.columnar_window import earliest_in_window, pairs_in_window, window_bounds, window_runs
+from qrules.columnar_window import LAST_ASKED, earliest_in_window, pairs_in_window, window_bounds, window_runs
 
 # "as_of - 36 months < entry.date <= as_of" as the backend compiles it, over p_date (entry) and date (as-of)
 WINDOW = (pl.col("p_date") > pl.col("date").dt.offset_by("-36mo")) & (pl.col("p_date") <= pl.col("date"))
@@ -173,7 +173,8 @@ def test_art7_window_bounds_of_a_rule_not_counting_its_own_day_are_none():
     strict = (pl.col("p_date") > pl.col("date").dt.offset_by("-36mo")) & (pl.col("p_date") < pl.col("date"))
     memo: dict = {}
     assert window_bounds(pl, strict, np.array([_day(dt.date(2024, 1, 2))]), memo) is None
-    assert memo == {_day(dt.date(2024, 1, 2)): None}
+    assert {k: v for k, v in memo.items() if k != LAST_ASKED} == {_day(dt.date(2024, 1, 2)): None}
+    assert memo[LAST_ASKED][1] is None  # the last days asked, kept with their answer
     assert window_runs(pl, strict, pl.Series([dt.date(2024, 1, 2)], dtype=pl.Date), interval=True, memo=memo) is None
 
 
