@@ -19,7 +19,7 @@ from typing import Any, Iterator, Sequence
 
 from .language.runtime import plain
 
-__all__ = ["SUBJECT_COLUMNS", "EVENT_COLUMNS", "LIST_COLUMNS", "BOOL_COLUMNS", "COLUMN_PATHS", "TABLE_NAMES",
+__all__ = ["SUBJECT_COLUMNS", "EVENT_COLUMNS", "EVENT_INPUT_COLUMNS", "LIST_COLUMNS", "BOOL_COLUMNS", "COLUMN_PATHS", "TABLE_NAMES",
            "record_to_row", "row_to_record", "load_columnar", "load_any", "is_columnar", "need_pyarrow",
            "OUTPUT_COLUMNS", "output_row", "ChunkResult"]
 
@@ -38,6 +38,11 @@ EVENT_COLUMNS = ["id", "kind", "date", "item", "subjects", "subject", "of", "int
                  "action_date", "result", "rectified", "applied", "concealed", "action", "reason",
                  "changes_item", "changes_intentional", "changes_major_impact", "changes_date",
                  "changes_subjects", "changes_line_model", "changes_line_standard", "recorded_by", "note"]
+#: Event columns a table may hold that ``synth`` does not write: ``recorded``, the day the record
+#: was entered (brief §4a; default its ``date``), which ``--as-known-at`` reads.
+EVENT_EXTRA_COLUMNS = ["recorded"]
+#: Every column an events table may hold (the order of :meth:`qrules.columnar.Tables.event_schema`).
+EVENT_INPUT_COLUMNS = EVENT_COLUMNS + EVENT_EXTRA_COLUMNS
 #: List fields: one cell, items separated by ``;`` in CSV (a list column in Parquet).
 LIST_COLUMNS = frozenset({"roles", "subjects", "changes_subjects"})
 #: Boolean fields: ``true``/``false`` in CSV (any case); anything else is refused by validation.
@@ -45,7 +50,7 @@ BOOL_COLUMNS = frozenset({"intentional", "major_impact", "reported", "recalled_b
                           "concealed", "changes_intentional", "changes_major_impact"})
 #: column -> field path in the record
 COLUMN_PATHS: dict[str, tuple[str, ...]] = {
-    **{c: (c,) for c in SUBJECT_COLUMNS + EVENT_COLUMNS},
+    **{c: (c,) for c in SUBJECT_COLUMNS + EVENT_INPUT_COLUMNS},
     "line_model": ("line", "model"), "line_standard": ("line", "standard"),
     "changes_item": ("changes", "item"), "changes_intentional": ("changes", "intentional"),
     "changes_major_impact": ("changes", "major_impact"), "changes_date": ("changes", "date"),
@@ -157,7 +162,7 @@ def check_header(file: str, header: list[str], allowed: list[str], what: str) ->
                            f"columns are: {', '.join(allowed)}")
     for name in header:
         if name not in allowed:
-            other = SUBJECT_COLUMNS if what == "events" else EVENT_COLUMNS
+            other = SUBJECT_COLUMNS if what == "events" else EVENT_INPUT_COLUMNS
             hint = did_you_mean(name, allowed) or (f"'{name}' is a column of the other table" if name in other
                                                    else f"columns are: {', '.join(allowed)}")
             raise _table_error(file, f"unknown column '{name}' in the {what} table", hint)
@@ -296,7 +301,7 @@ def load_columnar(source: str | Path, events: str | Path | None = None) -> Any:
     subjects_file, events_file, fmt = find_tables(source, events)
     reader = _parquet_rows if fmt == "parquet" else csv_rows
     loader = RecordLoader(str(subjects_file or events_file))
-    for what, file, allowed in (("subjects", subjects_file, SUBJECT_COLUMNS), ("events", events_file, EVENT_COLUMNS)):
+    for what, file, allowed in (("subjects", subjects_file, SUBJECT_COLUMNS), ("events", events_file, EVENT_INPUT_COLUMNS)):
         if file is None:
             continue
         name = str(file)

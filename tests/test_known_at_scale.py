@@ -247,3 +247,101 @@ def test_s4a_deadlines_table_says_what_was_left_out_and_refuses_a_later_date(dea
     assert main(["deadlines", str(GD), str(deadline_history), "--as-of", "2025-02-07", "--as-known-at",
                  "2025-02-08"]) == 1
     assert "error[QR615]" in capsys.readouterr().err
+
+
+# -- CSV/Parquet tables with a `recorded` column ------------------------------------------------------
+
+def _write_tables(folder: Path, data: dict, fmt: str) -> Path:
+    """A history's records as subjects/events tables, events with the ``recorded`` column
+    (Parquet: dates as ``date32``, the rest as text)."""
+    import csv
+
+    from qrules.tables import EVENT_INPUT_COLUMNS, SUBJECT_COLUMNS, record_to_row
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, columns in (("subjects", SUBJECT_COLUMNS), ("events", EVENT_INPUT_COLUMNS)):
+        rows = [record_to_row(r, columns) for r in data[name]]
+        if fmt == "csv":
+            with open(folder / f"{name}.csv", "w", encoding="utf-8", newline="") as fh:
+                writer = csv.DictWriter(fh, columns)
+                writer.writeheader()
+                writer.writerows(rows)
+        else:
+            pa = pytest.importorskip("pyarrow")
+            import pyarrow.parquet as pq
+
+            def column(c: str):
+                cells = [str(r[c]) if r[c] != "" else None for r in rows]
+                if c in ("date", "recorded") and all(v is None or len(v) == 10 for v in cells):
+                    return pa.array([dt.date.fromisoformat(v) if v else None for v in cells], type=pa.date32())
+                return pa.array(cells, type=pa.string())
+            pq.write_table(pa.table({c: column(c) for c in columns}), folder / f"{name}.parquet")
+    return folder
+
+
+def _known_data() -> dict:
+    import yaml
+
+    return yaml.safe_load(KNOWN.read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_s4a_both_table_loaders_read_recorded_and_refuse_it_before_the_date(tmp_path, fmt):
+    """The column-wise loader and the per-record loader agree on a ``recorded`` column: a good
+    date, one before the event's date (QR513, at the row and column of ``recorded``), one that is
+    no date (the models' message), one with spaces around it."""
+    pytest.importorskip("polars")
+    from qrules.columnar import Tables
+    from qrules.history.arrowload import load_tables
+    from qrules.tables import EVENT_INPUT_COLUMNS, load_columnar
+
+    data = _known_data()
+    data["events"] += [
+        {"id": "e3", "kind": "deduction", "item": "11.6", "date": dt.date(2024, 5, 2), "recorded": dt.date(2024, 5, 1),
+         "subjects": ["p1"]},
+        {"id": "e4", "kind": "deduction", "item": "11.6", "date": dt.date(2024, 5, 2), "recorded": "2024-13-01",
+         "subjects": ["p1"]},
+        {"id": "e5", "kind": "deduction", "item": "11.6", "date": dt.date(2024, 5, 2), "recorded": " 2024-05-06 ",
+         "subjects": ["p1"]}][: 3 if fmt == "csv" else 1]  # Parquet: date32 cells, no text to get wrong
+    folder = _write_tables(tmp_path / "t", data, fmt)
+    old, new = load_columnar(folder), load_tables(folder)
+    key = lambda d: (d.code, d.message, d.hint, str(d.span))  # noqa: E731
+    assert [key(d) for d in new.diagnostics] == [key(d) for d in old.diagnostics]
+    assert new.rejected_events == old.rejected_events
+    assert new.tables.events.equals(Tables.from_history(old).events)
+    assert new.history == old.history
+    (early,) = [d for d in new.diagnostics if d.code == "QR513"]
+    column = EVENT_INPUT_COLUMNS.index("recorded") + 1
+    assert early.message.startswith("e3: recorded on 2024-05-01, before its date 2024-05-02（录入日期早于事件日期）")
+    row = 5 if fmt == "csv" else 4  # e3 is the 4th record: CSV line 5 (after the header), Parquet row 4
+    assert str(early.span).endswith(f"events.{fmt}:{row}:{column}")
+    known = {str(e.id): e.recorded for e in new.history.events}
+    assert known["e2"] == dt.date(2024, 3, 5) and "e3" not in known
+    if fmt == "csv":
+        assert "e4" not in known and known["e5"] == dt.date(2024, 5, 6)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+@pytest.mark.parametrize("backend", ["engine", "columnar"])
+def test_art25_s4a_batch_on_tables_with_recorded_equals_evaluate_on_yaml(gd, tmp_path, capsys, fmt, backend):
+    folder = _write_tables(tmp_path / "t", _known_data(), fmt)
+    for known in ("2024-03-04", "2024-10-15", "2024-10-16"):
+        expected, result = _expected_rows(gd, KNOWN, AS_OF, known)
+        code, rows, summary, _ = _batch_rows(tmp_path, folder, AS_OF, known, backend, capsys, "-j", "1")
+        assert code == 0 and rows == expected, (fmt, backend, known)
+        assert summary["events_not_yet_recorded"] == {"2024-03-04": 2, "2024-10-15": 1, "2024-10-16": 0}[known]
+    assert rows["p1"]["official_class"] == "B"  # 2024-10-16: the correction is known (第二十五条)
+
+
+def test_s4a_batch_on_a_generated_csv_corpus_with_recorded_equals_evaluate(gd, tmp_path, capsys):
+    pytest.importorskip("polars")
+    data = _with_recorded(history_data(150, 7, bad_rate=0.02), 7)
+    path = tmp_path / "h.json"
+    path.write_text(_jsonable(data), encoding="utf-8")
+    folder = _write_tables(tmp_path / "t", data, "csv")
+    as_of, known = DEFAULT_AS_OF.isoformat(), "2024-06-30"
+    expected, result = _expected_rows(gd, path, as_of, known)
+    for backend in ("engine", "columnar"):
+        _, rows, summary, _ = _batch_rows(tmp_path, folder, as_of, known, backend, capsys, "-j", "1")
+        assert rows == expected, backend
+        assert summary["events"] == result.summary.events and summary["events_not_yet_recorded"] > 0

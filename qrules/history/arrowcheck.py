@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..tables import BOOL_COLUMNS, COLUMN_PATHS, EVENT_COLUMNS, LIST_COLUMNS, SUBJECT_COLUMNS
+from ..tables import BOOL_COLUMNS, COLUMN_PATHS, EVENT_INPUT_COLUMNS, LIST_COLUMNS, SUBJECT_COLUMNS
 from .models import EVENT_MODELS, MAX_DATE, MIN_DATE, SUBJECT_MODELS, USCC_ALPHABET, USCC_AUTHORITIES
 
 __all__ = ["check_subjects", "check_events", "uscc_valid"]
@@ -26,7 +26,7 @@ _SOLID = r"[^\s\x00-\x20\x7f-\xa0\u1680\u180e\u2000-\u200f\u2028-\u202f\u205f-\u
 _PY_ONLY_SPACE = r"[\x1c-\x1f]"
 _USCC = r"^[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}$"
 _WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)  # GB 32100 (python-stdnum's)
-_DATES = frozenset({"date", "notice_date", "action_date", "applied", "changes_date"})
+_DATES = frozenset({"date", "notice_date", "action_date", "applied", "changes_date", "recorded"})
 _ID_LISTS = frozenset({"subjects", "changes_subjects"})
 _IDS = frozenset({"id", "producer", "subject", "of"})
 _CODES = frozenset({"brand", "item", "rule", "changes_item", "line_model", "line_standard", "changes_line_model",
@@ -224,7 +224,7 @@ def check_events(frame: Any) -> Any:
     and the row leaves it empty, as the models' defaults), with ``__ok`` (a LazyFrame)."""
     import polars as pl
 
-    out = _check(frame, EVENT_COLUMNS, EVENT_MODELS)
+    out = _check(frame, EVENT_INPUT_COLUMNS, EVENT_MODELS)
     fields = _fields(EVENT_MODELS)
     defaults = []
     for c in BOOL_COLUMNS:
@@ -233,4 +233,4 @@ def check_events(frame: Any) -> Any:
         kinds = [k for k, (names, _) in fields.items() if c in names]
         defaults.append(pl.when(pl.col("kind").is_in(kinds)).then(pl.col(c).fill_null(False)).otherwise(pl.col(c))
                         .alias(c))
-    return out.with_columns(*defaults, pl.lit(None, dtype=pl.Date).alias("recorded"))
+    return out.with_columns(*defaults)

@@ -74,14 +74,14 @@ def load_tables(source: str | Path, events: str | Path | None = None) -> Columna
 def _load(source: str | Path, events: str | Path | None) -> ColumnarHistory:
     from ..columnar import Tables
     from ..errors import register_source
-    from ..tables import EVENT_COLUMNS, SUBJECT_COLUMNS, find_tables, load_columnar
+    from ..tables import EVENT_INPUT_COLUMNS, SUBJECT_COLUMNS, find_tables, load_columnar
     from .arrowread import Delegate, read_table
 
     subjects_file, events_file, fmt = find_tables(source, events)
     try:
         raws = {what: read_table(file, allowed, what, fmt) if file is not None else None
                 for what, file, allowed in (("subjects", subjects_file, SUBJECT_COLUMNS),
-                                            ("events", events_file, EVENT_COLUMNS))}
+                                            ("events", events_file, EVENT_INPUT_COLUMNS))}
     except Delegate:  # a file only the per-record loader reports exactly
         loaded = load_columnar(source, events)
         return ColumnarHistory(Tables.from_history(loaded), loaded.diagnostics, loaded.invalid_subjects,

@@ -2,7 +2,8 @@
 
 Every name an event holds (``subjects``, ``subject``, ``changes_subjects``, ``of``) is joined
 with the valid subjects or events; only the rows that find nothing, or a record of the wrong
-kind, or a correction dated before what it corrects, come back to Python, where they are
+kind, or a correction dated before what it corrects, or a record entered (``recorded``) before
+its date, come back to Python, where they are
 reported through the loader's message methods in the order its loop visits them (event by
 event, field by field). ``of`` circles are found by :func:`qrules.history.load.of_cycles` over
 the corrections alone.
@@ -54,7 +55,8 @@ def check_references(run: Any) -> None:
     """Report the events' reference problems (in RecordLoader's order) and drop those events."""
     pl, loader = run.pl, run.loader
     S = run.valid("subjects", "id", "kind")
-    E = run.valid("events", "id", "kind", "date", "subjects", "subject", "of", *[c for cs in _CHANGES.values() for c in cs])
+    E = run.valid("events", "id", "kind", "date", "recorded", "subjects", "subject", "of",
+                  *[c for cs in _CHANGES.values() for c in cs])
     if E.height == 0:
         return
     invalid = loader.invalid
@@ -84,7 +86,11 @@ def check_references(run: Any) -> None:
         | wrong.fill_null(False) \
         | ((pl.col("kind") == "correction") & (pl.col("date") < pl.col("t_date")).fill_null(False)) \
         | ((pl.col("kind") == "correction") & unknown & pl.col("t_kind").is_not_null())
-    refs, ofs = pl.collect_all([refs, ofs.filter(odd)])  # both joins at once
+    early = lazy.filter((pl.col("recorded") < pl.col("date")).fill_null(False))  # brief §4a, QR513
+    refs, ofs, early = pl.collect_all([refs, ofs.filter(odd), early.select("__pos", "__line", "id", "kind", "recorded",
+                                                                            "date")])  # the joins at once
+    for pos, line, eid, kind, recorded, date in early.iter_rows():  # the loader's first check of an event
+        todo.append((pos, -1, line, eid, kind, "recorded", "recorded", None, recorded, date))
     for pos, line, eid, kind, seq, column, value, want, t_kind in refs.select(
             "__pos", "__line", "id", "kind", "seq", "column", "value", "want", "t_kind").iter_rows():
         todo.append((pos, seq, line, eid, kind, "subject", column, value, want, t_kind))
@@ -132,6 +138,8 @@ def check_references(run: Any) -> None:
                 code = loader.wrong_event(eid, kind, a, value, b, where)
             elif check == "early":
                 code = loader.correction_early(eid, a, value, b, where)
+            elif check == "recorded":
+                code = loader.recorded_early(eid, a, b, where)
             else:
                 code = loader.no_field_to_amend(eid, a, b, run.span("events", line))
             if eid not in bad:

@@ -357,6 +357,11 @@ class RecordLoader:
                      where, hint="date the correction on or after the event it corrects")
         return "QR512"
 
+    def recorded_early(self, eid: str, recorded: Any, date: Any, where: Span | None) -> str:
+        self._report("QR513", f"{eid}: recorded on {recorded}, before its date {date}（录入日期早于事件日期）", where,
+                     hint="recorded is the day the record was entered; it is on or after the event's date")
+        return "QR513"
+
     def no_field_to_amend(self, eid: str, target_kind: str, unknown: list[str], where: Span | None) -> str:
         self._report("QR510", f"{eid}: a {target_kind} has no field "
                      f"{', '.join(repr(f) for f in unknown)} to amend", where)
@@ -448,10 +453,7 @@ class RecordLoader:
         for ev, loc in self.events:
             problems: list[str | None] = []
             if ev.recorded is not None and ev.recorded < ev.date:  # brief §4a: entered after it happened
-                self._report("QR513", f"{ev.id}: recorded on {ev.recorded}, before its date {ev.date}"
-                             f"（录入日期早于事件日期）", loc(("recorded",), False),
-                             hint="recorded is the day the record was entered; it is on or after the event's date")
-                problems.append("QR513")
+                problems.append(self.recorded_early(ev.id, ev.recorded, ev.date, loc(("recorded",), False)))
             if isinstance(ev, Deduction):
                 problems += [subject_ref(ev, s, ("subjects", i), loc, None) for i, s in enumerate(ev.subjects)]
             elif isinstance(ev, Repair):
