@@ -493,7 +493,10 @@ class Tables:
         versions of a ruleset) then gather a subject's columns by its row, never hashing an id again.
         Only for the kinds of :data:`ROWS_OF` (null on the others); a null is looked up by id. Done by
         a run over tables of up to ``_SPLIT_ROWS`` events: a large corpus is evaluated once, and
-        finding the rows costs as much as looking the subjects up (measured at 1M subjects)."""
+        finding the rows costs as much as looking the subjects up (measured at 1M subjects).
+
+        A repair's ``of`` is found the same way, as ``of_row``: the row in ``events`` of the event it
+        names (null when no event has that id)."""
         import polars as pl
 
         if "subject_row" in self.events.columns:
@@ -507,7 +510,12 @@ class Tables:
         read = pl.col("kind").is_in(list(self.ROWS_OF))
         one = pl.when(read).then(row(pl.col("subject"))).alias("subject_row")
         many = pl.when(read).then(pl.col("subjects").list.eval(row(pl.element()))).alias("subjects_rows")
-        self.events = self.events.with_columns(one, many)
+        events = self.events["id"]
+        if events.n_unique() < len(events):  # ids not unique (refused by the loaders): no row to name
+            events = events.head(0)
+        of = pl.when(pl.col("kind") == "repair").then(pl.col("of").replace_strict(
+            events, pl.int_range(len(events), eager=True), default=None, return_dtype=pl.Int64)).alias("of_row")
+        self.events = self.events.with_columns(one, many, of)
         self.__dict__.pop("_split", None)  # split again, with the rows
 
     def heads(self) -> Any:
@@ -693,6 +701,7 @@ class _Run:
                             if known.height and known[c].null_count() == known.height}
         self._known = known.drop(list(self._known_null))
         self._kept = self._known.drop("sid", *[c for c in self._REFUSING if c in self._known.columns])
+        self.nulls(self.t.events.height)  # long enough for most steps, made before they run side by side
 
     def nulls(self, n: int) -> list[Any]:
         """The subject columns no subject fills (:meth:`known`), ``n`` nulls each: slices of one null
@@ -799,13 +808,13 @@ class _Run:
         else:  # the events of each kind as the tables split them once (cheaper per query on a small corpus)
             def part(kind: str | tuple) -> Any:
                 return t.kind(kind).lazy().filter(~late)
-        one, many = ("subject_row",), ("subjects_rows",)
-        if "subject_row" not in t.events.columns:  # subjects looked up by their ids
-            one = many = ()
+        one, many, of = ("subject_row",), ("subjects_rows",), ("of_row",)
+        if "subject_row" not in t.events.columns:  # subjects (and repaired events) looked up by their ids
+            one = many = of = ()
         reads = {"filing": ("subject", "concealed", *one), _PROCEDURE: (), "spot_check": ("subject", "result", *one),
                  "deduction": ("item", "subjects", "intentional", "major_impact", "line_model", "line_standard",
                                "recorded_by", *many),
-                 "repair": ("of", "subjects", "rectified"),
+                 "repair": ("of", "subjects", "rectified", *of),
                  "reward": ("rule", "subject", "reported", "recalled_before_defect", "notice_date", "action_date", *one)}
         # the events of a kind on or before the as-of date with the columns read (narrow copies), and the
         # dates decisions are made on (brief §4a), collected together
@@ -962,10 +971,11 @@ class _Run:
                                                                    else i.points, b.scale) for i in m.items.values()],
                              "item_major": [bool(i.major_impact) for i in m.items.values()],
                              "item_spot": [bool(i.spot_check) for i in m.items.values()],
-                             "item_cite": [i.cite for i in m.items.values()]},
+                             "item_cite": [i.cite for i in m.items.values()], "item_i": range(len(m.items))},
                             schema={"item": pl.Utf8, "item_subject": pl.Utf8, "item_title": pl.Utf8,
                                     "item.points": pl.Int64, "item.intentional_points": pl.Int64,
-                                    "item_major": pl.Boolean, "item_spot": pl.Boolean, "item_cite": pl.Utf8})
+                                    "item_major": pl.Boolean, "item_spot": pl.Boolean, "item_cite": pl.Utf8,
+                                    "item_i": pl.Int64})
 
     def deductions(self, d: Any) -> Any:
         """第十一条至第十三条, 第九条: one row per subject an event scores — the subjects it names, a
@@ -983,15 +993,14 @@ class _Run:
         def unknown_item(item: str) -> tuple[str, str]:
             hint = did_you_mean(item, m.items)
             return f"unknown item '{item}'" + (f" ({hint})" if hint else ""), cite("items")
-        if d["item"].is_in(list(m.items)).sum() < d.height:  # an unknown item (or none)
-            d = d.join(items, on="item", how="left")
-            self.reject_rows(d.filter(pl.col("item_subject").is_null()), "QR601", unknown_item, "item")
-            d = d.filter(pl.col("item_subject").is_not_null()).lazy()
-        else:
-            d = d.lazy().join(items.lazy(), on="item", how="left")
+        d = d.join(items, on="item", how="left")  # each event's item row: the only pass over the item codes
+        if d["item_i"].null_count():  # an unknown item (or none)
+            self.reject_rows(d.filter(pl.col("item_i").is_null()), "QR601", unknown_item, "item")
+            d = d.filter(pl.col("item_i").is_not_null())
+        d = d.lazy()
         # one row per subject an event names, with the event's columns (and its subjects' rows)
         rows = ["subjects_rows"] if "subjects_rows" in live.columns else []
-        named = d.select("id", "kind", "date", "item", "item_subject", "item_title", "item_cite", "line_model",
+        named = d.select("id", "kind", "date", "item", "item_i", "item_subject", "item_title", "item_cite", "line_model",
                                 "line_standard", "subjects", *rows, eidx=pl.int_range(pl.len(), dtype=pl.Int64),
                                 ev_item_major=pl.col("item_major"),
                                 intentional=pl.col("intentional").fill_null(False),
@@ -1025,11 +1034,15 @@ class _Run:
         cands = []
 
         carried = ("date", "item", "line_model", "line_standard", "ev_item_major", "intentional", "major_impact")
+        item_row = {code: i for i, code in enumerate(m.items)}
 
-        def cand(frame: Any, subject: Any, code: Any, phase: int, link: int, via: Any, whose: str = "s_") -> Any:
+        def cand(frame: Any, subject: Any, code: str | None, phase: int, link: int, via: Any, whose: str = "s_") -> Any:
             """A subject the event may score, with the event's columns and the subject's kind and producer
-            (``whose``: the prefix of that subject's columns)."""
-            return frame.select("id", "eidx", *carried, subject=subject, pos=pl.col(whose + "pos"), code=code,
+            (``whose``: the prefix of that subject's columns); ``code``: a link's item, ``None`` for the
+            event's own (its row in the items as ``code_i``: null for a code the items lack, which scores nobody)."""
+            return frame.select("id", "eidx", *carried, subject=subject, pos=pl.col(whose + "pos"),
+                                code=pl.col("item") if code is None else pl.lit(code),
+                                code_i=pl.col("item_i") if code is None else pl.lit(item_row.get(code), dtype=pl.Int64),
                                 order=phase * 1_000_000 + pl.col("sidx") * 1000 + link, via_product=via,
                                 s_kind=pl.col(whose + "kind"), s_producer=pl.col(whose + "producer"))
         if product is not None:
@@ -1044,7 +1057,7 @@ class _Run:
                 self.reject(own.filter(~applies), "QR606", self.not_applying("item", "sid"), pl.col("item_cite"),
                             pl.col("sid"))
                 own = own.filter(applies)
-            cands.append(cand(own, pl.col("sid"), pl.col("item"), 0, 0, none))
+            cands.append(cand(own, pl.col("sid"), None, 0, 0, none))
             # each product's producer, by its row (the subjects' producer_pos), kept when it may be scored
             producers = own.filter(pl.col("s_producer_pos").is_not_null())
             producers = producers.with_columns(S.select(
@@ -1058,7 +1071,7 @@ class _Run:
                     ok = ok & self.bool_rule(when, "links.when", evcols)
                 if link.item in self.c.item_whens:  # a link to an item that does not apply is not made
                     ok = ok & b.item_applies(pl.lit(link.item), "p_", "p_roles")
-                cands.append(cand(producers.filter(ok), pl.col("s_producer"), pl.lit(link.item), 0, i + 1,
+                cands.append(cand(producers.filter(ok), pl.col("s_producer"), link.item, 0, i + 1,
                                   pl.col("sid"), "p_"))
             first_product = product.select("eidx", "sidx", first_product="sid").sort("eidx", "sidx").unique(
                 "eidx", keep="first")
@@ -1086,7 +1099,7 @@ class _Run:
                 if link.item in self.c.item_whens:
                     ok = ok & b.item_applies(pl.lit(link.item), "s_", "roles")
                 hit = sellers.filter(ok)
-                linked.append(cand(hit, pl.col("sid"), pl.lit(link.item), 1, i, pl.col("first_product")))
+                linked.append(cand(hit, pl.col("sid"), link.item, 1, i, pl.col("first_product")))
                 occurrences.append(hit.select("id", "sidx"))
             cands += linked
             # neither linked as a seller nor the producer of a product the event names: refused
@@ -1116,7 +1129,7 @@ class _Run:
             self.reject(direct.filter(~applies), "QR606", self.not_applying("item", "sid"), pl.col("item_cite"),
                         pl.col("sid"))
             direct = direct.filter(applies)
-        cands.append(cand(direct, pl.col("sid"), pl.col("item"), 1, 0, none))
+        cands.append(cand(direct, pl.col("sid"), None, 1, 0, none))
         cands = pl.concat(cands) if len(cands) > 1 else cands[0]
         self.counted.append(cands["id"])
         if live["recorded_by"].null_count() < live.height:
@@ -1127,7 +1140,10 @@ class _Run:
         cols = {("item", "points"): pl.col("item.points"),
                 ("item", "intentional_points"): pl.col("item.intentional_points"),
                 ("item", "code"): pl.col("code"), **evcols}
-        c = cands.lazy().join(items.lazy().rename({"item": "code"}), on="code")
+        # each candidate's item columns gathered by its row in the items (no second pass over the codes)
+        c = cands.lazy().filter(pl.col("code_i").is_not_null()).with_columns(
+            pl.lit(items[col]).gather(pl.col("code_i")).alias(col)
+            for col in ("item.points", "item.intentional_points", "item_major", "item_spot"))
         points = b.expr(self.c.exprs["intentional.points"], "intentional.points", cols)
         if isinstance(points, tuple):  # a product: refused when a value is not exact at the scale
             c = c.collect(engine=MEMORY)
@@ -1347,7 +1363,12 @@ class _Run:
         cite = self.c.cites.get
         # the events repairs name, found by probing the (few) names: cheaper than a join over every event
         heads = self.t.heads()
-        r = r.join(heads.filter(pl.col("of").is_in(r["of"].unique().implode())), on="of", how="left")
+        if "of_row" in r.columns and not r["of_row"].null_count():  # the rows the tables found (Tables.subject_rows)
+            r = pl.DataFrame([c for c in r.get_columns() if c.name != "of_row"]
+                             + heads.drop("of").gather(r["of_row"]).get_columns())
+        else:
+            r = r.drop("of_row", strict=False).join(heads.filter(pl.col("of").is_in(r["of"].unique().implode())),
+                                                    on="of", how="left")
         wrong = r.select(unknown=pl.col("t_kind").is_null().any(), other=(pl.col("t_kind") != "deduction").any(),
                          early=(pl.col("t_date") > pl.col("date")).any()).row(0)
         if any(wrong) or self.revoked is not None:  # some repair names no deduction it may repair
@@ -1619,15 +1640,18 @@ class _Run:
         wrong = ((pl.col("rule_subject") == "product") != is_product) | (
             role.is_not_null() & ~pl.col("roles").list.contains(role))
         with_roles = pl.format(" with roles [{}]", pl.col("roles").list.sort().list.join(", "))
-        w = w.with_columns(__wrong=wrong)
-        if w["__wrong"].any() or w["__wrong"].null_count():
+        # nothing can be wrong when every rule is an operator's and every subject an operator (read from
+        # the columns, without a query)
+        plain = not (w["rule_subject"] != "operator").any() and not (w["s_kind"] != "operator").any()
+        w = w if plain else w.with_columns(__wrong=wrong)
+        if not plain and (w["__wrong"].any() or w["__wrong"].null_count()):
             self.reject(w.filter(wrong), "QR611",
                         pl.format("reward rule {} applies to a {}; '{}' is a {}{}", pl.col("rule"),
                                   pl.col("rule_subject"), pl.col("sid"), pl.col("s_kind"),
                                   pl.when(is_product).then(pl.lit("")).otherwise(with_roles)),
                         pl.col("rule_cite"), pl.col("sid"))
             w = w.filter(~wrong)
-        w = w.drop("__wrong").with_columns(operator=pl.when(is_product).then(pl.col("s_producer"))
+        w = w.drop("__wrong", strict=False).with_columns(operator=pl.when(is_product).then(pl.col("s_producer"))
                                            .otherwise(pl.col("sid")))
         w = self.operator_facts(w, filings, "date", "operator").with_columns(
             has_notice=pl.col("notice_date").is_not_null() & pl.col("action_date").is_not_null(),
@@ -1663,8 +1687,9 @@ class _Run:
             reason = pl.when(this).then(pl.when(n == 1).then(one).otherwise(many)).otherwise(reason)
             cite = pl.when(this).then(pl.when(n == 1).then(one_cite).otherwise(pl.lit(rule.cite, dtype=pl.Utf8))) \
                 .otherwise(cite)
-        w = w.with_columns(__ok=ok)
-        if w["__ok"].sum() < w.height:  # some not eligible (a null: neither, as a filter reads it)
+        conditional = any(self.c.reward_conditions.get(code) for code in present)
+        w = w.with_columns(__ok=ok) if conditional else w  # no condition: every reward is eligible
+        if conditional and w["__ok"].sum() < w.height:  # some not eligible (a null: neither, as a filter reads it)
             w = w.with_columns(__reason=reason, __cite=cite)
             self.reject(w.filter(~pl.col("__ok")), "QR611", pl.format("not eligible: {}", pl.col("__reason")),
                         pl.col("__cite"), pl.col("sid"))

@@ -613,16 +613,21 @@ def test_polars_compiler_compiles_from_two_threads():
 def test_tables_name_each_events_subjects_by_their_rows_once():
     """Tables.subject_rows: an event's ``subject`` and each of its ``subjects`` as the row of that
     subject (null for an unknown name, an absent list absent; none for a kind the backend does not
-    score), worked out once: the evaluations then gather subjects by row instead of hashing ids."""
+    score), and a repair's ``of`` as the row of the event it names, worked out once: the evaluations
+    then gather by row instead of hashing ids."""
     pl = pytest.importorskip("polars")
     subjects = pl.DataFrame({"id": ["a", "b", "c"]})
-    events = pl.DataFrame({"kind": ["reward", "deduction", "deduction", "filing", "notice_sent"],
-                           "subject": ["b", None, None, "x", "a"],
-                           "subjects": [None, ["c", "a"], ["x", "b"], None, []]})
+    events = pl.DataFrame({"id": ["e1", "e2", "e3", "e4", "e5", "r1", "r2"],
+                           "kind": ["reward", "deduction", "deduction", "filing", "notice_sent", "repair", "repair"],
+                           "subject": ["b", None, None, "x", "a", None, None],
+                           "subjects": [None, ["c", "a"], ["x", "b"], None, [], None, None],
+                           "of": [None, None, None, None, None, "e3", "zz"]})
     t = Tables(subjects, events, None)
     t.subject_rows()
-    assert t.events["subject_row"].to_list() == [1, None, None, None, None]  # x unknown; a notice is not read
-    assert t.events["subjects_rows"].to_list() == [None, [2, 0], [None, 1], None, None]
+    assert t.events["subject_row"].to_list() == [1, None, None, None, None, None, None]  # x unknown; a notice is not read
+    assert t.events["subjects_rows"].to_list() == [None, [2, 0], [None, 1], None, None, None, None]
+    # 第十五条: the event a repair names, as its row (zz: no such event)
+    assert t.events["of_row"].to_list() == [None, None, None, None, None, 2, None]
     before = t.events
     t.subject_rows()
     assert t.events is before
