@@ -345,3 +345,17 @@ def test_s4a_batch_on_a_generated_csv_corpus_with_recorded_equals_evaluate(gd, t
         _, rows, summary, _ = _batch_rows(tmp_path, folder, as_of, known, backend, capsys, "-j", "1")
         assert rows == expected, backend
         assert summary["events"] == result.summary.events and summary["events_not_yet_recorded"] > 0
+
+
+def test_art23_s4a_compute_deadlines_takes_as_known_at_and_refuses_a_later_one(gd):
+    """The Python API of docs/deadlines.md: the same cut as the command, QR615 as a QrulesError."""
+    from qrules.deadlines import compute_deadlines
+    from qrules.errors import QrulesError
+
+    loaded = load_history_data({"subjects": DEADLINE_SUBJECTS, "events": DEADLINE_EVENTS})
+    (notify,) = [c for c in compute_deadlines(gd, loaded, dt.date(2025, 2, 7), as_known_at=dt.date(2025, 2, 7))
+                 if c.deadline == "notify"]
+    assert (notify.status, notify.due, notify.days_late) == ("overdue", dt.date(2025, 2, 5), 2)
+    with pytest.raises(QrulesError) as exc:
+        compute_deadlines(gd, loaded, dt.date(2025, 2, 7), as_known_at=dt.date(2025, 2, 8))
+    assert exc.value.diagnostics[0].code == "QR615"
