@@ -35,7 +35,7 @@ import numpy as np
 
 from .columnar_accounts import MASK_DATES, NO_DAY, DateSums, date_sums, lowest_lines, masks_for, official_classes
 from .columnar_keys import first_per_key, hash_rows
-from .polarsexpr import PolarsCompiler, Unsupported, compile_many, ruleset_scale, to_scaled
+from .polarsexpr import PolarsCompiler, Unsupported, compile_many, ruleset_scale, scaled_text, to_scaled
 from .tables import ChunkResult
 
 __all__ = ["ColumnarBackend", "Fallback"]
@@ -945,12 +945,15 @@ class _Run:
                           s.filter((pl.col("s_kind") == "product") & pl.col("s_producer").is_not_null())
                           .select(owner=pl.col("s_producer"), date=pl.col("date"), ok=ok)])
 
-    def operator_facts(self, frame: Any, filings: Any, date: str, who: str = "subject") -> Any:
+    def operator_facts(self, frame: Any, filings: Any, date: str, who: str = "subject", also: tuple = ()) -> Any:
+        """``operator.filed`` and ``operator.concealed`` (第十四条第（三）项) of the operator in column
+        ``who`` on each row's ``date``; ``also``: more columns made in the same query."""
         pl = self.pl
         if filings.height == 0:  # nobody filed
-            return frame.with_columns(**{"operator.filed": pl.lit(False), "operator.concealed": pl.lit(False)})
+            return frame.with_columns(*also, **{"operator.filed": pl.lit(False), "operator.concealed": pl.lit(False)})
         out = frame.join(filings, left_on=who, right_on="sid", how="left")
         return out.with_columns(
+            *also,
             (pl.col("first_filed").is_not_null() & (pl.col("first_filed") <= pl.col(date))).alias("operator.filed"),
             (pl.col("first_concealed").is_not_null() & (pl.col("first_concealed") <= pl.col(date)))
             .alias("operator.concealed")).drop("first_filed", "first_concealed")
@@ -1651,13 +1654,15 @@ class _Run:
                                   pl.when(is_product).then(pl.lit("")).otherwise(with_roles)),
                         pl.col("rule_cite"), pl.col("sid"))
             w = w.filter(~wrong)
-        w = w.drop("__wrong", strict=False).with_columns(operator=pl.when(is_product).then(pl.col("s_producer"))
-                                           .otherwise(pl.col("sid")))
-        w = self.operator_facts(w, filings, "date", "operator").with_columns(
-            has_notice=pl.col("notice_date").is_not_null() & pl.col("action_date").is_not_null(),
-            notice_date=pl.coalesce("notice_date", "date"), action_date=pl.coalesce("action_date", "date"),
-            reported=pl.col("reported").fill_null(False),
-            recalled_before_defect=pl.col("recalled_before_defect").fill_null(False))
+        if "__wrong" in w.columns:
+            w = w.drop("__wrong")
+        operator = pl.when(is_product).then(pl.col("s_producer")).otherwise(pl.col("sid")).alias("operator")
+        if filings.height:  # the operator's filings are joined on it
+            w, operator = w.with_columns(operator), pl.col("operator")
+        w = self.operator_facts(w, filings, "date", "operator", also=(
+            operator, (pl.col("notice_date").is_not_null() & pl.col("action_date").is_not_null()).alias("has_notice"),
+            pl.coalesce("notice_date", "date").alias("notice_date"), pl.coalesce("action_date", "date").alias("action_date"),
+            pl.col("reported").fill_null(False), pl.col("recalled_before_defect").fill_null(False)))
         present = w["rule"].unique().to_list()
         read = {n for code in present for c in self.c.reward_conditions.get(code, []) for n in self.c.reads(c.expr)}
         read |= self.c.reads(self.c.exprs["rewards.cap.counted"])
@@ -1696,10 +1701,11 @@ class _Run:
             w = w.filter(pl.col("__ok"))
         self.counted.append(w["id"])
         cap = self.c.exprs["rewards.cap.counted"]
-        w = w.with_columns(subject=pl.col("sid"))
         if self.lines().height == 0:  # no line to cap again: only what the cap and the entries read is sorted
-            keep = self.cap_rule(cap, cols)[1] | {"subject", "s_pos", "id", "date", "rule_points"}
-            w = w.select([c for c in w.columns if c in keep])
+            keep = self.cap_rule(cap, cols)[1] | {"s_pos", "id", "date", "rule_points"}
+            w = w.select([c for c in w.columns if c in keep and c != "subject"], subject=pl.col("sid"))
+        else:
+            w = w.with_columns(subject=pl.col("sid"))
         w = w.sort("s_pos", "date", "id")  # by subject: its position sorts faster
         w = w.with_columns(points=self.capped(w, cap, cols, who="s_pos"))
         out = w.select("subject", pos=pl.col("s_pos"), event=pl.col("id"), kind=pl.lit("reward"), date=pl.col("date"),
@@ -1742,7 +1748,9 @@ class _Run:
             new = [i for i, k in enumerate(map(tuple, keys.tolist())) if k not in memo]
             if new:
                 at = rows[first[new]]
-                cur = pl.DataFrame([s.gather(at) for s in narrow] + [pl.Series("granted", granted[at])])
+                # a few rows: read one by one (a gather is a query, costlier than its work here)
+                cur = pl.DataFrame([pl.Series(s.name, [s[i] for i in at.tolist()], dtype=s.dtype) if len(at) <= 64
+                                    else s.gather(at) for s in narrow] + [pl.Series("granted", granted[at])])
                 memo.update(zip(map(tuple, keys[new].tolist()),
                                 b.value_of(cur, got, "rewards.cap.counted").to_list()))
             counted = np.array([memo[k] for k in map(tuple, keys.tolist())], dtype=np.int64)[back.ravel()]
@@ -1971,8 +1979,8 @@ class _Run:
                     pl.Series(acc.determined_by[at] < 0), None)) if self.lines().height else pl.lit(None, dtype=pl.Utf8),
                 **{name: pl.Series(getattr(acc, name)[at], dtype=pl.Int64)
                    for name in ("live_deductions", "entries_counted", "deductions")}}
-        subj = subj.with_columns(**cols)
-        subj = subj.with_columns(self.official(acc, at, first, dates, score_days, start, names))
+        # the output columns in one query (each with_columns is a query of its own)
+        subj = subj.lazy().with_columns(**cols).with_columns(self.official(acc, at, first, dates, score_days, start, names))
         if not c.params.get("new_subject_waits", True):
             subj = subj.with_columns(official_class=pl.when((pl.col("official_class") == "O") & pl.col("scored"))
                                      .then(pl.col("live_class")).otherwise(pl.col("official_class")))
@@ -1982,7 +1990,8 @@ class _Run:
             flags.append(pl.when(got[0] if isinstance(got, tuple) else got).then(pl.lit(name)))
         subj = subj.with_columns(flags=pl.concat_str(flags, separator=";", ignore_nulls=True).fill_null("")
                                  if flags else pl.lit(""))
-        rows = self.rows(subj)
+        scores = acc.total[at, k_now][scored] + start
+        rows = self.rows(subj, _distinct_ints(scores))
         rej, n_counted, n_rejected = self.joined(tally)
         excluded = S.filter(pl.col("exc_code").is_not_null()).select("id", "exc_reason", "exc_cite", "exc_code")
         by = lambda col: dict(sorted((k, int(v)) for k, v in rows[col].value_counts().iter_rows()))  # noqa: E731
@@ -1991,7 +2000,9 @@ class _Run:
                 "events": self.t.events.height,
                 "events_counted": n_counted, "events_rejected": n_rejected,
                 "rejected_by_code": dict(sorted((k, int(v)) for k, v in rej["code"].value_counts().iter_rows())),
-                "by_official_class": by("official_class"), "by_live_class": by("live_class")}
+                "by_official_class": by("official_class"),
+                "by_live_class": dict(sorted((names[k], int(n)) for k, n in enumerate(np.bincount(live, minlength=len(names)))
+                                             if n))}
 
     def official(self, acc: SimpleNamespace, at: np.ndarray, first: np.ndarray, dates: list, score_days: list[dt.date], start: int,
                  names: list[str]) -> list:
@@ -2055,8 +2066,9 @@ class _Run:
                         dates.append((t, c.score_date(t)))
         return dates
 
-    def rows(self, subj: Any) -> Any:
-        """The flat output columns of :func:`qrules.batch.output_row`, in the subjects' input order."""
+    def rows(self, subj: Any, scores: np.ndarray) -> Any:
+        """The flat output columns of :func:`qrules.batch.output_row`, in the subjects' input order;
+        ``scores``: the distinct scores (scaled), each written once (a few dozen over a corpus)."""
         from .engine import class_measures
 
         pl, b, c = self.pl, self.b, self.c
@@ -2067,14 +2079,9 @@ class _Run:
         def measure(values: list, dtype: Any) -> Any:  # each class's measure, the rows kept in their order
             return official.replace_strict(classes, values, default=None, return_dtype=dtype)
         v = pl.col("score_int")
-        frac = (v.abs() % b.unit).cast(pl.Utf8).str.zfill(b.scale).str.strip_chars_end("0")
-        text = pl.concat_str([pl.when(v < 0).then(pl.lit("-")).otherwise(pl.lit("")),
-                              (v.abs() // b.unit).cast(pl.Utf8),
-                              pl.when(frac != "").then(pl.lit(".") + frac).otherwise(pl.lit(""))])
-        # the text of each distinct score, made once (scores repeat: a few dozen values over a corpus)
-        scores = subj["score_int"].unique()
-        texts = pl.DataFrame({"score_int": scores}).select(text)[:, 0]
-        score = pl.when(v.is_not_null()).then(v.replace_strict(scores, texts, default=None))
+        texts = [scaled_text(x, b.scale) for x in scores.tolist()]
+        score = pl.when(v.is_not_null()).then(v.replace_strict(pl.Series(scores, dtype=pl.Int64),
+                                                               pl.Series(texts, dtype=pl.Utf8), default=None))
         # the subjects are in their input order (``pos``) from the start: no join, no sort
         return subj.lazy().select(
             pl.col("subject").alias("id"), "kind", "name", "scored", score.alias("score"), "live_class", "official_class",
@@ -2083,6 +2090,19 @@ class _Run:
             measure([x.checks_per_year for x in ms], pl.Int64).alias("checks_per_year"),
             pl.col("entries_counted").fill_null(0).cast(pl.Int64), pl.col("deductions").fill_null(0).cast(pl.Int64),
             "flags").collect(engine=MEMORY)
+
+
+def _distinct_ints(values: np.ndarray) -> np.ndarray:
+    """The distinct values of an integer array, sorted: marked in a table over their span when it is
+    short (scores: a few dozen values), cheaper than sorting them."""
+    if values.size == 0:
+        return values.astype(np.int64)
+    lo, hi = int(values.min()), int(values.max())
+    if hi - lo >= 1 << 20:
+        return np.unique(values)
+    seen = np.zeros(hi - lo + 1, dtype=bool)
+    seen[values - lo] = True
+    return np.flatnonzero(seen).astype(np.int64) + lo
 
 
 def _distinct_days(pl: Any, columns: list) -> Any:

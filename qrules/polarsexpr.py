@@ -43,6 +43,14 @@ def to_scaled(value: Decimal, scale: int) -> int:
     return int(scaled)
 
 
+def scaled_text(value: int, scale: int) -> str:
+    """A scaled integer (:func:`to_scaled`) written as the engine writes the decimal: no trailing
+    zeros after the point, no point for a whole number (``-250, 2`` → ``-2.5``; ``1200, 2`` → ``12``)."""
+    whole, part = divmod(abs(value), 10 ** scale)
+    digits = f"{part:0{scale}d}".rstrip("0") if scale else ""
+    return ("-" if value < 0 else "") + str(whole) + (f".{digits}" if digits else "")
+
+
 def ruleset_scale(numbers: list[Decimal], floor: int = 2, ceiling: int = 6) -> int:
     """Decimal places enough for every number the ruleset writes (at least ``floor``)."""
     places = floor
@@ -274,4 +282,4 @@ def compile_many(pc: PolarsCompiler, expr: Any, scope: Mapping[str, Any],
     return value, inexact
 
 
-__all__ = ["AGGREGATIONS", "PolarsCompiler", "Unsupported", "compile_many", "ruleset_scale", "to_scaled"]
+__all__ = ["AGGREGATIONS", "PolarsCompiler", "Unsupported", "compile_many", "ruleset_scale", "scaled_text", "to_scaled"]

@@ -16,6 +16,8 @@ import random
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 pytest.importorskip("polars")
 
@@ -489,6 +491,20 @@ def test_polars_compiler_refuses_what_it_cannot_represent():
     assert ruleset_scale([Decimal("0.125"), Decimal(3)]) == 3
     with pytest.raises(Unsupported):
         ruleset_scale([Decimal("1e-9")])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(min_value=-10**12, max_value=10**12), st.integers(min_value=0, max_value=6))
+def test_scores_are_written_as_the_engine_writes_them(value, scale):
+    """A score held as a scaled integer is written as the engine writes the exact decimal
+    (``language.runtime.plain``): ``-250`` at scale 2 is ``-2.5``, ``1200`` is ``12``."""
+    from decimal import Decimal
+
+    from qrules.language.runtime import plain
+    from qrules.polarsexpr import scaled_text
+
+    assert scaled_text(value, scale) == plain(Decimal(value).scaleb(-scale))
+    assert scaled_text(-250, 2) == "-2.5" and scaled_text(1200, 2) == "12"
 
 
 def test_art17_3_due_date_beyond_the_calendar_falls_back_to_the_engine():
