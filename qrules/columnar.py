@@ -701,7 +701,8 @@ class _Run:
                             if known.height and known[c].null_count() == known.height}
         self._known = known.drop(list(self._known_null))
         self._kept = self._known.drop("sid", *[c for c in self._REFUSING if c in self._known.columns])
-        self.nulls(self.t.events.height)  # long enough for most steps, made before they run side by side
+        if self.t.events.height <= _SPLIT_ROWS:  # long enough for most steps, made before they run side by side
+            self.nulls(self.t.events.height)
 
     def nulls(self, n: int) -> list[Any]:
         """The subject columns no subject fills (:meth:`known`), ``n`` nulls each: slices of one null
@@ -1972,18 +1973,20 @@ class _Run:
         k_now = acc.k_now
         scored = acc.scored[at, k_now]
         live = np.where(scored, self.class_codes(acc.total[at, k_now], start, names), o_code)
+        official, locks = self.official(acc, at, first, dates, score_days, start, names)
+        if not c.params.get("new_subject_waits", True):  # a subject scored since the last adjustment: its live class
+            official = np.where((official == o_code) & scored, live, official)
+        classes = pl.lit(pl.Series(names, dtype=pl.Utf8))
         cols = {"scored": pl.Series(scored),
                 "score_int": pl.Series(acc.total[at, k_now] + start).set(pl.Series(~scored), None),
-                "live_class": pl.Series(names, dtype=pl.Utf8).gather(live),
+                "__live": pl.Series(live), "__official": pl.Series(official),
                 "determined_by": self.lines()["product"].gather(pl.Series(acc.determined_by[at]).set(
                     pl.Series(acc.determined_by[at] < 0), None)) if self.lines().height else pl.lit(None, dtype=pl.Utf8),
                 **{name: pl.Series(getattr(acc, name)[at], dtype=pl.Int64)
                    for name in ("live_deductions", "entries_counted", "deductions")}}
-        # the output columns in one query (each with_columns is a query of its own)
-        subj = subj.lazy().with_columns(**cols).with_columns(self.official(acc, at, first, dates, score_days, start, names))
-        if not c.params.get("new_subject_waits", True):
-            subj = subj.with_columns(official_class=pl.when((pl.col("official_class") == "O") & pl.col("scored"))
-                                     .then(pl.col("live_class")).otherwise(pl.col("official_class")))
+        # the output columns in one query (each with_columns is a query of its own); the classes by index
+        subj = subj.lazy().with_columns(**cols).with_columns(
+            *locks, live_class=classes.gather(pl.col("__live")), official_class=classes.gather(pl.col("__official")))
         flags = []
         for name, expr in c.flag_whens.items():
             got = b.expr(expr, "information_use.when", b._flag_columns())
@@ -1991,31 +1994,32 @@ class _Run:
         subj = subj.with_columns(flags=pl.concat_str(flags, separator=";", ignore_nulls=True).fill_null("")
                                  if flags else pl.lit(""))
         scores = acc.total[at, k_now][scored] + start
-        rows = self.rows(subj, _distinct_ints(scores))
+        rows = self.rows(subj, _distinct_ints(scores), names)
         rej, n_counted, n_rejected = self.joined(tally)
         excluded = S.filter(pl.col("exc_code").is_not_null()).select("id", "exc_reason", "exc_cite", "exc_code")
-        by = lambda col: dict(sorted((k, int(v)) for k, v in rows[col].value_counts().iter_rows()))  # noqa: E731
+        def by(codes: np.ndarray) -> dict[str, int]:  # subjects per class
+            return dict(sorted((names[k], int(n)) for k, n in enumerate(np.bincount(codes, minlength=len(names))) if n))
         return {"rows": rows, "rejections": rej, "excluded": excluded, "warnings": self.warnings,
                 "notes": self.version_notes([t for t, _ in dates]),
                 "events": self.t.events.height,
                 "events_counted": n_counted, "events_rejected": n_rejected,
                 "rejected_by_code": dict(sorted((k, int(v)) for k, v in rej["code"].value_counts().iter_rows())),
-                "by_official_class": by("official_class"),
-                "by_live_class": dict(sorted((names[k], int(n)) for k, n in enumerate(np.bincount(live, minlength=len(names)))
-                                             if n))}
+                "by_official_class": by(official), "by_live_class": by(live)}
 
     def official(self, acc: SimpleNamespace, at: np.ndarray, first: np.ndarray, dates: list, score_days: list[dt.date], start: int,
-                 names: list[str]) -> list:
+                 names: list[str]) -> tuple[np.ndarray, list]:
         """第二十六条第二款: the official class and the lock of each subject (rows ``at``) from its
-        class at each half-year score date, in date order (:func:`qrules.columnar_accounts.official_classes`)."""
+        class at each half-year score date, in date order (:func:`qrules.columnar_accounts.official_classes`):
+        (the official classes as indexes into ``names``, the lock's columns)."""
         pl, c, m = self.pl, self.c, self.m
         none = pl.lit(None, dtype=pl.Utf8)
+        o_code = names.index("O")
         if not dates:  # no adjustment yet: the official class is O for every subject, nothing locked
-            return [pl.lit("O").alias("official_class"), none.alias("lock_class"),
-                    pl.lit(None, dtype=pl.Date).alias("lock_since"), pl.lit(None, dtype=pl.Date).alias("lock_until")]
+            return np.full(at.size, o_code, dtype=np.int64), [
+                none.alias("lock_class"), pl.lit(None, dtype=pl.Date).alias("lock_since"),
+                pl.lit(None, dtype=pl.Date).alias("lock_until")]
         lock = m.adjustment.lock
         lock_class = lock.class_ if lock else None
-        o_code = names.index("O")
         # no lock without a class to lock in and a length to hold it
         lock_code = names.index(lock_class) if lock_class in names and c.lock_duration is not None else None
         computed, lock_ends = [], []
@@ -2033,9 +2037,8 @@ class _Run:
         def day_column(values: np.ndarray, name: str) -> Any:
             return pl.Series(name, np.where(active, values, 0), dtype=pl.Int32).cast(pl.Date).set(
                 pl.Series(~active), None)
-        return [pl.Series("official_class", names, dtype=pl.Utf8).gather(official),
-                pl.when(pl.Series(active)).then(pl.lit(lock_class, dtype=pl.Utf8)).alias("lock_class"),
-                day_column(since, "lock_since"), day_column(until, "lock_until")]
+        return official, [pl.when(pl.Series(active)).then(pl.lit(lock_class, dtype=pl.Utf8)).alias("lock_class"),
+                          day_column(since, "lock_since"), day_column(until, "lock_until")]
 
     def version_notes(self, adjustment_dates: list[dt.date]) -> list:
         """Brief §4a, as the engine says it: the as-of date, events (deductions, repairs, rewards)
@@ -2066,18 +2069,17 @@ class _Run:
                         dates.append((t, c.score_date(t)))
         return dates
 
-    def rows(self, subj: Any, scores: np.ndarray) -> Any:
+    def rows(self, subj: Any, scores: np.ndarray, names: list[str]) -> Any:
         """The flat output columns of :func:`qrules.batch.output_row`, in the subjects' input order;
-        ``scores``: the distinct scores (scaled), each written once (a few dozen over a corpus)."""
+        ``scores``: the distinct scores (scaled), each written once (a few dozen over a corpus);
+        ``names``: the classes that ``__official`` indexes."""
         from .engine import class_measures
 
         pl, b, c = self.pl, self.b, self.c
-        classes = list(dict.fromkeys([*c.model.classes, "O"]))
-        ms = [class_measures(c, k) for k in classes]
-        official = pl.col("official_class")
+        ms = [class_measures(c, k) for k in names]
 
-        def measure(values: list, dtype: Any) -> Any:  # each class's measure, the rows kept in their order
-            return official.replace_strict(classes, values, default=None, return_dtype=dtype)
+        def measure(values: list, dtype: Any) -> Any:  # each official class's measure, by its index
+            return pl.lit(pl.Series(values, dtype=dtype)).gather(pl.col("__official"))
         v = pl.col("score_int")
         texts = [scaled_text(x, b.scale) for x in scores.tolist()]
         score = pl.when(v.is_not_null()).then(v.replace_strict(pl.Series(scores, dtype=pl.Int64),
