@@ -1304,20 +1304,20 @@ class _Run:
         if frame.height == 0:
             return np.zeros(0, dtype=np.int64), []
         keys = [who] + ([unit] if unit else [])
-        f = frame.select(*keys, "date").with_columns(
-            new=pl.any_horizontal([pl.col(k) != pl.col(k).shift(1) for k in keys]).fill_null(True) if unit
-            else pl.lit(True))
-        f = f.with_columns(g=pl.col("new").cum_sum().cast(pl.Int64) - 1)
-        step = f["g"].to_numpy()
-        u = f.filter(pl.col("new")).select(pl.col(who).alias("w"), "date", "g")
-        i = pl.int_range(pl.len())
-        start = pl.when((pl.col("w") != pl.col("w").shift(1)).fill_null(True)).then(i).forward_fill()
-        u = u.with_columns(rank=i - start)
-        rank = u["rank"].to_numpy()
-        first = self.earliest_in_window(u, "w")  # u's rows are the steps, in order
+        # where a step and where a ``who`` begins, in one query (the rest is numpy over the rows)
+        changed = [(pl.col(k) != pl.col(k).shift(1)).fill_null(True) for k in keys]
+        f = frame.select(new=pl.any_horizontal(changed) if unit else pl.lit(True), w_new=changed[0])  # no unit: a row a step
+        new, w_new = f["new"].to_numpy(), f["w_new"].to_numpy()
+        step = np.cumsum(new) - 1  # each row's step
+        at = np.flatnonzero(new)  # the steps' first rows
+        starts = w_new[at]  # a step beginning a ``who``
+        i = np.arange(at.size, dtype=np.int64)
+        rank = i - np.maximum.accumulate(np.where(starts, i, 0))  # the step's rank within its ``who``
+        first = self.earliest(np.cumsum(starts), frame["date"].gather(at))  # the steps, in order
         if first is not None:
             inner, outer = pairs_in_window(first)
         else:  # a window rule that is not one run of dates: pair each who's steps
+            u = pl.DataFrame({"w": frame[who].gather(at), "date": frame["date"].gather(at), "g": i, "rank": rank})
             u = u.filter(pl.len().over("w") > 1)  # a single step reads no earlier one
             pairs = u.join(u.select("w", pl.col("date").alias("p_date"), pl.col("g").alias("j"),
                                     pl.col("rank").alias("p_rank")), on="w").filter(
@@ -1334,6 +1334,13 @@ class _Run:
         """For ``frame`` sorted by ``who`` and date: each row's first earlier row of the same
         ``who`` inside the window ending on its date (:mod:`qrules.columnar_window`), or ``None``
         when the window rule is not one run of dates (the caller then pairs rows)."""
+        pl = self.pl
+        groups = frame.select((pl.col(who) != pl.col(who).shift(1)).fill_null(True).cum_sum()).to_series().to_numpy()
+        return self.earliest(groups, frame["date"])
+
+    def earliest(self, groups: np.ndarray, dates: Any) -> Any:
+        """:meth:`earliest_in_window` of rows given by their group numbers (sorted) and ``dates`` (a
+        Series, sorted within each group)."""
         from .columnar_window import earliest_in_window, is_interval, window_runs
 
         pl = self.pl
@@ -1341,12 +1348,11 @@ class _Run:
             self._interval = is_interval(self.c.exprs["window.counts"].node)
             self._runs = window_runs(pl, self.b.win("p_date", "date"), self.event_days, self._interval,
                                      self.b.window_memo)
-        dates = frame["date"].to_numpy()
-        groups = frame.select((pl.col(who) != pl.col(who).shift(1)).fill_null(True).cum_sum()).to_series().to_numpy()
-        first = earliest_in_window(groups, dates, self._runs) if self._runs is not None else None
+        days = dates.to_numpy()
+        first = earliest_in_window(groups, days, self._runs) if self._runs is not None else None
         if first is None and self._runs is not None:  # a date the run did not decide: the runs of these dates
-            runs = window_runs(pl, self.b.win("p_date", "date"), frame["date"], self._interval, self.b.window_memo)
-            first = earliest_in_window(groups, dates, runs) if runs is not None else None
+            runs = window_runs(pl, self.b.win("p_date", "date"), dates, self._interval, self.b.window_memo)
+            first = earliest_in_window(groups, days, runs) if runs is not None else None
         return first
 
     def uses(self, record: str, field: str) -> bool:
