@@ -112,11 +112,12 @@ def window_bounds(pl: Any, win: Any, days: np.ndarray, memo: dict) -> tuple[np.n
     calendar, all days at once, about twenty evaluations of the rule each. The bounds depend on the
     rule and the day only, never on the data: ``memo`` (day -> (start, end), ``None`` for a day
     not counting itself) keeps them for later runs; the arrays of the last days asked are kept too
-    (a run asks for the same days, its decision dates, several times)."""
+    (each run asks for the same few lists of days: its decision dates, its score dates)."""
     asked = days.tobytes()
-    last = memo.get(LAST_ASKED)
-    if last is not None and last[0] == asked:
-        return last[1]
+    recent = memo.setdefault(LAST_ASKED, {})
+    known = recent.get(asked, recent)  # (a run's two threads may ask at once: one lookup, no test-then-read)
+    if known is not recent:
+        return known
     todo = np.array([d for d in days.tolist() if d not in memo], dtype=np.int64)
     if len(todo):
         def counts(entry: np.ndarray) -> np.ndarray:
@@ -142,11 +143,16 @@ def window_bounds(pl: Any, win: Any, days: np.ndarray, memo: dict) -> tuple[np.n
     bounds = [memo[d] for d in days.tolist()]
     got = None if any(x is None for x in bounds) else (
         np.array([a for a, _ in bounds], dtype=np.int64), np.array([z for _, z in bounds], dtype=np.int64))
-    memo[LAST_ASKED] = (asked, got)
+    if len(recent) >= _RECENT:
+        recent.clear()
+    recent[asked] = got
     return got
 
 
-#: The key under which :func:`window_bounds` keeps the last days asked and their bounds (not a day).
+#: Lists of days whose bounds :func:`window_bounds` keeps as arrays (then it starts again).
+_RECENT = 8
+
+#: The key under which :func:`window_bounds` keeps the last lists of days asked and their bounds (not a day).
 LAST_ASKED = "last asked"
 
 
