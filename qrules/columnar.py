@@ -1935,11 +1935,9 @@ class _Run:
         an index into ``names``: the ruleset's class rules evaluated once per distinct total (the
         backend's ``class_memo`` keeps them for its later runs)."""
         pl = self.pl
-        lo, hi = (int(score.min()), int(score.max())) if score.size else (0, 0)
-        if hi - lo <= 1 << 20:
-            values, at = np.arange(lo, hi + 1, dtype=np.int64), score - lo
-        else:
-            values, at = np.unique(score, return_inverse=True)
+        flat = score.ravel().astype(np.int64)
+        values = _distinct_ints(flat)  # the totals present (a few dozen), not every value between them
+        at = np.searchsorted(values, flat)
         memo = self.b.class_memo
         todo = [v for v in values.tolist() if v not in memo]
         if todo:  # the class rules over column "s", compiled once per ruleset, for the totals not seen yet
