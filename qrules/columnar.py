@@ -496,7 +496,8 @@ class Tables:
         finding the rows costs as much as looking the subjects up (measured at 1M subjects).
 
         A repair's ``of`` is found the same way, as ``of_row``: the row in ``events`` of the event it
-        names (null when no event has that id)."""
+        names (null when no event has that id); and each event's own row is ``erow`` (what the tally
+        of events counted and refused marks, instead of hashing their ids)."""
         import polars as pl
 
         if "subject_row" in self.events.columns:
@@ -515,7 +516,7 @@ class Tables:
             events = events.head(0)
         of = pl.when(pl.col("kind") == "repair").then(pl.col("of").replace_strict(
             events, pl.int_range(len(events), eager=True), default=None, return_dtype=pl.Int64)).alias("of_row")
-        self.events = self.events.with_columns(one, many, of)
+        self.events = self.events.with_columns(one, many, of, erow=pl.int_range(pl.len(), dtype=pl.Int64))
         self.__dict__.pop("_split", None)  # split again, with the rows
 
     def heads(self) -> Any:
@@ -614,7 +615,7 @@ class _Run:
         self.as_of = as_of
         self.rej: list[Any] = []
         self.warnings: list[str] = []  # the engine's warnings (第五条、第十九条第二款 recorded_by)
-        self.counted: list[Any] = []  # Series of event ids counted or used as facts
+        self.counted: list[Any] = []  # (ids, rows or None) of the events counted or used as facts (count())
 
     def reject(self, frame: Any, code: str, reason: Any, cite: Any = None, subject: Any = None) -> None:
         pl = self.pl
@@ -622,7 +623,13 @@ class _Run:
             return
         lit = lambda v: v if isinstance(v, pl.Expr) else pl.lit(v, dtype=pl.Utf8)  # noqa: E731
         self.rej.append(frame.select(pl.col("id").alias("event"), pl.col("kind"), lit(subject).alias("subject"),
-                                     pl.lit(code).alias("code"), lit(reason).alias("reason"), lit(cite).alias("cite")))
+                                     pl.lit(code).alias("code"), lit(reason).alias("reason"), lit(cite).alias("cite"),
+                                     *(["erow"] if "erow" in frame.columns else [])))
+
+    def count(self, frame: Any) -> None:
+        """The events of ``frame`` are counted (or used as facts): their ids, and their rows when the
+        tables found them (``erow``: the tally then marks rows instead of hashing ids)."""
+        self.counted.append((frame["id"], frame["erow"] if "erow" in frame.columns else None))
 
     def reject_rows(self, frame: Any, code: str, make: Any, key: str, subject: str | None = None) -> None:
         """Refusals whose message needs a Python computation (a did-you-mean hint): ``make`` is called
@@ -634,11 +641,12 @@ class _Run:
         made = [make(v) for v in values]
         texts = pl.DataFrame({key: values, "reason": [r for r, _ in made], "cite": [c for _, c in made]},
                              schema={key: frame.schema[key], "reason": pl.Utf8, "cite": pl.Utf8})
-        rows = frame.select("id", "kind", key, *([subject] if subject and subject != key else [])).join(
+        er = ["erow"] if "erow" in frame.columns else []
+        rows = frame.select("id", "kind", key, *([subject] if subject and subject != key else []), *er).join(
             texts, on=key, how="left", maintain_order="left", nulls_equal=True)
         self.rej.append(rows.select(pl.col("id").alias("event"), "kind",
                                     (pl.col(subject) if subject else pl.lit(None)).cast(pl.Utf8).alias("subject"),
-                                    pl.lit(code, dtype=pl.Utf8).alias("code"), "reason", "cite"))
+                                    pl.lit(code, dtype=pl.Utf8).alias("code"), "reason", "cite", *er))
 
     # -- subjects ------------------------------------------------------------------------------
 
@@ -791,7 +799,8 @@ class _Run:
         late = pl.col("date") > self.as_of
         any_late = bool((t.events["date"] > self.as_of).any())
         if any_late:
-            self.reject(t.events.select("id", "kind", "date").filter(late), "QR613",
+            self.reject(t.events.select("id", "kind", "date", *(["erow"] if "erow" in t.events.columns else []))
+                        .filter(late), "QR613",
                         pl.format(f"dated {{}}, after the as-of date {self.as_of}; not yet effective", pl.col("date")))
         self.revoked, self.amended = None, {}
         corrected = (t.events["kind"] == "correction").any()
@@ -812,6 +821,7 @@ class _Run:
         one, many, of = ("subject_row",), ("subjects_rows",), ("of_row",)
         if "subject_row" not in t.events.columns:  # subjects (and repaired events) looked up by their ids
             one = many = of = ()
+        er = ("erow",) if "erow" in t.events.columns else ()  # each event's row (Tables.subject_rows)
         reads = {"filing": ("subject", "concealed", *one), _PROCEDURE: (), "spot_check": ("subject", "result", *one),
                  "deduction": ("item", "subjects", "intentional", "major_impact", "line_model", "line_standard",
                                "recorded_by", *many),
@@ -821,11 +831,11 @@ class _Run:
         # dates decisions are made on (brief §4a), collected together
         decided = ("deduction", "repair", "reward")
         if split and not any_late:  # nothing to leave out: the split tables' own columns, no query
-            frames = [t.kind(k).select("id", "kind", "date", *cols) for k, cols in reads.items()]
+            frames = [t.kind(k).select("id", "kind", "date", *cols, *er) for k, cols in reads.items()]
             self.event_days = _distinct_days(pl, [t.kind(k)["date"] for k in decided])
         else:
             days = pl.concat([part(k).select("date") for k in decided]).select(pl.col("date").unique().sort())
-            *frames, days = pl.collect_all([part(k).select("id", "kind", "date", *cols) for k, cols in reads.items()]
+            *frames, days = pl.collect_all([part(k).select("id", "kind", "date", *cols, *er) for k, cols in reads.items()]
                                            + [days], engine=MEMORY)
             self.event_days = days["date"]  # distinct, sorted
         if side is not None:
@@ -912,14 +922,14 @@ class _Run:
         fixed = correct(live, self.c.cites.get("corrections"))
         if fixed.rejections is not None:
             self.rej.append(fixed.rejections)
-        self.counted.append(fixed.counted)
+        self.counted.append((fixed.counted, None))
         self.revoked, self.amended = fixed.revoked, fixed.amended
         return fixed.events
 
     def facts(self, filings: Any, procedures: Any) -> Any:
         """Filings (第十四条第（三）项): each operator's first filing and first concealed filing."""
         pl = self.pl
-        self.counted.append(procedures["id"])
+        self.count(procedures)
         if filings.height == 0:  # no filing: no operator has filed (``operator_facts`` reads it so)
             return pl.DataFrame(schema={"sid": pl.Utf8, "first_filed": pl.Date, "first_concealed": pl.Date})
         f = self.check_subjects(self.named(filings))
@@ -928,7 +938,7 @@ class _Run:
                     pl.format("a Yuepintong filing is made by an operator, not the product '{}'", pl.col("sid")),
                     self.c.cites.get("filing"), pl.col("sid"))
         f = f.filter(~product)
-        self.counted.append(f["id"])
+        self.count(f)
         return f.group_by("sid").agg(
             pl.col("date").min().alias("first_filed"),
             pl.col("date").filter(pl.col("concealed").fill_null(False)).min().alias("first_concealed"))
@@ -940,7 +950,7 @@ class _Run:
         if checks.height == 0:
             return pl.DataFrame(schema={"owner": pl.Utf8, "date": pl.Date, "ok": pl.Boolean})
         s = self.check_subjects(self.named(checks))
-        self.counted.append(s["id"])
+        self.count(s)
         ok = (pl.col("result") == "pass").fill_null(False)
         return pl.concat([s.select(owner=pl.col("sid"), date=pl.col("date"), ok=ok),
                           s.filter((pl.col("s_kind") == "product") & pl.col("s_producer").is_not_null())
@@ -1004,7 +1014,8 @@ class _Run:
         d = d.lazy()
         # one row per subject an event names, with the event's columns (and its subjects' rows)
         rows = ["subjects_rows"] if "subjects_rows" in live.columns else []
-        named = d.select("id", "kind", "date", "item", "item_i", "item_subject", "item_title", "item_cite", "line_model",
+        er = ["erow"] if "erow" in live.columns else []
+        named = d.select("id", "kind", "date", "item", "item_i", *er, "item_subject", "item_title", "item_cite", "line_model",
                                 "line_standard", "subjects", *rows, eidx=pl.int_range(pl.len(), dtype=pl.Int64),
                                 ev_item_major=pl.col("item_major"),
                                 intentional=pl.col("intentional").fill_null(False),
@@ -1037,7 +1048,7 @@ class _Run:
             operator = valid.filter(pl.col("s_kind") == "operator")
         cands = []
 
-        carried = ("date", "item", "line_model", "line_standard", "ev_item_major", "intentional", "major_impact")
+        carried = ("date", "item", "line_model", "line_standard", "ev_item_major", "intentional", "major_impact", *er)
         item_row = {code: i for i, code in enumerate(m.items)}
 
         def cand(frame: Any, subject: Any, code: str | None, phase: int, link: int, via: Any, whose: str = "s_") -> Any:
@@ -1135,7 +1146,7 @@ class _Run:
             direct = direct.filter(applies)
         cands.append(cand(direct, pl.col("sid"), None, 1, 0, none))
         cands = pl.concat(cands) if len(cands) > 1 else cands[0]
-        self.counted.append(cands["id"])
+        self.count(cands)
         if live["recorded_by"].null_count() < live.height:
             self.recorded_by(d.join(cands.select("id").unique().lazy(), on="id", how="semi").collect(engine=MEMORY))
         # the wide per-subject frames are done with: free them before the dedup and ordinals (a large
@@ -1167,7 +1178,7 @@ class _Run:
             c = pl.concat([c.filter(~pl.col("__several")).with_columns(eorder=pl.col("order")),
                            many.filter(pl.col("__pair").is_first_distinct())]).drop("__several", "__pair").lazy()
         e = c.select("subject", "pos", "s_kind", "s_producer", "code", "date", "points", "via_product", "eorder",
-                     "intentional", event=pl.col("id"), major=pl.col("major_impact") | pl.col("item_major")
+                     "intentional", *er, event=pl.col("id"), major=pl.col("major_impact") | pl.col("item_major")
                      | pl.col("ev_item_major"), spot=pl.col("item_spot"), line_model=pl.col("line_model"),
                      line_standard=pl.col("line_standard"),
                      line_product=pl.coalesce("via_product", pl.when(pl.col("s_kind") == "product")
@@ -1374,8 +1385,7 @@ class _Run:
         # the events repairs name, found by probing the (few) names: cheaper than a join over every event
         heads = self.t.heads()
         if "of_row" in r.columns and not r["of_row"].null_count():  # the rows the tables found (Tables.subject_rows)
-            r = pl.DataFrame([c for c in r.get_columns() if c.name != "of_row"]
-                             + heads.drop("of").gather(r["of_row"]).get_columns())
+            r = pl.DataFrame(r.get_columns() + heads.drop("of").gather(r["of_row"]).get_columns())
         else:
             r = r.drop("of_row", strict=False).join(heads.filter(pl.col("of").is_in(r["of"].unique().implode())),
                                                     on="of", how="left")
@@ -1402,12 +1412,19 @@ class _Run:
                         cite("repair_date"))
         r = r.lazy().filter(pl.col("t_date") <= pl.col("date")).with_columns(
             wanted=pl.col("subjects").fill_null([]).list.len() > 0).collect(engine=MEMORY)
-        entries = deductions.lazy().select(pl.col("event").alias("of"), pl.col("subject").alias("sid"),
+        # each repair with the entries of the deduction it names: by the deduction's row when the tables
+        # found both (an integer join), else by its id
+        by_row = "of_row" in r.columns and "erow" in deductions.columns
+        entries = deductions.lazy().select(pl.col("erow" if by_row else "event").alias("of_row" if by_row else "of"),
+                                           pl.col("subject").alias("sid"),
                                            pl.col("date").alias("d_date"), pl.col("code").alias("item"), "points",
                                            "intentional", "major", "ordinal", "status", "s_kind", "s_producer",
                                            "via_product", "eorder", "pos")
-        pairs = r.lazy().select("id", "kind", "of", "date", "rectified", "wanted").join(entries, on="of").collect(
-            engine=MEMORY)
+        er = ["erow"] if "erow" in r.columns else []
+        pairs = r.lazy().select("id", "kind", "of", "date", "rectified", "wanted", *er, *(["of_row"] if by_row else [])).join(
+            entries, on="of_row" if by_row else "of").collect(engine=MEMORY)
+        if by_row:
+            pairs = pairs.drop("of_row")
         if r["wanted"].any():  # a repair naming its subjects repairs the deduction for those only
             named = r.filter(pl.col("wanted")).select("id", "kind", "of", "subjects").explode("subjects").rename(
                 {"subjects": "sid"})
@@ -1532,7 +1549,7 @@ class _Run:
         done = done.with_columns(ratio=ratio).with_columns(__inexact=(product % b.unit) != 0)
         if done["__inexact"].any():
             raise Fallback([f"repair.ratio.value: a repair's points need more than {b.scale} decimal places"])
-        self.counted.append(done["id"])
+        self.count(done)
         lapse = bool(m.repair.lapses_with_deduction.value)
         return done.select("subject", "pos", "via_product", event=pl.col("id"), kind=pl.lit("repair"), date=pl.col("date"),
                            anchor=pl.col("d_date") if lapse else pl.col("date"), points=product // b.unit,
@@ -1706,10 +1723,10 @@ class _Run:
             self.reject(w.filter(~pl.col("__ok")), "QR611", pl.format("not eligible: {}", pl.col("__reason")),
                         pl.col("__cite"), pl.col("sid"))
             w = w.filter(pl.col("__ok"))
-        self.counted.append(w["id"])
+        self.count(w)
         cap = self.c.exprs["rewards.cap.counted"]
         if self.lines().height == 0:  # no line to cap again: only what the cap and the entries read is sorted
-            keep = self.cap_rule(cap, cols)[1] | {"s_pos", "id", "date", "rule_points"}
+            keep = self.cap_rule(cap, cols)[1] | {"s_pos", "id", "date", "rule_points", "erow"}
             w = w.select([c for c in w.columns if c in keep and c != "subject"], subject=pl.col("sid"))
         else:
             w = w.with_columns(subject=pl.col("sid"))
@@ -1956,7 +1973,7 @@ class _Run:
         subj = S.filter(pl.col("exc_code").is_null()).select("id", "kind", "name", "pos").rename({"id": "subject"})
         # every step has refused and counted what it does: the events are tallied beside the accounts
         refusals, counted = list(self.rej), list(self.counted)
-        tally = self.beside(lambda run: _tally(pl, refusals, counted), first=False)
+        tally = self.beside(lambda run: _tally(pl, refusals, counted, self.t.events.height), first=False)
         at = subj["pos"].to_numpy()
         pos = entries["pos"].to_numpy().astype(np.int64)  # each entry's subject as its row in the subjects
         first_own = np.full(S.height, NO_DAY, dtype=np.int64)  # each subject's first own record
@@ -2123,12 +2140,22 @@ def _distinct_days(pl: Any, columns: list) -> Any:
     return pl.Series("date", np.flatnonzero(seen) + lo, dtype=pl.Int32).cast(pl.Date)
 
 
-def _tally(pl: Any, rej: list, counted: list) -> tuple[Any, int, int]:
+def _tally(pl: Any, rej: list, counted: list, n_events: int) -> tuple[Any, int, int]:
     """(the refusals as one frame, the events counted, the events refused and not counted — an
-    event refused for one subject and counted for another is counted): one hash over the counted
-    ids, the refused ones looked up."""
-    frame = pl.concat(rej) if rej else pl.DataFrame(schema={k: pl.Utf8 for k in _REJ})
-    ids = pl.concat([s.cast(pl.Utf8) for s in counted]) if counted else pl.Series([], dtype=pl.Utf8)
+    event refused for one subject and counted for another is counted). When every count and refusal
+    names its events' rows (``erow``), the rows are marked in an array; otherwise one hash over the
+    counted ids, the refused ones looked up."""
+    if counted and all(rows is not None and not rows.null_count() for _, rows in counted) \
+            and all("erow" in f.columns and not f["erow"].null_count() for f in rej):
+        seen = np.zeros(n_events, dtype=bool)
+        seen[np.concatenate([rows.to_numpy() for _, rows in counted])] = True
+        refused = np.zeros(n_events, dtype=bool)
+        if rej:
+            refused[np.concatenate([f["erow"].to_numpy() for f in rej])] = True
+        frame = pl.concat([f.drop("erow") for f in rej]) if rej else pl.DataFrame(schema={k: pl.Utf8 for k in _REJ})
+        return frame, int(seen.sum()), int((refused & ~seen).sum())
+    frame = pl.concat([f.drop("erow", strict=False) for f in rej]) if rej else pl.DataFrame(schema={k: pl.Utf8 for k in _REJ})
+    ids = pl.concat([s.cast(pl.Utf8) for s, _ in counted]) if counted else pl.Series([], dtype=pl.Utf8)
     refused = frame["event"].unique()
     return frame, ids.n_unique(), refused.len() - ids.filter(ids.is_in(refused.implode())).n_unique()
 
