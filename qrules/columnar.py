@@ -815,9 +815,6 @@ class _Run:
             def part(kind: str | tuple) -> Any:
                 which = pl.col("kind").is_in(list(kind)) if isinstance(kind, tuple) else pl.col("kind") == kind
                 return events.filter(which)
-        else:  # the events of each kind as the tables split them once (cheaper per query on a small corpus)
-            def part(kind: str | tuple) -> Any:
-                return t.kind(kind).lazy().filter(~late)
         one, many, of = ("subject_row",), ("subjects_rows",), ("of_row",)
         if "subject_row" not in t.events.columns:  # subjects (and repaired events) looked up by their ids
             one = many = of = ()
@@ -830,9 +827,13 @@ class _Run:
         # the events of a kind on or before the as-of date with the columns read (narrow copies), and the
         # dates decisions are made on (brief §4a), collected together
         decided = ("deduction", "repair", "reward")
-        if split and not any_late:  # nothing to leave out: the split tables' own columns, no query
-            frames = [t.kind(k).select("id", "kind", "date", *cols, *er) for k, cols in reads.items()]
-            self.event_days = _distinct_days(pl, [t.kind(k)["date"] for k in decided])
+        if split:  # the events of each kind as the tables split them once: their own columns (no query), the
+            # events after the as-of date left out of the kinds that have some
+            def own(kind: str, cols: tuple) -> Any:
+                f = t.kind(kind)[["id", "kind", "date", *cols, *er]]
+                return f.filter(~late) if any_late and f.height and f["date"].max() > self.as_of else f
+            frames = [own(k, cols) for k, cols in reads.items()]
+            self.event_days = _distinct_days(pl, [f["date"] for k, f in zip(reads, frames) if k in decided])
         else:
             days = pl.concat([part(k).select("date") for k in decided]).select(pl.col("date").unique().sort())
             *frames, days = pl.collect_all([part(k).select("id", "kind", "date", *cols, *er) for k, cols in reads.items()]
