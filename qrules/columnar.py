@@ -806,7 +806,8 @@ class _Run:
                         .filter(late), "QR613",
                         pl.format(f"dated {{}}, after the as-of date {self.as_of}; not yet effective", pl.col("date")))
         self.revoked, self.amended = None, {}
-        corrected = (t.events["kind"] == "correction").any()
+        split_kinds = t.__dict__.get("_split")  # the kinds the tables were split into, when they were
+        corrected = "correction" in split_kinds if split_kinds else (t.events["kind"] == "correction").any()
         if t.events.height <= _SPLIT_ROWS:  # tables evaluated more than once (versions, as-of dates): rows once
             t.subject_rows()
         split = not (corrected or (t.events.height > _SPLIT_ROWS and "_split" not in t.__dict__))
@@ -1654,9 +1655,9 @@ class _Run:
         table = pl.DataFrame({"rule": list(rules), "rule_subject": [r.subject for r in rules.values()],
                               "rule_points": [to_scaled(r.points, b.scale) for r in rules.values()],
                               "rule_reason": [r.reason for r in rules.values()],
-                              "rule_cite": [r.cite for r in rules.values()]},
+                              "rule_cite": [r.cite for r in rules.values()], "rule_i": range(len(rules))},
                              schema={"rule": pl.Utf8, "rule_subject": pl.Utf8, "rule_points": pl.Int64,
-                                     "rule_reason": pl.Utf8, "rule_cite": pl.Utf8})
+                                     "rule_reason": pl.Utf8, "rule_cite": pl.Utf8, "rule_i": pl.Int64})
         w = w.join(table, on="rule", how="left")
 
         def unknown_rule(rule: str | None) -> tuple[str, str]:
@@ -1691,7 +1692,8 @@ class _Run:
             operator, (pl.col("notice_date").is_not_null() & pl.col("action_date").is_not_null()).alias("has_notice"),
             pl.coalesce("notice_date", "date").alias("notice_date"), pl.coalesce("action_date", "date").alias("action_date"),
             pl.col("reported").fill_null(False), pl.col("recalled_before_defect").fill_null(False)))
-        present = w["rule"].unique().to_list()
+        codes = list(rules)  # the rules present, read from their rows in the table (no pass over the codes)
+        present = [codes[i] for i in np.flatnonzero(np.bincount(w["rule_i"].to_numpy(), minlength=len(codes)))]
         read = {n for code in present for c in self.c.reward_conditions.get(code, []) for n in self.c.reads(c.expr)}
         read |= self.c.reads(self.c.exprs["rewards.cap.counted"])
         if read & {"subject.clean_years", "subject.failures", "subject.passes"}:  # a subject's spot-check record
