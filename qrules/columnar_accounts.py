@@ -73,19 +73,24 @@ def date_sums(group: np.ndarray, n: int, mask: np.ndarray, points: np.ndarray, i
     weights = points.astype(np.float64)
     total = np.empty((k_all, n), dtype=np.int64)
     count = np.empty((k_all, n), dtype=np.int64) if counts else None
+    now = None
     for k in range(k_all):
         inside = ((mask >> np.int64(k)) & 1).astype(np.float64)
+        if k == k_now:  # the as-of date's weights, read again below
+            now = inside
         # exact: the points are scaled integers and their sums stay far below 2**53
         total[k] = np.bincount(group, weights=weights * inside, minlength=n)
         if count is not None:
             count[k] = np.bincount(group, weights=inside, minlength=n)
-    now = ((mask >> np.int64(k_now)) & 1).astype(np.float64)
-    ded_now, scoring_now = now * is_deduction, now * (points != 0)
+    if now is None:
+        now = ((mask >> np.int64(k_now)) & 1).astype(np.float64)
+    scoring = points != 0
+    ded_now = now * is_deduction
 
     def tally(w: np.ndarray) -> np.ndarray:
         return np.bincount(group, weights=w, minlength=n).astype(np.int64)
     return DateSums(total=total.T, count=None if count is None else count.T, live_deductions=tally(ded_now),
-                    entries_counted=tally(scoring_now), deductions=tally(ded_now * (points != 0)))
+                    entries_counted=tally(now * scoring), deductions=tally(ded_now * scoring))
 
 
 def lowest_lines(total: np.ndarray, held: np.ndarray, starts: np.ndarray) -> np.ndarray:
