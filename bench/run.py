@@ -194,6 +194,13 @@ def bench_simplified(n: int, repeat: int) -> None:
         tables.subject_rows(), tables.kind("deduction"), tables.heads()
         backend.evaluate(tables, AS_OF)
         t_columnar, _ = median_time(lambda: result.__setitem__("c", backend.evaluate(tables, AS_OF)), repeat)
+        # the same two timed in turn, the loop then the backend, so each pair meets the same load (the
+        # machine's speed drifts between the medians above, taken one after the other)
+        paired = []
+        for _ in range(max(repeat, 5) * 3):
+            loop_s, _ = median_time(lambda: hand_loop(per_subject, AS_OF), 1)
+            col_s, _ = median_time(lambda: backend.evaluate(tables, AS_OF), 1)
+            paired.append(loop_s / col_s)
         rows = result["c"]["rows"]
         col = dict(zip(rows["id"].to_list(), rows["live_class"].to_list()))
         col_agree = sum(1 for k, v in expected.items() if col.get(k) == v)
@@ -206,7 +213,11 @@ def bench_simplified(n: int, repeat: int) -> None:
     if t_columnar is not None:
         ratio_c = (n / t_columnar) / rate_loop
         row("a", "qrules columnar backend (from tables), 1 process", f"{n / t_columnar:,.0f} subjects/s",
-            "≥ 2× the loop", f"{ratio_c:.2f}× — {'met' if ratio_c >= 2 else 'NOT met'}")
+            "", f"{ratio_c:.2f}× the loop (medians taken one after the other)")
+        ratio_p = statistics.median(paired)
+        row("a", f"  the loop and the backend timed in turn, {len(paired)} pairs: loop time / backend time",
+            f"median {ratio_p:.2f}× (pairs {min(paired):.2f}–{max(paired):.2f}×)", "≥ 2× the loop",
+            f"{ratio_p:.2f}× — {'met' if ratio_p >= 2 else 'NOT met'}")
         row("a", "  building its tables from the loaded history, subjects' rows found (once, not timed above)", f"{t_tables:.2f} s")
         row("a", "columnar classes agree with the loop", f"{col_agree:,}/{n:,}")
     row("a", "classes agree with the loop", f"{agree:,}/{n:,}")
