@@ -1976,7 +1976,9 @@ class _Run:
         pl, b, c = self.pl, self.b, self.c
         start = to_scaled(Decimal(c.params["start_score"]), b.scale)
         S = self.S
-        subj = S.filter(pl.col("exc_code").is_null()).select("id", "kind", "name", "pos").rename({"id": "subject"})
+        in_scope = not (S.height - S["exc_code"].null_count())  # no subject excluded: no filter (a query)
+        subj = pl.DataFrame([S["id"].alias("subject"), S["kind"], S["name"], S["pos"]]) if in_scope else \
+            S.filter(pl.col("exc_code").is_null()).select("id", "kind", "name", "pos").rename({"id": "subject"})
         # every step has refused and counted what it does: the events are tallied beside the accounts
         refusals, counted = list(self.rej), list(self.counted)
         tally = self.beside(lambda run: _tally(pl, refusals, counted, self.t.events.height), first=False)
@@ -2023,7 +2025,8 @@ class _Run:
         scores = acc.total[at, k_now][scored] + start
         rows = self.rows(subj, _distinct_ints(scores), names)
         rej, n_counted, n_rejected = self.joined(tally)
-        excluded = S.filter(pl.col("exc_code").is_not_null()).select("id", "exc_reason", "exc_cite", "exc_code")
+        excluded = S[["id", "exc_reason", "exc_cite", "exc_code"]]
+        excluded = excluded.head(0) if in_scope else excluded.filter(pl.col("exc_code").is_not_null())
         def by(codes: np.ndarray) -> dict[str, int]:  # subjects per class
             return dict(sorted((names[k], int(n)) for k, n in enumerate(np.bincount(codes, minlength=len(names))) if n))
         return {"rows": rows, "rejections": rej, "excluded": excluded, "warnings": self.warnings,
