@@ -669,11 +669,8 @@ class _Run:
             s = s.with_columns(producer_pos=pl.lit(None, dtype=pl.Int64))
         out_of_scope = pl.col("category").is_in(list(m.scope.excluded_categories)).fill_null(False)
         outside = pl.col("region").is_not_null() & ~pl.col("region").str.starts_with(prefix)
-        s = s.with_columns(pos=pl.int_range(pl.len())).collect(engine=MEMORY)
-        if not s.select((out_of_scope | outside).any()).item():  # every subject in scope: no reason to word
-            none = pl.lit(None, dtype=pl.Utf8)
-            return s.with_columns(exc_code=none, exc_reason=none, exc_cite=none)
-        return s.lazy().with_columns(
+        return s.with_columns(
+            pos=pl.int_range(pl.len()),
             exc_code=pl.when(out_of_scope).then(pl.lit("QR604")).when(outside).then(pl.lit("QR605")),
             exc_reason=pl.when(out_of_scope).then(pl.format("{}不适用本规范（out of scope: category '{}'）",
                                                             pl.col("category"), pl.col("category")))
