@@ -44,7 +44,11 @@ def known_loaded(loaded: Any, day: dt.date) -> tuple[Any, int]:
 
 def known_tables(tables: Any, day: dt.date) -> tuple[Any, int]:
     """:class:`qrules.columnar.Tables` as known on ``day``: the events whose ``coalesce(recorded,
-    date)`` is on or before it (the engine's rule, as a column expression), and how many were left out."""
+    date)`` is on or before it (the engine's rule, as a column expression), and how many were left out.
+
+    Only the columns of the tables' contract are kept: rows an evaluation already found and added
+    (``Tables.subject_rows``: a repair's ``of_row`` is a row of the uncut events) would name the
+    wrong rows once events are cut, so the new tables find them again."""
     import polars as pl
 
     from .columnar import Tables
@@ -53,4 +57,6 @@ def known_tables(tables: Any, day: dt.date) -> tuple[Any, int]:
     left_out = tables.events.height - events.height
     if not left_out:
         return tables, 0
+    schema = Tables.event_schema()
+    events = events.select([c for c in events.columns if c in schema])
     return Tables(tables.subjects, events, tables.invalid), left_out

@@ -121,6 +121,22 @@ def test_s4a_the_columnar_cut_and_the_engine_cut_keep_the_same_events(gd):
     assert known_tables(tables, dt.date(2030, 1, 1)) == (tables, 0)  # nothing to cut: the same tables
 
 
+def test_s4a_tables_already_evaluated_are_cut_as_fresh_ones(gd):
+    """An evaluation adds the rows it found to the tables (a repair's event by its row); a cut of
+    such tables must not keep rows that name the uncut events."""
+    pytest.importorskip("polars")
+    from qrules.columnar import ColumnarBackend, Tables
+
+    loaded = load_history_data(_with_recorded(history_data(120, 9), 9))
+    day, as_of = dt.date(2024, 6, 30), DEFAULT_AS_OF
+    used = Tables.from_history(loaded)
+    ColumnarBackend(gd).evaluate(used, as_of)  # adds subject_row, of_row... to used.events
+    again = ColumnarBackend(gd).evaluate(known_tables(used, day)[0], as_of)
+    fresh = ColumnarBackend(gd).evaluate(known_tables(Tables.from_history(loaded), day)[0], as_of)
+    assert again["rows"].sort("id").equals(fresh["rows"].sort("id"))
+    assert again["events_counted"] == fresh["events_counted"]
+
+
 # -- hand-computed: Art 25 and Art 26 as known at a date ----------------------------------------------
 
 @pytest.mark.parametrize("backend", ["engine", "columnar"])
