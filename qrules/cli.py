@@ -216,7 +216,10 @@ def cmd_evaluate(args) -> int:
 
     with open_output(args.output, csv=args.format == "csv") as out:
         if args.format == "json":
-            print(json.dumps(evaluation_json(result, loaded), ensure_ascii=False, indent=2), file=out)
+            data = evaluation_json(result, loaded)
+            if result.as_known_at:  # left out, not lost (brief §4a), as batch's --summary-json says it
+                data["events_not_yet_recorded"] = len(loaded.history.events) - result.summary.events
+            print(json.dumps(data, ensure_ascii=False, indent=2), file=out)
         elif args.format == "csv":
             header, rows = result_rows(result)
             # which version decided the live class, and whether it was in force (brief §4a)

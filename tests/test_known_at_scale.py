@@ -195,6 +195,15 @@ def test_s4a_evaluate_table_counts_the_events_left_out_as_batch_does(capsys):
     assert "1 more events recorded after 2024-10-15: left out（1 个事件在 2024-10-15 之后才录入，未计入）" in out
 
 
+def test_s4a_evaluate_json_counts_the_events_left_out(capsys):
+    args = ["evaluate", str(GD), str(KNOWN), "--as-of", "2024-03-31", "--format", "json"]
+    assert main([*args, "--as-known-at", "2024-03-04"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert (data["summary"]["events"], data["events_not_yet_recorded"]) == (1, 2)  # e2 and c1 entered later
+    assert main(args) == 0
+    assert "events_not_yet_recorded" not in json.loads(capsys.readouterr().out)
+
+
 @pytest.mark.parametrize("command", [["batch", "-j", "1"], ["evaluate", "-j", "2"], ["batch", "--backend", "columnar"]])
 def test_s4a_as_known_at_after_the_as_of_date_is_refused_at_scale(tmp_path, capsys, command):
     out = tmp_path / "r.csv"
