@@ -1957,7 +1957,12 @@ class _Run:
         pl = self.pl
         flat = score.ravel().astype(np.int64)
         values = _distinct_ints(flat)  # the totals present (a few dozen), not every value between them
-        at = np.searchsorted(values, flat)
+        if values.size and int(values[-1]) - int(values[0]) < 1 << 20:  # each total's index read from a table
+            table = np.zeros(int(values[-1]) - int(values[0]) + 1, dtype=np.int64)
+            table[values - values[0]] = np.arange(values.size)
+            at = table[flat - values[0]]
+        else:
+            at = np.searchsorted(values, flat)
         memo = self.b.class_memo
         todo = [v for v in values.tolist() if v not in memo]
         if todo:  # the class rules over column "s", compiled once per ruleset, for the totals not seen yet
