@@ -2142,7 +2142,8 @@ def _distinct_ints(values: np.ndarray) -> np.ndarray:
 def _distinct_days(pl: Any, columns: list) -> Any:
     """The distinct dates of some date columns, sorted: marked in a table over their span (a few
     thousand days), cheaper than hashing every date."""
-    days = np.concatenate([c.drop_nulls().cast(pl.Int32).to_numpy() for c in columns]) if columns else np.zeros(0, np.int32)
+    days = np.concatenate([(c.drop_nulls() if c.null_count() else c).to_physical().to_numpy() for c in columns]) \
+        if columns else np.zeros(0, np.int32)  # a date's physical value is its day number (no cast: no query)
     if days.size == 0 or int(days.max()) - int(days.min()) >= 1 << 22:  # empty, or spread over millennia
         return pl.Series("date", np.unique(days), dtype=pl.Int32).cast(pl.Date)
     lo = int(days.min())
