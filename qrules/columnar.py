@@ -1318,15 +1318,21 @@ class _Run:
             return np.zeros(0, dtype=np.int64), []
         keys = [who] + ([unit] if unit else [])
         # where a step and where a ``who`` begins, in one query (the rest is numpy over the rows)
-        changed = [(pl.col(k) != pl.col(k).shift(1)).fill_null(True) for k in keys]
-        f = frame.select(new=pl.any_horizontal(changed) if unit else pl.lit(True), w_new=changed[0])  # no unit: a row a step
-        new, w_new = f["new"].to_numpy(), f["w_new"].to_numpy()
+        if not unit and frame.schema[who].is_integer() and not frame[who].null_count():  # a row a step, whos as numbers
+            w = frame[who].to_numpy()
+            w_new = np.r_[True, w[1:] != w[:-1]]
+            new = np.ones(frame.height, dtype=bool)
+        else:
+            changed = [(pl.col(k) != pl.col(k).shift(1)).fill_null(True) for k in keys]
+            f = frame.select(new=pl.any_horizontal(changed) if unit else pl.lit(True), w_new=changed[0])
+            new, w_new = f["new"].to_numpy(), f["w_new"].to_numpy()
         step = np.cumsum(new) - 1  # each row's step
         at = np.flatnonzero(new)  # the steps' first rows
         starts = w_new[at]  # a step beginning a ``who``
         i = np.arange(at.size, dtype=np.int64)
         rank = i - np.maximum.accumulate(np.where(starts, i, 0))  # the step's rank within its ``who``
-        first = self.earliest(np.cumsum(starts), frame["date"].gather(at))  # the steps, in order
+        dates = frame["date"] if at.size == frame.height else frame["date"].gather(at)
+        first = self.earliest(np.cumsum(starts), dates)  # the steps, in order
         if first is not None:
             inner, outer = pairs_in_window(first)
         else:  # a window rule that is not one run of dates: pair each who's steps
@@ -1759,8 +1765,12 @@ class _Run:
         asked = w["rule_points"].to_numpy()
         # the cap is a function of those columns and ``granted``: evaluated once per distinct pair of
         # (those columns' values, as one code; granted), kept across the rounds
-        code = (pl.DataFrame(narrow).select(pl.struct(pl.all()).rank("dense")).to_series().to_numpy().astype(np.int64)
-                if narrow else np.zeros(w.height, dtype=np.int64))
+        if not narrow:
+            code = np.zeros(w.height, dtype=np.int64)
+        elif len(narrow) == 1 and narrow[0].dtype.is_integer() and not narrow[0].null_count():  # one number: numpy
+            code = _dense_codes(narrow[0].to_numpy().astype(np.int64))[1]
+        else:
+            code = pl.DataFrame(narrow).select(pl.struct(pl.all()).rank("dense")).to_series().to_numpy().astype(np.int64)
         memo: dict[tuple[int, int], int] = {}
         for rows, inner, outer in rounds:
             np.add.at(granted, inner, points[outer])
@@ -1955,14 +1965,7 @@ class _Run:
         an index into ``names``: the ruleset's class rules evaluated once per distinct total (the
         backend's ``class_memo`` keeps them for its later runs)."""
         pl = self.pl
-        flat = score.ravel().astype(np.int64)
-        values = _distinct_ints(flat)  # the totals present (a few dozen), not every value between them
-        if values.size and int(values[-1]) - int(values[0]) < 1 << 20:  # each total's index read from a table
-            table = np.zeros(int(values[-1]) - int(values[0]) + 1, dtype=np.int64)
-            table[values - values[0]] = np.arange(values.size)
-            at = table[flat - values[0]]
-        else:
-            at = np.searchsorted(values, flat)
+        values, at = _dense_codes(score.ravel().astype(np.int64))  # the totals present (a few dozen)
         memo = self.b.class_memo
         todo = [v for v in values.tolist() if v not in memo]
         if todo:  # the class rules over column "s", compiled once per ruleset, for the totals not seen yet
@@ -2124,6 +2127,17 @@ class _Run:
             measure([x.checks_per_year for x in ms], pl.Int64).alias("checks_per_year"),
             pl.col("entries_counted").fill_null(0).cast(pl.Int64), pl.col("deductions").fill_null(0).cast(pl.Int64),
             "flags").collect(engine=MEMORY)
+
+
+def _dense_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(the distinct values of an integer array, sorted; each value's index among them): read from a
+    table over the values' span when it is short, else searched."""
+    distinct = _distinct_ints(values)
+    if distinct.size and int(distinct[-1]) - int(distinct[0]) < 1 << 20:
+        table = np.zeros(int(distinct[-1]) - int(distinct[0]) + 1, dtype=np.int64)
+        table[distinct - distinct[0]] = np.arange(distinct.size)
+        return distinct, table[values - distinct[0]]
+    return distinct, np.searchsorted(distinct, values)
 
 
 def _distinct_ints(values: np.ndarray) -> np.ndarray:

@@ -493,6 +493,22 @@ def test_polars_compiler_refuses_what_it_cannot_represent():
         ruleset_scale([Decimal("1e-9")])
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(min_value=-10**15, max_value=10**15), max_size=60), st.integers(min_value=0, max_value=3))
+def test_dense_codes_are_the_sorted_distinct_values_and_each_values_index(values, spread):
+    """The backend numbers distinct totals and cap inputs without sorting when their span is short
+    (a table over it), searching otherwise: both give numpy.unique's answer."""
+    import numpy as np
+
+    import qrules.columnar as columnar
+
+    arr = np.array([v // (10 ** (12 - 4 * spread)) if spread < 3 else v for v in values], dtype=np.int64)
+    distinct, codes = columnar._dense_codes(arr)
+    want, inverse = np.unique(arr, return_inverse=True)
+    assert distinct.tolist() == want.tolist()
+    assert codes.tolist() == inverse.ravel().tolist()
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.integers(min_value=-10**12, max_value=10**12), st.integers(min_value=0, max_value=6))
 def test_scores_are_written_as_the_engine_writes_them(value, scale):
