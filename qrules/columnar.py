@@ -978,6 +978,13 @@ class _Run:
     # -- deductions ------------------------------------------------------------------------------
 
     def items(self) -> Any:
+        """The ruleset's items as a table (made once per backend: it reads the ruleset only)."""
+        made = self.b.__dict__.get("_items")
+        if made is None:
+            made = self.b.__dict__.setdefault("_items", self._items())
+        return made
+
+    def _items(self) -> Any:
         pl, b, m = self.pl, self.b, self.m
         return pl.DataFrame({"item": list(m.items),
                              "item_subject": [i.subject for i in m.items.values()],
@@ -1655,12 +1662,7 @@ class _Run:
 
         pl, b, m = self.pl, self.b, self.m
         rules = m.rewards.rules
-        table = pl.DataFrame({"rule": list(rules), "rule_subject": [r.subject for r in rules.values()],
-                              "rule_points": [to_scaled(r.points, b.scale) for r in rules.values()],
-                              "rule_reason": [r.reason for r in rules.values()],
-                              "rule_cite": [r.cite for r in rules.values()], "rule_i": range(len(rules))},
-                             schema={"rule": pl.Utf8, "rule_subject": pl.Utf8, "rule_points": pl.Int64,
-                                     "rule_reason": pl.Utf8, "rule_cite": pl.Utf8, "rule_i": pl.Int64})
+        table = self.reward_rules()
         w = w.join(table, on="rule", how="left")
 
         def unknown_rule(rule: str | None) -> tuple[str, str]:
@@ -1747,6 +1749,21 @@ class _Run:
         if self.lines().height == 0:  # no producer's line: nothing shares a cap
             return out, self.line_rewards(w, cap, cols, checks, deductions)
         return out, self.line_rewards(w.filter(pl.col("points") > 0), cap, cols, checks, deductions)
+
+    def reward_rules(self) -> Any:
+        """The ruleset's reward rules as a table (made once per backend: it reads the ruleset only)."""
+        pl, b = self.pl, self.b
+        made = b.__dict__.get("_reward_rules")
+        if made is None:
+            rules = self.m.rewards.rules
+            made = b.__dict__.setdefault("_reward_rules", pl.DataFrame(
+                {"rule": list(rules), "rule_subject": [r.subject for r in rules.values()],
+                 "rule_points": [to_scaled(r.points, b.scale) for r in rules.values()],
+                 "rule_reason": [r.reason for r in rules.values()], "rule_cite": [r.cite for r in rules.values()],
+                 "rule_i": range(len(rules))},
+                schema={"rule": pl.Utf8, "rule_subject": pl.Utf8, "rule_points": pl.Int64, "rule_reason": pl.Utf8,
+                        "rule_cite": pl.Utf8, "rule_i": pl.Int64}))
+        return made
 
     def cap_rule(self, cap: Any, cols: dict) -> tuple[Any, set[str]]:
         """第十八条's cap rule over the rewards' columns and ``granted``, and the columns it reads."""
