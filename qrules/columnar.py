@@ -709,21 +709,12 @@ class _Run:
                             if known.height and known[c].null_count() == known.height}
         self._known = known.drop(list(self._known_null))
         self._kept = self._known.drop("sid", *[c for c in self._REFUSING if c in self._known.columns])
-        if self.t.events.height <= _SPLIT_ROWS:  # long enough for most steps, made before they run side by side
-            self.nulls(self.t.events.height)
 
     def nulls(self, n: int) -> list[Any]:
-        """The subject columns no subject fills (:meth:`known`), ``n`` nulls each: slices of one null
-        frame made once per run (and again when a longer one is needed)."""
-        if not any(c not in self._REFUSING for c in self._known_null):
-            return []
-        frame = self.__dict__.get("_null_frame")
-        if frame is None or frame.height < n:
-            pl = self.pl
-            frame = self._null_frame = pl.select(
-                pl.repeat(None, max(n, 1024), dtype=t).alias(c) for c, t in self._known_null.items()
-                if c not in self._REFUSING)
-        return frame.slice(0, n).get_columns()
+        """The subject columns no subject fills (:meth:`known`), ``n`` nulls each (made without a query)."""
+        pl = self.pl
+        return [pl.Series(c, [None], dtype=t).new_from_index(0, n) for c, t in self._known_null.items()
+                if c not in self._REFUSING]
 
     def named(self, frame: Any) -> Any:
         """Event rows naming one ``subject``, as :meth:`check_subjects` reads them (``sid``, ``s_row``)."""
