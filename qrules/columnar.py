@@ -744,10 +744,11 @@ class _Run:
             # every name found and no subject excluded (第二条): nothing to refuse, the columns as they are
             # (a polars query costs more than its work on a small corpus: one gather here)
             return pl.DataFrame(own + self._kept.gather(rows).get_columns() + self.nulls(len(rows)))
-        j = pl.DataFrame(own + self._known.drop("sid").gather(rows).get_columns() + self.nulls(len(rows))).with_columns(
-            pl.lit(None, dtype=t).alias(c) for c, t in self._known_null.items() if c in self._REFUSING)
+        j = pl.DataFrame(own + self._known.drop("sid").gather(rows).get_columns() + self.nulls(len(rows))
+                         + [pl.Series(c, [None], dtype=t).new_from_index(0, len(rows))
+                            for c, t in self._known_null.items() if c in self._REFUSING])
         refused = self.t.invalid
-        inv = pl.repeat(None, j.height, dtype=pl.Utf8, eager=True).alias("inv_reason")
+        inv = pl.Series("inv_reason", [None], dtype=pl.Utf8).new_from_index(0, j.height)
         if refused.height and j["known"].null_count():  # only a name found nowhere can be a refused record
             at = j["known"].is_null().arg_true()
             found = j.select(pl.col("sid").gather(at)).join(refused, on="sid", how="left", maintain_order="left")
