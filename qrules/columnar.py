@@ -1652,7 +1652,7 @@ class _Run:
         on each producer's line (第十条), where a product's and its producer's rewards share one cap."""
         from .errors import did_you_mean
 
-        pl, b, m = self.pl, self.b, self.m
+        pl, m = self.pl, self.m
         rules = m.rewards.rules
         table = self.reward_rules()
         w = w.join(table, on="rule", how="left")
