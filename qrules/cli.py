@@ -250,7 +250,7 @@ def cmd_evaluate(args) -> int:
                   + f"; {sm.events} events, {sm.events_counted} counted, {sm.events_rejected} rejected", file=out)
             if result.as_known_at:  # left out, not lost (brief §4a), as `qrules batch` says it
                 left = len(loaded.history.events) - sm.events
-                print(f"{left} more events recorded after {result.as_known_at}: left out"
+                print(f"{left} more {'event' if left == 1 else 'events'} recorded after {result.as_known_at}: left out"
                       f"（{left} 个事件在 {result.as_known_at} 之后才录入，未计入）", file=out)
             if result.rejected or loaded.rejected_events or result.excluded_subjects:
                 print("\nRejected（不予记分）:", file=out)

@@ -103,7 +103,7 @@ def test_s4a_batch_as_known_at_equals_evaluate_on_generated_histories(gd, tmp_pa
                 (result.summary.events, result.summary.events_counted, result.summary.events_rejected)
             assert summary["events_not_yet_recorded"] == left_out
             assert summary["events"] + left_out == len(valid)
-            assert f"{left_out} more valid events recorded after {known}: left out" in text
+            assert f"{left_out} more valid {'event' if left_out == 1 else 'events'} recorded after {known}: left out" in text
 
 
 def test_s4a_the_columnar_cut_and_the_engine_cut_keep_the_same_events(gd):
@@ -185,14 +185,14 @@ def test_s4a_evaluate_at_scale_hands_as_known_at_to_batch(tmp_path, capsys):
     text = capsys.readouterr().out
     rows = {r["id"]: r for r in map(json.loads, out.read_text(encoding="utf-8").splitlines())}
     assert rows["p1"]["official_class"] == "D"  # the correction entered 2024-10-16 is not yet known
-    assert "as known at 2024-10-15" in text and "1 more valid events recorded after 2024-10-15" in text
+    assert "as known at 2024-10-15" in text and "1 more valid event recorded after 2024-10-15" in text
 
 
 def test_s4a_evaluate_table_counts_the_events_left_out_as_batch_does(capsys):
     assert main(["evaluate", str(GD), str(KNOWN), "--as-of", AS_OF, "--as-known-at", "2024-10-15"]) == 0
     out = capsys.readouterr().out
     assert "2 events, 2 counted" in out
-    assert "1 more events recorded after 2024-10-15: left out（1 个事件在 2024-10-15 之后才录入，未计入）" in out
+    assert "1 more event recorded after 2024-10-15: left out（1 个事件在 2024-10-15 之后才录入，未计入）" in out
 
 
 def test_s4a_evaluate_json_counts_the_events_left_out(capsys):
@@ -268,7 +268,7 @@ def test_s4a_deadlines_table_says_what_was_left_out_and_refuses_a_later_date(dea
                  "2025-02-07"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].endswith("as known at 2025-02-07（只用截至 2025-02-07 已录入的记录）")
-    assert lines[-1] == "1 events recorded after 2025-02-07: left out（1 个事件在 2025-02-07 之后才录入，未计入）"
+    assert lines[-1] == "1 event recorded after 2025-02-07: left out（1 个事件在 2025-02-07 之后才录入，未计入）"
     assert main(["deadlines", str(GD), str(deadline_history), "--as-of", "2025-02-07", "--as-known-at",
                  "2025-02-08"]) == 1
     assert "error[QR615]" in capsys.readouterr().err
