@@ -646,9 +646,9 @@ def cmd_batch(args: Any) -> int:
     print(f"\nevents: {summary.events:,} valid, {summary.events_counted:,} counted or used as facts, "
           f"{summary.events_rejected:,} rejected by the rules; {len(loaded.rejected_events):,} invalid records")
     if known is not None:  # left out, not lost: said with the other counts (brief §4a)
-        left = summary.events_not_yet_recorded
-        print(f"{left:,} more valid {'event' if left == 1 else 'events'} recorded after {known}: left out"
-              f"（{left:,} 个事件在 {known} 之后才录入，未计入）")
+        from .knownat import left_out_line
+
+        print(left_out_line(summary.events_not_yet_recorded, known, "more valid ", grouped=True))
     rows = [[code, "input", f"{n:,}"] for code, n in sorted(summary.invalid_records_by_code.items())]
     rows += [[code, "rules", f"{n:,}"] for code, n in sorted(summary.rejected_by_code.items())]
     rows += [[code, "subject excluded", f"{n:,}"] for code, n in sorted(summary.excluded_by_code.items())]

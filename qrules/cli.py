@@ -249,9 +249,9 @@ def cmd_evaluate(args) -> int:
                   + ", ".join(f"{k}: {v}" for k, v in sm.by_official_class.items())
                   + f"; {sm.events} events, {sm.events_counted} counted, {sm.events_rejected} rejected", file=out)
             if result.as_known_at:  # left out, not lost (brief §4a), as `qrules batch` says it
-                left = len(loaded.history.events) - sm.events
-                print(f"{left} more {'event' if left == 1 else 'events'} recorded after {result.as_known_at}: left out"
-                      f"（{left} 个事件在 {result.as_known_at} 之后才录入，未计入）", file=out)
+                from .knownat import left_out_line
+
+                print(left_out_line(len(loaded.history.events) - sm.events, result.as_known_at, "more "), file=out)
             if result.rejected or loaded.rejected_events or result.excluded_subjects:
                 print("\nRejected（不予记分）:", file=out)
                 for r in loaded.rejected_events:

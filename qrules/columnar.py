@@ -710,11 +710,12 @@ class _Run:
         self._known = known.drop(list(self._known_null))
         self._kept = self._known.drop("sid", *[c for c in self._REFUSING if c in self._known.columns])
 
-    def nulls(self, n: int) -> list[Any]:
-        """The subject columns no subject fills (:meth:`known`), ``n`` nulls each (made without a query)."""
+    def nulls(self, n: int, refusing: bool = False) -> list[Any]:
+        """The subject columns no subject fills (:meth:`known`), ``n`` nulls each (made without a query):
+        those rows keep, or (``refusing``) those the refusals read."""
         pl = self.pl
         return [pl.Series(c, [None], dtype=t).new_from_index(0, n) for c, t in self._known_null.items()
-                if c not in self._REFUSING]
+                if (c in self._REFUSING) == refusing]
 
     def named(self, frame: Any) -> Any:
         """Event rows naming one ``subject``, as :meth:`check_subjects` reads them (``sid``, ``s_row``)."""
@@ -745,8 +746,7 @@ class _Run:
             # (a polars query costs more than its work on a small corpus: one gather here)
             return pl.DataFrame(own + self._kept.gather(rows).get_columns() + self.nulls(len(rows)))
         j = pl.DataFrame(own + self._known.drop("sid").gather(rows).get_columns() + self.nulls(len(rows))
-                         + [pl.Series(c, [None], dtype=t).new_from_index(0, len(rows))
-                            for c, t in self._known_null.items() if c in self._REFUSING])
+                         + self.nulls(len(rows), refusing=True))
         refused = self.t.invalid
         inv = pl.Series("inv_reason", [None], dtype=pl.Utf8).new_from_index(0, j.height)
         if refused.height and j["known"].null_count():  # only a name found nowhere can be a refused record
@@ -2041,6 +2041,7 @@ class _Run:
         rej, n_counted, n_rejected = self.joined(tally)
         excluded = S[["id", "exc_reason", "exc_cite", "exc_code"]]
         excluded = excluded.head(0) if in_scope else excluded.filter(pl.col("exc_code").is_not_null())
+
         def by(codes: np.ndarray) -> dict[str, int]:  # subjects per class
             return dict(sorted((names[k], int(n)) for k, n in enumerate(np.bincount(codes, minlength=len(names))) if n))
         return {"rows": rows, "rejections": rej, "excluded": excluded, "warnings": self.warnings,
@@ -2167,12 +2168,7 @@ def _distinct_days(pl: Any, columns: list) -> Any:
     thousand days), cheaper than hashing every date."""
     days = np.concatenate([(c.drop_nulls() if c.null_count() else c).to_physical().to_numpy() for c in columns]) \
         if columns else np.zeros(0, np.int32)  # a date's physical value is its day number (no cast: no query)
-    if days.size == 0 or int(days.max()) - int(days.min()) >= 1 << 22:  # empty, or spread over millennia
-        return pl.Series("date", np.unique(days), dtype=pl.Int32).cast(pl.Date)
-    lo = int(days.min())
-    seen = np.zeros(int(days.max()) - lo + 1, dtype=bool)
-    seen[days - lo] = True
-    return pl.Series("date", np.flatnonzero(seen) + lo, dtype=pl.Int32).cast(pl.Date)
+    return pl.Series("date", _distinct_ints(days.astype(np.int64)), dtype=pl.Int32).cast(pl.Date)
 
 
 def _tally(pl: Any, rej: list, counted: list, n_events: int) -> tuple[Any, int, int]:
@@ -2180,6 +2176,7 @@ def _tally(pl: Any, rej: list, counted: list, n_events: int) -> tuple[Any, int, 
     event refused for one subject and counted for another is counted). When every count and refusal
     names its events' rows (``erow``), the rows are marked in an array; otherwise one hash over the
     counted ids, the refused ones looked up."""
+    frame = pl.concat([f.drop("erow", strict=False) for f in rej]) if rej else pl.DataFrame(schema={k: pl.Utf8 for k in _REJ})
     if counted and all(rows is not None and not rows.null_count() for _, rows in counted) \
             and all("erow" in f.columns and not f["erow"].null_count() for f in rej):
         seen = np.zeros(n_events, dtype=bool)
@@ -2187,9 +2184,7 @@ def _tally(pl: Any, rej: list, counted: list, n_events: int) -> tuple[Any, int, 
         refused = np.zeros(n_events, dtype=bool)
         if rej:
             refused[np.concatenate([f["erow"].to_numpy() for f in rej])] = True
-        frame = pl.concat([f.drop("erow") for f in rej]) if rej else pl.DataFrame(schema={k: pl.Utf8 for k in _REJ})
         return frame, int(seen.sum()), int((refused & ~seen).sum())
-    frame = pl.concat([f.drop("erow", strict=False) for f in rej]) if rej else pl.DataFrame(schema={k: pl.Utf8 for k in _REJ})
     ids = pl.concat([s.cast(pl.Utf8) for s, _ in counted]) if counted else pl.Series([], dtype=pl.Utf8)
     refused = frame["event"].unique()
     return frame, ids.n_unique(), refused.len() - ids.filter(ids.is_in(refused.implode())).n_unique()

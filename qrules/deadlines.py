@@ -321,8 +321,9 @@ def _print_table(clocks: Sequence[Clock], compiled, as_of: dt.date, out, known: 
             print(f"  {c.deadline} {c.start_event}: {text}", file=out)
     print("\n" + summary_line(clocks), file=out)
     if known:  # left out, not lost (brief §4a)
-        print(f"{known[1]} {'event' if known[1] == 1 else 'events'} recorded after {known[0]}: left out（{known[1]} 个事件在 {known[0]} 之后才录入，未计入）",
-              file=out)
+        from .knownat import left_out_line
+
+        print(left_out_line(known[1], known[0]), file=out)
 
 
 def cmd_deadlines(args) -> int:

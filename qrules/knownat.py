@@ -13,7 +13,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-__all__ = ["known_history", "known_loaded", "known_tables"]
+__all__ = ["known_history", "known_loaded", "known_tables", "left_out_line"]
+
+
+def left_out_line(n: int, day: dt.date, what: str = "", grouped: bool = False) -> str:
+    """The line every command prints under its counts: ``n`` events entered after ``day``, left out
+    (not lost). ``what`` comes before "event" ("more valid "); ``grouped``: thousands separated."""
+    count = f"{n:,}" if grouped else str(n)
+    return (f"{count} {what}{'event' if n == 1 else 'events'} recorded after {day}: left out"
+            f"（{count} 个事件在 {day} 之后才录入，未计入）")
 
 
 def known_history(history: Any, day: dt.date) -> tuple[Any, int]:
