@@ -32,7 +32,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Generator, Iterator
 
 from .history.kinds import components
 from .safeio import AtomicFile
@@ -221,7 +221,7 @@ def _run_chunk(task: tuple[int, Any]) -> ChunkResult:
 
 def evaluate_batch(compiled: Any, loaded: Any, as_of: dt.date | None = None, *, workers: int = 2,
                    chunk_size: int = 500, ruleset_path: str | Path | None = None, rows: bool = False,
-                   ordered: bool = False) -> Iterator[ChunkResult]:
+                   ordered: bool = False, as_known_at: dt.date | None = None) -> Iterator[ChunkResult]:
     """Evaluate a whole corpus chunk by chunk; yields a :class:`ChunkResult` per chunk.
 
     Args:
@@ -235,16 +235,53 @@ def evaluate_batch(compiled: Any, loaded: Any, as_of: dt.date | None = None, *, 
         rows: yield flat :func:`output_row` dicts instead of ``SubjectResult`` objects (cheaper
             to send between processes; what ``qrules batch`` writes).
         ordered: yield chunks in partition order (default: as they finish).
+        as_known_at: use only the events entered (``recorded``, default their date) by this date,
+            corrections included, as ``engine.evaluate(..., as_known_at=)`` does (brief §4a). The
+            history is cut once, before it is partitioned; the number of events left out is the
+            ``not_yet_recorded`` of the first chunk yielded (0 on the others), so that
+            :meth:`BatchSummary.add` counts it once. A date after ``as_of`` raises the engine's
+            ``QrulesError`` (QR615) at the call, before any work.
 
     The union of all chunks' subjects and rejections equals ``engine.evaluate`` on the
     whole history (as multisets; the order differs). Memory: the history is held once (forked
     workers share it copy-on-write); results are yielded per chunk and not kept.
     """
+    as_of = as_of or dt.date.today()
+    history = getattr(loaded, "history", loaded)
+    left_out = 0
+    if as_known_at is not None:  # refused here, not when the first chunk is asked for
+        from .engine import check_known_at
+        from .knownat import known_history
+
+        check_known_at(as_known_at, as_of)
+        history, left_out = known_history(history, as_known_at)
+    invalid = dict(getattr(loaded, "invalid_subjects", {}) or {})
+    chunks = _chunks(compiled, history, invalid, as_of, workers, chunk_size, ruleset_path, rows, ordered)
+    return _counting_left_out(chunks, left_out) if left_out else chunks
+
+
+def _counting_left_out(chunks: Generator[ChunkResult, None, None], left_out: int) -> Iterator[ChunkResult]:
+    """The chunks, the first carrying the events the cut left out (an empty one when no chunk is
+    left, so that the count is never lost)."""
+    try:
+        for r in chunks:
+            if left_out:
+                r.not_yet_recorded, left_out = left_out, 0
+            yield r
+    finally:  # stopped early: the worker processes stop with it, not when it is collected
+        chunks.close()
+    if left_out:
+        yield ChunkResult(index=0, subjects=[], rejected=[], excluded=[], events=0, events_counted=0,
+                          events_rejected=0, rejected_by_code={}, by_official_class={}, by_live_class={},
+                          warnings=[], not_yet_recorded=left_out)
+
+
+def _chunks(compiled: Any, history: Any, invalid: dict[str, str], as_of: dt.date, workers: int, chunk_size: int,
+            ruleset_path: str | Path | None, rows: bool, ordered: bool) -> Generator[ChunkResult, None, None]:
+    """:func:`evaluate_batch` once its input is settled: partition, then evaluate in this process
+    or in worker processes."""
     import multiprocessing as mp
 
-    history = getattr(loaded, "history", loaded)
-    invalid = dict(getattr(loaded, "invalid_subjects", {}) or {})
-    as_of = as_of or dt.date.today()
     if workers > 1:  # at least four chunks per worker, so that both cores stay busy to the end
         chunk_size = max(1, min(chunk_size, -(-len(history.subjects) // (workers * 4))))
     chunks = partition(history, chunk_size)
@@ -347,13 +384,15 @@ def _lost(futures: list, started: Any, processes: dict, chunks: list, history: A
     return WorkerLost(lost, detail, first)
 
 
-def evaluate_all(compiled: Any, loaded: Any, as_of: dt.date | None = None, **kw: Any) -> tuple[list, list, list, BatchSummary]:
-    """Convenience for tests and small corpora: (subjects, rejected, excluded, summary), all in memory."""
+def evaluate_all(compiled: Any, loaded: Any, as_of: dt.date | None = None, *, as_known_at: dt.date | None = None,
+                 **kw: Any) -> tuple[list, list, list, BatchSummary]:
+    """Convenience for tests and small corpora: (subjects, rejected, excluded, summary), all in memory.
+    ``as_known_at`` and the other keywords as :func:`evaluate_batch`."""
     subjects: list = []
     rejected: list = []
     excluded: list = []
     summary = BatchSummary()
-    for r in evaluate_batch(compiled, loaded, as_of, **kw):
+    for r in evaluate_batch(compiled, loaded, as_of, as_known_at=as_known_at, **kw):
         subjects += r.subjects
         rejected += r.rejected
         excluded += r.excluded
@@ -561,14 +600,8 @@ def cmd_batch(args: Any) -> int:
         chunks = _columnar_chunks(args, compiled, loaded)  # None: the per-subject engine in worker processes
         backend_used = "engine" if chunks is None else "columnar"
         if chunks is None:
-            source = loaded
-            if known is not None:  # cut before partitioning: the chunks never see later records
-                from .knownat import known_loaded
-
-                source, left_out = known_loaded(loaded, known)
-                summary.events_not_yet_recorded += left_out
-            chunks = evaluate_batch(compiled, source, args.as_of, workers=args.workers, chunk_size=args.chunk_size,
-                                    ruleset_path=args.ruleset, rows=True)
+            chunks = evaluate_batch(compiled, loaded, args.as_of, workers=args.workers, chunk_size=args.chunk_size,
+                                    ruleset_path=args.ruleset, rows=True, as_known_at=known)
         for chunk in chunks:
             summary.add(chunk)
             if writer is not None:

@@ -44,8 +44,9 @@ class _Known:
 
 
 def known_loaded(loaded: Any, day: dt.date) -> tuple[Any, int]:
-    """A loaded history (``LoadedHistory`` or the columnar loader's) as known on ``day``, for
-    :func:`qrules.batch.evaluate_batch`, and how many events it left out."""
+    """A loaded history (``LoadedHistory`` or the columnar loader's) as known on ``day``, with the
+    subjects its loader refused, and how many events it left out (``qrules deadlines``;
+    :func:`qrules.batch.evaluate_batch` cuts with its own ``as_known_at``)."""
     history, left_out = known_history(getattr(loaded, "history", loaded), day)
     return _Known(history, dict(getattr(loaded, "invalid_subjects", {}) or {})), left_out
 

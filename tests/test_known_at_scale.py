@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from qrules.batch import evaluate_all
+from qrules.batch import evaluate_all, evaluate_batch
 from qrules.cli import main
 from qrules.engine import evaluate
 from qrules.history import load_history, load_history_data
@@ -174,6 +174,80 @@ def test_s4a_without_as_known_at_every_event_counts_and_none_is_left_out(tmp_pat
     summary = json.loads(out.read_text(encoding="utf-8"))
     assert (summary["as_known_at"], summary["events_not_yet_recorded"], summary["events"]) == (None, 0, 3)
     assert "as known at" not in text and "left out" not in text
+
+
+# -- the Python API: evaluate_batch(as_known_at=) ------------------------------------------------------
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_art11_s4a_evaluate_batch_leaves_out_a_deduction_recorded_after_the_date(gd, workers):
+    """e2 (第十一条第（九）项, −12) dated 2024-03-01, entered 2024-03-05. As of 2024-03-31, known at
+    2024-03-04: p1 has 12 − 1 = 11 (e1 only; B, 第二十六条); known at 2024-03-05: 12 − 1 − 12 = −1,
+    exactly e2's 12 points less. Left out: e2 and c1, then c1 only, counted once in the summary."""
+    loaded = load_history(KNOWN)
+    as_of = dt.date(2024, 3, 31)
+    scores = {}
+    for day, left_out in (("2024-03-04", 2), ("2024-03-05", 1)):
+        subjects, _, _, summary = evaluate_all(gd, loaded, as_of, as_known_at=dt.date.fromisoformat(day),
+                                               workers=workers, chunk_size=1, rows=True)
+        (p1,) = [r for r in subjects if r["id"] == "p1"]
+        scores[day] = (p1["score"], p1["live_class"], p1["deductions"])
+        assert (summary.events, summary.events_not_yet_recorded) == (3 - left_out, left_out)
+        assert summary.chunks == 1  # op1 and p1 are one component: the count is not per chunk
+    assert scores == {"2024-03-04": ("11", "B", 1), "2024-03-05": ("-1", "D", 2)}
+
+
+def test_s4a_evaluate_batch_counts_the_left_out_events_once_over_many_chunks(gd):
+    data = _with_recorded(history_data(120, 4), 4)
+    loaded = load_history_data(data)
+    day = dt.date(2024, 6, 30)
+    left_out = sum(1 for e in loaded.history.events if (e.recorded or e.date) > day)
+    assert left_out > 0
+    chunks = list(evaluate_batch(gd, loaded, DEFAULT_AS_OF, workers=2, chunk_size=5, as_known_at=day))
+    assert len(chunks) > 2
+    assert [c.not_yet_recorded for c in chunks].count(left_out) == 1
+    assert sum(c.not_yet_recorded for c in chunks) == left_out
+
+
+@pytest.mark.parametrize("seed", [2, 13])
+def test_s4a_evaluate_batch_as_known_at_equals_evaluate_per_subject(gd, seed):
+    """Every subject's result, every rejection and the totals, as ``engine.evaluate(as_known_at=)``
+    gives them on the whole history."""
+    loaded = load_history_data(_with_recorded(history_data(120, seed, bad_rate=0.02), seed))
+    for day in (dt.date(2023, 6, 30), dt.date(2025, 3, 31)):
+        whole = evaluate(gd, loaded.history, DEFAULT_AS_OF, invalid_subjects=loaded.invalid_subjects, as_known_at=day)
+        subjects, rejected, excluded, summary = evaluate_all(gd, loaded, DEFAULT_AS_OF, as_known_at=day, workers=2,
+                                                             chunk_size=7)
+        assert {s.id: s.model_dump_json() for s in subjects} == {s.id: s.model_dump_json() for s in whole.subjects}
+        assert sorted(r.model_dump_json() for r in rejected) == sorted(r.model_dump_json() for r in whole.rejected)
+        assert len(excluded) == len(whole.excluded_subjects)
+        assert (summary.events, summary.events_counted, summary.events_rejected) == \
+            (whole.summary.events, whole.summary.events_counted, whole.summary.events_rejected)
+        assert summary.events + summary.events_not_yet_recorded == len(loaded.history.events)
+        assert 0 < summary.events_not_yet_recorded < len(loaded.history.events)
+
+
+def test_s4a_evaluate_batch_with_every_event_left_out_still_counts_them(gd):
+    """No subject and every event entered later: no chunk is left to evaluate, the count is kept."""
+    from qrules.history import History
+
+    history = load_history(KNOWN).history
+    events_only = History.model_validate({"subjects": [], "events": [e.model_dump() for e in history.events[:1]]})
+    _, _, _, summary = evaluate_all(gd, events_only, dt.date(2024, 3, 31), as_known_at=dt.date(2024, 1, 9), workers=1)
+    assert (summary.subjects, summary.events, summary.events_not_yet_recorded) == (0, 0, 1)
+
+
+def test_s4a_evaluate_batch_refuses_a_known_at_date_after_as_of_at_the_call(gd):
+    """QR615, the same ``QrulesError`` ``engine.evaluate`` raises, before any chunk is asked for."""
+    from qrules.errors import QrulesError
+
+    loaded = load_history(KNOWN)
+    as_of, later = dt.date(2024, 12, 31), dt.date(2025, 1, 1)
+    with pytest.raises(QrulesError) as batch_exc:
+        evaluate_batch(gd, loaded, as_of, as_known_at=later, workers=1)
+    with pytest.raises(QrulesError) as engine_exc:
+        evaluate(gd, loaded.history, as_of, as_known_at=later)
+    assert [d.code for d in batch_exc.value.diagnostics] == ["QR615"]
+    assert str(batch_exc.value.diagnostics[0]) == str(engine_exc.value.diagnostics[0])
 
 
 # -- evaluate at scale, QR615 ---------------------------------------------------------------------------
