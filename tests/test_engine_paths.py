@@ -228,6 +228,22 @@ def test_art24_due_dates_are_memoised_without_changing_them():
     assert cal.due_date(dt.date(2024, 9, 30), 1, "days") == dt.date(2024, 10, 8)  # 国庆: the next working day
 
 
+def _plain_exact(value: Decimal) -> Decimal:
+    value = value.normalize()
+    return value.quantize(Decimal(1)) if value == value.to_integral_value() else value
+
+
+def test_art8_scores_memoised_by_value_keep_the_exact_form_of_each_value():
+    """``exact`` memoised by value: equal numbers written differently (12.0, 12.00, 1.2E+1) get the
+    one form the plain definition gives, asked in any order; zero is never memoised (0 and -0)."""
+    values = [Decimal(v) for v in ("12.0", "1.2E+1", "12", "10.50", "10.5", "-3.0", "-3", "0", "-0", "0.00",
+                                   "-0.0", "1E+1", "0.001", "7.25")]
+    for order in (values, values[::-1], values + values):
+        assert [(str(exact(v)), exact(v).as_tuple()) for v in order] == \
+            [(str(_plain_exact(v)), _plain_exact(v).as_tuple()) for v in order]
+    assert str(exact(Decimal("-0.0"))) == "-0" and str(exact(Decimal("0.00"))) == "0"
+
+
 def test_art16_art17_reward_subject_record_only_when_a_rule_reads_it():
     from qrules.engine.decide import CLEAN_FIELDS, _reads_record_fields
 

@@ -25,6 +25,8 @@ from .score import Scorer
 
 ZERO = Decimal(0)
 _RESULT_ORDER = attrgetter("date", "event", "kind")  # the lines of an account, as a C key function
+_USED_KEY = attrgetter("subject", "event", "kind")  # an account line's key in ``_subject_result``'s ``used``
+_KIND = attrgetter("kind")
 
 __all__ = ["evaluate", "subject_views", "validity_warnings", "require_in_force", "check_known_at", "known_at"]
 
@@ -170,8 +172,8 @@ def connected_part(history, wanted: Iterable[str]):
     else:
         s_idx = sorted(i for k in chosen for i in comp.subjects[k])  # in input order, as on the whole history
         e_idx = sorted(i for k in chosen for i in comp.events[k])
-    subjects, events = history.subjects, history.events
-    return [subjects[i] for i in s_idx], [events[i] for i in e_idx]
+    # the records at those indices, picked by C calls (``map``) rather than a comprehension's loop
+    return list(map(history.subjects.__getitem__, s_idx)), list(map(history.events.__getitem__, e_idx))
 
 
 def _evaluate(compiled, history, as_of, invalid_subjects, subjects, as_known_at=None) -> EvaluationResult:
@@ -209,8 +211,10 @@ def _evaluate(compiled, history, as_of, invalid_subjects, subjects, as_known_at=
                              decisions.rejections, excluded, totals)
 
 
-def _tally(values: Iterable[str]) -> dict[str, int]:
+def _tally(values: list[str]) -> dict[str, int]:
     """How many times each value occurs, by value (``Counter`` costs more on the few values here)."""
+    if len(values) < 2:  # none or one subject or rejection: the single-subject path
+        return dict.fromkeys(values, 1)
     out: dict[str, int] = {}
     for v in values:
         out[v] = out.get(v, 0) + 1
@@ -347,7 +351,8 @@ def _subject_result(compiled, scorer: Scorer, view: SubjectView, as_of: dt.date,
     official = adjustments[-1].official_class if adjustments else "O"
     if official == "O" and acc.scored and not compiled.params.get("new_subject_waits", True):
         official = live
-    used = {(e.subject, e.event, e.kind): e for e in acc.entries}
+    # (subject, event, kind) -> entry, the last of equal keys winning, built by C calls
+    used = dict(zip(map(_USED_KEY, acc.entries), acc.entries))
     own = scorer.d.entries.get(view.id, [])
     entries = [_entry_result(e, scorer, as_of, used, acc.determined_by, acc.determined_by is None) for e in own]
     if acc.determined_by:
@@ -356,7 +361,7 @@ def _subject_result(compiled, scorer: Scorer, view: SubjectView, as_of: dt.date,
     measures = compiled._window_cache.get(("measures", official))  # class_measures' memo, read without a call
     if measures is None:
         measures = class_measures(compiled, official)
-    deductions = [e.kind for e in acc.entries].count("deduction")
+    deductions = list(map(_KIND, acc.entries)).count("deduction")
     score = acc.score if acc.score is not None else ZERO
     # ("flags",) + the env's values; the count as an int: it hashes and compares as its Decimal does
     key = ("flags", official, view.kind, deductions, acc.scored, score)

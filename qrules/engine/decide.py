@@ -273,10 +273,8 @@ class Decider:
 
     # -- phase 1 ---------------------------------------------------------------------------
     def run(self, events: list[Any]) -> Decisions:
-        ordered = sorted(events, key=lambda e: (e.date, str(e.id)))
-        by_id = self.events
-        for ev in ordered:
-            by_id[str(ev.id)] = ev
+        ordered = sorted(events, key=_EVENT_ORDER)
+        self.events.update(zip(map(_EVENT_ID, ordered), ordered))  # by id, the last of equal ids winning
         if not ordered or ordered[-1].date <= self.as_of:  # in date order: none after the as-of date
             live = ordered
         else:
@@ -912,6 +910,9 @@ def _reads_record_fields(node, name: str, fields: frozenset[str]) -> bool:
 _ROLES = {"producer": "producer", "seller": "seller"}
 
 #: ``Entry.order`` and the order of a subject's entries, as C key functions (the same tuples).
+#: Events in (date, id) order and their ids: ids are strings (``history.models.Id``).
+_EVENT_ORDER = attrgetter("date", "id")
+_EVENT_ID = attrgetter("id")
 _ORDER = attrgetter("date", "event")
 _ENTRY_ORDER = attrgetter("date", "event", "kind")
 
@@ -942,9 +943,22 @@ def value_of(expr, env: dict) -> Any:
 
 
 def exact(value: Decimal) -> Decimal:
-    """The same number without trailing zeros (1.50 -> 1.5, 9.0 -> 9), never in exponent form."""
-    value = value.normalize()
-    return value.quantize(Decimal(1)) if value == value.to_integral_value() else value
+    """The same number without trailing zeros (1.50 -> 1.5, 9.0 -> 9), never in exponent form.
+
+    Memoised by value (a fourth of the three decimal operations' cost; scores and points recur):
+    equal numbers have one exact form, except zero (0 and -0 are equal keys), never memoised."""
+    hit = _EXACT.get(value)
+    if hit is None:
+        normal = value.normalize()
+        hit = normal.quantize(ONE) if normal == normal.to_integral_value() else normal
+        if value:
+            if len(_EXACT) > 100_000:
+                _EXACT.clear()
+            _EXACT[value] = hit
+    return hit
+
+
+_EXACT: dict[Decimal, Decimal] = {}
 
 
 def param_text(value: Any) -> str:
