@@ -493,7 +493,9 @@ class Tables:
         versions of a ruleset) then gather a subject's columns by its row, never hashing an id again.
         Only for the kinds of :data:`ROWS_OF` (null on the others); a null is looked up by id. Done by
         a run over tables of up to ``_SPLIT_ROWS`` events: a large corpus is evaluated once, and
-        finding the rows costs as much as looking the subjects up (measured at 1M subjects).
+        finding the rows here costs as much as looking the subjects up (measured at 1M subjects). The
+        column-wise loader gives the same columns from its reference check's joins
+        (``qrules.history.arrowload``), at any size.
 
         A repair's ``of`` is found the same way, as ``of_row``: the row in ``events`` of the event it
         names (null when no event has that id); and each event's own row is ``erow`` (what the tally
@@ -510,7 +512,8 @@ class Tables:
             return name.replace_strict(ids, rows, default=None, return_dtype=pl.Int64)
         read = pl.col("kind").is_in(list(self.ROWS_OF))
         one = pl.when(read).then(row(pl.col("subject"))).alias("subject_row")
-        many = pl.when(read).then(pl.col("subjects").list.eval(row(pl.element()))).alias("subjects_rows")
+        many = pl.when(pl.col("kind") == "deduction").then(pl.col("subjects").list.eval(row(pl.element()))) \
+            .alias("subjects_rows")  # the one kind of ROWS_OF that names several subjects
         events = self.events["id"]
         if events.n_unique() < len(events):  # ids not unique (refused by the loaders): no row to name
             events = events.head(0)
