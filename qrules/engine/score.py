@@ -283,33 +283,39 @@ class Scorer:
 
     def _own_adjustments(self, sid: str, first: dt.date, days: list[dt.date], as_of: dt.date):
         """:meth:`adjustments` where one version decides every date and the subject is scored on its
-        own entries (not a producer's lowest line, 第十条): one loop over the adjustment dates with
-        the window memo read in place; a score equal to the last one keeps its class (第二十六条).
+        own entries (not a producer's lowest line, 第十条): each entry's adjustment dates first (see
+        :meth:`_counts_at`), then one loop over the dates; a score equal to the last one keeps its
+        class (第二十六条).
 
         The same results as the general loop, which ``tests/test_engine_paths.py`` checks."""
-        c, cache, rule = self.c, self._window, self.c.in_window
-        score_date, classify, build = c.score_date, c.classify, adjustment
+        c, cache = self.c, self._window
+        classify, build = c.classify, adjustment
         start, stays, lock, label = self.start, self.stays, self.lock, self.label
         locking = lock.class_ if lock is not None else None  # the class that locks, read once
-        counted = self.counted(sid)
+        dated = cache.get(("adjusting", first, as_of))  # (date, score date) pairs: date arithmetic, memoised
+        if dated is None:
+            dated = c.memo(("adjusting", first, as_of), lambda: [(t, c.score_date(t)) for t in days])
+        if not dated:
+            return [], None
+        # The sum at each date, added entry by entry in the subject's order (as ``account`` sums):
+        # None where no entry counts.
+        totals: list[Decimal | None] = [None] * len(dated)
+        first_day = dated[0][0]
+        for date, anchor, key, e in self.counted(sid):
+            at = cache.get(("counts at", date, anchor, key, first_day, as_of))
+            if at is None:
+                at = self._counts_at(date, anchor, key, dated, first_day, as_of)
+            points = e.points
+            for i in at:
+                total = totals[i]
+                totals[i] = (ZERO if total is None else total) + points
         lock_class = lock_since = lock_until = None
         last_total, last = _MISSING, (None, "O")
         out = []
-        dated = cache.get(("adjusting", first, as_of))  # (date, score date) pairs: date arithmetic, memoised
-        if dated is None:
-            dated = c.memo(("adjusting", first, as_of), lambda: [(t, score_date(t)) for t in days])
-        for t, sd in dated:
-            total, scored = ZERO, stays and first <= sd  # 第八条: own entries only, so ``first`` is the first own
-            for date, anchor, key, e in counted:
-                if date > sd:  # in date order, as in ``live_entries``
-                    break
-                hit = cache.get((anchor, sd, key), _MISSING)
-                if hit is _MISSING:
-                    hit = rule(anchor, sd, key)
-                if hit:
-                    total += e.points  # in the order and the context of ``account``'s sum
-                    scored = True
-            if not scored:
+        for (t, sd), total in zip(dated, totals):
+            if total is None and stays and first <= sd:  # 第八条: own entries only, so ``first`` is the first own
+                total = ZERO  # scored, no entry in the window: the start score
+            if total is None:
                 score, computed = None, "O"
             elif total == last_total and last[0] is not None:
                 score, computed = last
@@ -327,6 +333,23 @@ class Scorer:
         if lock_until is not None and out and out[-1].official_class == lock_class and as_of < lock_until:
             active = (lock_class, lock_since, lock_until)
         return out, active
+
+    def _counts_at(self, date: dt.date, anchor: dt.date, key: tuple, dated: list, first_day: dt.date,
+                   as_of: dt.date) -> tuple[int, ...]:
+        """The positions in ``dated`` (a subject's adjustment dates from ``first_day`` to ``as_of``,
+        with their score dates) at which an entry of ``date`` with ``anchor`` and window ``key`` is
+        counted: dated on or before the score date and inside its window (第七条). Memoised per
+        ruleset: a function of these dates alone, shared by every entry with the same ones."""
+        rule, window = self.c.in_window, self._window
+        at = []
+        for i, (_, sd) in enumerate(dated):
+            if date <= sd:
+                hit = window.get((anchor, sd, key), _MISSING)
+                if hit is _MISSING:
+                    hit = rule(anchor, sd, key)
+                if hit:
+                    at.append(i)
+        return self.c.memo(("counts at", date, anchor, key, first_day, as_of), lambda: tuple(at))
 
 
 def adjustment_days(dates: list[tuple[int, int]], first: dt.date, as_of: dt.date) -> list[dt.date]:
