@@ -191,6 +191,7 @@ class Decider:
         self.deduction_entries: dict[str, list[Entry]] = {}  # event id -> entries (all subjects)
         self.events: dict[str, Any] = {}
         self.revoked: dict[str, str] = {}
+        self.line_keys = False  # whether an entry has a product line key (``decide_spot_check_dedup``)
         self.products_of: dict[str, list[str]] = {}
         for s in subjects.values():
             if s.kind == "product" and s.producer:
@@ -621,7 +622,10 @@ class Decider:
                                     else item.points},
                            "event": self.event_record(ev)}
             points = self.c.memo(memo_key, lambda: Decimal(self.points_expr(env())))
-        key = self.line_key(ev, sid, via_product) if item.spot_check else None
+        key = None
+        if item.spot_check:
+            key = self.line_key(ev, sid, via_product)
+            self.line_keys = True  # 第九条第二款 has failures to deduplicate
         reason = None
         if intentional and item.intentional is not None and item.intentional != item.points:
             reason = "主观故意，从重扣分" + (f"（{self.cite('intentional')}）" if self.cite("intentional") else "")
@@ -637,6 +641,8 @@ class Decider:
         deduplicated for its line scores no subject, neither the product nor the producer's
         linked 12(2) entry, which shares the product's line key.
         """
+        if not self.line_keys:  # no spot-check failure decided: nothing to deduplicate
+            return
         by_event: dict[tuple, list[Entry]] = {}
         for entries in self.out.entries.values():
             for e in entries:
@@ -700,7 +706,8 @@ class Decider:
                         self.cite("repair_date"))
             return
         entries = [e for e in self.deduction_entries.get(of, ()) if e.status != "superseded"]
-        wanted = list(record_field(ev, "subjects", None) or [])
+        fields = ev.__dict__  # read once, as ``record_field`` does: not through pydantic's attribute hook
+        wanted = list(fields.get("subjects") or [])
         if wanted:
             missing = [w for w in wanted if w not in {e.subject for e in entries}]
             for sid in missing:
@@ -733,7 +740,7 @@ class Decider:
             return
         # Each entry's operator applies (第十四条) and has its repairs limited (第十五条第（二）项): the
         # subject itself, or a product's producer. One repair event counts once per operator.
-        repair_rec = {"date": day, "rectified": bool(record_field(ev, "rectified", False)), "ordinal": ONE}
+        rectified = bool(fields.get("rectified", False))
         by_operator: dict[str, list[Entry]] = {}
         for e in counted:
             subject = self.subjects[e.subject]
@@ -745,7 +752,7 @@ class Decider:
             # this repair's ordinal among them is one more (both in the ratio and limit scopes).
             earlier = self.repairs_by_operator.get(operator)
             prior = [d for d, key in earlier if self.c.in_window(d, day, key)] if earlier else []
-            this = dict(repair_rec, ordinal=Decimal(len(prior) + 1))
+            this = {"date": day, "rectified": rectified, "ordinal": Decimal(len(prior) + 1)}
             eligible, envs = [], {}
             for e in group:
                 ded = {"date": e.date, "item": e.code, "points": e.points, "intentional": e.intentional,
@@ -831,7 +838,7 @@ class Decider:
         s = self.check_subject(ev, ev.subject)
         if s is None:
             return
-        role = {"producer": "producer", "seller": "seller"}.get(rule.subject)
+        role = _ROLES.get(rule.subject)
         if (rule.subject == "product") != (s.kind == "product") or (role and role not in s.roles):
             self.reject(ev, "QR611", f"reward rule {ev.rule} applies to a {rule.subject}; '{s.id}' is a "
                         f"{s.kind}" + (f" with roles [{', '.join(sorted(s.roles))}]" if s.kind == "operator" else ""),
