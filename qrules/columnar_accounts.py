@@ -6,7 +6,7 @@ entries counted in the window (第七条), whether the subject holds a record (�
 producer the lowest of its product lines (第十条). Held as long tables (subject, date) those were
 joined and pivoted on string ids, the largest cost of a large run. Here a subject is its row
 position in the subjects table and a line its row in the lines table, so an account is a cell of
-a (subjects × dates) array: sums are one :func:`numpy.bincount` over (row, date) pairs, the lowest
+a (subjects × dates) array: sums are one :func:`numpy.add.at` over (row, date) pairs, the lowest
 line one :func:`numpy.minimum.reduceat` per date, the adjustments one pass per date over all
 subjects. The rules themselves (the window, the classes, the lock's length) stay ruleset
 expressions: the caller evaluates them and passes their values in.
@@ -67,28 +67,29 @@ def date_sums(group: np.ndarray, n: int, mask: np.ndarray, points: np.ndarray, i
               k_all: int, k_now: int, counts: bool = True) -> DateSums:
     """:class:`DateSums` for ``n`` groups over ``k_all`` dates (at most :data:`MASK_DATES`) from the
     entries' group numbers, date masks (:func:`masks_for`), points (scaled integers) and kinds;
-    ``counts``: whether ``count`` is wanted (``None`` otherwise). One bincount per date."""
-    # every sum a bincount weighted by 0 or 1 where an entry does not or does count: picking the
-    # entries out first (a boolean index per date) costs more than summing zeros
-    weights = points.astype(np.float64)
-    total = np.empty((k_all, n), dtype=np.int64)
-    count = np.empty((k_all, n), dtype=np.int64) if counts else None
+    ``counts``: whether ``count`` is wanted (``None`` otherwise). One integer sum per date."""
+    # every sum over all entries, each weighted by 0 or 1 where it does not or does count (picking the
+    # entries out first, a boolean index per date, costs more than adding zeros); in int64, exact:
+    # ``numpy.add.at`` over integers is as fast here as ``bincount``, which would weigh in float64
+    total = np.zeros((k_all, n), dtype=np.int64)
+    count = np.zeros((k_all, n), dtype=np.int64) if counts else None
     now = None
     for k in range(k_all):
-        inside = ((mask >> np.int64(k)) & 1).astype(np.float64)
+        inside = (mask >> np.int64(k)) & 1
         if k == k_now:  # the as-of date's weights, read again below
             now = inside
-        # exact: the points are scaled integers and their sums stay far below 2**53
-        total[k] = np.bincount(group, weights=weights * inside, minlength=n)
+        np.add.at(total[k], group, points * inside)
         if count is not None:
-            count[k] = np.bincount(group, weights=inside, minlength=n)
+            np.add.at(count[k], group, inside)
     if now is None:
-        now = ((mask >> np.int64(k_now)) & 1).astype(np.float64)
-    scoring = points != 0
+        now = (mask >> np.int64(k_now)) & 1
+    scoring = (points != 0).astype(np.int64)
     ded_now = now * is_deduction
 
     def tally(w: np.ndarray) -> np.ndarray:
-        return np.bincount(group, weights=w, minlength=n).astype(np.int64)
+        out = np.zeros(n, dtype=np.int64)
+        np.add.at(out, group, w)
+        return out
     return DateSums(total=total.T, count=None if count is None else count.T, live_deductions=tally(ded_now),
                     entries_counted=tally(now * scoring), deductions=tally(ded_now * scoring))
 
