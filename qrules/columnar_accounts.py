@@ -58,7 +58,11 @@ def masks_for(entry_days: np.ndarray, anchor_days: np.ndarray, dates: np.ndarray
     inside = counts(uniq, dates)
     bits = np.int64(1) << np.arange(k_all, dtype=np.int64)
     amask = (inside.astype(np.int64) * bits[None, :]).sum(axis=1) if k_all else np.zeros(len(uniq), np.int64)
-    first = np.searchsorted(dates, entry_days, side="left").astype(np.int64)
+    # each entry's first date on or after its own: the dates before it counted (a comparison per date
+    # costs less than numpy's binary search for the few dates of an evaluation)
+    first = np.zeros(len(entry_days), dtype=np.int64)
+    for day in dates.tolist():
+        first += entry_days > day
     dmask = np.int64((1 << k_all) - 1) ^ ((np.int64(1) << first) - 1)
     return amask[at.ravel()] & dmask
 
