@@ -86,6 +86,9 @@ NEUTRAL_SECTIONS = ("deadlines", "out_of_scope", "notes", "effective_dates", "me
 #: instead of splitting the table by kind first (a copy of every column: memory, not speed, decides).
 _SPLIT_ROWS = 500_000
 
+#: The most values of the reward cap a backend keeps (``ColumnarBackend.cap_memo``) before starting afresh.
+_CAP_MEMO = 100_000
+
 _PROCEDURE = ("notice_sent", "objection_filed", "objection_accepted", "objection_refused", "objection_answered",
               "repair_applied", "error_reported")
 
@@ -143,6 +146,9 @@ class ColumnarBackend:
         #: The class (第二十六条第一款) of each account total seen (scaled, before the start score):
         #: the class rules read the score alone, so kept for every run of this backend.
         self.class_memo: dict[int, str] = {}
+        #: 第十八条's cap at each (columns it reads, their values, points granted) seen: the cap rule
+        #: reads those alone, so kept for every run of this backend (bounded: :data:`_CAP_MEMO`).
+        self.cap_memo: dict[tuple, int] = {}
         numbers = [i.points for i in m.items.values()] + [i.intentional for i in m.items.values() if i.intentional]
         numbers += [r.points for r in m.rewards.rules.values()]
         numbers += [v for v in compiled.params.values() if isinstance(v, Decimal)]
@@ -1776,33 +1782,45 @@ class _Run:
         narrow = [w[c] for c in w.columns if c in read and c != "granted"]  # what the cap reads
         asked = w["rule_points"].to_numpy()
         # the cap is a function of those columns and ``granted``: evaluated once per distinct pair of
-        # (those columns' values, as one code; granted), kept across the rounds
+        # (those columns' values; granted), kept for the backend's later runs (``cap_memo``)
         if not narrow:
             code = np.zeros(w.height, dtype=np.int64)
         elif len(narrow) == 1 and narrow[0].dtype.is_integer() and not narrow[0].null_count():  # one number: numpy
             code = _dense_codes(narrow[0].to_numpy().astype(np.int64))[1]
         else:
             code = pl.DataFrame(narrow).select(pl.struct(pl.all()).rank("dense")).to_series().to_numpy().astype(np.int64)
-        memo: dict[tuple[int, int], int] = {}
+        # each code's first row, and its values there as the memo's key holds them (a list as a tuple)
+        codes, first = np.unique(code, return_index=True)
+        row_of = dict(zip(codes.tolist(), first.tolist()))
+        values = dict(zip(codes.tolist(), zip(*[[tuple(v) if isinstance(v, list) else v for v in s.gather(first).to_list()]
+                                                for s in narrow]) if narrow else [()] * len(codes)))
+        names = tuple(s.name for s in narrow)
+        memo = self.b.cap_memo
+        if len(memo) > _CAP_MEMO:
+            memo.clear()
         for rows, inner, outer in rounds:
             np.add.at(granted, inner, points[outer])
             g = granted[rows]
             low, span = (int(g.min()), int(g.max()) - int(g.min()) + 1) if rows.size else (0, 1)
             if span * (int(code.max()) + 1) >= 1 << 62:  # too far apart for one integer key: pairs
-                keys, first, back = np.unique(np.stack([code[rows], g], axis=1), axis=0, return_index=True,
-                                              return_inverse=True)
+                pairs = np.unique(np.stack([code[rows], g], axis=1), axis=0, return_inverse=True)
+                keys, back = pairs[0], pairs[1]
             else:  # (code, granted) as one integer
-                one, first, back = np.unique(code[rows] * span + (g - low), return_index=True, return_inverse=True)
+                one, back = np.unique(code[rows] * span + (g - low), return_inverse=True)
                 keys = np.stack([one // span, one % span + low], axis=1)
-            new = [i for i, k in enumerate(map(tuple, keys.tolist())) if k not in memo]
-            if new:
-                at = rows[first[new]]
-                # a few rows: read one by one (a gather is a query, costlier than its work here)
-                cur = pl.DataFrame([pl.Series(s.name, [s[i] for i in at.tolist()], dtype=s.dtype) if len(at) <= 64
-                                    else s.gather(at) for s in narrow] + [pl.Series("granted", granted[at])])
-                memo.update(zip(map(tuple, keys[new].tolist()),
-                                b.value_of(cur, got, "rewards.cap.counted").to_list()))
-            counted = np.array([memo[k] for k in map(tuple, keys.tolist())], dtype=np.int64)[back.ravel()]
+            pairs = keys.tolist()
+            full = [(names, values[c], gr) for c, gr in pairs]
+            todo: dict[tuple, tuple[int, int]] = {}  # the keys not seen yet -> (code, granted)
+            for key, pair in zip(full, pairs):
+                if key not in memo and key not in todo:
+                    todo[key] = pair
+            if todo:  # their rows' values and granted, in one query
+                at = [row_of[c] for c, _ in todo.values()]
+                cur = pl.DataFrame([pl.Series(s.name, [s[i] for i in at], dtype=s.dtype) if len(at) <= 64
+                                    else s.gather(at) for s in narrow]
+                                   + [pl.Series("granted", [gr for _, gr in todo.values()], dtype=pl.Int64)])
+                memo.update(zip(todo, b.value_of(cur, got, "rewards.cap.counted").to_list()))
+            counted = np.array([memo[k] for k in full], dtype=np.int64)[back.ravel()]
             points[rows] = np.maximum(np.minimum(counted, asked[rows]), 0)
         return pl.Series(points)
 

@@ -691,3 +691,29 @@ def test_decision_days_are_the_distinct_dates_sorted_even_far_apart():
     assert _distinct_days(pl, [near, far]).to_list() == [dt.date(1, 1, 1), dt.date(2024, 1, 1), dt.date(2024, 1, 3),
                                                          dt.date(9999, 12, 31)]
     assert _distinct_days(pl, [near.head(0)]).to_list() == []
+
+
+def test_art18_cap_values_kept_by_a_backend_give_what_a_fresh_backend_gives():
+    """第十八条: a backend keeps each value of the cap rule it evaluated (``cap_memo``: the rule reads
+    the columns named in the key and ``granted`` alone) for its later runs. Evaluating several
+    histories in turn with one backend gives what a fresh backend gives on each; and the values kept
+    are the rule's: with 2 points capped per window (bench/simplified.yaml), a 1-point reward counts
+    1 when nothing was granted before it, 1 when 1 was, 0 when 2 were."""
+    from decimal import Decimal
+
+    from qrules.polarsexpr import to_scaled
+
+    for ruleset, items, rules in (("rulesets/guangdong-2021.yaml", GD_ITEMS, ["17.2", "17.3"]),
+                                  ("bench/simplified.yaml", ["D1", "D3", "D6"], ["R"])):
+        compiled = load(ROOT / ruleset)
+        shared = ColumnarBackend(compiled)
+        for seed in range(3):
+            loaded = load_history_data(operator_corpus(150, 40 + seed, items, rules))
+            got, want = shared.chunk(loaded, AS_OF), ColumnarBackend(compiled).chunk(loaded, AS_OF)
+            assert got.subjects == want.subjects
+            assert (got.events_counted, got.rejected_by_code) == (want.events_counted, want.rejected_by_code)
+        assert shared.cap_memo
+    one = to_scaled(Decimal(1), shared.scale)
+    kept = {granted: counted for (names, values, granted), counted in shared.cap_memo.items()
+            if values == (one,)}
+    assert kept == {0: one, one: one, 2 * one: 0}
