@@ -748,7 +748,11 @@ class _Run:
             rows = self.rows_of(j["sid"])
         elif rows.null_count():  # a name the tables did not find (unknown, refused, or amended by a correction)
             at = rows.is_null().arg_true()
-            rows = rows.scatter(at, self.rows_of(j["sid"].gather(at)))
+            if self.t.invalid.height:  # a refused record's name is no valid subject's: not looked up (below:
+                # refused, QR603); looking a few names up in a large corpus means hashing all its ids once
+                at = at.filter(~j["sid"].gather(at).is_in(self.t.invalid["sid"].implode()))
+            if len(at):
+                rows = rows.scatter(at, self.rows_of(j["sid"].gather(at)))
         own = [c for c in j.get_columns() if c.name != "s_row"]
         if not rows.null_count() and "exc_code" in self._known_null:
             # every name found and no subject excluded (第二条): nothing to refuse, the columns as they are
