@@ -1047,11 +1047,18 @@ class _Run:
         S = self.S
         # 第二条 (brief §3): the first out-of-scope product an event names; its operators are not scored through it.
         oos = None
-        if ((S["kind"] == "product") & (S["exc_code"] == "QR604")).any():
-            oos = named.join(self.t.invalid, on="sid", how="anti").join(
-                S.filter((pl.col("kind") == "product") & (pl.col("exc_code") == "QR604")).select(
-                    sid=pl.col("id"), oos_reason=pl.col("exc_reason"), oos_cite=pl.col("exc_cite")), on="sid").sort(
-                "id", "sidx").group_by("id", maintain_order=True).first().select(
+        out_of_scope = (S["kind"] == "product") & (S["exc_code"] == "QR604")
+        if out_of_scope.any():
+            excluded = S.filter(out_of_scope).select(sid=pl.col("id"), oos_reason=pl.col("exc_reason"),
+                                                     oos_cite=pl.col("exc_cite"))
+            if "s_row" in named.columns:  # by the rows the tables found: the names without one looked up by id
+                hit = out_of_scope.gather(named["s_row"])
+                by_id = named.filter(hit.is_null()).join(self.t.invalid, on="sid", how="anti").join(excluded, on="sid")
+                by_row = named.filter(hit.fill_null(False)).join(excluded, on="sid")  # the few excluded products
+                oos = pl.concat([by_row, by_id])
+            else:
+                oos = named.join(self.t.invalid, on="sid", how="anti").join(excluded, on="sid")
+            oos = oos.sort("id", "sidx").group_by("id", maintain_order=True).first().select(
                 "id", "oos_reason", "oos_cite", oos_product=pl.col("sid"))
         valid = self.check_subjects(named)
         kinds = valid["s_kind"]
