@@ -464,7 +464,8 @@ class _Writer:
             self.handle.write("".join(dumps(r, ensure_ascii=False) + "\n" for r in rows))
 
     def write_frame(self, frame: Any) -> None:
-        """A frame written column-wise: Parquet as Arrow, CSV as :func:`qrules.output.csv_text`."""
+        """A frame written column-wise: Parquet as Arrow, CSV as :func:`qrules.output.csv_text`, JSON
+        Lines as :func:`qrules.output.jsonl_text` (the same bytes as the rows' dicts)."""
         if frame.height == 0:
             return
         frame = frame.select(OUTPUT_COLUMNS)
@@ -477,7 +478,13 @@ class _Writer:
             self.count += frame.height
             self.handle.write(csv_text(frame))
         else:
-            self.write(frame.to_dicts())
+            from .output import jsonl_text
+
+            text = jsonl_text(frame)
+            if text is None:  # a column type jsonl_text does not write as json.dumps does
+                return self.write(frame.to_dicts())
+            self.count += frame.height
+            self.handle.write(text)
 
     def close(self) -> None:
         """Finish writing (the file is complete but not yet in place: see :meth:`commit`)."""

@@ -229,3 +229,40 @@ def csv_text(frame: Any) -> str:
         cells.append(text.fill_null(""))
     lines = frame.select(pl.concat_str(cells, separator=",").alias("line"))["line"]
     return "\r\n".join(lines.to_list()) + "\r\n"
+
+
+def jsonl_text(frame: Any) -> str | None:
+    """The rows of a polars frame as ``json.dumps(row, ensure_ascii=False)`` writes each one's dict,
+    a line each (keys in column order, ``": "`` and ``", "`` between them, text other than ASCII
+    as it is), built column by column: a million result rows need no dict. polars' own
+    ``write_ndjson`` writes no spaces, so it cannot give the same bytes.
+
+    Text is quoted as it is, except the rare cells holding a quote, a backslash or a control
+    character: those are escaped by the string encoder ``json.dumps`` itself uses. None when a
+    column is of a type other than text, boolean or integer (a float or a date would be written
+    otherwise than ``json.dumps`` writes it): the caller then writes dicts."""
+    import polars as pl
+    from json.encoder import encode_basestring  # json.dumps' quoting with ensure_ascii=False
+
+    if frame.height == 0:
+        return ""
+    cells = []
+    for i, (name, dtype) in enumerate(frame.schema.items()):
+        col = frame[name]
+        if dtype == pl.Boolean:
+            text = pl.select(pl.when(col).then(pl.lit("true")).when(~col).then(pl.lit("false"))).to_series()
+        elif dtype.is_integer():
+            text = col.cast(pl.String)
+        elif dtype in (pl.String, pl.Categorical, pl.Null) or isinstance(dtype, pl.Enum):
+            col = col.cast(pl.String)
+            text = '"' + col + '"'
+            odd = col.str.contains(r'["\\\x00-\x1f]').fill_null(False)
+            if odd.any():
+                rows = odd.arg_true()
+                text = text.scatter(rows, [encode_basestring(v) for v in col.gather(rows).to_list()])
+        else:
+            return None
+        key = ("{" if i == 0 else ", ") + encode_basestring(name) + ": "
+        cells.append(pl.lit(key) + text.fill_null("null"))
+    lines = pl.select(pl.concat_str(cells).alias("line"))["line"]
+    return lines.str.join("}\n").item() + "}\n"

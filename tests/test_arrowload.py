@@ -322,7 +322,7 @@ def _corpus(name: str) -> dict:
 
 
 @pytest.mark.parametrize("corpus", ["operators", "synthetic"])
-@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+@pytest.mark.parametrize("fmt", ["csv", "parquet", "jsonl"])
 def test_batch_writes_the_frames_as_the_row_writer(tmp_path: Path, fmt: str, corpus: str) -> None:
     """`qrules batch` on tables the columnar backend takes: the result file and the rejections
     CSV are those the row-by-row path writes from the same results."""
@@ -381,6 +381,60 @@ def test_csv_text_is_what_csv_writer_writes(rows: list) -> None:
     buf = io.StringIO()
     CsvWriter(buf).writerows([("true" if v is True else "false" if v is False else v) for v in r] for r in rows)
     assert csv_text(frame) == buf.getvalue()
+
+
+@given(st.lists(st.tuples(st.one_of(st.none(), st.text()), st.one_of(st.none(), st.booleans()),
+                          st.one_of(st.none(), st.integers(-10**18, 10**18))), min_size=1, max_size=20))
+def test_jsonl_text_is_what_json_dumps_writes(rows: list) -> None:
+    """Any text (quotes, backslashes, control characters, Chinese, beyond the BMP), booleans,
+    integers and nulls: the same text as ``json.dumps(row, ensure_ascii=False)`` per row."""
+    import json
+
+    import polars as pl
+
+    from qrules.output import jsonl_text
+
+    frame = pl.DataFrame(rows, schema={"a": pl.Utf8, "b": pl.Boolean, "c": pl.Int64}, orient="row")
+    expected = "".join(json.dumps({"a": a, "b": b, "c": c}, ensure_ascii=False) + "\n" for a, b, c in rows)
+    assert jsonl_text(frame) == expected
+
+
+def test_batch_jsonl_of_a_result_frame_is_the_row_paths_bytes(tmp_path: Path) -> None:
+    """The columnar backend's frame of OUTPUT_COLUMNS written as JSON Lines column by column: byte
+    for byte what the row path writes from the same rows' dicts (key order, ``": "`` and ``", "``,
+    null, true/false, integers, Chinese as it is, quotes and backslashes escaped)."""
+    import polars as pl
+
+    from qrules.batch import _Writer
+    from qrules.tables import OUTPUT_COLUMNS
+
+    ints = {"checks_per_year", "entries_counted", "deductions"}
+    schema = {c: pl.Boolean if c == "scored" else pl.Int64 if c in ints else pl.Utf8 for c in OUTPUT_COLUMNS}
+    base = {c: None for c in OUTPUT_COLUMNS}
+    rows = [
+        {**base, "id": "p1", "kind": "product", "name": '甲牌"积木"\\二号', "scored": True, "score": "-1.5",
+         "live_class": "D", "official_class": "D", "lock_class": "D", "lock_since": "2024-07-01",
+         "lock_until": "2027-07-01", "determined_by": "score", "supervision": "重点监管", "notice": "约谈",
+         "checks_per_year": 4, "entries_counted": 2, "deductions": 2, "flags": "locked;repaired"},
+        {**base, "id": "op1", "kind": "operator", "scored": False, "entries_counted": 0, "deductions": 0,
+         "flags": ""},  # name, classes, lock, measures: null
+        {**base, "id": "s\t1", "kind": "seller", "name": "乙\n商行\t(tab)", "scored": None, "score": "12",
+         "entries_counted": -3, "deductions": 10**12, "flags": "a\x01b"},
+    ]
+    frame = pl.DataFrame(rows, schema=schema)
+    by_rows, by_frame = _Writer(str(tmp_path / "rows.jsonl")), _Writer(str(tmp_path / "frame.jsonl"))
+    by_rows.write(frame.to_dicts())
+    by_frame.write(frame)
+    for w in (by_rows, by_frame):
+        w.close()
+        w.commit()
+    want = (tmp_path / "rows.jsonl").read_bytes()
+    assert (tmp_path / "frame.jsonl").read_bytes() == want
+    assert by_frame.count == by_rows.count == 3
+    lines = want.decode("utf-8").splitlines()
+    assert lines[0].startswith('{"id": "p1", "kind": "product", "name": "甲牌\\"积木\\"\\\\二号", "scored": true, ')
+    assert lines[1].endswith('"checks_per_year": null, "entries_counted": 0, "deductions": 0, "flags": ""}')
+    assert '"name": "乙\\n商行\\t(tab)", "scored": null' in lines[2] and '"flags": "a\\u0001b"}' in lines[2]
 
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
