@@ -67,6 +67,8 @@ def page(spec: dict) -> str:
     for path, methods in spec["paths"].items():
         for method, op in methods.items():
             out += [f"## `{method.upper()} {path}`", "", op.get("summary", ""), ""]
+            if op.get("description"):  # what the answer holds beyond the command's JSON
+                out += [op["description"], ""]
             body = op.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
             if body:
                 schema = _ref(spec, body)

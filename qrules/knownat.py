@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-__all__ = ["known_history", "known_loaded", "known_tables", "left_out_line"]
+__all__ = ["known_history", "known_loaded", "known_tables", "left_out_line", "left_out_of"]
 
 
 def left_out_line(n: int, day: dt.date, what: str = "", grouped: bool = False) -> str:
@@ -30,6 +30,20 @@ def known_history(history: Any, day: dt.date) -> tuple[Any, int]:
 
     known = known_at(history, day)
     return known, len(history.events) - len(known.events)
+
+
+def left_out_of(history: Any, day: dt.date, subjects: Any = None) -> int:
+    """How many events of ``history`` were entered after ``day`` among those that concern
+    ``subjects`` (None: every subject). An event concerns them when it is connected to them in the
+    whole history, as :func:`qrules.engine.connected_part` finds it: had it been entered by ``day``,
+    it would have been evaluated with them. (``len(history.events)`` minus the events evaluated
+    is right only for every subject: a few subjects' evaluation counts only their part.)"""
+    if subjects is None:
+        return known_history(history, day)[1]
+    from .engine import connected_part
+
+    _, events = connected_part(history, subjects)
+    return known_history(history.model_copy(update={"events": events}), day)[1]
 
 
 class _Known:

@@ -267,3 +267,51 @@ def test_as_known_at_is_passed_through_like_the_cli(client, capsys):
     expected = cli_json(capsys, "explain", str(HAOJIANG), str(HISTORY), "cy", "--as-of", AS_OF,
                         "--as-known-at", "2024-06-30", "--format", "json")
     assert r.status_code == 200 and r.json() == expected
+
+
+def _two_producers() -> dict:
+    """op1/p1 as tests/data/versions/known-at.yaml (e1 2024-01-10; e2 第十一条第（九）项 dated 2024-03-01,
+    entered 03-05; c1 revoking e2, entered 10-16) and an unconnected op2/p2 (f1 2024-02-01; f2 dated
+    2024-03-02, entered 04-01)."""
+    from qrules.history import uscc_check_character
+
+    base = "91440512MAAY4CL13"
+    return {"subjects": [
+        {"id": "op1", "kind": "operator", "uscc": "91440512MAAY4CL122", "name": "甲玩具厂", "roles": ["producer"],
+         "region": "440512"},
+        {"id": "p1", "kind": "product", "brand": "甲牌", "nice_class": 28, "producer": "op1"},
+        {"id": "op2", "kind": "operator", "uscc": base + uscc_check_character(base), "name": "乙玩具厂",
+         "roles": ["producer"], "region": "440512"},
+        {"id": "p2", "kind": "product", "brand": "乙牌", "nice_class": 28, "producer": "op2"}],
+        "events": [
+        {"id": "e1", "kind": "deduction", "item": "11.6", "date": "2024-01-10", "subjects": ["p1"]},
+        {"id": "e2", "kind": "deduction", "item": "11.9", "date": "2024-03-01", "recorded": "2024-03-05",
+         "subjects": ["p1"]},
+        {"id": "c1", "kind": "correction", "of": "e2", "action": "revoke", "date": "2024-10-15",
+         "recorded": "2024-10-16", "note": "认定错误，撤销"},
+        {"id": "f1", "kind": "deduction", "item": "11.6", "date": "2024-02-01", "subjects": ["p2"]},
+        {"id": "f2", "kind": "deduction", "item": "11.6", "date": "2024-03-02", "recorded": "2024-04-01",
+         "subjects": ["p2"]}]}
+
+
+def test_s4a_evaluate_counts_the_events_left_out_of_the_subjects_evaluated(client, tmp_path, capsys):
+    """Brief §4a: known at 2024-03-04, of five events three were entered later (e2, c1, f2). For p1
+    alone two of them concern it (e2 and c1, connected to p1); its evaluation uses e1 only, so the
+    history's total minus the events evaluated (5 − 1 = 4) would be wrong. For every subject: 3, as
+    `qrules evaluate --as-known-at --format json` says."""
+    history = _two_producers()
+    ask = {"ruleset": "guangdong-2021", "history": history, "as_of": "2024-12-31", "as_known_at": "2024-03-04"}
+    one = client.post("/api/evaluate", json={**ask, "subjects": ["p1"]})
+    assert one.status_code == 200
+    data = one.json()
+    assert (data["summary"]["events"], data["events_not_yet_recorded"]) == (1, 2)
+    assert [(s["id"], s["score"]) for s in data["subjects"]] == [("p1", "11")]  # 12 − 1: e2 not yet known
+    assert client.post("/api/evaluate", json={**ask, "subjects": ["p2"]}).json()["events_not_yet_recorded"] == 1
+    every = client.post("/api/evaluate", json=ask).json()
+    assert (every["summary"]["events"], every["events_not_yet_recorded"]) == (2, 3)
+    path = tmp_path / "h.json"
+    path.write_text(json.dumps(history, ensure_ascii=False), encoding="utf-8")
+    expected = cli_json(capsys, "evaluate", str(GUANGDONG), str(path), "--as-of", "2024-12-31",
+                        "--as-known-at", "2024-03-04", "--format", "json")
+    assert every["events_not_yet_recorded"] == expected["events_not_yet_recorded"] == 3
+    assert "events_not_yet_recorded" not in client.post("/api/evaluate", json={**ask, "as_known_at": None}).json()

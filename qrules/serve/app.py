@@ -84,6 +84,17 @@ class ImpactRequest(HistoryChoice):
     as_of: dt.date | None = Field(None, description=_AS_OF)
 
 
+_EVALUATE_OUT = (
+    "答复与 `qrules evaluate --format json` 相同。给出 `as_known_at` 时另含 `events_not_yet_recorded`："
+    "该日之后才录入、因而未计入的事件数，只计与所评价对象相关的事件（给出 `subjects` 时，为完整历史中与这些"
+    "对象相连的事件；未给出时为全部事件）。\n\n"
+    "The answer is `qrules evaluate --format json`. With `as_known_at` it also has `events_not_yet_recorded`: "
+    "the events entered after that date, left out, among those that concern the subjects evaluated — with "
+    "`subjects`, the events connected to them in the whole history (those that would have been evaluated with "
+    "them had they been entered by then), not the history's total minus the events evaluated; without, every "
+    "event entered later.")
+
+
 class DiagnosticOut(BaseModel):
     code: str
     severity: str
@@ -214,7 +225,7 @@ def create_app(rulesets: str | Path = "rulesets", history: str | Path | None = N
         return _json(report, status)
 
     @app.post("/api/evaluate", tags=["evaluation"], responses=_ERRORS,
-              summary="评价（= qrules evaluate --format json）")
+              summary="评价（= qrules evaluate --format json）", description=_EVALUATE_OUT)
     async def api_evaluate(req: EvaluateRequest) -> Response:
         return _json(await run(lambda: service.evaluate_json(req.ruleset, loaded_of(req), day(req.as_of),
                                                                req.subjects, req.as_known_at, req.outlook)))

@@ -165,7 +165,12 @@ class Service:
             from ..engine.outlook import with_outlook
 
             result = with_outlook(compiled, loaded.history, result, result.as_of, loaded.invalid_subjects)
-        return evaluation_json(result, loaded)
+        data = evaluation_json(result, loaded)
+        if as_known_at is not None:  # left out, not lost (brief §4a), as `evaluate --format json` says it
+            from ..knownat import left_out_of
+
+            data["events_not_yet_recorded"] = left_out_of(loaded.history, as_known_at, subjects or None)
+        return data
 
     @staticmethod
     def _known_subject(sid: str, known: set[str], loaded) -> None:
