@@ -399,6 +399,32 @@ def test_jsonl_text_is_what_json_dumps_writes(rows: list) -> None:
     assert jsonl_text(frame) == expected
 
 
+def test_jsonl_text_writes_categories_as_text_and_leaves_floats_to_json_dumps(tmp_path: Path) -> None:
+    """A categorical column is text; a float is not written by polars as ``json.dumps`` writes it
+    (``1e+20``), so a frame holding one is written through the rows' dicts, with the same bytes."""
+    import json
+
+    import polars as pl
+
+    from qrules.batch import _Writer
+    from qrules.output import jsonl_text
+
+    cats = pl.DataFrame({"c": ["甲", None, 'a"b']}, schema={"c": pl.Categorical})
+    assert jsonl_text(cats) == '{"c": "甲"}\n{"c": null}\n{"c": "a\\"b"}\n'
+    assert jsonl_text(pl.DataFrame({"x": [1e20, 0.5, None]})) is None
+    from qrules.tables import OUTPUT_COLUMNS
+
+    floats = pl.DataFrame({c: [1e20, 0.5, None] if c == "checks_per_year" else ["x", None, "y"]
+                           for c in OUTPUT_COLUMNS})
+    w = _Writer(str(tmp_path / "f.jsonl"))
+    w.write(floats)
+    w.close()
+    w.commit()
+    want = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in floats.to_dicts())
+    assert (tmp_path / "f.jsonl").read_text(encoding="utf-8") == want and '"checks_per_year": 1e+20' in want
+    assert w.count == 3
+
+
 def test_batch_jsonl_of_a_result_frame_is_the_row_paths_bytes(tmp_path: Path) -> None:
     """The columnar backend's frame of OUTPUT_COLUMNS written as JSON Lines column by column: byte
     for byte what the row path writes from the same rows' dicts (key order, ``": "`` and ``", "``,
