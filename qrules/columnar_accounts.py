@@ -19,9 +19,9 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["DateSums", "date_sums", "lowest_lines", "official_classes", "masks_for", "MASK_DATES", "NO_DAY"]
+__all__ = ["DateSums", "date_sums", "lowest_lines", "official_classes", "masks_for", "mask_type", "MASK_DATES", "NO_DAY"]
 
-#: Dates one 64-bit mask holds (a longer list of dates is summed in blocks of this many).
+#: Dates one mask holds, at most 64 bits (a longer list of dates is summed in blocks of this many).
 MASK_DATES = 60
 
 #: "No date" in the arrays of days since 1970 (later than every real date: a minimum ignores it).
@@ -43,28 +43,46 @@ class DateSums:
     deductions: np.ndarray
 
 
+def mask_type(k_all: int) -> type:
+    """The narrowest unsigned integer that holds a bit per date for ``k_all`` dates: the masks and
+    the weights read from them are arrays over every entry, and narrow arrays are cheaper to make."""
+    return next(t for t in (np.uint8, np.uint16, np.uint32, np.uint64) if k_all <= np.iinfo(t).bits)
+
+
+def _offsets(days: np.ndarray, lo: int) -> np.ndarray:
+    """``days - lo`` for days within 65,536 of ``lo``, as 16-bit numbers (no 64-bit array on the way)."""
+    return np.subtract(days, lo, out=np.empty(len(days), dtype=np.uint16), casting="unsafe")
+
+
 def masks_for(entry_days: np.ndarray, anchor_days: np.ndarray, dates: np.ndarray, counts: Any) -> np.ndarray:
-    """Each entry's bit mask over ``dates`` (at most :data:`MASK_DATES`, days since 1970, sorted):
-    bit ``k`` when the entry is dated on or before ``dates[k]`` and ``counts(anchors, dates)`` — the
-    window rule, given anchor days and the dates, returning a (anchors × dates) boolean array —
-    holds for its anchor at ``dates[k]``. The rule is evaluated once per day between the first and
-    the last anchor (once per distinct anchor when they span more than 179 years)."""
+    """Each entry's bit mask over ``dates`` (at most :data:`MASK_DATES`, days since 1970, sorted), of
+    :func:`mask_type`: bit ``k`` when the entry is dated on or before ``dates[k]`` and
+    ``counts(anchors, dates)`` — the window rule, given anchor days and the dates, returning a
+    (anchors × dates) boolean array — holds for its anchor at ``dates[k]``. The rule is evaluated once
+    per day between the first and the last anchor (once per distinct anchor when they span more than
+    179 years); which dates follow an entry's own is likewise read from a table of days."""
     k_all = len(dates)
+    kind = mask_type(k_all)
+    full = kind((1 << k_all) - 1)
+    bits = (np.uint64(1) << np.arange(k_all, dtype=np.uint64)).astype(kind)
     lo, hi = (int(anchor_days.min()), int(anchor_days.max())) if anchor_days.size else (0, -1)
     if hi - lo < 1 << 16:  # every day between the first and last anchor (cheaper than sorting them)
-        uniq, at = np.arange(lo, hi + 1, dtype=np.int64), anchor_days - lo
+        uniq, at = np.arange(lo, hi + 1, dtype=np.int64), _offsets(anchor_days, lo)
     else:
         uniq, at = np.unique(anchor_days, return_inverse=True)
     inside = counts(uniq, dates)
-    bits = np.int64(1) << np.arange(k_all, dtype=np.int64)
-    amask = (inside.astype(np.int64) * bits[None, :]).sum(axis=1) if k_all else np.zeros(len(uniq), np.int64)
-    # each entry's first date on or after its own: the dates before it counted (a comparison per date
-    # costs less than numpy's binary search for the few dates of an evaluation)
-    first = np.zeros(len(entry_days), dtype=np.int64)
-    for day in dates.tolist():
-        first += entry_days > day
-    dmask = np.int64((1 << k_all) - 1) ^ ((np.int64(1) << first) - 1)
-    return amask[at.ravel()] & dmask
+    amask = (inside.astype(kind) * bits[None, :]).sum(axis=1, dtype=kind) if k_all else np.zeros(len(uniq), kind)
+    mask = amask[at.ravel()]
+
+    def after(days: np.ndarray) -> np.ndarray:  # the dates on or after each of ``days``, as bits
+        first = np.searchsorted(dates, days, side="left").astype(np.uint64)
+        return (np.uint64(full) ^ ((np.uint64(1) << first) - np.uint64(1))).astype(kind)
+    lo, hi = (int(entry_days.min()), int(entry_days.max())) if entry_days.size else (0, -1)
+    if hi - lo < 1 << 16:
+        mask &= after(np.arange(lo, hi + 1, dtype=np.int64))[_offsets(entry_days, lo)]
+    else:
+        mask &= after(entry_days)
+    return mask
 
 
 def date_sums(group: np.ndarray, n: int, mask: np.ndarray, points: np.ndarray, is_deduction: np.ndarray,
@@ -77,25 +95,24 @@ def date_sums(group: np.ndarray, n: int, mask: np.ndarray, points: np.ndarray, i
     # ``numpy.add.at`` over integers is as fast here as ``bincount``, which would weigh in float64
     total = np.zeros((k_all, n), dtype=np.int64)
     count = np.zeros((k_all, n), dtype=np.int64) if counts else None
-    now = None
-    for k in range(k_all):
-        inside = (mask >> np.int64(k)) & 1
-        if k == k_now:  # the as-of date's weights, read again below
-            now = inside
-        np.add.at(total[k], group, points * inside)
-        if count is not None:
-            np.add.at(count[k], group, inside)
-    if now is None:
-        now = (mask >> np.int64(k_now)) & 1
-    scoring = (points != 0).astype(np.int64)
-    ded_now = now * is_deduction
+    one = mask.dtype.type(1)
 
-    def tally(w: np.ndarray) -> np.ndarray:
+    def inside(k: int) -> np.ndarray:  # 1 where an entry counts at date k, else 0 (the masks' width)
+        return (mask >> mask.dtype.type(k)) & one
+
+    def tally(which: np.ndarray) -> np.ndarray:  # the entries of each group where ``which`` holds
         out = np.zeros(n, dtype=np.int64)
-        np.add.at(out, group, w)
+        np.add.at(out, group, which.astype(np.int64))  # int64 both sides: numpy's fast path
         return out
+    for k in range(k_all):
+        np.add.at(total[k], group, points * inside(k))
+        if count is not None:
+            count[k] = tally(inside(k))
+    now = inside(k_now) != 0
+    ded_now = now & is_deduction
+    scoring = points != 0
     return DateSums(total=total.T, count=None if count is None else count.T, live_deductions=tally(ded_now),
-                    entries_counted=tally(now * scoring), deductions=tally(ded_now * scoring))
+                    entries_counted=tally(now & scoring), deductions=tally(ded_now & scoring))
 
 
 def lowest_lines(total: np.ndarray, held: np.ndarray, starts: np.ndarray) -> np.ndarray:

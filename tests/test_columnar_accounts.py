@@ -10,7 +10,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qrules.columnar_accounts import NO_DAY, date_sums, lowest_lines, masks_for, official_classes
+from qrules.columnar_accounts import MASK_DATES, NO_DAY, date_sums, lowest_lines, mask_type, masks_for, official_classes
 
 
 def ten_day_window(anchors: np.ndarray, dates: np.ndarray) -> np.ndarray:
@@ -35,6 +35,32 @@ def test_art7_masks_read_the_anchor_not_the_date():
     assert got.tolist() == [0]  # its anchor 95 is outside both windows
     got = masks_for(np.array([105]), np.array([104]), dates, ten_day_window)
     assert got.tolist() == [0b10]  # dated 105: not yet at 100; anchor 104 inside the window of 112
+
+
+@given(st.lists(st.tuples(st.integers(0, 400), st.integers(-15, 15)), min_size=1, max_size=30),
+       st.sets(st.integers(0, 400), min_size=1, max_size=MASK_DATES), st.booleans())
+@settings(max_examples=120, deadline=None)
+def test_art7_masks_equal_a_plain_reading_for_any_number_of_dates(entries, dates, far):
+    """第七条: bit ``k`` of an entry's mask is set exactly when the entry is dated on or before
+    ``dates[k]`` and its anchor is inside the window there, whatever the masks' width (8 to 64 bits,
+    :func:`mask_type`) and whether the days lie close together (read from tables of days) or
+    centuries apart (searched)."""
+    shift = 100_000 if far else 0  # one entry far from the others: the searched paths
+    days = np.array([d for d, _ in entries], dtype=np.int64)
+    anchors = np.array([d + a for d, a in entries], dtype=np.int64)
+    days[0] += shift
+    anchors[0] += shift
+    at = np.array(sorted(dates), dtype=np.int64)
+    got = masks_for(days, anchors, at, ten_day_window)
+    assert got.dtype == mask_type(len(at))
+    want = [sum(1 << k for k, d in enumerate(at.tolist()) if day <= d and d - 10 < anchor <= d)
+            for day, anchor in zip(days.tolist(), anchors.tolist())]
+    assert [int(m) for m in got] == want
+
+
+def test_mask_width_follows_the_number_of_dates():
+    assert [mask_type(k) for k in (1, 8, 9, 16, 17, 32, 33, 60)] == [np.uint8, np.uint8, np.uint16, np.uint16,
+                                                                     np.uint32, np.uint32, np.uint64, np.uint64]
 
 
 def test_art8_sums_per_group_and_date_and_counts_at_the_as_of_date():
