@@ -424,6 +424,20 @@ class Tables:
     def __init__(self, subjects: Any, events: Any, invalid: Any):
         self.subjects, self.events, self.invalid = subjects, events, invalid
 
+    def memo(self, key: Any, make: Any) -> Any:
+        """``make()``, worked out once per tables: what depends on the tables (and the ruleset named
+        in ``key``) alone, never on the as-of date, for the evaluations over them (several as-of
+        dates, two versions of a ruleset). Forgotten when ``subjects`` or ``events`` is replaced."""
+        memo = self.__dict__.setdefault("_memo", {})
+        if memo.get("__of") != (id(self.subjects), id(self.events)):
+            memo.clear()
+            memo["__of"] = (id(self.subjects), id(self.events))
+            memo["__frames"] = (self.subjects, self.events)  # kept: their ids stay theirs
+        hit = memo.get(key, memo)
+        if hit is memo:
+            hit = memo[key] = make()
+        return hit
+
     @staticmethod
     def _dtype(column: str) -> Any:
         import polars as pl
@@ -711,13 +725,17 @@ class _Run:
         pl = self.pl
         if "_known" in self.__dict__:
             return
-        known = self.S.select(pl.col("id").alias("sid"), "roles", "exc_code", "exc_reason", "exc_cite",
-                              *[pl.col(f).alias(f"s_{f}") for f in self._SUBJECT_FIELDS], s_pos=pl.col("pos"),
-                              s_producer_pos=pl.col("producer_pos"), known=pl.lit(True))
-        self._known_null = {c: known.schema[c] for c in known.columns[1:]
-                            if known.height and known[c].null_count() == known.height}
-        self._known = known.drop(list(self._known_null))
-        self._kept = self._known.drop("sid", *[c for c in self._REFUSING if c in self._known.columns])
+
+        def make() -> tuple[Any, dict, Any]:
+            known = self.S.select(pl.col("id").alias("sid"), "roles", "exc_code", "exc_reason", "exc_cite",
+                                  *[pl.col(f).alias(f"s_{f}") for f in self._SUBJECT_FIELDS], s_pos=pl.col("pos"),
+                                  s_producer_pos=pl.col("producer_pos"), known=pl.lit(True))
+            null = {c: known.schema[c] for c in known.columns[1:] if known.height and known[c].null_count() == known.height}
+            known = known.drop(list(null))
+            return known, null, known.drop("sid", *[c for c in self._REFUSING if c in known.columns])
+        # from the subjects' checks alone: kept with them, once per tables, when they are (``run``)
+        got = self.t.memo(("known", self.b), make) if self.t.events.height <= _SPLIT_ROWS else make()
+        self._known, self._known_null, self._kept = got
 
     def nulls(self, n: int, refusing: bool = False) -> list[Any]:
         """The subject columns no subject fills (:meth:`known`), ``n`` nulls each (made without a query):
@@ -797,12 +815,13 @@ class _Run:
         # the subjects beside reading the events; on a small corpus one after the other (each is a few
         # short polars queries: side by side they wait for each other's share of polars' threads)
         side = None
-        if t.events.height <= _SPLIT_ROWS:
-            self.S = self.subjects()
+        if t.events.height <= _SPLIT_ROWS:  # the subjects' checks read the ruleset and the subjects alone
+            self.S = t.memo(("subjects", self.b), self.subjects)
         else:
             side = self.beside(lambda run: run.subjects(), first=True)
         late = pl.col("date") > self.as_of
-        any_late = bool((t.events["date"] > self.as_of).any())
+        last = t.memo("last date", lambda: t.events["date"].max()) if t.events.height else None
+        any_late = last is not None and last > self.as_of
         if any_late:
             self.reject(t.events.select("id", "kind", "date", *(["erow"] if "erow" in t.events.columns else []))
                         .filter(late), "QR613",
@@ -839,7 +858,9 @@ class _Run:
                 f = t.kind(kind)[["id", "kind", "date", *cols, *er]]
                 return f.filter(~late) if any_late and f.height and f["date"].max() > self.as_of else f
             frames = [own(k, cols) for k, cols in reads.items()]
-            self.event_days = _distinct_days(pl, [f["date"] for k, f in zip(reads, frames) if k in decided])
+            # the days decisions are made on: the tables' own (once per tables), up to the as-of date
+            days = t.memo("decision days", lambda: _distinct_days(pl, [t.kind(k)["date"] for k in decided]))
+            self.event_days = days.filter(days <= self.as_of) if any_late else days
         else:
             days = pl.concat([part(k).select("date") for k in decided]).select(pl.col("date").unique().sort())
             *frames, days = pl.collect_all([part(k).select("id", "kind", "date", *cols, *er) for k, cols in reads.items()]

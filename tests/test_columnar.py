@@ -717,3 +717,25 @@ def test_art18_cap_values_kept_by_a_backend_give_what_a_fresh_backend_gives():
     kept = {granted: counted for (names, values, granted), counted in shared.cap_memo.items()
             if values == (one,)}
     assert kept == {0: one, one: one, 2 * one: 0}
+
+
+def test_tables_evaluated_again_give_what_fresh_tables_give():
+    """What the tables keep for their later evaluations (the subjects' scope checks per ruleset, the
+    days decisions are made on, the latest date: ``Tables.memo``) never changes a result: the same
+    tables evaluated under two rulesets and at several as-of dates, some before events of the
+    history (第七条 window, 第二条 scope, brief §4a), give what fresh tables give each time; and a
+    memo is forgotten when the tables' frames are replaced."""
+    data = operator_corpus(200, 23, GD_ITEMS, ["17.2", "17.3"])
+    loaded = load_history_data(data)
+    shared = Tables.from_history(loaded)
+    backends = {r: ColumnarBackend(load(ROOT / r)) for r in ("rulesets/guangdong-2021.yaml", "rulesets/haojiang-2023.yaml")}
+    for as_of in (dt.date(2025, 12, 31), dt.date(2023, 3, 1), dt.date(2024, 6, 30), dt.date(2025, 12, 31)):
+        for backend in backends.values():
+            got = backend.evaluate(shared, as_of)
+            want = backend.evaluate(Tables.from_history(loaded), as_of)
+            assert got["rows"].equals(want["rows"]), (backend.m.ruleset, as_of)
+            assert got["rejections"].sort(got["rejections"].columns).equals(
+                want["rejections"].sort(want["rejections"].columns))
+    assert shared.memo("x", lambda: 1) == 1 and shared.memo("x", lambda: 2) == 1
+    shared.events = shared.events.head(10)
+    assert shared.memo("x", lambda: 2) == 2
