@@ -346,8 +346,13 @@ class ColumnarBackend:
         gap = self.calendar_gap(tables, as_of)
         if gap:
             raise Fallback([gap])
+        from .history.load import gc_paused
+
         try:
-            return _Run(self, tables, as_of).run()
+            # as the engine: the cyclic collector's passes over a caller's large history (its records,
+            # its results) would land inside the run, unrelated to its own few Python objects
+            with gc_paused():
+                return _Run(self, tables, as_of).run()
         except Unsupported as exc:  # a rule reading a name of a newer scope (repair.ordinal...)
             raise Fallback([str(exc)]) from None
 
