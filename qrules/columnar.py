@@ -513,14 +513,13 @@ class Tables:
 
     def subject_rows(self) -> None:
         """Add to ``events`` the rows in ``subjects`` of the subjects each event names: ``subject_row``
-        (its ``subject``) and ``subjects_rows`` (its ``subjects``, a list), null for a name no valid
+        (its ``subject``) and ``subjects_rows`` (a deduction's ``subjects``, a list), null for a name no valid
         subject has. Worked out once per tables: the evaluations over them (several as-of dates, two
         versions of a ruleset) then gather a subject's columns by its row, never hashing an id again.
         Only for the kinds of :data:`ROWS_OF` (null on the others); a null is looked up by id. Done by
         a run over tables of up to ``_SPLIT_ROWS`` events: a large corpus is evaluated once, and
-        finding the rows here costs as much as looking the subjects up (measured at 1M subjects). The
-        column-wise loader gives the same columns from its reference check's joins
-        (``qrules.history.arrowload``), at any size.
+        finding the rows costs as much as looking the subjects up (measured at 1M subjects, here and
+        in the column-wise loader's reference joins).
 
         A repair's ``of`` is found the same way, as ``of_row``: the row in ``events`` of the event it
         names (null when no event has that id); and each event's own row is ``erow`` (what the tally
@@ -761,8 +760,6 @@ class _Run:
         """``pairs`` (event rows with a ``sid``) that may be scored; the others refused with the
         engine's reasons (QR603 refused record, QR602 unknown, QR604/QR605 excluded). The rows kept
         gain the subject's ``roles``, ``s_kind``, ``s_producer``, ``s_brand``... and ``s_pos`` (its row in the subjects)."""
-        from .errors import did_you_mean
-
         pl = self.pl
         self.known()
         j = pairs.collect(engine=MEMORY) if isinstance(pairs, pl.LazyFrame) else pairs
@@ -781,6 +778,23 @@ class _Run:
             # every name found and no subject excluded (第二条): nothing to refuse, the columns as they are
             # (a polars query costs more than its work on a small corpus: one gather here)
             return pl.DataFrame(own + self._kept.gather(rows).get_columns() + self.nulls(len(rows)))
+        # which rows are refused, read from the subjects' scope code alone; then each side gathers its
+        # own columns (gathering every row's columns and filtering after held both copies at once)
+        exc = self._known["exc_code"].gather(rows) if "exc_code" not in self._known_null else None
+        keep = rows.is_not_null() if exc is None else rows.is_not_null() & exc.is_null()
+        kept = rows.filter(keep)
+        if len(kept) == len(rows):  # nothing refused: the event rows as they are
+            return pl.DataFrame(own + self._kept.gather(rows).get_columns() + self.nulls(len(rows)))
+        self.refuse_subjects([c.filter(~keep) for c in own], rows.filter(~keep))
+        return pl.DataFrame([c.filter(keep) for c in own] + self._kept.gather(kept).get_columns() + self.nulls(len(kept)))
+
+    def refuse_subjects(self, own: list[Any], rows: Any) -> None:
+        """:meth:`check_subjects`'s refusals, in its order: QR603 (a refused record's name), QR602
+        (an unknown name), QR604/QR605 (a subject out of scope or of the jurisdiction); ``own``: the
+        refused event rows' columns, ``rows``: their subjects' rows (null: not found)."""
+        from .errors import did_you_mean
+
+        pl = self.pl
         j = pl.DataFrame(own + self._known.drop("sid").gather(rows).get_columns() + self.nulls(len(rows))
                          + self.nulls(len(rows), refusing=True))
         refused = self.t.invalid
@@ -790,9 +804,6 @@ class _Run:
             found = j.select(pl.col("sid").gather(at)).join(refused, on="sid", how="left", maintain_order="left")
             inv = inv.scatter(at, found["inv_reason"])
         j = j.with_columns(inv)
-        if not (j.height - j["exc_code"].null_count() or j["known"].null_count()
-                or j.height - j["inv_reason"].null_count()):  # every subject known and in scope: nothing refused
-            return j.drop("inv_reason", "known", "exc_code", "exc_reason", "exc_cite")
         inv = pl.col("inv_reason").is_not_null()
         self.reject(j.filter(inv), "QR603", pl.format("subject '{}' is invalid: {}", pl.col("sid"), pl.col("inv_reason")),
                     self.c.cites.get("subjects"), pl.col("sid"))
@@ -809,8 +820,6 @@ class _Run:
         for code in ("QR604", "QR605"):
             self.reject(j.filter(exc & (pl.col("exc_code") == code)), code, pl.col("exc_reason"), pl.col("exc_cite"),
                         pl.col("sid"))
-        return j.filter(~inv & ~unknown & pl.col("exc_code").is_null()).drop(
-            "inv_reason", "known", "exc_code", "exc_reason", "exc_cite")
 
     # -- the run -------------------------------------------------------------------------------
 
@@ -1086,7 +1095,13 @@ class _Run:
                 oos = named.join(self.t.invalid, on="sid", how="anti").join(excluded, on="sid")
             oos = oos.sort("id", "sidx").group_by("id", maintain_order=True).first().select(
                 "id", "oos_reason", "oos_cite", oos_product=pl.col("sid"))
+        # the few events naming who recorded them (第五条), kept for the check below; then the events'
+        # wide frames are let go before the subjects' columns are gathered (a large run's memory peak)
+        recorded = d.filter(pl.col("recorded_by").is_not_null()).collect(engine=MEMORY) \
+            if live["recorded_by"].null_count() < live.height else None
+        live = d = None
         valid = self.check_subjects(named)
+        named = None
         kinds = valid["s_kind"]
         if (kinds == "operator").sum() == valid.height:  # no product named: the product rules have nothing to do
             product, operator = None, valid
@@ -1194,11 +1209,11 @@ class _Run:
         cands.append(cand(direct, pl.col("sid"), None, 1, 0, none))
         cands = pl.concat(cands) if len(cands) > 1 else cands[0]
         self.count(cands)
-        if live["recorded_by"].null_count() < live.height:
-            self.recorded_by(d.join(cands.select("id").unique().lazy(), on="id", how="semi").collect(engine=MEMORY))
+        if recorded is not None:
+            self.recorded_by(recorded.join(cands.select("id").unique(), on="id", how="semi"))
         # the wide per-subject frames are done with: free them before the dedup and ordinals (a large
         # run's memory peak was here)
-        live = d = named = valid = product = operator = direct = own = producers = via_links = sellers = lost = None
+        valid = product = operator = direct = own = producers = via_links = sellers = lost = recorded = None
         cols = {("item", "points"): pl.col("item.points"),
                 ("item", "intentional_points"): pl.col("item.intentional_points"),
                 ("item", "code"): pl.col("code"), **evcols}

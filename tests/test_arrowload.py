@@ -43,7 +43,6 @@ def assert_same(path: Path) -> None:
     assert new.rejected_events == old.rejected_events
     assert list(new.invalid_subjects.items()) == list(old.invalid_subjects.items())
     want = Tables.from_history(old)
-    want.subject_rows()  # the loader finds the rows its reference check joined (the backend's Tables.subject_rows)
     assert new.tables.subjects.equals(want.subjects)
     assert new.tables.events.equals(want.events)
     assert new.tables.invalid.equals(want.invalid)
@@ -512,28 +511,3 @@ def test_a_file_that_cannot_be_read_is_refused_as_before(tmp_path: Path, case: s
     with pytest.raises(QrulesError) as new:
         load_tables(folder)
     assert [_key(d) for d in new.value.diagnostics] == [_key(d) for d in old.value.diagnostics]
-
-
-@pytest.mark.parametrize("fmt", ["csv", "parquet"])
-def test_the_loader_names_the_rows_its_reference_check_found(tmp_path: Path, fmt: str) -> None:
-    """The rows the columnar backend reads instead of hashing ids (``subject_row``, ``subjects_rows``,
-    ``of_row``, ``erow``), as the loader's reference joins found them: a subject's row among the valid
-    subjects (a refused one, o3, has none: the engine refuses the event, QR603), a repair's deduction's
-    row among the valid events (d9 names an unknown subject and is refused at loading, so r2 names no
-    row: the engine rejects it)."""
-    bad = {"id": "o3", "kind": "operator", "uscc": "bad"}
-    subjects = [OP, bad, OP2, PR]  # valid rows: o1 0, o2 1, p1 2
-    events = [dict(DED, subjects="o1;o3"), {**DED, "id": "d9", "subjects": "zz"},
-              {"id": "r1", "kind": "repair", "date": "2024-04-01", "of": "d1"},
-              {"id": "r2", "kind": "repair", "date": "2024-04-01", "of": "d9"},
-              {"id": "w1", "kind": "reward", "date": "2024-04-01", "rule": "16", "subject": "o2"},
-              {"id": "s1", "kind": "spot_check", "date": "2024-04-01", "subject": "p1", "result": "pass"},
-              {"id": "f1", "kind": "filing", "date": "2024-04-01", "subject": "o3"}]
-    if fmt == "parquet":
-        events = [{k: (v.split(";") if k == "subjects" else v) for k, v in e.items()} for e in events]
-    got = load_tables(write_tables(tmp_path / "t", subjects, events, fmt)).tables.events
-    assert got["id"].to_list() == ["d1", "r1", "r2", "w1", "s1", "f1"]
-    assert got["subjects_rows"].to_list() == [[0, None], None, None, None, None, None]
-    assert got["subject_row"].to_list() == [None, None, None, 1, 2, None]
-    assert got["of_row"].to_list() == [None, 0, None, None, None, None]
-    assert got["erow"].to_list() == [0, 1, 2, 3, 4, 5]

@@ -110,7 +110,6 @@ class _Run:
         self.files = {what: raw.file for what, raw in raws.items() if raw is not None}
         self.live: dict[str, Any] = {}
         self.ids: dict[str, Any] = {}
-        self.found: tuple[Any, Any] | None = None  # what the reference joins found (arrowrefs)
         checks = {what: check(raw.frame) for what, check in (("subjects", check_subjects), ("events", check_events))
                   if (raw := raws[what]) is not None and raw.frame.height}
         typed = dict(zip(checks, pl.collect_all(list(checks.values()))))  # both tables at once
@@ -237,47 +236,9 @@ class _Run:
                            schema={"sid": pl.Utf8, "inv_reason": pl.Utf8})
         S = self._compact("subjects", Tables.subject_schema())
         E = self._compact("events", Tables.event_schema())
-        tables = Tables(S.drop("__line"), E.drop("__line").with_columns(self._rows(E)), inv)
+        tables = Tables(S.drop("__line"), E.drop("__line"), inv)
         spans = (self.files.get("subjects"), S["__line"], self.files.get("events"), E["__line"])
         return ColumnarHistory(tables, list(loader.diags.items), dict(loader.invalid), list(loader.rejected), spans)
-
-    def _rows(self, E: Any) -> list[Any]:
-        """The columns :meth:`qrules.columnar.Tables.subject_rows` adds (``subject_row``,
-        ``subjects_rows``, ``of_row``, ``erow``), from what the reference check's joins found: the
-        backend then never hashes an id again, and the loader's joins were made anyway. The joins saw
-        file positions; a record's row is its place among the valid records that remain."""
-        import numpy as np
-        import pyarrow as pa
-
-        pl, n = self.pl, E.height
-        erow = np.cumsum(self.live["events"]) - 1  # file position -> row (where still valid)
-        srow = np.cumsum(self.live["subjects"]) - 1
-        one, of = np.full(n, -1, dtype=np.int64), np.full(n, -1, dtype=np.int64)
-        # a list of rows for each deduction's ``subjects`` (the one kind of ROWS_OF that names several)
-        many = ((E["kind"] == "deduction") & E["subjects"].is_not_null()).to_numpy()
-        lengths = E["subjects"].list.len().fill_null(0).to_numpy()
-        lengths = np.where(many, lengths, 0)
-        offsets = np.zeros(n + 1, dtype=np.int64)
-        np.cumsum(lengths, out=offsets[1:])
-        flat = np.full(int(offsets[-1]), -1, dtype=np.int64)
-        if self.found is not None:
-            named, repaired = self.found
-            pos, target = named["__pos"].to_numpy(), named["t_pos"].to_numpy()
-            kept = self.live["events"][pos] & self.live["subjects"][target]
-            listed = named["many"].to_numpy()[kept]
-            at, to = erow[pos[kept]], srow[target[kept]]
-            one[at[~listed]] = to[~listed]
-            flat[offsets[at[listed]] + named["seq"].to_numpy()[kept][listed]] = to[listed]
-            pos, target = repaired["__pos"].to_numpy(), repaired["t_pos"].to_numpy()
-            kept = self.live["events"][pos] & self.live["events"][target]
-            of[erow[pos[kept]]] = erow[target[kept]]
-
-        def rows(values: Any, name: str) -> Any:
-            return pl.Series(name, values).set(pl.Series(values < 0), None)
-        lists = pa.LargeListArray.from_arrays(pa.array(offsets), pa.array(flat, mask=flat < 0),
-                                              mask=pa.array(~many))
-        return [rows(one, "subject_row"), pl.Series("subjects_rows", lists), rows(of, "of_row"),
-                pl.int_range(n, dtype=pl.Int64, eager=True).alias("erow")]
 
     def _compact(self, what: str, schema: dict) -> Any:
         """The valid rows in schema order, each column copied once into one chunk (the columnar

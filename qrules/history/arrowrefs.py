@@ -53,8 +53,6 @@ def _subject_refs(pl: Any, E: Any) -> Any:
 
 def check_references(run: Any) -> None:
     """Report the events' reference problems (in RecordLoader's order) and drop those events."""
-    from ..columnar import Tables
-
     pl, loader = run.pl, run.loader
     S = run.valid("subjects", "id", "kind")
     E = run.valid("events", "id", "kind", "date", "recorded", "subjects", "subject", "of",
@@ -69,23 +67,15 @@ def check_references(run: Any) -> None:
     todo: list[tuple] = []  # (pos, seq, line, eid, kind, check, details...)
 
     lazy = E.lazy()
-    joined = _subject_refs(pl, lazy).join(S.lazy().select(pl.col("id").alias("value"), pl.col("kind").alias("t_kind"),
-                                                          pl.col("__pos").alias("t_pos")), on="value", how="left")
+    refs = _subject_refs(pl, lazy).join(S.lazy().select(pl.col("id").alias("value"), pl.col("kind").alias("t_kind")),
+                                        on="value", how="left")
     refused = pl.Series(list(invalid), dtype=pl.Utf8)  # a name of a refused subject is kept: the engine rejects it
-    refs = joined.filter((pl.col("t_kind").is_null() & ~pl.col("value").is_in(refused.implode()))
-                         | (pl.col("want").is_not_null() & (pl.col("t_kind") != pl.col("want"))))
-    heads = lazy.select(pl.col("id").alias("of"), pl.col("kind").alias("t_kind"), pl.col("date").alias("t_date"),
-                        pl.col("__pos").alias("t_pos"))
+    refs = refs.filter((pl.col("t_kind").is_null() & ~pl.col("value").is_in(refused.implode()))
+                       | (pl.col("want").is_not_null() & (pl.col("t_kind") != pl.col("want"))))
+    heads = lazy.select(pl.col("id").alias("of"), pl.col("kind").alias("t_kind"), pl.col("date").alias("t_date"))
     ofs = lazy.filter(pl.col("kind").is_in(list(_WANT))).select("__pos", "__line", "id", "kind", "of", "date",
                                                                 *[c for cs in _CHANGES.values() for c in cs])
     ofs = ofs.join(heads, on="of", how="left")
-    # what the joins found, kept for the backend (``Tables.subject_rows``): the subjects the kinds it
-    # scores name, and the deduction each repair names, as file positions (turned into rows at the end)
-    found = [joined.filter(pl.col("kind").is_in(list(Tables.ROWS_OF)) & pl.col("t_pos").is_not_null()
-                           & (pl.col("column") == pl.when(pl.col("kind") == "deduction").then(pl.lit("subjects"))
-                              .otherwise(pl.lit("subject"))))
-             .select("__pos", "seq", "t_pos", many=pl.col("kind") == "deduction"),
-             ofs.filter((pl.col("kind") == "repair") & pl.col("t_pos").is_not_null()).select("__pos", "t_pos")]
     wrong = pl.any_horizontal([(pl.col("kind") == k) & ~pl.col("t_kind").is_in(want)
                                for k, want in _WANT.items() if want is not None])
     # a change to a field the corrected record's kind does not have
@@ -97,9 +87,8 @@ def check_references(run: Any) -> None:
         | ((pl.col("kind") == "correction") & (pl.col("date") < pl.col("t_date")).fill_null(False)) \
         | ((pl.col("kind") == "correction") & unknown & pl.col("t_kind").is_not_null())
     early = lazy.filter((pl.col("recorded") < pl.col("date")).fill_null(False))  # brief §4a, QR513
-    refs, ofs, early, named, repaired = pl.collect_all(
-        [refs, ofs.filter(odd), early.select("__pos", "__line", "id", "kind", "recorded", "date"), *found])  # the joins at once
-    run.found = (named, repaired)
+    refs, ofs, early = pl.collect_all([refs, ofs.filter(odd), early.select("__pos", "__line", "id", "kind", "recorded",
+                                                                            "date")])  # the joins at once
     for pos, line, eid, kind, recorded, date in early.iter_rows():  # the loader's first check of an event
         todo.append((pos, -1, line, eid, kind, "recorded", "recorded", None, recorded, date))
     for pos, line, eid, kind, seq, column, value, want, t_kind in refs.select(
