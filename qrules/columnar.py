@@ -870,6 +870,8 @@ class _Run:
             # events after the as-of date left out of the kinds that have some
             def own(kind: str, cols: tuple) -> Any:
                 f = t.kind(kind)[["id", "kind", "date", *cols, *er]]
+                if kind in self._CODED:  # each event's item or rule row: the ruleset's and the tables' alone
+                    f = t.memo((kind, "coded", self.b), lambda: self.coded(kind, f))
                 return f.filter(~late) if any_late and f.height and f["date"].max() > self.as_of else f
             frames = [own(k, cols) for k, cols in reads.items()]
             # the days decisions are made on: the tables' own (once per tables), up to the as-of date
@@ -1017,6 +1019,16 @@ class _Run:
 
     # -- deductions ------------------------------------------------------------------------------
 
+    #: The kinds whose events name a ruleset code (an item, a reward rule), joined by :meth:`coded`.
+    _CODED = ("deduction", "reward")
+
+    def coded(self, kind: str, frame: Any) -> Any:
+        """Events of ``kind`` with the row of the item (deductions) or reward rule they name and its
+        columns, by one join on the codes (null for a code the ruleset lacks: refused later)."""
+        if kind == "deduction":
+            return frame.join(self.items(), on="item", how="left")  # the only pass over the item codes
+        return frame.join(self.reward_rules(), on="rule", how="left")
+
     def items(self) -> Any:
         """The ruleset's items as a table (made once per backend: it reads the ruleset only)."""
         made = self.b.__dict__.get("_items")
@@ -1056,7 +1068,8 @@ class _Run:
         def unknown_item(item: str) -> tuple[str, str]:
             hint = did_you_mean(item, m.items)
             return f"unknown item '{item}'" + (f" ({hint})" if hint else ""), cite("items")
-        d = d.join(items, on="item", how="left")  # each event's item row: the only pass over the item codes
+        if "item_i" not in d.columns:  # (already there for tables split once: ``run``, ``coded``)
+            d = self.coded("deduction", d)
         if d["item_i"].null_count():  # an unknown item (or none)
             self.reject_rows(d.filter(pl.col("item_i").is_null()), "QR601", unknown_item, "item")
             d = d.filter(pl.col("item_i").is_not_null())
@@ -1715,8 +1728,8 @@ class _Run:
 
         pl, m = self.pl, self.m
         rules = m.rewards.rules
-        table = self.reward_rules()
-        w = w.join(table, on="rule", how="left")
+        if "rule_i" not in w.columns:  # (already there for tables split once: ``run``, ``coded``)
+            w = self.coded("reward", w)
 
         def unknown_rule(rule: str | None) -> tuple[str, str]:
             hint = did_you_mean(str(rule), rules)

@@ -720,15 +720,17 @@ def test_art18_cap_values_kept_by_a_backend_give_what_a_fresh_backend_gives():
 
 
 def test_tables_evaluated_again_give_what_fresh_tables_give():
-    """What the tables keep for their later evaluations (the subjects' scope checks per ruleset, the
-    days decisions are made on, the latest date: ``Tables.memo``) never changes a result: the same
-    tables evaluated under two rulesets and at several as-of dates, some before events of the
-    history (第七条 window, 第二条 scope, brief §4a), give what fresh tables give each time; and a
-    memo is forgotten when the tables' frames are replaced."""
+    """What the tables keep for their later evaluations (the subjects' scope checks and the events'
+    item and reward-rule rows per ruleset, the days decisions are made on, the latest date:
+    ``Tables.memo``) never changes a result: the same tables evaluated under three rulesets and at
+    several as-of dates, some before events of the history (第七条 window, 第二条 scope, brief §4a),
+    give what fresh tables give each time; and a memo is forgotten when the tables' frames are
+    replaced."""
     data = operator_corpus(200, 23, GD_ITEMS, ["17.2", "17.3"])
     loaded = load_history_data(data)
     shared = Tables.from_history(loaded)
-    backends = {r: ColumnarBackend(load(ROOT / r)) for r in ("rulesets/guangdong-2021.yaml", "rulesets/haojiang-2023.yaml")}
+    backends = {r: ColumnarBackend(load(ROOT / r)) for r in ("rulesets/guangdong-2021.yaml", "rulesets/haojiang-2023.yaml",
+                                                              "bench/simplified.yaml")}  # other items and rules
     for as_of in (dt.date(2025, 12, 31), dt.date(2023, 3, 1), dt.date(2024, 6, 30), dt.date(2025, 12, 31)):
         for backend in backends.values():
             got = backend.evaluate(shared, as_of)
