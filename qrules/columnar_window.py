@@ -68,7 +68,9 @@ def window_runs(pl: Any, win: Any, dates: Any, interval: bool = False,
     interval of dates (:func:`is_interval`); then each date's first counted calendar day is found
     by bisection (:func:`window_bounds`, kept in ``memo`` across runs of one ruleset when given)."""
     if interval and dates.len() <= _NUMPY_ROWS:  # a few dates (the distinct ones of a run): numpy, no query
-        distinct = np.unique(dates.drop_nulls().to_numpy().astype("datetime64[D]"))
+        distinct = (dates.drop_nulls() if dates.null_count() else dates).to_numpy().astype("datetime64[D]")
+        if len(distinct) > 1 and not (distinct[1:] > distinct[:-1]).all():  # not already distinct and sorted
+            distinct = np.unique(distinct)
         days = None
     else:
         days = dates.unique().sort().drop_nulls()

@@ -127,6 +127,8 @@ def test_art7_interval_search_equals_testing_every_pair(dates):
     series = pl.Series(dates, dtype=pl.Date)
     fast, slow = window_runs(pl, WINDOW, series, interval=True), window_runs(pl, WINDOW, series)
     assert fast[0].tolist() == slow[0].tolist() and fast[1].tolist() == slow[1].tolist()
+    ready = window_runs(pl, WINDOW, pl.Series(sorted(set(dates)), dtype=pl.Date), interval=True)  # as a run asks
+    assert ready[0].tolist() == slow[0].tolist() and ready[1].tolist() == slow[1].tolist()
     strict = (pl.col("p_date") > pl.col("date").dt.offset_by("-36mo")) & (pl.col("p_date") < pl.col("date"))
     assert (window_runs(pl, strict, series, interval=True) is None) == (window_runs(pl, strict, series) is None)
 
