@@ -105,7 +105,8 @@ def date_sums(group: np.ndarray, n: int, mask: np.ndarray, points: np.ndarray, i
         np.add.at(out, group, which.astype(np.int64))  # int64 both sides: numpy's fast path
         return out
     for k in range(k_all):
-        np.add.at(total[k], group, points * inside(k))
+        # in int64 whatever the masks' width (int64 times uint64 would be float64 in numpy)
+        np.add.at(total[k], group, np.multiply(points, inside(k), dtype=np.int64, casting="unsafe"))
         if count is not None:
             count[k] = tally(inside(k))
     now = inside(k_now) != 0

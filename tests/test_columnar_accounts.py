@@ -58,6 +58,14 @@ def test_art7_masks_equal_a_plain_reading_for_any_number_of_dates(entries, dates
     assert [int(m) for m in got] == want
 
 
+def test_art8_sums_stay_exact_integers_with_the_widest_masks():
+    """Scores are exact: with more than 32 dates (64-bit masks) the sums are still made in int64 —
+    2**62 + 1 survives, where any float64 step (numpy's int64 × uint64) would round it to 2**62."""
+    got = date_sums(np.array([0, 0]), 1, np.array([1, 1], dtype=np.uint64), np.array([2**62, 1]),
+                    np.array([True, True]), 40, 0)
+    assert got.total.dtype == np.int64 and int(got.total[0, 0]) == 2**62 + 1
+
+
 def test_mask_width_follows_the_number_of_dates():
     assert [mask_type(k) for k in (1, 8, 9, 16, 17, 32, 33, 60)] == [np.uint8, np.uint8, np.uint16, np.uint16,
                                                                      np.uint32, np.uint32, np.uint64, np.uint64]
