@@ -1854,11 +1854,11 @@ class _Run:
             code = _dense_codes(narrow[0].to_numpy().astype(np.int64))[1]
         else:
             code = pl.DataFrame(narrow).select(pl.struct(pl.all()).rank("dense")).to_series().to_numpy().astype(np.int64)
-        # each code's first row, and its values there as the memo's key holds them (a list as a tuple)
+        # each code's first row, and its values there as the memo's key holds them
         codes, first = np.unique(code, return_index=True)
         row_of = dict(zip(codes.tolist(), first.tolist()))
-        values = dict(zip(codes.tolist(), zip(*[[tuple(v) if isinstance(v, list) else v for v in s.gather(first).to_list()]
-                                                for s in narrow]) if narrow else [()] * len(codes)))
+        values = dict(zip(codes.tolist(), zip(*[[_hashable(v) for v in s.gather(first).to_list()] for s in narrow])
+                          if narrow else [()] * len(codes)))
         names = tuple(s.name for s in narrow)
         memo = self.b.cap_memo
         if len(memo) > _CAP_MEMO:
@@ -2247,6 +2247,15 @@ def _distinct_ints(values: np.ndarray) -> np.ndarray:
     seen = np.zeros(hi - lo + 1, dtype=bool)
     seen[values - lo] = True
     return np.flatnonzero(seen).astype(np.int64) + lo
+
+
+def _hashable(value: Any) -> Any:
+    """A cell's value as a key: a list as a tuple, a struct as its sorted (field, value) pairs."""
+    if isinstance(value, list):
+        return tuple(_hashable(v) for v in value)
+    if isinstance(value, dict):
+        return tuple(sorted((k, _hashable(v)) for k, v in value.items()))
+    return value
 
 
 def _distinct_days(pl: Any, columns: list) -> Any:

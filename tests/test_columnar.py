@@ -744,3 +744,14 @@ def test_tables_evaluated_again_give_what_fresh_tables_give():
     assert shared.memo("x", lambda: 1) == 1 and shared.memo("x", lambda: 2) == 1
     shared.events = shared.events.head(10)
     assert shared.memo("x", lambda: 2) == 2
+
+
+def test_cell_values_become_keys_whatever_their_type():
+    """The reward cap's kept values (``cap_memo``) are keyed by the cells the rule reads: a list
+    (roles) and a struct become tuples, equal cells equal keys."""
+    from qrules.columnar import _hashable
+
+    assert _hashable(["producer", "seller"]) == ("producer", "seller")
+    assert _hashable({"b": [1], "a": None}) == (("a", None), ("b", (1,)))
+    assert hash(_hashable([{"x": [1, 2]}])) == hash(_hashable([{"x": [1, 2]}]))
+    assert _hashable(7) == 7 and _hashable(None) is None
