@@ -536,7 +536,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .registry import rulesets_dirs
 
     token = rulesets_dirs.set(tuple(args.rulesets) if getattr(args, "rulesets", None) else rulesets_dirs.get())
-    from .engine import require_in_force
+    from .versions import require_in_force
 
     strict = require_in_force.set(bool(getattr(args, "require_in_force", False)))
     try:

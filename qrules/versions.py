@@ -11,11 +11,17 @@ under the last one (the first, before any) and says so.
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Piece", "Timeline", "OutOfForce"]
+__all__ = ["Piece", "Timeline", "OutOfForce", "require_in_force"]
+
+#: ``--require-in-force``: a date decided with no version in force is an error (QR907), not a notice.
+#: Here, with the versions, rather than in the engine that reads it: the command line sets it for
+#: every command, and ``qrules check`` should not import the engine to do so.
+require_in_force: contextvars.ContextVar[bool] = contextvars.ContextVar("require_in_force", default=False)
 
 
 @dataclass(frozen=True)

@@ -136,3 +136,17 @@ def test_command_modules_do_not_import_the_cli(module):
 
 def test_audit_does_not_import_deadlines():
     assert "qrules.deadlines" not in import_graph()["qrules.audit"]
+
+
+def test_check_does_not_load_the_engine():
+    """`qrules check` compiles and audits a ruleset; it never evaluates one, so it does not pay for
+    importing the engine (a third of its start-up): the command line's `--require-in-force` flag
+    lives with the versions (qrules.versions), not in the engine that reads it."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from qrules.cli import main; "
+            "code = main(['check', 'rulesets/haojiang-2023.yaml']); "
+            "print(code, 'qrules.engine' in sys.modules, 'polars' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT.parent, capture_output=True, text=True, check=True)
+    assert out.stdout.split()[-3:] == ["0", "False", "False"]

@@ -9,7 +9,6 @@ and the lock all come from the compiled ruleset.
 
 from __future__ import annotations
 
-import contextvars
 import datetime as dt
 import gc
 from decimal import Decimal
@@ -18,6 +17,7 @@ from typing import Any, Iterable
 
 from ..history.kinds import components
 from ..history.models import check_as_of
+from ..versions import require_in_force  # ``--require-in-force`` (QR907): set by the command line, read here
 from .decide import Decider, Entry, SubjectView, param_text, record_field
 from .results import (EntryResult, EvaluationResult, ExcludedSubject, Lock, Measures, SubjectResult, VersionNote,
                       entry_result, evaluation_result, subject_result, summary)
@@ -30,8 +30,6 @@ _KIND = attrgetter("kind")
 
 __all__ = ["evaluate", "subject_views", "validity_warnings", "require_in_force", "check_known_at", "known_at"]
 
-#: ``--require-in-force``: a date decided with no version in force is an error (QR907), not a notice.
-require_in_force: contextvars.ContextVar[bool] = contextvars.ContextVar("require_in_force", default=False)
 
 
 def division_prefix(division: str) -> str:
