@@ -433,11 +433,10 @@ class Tables:
         """``make()``, worked out once per tables: what depends on the tables (and the ruleset named
         in ``key``) alone, never on the as-of date, for the evaluations over them (several as-of
         dates, two versions of a ruleset). Forgotten when ``subjects`` or ``events`` is replaced."""
-        memo = self.__dict__.setdefault("_memo", {})
-        if memo.get("__of") != (id(self.subjects), id(self.events)):
-            memo.clear()
-            memo["__of"] = (id(self.subjects), id(self.events))
-            memo["__frames"] = (self.subjects, self.events)  # kept: their ids stay theirs
+        of = self.__dict__.get("_memo_of")
+        if of is None or of[0] is not self.subjects or of[1] is not self.events:  # new tables, or new frames
+            self._memo_of, self._memo = (self.subjects, self.events), {}
+        memo = self._memo
         hit = memo.get(key, memo)
         if hit is memo:
             hit = memo[key] = make()
