@@ -186,8 +186,14 @@ def audit(compiled, diags: Diagnostics) -> None:
             _unknown(diags, r, ("authorities", "records", kind), "authority level", level, m.authorities.levels)
     # Validity (第三十六条).
     if m.in_force.until is not None and m.in_force.until < m.in_force.from_:
-        diags.add("QR404", f"in_force.until ({m.in_force.until}) is before in_force.from ({m.in_force.from_})",
-                  r.span(("in_force", "until")))
+        until, start = r.span(("in_force", "until")), r.span(("in_force", "from"))
+        inherited = until.file != start.file  # a successor that wrote only `from` (第三十六条's end is its parent's)
+        diags.add("QR404", f"in_force.until ({m.in_force.until}) is before in_force.from ({m.in_force.from_})"
+                  + (f"; the until is inherited from {until.file}:{until.line}" if inherited else ""),
+                  start if inherited else until,
+                  hint="写明本版本自己的终止日 write this version's own end: 'until: YYYY-MM-DD', "
+                  "or 'until: null' if none is set yet（尚未确定的写 until: null）"
+                  if inherited else None)
     if m.issued is not None and m.issued > m.in_force.from_:
         diags.add("QR404", f"issued ({m.issued}) is after in_force.from ({m.in_force.from_})",
                   r.span(("issued",)), severity="warning")

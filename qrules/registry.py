@@ -74,6 +74,18 @@ def _date(value: Any) -> dt.date | None:
     return value if isinstance(value, dt.date) else None
 
 
+def _written(section: Any) -> dict:
+    """The keys a file writes in ``section`` as the loader merges them: ``+k`` adds ``k``, ``-k``
+    removes it (``-until: null`` leaves a successor open-ended, not with its parent's end)."""
+    if not isinstance(section, dict):
+        return {}
+    out = {}
+    for key, value in section.items():
+        name = key[1:] if isinstance(key, str) and key[:1] in "+-" else key
+        out[name] = None if isinstance(key, str) and key.startswith("-") else value
+    return out
+
+
 @dataclass
 class Registry:
     """The versions and families of one or more rulesets folders."""
@@ -126,7 +138,7 @@ class Registry:
         parent = self.versions.get(v.extends or "")
         if parent is not None:
             self._settle(parent, seen + [v.name])
-        own = data.get("in_force") if isinstance(data.get("in_force"), dict) else {}
+        own = _written(data.get("in_force"))
         inherits = parent is not None and self.family_of(v.extends) is None
         v.start = _date(own.get("from")) or (parent.start if inherits and parent else None)
         if "until" in own:

@@ -62,6 +62,34 @@ def test_s4a_gap_between_versions_is_a_warning_naming_the_dates(tmp_path):
     assert gaps[0].span.file.endswith("guangdong-2027.yaml")
 
 
+@pytest.mark.parametrize("until", ["-until: null", "until: null"])
+def test_art36_s4a_successor_that_drops_the_inherited_until_is_open_ended(tmp_path, until):
+    """第三十六条 ends guangdong-2021 on 2026-06-04; a successor extending it writes its own end:
+    removing the inherited one (``-until: null``, or ``until: null``) leaves it open, in the
+    family's timeline as in the compiled version, so later dates are in force."""
+    (tmp_path / "guangdong-2026.yaml").write_text(
+        "qrules: 1\nruleset: guangdong-2026\nextends: guangdong-2021\nversion: '2026'\ntitle: t\n"
+        f"in_force: {{from: 2026-06-05, {until}}}\n", encoding="utf-8")
+    reg = load_rulesets(RULESETS, tmp_path)
+    assert reg.versions["guangdong-2026"].period == "2026-06-05..(open)"
+    assert [d.code for d in reg.check() if d.code in ("QR902", "QR903", "QR908")] == []
+    ruleset = qrules.load_ruleset("guangdong", rulesets=[RULESETS, tmp_path])
+    history = qrules.load_history(EXAMPLE)
+    assert qrules.evaluate(ruleset, history, dt.date(2027, 3, 31)).in_force is True
+
+
+def test_art36_s4a_successor_inheriting_the_until_it_starts_after_is_located_in_its_own_file(tmp_path, capsys):
+    """A successor that writes only ``from`` inherits guangdong-2021's ``until`` (2026-06-04):
+    the error is reported at the successor's ``from``, saying where the end comes from."""
+    kid = tmp_path / "guangdong-2026.yaml"
+    kid.write_text("qrules: 1\nruleset: guangdong-2026\nextends: guangdong-2021\nversion: '2026'\ntitle: t\n"
+                   "in_force: {from: 2026-06-05}\n", encoding="utf-8")
+    assert main(["--allow-path", str(RULESETS), "check", str(RULESETS), str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert f"{kid}:6:" in err and "error[QR404]" in err and "guangdong-2021" in err and "until: null" in err
+    assert "Traceback" not in err
+
+
 def test_s4a_version_extending_its_own_family_is_refused():
     with pytest.raises(QrulesError) as exc:
         load_rulesets(RULESETS, DATA / "selfref").load("guangdong")
