@@ -732,7 +732,6 @@ def _columnar_result(backend: Any, loaded: Any, as_of: dt.date, known: dt.date |
     from the columnar loader when it loaded the input, else from the history's records; with
     ``known`` (``--as-known-at``), only their events recorded by then (:mod:`qrules.knownat`)."""
     from .columnar import Tables, excluded
-    from .engine import validity_warnings
 
     t0 = time.perf_counter()
     tables = getattr(loaded, "tables", None) or Tables.from_history(loaded)
@@ -746,7 +745,8 @@ def _columnar_result(backend: Any, loaded: Any, as_of: dt.date, known: dt.date |
                        events=out["events"], events_counted=out["events_counted"],
                        events_rejected=out["events_rejected"], rejected_by_code=out["rejected_by_code"],
                        by_official_class=out["by_official_class"], by_live_class=out["by_live_class"],
-                       warnings=validity_warnings(backend.c, as_of), seconds=time.perf_counter() - t0,
+                       warnings=[n.message for n in out["notes"]] + out["warnings"],  # the engine's words (§4a, 第十九条)
+                       seconds=time.perf_counter() - t0,
                        not_yet_recorded=left_out)
 
 

@@ -143,3 +143,31 @@ def test_s4a_batch_on_a_family_columnar_then_falls_back(tmp_path, capsys):
         capsys.readouterr()
         c, e = ((tmp_path / f"{x}{as_of}.jsonl").read_text(encoding="utf-8") for x in "ce")
         assert sorted(c.splitlines()) == sorted(e.splitlines()) and c
+
+
+def test_s4a_art19_batch_columnar_prints_the_engines_notes_and_recorded_by_warnings(tmp_path, capsys):
+    """haojiang is in force from 2023-12-18: a deduction dated before it gets the engine's note
+    (brief §4a), and a spot-check deduction entered by the city the warning of 第十九条第二款 — from
+    `qrules batch` with the columnar backend as with the engine (it printed only the expiry)."""
+    import json
+
+    from conftest import ded, operator, product
+    from qrules.cli import main
+
+    from test_columnar import _write_tables
+
+    data = {"subjects": [operator("op1", 1), product("p1", "op1")],
+            "events": [ded("e1", "11.6", "2023-06-01", ["p1"]),
+                       ded("e2", "11.1", "2024-03-01", ["p1"], recorded_by="city")]}
+    _write_tables(data, tmp_path / "t")
+    got = {}
+    for backend in ("columnar", "engine"):
+        main(["batch", "haojiang", str(tmp_path / "t"), "--as-of", "2025-12-31", "--backend", backend, "-j", "1",
+              "--no-progress", "-o", str(tmp_path / f"{backend}.csv"), "--summary-json", str(tmp_path / f"{backend}.json")])
+        err = capsys.readouterr().err
+        assert "cannot take" not in err
+        got[backend] = json.loads((tmp_path / f"{backend}.json").read_text(encoding="utf-8"))["warnings"]
+        assert all(w in err for w in got[backend])
+    assert got["columnar"] == got["engine"]
+    assert any("2023-06-01 至 2023-06-01 共 1 个日期的记分事项无有效规则版本" in w for w in got["engine"])
+    assert any(w.startswith("e2: recorded by city") for w in got["engine"])
