@@ -33,7 +33,7 @@ demo: $(STAMP)
 	$(BIN)/qrules check rulesets/guangdong-2021.yaml rulesets/haojiang-2023.yaml
 	@# The example plants bad records on purpose: they are reported and evaluate exits 1.
 	$(BIN)/qrules evaluate rulesets/haojiang-2023.yaml examples/haojiang-history.yaml --as-of 2025-12-31; test $$? -le 1
-	$(BIN)/qrules plan rulesets/haojiang-2023.yaml examples/haojiang-history.yaml --year 2025
+	$(BIN)/qrules plan rulesets/haojiang-2023.yaml examples/haojiang-history.yaml --year 2025; test $$? -le 1
 	@echo "Pages in Chinese and the HTTP API: $(BIN)/qrules serve --history examples/haojiang-history.yaml --as-of 2025-12-31, then open http://127.0.0.1:8000/ (docs/guide/serve.md)"
 
 test: $(STAMP)

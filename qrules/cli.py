@@ -20,7 +20,7 @@ from .language.runtime import EvaluationError
 
 # The shared printing and parsing live in console (the command modules import it, not cli);
 # re-exported here for callers that still name them through cli.
-from .console import EXIT_ERRORS, EXIT_OK, EXIT_USAGE, add_output, print_diagnostics, table, width  # noqa: F401,E402
+from .console import EXIT_ERRORS, EXIT_OK, EXIT_USAGE, add_output, fail, print_diagnostics, refused_records, table, width  # noqa: F401,E402
 from .console import date_arg as _date  # noqa: E402
 
 
@@ -155,7 +155,8 @@ def _load_inputs(args):
 
 
 def _history_problems(loaded, fmt: str) -> None:
-    if loaded.diagnostics and fmt in ("table", "text"):
+    """The history's problems on standard error (JSON output carries them in its own keys)."""
+    if loaded.diagnostics and fmt != "json":
         print_diagnostics(loaded.diagnostics)
 
 
@@ -214,6 +215,8 @@ def cmd_evaluate(args) -> int:
         result = with_outlook(compiled, loaded.history, result, result.as_of, loaded.invalid_subjects)
     from .output import open_output
 
+    if args.format in ("csv", "jsonl"):  # the table prints them itself, JSON carries them
+        _history_problems(loaded, args.format)
     with open_output(args.output, csv=args.format == "csv") as out:
         if args.format == "json":
             data = evaluation_json(result, loaded)
@@ -266,13 +269,8 @@ def cmd_evaluate(args) -> int:
     if args.format != "table":  # the table prints them itself; every format says it (brief §4a)
         for w in result.warnings:
             print(printable(f"warning: {w}"), file=sys.stderr)
-    refused = loaded.errors
-    if refused:
-        # The valid part of the history was evaluated and printed; the refused records make it exit 1.
-        print(f"{len(refused)} input problem(s) in {args.history}: the records concerned were refused "
-              f"（历史数据中有 {len(refused)} 处错误，相关记录未计入）", file=sys.stderr)
-        return EXIT_ERRORS
-    return EXIT_OK
+    # The valid part of the history was evaluated and printed; the refused records make it exit 1.
+    return refused_records(loaded, args.history)
 
 
 def cmd_explain(args) -> int:
@@ -282,17 +280,19 @@ def cmd_explain(args) -> int:
     compiled, loaded = _load_inputs(args)
     known = {str(s.id) for s in loaded.history.subjects}
     if args.subject in loaded.invalid_subjects:
-        print_diagnostics([d for d in loaded.diagnostics if d.message.startswith(f"{args.subject}:")])
-        print(f"qrules: error: subject '{args.subject}' was refused: {loaded.invalid_subjects[args.subject]}",
-              file=sys.stderr)
-        return EXIT_ERRORS
+        own = [d for d in loaded.diagnostics if d.message.startswith(f"{args.subject}:")]
+        return fail(own + [Diagnostic("QR961", f"subject '{args.subject}' was refused: "
+                                      f"{loaded.invalid_subjects[args.subject]}",
+                                      hint="correct its record in the history (above), then explain it again"
+                                           "（先改正历史数据中该对象的记录）")], args.format)
     if args.subject not in known:
         from .errors import did_you_mean
 
-        hint = did_you_mean(args.subject, known)
-        print(f"qrules: error: no subject '{args.subject}' in {args.history}" + (f"; {hint}" if hint else ""),
-              file=sys.stderr)
-        return EXIT_ERRORS
+        return fail([Diagnostic("QR956", f"no subject '{args.subject}' in {args.history}",
+                                hint=did_you_mean(args.subject, known) or "give the id of a subject in the history"
+                                "（请给出历史数据中记分对象的编号）")], args.format)
+    if args.format != "json":  # the records refused are said, as evaluate says them (JSON: on exit 1 below)
+        _history_problems(loaded, "text")
     result = evaluate(compiled, loaded.history, args.as_of, invalid_subjects=loaded.invalid_subjects,
                       subjects=[args.subject], as_known_at=args.as_known_at)
     if args.as_known_at is None and any(s.id == args.subject for s in result.subjects):
@@ -305,14 +305,16 @@ def cmd_explain(args) -> int:
     except KeyError:
         reason = next((x.reason for x in result.excluded_subjects if x.id == args.subject), "not evaluated")
         print(f"{args.subject}: {reason}")
-        return EXIT_OK
+        return refused_records(loaded, args.history)
     if args.format == "json":
         print(subject.model_dump_json(by_alias=True, indent=2))
     else:
         for w in result.warnings:
             print(f"warning: {w}", file=sys.stderr)
         print(printable(explain_subject(result, subject, compiled), newlines=True))
-    return EXIT_OK
+    if args.format == "json" and loaded.errors:
+        print_diagnostics(loaded.diagnostics, "json")
+    return refused_records(loaded, args.history)
 
 
 def cmd_schema(args) -> int:
@@ -531,8 +533,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         allow_paths(*args.allow_path)
     unwritable = _unwritable_outputs(args)
     if unwritable:  # said before any input is loaded, not after minutes of work
-        print(f"qrules: error: {unwritable}（无法写入输出文件）", file=sys.stderr)
-        return EXIT_ERRORS
+        return fail([Diagnostic("QR007", f"{unwritable}（无法写入输出文件）",
+                                hint="name a file in a folder that exists and you may write to"
+                                     "（请写到已存在且有写权限的文件夹中）")], getattr(args, "format", None))
     from .registry import rulesets_dirs
 
     token = rulesets_dirs.set(tuple(args.rulesets) if getattr(args, "rulesets", None) else rulesets_dirs.get())
@@ -544,8 +547,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except QrulesError as exc:
         if args.debug:
             raise
-        print_diagnostics(exc.diagnostics)
-        return EXIT_ERRORS
+        return fail(exc.diagnostics, getattr(args, "format", None))
     except EvaluationError as exc:  # a rule that fails on some input (e.g. a division by zero)
         if args.debug:
             raise

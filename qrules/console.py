@@ -14,7 +14,7 @@ import sys
 import unicodedata
 from typing import Sequence
 
-from .errors import Diagnostic, printable, render
+from .errors import Diagnostic, drop_echoes, printable, render
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
 
@@ -36,11 +36,38 @@ def date_arg(text: str) -> dt.date:
 def print_diagnostics(diags: Sequence[Diagnostic], fmt: str = "text", *, out=None) -> None:
     """Diagnostics as ``file:line:col: error[QRnnn]: message`` with the source line (or JSON)."""
     out = out or sys.stderr
+    diags = drop_echoes(diags)
     if fmt == "json":
         print(json.dumps([d.to_dict() for d in diags], ensure_ascii=False, indent=2), file=out)
         return
     for d in diags:
         print(render(d), file=out)
+
+
+def fail(diags: Sequence[Diagnostic], fmt: str | None = "text") -> int:
+    """Report what stopped a command and return exit 1: with ``--format json`` as one JSON object
+    on standard output (``{"ok": false, "diagnostics": [...]}``), so a program reading it can parse
+    the error too; otherwise as text on standard error."""
+    if fmt == "json":
+        try:
+            print(json.dumps({"ok": False, "diagnostics": [d.to_dict() for d in drop_echoes(diags)]},
+                             ensure_ascii=False, indent=2), flush=True)
+        except BrokenPipeError:  # the reader stopped reading (| head): nothing more to say
+            pass
+    else:
+        print_diagnostics(diags)
+    return EXIT_ERRORS
+
+
+def refused_records(loaded, source: str) -> int:
+    """Exit 1 when the history had refused records (printed already; the rest was used), else 0:
+    every command that reads a history says so the same way."""
+    refused = loaded.errors
+    if not refused:
+        return EXIT_OK
+    print(f"{len(refused)} input problem(s) in {source}: the records concerned were refused "
+          f"（历史数据中有 {len(refused)} 处错误，相关记录未计入）", file=sys.stderr)
+    return EXIT_ERRORS
 
 
 def width(text: str) -> int:

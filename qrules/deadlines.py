@@ -327,7 +327,7 @@ def _print_table(clocks: Sequence[Clock], compiled, as_of: dt.date, out, known: 
 
 
 def cmd_deadlines(args) -> int:
-    from .console import EXIT_ERRORS, EXIT_OK, print_diagnostics
+    from .console import EXIT_ERRORS, print_diagnostics, refused_records
     from .output import json_default
     from .history.load import load_history
     from .versioned import load
@@ -373,6 +373,8 @@ def cmd_deadlines(args) -> int:
     elif args.format == "csv":
         from .output import CsvWriter
 
+        if loaded.diagnostics:  # on standard error, beside the rows
+            print_diagnostics(loaded.diagnostics)
         writer = CsvWriter(out)
         writer.writerow(FIELDS)
         for c in clocks:
@@ -382,7 +384,7 @@ def cmd_deadlines(args) -> int:
         if loaded.diagnostics:
             print_diagnostics(loaded.diagnostics)
         _print_table(clocks, compiled, as_of, out, known)
-    return EXIT_OK
+    return refused_records(loaded, args.history)  # the clocks of the rest are listed; refused records: exit 1
 
 
 def register(subparsers) -> None:

@@ -117,6 +117,16 @@ class Diagnostic:
         return out
 
 
+def drop_echoes(diags: Sequence[Diagnostic]) -> list[Diagnostic]:
+    """The diagnostics without the errors that only repeat a QR006 at the same place: a date that
+    does not exist is reported once by the YAML stage, not again by the schema as "not a date"."""
+    invalid = {(d.span.file, d.span.line, d.span.col) for d in diags if d.code == "QR006" and d.span}
+    if not invalid:
+        return list(diags)
+    return [d for d in diags if d.code == "QR006" or d.span is None or d.severity != "error"
+            or (d.span.file, d.span.line, d.span.col) not in invalid]
+
+
 class QrulesError(Exception):
     """Base of every error qrules raises for bad input: catch this one.
 
@@ -131,7 +141,7 @@ class QrulesError(Exception):
     def __init__(self, diagnostics: Sequence[Diagnostic] | Diagnostic):
         if isinstance(diagnostics, Diagnostic):
             diagnostics = [diagnostics]
-        self.diagnostics: list[Diagnostic] = list(diagnostics)
+        self.diagnostics: list[Diagnostic] = drop_echoes(diagnostics)
         super().__init__("\n".join(render(d, source=False).splitlines()[0] for d in self.diagnostics))
 
     @property
@@ -258,7 +268,7 @@ def chinese_first(diag: Diagnostic) -> str:
     from .messages import title_zh
 
     title = title_zh(diag.code)
-    if not title or _CJK.match(diag.message):
+    if not title or _CJK.match(diag.message) or diag.message.startswith(title):
         return diag.message
     return f"{title}：{diag.message}"
 

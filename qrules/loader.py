@@ -34,7 +34,7 @@ from pydantic import ValidationError
 from .errors import Diagnostics, QrulesError, Span, did_you_mean, register_source
 from .messages import pydantic_message
 from .schema import Ruleset
-from .yamlsource import Document, Path_, Pos, load_file, load_text
+from .yamlsource import Document, Path_, Pos, load_file, load_text, not_utf8
 
 CODES = {
     "QR301": "the ruleset does not match the ruleset format (missing or wrongly typed value)",
@@ -205,7 +205,7 @@ def _read_source(source: str, diags: Diagnostics, rev: str | None) -> Document |
     try:
         text = proc.stdout.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        diags.add("QR001", f"'{source}' is not UTF-8 text (byte {exc.start})", None)
+        diags.items.append(not_utf8(source, exc))
         return None
     return load_text(text, source, diags)
 

@@ -21,6 +21,7 @@ ZH_TITLES: dict[str, str] = {
     "QR004": "同一映射中键重复",
     "QR005": "嵌套过深或文件过大，无法安全读取",
     "QR006": "取值无效（日期不存在或数字过大）",
+    "QR007": "输出文件无法写入（文件夹不存在、是文件夹或没有权限）",
     # parser: expressions
     "QR101": "表达式语法错误",
     "QR102": "日期写法无效",
@@ -207,7 +208,10 @@ def pydantic_message(err: Mapping[str, Any]) -> str:
     typ = str(err.get("type", ""))
     ctx = dict(err.get("ctx") or {})
     msg = str(err.get("msg", "")).replace("{value!r}", _shown(err.get("input")))
-    if not msg.startswith(_LIBRARY_WORDING) or typ in ("value_error", "assertion_error"):
+    # pydantic's own errors are known by their type ("List should have at least 1 item", "Decimal input
+    # should be ...": not every one starts "Input should"); our validators' types are in _OURS.
+    library = msg.startswith(_LIBRARY_WORDING) or (typ in _PYDANTIC and typ not in _OURS)
+    if not library or typ in ("value_error", "assertion_error"):
         for prefix in ("Value error, ", "Assertion failed, "):
             msg = msg.removeprefix(prefix)
         zh = _OURS.get(typ) or (None if _has_cjk(msg) or typ.startswith("qr") else "取值无效")
@@ -254,6 +258,7 @@ _YAML: list[tuple[str, str, str]] = [
     ("found duplicate anchor", "不允许使用 YAML 锚点和别名", "写出完整的值"),
     ("while scanning a quoted scalar", "引号没有闭合", "在值的末尾补上引号"),
     ("while scanning a simple key", "缺少冒号 ':'", "每个键后面写半角冒号和空格"),
+    ("did not find expected node content", "这里缺少取值", "检查括号、引号是否成对，列表或映射的最后一项后是否多了逗号"),
 ]
 
 

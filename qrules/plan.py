@@ -223,7 +223,7 @@ def print_table(plan: Plan, out) -> None:
 
 
 def cmd_plan(args) -> int:
-    from .console import EXIT_OK, print_diagnostics
+    from .console import print_diagnostics, refused_records
     from .history.load import load_history
     from .output import json_default
     from .versioned import load
@@ -243,6 +243,8 @@ def cmd_plan(args) -> int:
     elif args.format == "csv":
         from .output import CsvWriter
 
+        if loaded.diagnostics:  # on standard error, beside the rows
+            print_diagnostics(loaded.diagnostics)
         writer = CsvWriter(out)
         writer.writerow(FIELDS)
         writer.writerows(_row(r) for r in plan.subjects)
@@ -250,7 +252,18 @@ def cmd_plan(args) -> int:
         if loaded.diagnostics:
             print_diagnostics(loaded.diagnostics)
         print_table(plan, out)
-    return EXIT_OK
+    return refused_records(loaded, args.history)  # the rest was planned; refused records make it exit 1
+
+
+def _year(text: str) -> int:
+    """An argparse ``type=`` for --year: a year of the dates qrules evaluates (1900-2199)."""
+    try:
+        year = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a year (write e.g. 2025)") from None
+    if not 1900 <= year <= 2199:
+        raise argparse.ArgumentTypeError(f"year {year} is outside the dates qrules evaluates (1900-2199)")
+    return year
 
 
 def register(subparsers) -> None:
@@ -266,7 +279,7 @@ def register(subparsers) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("ruleset", metavar="RULESET")
     p.add_argument("history", metavar="HISTORY", help="YAML, JSON or JSON Lines history")
-    p.add_argument("--year", type=int, default=None, help="the calendar year to plan (default: the as-of year)")
+    p.add_argument("--year", type=_year, default=None, help="the calendar year to plan (default: the as-of year)")
     p.add_argument("--as-of", type=_date, default=None,
                    help="evaluate the history as of YYYY-MM-DD (default: 31 December of the year)")
     p.add_argument("--format", choices=["table", "json", "csv"], default="table")

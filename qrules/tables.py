@@ -173,7 +173,9 @@ def check_header(file: str, header: list[str], allowed: list[str], what: str) ->
 
 def csv_rows(file: Path, allowed: list[str], what: str) -> Iterator[tuple[int, list[str], dict[str, Any] | str]]:
     """(line, header, row dict or a problem message) per data row of a CSV table."""
+    from .errors import QrulesError
     from .safeio import FileRefused, open_text
+    from .yamlsource import not_utf8_file
 
     try:
         handle = open_text(file, newline="")  # regular files only, size capped, a BOM skipped
@@ -183,8 +185,10 @@ def csv_rows(file: Path, allowed: list[str], what: str) -> Iterator[tuple[int, l
         reader = csv.reader(handle)
         try:
             header = [h.strip() for h in next(reader, [])]
-        except (csv.Error, UnicodeDecodeError) as exc:
-            raise _table_error(str(file), f"'{file}' is not a UTF-8 CSV table: {exc}") from None
+        except UnicodeDecodeError:
+            raise QrulesError(not_utf8_file(file, "CSV")) from None
+        except csv.Error as exc:
+            raise _table_error(str(file), f"'{file}' is not a CSV table: {exc}") from None
         if not header:
             return
         check_header(str(file), header, allowed, what)
@@ -195,8 +199,8 @@ def csv_rows(file: Path, allowed: list[str], what: str) -> Iterator[tuple[int, l
                 cells = next(reader)
             except StopIteration:
                 return
-            except UnicodeDecodeError as exc:
-                raise _table_error(str(file), f"'{file}' is not UTF-8 text (byte {exc.start})") from None
+            except UnicodeDecodeError:
+                raise QrulesError(not_utf8_file(file, "CSV")) from None
             except csv.Error as exc:
                 line = reader.line_num
                 yield line, header, f"line {line}: not a valid CSV row ({exc})"

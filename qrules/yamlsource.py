@@ -35,6 +35,7 @@ CODES = {
     "QR004": "duplicate key in a mapping",
     "QR005": "nesting too deep or file too large to load safely",
     "QR006": "invalid scalar (a date that does not exist, a number too large)",
+    "QR007": "an output file cannot be written (its folder is missing, it is a directory, no permission)",
 }
 
 
@@ -196,11 +197,17 @@ class _Builder:
             if tag.endswith(":timestamp"):
                 match = re.match(r"^(\d{4})-(\d{1,2})-(\d{1,2})$", value)
                 if match:
-                    return _dt.date(int(match[1]), int(match[2]), int(match[3]))
+                    try:
+                        return _dt.date(int(match[1]), int(match[2]), int(match[3]))
+                    except ValueError as exc:
+                        self.diags.add("QR006", f"日期不存在：'{value}'（the date {value} does not exist: {exc}）",
+                                       _span(self.file, node), hint="核对年、月、日（如 2 月没有 30 日，月份为 1–12）"
+                                                                   "（check the year, month and day）")
+                        return value
                 return value
         except (ValueError, InvalidOperation) as exc:
             self.diags.add("QR006", f"invalid value '{value}': {exc}", _span(self.file, node),
-                           hint="check the date exists (e.g. no 2023-02-30) and numbers are written plainly")
+                           hint="数字请直接写出，不超过 30 位（write numbers plainly, at most 30 digits）")
             return value
         return value
 
@@ -215,6 +222,65 @@ def _fullwidth(file: str, text: str, diags: Diagnostics, error_line: int) -> lis
         diags.add("QR002", f"全角冒号 '：' 不能分隔键和值（'{key}：' uses a full-width colon; YAML needs ': '）",
                   Span(file, line, col, line, col + 1), hint="把全角冒号 '：' 改为半角冒号加空格 ': '")
     return [line for line, _, _ in found]
+
+
+def _offset_span(file: str, text: str, offset: int, *, in_bytes: bool = False) -> Span:
+    """The line and column of a character offset in ``text`` (a UTF-8 byte offset with ``in_bytes``:
+    libyaml counts bytes)."""
+    if in_bytes:
+        offset = len(text.encode("utf-8")[:offset].decode("utf-8", "ignore"))
+    line = text.count("\n", 0, offset) + 1
+    return Span(file, line, offset - (text.rfind("\n", 0, offset) + 1) + 1)
+
+
+def byte_span(file: str, data: bytes, offset: int) -> Span:
+    """The line and column (in characters) of byte ``offset`` of a file that is UTF-8 up to there."""
+    line_start = data.rfind(b"\n", 0, offset) + 1
+    col = len(data[line_start:offset].decode("utf-8", "replace")) + 1
+    return Span(file, data.count(b"\n", 0, offset) + 1, col)
+
+
+#: What to do with a file that is not UTF-8 (Excel and Windows editors often save GBK).
+NOT_UTF8_HINT = ("将文件另存为 UTF-8 编码（Excel：另存为“CSV UTF-8（逗号分隔）”；记事本：编码选 UTF-8）"
+                 "（save the file as UTF-8; it is probably GBK/GB18030）")
+
+
+def not_utf8(file: str, exc: UnicodeDecodeError, what: str = "text") -> Diagnostic:
+    """QR001 at the line and column of the first byte that is not UTF-8 (``exc`` from decoding the
+    whole content: its ``object`` is the bytes after any BOM)."""
+    data = bytes(exc.object)
+    bad = data[exc.start: exc.start + 4]
+    return Diagnostic("QR001", f"文件不是 UTF-8 编码：'{file}' is not UTF-8 {what} (byte {exc.start}: "
+                      f"{bad.hex(' ')})", byte_span(file, data, exc.start), hint=NOT_UTF8_HINT)
+
+
+def not_utf8_file(path: str | Path, what: str = "text") -> Diagnostic:
+    """:func:`not_utf8` for a file read as a stream: finds the first bad byte, a block at a time."""
+    import codecs
+
+    from .safeio import MAX_STREAM_BYTES, open_binary
+
+    decoder = codecs.getincrementaldecoder("utf-8-sig")()
+    line, tail = 1, b""  # tail: the bytes of the current line so far
+    try:
+        with open_binary(path, MAX_STREAM_BYTES) as fh:
+            while block := fh.read(1 << 20):
+                try:
+                    decoder.decode(block)
+                except UnicodeDecodeError as exc:
+                    start = exc.start - len(exc.object) + len(block)  # the bad byte's place in block
+                    head = block[:max(start, 0)]
+                    line += head.count(b"\n")
+                    tail = (tail + head)[(tail + head).rfind(b"\n") + 1:]
+                    col = len(tail.removeprefix(b"\xef\xbb\xbf").decode("utf-8", "replace")) + 1
+                    return Diagnostic("QR001", f"文件不是 UTF-8 编码：'{path}' is not UTF-8 {what} "
+                                      f"(line {line})", Span(str(path), line, col), hint=NOT_UTF8_HINT)
+                line += block.count(b"\n")
+                tail = (tail + block)[(tail + block).rfind(b"\n") + 1:][-4096:]
+    except OSError:
+        pass
+    return Diagnostic("QR001", f"文件不是 UTF-8 编码：'{path}' is not UTF-8 {what}", Span(str(path), 1, 1),
+                      hint=NOT_UTF8_HINT)
 
 
 def load_text(text: str, file: str, diags: Diagnostics) -> Document | None:
@@ -239,8 +305,14 @@ def load_text(text: str, file: str, diags: Diagnostics) -> Document | None:
         message, hint = yaml_message(problem, exc.context, char)
         diags.add(code, message, span, hint=hint)
         return None
+    except yaml.reader.ReaderError as exc:  # a control character: no mark, only an offset
+        span = _offset_span(file, text, exc.position, in_bytes=_LOADER is not _Composer)
+        char = exc.character if isinstance(exc.character, int) else ord(exc.character or "\0")
+        diags.add("QR002", f"文件中有不允许的控制字符 U+{char:04X}（YAML: {exc.reason}）", span,
+                  hint="删除这个字符，或将文件另存为 UTF-8 文本（delete the character or save the file as plain UTF-8 text）")
+        return None
     except yaml.YAMLError as exc:
-        diags.add("QR002", f"YAML 语法错误（YAML: {exc}）", Span(file, 1, 1))
+        diags.add("QR002", f"YAML 语法错误（YAML: {exc}）", Span(file, 1, 1), hint="检查这一行的缩进、冒号和引号")
         return None
     except RecursionError:
         diags.add("QR005", f"the document is nested too deeply to load (limit {MAX_DEPTH})", Span(file, 1, 1))
@@ -277,8 +349,7 @@ def read_text(path: str | Path, diags: Diagnostics, *, max_bytes: int = MAX_FILE
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        diags.add("QR001", f"'{file}' is not UTF-8 text (byte {exc.start})", Span(file, 1, 1),
-                  hint="save the file as UTF-8")
+        diags.items.append(not_utf8(file, exc))
     return None
 
 

@@ -59,7 +59,8 @@ def test_evaluate_after_expiry_warns(small, capsys):
 
 
 def test_explain_traces_points_to_articles(capsys):
-    assert main(["explain", str(HAOJIANG), str(HISTORY), "ga", "--as-of", "2025-12-31"]) == 0
+    # 1: the example history plants two refused records (reported, as evaluate reports them)
+    assert main(["explain", str(HAOJIANG), str(HISTORY), "ga", "--as-of", "2025-12-31"]) == 1
     out = capsys.readouterr().out
     assert "起始分 12 (第八条)" in out and "第十五条第（一）项" in out and "QR609" not in out
     assert "一个记分周期内经营者最多予以两次修复" in out     # the refused third repair is listed

@@ -27,7 +27,7 @@ def run_gbk(*args: str, stdout=subprocess.PIPE) -> subprocess.CompletedProcess:
 def test_explain_on_a_gbk_console_prints_lookalikes_instead_of_crashing():
     # hh has a reward over the cap, marked with "✗", which GBK cannot encode.
     proc = run_gbk("explain", str(HAOJIANG), str(HISTORY), "hh", "--as-of", "2025-12-31")
-    assert proc.returncode == 0, proc.stderr.decode("gbk", "replace")
+    assert proc.returncode == 1, proc.stderr.decode("gbk", "replace")  # the example's two refused records
     out = proc.stdout.decode("gbk")  # the whole output is valid GBK
     assert "× +1 奖励" in out and "超出奖励上限" in out
 
@@ -46,7 +46,7 @@ def test_gbk_output_redirected_to_a_file(tmp_path):
     target = tmp_path / "out.txt"
     with target.open("wb") as fh:
         proc = run_gbk("explain", str(HAOJIANG), str(HISTORY), "kd", "--as-of", "2025-12-31", stdout=fh)
-    assert proc.returncode == 0
+    assert proc.returncode == 1  # the example's two refused records
     assert "× 事项 kd-d1" in target.read_bytes().decode("gbk")
 
 

@@ -23,7 +23,7 @@ from pydantic import BaseModel, ValidationError
 from ..messages import pydantic_message
 from ..errors import Diagnostic, Diagnostics, QrulesError, Span, did_you_mean, register_source
 from .models import EVENT_KINDS, EVENT_MODELS, MAX_JSON_BYTES, MAX_JSONL_LINE, PROCEDURE_KINDS, SUBJECT_KINDS, SUBJECT_MODELS, USCC_AUTHORITIES, Correction, Deduction, Filing, History, OperatorSubject, ProcedureEvent, ProductSubject, Repair, Reward, SpotCheck
-from ..yamlsource import Document, Pos, load_text as _yaml_load_text, read_text as _read_text
+from ..yamlsource import Document, Pos, load_text as _yaml_load_text, not_utf8, not_utf8_file, read_text as _read_text
 
 __all__ = ["RejectedRecord", "LoadedHistory", "load_history", "load_history_text", "load_history_data",
            "load_history_document", "gc_paused"]
@@ -988,8 +988,7 @@ def _load_history(source: str | Path, format: Format) -> LoadedHistory:
         try:
             text = sys.stdin.buffer.read().decode("utf-8-sig")
         except UnicodeDecodeError as exc:
-            raise QrulesError(Diagnostic("QR001", f"standard input is not UTF-8 text (byte {exc.start})",
-                                         hint="send the history as UTF-8")) from None
+            raise QrulesError(not_utf8("<stdin>", exc)) from None
         return _load_history_text(text, "<stdin>", format)
     path = Path(source)
     if format == "auto":
@@ -1005,8 +1004,7 @@ def _load_history(source: str | Path, format: Format) -> LoadedHistory:
             try:
                 return _jsonl_lines((line.rstrip("\n") for line in handle), file, RecordLoader(file))
             except UnicodeDecodeError as exc:
-                raise QrulesError(Diagnostic("QR001", f"'{file}' is not UTF-8 text (byte {exc.start})",
-                                             Span(file, 1, 1), hint="save the file as UTF-8")) from None
+                raise QrulesError(not_utf8_file(path, "JSON Lines")) from None
             except FileRefused as exc:
                 raise QrulesError(Diagnostic("QR001", str(exc), Span(file, 1, 1))) from None
     diags = Diagnostics()

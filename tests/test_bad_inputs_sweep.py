@@ -1,0 +1,155 @@
+"""The bad-input sweep: what the corpus in tests/data/bad did not reach.
+
+Each test is one defect found by running bad rulesets, histories, case files and options through
+every command that reads them: a wrong exit code, a missing place, a message in a library's English,
+a problem reported twice, an error that ``--format json`` printed as text.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import GUANGDONG, ded, operator, product
+from qrules.cli import main
+
+CJK = "\u4e00-\u9fff"
+
+
+@pytest.fixture
+def one_bad_record(tmp_path):
+    """A history whose second deduction has a date that does not exist (line 4 of the file)."""
+    path = tmp_path / "h.json"
+    subjects = [operator("op1", 1), product("p1", "op1")]
+    events = [ded("e1", "11.4", "2023-03-01", ["p1"]), ded("e2", "11.4", "2023-02-30", ["p1"])]
+    path.write_text(json.dumps({"subjects": subjects, "events": events}), encoding="utf-8")
+    return path
+
+
+# -- exit 1 whenever history records were refused, whatever the command ------------------------------
+
+@pytest.mark.parametrize("argv", [
+    ["explain", "RS", "H", "p1", "--as-of", "2025-12-31"],
+    ["deadlines", "RS", "H", "--as-of", "2025-12-31"],
+    ["deadlines", "RS", "H", "--as-of", "2025-12-31", "--format", "csv"],
+    ["plan", "RS", "H", "--year", "2025"],
+    ["plan", "RS", "H", "--year", "2025", "--format", "csv"],
+    ["evaluate", "RS", "H", "--as-of", "2025-12-31", "--format", "csv"],
+])
+def test_refused_records_exit_1_and_are_reported_by_every_command(argv, one_bad_record, capsys):
+    argv = [str(GUANGDONG) if a == "RS" else str(one_bad_record) if a == "H" else a for a in argv]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert f"{one_bad_record}:" in err and "error[QR501]" in err and "e2" in err
+    assert "1 input problem(s)" in err
+
+
+def test_plan_year_outside_the_calendar_is_a_usage_error(one_bad_record, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["plan", str(GUANGDONG), str(one_bad_record), "--year", "99999"])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and "1900-2199" in err and "internal error" not in err
+
+
+# -- --format json: an error that stops the command is JSON too ---------------------------------------
+
+def _broken_ruleset(tmp_path):
+    kid = tmp_path / "kid.yaml"
+    kid.write_text(f"qrules: 1\nruleset: kid\nextends: {GUANGDONG.as_posix()}\nversion: '1'\n"
+                   "items:\n  \"11.4\": {points: abc}\n  \"11.5\": {points: [1]}\n", encoding="utf-8")
+    return kid
+
+
+@pytest.mark.parametrize("command", [["evaluate", "--as-of", "2025-12-31"], ["deadlines", "--as-of", "2025-12-31"],
+                                     ["plan", "--year", "2025"], ["explain", "p1", "--as-of", "2025-12-31"]])
+def test_json_format_prints_a_stopping_error_as_json(command, tmp_path, one_bad_record, capsys):
+    name, *rest = command
+    argv = [name, str(_broken_ruleset(tmp_path)), str(one_bad_record)] + rest + ["--format", "json"]
+    assert main(argv) == 1
+    data = json.loads(capsys.readouterr().out)
+    assert data["ok"] is False
+    assert [(d["code"], d["line"]) for d in data["diagnostics"]] == [("QR301", 6), ("QR301", 7)]
+
+
+def test_explain_unknown_subject_is_a_coded_diagnostic_in_json(one_bad_record, capsys):
+    assert main(["explain", str(GUANGDONG), str(one_bad_record), "p", "--as-of", "2025-12-31",
+                 "--format", "json"]) == 1
+    (diag,) = json.loads(capsys.readouterr().out)["diagnostics"]
+    assert diag["code"] == "QR956" and diag["hint"] == "did you mean 'p1'?"
+
+
+def test_unwritable_output_is_a_coded_diagnostic(tmp_path, capsys, one_bad_record):
+    assert main(["evaluate", str(GUANGDONG), str(one_bad_record), "--format", "json",
+                 "-o", str(tmp_path / "missing" / "out.json")]) == 1
+    (diag,) = json.loads(capsys.readouterr().out)["diagnostics"]
+    assert diag["code"] == "QR007" and "does not exist" in diag["message"] and diag["hint"]
+
+
+# -- places: a control character, a file that is not UTF-8 -------------------------------------------
+
+def test_yaml_control_character_is_located_and_said_once_in_chinese(tmp_path, capsys):
+    path = tmp_path / "kid.yaml"
+    path.write_text("qrules: 1\nruleset: kid\nversion: '1'\ntitle: 标题\nnote: a\x00b\n", encoding="utf-8")
+    assert main(["check", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert f"{path}:5:8: error[QR002]: 文件中有不允许的控制字符 U+0000" in err
+    assert "YAML 语法错误：YAML 语法错误" not in err and "删除这个字符" in err
+
+
+@pytest.mark.parametrize("name, argv", [
+    ("h.yaml", ["evaluate", "RS", "P"]), ("h.json", ["evaluate", "RS", "P"]), ("h.jsonl", ["evaluate", "RS", "P"]),
+    ("events.csv", ["batch", "RS", "P", "-j", "1"]), ("r.yaml", ["check", "P"])])
+def test_a_gbk_file_is_refused_at_the_line_of_its_first_gbk_byte(name, argv, tmp_path, capsys):
+    path = tmp_path / name
+    lines = {"h.yaml": "subjects: []\nevents:\n  - {id: e1, note: 测试}\n",
+             "h.json": '{"subjects": [],\n "events": [\n  {"id": "e1", "note": "测试"}]}\n',
+             "h.jsonl": '{"record": "subject", "id": "a"}\n{"record": "subject", "id": "b"}\n{"note": "测试"}\n',
+             "events.csv": "id,kind,date,note\ne1,filing,2023-03-01,x\ne2,filing,2023-03-01,测试\n",
+             "r.yaml": "qrules: 1\nruleset: r\ntitle: 测试\n"}[name]
+    path.write_bytes(lines.encode("gbk"))
+    assert main([str(GUANGDONG) if a == "RS" else str(path) if a == "P" else a for a in argv]) == 1
+    err = capsys.readouterr().err
+    assert f"{path}:3:" in err and "error[QR001]" in err and "UTF-8" in err and "另存为 UTF-8" in err
+
+
+# -- messages: no library English, no title twice, one message per problem ----------------------------
+
+def test_library_errors_outside_input_should_are_translated(tmp_path, capsys):
+    assert main(["check", str(_broken_ruleset(tmp_path))]) == 1
+    err = capsys.readouterr().err
+    assert "Decimal input should" not in err and "items.11.5.points: 应为数字，实际为 [1]" in err
+    case = tmp_path / "case.yaml"
+    case.write_text(f"ruleset: {GUANGDONG.as_posix()}\nas_of: 2024-03-01\ncases: []\n", encoding="utf-8")
+    assert main(["test", str(case)]) == 1
+    err = "".join(capsys.readouterr())
+    assert "List should have" not in err and "cases: 不能为空" in err
+
+
+def test_a_yaml_problem_in_chinese_is_not_titled_twice(tmp_path, capsys):
+    path = tmp_path / "r.yaml"
+    path.write_text("foo: [\n", encoding="utf-8")
+    assert main(["check", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert "YAML 语法错误：YAML 语法错误" not in err and "这里缺少取值" in err
+
+
+@pytest.mark.parametrize("text, code", [
+    ("in_force: {from: 2026-02-30}\n", "QR301"),
+])
+def test_a_date_that_does_not_exist_is_one_message_in_a_ruleset(tmp_path, capsys, text, code):
+    kid = tmp_path / "kid.yaml"
+    kid.write_text(f"qrules: 1\nruleset: kid\nextends: {GUANGDONG.as_posix()}\nversion: '1'\n{text}", encoding="utf-8")
+    assert main(["check", str(kid)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("error[") == 1 and "error[QR006]: 日期不存在：'2026-02-30'" in err and code not in err
+
+
+def test_a_date_that_does_not_exist_is_one_message_in_a_case_file(tmp_path, capsys):
+    case = tmp_path / "case.yaml"
+    case.write_text(f"ruleset: {GUANGDONG.as_posix()}\nas_of: 2024-02-30\ncases:\n  - name: x\n"
+                    "    history: {subjects: [], events: [{id: e1, kind: filing, subject: op1, date: 2023-02-30}]}\n"
+                    "    expect: {}\n", encoding="utf-8")
+    assert main(["test", str(case)]) == 1
+    err = "".join(capsys.readouterr())
+    assert err.count("error[QR006]") == 2 and "QR802" not in err and "QR501" not in err
