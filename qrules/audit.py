@@ -123,8 +123,10 @@ def audit(compiled, diags: Diagnostics) -> None:
     gaps, overlaps, provable = partition_report(compiled.class_exprs, compiled.class_order)
 
     def where(names: tuple[str, ...]):
-        """The condition of the first class involved: where the fix most likely goes."""
-        return r.span(("classes", names[0], "when")) if names else r.span(("classes",))
+        """The condition of the first class involved that this file writes (a child that moved one
+        threshold made the gap), else of the first class involved: where the fix most likely goes."""
+        spans = [r.span(("classes", n, "when")) for n in names]
+        return next((x for x in spans if x.file == r.file), spans[0]) if names else r.span(("classes",))
 
     def which(names: tuple[str, ...]) -> str:
         return f" (check {' and '.join(names)})" if names else ""
@@ -210,7 +212,11 @@ def _unknown(diags: Diagnostics, r, path, what: str, name: str, known, *, key: b
 
     span = r.provenance.get(tuple(path))
     where = (span.key or span.value) if (span and key) else (span.value if span else r.span(path))
-    diags.add("QR403", f"unknown {what} '{name}'", where, hint=did_you_mean(str(name), [str(k) for k in known]))
+    hint = did_you_mean(str(name), [str(k) for k in known])
+    if where.file != r.file:  # inherited: the child removed or renamed what its parent's rule names
+        hint = (f"{'.'.join(map(str, path[:2]))} is inherited from {where.file}; {r.file} has no {what} "
+                f"'{name}': override {'.'.join(map(str, path[:2]))} there too（继承的规则仍引用本文件已删除或改名的编号）")
+    diags.add("QR403", f"unknown {what} '{name}'", where, hint=hint)
 
 
 #: The units a deadline's ``within`` may use.

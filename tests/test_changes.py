@@ -208,3 +208,28 @@ def test_renumbered_successor_check_hints_cite_its_class_article(tmp_path, monke
         load(kid)
     (d,) = [x for x in exc.value.diagnostics if x.code == "QR401"]
     assert "(第二十五条第一款)" in d.hint and "第二十六条" not in d.hint
+
+
+def test_art26_a_child_that_moves_one_threshold_is_told_at_its_own_line(child):
+    """第二十六条第一款: a successor moving B's upper bound to 11 leaves [11, 12) without a class; the
+    gap is reported at the child's B (the line it wrote), not at the parent's A."""
+    from qrules.errors import QrulesError
+
+    with pytest.raises(QrulesError) as exc:
+        child('classes:\n  B: {when: "6 < score < 11"}\n')
+    (d,) = [x for x in exc.value.diagnostics if x.code == "QR401"]
+    assert d.span.file.endswith("whatif.yaml") and (d.span.line, d.span.col) == (6, 13)
+    assert "[11, 12)" in d.message and "(check A and B)" in d.hint
+
+
+def test_art11_art12_removing_an_item_the_inherited_links_name_says_to_override_the_links(child):
+    """第十一条第（九）项 removed (``"-11.9": null``) while 第十二条第（一）项's inherited link still names it:
+    the hint says the links are inherited and must be overridden too (not "did you mean '12.9'")."""
+    from qrules.errors import QrulesError
+
+    with pytest.raises(QrulesError) as exc:
+        child('items:\n  "-11.9": null\n')
+    (d,) = [x for x in exc.value.diagnostics if x.code == "QR403"]
+    assert d.message == "unknown item '11.9'" and d.span.file.endswith("guangdong-2021.yaml")
+    assert "links.producer_of_product is inherited from" in d.hint and "whatif.yaml has no item '11.9'" in d.hint
+    assert "12.9" not in d.hint
