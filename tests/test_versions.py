@@ -338,6 +338,27 @@ def test_art26_art7_outlook_d_subject_whose_lock_ends():
     assert not repair.possible and "第十四条" in repair.text              # major impact: never repairable
 
 
+@pytest.mark.parametrize("classes, score, expected", [
+    ('A: {when: "score >= 11.75"}\n  B: {when: "6 < score < 11.75"}', "10.5", ("A", "1.25")),  # an included bound: exactly
+    ('B: {when: "6.2 < score < 12"}\n  C: {when: "0 < score <= 6.2"}', "5", ("B", "1.5")),      # excluded: 0.5 steps past it
+    (None, "-50", ("C", "50.5")),                                                            # past the old 48-point horizon
+])
+def test_art26_outlook_points_needed_follow_a_changed_threshold(tmp_path, classes, score, expected):
+    """第二十六条第一款 as a successor may set it: the points to the next better class are found from the
+    ruleset's own bounds (A from 11.75: 1.25 points from 10.5, not 1.5), however far below they are."""
+    from qrules.engine.outlook import needed
+    from qrules.versioned import load
+
+    kid = tmp_path / "kid.yaml"
+    kid.write_text("qrules: 1\nruleset: kid\nextends: guangdong-2021\nversion: t\n"
+                   + (f"classes:\n  {classes}\n" if classes else ""), encoding="utf-8")
+    (tmp_path / "guangdong-2021.yaml").write_text((RULESETS / "guangdong-2021.yaml").read_text(encoding="utf-8"),
+                                                  encoding="utf-8")
+    compiled = load(kid)
+    live = compiled.classify(Decimal(score))
+    assert needed(compiled, Decimal(score), live) == (expected[0], Decimal(expected[1]))
+
+
 def test_art15_outlook_b_subject_one_repair_away_from_a():
     """pb: 11.6 (-1) on 2025-05-01 → 11, B. Its producer filed (粤品通) on 2025-01-10, so a repair now is
     eligible (第十四条), its first deduction in 36 months → 100% (第十五条第（一）项): +1 → 12, A."""

@@ -94,19 +94,34 @@ def future(tl, scorer_at, sid: str, as_of: dt.date, lock) -> list[OutlookStep]:
 
 
 def needed(compiled, score: Decimal | None, live: str) -> tuple[str | None, Decimal | None]:
-    """(b) The next better class and the fewest points (in steps of 0.5) that reach it."""
+    """(b) The next better class and the fewest points that reach it: exactly to a bound the class
+    conditions include (``score >= 11.75``), in steps of 0.5 past one they exclude (``6 < score``);
+    the bounds are the ruleset's own numbers, so a successor's thresholds or start score need no 48-point horizon."""
     order = compiled.class_order
     if score is None or live not in order or order.index(live) == 0:
         return None, None
     better = set(order[:order.index(live)])
-    points = STEP
-    while points <= Decimal(48):
+    candidates = {STEP * k for k in range(1, 97)}  # up to 48 points, for conditions that are not plain bounds
+    for bound in _class_bounds(compiled):
+        gap = bound - score
+        if gap >= 0:
+            candidates |= {gap, (gap // STEP + 1) * STEP} - {Decimal(0)}
+    for points in sorted(candidates):
         if compiled.classify(score + points) in better:
             from .decide import exact
 
             return compiled.classify(score + points), exact(points)
-        points += STEP
     return None, None
+
+
+def _class_bounds(compiled) -> set[Decimal]:
+    """The numbers a score is compared with in the class conditions: written ones and parameters."""
+    from ..audit import literal_numbers
+
+    out = {v for v in compiled.params.values() if isinstance(v, Decimal)}
+    for expr in compiled.class_exprs.values():
+        out |= literal_numbers(expr.node)
+    return out
 
 
 def actions(compiled, history, as_of: dt.date, sid: str, result, invalid=None) -> list[OutlookAction]:

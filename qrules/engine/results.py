@@ -119,7 +119,7 @@ class OutlookAction(_Out):
 class SubjectOutlook(_Out):
     steps: list[OutlookStep] = []
     next_class: str | None = None       # the next better class, if any
-    points_needed: Decimal | None = None  # the fewest points (steps of 0.5) that reach it
+    points_needed: Decimal | None = None  # the fewest points that reach it (outlook.needed)
     actions: list[OutlookAction] = []
 
 
