@@ -733,7 +733,8 @@ class _Run:
             known = self.S.select(pl.col("id").alias("sid"), "roles", "exc_code", "exc_reason", "exc_cite",
                                   *[pl.col(f).alias(f"s_{f}") for f in self._SUBJECT_FIELDS], s_pos=pl.col("pos"),
                                   s_producer_pos=pl.col("producer_pos"), known=pl.lit(True))
-            null = {c: known.schema[c] for c in known.columns[1:] if known.height and known[c].null_count() == known.height}
+            null = {c: pl.Series(c, [None], dtype=known.schema[c]) for c in known.columns[1:]
+                    if known.height and known[c].null_count() == known.height}  # one null each, repeated by nulls()
             known = known.drop(list(null))
             return known, null, known.drop("sid", *[c for c in self._REFUSING if c in known.columns])
         # from the subjects' checks alone: kept with them, once per tables, when they are (``run``)
@@ -743,9 +744,7 @@ class _Run:
     def nulls(self, n: int, refusing: bool = False) -> list[Any]:
         """The subject columns no subject fills (:meth:`known`), ``n`` nulls each (made without a query):
         those rows keep, or (``refusing``) those the refusals read."""
-        pl = self.pl
-        return [pl.Series(c, [None], dtype=t).new_from_index(0, n) for c, t in self._known_null.items()
-                if (c in self._REFUSING) == refusing]
+        return [one.new_from_index(0, n) for c, one in self._known_null.items() if (c in self._REFUSING) == refusing]
 
     def named(self, frame: Any) -> Any:
         """Event rows naming one ``subject``, as :meth:`check_subjects` reads them (``sid``, ``s_row``)."""
@@ -868,9 +867,10 @@ class _Run:
         if split:  # the events of each kind as the tables split them once: their own columns (no query), the
             # events after the as-of date left out of the kinds that have some
             def own(kind: str, cols: tuple) -> Any:
-                f = t.kind(kind)[["id", "kind", "date", *cols, *er]]
-                if kind in self._CODED:  # each event's item or rule row: the ruleset's and the tables' alone
-                    f = t.memo((kind, "coded", self.b), lambda: self.coded(kind, f))
+                def read() -> Any:  # the tables' alone (and for an item or rule row, the ruleset's): once
+                    f = t.kind(kind)[["id", "kind", "date", *cols, *er]]
+                    return self.coded(kind, f) if kind in self._CODED else f
+                f = t.memo((kind, "read", er) + ((self.b,) if kind in self._CODED else ()), read)
                 return f.filter(~late) if any_late and f.height and f["date"].max() > self.as_of else f
             frames = [own(k, cols) for k, cols in reads.items()]
             # the days decisions are made on: the tables' own (once per tables), up to the as-of date
@@ -900,7 +900,10 @@ class _Run:
             side = self.beside(lambda run: run.rewards(live["reward"], filings, checks, deductions), first=False)
         repairs = self.repairs(live["repair"], deductions, filings)
         rewards, line_rewards = self.joined(side)
-        cols = ["subject", "pos", "event", "kind", "date", "anchor", "points", "via_product", "of_event", "of_subject"]
+        # what the accounts read of an entry; the lines (第十条) also read whose it is and which event
+        cols = ["pos", "kind", "date", "anchor", "points"]
+        if self.lines().height:
+            cols = ["subject", "pos", "event", "kind", "date", "anchor", "points", "via_product", "of_event", "of_subject"]
         counted = deductions.lazy().filter(pl.col("status") == "counted").with_columns(
             of_event=pl.lit(None, dtype=pl.Utf8), of_subject=pl.lit(None, dtype=pl.Utf8))
         entries = pl.concat([counted.select(cols), repairs.lazy().select(cols),
@@ -2297,5 +2300,9 @@ def _date(day: int) -> dt.date:
 
 
 def _days(column: Any) -> np.ndarray:
-    """A date column as days since 1970."""
+    """A date column (without nulls) as days since 1970: numpy's dates viewed as integers for a
+    short column (polars' cast to the physical type costs some 70 µs a call, a few times a run),
+    that cast for a long one (numpy's conversion of the dates grows faster)."""
+    if len(column) < 100_000:
+        return column.to_numpy().view(np.int64)  # datetime64[D]: days since 1970, as int64
     return column.to_physical().to_numpy().astype(np.int64)
