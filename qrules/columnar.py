@@ -1472,8 +1472,8 @@ class _Run:
         else:
             r = r.drop("of_row", strict=False).join(heads.filter(pl.col("of").is_in(r["of"].unique().implode())),
                                                     on="of", how="left")
-        wrong = r.select(unknown=pl.col("t_kind").is_null().any(), other=(pl.col("t_kind") != "deduction").any(),
-                         early=(pl.col("t_date") > pl.col("date")).any()).row(0)
+        kinds = r["t_kind"]  # (Series operations: a query over the three costs more on a small corpus)
+        wrong = (kinds.null_count() > 0, bool((kinds != "deduction").any()), bool((r["t_date"] > r["date"]).any()))
         if any(wrong) or self.revoked is not None:  # some repair names no deduction it may repair
             self.reject(r.filter(pl.col("t_kind").is_null()), "QR607",
                         pl.format("repair of unknown deduction '{}'", pl.col("of")), cite("repairs"))
@@ -1834,9 +1834,15 @@ class _Run:
         return made
 
     def cap_rule(self, cap: Any, cols: dict) -> tuple[Any, set[str]]:
-        """第十八条's cap rule over the rewards' columns and ``granted``, and the columns it reads."""
+        """第十八条's cap rule over the rewards' columns and ``granted``, and the columns it reads
+        (compiled once a run for the same columns: the rewards step reads it twice)."""
+        hit = self.__dict__.get("_cap_rule")
+        if hit is not None and hit[0] is cap and hit[1] is cols:
+            return hit[2]
         got = self.b.expr(cap, "rewards.cap.counted", {**cols, ("granted",): self.pl.col("granted")})
-        return got, {n for e in (got if isinstance(got, tuple) else (got,)) for n in e.meta.root_names()}
+        out = got, {n for e in (got if isinstance(got, tuple) else (got,)) for n in e.meta.root_names()}
+        self._cap_rule = (cap, cols, out)
+        return out
 
     def capped(self, w: Any, cap: Any, cols: dict, who: str = "subject") -> Any:
         """第十八条: each reward's points under the cap, given what earlier rewards of ``who`` in the
@@ -1924,16 +1930,19 @@ class _Run:
         pl = self.pl
         if "_lines" in self.__dict__:
             return self._lines
-        if self.m.composition.producer.rule != "lowest_product" or not (self.S["kind"] == "product").any():
-            self._lines = pl.DataFrame(schema={"product": pl.Utf8, "producer": pl.Utf8, "product_pos": pl.Int64,
-                                               "producer_pos": pl.Int64, "li": pl.Int64})
-            return self._lines
-        ok = self.S.filter(pl.col("exc_code").is_null())
-        self._lines = ok.filter((pl.col("kind") == "product") & pl.col("producer").is_not_null()).select(
-            product=pl.col("id"), producer=pl.col("producer"), product_pos=pl.col("pos").cast(pl.Int64)).join(
-            ok.filter(pl.col("kind") == "operator").select(producer=pl.col("id"),
-                                                           producer_pos=pl.col("pos").cast(pl.Int64)),
-            on="producer").sort("producer", "product").with_columns(li=pl.int_range(pl.len(), dtype=pl.Int64))
+
+        def make() -> Any:
+            if self.m.composition.producer.rule != "lowest_product" or not (self.S["kind"] == "product").any():
+                return pl.DataFrame(schema={"product": pl.Utf8, "producer": pl.Utf8, "product_pos": pl.Int64,
+                                            "producer_pos": pl.Int64, "li": pl.Int64})
+            ok = self.S.filter(pl.col("exc_code").is_null())
+            return ok.filter((pl.col("kind") == "product") & pl.col("producer").is_not_null()).select(
+                product=pl.col("id"), producer=pl.col("producer"), product_pos=pl.col("pos").cast(pl.Int64)).join(
+                ok.filter(pl.col("kind") == "operator").select(producer=pl.col("id"),
+                                                               producer_pos=pl.col("pos").cast(pl.Int64)),
+                on="producer").sort("producer", "product").with_columns(li=pl.int_range(pl.len(), dtype=pl.Int64))
+        # from the subjects' checks alone: kept with them, once per tables, when they are (``run``)
+        self._lines = self.t.memo(("lines", self.b), make) if self.t.events.height <= _SPLIT_ROWS else make()
         return self._lines
 
     # -- scores, classes, adjustments, rows ----------------------------------------------------
@@ -2107,25 +2116,26 @@ class _Run:
         official, locks = self.official(acc, at, first, dates, score_days, start, names)
         if not c.params.get("new_subject_waits", True):  # a subject scored since the last adjustment: its live class
             official = np.where((official == o_code) & scored, live, official)
-        classes = pl.lit(pl.Series(names, dtype=pl.Utf8))
-        cols = {"scored": pl.Series(scored),
-                "score_int": pl.Series(acc.total[at, k_now] + start).set(pl.Series(~scored), None),
-                "__live": pl.Series(live), "__official": pl.Series(official),
-                "determined_by": self.lines()["product"].gather(pl.Series(acc.determined_by[at]).set(
-                    pl.Series(acc.determined_by[at] < 0), None)) if self.lines().height else pl.lit(None, dtype=pl.Utf8),
-                **{name: pl.Series(getattr(acc, name)[at], dtype=pl.Int64)
-                   for name in ("live_deductions", "entries_counted", "deductions")}}
-        # the output columns in one query (each with_columns is a query of its own); the classes by index
-        subj = subj.lazy().with_columns(**cols).with_columns(
-            *locks, live_class=classes.gather(pl.col("__live")), official_class=classes.gather(pl.col("__official")))
+        # the output columns as Series, without a query (planning one over every column cost more than
+        # its work on a small corpus); the classes by index
+        classes = pl.Series(names, dtype=pl.Utf8)
+        score_int = pl.Series("score_int", acc.total[at, k_now] + start).set(pl.Series(~scored), None)
+        official_class = classes.gather(pl.Series(official)).alias("official_class")
+        counts = {name: pl.Series(name, getattr(acc, name)[at], dtype=pl.Int64)
+                  for name in ("live_deductions", "entries_counted", "deductions")}
         flags = []
         for name, expr in c.flag_whens.items():
             got = b.expr(expr, "information_use.when", b._flag_columns())
             flags.append(pl.when(got[0] if isinstance(got, tuple) else got).then(pl.lit(name)))
-        subj = subj.with_columns(flags=pl.concat_str(flags, separator=";", ignore_nulls=True).fill_null("")
-                                 if flags else pl.lit(""))
+        flag_column = pl.DataFrame([official_class, subj["kind"], counts["live_deductions"], pl.Series("scored", scored),
+                                    score_int]).select(
+            flags=pl.concat_str(flags, separator=";", ignore_nulls=True).fill_null("")).to_series() if flags else \
+            pl.Series("flags", [""], dtype=pl.Utf8).new_from_index(0, at.size)
+        determined_by = self.lines()["product"].gather(pl.Series(acc.determined_by[at]).set(
+            pl.Series(acc.determined_by[at] < 0), None)) if self.lines().height else None
         scores = acc.total[at, k_now][scored] + start
-        rows = self.rows(subj, _distinct_ints(scores), names)
+        rows = self.rows(subj, scored, score_int, _distinct_ints(scores), classes.gather(pl.Series(live)), official,
+                         official_class, locks, determined_by, counts, flag_column, names)
         rej, n_counted, n_rejected = self.joined(tally)
         excluded = S[["id", "exc_reason", "exc_cite", "exc_code"]]
         excluded = excluded.head(0) if in_scope else excluded.filter(pl.col("exc_code").is_not_null())
@@ -2145,12 +2155,11 @@ class _Run:
         class at each half-year score date, in date order (:func:`qrules.columnar_accounts.official_classes`):
         (the official classes as indexes into ``names``, the lock's columns)."""
         pl, c, m = self.pl, self.c, self.m
-        none = pl.lit(None, dtype=pl.Utf8)
         o_code = names.index("O")
         if not dates:  # no adjustment yet: the official class is O for every subject, nothing locked
             return np.full(at.size, o_code, dtype=np.int64), [
-                none.alias("lock_class"), pl.lit(None, dtype=pl.Date).alias("lock_since"),
-                pl.lit(None, dtype=pl.Date).alias("lock_until")]
+                pl.Series("lock_class", [None], dtype=pl.Utf8).new_from_index(0, at.size),
+                *(pl.Series(name, [None], dtype=pl.Date).new_from_index(0, at.size) for name in ("lock_since", "lock_until"))]
         lock = m.adjustment.lock
         lock_class = lock.class_ if lock else None
         # no lock without a class to lock in and a length to hold it
@@ -2170,8 +2179,8 @@ class _Run:
         def day_column(values: np.ndarray, name: str) -> Any:
             return pl.Series(name, np.where(active, values, 0), dtype=pl.Int32).cast(pl.Date).set(
                 pl.Series(~active), None)
-        return official, [pl.when(pl.Series(active)).then(pl.lit(lock_class, dtype=pl.Utf8)).alias("lock_class"),
-                          day_column(since, "lock_since"), day_column(until, "lock_until")]
+        return official, [pl.Series("lock_class", [lock_class], dtype=pl.Utf8).new_from_index(0, at.size).set(
+            pl.Series(~active), None), day_column(since, "lock_since"), day_column(until, "lock_until")]
 
     def version_notes(self, adjustment_dates: list[dt.date]) -> list:
         """Brief §4a, as the engine says it: the as-of date, events (deductions, repairs, rewards)
@@ -2202,29 +2211,36 @@ class _Run:
                         dates.append((t, c.score_date(t)))
         return dates
 
-    def rows(self, subj: Any, scores: np.ndarray, names: list[str]) -> Any:
-        """The flat output columns of :func:`qrules.batch.output_row`, in the subjects' input order;
-        ``scores``: the distinct scores (scaled), each written once (a few dozen over a corpus);
-        ``names``: the classes that ``__official`` indexes."""
+    def rows(self, subj: Any, scored: np.ndarray, score_int: Any, scores: np.ndarray, live_class: Any,
+             official: np.ndarray, official_class: Any, locks: list, determined_by: Any, counts: dict, flags: Any,
+             names: list[str]) -> Any:
+        """The flat output columns of :func:`qrules.batch.output_row`, in the subjects' input order
+        (``subj``: id, kind, name), as one frame of Series (no query); ``scores``: the distinct scores
+        (scaled), each written once (a few dozen over a corpus); ``official``: each subject's official
+        class as an index into ``names``, whose measures it takes."""
         from .engine import class_measures
 
-        pl, b, c = self.pl, self.b, self.c
-        ms = [class_measures(c, k) for k in names]
-
-        def measure(values: list, dtype: Any) -> Any:  # each official class's measure, by its index
-            return pl.lit(pl.Series(values, dtype=dtype)).gather(pl.col("__official"))
-        v = pl.col("score_int")
+        pl, b = self.pl, self.b
+        at = pl.Series(official)
+        measures = b.__dict__.get(("_measures", tuple(names)))
+        if measures is None:  # each class's measures, by its index in ``names``: once per backend
+            ms = [class_measures(self.c, k) for k in names]
+            measures = b.__dict__.setdefault(("_measures", tuple(names)), [
+                pl.Series("supervision", [x.mode for x in ms], dtype=pl.Utf8),
+                pl.Series("notice", [x.notice for x in ms], dtype=pl.Utf8),
+                pl.Series("checks_per_year", [x.checks_per_year for x in ms], dtype=pl.Int64)])
         texts = [scaled_text(x, b.scale) for x in scores.tolist()]
-        score = pl.when(v.is_not_null()).then(v.replace_strict(pl.Series(scores, dtype=pl.Int64),
-                                                               pl.Series(texts, dtype=pl.Utf8), default=None))
-        # the subjects are in their input order (``pos``) from the start: no join, no sort
-        return subj.lazy().select(
-            pl.col("subject").alias("id"), "kind", "name", "scored", score.alias("score"), "live_class", "official_class",
-            "lock_class", pl.col("lock_since").cast(pl.Utf8), pl.col("lock_until").cast(pl.Utf8), "determined_by",
-            measure([x.mode for x in ms], pl.Utf8).alias("supervision"), measure([x.notice for x in ms], pl.Utf8).alias("notice"),
-            measure([x.checks_per_year for x in ms], pl.Int64).alias("checks_per_year"),
-            pl.col("entries_counted").fill_null(0).cast(pl.Int64), pl.col("deductions").fill_null(0).cast(pl.Int64),
-            "flags").collect(engine=MEMORY)
+        score = score_int.replace_strict(pl.Series(scores, dtype=pl.Int64), pl.Series(texts, dtype=pl.Utf8),
+                                         default=None, return_dtype=pl.Utf8).alias("score")
+        n = len(score_int)
+        lock_class, lock_since, lock_until = locks
+        return pl.DataFrame([
+            subj["subject"].alias("id"), subj["kind"], subj["name"], pl.Series("scored", scored), score,
+            live_class.alias("live_class"), official_class, lock_class, lock_since.cast(pl.Utf8), lock_until.cast(pl.Utf8),
+            determined_by.alias("determined_by") if determined_by is not None
+            else pl.Series("determined_by", [None], dtype=pl.Utf8).new_from_index(0, n),
+            *(m.gather(at) for m in measures),
+            counts["entries_counted"], counts["deductions"], flags.alias("flags")])
 
 
 def _dense_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
