@@ -864,6 +864,7 @@ class _Run:
         # the events of a kind on or before the as-of date with the columns read (narrow copies), and the
         # dates decisions are made on (brief §4a), collected together
         decided = ("deduction", "repair", "reward")
+        self.split = split  # (the events as the tables hold them: no correction amended one)
         if split:  # the events of each kind as the tables split them once: their own columns (no query), the
             # events after the as-of date left out of the kinds that have some
             def own(kind: str, cols: tuple) -> Any:
@@ -1809,7 +1810,7 @@ class _Run:
             w = w.select([c for c in w.columns if c in keep and c != "subject"], subject=pl.col("sid"))
         else:
             w = w.with_columns(subject=pl.col("sid"))
-        w = w.sort("s_pos", "date", "id")  # by subject: its position sorts faster
+        w = self.by_subject(w)
         w = w.with_columns(points=self.capped(w, cap, cols, who="s_pos"))
         out = w.select("subject", pos=pl.col("s_pos"), event=pl.col("id"), kind=pl.lit("reward"), date=pl.col("date"),
                        anchor=pl.col("date"), points=pl.col("points"), via_product=pl.lit(None, dtype=pl.Utf8),
@@ -1817,6 +1818,30 @@ class _Run:
         if self.lines().height == 0:  # no producer's line: nothing shares a cap
             return out, self.line_rewards(w, cap, cols, checks, deductions)
         return out, self.line_rewards(w.filter(pl.col("points") > 0), cap, cols, checks, deductions)
+
+    def by_subject(self, w: Any) -> Any:
+        """The rewards ``w`` sorted by subject (its row), date and id: the order the cap rounds read.
+        On tables split by kind, every reward's place in that order is worked out once per tables
+        and the rewards kept are picked in it (no sort a run); otherwise sorted here."""
+        pl, t = self.pl, self.t
+        if not (self.__dict__.get("split") and "erow" in w.columns and "subject_row" in t.events.columns):
+            return w.sort("s_pos", "date", "id")  # by subject: its position sorts faster
+
+        def make() -> tuple[np.ndarray, np.ndarray]:
+            r = t.kind("reward")
+            order = r.select("erow", "subject_row", "date", "id").sort("subject_row", "date", "id")["erow"].to_numpy()
+            row = np.full(t.events.height, -1, dtype=np.int64)  # each event's subject's row (-1: none found)
+            row[r["erow"].to_numpy()] = r["subject_row"].fill_null(-1).to_numpy()
+            return order, row
+        order, row = t.memo("rewards by subject", make)
+        erow = w["erow"].to_numpy()
+        at = np.full(len(row), -1, dtype=np.int64)
+        at[erow] = np.arange(len(erow), dtype=np.int64)
+        picked = at[order]
+        picked = picked[picked >= 0]
+        if len(picked) != len(erow) or not np.array_equal(row[erow], w["s_pos"].to_numpy()):
+            return w.sort("s_pos", "date", "id")  # a reward in two rows, or a subject found otherwise
+        return w[picked]
 
     def reward_rules(self) -> Any:
         """The ruleset's reward rules as a table (made once per backend: it reads the ruleset only)."""
