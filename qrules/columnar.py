@@ -317,7 +317,7 @@ class ColumnarBackend:
                            "producer's product lines (第十条)")
         pl = self.pl
         if "_split" in t.__dict__:  # the events already split by kind: the rewards' own table
-            rules = t.kind("reward")["rule"].unique().to_list()
+            rules = t.memo("reward rules named", lambda: t.kind("reward")["rule"].unique().to_list())
         else:
             rules = t.events.lazy().filter(pl.col("kind") == "reward").select(pl.col("rule").unique()).collect(
                 engine=MEMORY)["rule"].to_list()
@@ -1805,27 +1805,31 @@ class _Run:
             w = w.filter(pl.col("__ok"))
         self.count(w)
         cap = self.c.exprs["rewards.cap.counted"]
-        if self.lines().height == 0:  # no line to cap again: only what the cap and the entries read is sorted
-            keep = self.cap_rule(cap, cols)[1] | {"s_pos", "id", "date", "rule_points", "erow"}
-            w = w.select([c for c in w.columns if c in keep and c != "subject"], subject=pl.col("sid"))
-        else:
-            w = w.with_columns(subject=pl.col("sid"))
-        w = self.by_subject(w)
+        if self.lines().height == 0:  # no line to cap again: only what the cap and the entries read is put in order
+            keep = self.cap_rule(cap, cols)[1] | {"s_pos", "date", "rule_points"}
+            w = w[[c for c in w.columns if c in keep]][self.by_subject(w)]
+            w = w.with_columns(points=self.capped(w, cap, cols, who="s_pos"))
+            # the entry's columns the accounts read (``run``: whose and which event only a line reads)
+            return w.select(pos=pl.col("s_pos"), kind=pl.lit("reward"), date=pl.col("date"), anchor=pl.col("date"),
+                            points=pl.col("points")), self.line_rewards(w, cap, cols, checks, deductions)
+        w = w.with_columns(subject=pl.col("sid"))
+        w = w[self.by_subject(w)]
         w = w.with_columns(points=self.capped(w, cap, cols, who="s_pos"))
         out = w.select("subject", pos=pl.col("s_pos"), event=pl.col("id"), kind=pl.lit("reward"), date=pl.col("date"),
                        anchor=pl.col("date"), points=pl.col("points"), via_product=pl.lit(None, dtype=pl.Utf8),
                        of_event=pl.lit(None, dtype=pl.Utf8), of_subject=pl.lit(None, dtype=pl.Utf8))
-        if self.lines().height == 0:  # no producer's line: nothing shares a cap
-            return out, self.line_rewards(w, cap, cols, checks, deductions)
         return out, self.line_rewards(w.filter(pl.col("points") > 0), cap, cols, checks, deductions)
 
-    def by_subject(self, w: Any) -> Any:
-        """The rewards ``w`` sorted by subject (its row), date and id: the order the cap rounds read.
-        On tables split by kind, every reward's place in that order is worked out once per tables
-        and the rewards kept are picked in it (no sort a run); otherwise sorted here."""
+    def by_subject(self, w: Any) -> np.ndarray:
+        """The rows of the rewards ``w`` in order of subject (its row), date and id: the order the cap
+        rounds read. On tables split by kind, every reward's place in that order is worked out once
+        per tables and the rewards kept are picked in it (no sort a run); otherwise sorted here."""
         pl, t = self.pl, self.t
+
+        def sort() -> np.ndarray:  # by subject: its position sorts faster than its id
+            return w.select(pl.arg_sort_by("s_pos", "date", "id")).to_series().to_numpy()
         if not (self.__dict__.get("split") and "erow" in w.columns and "subject_row" in t.events.columns):
-            return w.sort("s_pos", "date", "id")  # by subject: its position sorts faster
+            return sort()
 
         def make() -> tuple[np.ndarray, np.ndarray]:
             r = t.kind("reward")
@@ -1840,8 +1844,8 @@ class _Run:
         picked = at[order]
         picked = picked[picked >= 0]
         if len(picked) != len(erow) or not np.array_equal(row[erow], w["s_pos"].to_numpy()):
-            return w.sort("s_pos", "date", "id")  # a reward in two rows, or a subject found otherwise
-        return w[picked]
+            return sort()  # a reward in two rows, or a subject found otherwise
+        return picked
 
     def reward_rules(self) -> Any:
         """The ruleset's reward rules as a table (made once per backend: it reads the ruleset only)."""
@@ -1888,7 +1892,10 @@ class _Run:
         else:
             code = pl.DataFrame(narrow).select(pl.struct(pl.all()).rank("dense")).to_series().to_numpy().astype(np.int64)
         # each code's first row, and its values there as the memo's key holds them
-        codes, first = np.unique(code, return_index=True)
+        codes = _distinct_ints(code)  # (marked in a table, and the first rows by ``minimum.at``: no sort)
+        first = np.full(int(codes[-1]) + 1 if codes.size else 0, code.size, dtype=np.int64)
+        np.minimum.at(first, code, np.arange(code.size, dtype=np.int64))
+        first = first[codes]
         row_of = dict(zip(codes.tolist(), first.tolist()))
         values = dict(zip(codes.tolist(), zip(*[[_hashable(v) for v in s.gather(first).to_list()] for s in narrow])
                           if narrow else [()] * len(codes)))
@@ -1904,7 +1911,7 @@ class _Run:
                 pairs = np.unique(np.stack([code[rows], g], axis=1), axis=0, return_inverse=True)
                 keys, back = pairs[0], pairs[1]
             else:  # (code, granted) as one integer
-                one, back = np.unique(code[rows] * span + (g - low), return_inverse=True)
+                one, back = _dense_codes(code[rows] * span + (g - low))  # (a table, not a sort: few values)
                 keys = np.stack([one // span, one % span + low], axis=1)
             pairs = keys.tolist()
             full = [(names, values[c], gr) for c, gr in pairs]
@@ -2158,8 +2165,8 @@ class _Run:
             pl.Series("flags", [""], dtype=pl.Utf8).new_from_index(0, at.size)
         determined_by = self.lines()["product"].gather(pl.Series(acc.determined_by[at]).set(
             pl.Series(acc.determined_by[at] < 0), None)) if self.lines().height else None
-        scores = acc.total[at, k_now][scored] + start
-        rows = self.rows(subj, scored, score_int, _distinct_ints(scores), classes.gather(pl.Series(live)), official,
+        totals = acc.total[at, k_now] + start
+        rows = self.rows(subj, scored, totals, _distinct_ints(totals[scored]), classes.gather(pl.Series(live)), official,
                          official_class, locks, determined_by, counts, flag_column, names)
         rej, n_counted, n_rejected = self.joined(tally)
         excluded = S[["id", "exc_reason", "exc_cite", "exc_code"]]
@@ -2236,12 +2243,13 @@ class _Run:
                         dates.append((t, c.score_date(t)))
         return dates
 
-    def rows(self, subj: Any, scored: np.ndarray, score_int: Any, scores: np.ndarray, live_class: Any,
+    def rows(self, subj: Any, scored: np.ndarray, totals: np.ndarray, scores: np.ndarray, live_class: Any,
              official: np.ndarray, official_class: Any, locks: list, determined_by: Any, counts: dict, flags: Any,
              names: list[str]) -> Any:
         """The flat output columns of :func:`qrules.batch.output_row`, in the subjects' input order
-        (``subj``: id, kind, name), as one frame of Series (no query); ``scores``: the distinct scores
-        (scaled), each written once (a few dozen over a corpus); ``official``: each subject's official
+        (``subj``: id, kind, name), as one frame of Series (no query); ``totals``: each subject's score
+        (scaled; ``scored`` says whose counts); ``scores``: the distinct scores of those scored, each
+        written once (a few dozen over a corpus) and picked by its index; ``official``: each subject's official
         class as an index into ``names``, whose measures it takes."""
         from .engine import class_measures
 
@@ -2254,10 +2262,10 @@ class _Run:
                 pl.Series("supervision", [x.mode for x in ms], dtype=pl.Utf8),
                 pl.Series("notice", [x.notice for x in ms], dtype=pl.Utf8),
                 pl.Series("checks_per_year", [x.checks_per_year for x in ms], dtype=pl.Int64)])
-        texts = [scaled_text(x, b.scale) for x in scores.tolist()]
-        score = score_int.replace_strict(pl.Series(scores, dtype=pl.Int64), pl.Series(texts, dtype=pl.Utf8),
-                                         default=None, return_dtype=pl.Utf8).alias("score")
-        n = len(score_int)
+        texts = pl.Series("score", [scaled_text(x, b.scale) for x in scores.tolist()] or [None], dtype=pl.Utf8)
+        index = np.minimum(np.searchsorted(scores, totals), max(scores.size - 1, 0))
+        score = texts.gather(pl.Series(index).set(pl.Series(~scored), None))
+        n = len(totals)
         lock_class, lock_since, lock_until = locks
         return pl.DataFrame([
             subj["subject"].alias("id"), subj["kind"], subj["name"], pl.Series("scored", scored), score,
