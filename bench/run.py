@@ -207,9 +207,10 @@ def bench_simplified(n: int, repeat: int) -> None:
     rate_loop, rate_engine, rate_batch = n / t_loop, n / t_engine, n / t_batch
     row("a", f"hand-written Python loop ({n:,} subjects, {n_events:,} events)", f"{rate_loop:,.0f} subjects/s")
     row("a", "qrules engine, 1 process", f"{rate_engine:,.0f} subjects/s ({rate_engine / rate_loop:.3f}× the loop)")
-    ratio = rate_batch / rate_loop
-    row("a", "qrules batch, 2 workers", f"{rate_batch:,.0f} subjects/s", "≥ 2× the loop",
-        f"{ratio:.3f}× — {'met' if ratio >= 2 else 'NOT met'}")
+    # the per-subject engine in worker processes, for comparison: the target is the columnar backend's
+    # (below), the backend ``qrules batch`` uses on columnar input
+    row("a", "qrules engine in 2 worker processes (evaluate_batch)", f"{rate_batch:,.0f} subjects/s "
+        f"({rate_batch / rate_loop:.3f}× the loop)")
     if t_columnar is not None:
         ratio_c = (n / t_columnar) / rate_loop
         row("a", "qrules columnar backend (from tables), 1 process", f"{n / t_columnar:,.0f} subjects/s",
