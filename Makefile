@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install clean bench docs lock fuzz
+.PHONY: demo test install clean bench docs lock fuzz bytecode
 
 $(BIN)/python:
 	@command -v $(PY) >/dev/null 2>&1 || { echo "need $(PY) (set PY=python3 to use another)"; exit 1; }
@@ -15,7 +15,14 @@ $(BIN)/python:
 $(STAMP): $(BIN)/python pyproject.toml constraints.txt
 	PIP_CONSTRAINT=constraints.txt $(BIN)/python -m pip install -q pip
 	PIP_CONSTRAINT=constraints.txt $(BIN)/python -m pip install -q -e '.[dev]'
+	$(MAKE) --no-print-directory bytecode
 	touch $(STAMP)
+
+# The package's bytecode, written once: where PYTHONDONTWRITEBYTECODE is set (as on our CI
+# machines) Python still reads it but never writes it, and every command would compile qrules'
+# modules from source again (measured: `qrules check` 1.3-1.9 s -> 0.5-0.65 s on a loaded machine).
+bytecode:
+	$(BIN)/python -m compileall -q qrules
 
 # Re-resolve the newest versions pyproject.toml allows in a scratch venv and write them to
 # constraints.txt; review the diff, then run `make test` before committing it.
@@ -52,7 +59,7 @@ fuzz: $(STAMP)
 	QRULES_FUZZ_EXAMPLES=20000 $(BIN)/python -m pytest tests/test_fuzz.py -q
 	$(BIN)/python tests/test_bad_inputs.py "$$(mktemp -d)" --times
 
-bench: $(STAMP)
+bench: $(STAMP) bytecode
 	$(BIN)/python bench/run.py
 
 clean:
