@@ -101,7 +101,7 @@ class Diagnostic:
     hint: str | None = None
 
     def to_dict(self) -> dict:
-        from .messages import title_zh
+        from .messages import hint_zh, title_zh
 
         out: dict = {"code": self.code, "severity": self.severity, "message": self.message}
         if title_zh(self.code):
@@ -112,8 +112,9 @@ class Diagnostic:
                 out.update(line=self.span.line, col=self.span.col)
             if self.span.path:
                 out["path"] = self.span.path
-        if self.hint:
-            out["hint"] = self.hint
+        hint = self.hint or hint_zh(self.code)
+        if hint:
+            out["hint"] = hint
         return out
 
 
@@ -273,12 +274,30 @@ def chinese_first(diag: Diagnostic) -> str:
     return f"{title}：{diag.message}"
 
 
+def _csv_cell(line: str, index: int) -> tuple[int, int]:
+    """(character column, width) of the ``index``-th cell (1-based) of a CSV line, quotes respected."""
+    starts, quoted = [0], False
+    for i, ch in enumerate(line):
+        if ch == '"':
+            quoted = not quoted
+        elif ch == "," and not quoted:
+            starts.append(i + 1)
+    if index > len(starts):
+        return 1, 1
+    start = starts[index - 1]
+    end = starts[index] - 1 if index < len(starts) else len(line)
+    return start + 1, max(end - start, 1)
+
+
 def render(diag: Diagnostic, *, source: bool = True) -> str:
     """Render a diagnostic as ``file:line:col: severity[CODE]: 中文标题：message`` plus a caret line
     (control characters in the message or the quoted line are shown escaped)."""
+    from .messages import hint_zh
+
     where = f"{printable(str(diag.span))}: " if diag.span else ""
     head = f"{where}{diag.severity}[{diag.code}]: {printable(chinese_first(diag))}"
-    hint = printable(diag.hint) if diag.hint else None
+    hint = diag.hint or hint_zh(diag.code)  # every message says what to do
+    hint = printable(hint) if hint else None
     if not (source and diag.span):
         return head + (f"\n    = {hint}" if hint else "")
     lines = source_lines(diag.span.file)
@@ -292,6 +311,8 @@ def render(diag: Diagnostic, *, source: bool = True) -> str:
     width = 1
     if diag.span.end_line == diag.span.line and diag.span.end_col and diag.span.end_col > col:
         width = diag.span.end_col - col
+    if diag.span.file.lower().endswith(".csv"):  # a CSV span's column is the cell's index, not a character
+        col, width = _csv_cell(text, col)
     pad = _display_width(printable(text[: col - 1]))
     caret_width = max(_display_width(printable(text[col - 1: col - 1 + width])), 1)
     caret = " " * pad + "^" * caret_width

@@ -346,6 +346,11 @@ def _load_raw(source: str, diags: Diagnostics, seen: list[str], roots: list[Path
     data = doc.data
     _quoted_keys(data, doc, (), diags)
     parent_name = data.get("extends")
+    if parent_name is None and "extends" in data:
+        diags.add("QR303", "'extends' names no parent ruleset（extends 后没有写上级规则集）", doc.span(("extends",)),
+                  hint="write the parent's name, e.g. 'extends: guangdong-2021', or delete the line"
+                       "（写上级规则集名称，或删除这一行）")
+        return None
     if parent_name is None:
         if views is not None:
             views[source] = data

@@ -129,6 +129,94 @@ ZH_TITLES: dict[str, str] = {
 }
 
 
+#: Code -> what to do, for a diagnostic that carries no hint of its own: every message says what
+#: is wrong (its text) and what to do (this), in Chinese first (tests/test_messages.py).
+ZH_HINTS: dict[str, str] = {
+    "QR001": "检查路径是否正确、文件是否为 UTF-8 文本（check the path; save the file as UTF-8）",
+    "QR002": "按提示修改这一行的缩进、冒号或引号（fix the indentation, colon or quotes on this line）",
+    "QR003": "把锚点（&name）和别名（*name）换成完整的取值（write the value out in full）",
+    "QR004": "同一层级的键只保留一个（keep one of the two keys）",
+    "QR005": "减少嵌套层数，或把大的历史数据改为 JSON Lines（flatten it, or use JSON Lines for large histories）",
+    "QR006": "核对日期和数字的写法（check the date exists and the number is written plainly）",
+    "QR007": "请写到已存在且有写权限的文件夹中（name a file in a folder that exists and you may write to）",
+    "QR101": "检查运算符、括号和引号是否完整（check the operators, brackets and quotes）",
+    "QR102": "日期写作 YYYY-MM-DD，且须真实存在（write dates as YYYY-MM-DD, e.g. 2023-03-01）",
+    "QR103": "把表达式拆成几个参数或规则（split the expression into parameters or rules）",
+    "QR104": "减少括号嵌套（use fewer nested brackets）",
+    "QR105": "数字不超过 28 位（write the number with fewer digits）",
+    "QR106": "期限单位用 days、workdays、weeks、months 或 years（use days, workdays, weeks, months or years）",
+    "QR107": "期限数量写整数，如 36 months（write a whole number, e.g. 36 months）",
+    "QR108": "期限不超过 200 年（use a shorter period）",
+    "QR201": "检查名称拼写；可用的名称见 docs/language.md（check the spelling; names are listed in docs/language.md）",
+    "QR202": "检查字段名拼写（check the field name）",
+    "QR203": "两边应为同一类型，如分数与数字比较、日期与日期比较（compare like with like）",
+    "QR204": "可用的函数见 docs/language.md（the functions are listed in docs/language.md）",
+    "QR205": "按函数说明给出参数个数（give the number of arguments the function takes）",
+    "QR206": "在规则集中配置工作日历，或改用自然日（configure the calendar, or use days）",
+    "QR207": "月与日不能直接相加或比较：统一单位（use one unit）",
+    "QR208": "修改常量部分，使其能计算（如不要除以零）（fix the constant part, e.g. no division by zero）",
+    "QR209": "x for x in xs 只能放在 count、sum、min、max、any、all 中（use it inside an aggregate）",
+    "QR301": "按规则集格式补充或改正此项，格式见 docs/guide/writing-rules.md（see the ruleset format）",
+    "QR302": "新增键写作 '+键'，或检查键名拼写（write '+key' to add a key, or check its spelling）",
+    "QR303": "extends 写上级规则集的名称或路径（name the parent ruleset or its path）",
+    "QR304": "去掉循环继承中的一个 extends（remove one 'extends' of the cycle）",
+    "QR305": "上级已有的键直接写键名覆盖；上级没有的键不能用 '-' 删除（override it by name; only remove what exists）",
+    "QR306": "检查键名拼写，或删除这一键（check the spelling, or remove the key）",
+    "QR307": "规则集是以 ruleset: 等键开头的 YAML 映射（a ruleset is a YAML mapping with 'ruleset:' and its keys）",
+    "QR308": "把 '+' 或 '-' 写在引号内（put the sign inside the quotes）",
+    "QR309": "把上级规则集放入规则集目录，或加 --allow-path 目录（move it into the folder, or add --allow-path DIR）",
+    "QR401": "调整各类别的界限，使每个分数恰好属于一个类别（make every score fall in exactly one class）",
+    "QR402": "为此规则写上条款引用 cite（add the article citation）",
+    "QR403": "检查所引用的事项、类别或参数的编号（check the id of the item, class or parameter）",
+    "QR404": "in_force.from 应不晚于 until（from must not be after until）",
+    "QR405": "按参数的类型写取值（write the value in the parameter's type）",
+    "QR406": "省局正式记分表发布后替换暂定分值（replace the provisional values with the official table）",
+    "QR407": "把类别界限写成 score 与数字的比较（write the thresholds as comparisons of score with numbers）",
+    "QR501": "按历史数据格式改正此项，格式见 docs/history.md（fix the field; the format is in docs/history.md）",
+    "QR502": "核对营业执照上的 18 位统一社会信用代码（check the 18-character code on the business licence）",
+    "QR503": "商品的尼斯分类为 1–34 类的整数（use a goods class, a whole number from 1 to 34）",
+    "QR504": "每条记录使用不同的编号（give each record its own id）",
+    "QR505": "producer 写历史数据中生产者的编号，并在其 roles 中列出 producer（name an operator with the producer role）",
+    "QR506": "kind 的取值见 docs/history.md（see docs/history.md for the kinds）",
+    "QR507": "按 docs/history.md 的格式改正文件（fix the file to the format of docs/history.md）",
+    "QR508": "合并这两条记录，事件中使用保留的编号（merge the records and use the one kept）",
+    "QR509": "检查所引用编号的拼写，或补充被引用的记录（check the id, or add the record it names）",
+    "QR510": "引用正确类型的对象或事件（refer to a record of the right kind）",
+    "QR511": "核对统一社会信用代码的第一位（check the first character of the code）",
+    "QR512": "更正日期应不早于被更正事件的日期（date the correction on or after the event）",
+    "QR513": "录入日期应不早于事件日期（recorded is on or after the event's date）",
+    "QR520": "评价日期应在 1900-01-01 至 2199-12-31 之间（give a date from 1900 to 2199）",
+    "QR615": "--as-known-at 应不晚于 --as-of（give an as-known-at date on or before the as-of date）",
+    "QR690": "检查此处表达式在这些取值下能否计算（check the expression for the values it met）",
+    "QR701": "按工作日历格式改正这一年的条目（fix the year's entry of the calendar）",
+    "QR702": "补充该年份的工作日历，或改用其他日期（add the year to the calendar）",
+    "QR711": "检查期限的事件类型（check the deadline's event kinds）",
+    "QR712": "期限单位用 days 或 workdays（use days or workdays）",
+    "QR801": "测试用例文件应有 ruleset: 和 cases: 列表，见 docs/casetest.md（see docs/casetest.md）",
+    "QR802": "按测试用例格式改正此项，见 docs/casetest.md（fix it to the case format, docs/casetest.md）",
+    "QR803": "检查规则集路径（相对于用例文件）并先用 qrules check 检查它（check the path, then qrules check it）",
+    "QR804": "检查参数名称和取值（check the parameter's name and value）",
+    "QR805": "预期结果只引用用例历史中的对象和事件（expect only subjects and events of the case's history）",
+    "QR806": "检查用例的历史数据或其文件路径（check the case's history or its path）",
+    "QR901": "给每个规则集不同的 ruleset 名称（give each ruleset its own name）",
+    "QR902": "调整版本的 in_force，使有效期不重叠（make the versions' periods not overlap）",
+    "QR903": "调整版本的 in_force，使有效期首尾相接（make the periods meet）",
+    "QR904": "调整子规则集的有效期，或补充上级版本（adjust the period, or add the parent's version）",
+    "QR905": "extends 指向另一个系列（extend another family）",
+    "QR906": "给出规则集文件路径，或规则集目录中的版本、系列名称（name a file, or a version or family of the folder）",
+    "QR907": "补充该日期生效的版本，或去掉 --require-in-force（add a version in force, or drop --require-in-force）",
+    "QR908": "把后继版本加入规则集目录；在此之前仍按最后一个版本评价（add the successor version to the folder）",
+    "QR909": "给出含规则集文件（*.yaml）的文件夹（name a folder that holds ruleset files）",
+    "QR956": "给出历史数据中记分对象的编号（give the id of a subject in the history）",
+    "QR961": "先改正历史数据中该对象的记录（correct the subject's record in the history）",
+}
+
+
+def hint_zh(code: str) -> str | None:
+    """What to do about a diagnostic of this code when it carries no hint of its own."""
+    return ZH_HINTS.get(code)
+
+
 def title_zh(code: str) -> str | None:
     """The Chinese title of a diagnostic code, shown first in every message."""
     return ZH_TITLES.get(code)
@@ -260,6 +348,28 @@ _YAML: list[tuple[str, str, str]] = [
     ("while scanning a simple key", "缺少冒号 ':'", "每个键后面写半角冒号和空格"),
     ("did not find expected node content", "这里缺少取值", "检查括号、引号是否成对，列表或映射的最后一项后是否多了逗号"),
 ]
+
+
+#: A json-module problem (start of its text) -> Chinese explanation and what to do.
+_JSON: list[tuple[str, str, str]] = [
+    ("Expecting value", "这里缺少取值（或多了一个逗号）", "检查这里的逗号、引号和括号"),
+    ("Expecting ',' delimiter", "缺少逗号 ','", "在两项之间加逗号，并检查括号是否成对"),
+    ("Expecting ':' delimiter", "缺少冒号 ':'", "键和值之间写冒号，如 \"id\": \"e1\""),
+    ("Expecting property name enclosed in double quotes", "键名应使用双引号（或最后一项后多了逗号）",
+     "写成 \"键\": 值，并删除最后一项后的逗号"),
+    ("Unterminated string", "引号没有闭合", "在字符串末尾补上双引号"),
+    ("Invalid control character", "字符串中有控制字符（如换行、Tab）", "换行写成 \\n，Tab 写成 \\t"),
+    ("Invalid \\escape", "无效的转义符 '\\'", "反斜杠写成 \\\\"),
+    ("Extra data", "数据结束后还有多余的内容", "一个 JSON 文件只写一个 {...}；一行一条记录请用 JSON Lines（.jsonl）"),
+]
+
+
+def json_message(problem: str) -> tuple[str, str]:
+    """A json-module problem as (Chinese message with the English gist, what to do)."""
+    for needle, zh, hint in _JSON:
+        if problem.startswith(needle):
+            return f"{zh}（JSON: {problem}）", hint
+    return f"JSON 格式错误（JSON: {problem}）", "检查这一行的逗号、引号和括号"
 
 
 def yaml_message(problem: str, context: str | None = None, char: str = "") -> tuple[str, str]:

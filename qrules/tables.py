@@ -190,7 +190,9 @@ def csv_rows(file: Path, allowed: list[str], what: str) -> Iterator[tuple[int, l
         except csv.Error as exc:
             raise _table_error(str(file), f"'{file}' is not a CSV table: {exc}") from None
         if not header:
-            return
+            raise _table_error(str(file), f"the {what} table is empty: not even a header row"
+                               "（表格文件为空，连表头也没有）", "export the table again with its header row "
+                               "(id,kind,...)（重新导出，第一行为列名）")
         check_header(str(file), header, allowed, what)
         n = len(header)
         line = 1

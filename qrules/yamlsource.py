@@ -81,6 +81,10 @@ class _Composer(yaml.SafeLoader):
 
 _INT = re.compile(r"^[-+]?[0-9_]+$")
 
+#: The tags plain data has (what the core schema resolves untagged values to); any other tag is refused.
+_PLAIN_TAGS = frozenset(f"tag:yaml.org,2002:{t}" for t in
+                        ("str", "int", "float", "bool", "null", "timestamp", "seq", "map", "merge", "value"))
+
 
 def _scalar_map(file: str, node: yaml.ScalarNode, lines: list[str]) -> SourceMap:
     line, col = node.start_mark.line + 1, node.start_mark.column + 1
@@ -129,6 +133,10 @@ class _Builder:
                                          "value is used again through an alias (*name)", _span(self.file, node),
                                          hint="write the value out in full instead of referring to an anchor"))
         self.seen.add(id(node))
+        if node.tag not in _PLAIN_TAGS:
+            self.diags.add("QR002", f"不允许使用 YAML 标签 '{node.tag.replace('tag:yaml.org,2002:', '!!')}'"
+                           f"（YAML tags are not allowed）", _span(self.file, node),
+                           hint="删除标签，或给这个值加上引号（remove the tag, or quote the value）")
         if depth > MAX_DEPTH or self.count > MAX_NODES:
             raise QrulesError(Diagnostic("QR005", f"the document is nested deeper than {MAX_DEPTH} levels "
                                          f"or has more than {MAX_NODES} values; split it or use JSON Lines",

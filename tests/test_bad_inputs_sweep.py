@@ -153,3 +153,94 @@ def test_a_date_that_does_not_exist_is_one_message_in_a_case_file(tmp_path, caps
     assert main(["test", str(case)]) == 1
     err = "".join(capsys.readouterr())
     assert err.count("error[QR006]") == 2 and "QR802" not in err and "QR501" not in err
+
+
+# -- every message says what to do ------------------------------------------------------------------
+
+def test_every_diagnostic_code_says_what_to_do_in_chinese():
+    """Engine decisions (QR6xx: a rejected event with its reason and article) and the HTTP layer
+    (QR951-QR961) aside, every code has a hint for the diagnostics that carry none of their own."""
+    import re
+
+    from qrules.messages import hint_zh
+    from test_messages import all_codes
+
+    missing = sorted(c for c in all_codes() if not re.match(r"QR(6(?!15|90)|9[56])", c)
+                     and not re.search(f"[{CJK}]", hint_zh(c) or ""))
+    assert not missing, f"add what to do for {missing} to qrules/messages.py ZH_HINTS"
+
+
+def test_a_diagnostic_without_a_hint_of_its_own_shows_its_codes_hint(one_bad_record, capsys):
+    from qrules.errors import Diagnostic, Span, render
+
+    text = render(Diagnostic("QR502", "op3: wrong check character", Span("<x>", 3, 1)))
+    assert "= 核对营业执照上的 18 位统一社会信用代码" in text
+    assert Diagnostic("QR502", "x", hint="own").to_dict()["hint"] == "own"
+    assert main(["evaluate", str(GUANGDONG), str(one_bad_record), "--format", "json"]) == 1
+    (diag,) = json.loads(capsys.readouterr().out)["input_diagnostics"]
+    assert diag["code"] == "QR501" and "docs/history.md" in diag["hint"]
+
+
+# -- history messages: grammar, booleans, the CSV caret -------------------------------------------------
+
+def test_record_messages_say_an_operator_and_true(tmp_path, capsys):
+    path = tmp_path / "h.json"
+    events = [{"id": "s1", "kind": "spot_check", "subject": "op1", "date": "2023-03-01", "result": "fail"},
+              {"id": True, "kind": "filing", "subject": "op1", "date": "2023-03-01"},
+              {"id": "f2", "kind": "filing", "subject": None, "date": "2023-03-01"}]
+    path.write_text(json.dumps({"subjects": [operator("op1", 1), product("p1", "op1")], "events": events}),
+                    encoding="utf-8")
+    assert main(["evaluate", str(GUANGDONG), str(path)]) == 1
+    err = capsys.readouterr().err
+    assert "'op1' is an operator" in err and "not true" in err and "not null" in err and "NoneType" not in err
+
+
+def test_the_caret_of_a_csv_problem_is_under_its_cell(tmp_path, capsys):
+    (tmp_path / "subjects.csv").write_text(f"id,kind,uscc,roles\nop1,operator,{operator('op1', 1)['uscc']},producer\n",
+                                           encoding="utf-8")
+    (tmp_path / "events.csv").write_text("id,kind,date,subject\nfiling-1,Filing,2023-03-01,op1\n", encoding="utf-8")
+    assert main(["batch", str(GUANGDONG), str(tmp_path), "-j", "1"]) == 1
+    lines = capsys.readouterr().err.splitlines()
+    at = next(i for i, line in enumerate(lines) if "error[QR506]" in line)
+    assert lines[at].startswith(f"{tmp_path / 'events.csv'}:2:2:")  # the column stays the cell's index
+    source, caret = lines[at + 1], lines[at + 2]
+    assert caret.index("^") == source.index("Filing") and caret.count("^") == len("Filing")
+
+
+# -- files: tags, an empty extends, NaN, empty files ------------------------------------------------------
+
+def test_a_yaml_tag_is_refused_at_its_place(tmp_path, capsys):
+    kid = tmp_path / "kid.yaml"
+    kid.write_text(f"qrules: 1\nruleset: kid\nextends: {GUANGDONG.as_posix()}\nversion: '1'\n"
+                   "title: !!python/object:os.system x\n", encoding="utf-8")
+    assert main(["check", str(kid)]) == 1
+    assert f"{kid}:5:8: error[QR002]: 不允许使用 YAML 标签 '!!python/object:os.system'" in capsys.readouterr().err
+
+
+def test_an_empty_extends_is_one_message_at_its_line(tmp_path, capsys):
+    kid = tmp_path / "kid.yaml"
+    kid.write_text("qrules: 1\nruleset: kid\nextends:\nversion: '1'\n", encoding="utf-8")
+    assert main(["check", str(kid)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("error[") == 1 and f"{kid}:3:9: error[QR303]" in err and "names no parent" in err
+
+
+def test_nan_in_json_is_located_and_json_problems_are_in_chinese(tmp_path, capsys):
+    path = tmp_path / "h.json"
+    path.write_text('{"subjects": [],\n "events": [{"id": "f1", "concealed": NaN}]}\n', encoding="utf-8")
+    assert main(["evaluate", str(GUANGDONG), str(path)]) == 1
+    assert f"{path}:2:39: error[QR507]: 数字应为有限的数" in capsys.readouterr().err
+    path.write_text('{"subjects": []\n "events": []}\n', encoding="utf-8")
+    assert main(["evaluate", str(GUANGDONG), str(path)]) == 1
+    assert f"{path}:2:2: error[QR507]: 缺少逗号 ','" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name, text", [("h.json", ""), ("h.json", "null\n"), ("h.jsonl", "\n\n"), ("h.yaml", "# none\n"),
+                                        ("events.csv", "")])
+def test_an_empty_history_file_is_an_error(name, text, tmp_path, capsys):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    command = "batch" if name.endswith(".csv") else "evaluate"
+    assert main([command, str(GUANGDONG), str(path)]) == 1
+    err = capsys.readouterr().err
+    assert f"{path}:1:1: error[QR507]" in err and ("为空" in err) and "Traceback" not in err

@@ -107,8 +107,8 @@ def _csv(file: Path, allowed: list[str], what: str) -> RawTable:
     if "\r" in first.rstrip("\r") or '"' in first or "\x00" in first:
         return _csv_python(file, allowed, what)
     header = [h.strip() for h in next(csv.reader([first.rstrip("\r")]), [])]
-    if not header:
-        return RawTable(str(file), what, [], pl.DataFrame())
+    if not header:  # an empty file: csv_rows says so, in its words
+        return _csv_python(file, allowed, what)
     check_header(str(file), header, allowed, what)
     body = data[end + 1:] if end >= 0 else b""
     # Python's csv module is the reference: only a file where every line is one plain row is read here.

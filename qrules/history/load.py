@@ -20,7 +20,7 @@ from typing import Any, Callable, Iterable, Iterator, Literal
 
 from pydantic import BaseModel, ValidationError
 
-from ..messages import pydantic_message
+from ..messages import json_message, pydantic_message
 from ..errors import Diagnostic, Diagnostics, QrulesError, Span, did_you_mean, register_source
 from .models import EVENT_KINDS, EVENT_MODELS, MAX_JSON_BYTES, MAX_JSONL_LINE, PROCEDURE_KINDS, SUBJECT_KINDS, SUBJECT_MODELS, USCC_AUTHORITIES, Correction, Deduction, Filing, History, OperatorSubject, ProcedureEvent, ProductSubject, Repair, Reward, SpotCheck
 from ..yamlsource import Document, Pos, load_text as _yaml_load_text, not_utf8, not_utf8_file, read_text as _read_text
@@ -334,7 +334,7 @@ class RecordLoader:
 
     def wrong_subject(self, eid: str, kind: str, want: str, value: str, found: str, where: Span | None) -> str:
         self._report("QR510", f"{eid}: a {kind} is about a{'n' if want[0] in 'aeiou' else ''} "
-                     f"{want}, but '{value}' is a {found}", where)
+                     f"{want}, but '{value}' is a{'n' if found[:1] in 'aeiou' else ''} {found}", where)
         return "QR510"
 
     def self_reference(self, eid: str, where: Span | None) -> str:
@@ -564,10 +564,15 @@ def of_cycles(corrections: dict[str, str]) -> dict[str, list[str]]:
 # ---- sources ------------------------------------------------------------------------
 
 
+def _empty(span: Span | None) -> QrulesError:
+    return QrulesError(Diagnostic("QR507", "历史数据文件为空（the history file is empty: no subjects, no events）", span,
+                                  hint="重新导出历史数据；确实没有记录时写 subjects: [] 和 events: []"
+                                       "（export it again; write 'subjects: []' when there are no records）"))
+
+
 def _top_level(loader: RecordLoader, data: Any, span_of: Callable[[tuple], Span | None]) -> tuple[list, list]:
-    if data is None:
-        loader._report("QR507", "the history is empty (no subjects, no events)", span_of(()), severity="warning")
-        return [], []
+    if data is None:  # an empty file (or only comments, or null): a failed export, not a history
+        raise _empty(span_of(()))
     if not isinstance(data, dict):
         raise QrulesError(Diagnostic("QR507", "a history must be a mapping with 'subjects' and 'events' "
                                      f"lists, not a {type(data).__name__}", span_of(()),
@@ -692,6 +697,17 @@ def _json_positions(text: str, file: str, diags: Diagnostics | None, *, lines: _
     return positions
 
 
+_CONSTANT = re.compile(r'"(?:[^"\\]|\\.)*"|(-?Infinity|NaN)')
+
+
+def _constant_at(text: str) -> int | None:
+    """Where the first NaN or Infinity outside a string is, if any."""
+    for m in _CONSTANT.finditer(text):
+        if m.group(1):
+            return m.start(1)
+    return None
+
+
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not allowed in a history (numbers must be finite)")
 
@@ -723,8 +739,8 @@ class _JsonDoc:
         self.data = self._parse()
 
     def _fail(self, exc: json.JSONDecodeError) -> QrulesError:
-        return QrulesError(Diagnostic("QR507", f"JSON: {exc.msg}", Span(self.file, exc.lineno, exc.colno),
-                                      hint="check commas, quotes and brackets on this line"))
+        message, hint = json_message(exc.msg)
+        return QrulesError(Diagnostic("QR507", message, Span(self.file, exc.lineno, exc.colno), hint=hint))
 
     def _parse(self) -> Any:
         text, flag = self.text, _DupFlag()
@@ -794,8 +810,11 @@ class _JsonDoc:
                 raise json.JSONDecodeError("Extra data", text, i)
         except json.JSONDecodeError as exc:
             raise self._fail(exc) from None
-        except ValueError as exc:
-            raise QrulesError(Diagnostic("QR507", f"JSON: {exc}", Span(self.file, 1, 1))) from None
+        except ValueError as exc:  # NaN, Infinity (_reject_constant): said at their place
+            at = _constant_at(text)
+            raise QrulesError(Diagnostic("QR507", f"数字应为有限的数（JSON: {exc}）",
+                                         self.lines.span(self.file, at) if at is not None else Span(self.file, 1, 1),
+                                         hint="写出数字，或不写这一项（write a number, or leave the field out）")) from None
         return data
 
     def positions_for(self, record: tuple, report: bool = False) -> dict[tuple, Pos]:
@@ -831,6 +850,8 @@ def _load_json_text(text: str, file: str, loader: RecordLoader) -> LoadedHistory
         raise QrulesError(Diagnostic("QR001", f"'{file}' is over the {MAX_JSON_BYTES // 1_000_000} MB limit for "
                                      f"JSON", Span(file, 1, 1), hint="give large histories as JSON Lines"))
     register_source(file, text)
+    if not text.strip():
+        raise _empty(Span(file, 1, 1))
     doc = _JsonDoc(file, text, loader.diags)
     return _from_document(loader, doc)  # type: ignore[arg-type]
 
@@ -839,10 +860,13 @@ def _jsonl_lines(lines: Iterable[str], file: str, loader: RecordLoader) -> Loade
     flag = _DupFlag()
     decoder = json.JSONDecoder(parse_float=Decimal, parse_constant=_reject_constant, object_pairs_hook=flag)
     decode = decoder.decode
+    lineno = 0
+    records = 0
     for lineno, line in enumerate(lines, 1):
         stripped = line.strip()
         if not stripped:
             continue
+        records += 1
         span = Span(file, lineno, 1)
         if len(line) > MAX_JSONL_LINE:
             reason = f"line {lineno} is longer than {MAX_JSONL_LINE} characters"
@@ -860,9 +884,14 @@ def _jsonl_lines(lines: Iterable[str], file: str, loader: RecordLoader) -> Loade
         except ValueError as exc:
             msg = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
             col = exc.colno + (len(line) - len(line.lstrip())) if isinstance(exc, json.JSONDecodeError) else 1
-            reason = f"line {lineno} is not valid JSON: {msg}"
+            if not isinstance(exc, json.JSONDecodeError):
+                at = _constant_at(line)
+                col = at + 1 if at is not None else col
+            zh = json_message(msg)[0] if isinstance(exc, json.JSONDecodeError) else f"数字应为有限的数（{msg}）"
+            reason = f"line {lineno} is not valid JSON: {zh}"
             loader._report("QR507", reason, Span(file, lineno, col),
-                           "each line of a JSON Lines file is one complete {...} record")
+                           "JSON Lines 每行是一条完整的 {...} 记录，前后不能有其他内容（each line is one complete "
+                           "{...} record）")
             loader.reject_unplaced(None, span, reason, "QR507")
             continue
 
@@ -895,6 +924,8 @@ def _jsonl_lines(lines: Iterable[str], file: str, loader: RecordLoader) -> Loade
                 loader.invalid.setdefault(str(raw["id"]), reason)
             else:
                 loader.reject_unplaced(raw, span, reason, "QR507")
+    if not records:
+        raise _empty(Span(file, 1, 1))
     return loader.finish()
 
 

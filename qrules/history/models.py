@@ -74,15 +74,15 @@ MAX_JSONL_LINE = 1_000_000
 def _to_id(value: Any) -> Any:
     if isinstance(value, bool):
         raise PydanticCustomError("id_type", "an id must be a string or a whole number, not {value}",
-                                  {"value": value})
+                                  {"value": "true" if value else "false"})
     if isinstance(value, int):
         return str(value)
     if isinstance(value, str):
         if not value.strip():
             raise PydanticCustomError("id_empty", "an id must not be empty")
         return value
-    raise PydanticCustomError("id_type", "an id must be a string or a whole number, not a {type}",
-                              {"type": type(value).__name__})
+    raise PydanticCustomError("id_type", "an id must be a string or a whole number, not {type}",
+                              {"type": "null (empty)" if value is None else f"a {type(value).__name__}"})
 
 
 Id = Annotated[str, BeforeValidator(_to_id),
