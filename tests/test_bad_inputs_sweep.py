@@ -244,3 +244,26 @@ def test_an_empty_history_file_is_an_error(name, text, tmp_path, capsys):
     assert main([command, str(GUANGDONG), str(path)]) == 1
     err = capsys.readouterr().err
     assert f"{path}:1:1: error[QR507]" in err and ("为空" in err) and "Traceback" not in err
+
+
+# -- a record that writes a field twice is refused, not counted with one of the values --------------------
+
+@pytest.mark.parametrize("name", ["h.yaml", "h.json", "h.jsonl"])
+def test_a_record_with_a_field_written_twice_is_refused(name, tmp_path, capsys):
+    """YAML kept the first date, JSON the last: the deduction counted either way while the
+    command said the record was refused. Now it is refused, listed with the key's code."""
+    subjects = [operator("op1", 1), product("p1", "op1")]
+    record = '{"id": "e1", "kind": "deduction", "item": "11.4", "date": "2023-03-01", "date": "2025-03-01", ' \
+             '"subjects": ["p1"]}'
+    path = tmp_path / name
+    if name == "h.jsonl":
+        lines = [json.dumps(dict(s, record="subject")) for s in subjects] + ['{"record": "event", ' + record[1:]]
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    else:  # JSON is YAML too: the same text, read by the YAML reader for .yaml
+        path.write_text('{"subjects": ' + json.dumps(subjects) + ', "events": [\n' + record + "]}\n", encoding="utf-8")
+    assert main(["evaluate", str(GUANGDONG), str(path), "--as-of", "2025-12-31", "--format", "json"]) == 1
+    data = json.loads(capsys.readouterr().out)
+    assert data["summary"]["events"] == 0 and [r["event"] for r in data["invalid_records"]] == ["e1"]
+    code = "QR004" if name == "h.yaml" else "QR507"
+    assert [d["code"] for d in data["input_diagnostics"]] == [code]
+    assert data["invalid_records"][0]["code"] == code and "written twice" in data["invalid_records"][0]["reason"]

@@ -189,11 +189,23 @@ class RecordLoader:
             return code, f"{label}: {pydantic_message(err)}", span, None
         return code, f"{label}: {_dotted(loc)}: {pydantic_message(err)}", where, None
 
-    def add_subject(self, raw: Any, span: Span | None, locate: Locate, index: int) -> None:
+    @staticmethod
+    def _twice(label: str, code: str | None, obj: Any, kind: Any, reason: str | None,
+               rcode: str | None) -> tuple[Any, Any, str | None, str | None]:
+        """A record that writes a field twice (reported as ``code`` where the key repeats) is refused:
+        either value could be meant, and YAML keeps the first where JSON keeps the last."""
+        if code is None or obj is None:
+            return obj, kind, reason, rcode
+        return None, kind, (f"{label}: a field is written twice in this record (see the duplicate key "
+                            f"reported); it is refused since either value could be meant"), code
+
+    def add_subject(self, raw: Any, span: Span | None, locate: Locate, index: int, *,
+                    twice: str | None = None) -> None:
         rid = raw.get("id") if isinstance(raw, dict) else None
         sid = str(rid) if isinstance(rid, (str, int)) and not isinstance(rid, bool) and str(rid).strip() else None
         label = sid or f"subject #{index}"
-        obj, kind, reason, code = self._validate(raw, SUBJECT_MODELS, "subject", label, span, locate)
+        obj, kind, reason, code = self._twice(label, twice, *self._validate(raw, SUBJECT_MODELS, "subject", label,
+                                                                            span, locate))
         if sid is not None:
             self.subject_seen.setdefault(sid, []).append(span)
         if obj is None:
@@ -207,12 +219,13 @@ class RecordLoader:
                          "check the first character of the code", severity="warning")
         self.subjects.append((obj, locate))
 
-    def add_event(self, raw: Any, span: Span | None, locate: Locate) -> None:
+    def add_event(self, raw: Any, span: Span | None, locate: Locate, *, twice: str | None = None) -> None:
         self.n_events += 1
         rid = raw.get("id") if isinstance(raw, dict) else None
         eid = str(rid) if isinstance(rid, (str, int)) and not isinstance(rid, bool) and str(rid).strip() else None
         label = eid or f"event #{self.n_events}"
-        obj, kind, reason, code = self._validate(raw, EVENT_MODELS, "event", label, span, locate)
+        obj, kind, reason, code = self._twice(label, twice, *self._validate(raw, EVENT_MODELS, "event", label,
+                                                                            span, locate))
         if eid is not None:
             self.event_seen.setdefault(eid, []).append(span)
         if obj is None:
@@ -607,11 +620,25 @@ def _from_document(loader: RecordLoader, doc: Document, has_positions: bool = Tr
             return lambda loc, key=False: Span.at_path(doc.file, base + tuple(loc))
         return lambda loc, key=False: doc.span(base + tuple(loc), key=key)
 
+    twice = _written_twice(loader, doc) if has_positions else {}
     for i, raw in enumerate(subjects):
-        loader.add_subject(raw, at(("subjects", i)), locator(("subjects", i)), i + 1)
+        loader.add_subject(raw, at(("subjects", i)), locator(("subjects", i)), i + 1, twice=twice.get(("subjects", i)))
     for i, raw in enumerate(events):
-        loader.add_event(raw, at(("events", i)), locator(("events", i)))
+        loader.add_event(raw, at(("events", i)), locator(("events", i)), twice=twice.get(("events", i)))
     return loader.finish()
+
+
+def _written_twice(loader: RecordLoader, doc: Any) -> dict[tuple, str]:
+    """Record path -> the code its duplicate key was reported with (JSON: QR507, YAML: QR004)."""
+    found = {path: "QR507" for path in getattr(doc, "dup_records", ())}
+    keys = [d.span for d in loader.diags.items if d.code == "QR004" and d.span is not None]
+    if keys and isinstance(doc, Document):
+        for path, pos in doc.positions.items():
+            if len(path) == 2 and path[0] in ("subjects", "events") and isinstance(path[1], int):
+                s = pos.value
+                if any((s.line, s.col) <= (k.line, k.col) <= (s.end_line or s.line, s.end_col or s.col) for k in keys):
+                    found[path] = "QR004"
+    return found
 
 
 # ---- JSON -------------------------------------------------------------------------------
@@ -676,8 +703,9 @@ def _json_positions(text: str, file: str, diags: Diagnostics | None, *, lines: _
             top[2], top[3] = key, lines.span(file, m.start(), m.end())
             if key in top[5]:
                 if diags is not None:
-                    diags.add("QR507", f"duplicate key '{key}' in a JSON object (the last one is used)", top[3],
-                              hint="keep one")
+                    diags.add("QR507", f"duplicate key '{key}' in a JSON object: the record is refused, since "
+                              f"either value could be meant（同一记录中字段重复，记录不予采用）", top[3],
+                              hint="keep one of the two（只保留一个）")
             else:
                 top[5].add(key)
             continue
@@ -735,6 +763,7 @@ class _JsonDoc:
         self.lines = _LineIndex(text)
         self.starts: dict[tuple, tuple[int, int]] = {}  # path -> (start, end) offsets
         self.top_keys: dict[str, Span] = {}
+        self.dup_records: set[tuple] = set()  # records that wrote a key twice
         self._cache: dict[tuple, dict[tuple, Pos]] = {}
         self.data = self._parse()
 
@@ -784,6 +813,7 @@ class _JsonDoc:
                                 self.starts[path] = (rstart, i)
                                 if flag.seen:
                                     self.positions_for(path, report=True)
+                                    self.dup_records.add(path)
                                 items.append(value)
                                 i = skip(text, i).end()
                                 if text[i:i + 1] == ",":
@@ -907,10 +937,11 @@ def _jsonl_lines(lines: Iterable[str], file: str, loader: RecordLoader) -> Loade
             loader.reject_unplaced(raw, span, reason, "QR507")
             continue
         record = raw.pop("record", None)
+        twice = "QR507" if flag.seen else None
         if record == "event":
-            loader.add_event(raw, span, locate)
+            loader.add_event(raw, span, locate, twice=twice)
         elif record == "subject":
-            loader.add_subject(raw, span, locate, lineno)
+            loader.add_subject(raw, span, locate, lineno, twice=twice)
         else:
             kind = raw.get("kind")
             if record is None:
