@@ -296,7 +296,8 @@ def test_jsonl_problems():
     assert codes(loaded) == ["QR507", "QR507", "QR507"]
     assert loaded.diagnostics[0].hint == "did you mean 'event'?"
     assert [r.id for r in loaded.rejected_events] == ["x1", "#2"]
-    assert loaded.history.subject("op1").uscc == OP2  # a repeated key: reported; the last one wins
+    # a repeated key: reported, and the record refused (either value could be meant)
+    assert loaded.history.subject("op1") is None and "written twice" in loaded.invalid_subjects["op1"]
 
 
 def test_json_format_problems():
