@@ -106,6 +106,8 @@ class BatchSummary:
     chunks: int = 0
     worker_seconds: float = 0.0
     warnings: list[str] = field(default_factory=list)
+    #: dates with no version in force in any chunk (events, adjustments): made into notes by :meth:`finish`
+    version_days: tuple = field(default_factory=lambda: (set(), set()))
 
     def add(self, r: ChunkResult) -> None:
         self.subjects += len(r.subjects)
@@ -120,8 +122,22 @@ class BatchSummary:
             self.excluded_by_code[_excluded_code(x)] += 1
         self.chunks += 1
         self.worker_seconds += r.seconds
-        if not self.warnings and r.warnings:
-            self.warnings = list(r.warnings)
+        self.warnings += [w for w in r.warnings if w not in self.warnings]  # every chunk's, once
+        for seen, days in zip(self.version_days, r.version_days):
+            seen.update(days)
+
+    def finish(self, compiled: Any, as_of: dt.date) -> None:
+        """The notes on dates with no version in force (brief §4a), said once for the whole corpus
+        from every chunk's dates, before the other warnings (as the engine orders them)."""
+        from types import SimpleNamespace
+
+        from .engine import timeline_of, version_notes
+
+        tl = timeline_of(compiled)
+        events, adjustments = (sorted(d) for d in self.version_days)
+        notes = version_notes(tl, as_of, [n for n in map(tl.out_of_force, events) if n is not None],
+                              [SimpleNamespace(adjustments=[SimpleNamespace(date=d) for d in adjustments])])
+        self.warnings[:0] = [n.message for n in notes if n.message not in self.warnings]
 
     def to_dict(self) -> dict[str, Any]:
         return {"subjects": self.subjects, "by_official_class": dict(sorted(self.by_official_class.items())),
@@ -197,7 +213,7 @@ def _worker_task(task: tuple[int, Any]) -> ChunkResult:
 
 
 def _run_chunk(task: tuple[int, Any]) -> ChunkResult:
-    from .engine import evaluate
+    from .engine import evaluate, note_days
 
     index, payload = task
     t0 = time.perf_counter()
@@ -215,8 +231,8 @@ def _run_chunk(task: tuple[int, Any]) -> ChunkResult:
     return ChunkResult(index=index, subjects=out, rejected=result.rejected, excluded=result.excluded_subjects,
                        events=sm.events, events_counted=sm.events_counted, events_rejected=sm.events_rejected,
                        rejected_by_code=sm.rejected_by_code, by_official_class=sm.by_official_class,
-                       by_live_class=sm.by_live_class, warnings=result.warnings,
-                       seconds=time.perf_counter() - t0)
+                       by_live_class=sm.by_live_class, warnings=result.warnings[len(result.out_of_force):],
+                       seconds=time.perf_counter() - t0, version_days=note_days(result.out_of_force))
 
 
 def evaluate_batch(compiled: Any, loaded: Any, as_of: dt.date | None = None, *, workers: int = 2,
@@ -397,6 +413,7 @@ def evaluate_all(compiled: Any, loaded: Any, as_of: dt.date | None = None, *, as
         rejected += r.rejected
         excluded += r.excluded
         summary.add(r)
+    summary.finish(compiled, as_of or dt.date.today())
     return subjects, rejected, excluded, summary
 
 
@@ -646,6 +663,7 @@ def cmd_batch(args: Any) -> int:
     t_eval = time.perf_counter() - t1
     from .engine import validity_warnings
 
+    summary.finish(compiled, args.as_of or dt.date.today())  # §4a: the notes once, for the whole corpus
     # 第三十六条: the expiry warning whatever the chunks said (an empty history has none)
     summary.warnings[:0] = [w for w in validity_warnings(compiled, args.as_of or dt.date.today())
                             if w not in summary.warnings]

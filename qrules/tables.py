@@ -391,3 +391,6 @@ class ChunkResult:
     warnings: list[str]
     seconds: float = 0.0  # time the worker spent on this chunk (engine and row building)
     not_yet_recorded: int = 0  # events left out before evaluation: entered after --as-known-at (brief §4a)
+    #: (event dates, adjustment dates) with no version in force (§4a): the notes are made once from every
+    #: chunk's (BatchSummary.finish); ``warnings`` then holds the chunk's other warnings
+    version_days: tuple = ((), ())

@@ -357,3 +357,23 @@ def test_progress_bar_draws_when_enabled():
     quiet = io.StringIO()
     Progress(10, False, stream=quiet).update(5)
     assert quiet.getvalue() == ""
+
+
+def test_s4a_art19_chunked_notes_and_warnings_are_those_of_the_whole_corpus():
+    """The engine in chunks says what one evaluation of the whole corpus says: haojiang (in force
+    from 2023-12-18, brief §4a) notes every date before it once, counted over all chunks, and every
+    chunk's recorded-by warning (第十九条第二款) is kept (the summary kept the first chunk's alone)."""
+    from conftest import ded, operator, product
+
+    subjects, events = [], []
+    for i in range(6):
+        subjects += [operator(f"op{i}", i + 1), product(f"p{i}", f"op{i}", brand=f"牌{i}")]
+        events += [ded(f"a{i}", "11.6", f"2023-0{i + 1}-10", [f"p{i}"]),
+                   ded(f"b{i}", "11.1", f"2024-0{i + 1}-10", [f"p{i}"], recorded_by="city")]
+    loaded = load_history_data({"subjects": subjects, "events": events})
+    compiled, as_of = load(ROOT / "rulesets" / "haojiang-2023.yaml"), dt.date(2025, 12, 31)
+    whole = evaluate(compiled, loaded.history, as_of).warnings
+    summary = evaluate_all(compiled, loaded, as_of, workers=1, chunk_size=1)[3]
+    assert summary.chunks == 6 and summary.warnings == whole
+    assert "2023-01-10 至 2023-06-10 共 6 个日期的记分事项无有效规则版本" in whole[0]
+    assert sum(w.startswith("b") and "recorded by city" in w for w in whole) == 6

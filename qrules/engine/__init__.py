@@ -294,9 +294,22 @@ def version_notes(tl, as_of: dt.date, decided: list, results: list) -> list:
             message = (f"{days[0]} 至 {days[-1]} 共 {len(days)} 个日期的{zh}无有效规则版本，按 {label} 认定（{state}）"
                        f"（{en} on {len(days)} date(s) from {days[0]} to {days[-1]} had no version in force; "
                        f"decided under {label}, {gist}）")
-        out.append(VersionNote.build(what=what, version=label, first=days[0], last=days[-1], count=len(days),
-                                     message=message))
+        note = VersionNote.build(what=what, version=label, first=days[0], last=days[-1], count=len(days),
+                                 message=message)
+        # not output (a private slot): lets a batch of chunks count the dates once (note_days)
+        object.__setattr__(note, "__pydantic_private__", {"days": days})
+        out.append(note)
     return out
+
+
+def note_days(notes: list) -> tuple[list[dt.date], list[dt.date]]:
+    """The dates of events and of adjustments that ``version_notes`` found with no version in force:
+    what each chunk of a batch reports, so that the notes are said once for the whole corpus."""
+    days: dict[str, list[dt.date]] = {"events": [], "adjustments": []}
+    for n in notes:
+        if n.what in days:
+            days[n.what] += (n.__pydantic_private__ or {}).get("days", ())
+    return days["events"], days["adjustments"]
 
 
 def _refuse_out_of_force(notes) -> None:
