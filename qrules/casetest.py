@@ -511,7 +511,7 @@ class Runner:
             out.status = "error"
             out.diagnostics = [Diagnostic("QR806", "the case's history cannot be read", case.span)] + exc.diagnostics
             return out
-        problems = _known_names(case, loaded)
+        problems = _known_names(case, loaded, list(compiled.model.classes))
         if problems:
             out.status = "error"
             out.diagnostics = problems
@@ -561,8 +561,9 @@ def _with_overrides(resolved, case: Case):
                                provenance=prov, data=data)
 
 
-def _known_names(case: Case, loaded) -> list[Diagnostic]:
-    """Expectations must name subjects and events of the history (a typo must not pass)."""
+def _known_names(case: Case, loaded, classes: list[str]) -> list[Diagnostic]:
+    """Expectations must name subjects and events of the history, and classes of the ruleset (a typo
+    must not pass, nor fail as if the rules were wrong)."""
     diags = Diagnostics()
     subjects = {str(s.id) for s in loaded.history.subjects} | set(loaded.invalid_subjects)
     events = {str(e.id) for e in loaded.history.events} | {r.id for r in loaded.rejected_events}
@@ -571,6 +572,11 @@ def _known_names(case: Case, loaded) -> list[Diagnostic]:
         if sid not in subjects:
             diags.add("QR805", f"no subject '{sid}' in the case's history",
                       case.doc.span(base + ("expect", sid), key=True), hint=did_you_mean(sid, subjects))
+        for key, value in (("class", exp.class_), ("official", exp.official)):
+            if value is not None and value not in classes:
+                diags.add("QR802", f"{sid}.{key}: '{value}' is not a class of the ruleset ({', '.join(classes)})",
+                          case.doc.span(base + ("expect", sid, key)),
+                          hint=f"write one of {', '.join(classes)}（分类应为 {'、'.join(classes)} 之一）")
         for i, eid in enumerate(exp.rejected or []):
             if eid not in events:
                 diags.add("QR805", f"no event '{eid}' in the case's history",

@@ -178,7 +178,8 @@ ZH_HINTS: dict[str, str] = {
     "QR504": "每条记录使用不同的编号（give each record its own id）",
     "QR505": "producer 写历史数据中生产者的编号，并在其 roles 中列出 producer（name an operator with the producer role）",
     "QR506": "kind 的取值见 docs/history.md（see docs/history.md for the kinds）",
-    "QR507": "按 docs/history.md 的格式改正文件（fix the file to the format of docs/history.md）",
+    "QR507": "按 docs/history.md（YAML、JSON）或 docs/batch.md（CSV、Parquet）的格式改正文件"
+             "（fix the file to the format of docs/history.md or docs/batch.md）",
     "QR508": "合并这两条记录，事件中使用保留的编号（merge the records and use the one kept）",
     "QR509": "检查所引用编号的拼写，或补充被引用的记录（check the id, or add the record it names）",
     "QR510": "引用正确类型的对象或事件（refer to a record of the right kind）",

@@ -158,8 +158,10 @@ def check_header(file: str, header: list[str], allowed: list[str], what: str) ->
     from .errors import did_you_mean
 
     if "id" not in header or "kind" not in header:
-        raise _table_error(file, f"the {what} table needs 'id' and 'kind' columns (found: {', '.join(header)})",
-                           f"columns are: {', '.join(allowed)}")
+        sep = next((s for s in (";", "\t", "|") if len(header) == 1 and s in header[0]), None)
+        hint = (f"columns are separated by commas; this file uses {sep!r}（表格各列应以英文逗号分隔；Excel 另存为"
+                f"“CSV UTF-8（逗号分隔）”）" if sep else f"columns are: {', '.join(allowed)}")
+        raise _table_error(file, f"the {what} table needs 'id' and 'kind' columns (found: {', '.join(header)})", hint)
     for name in header:
         if name not in allowed:
             other = SUBJECT_COLUMNS if what == "events" else EVENT_INPUT_COLUMNS
@@ -184,7 +186,7 @@ def csv_rows(file: Path, allowed: list[str], what: str) -> Iterator[tuple[int, l
     with handle:
         reader = csv.reader(handle)
         try:
-            header = [h.strip() for h in next(reader, [])]
+            header = [h.strip().lstrip("\ufeff") for h in next(reader, [])]  # a BOM written twice
         except UnicodeDecodeError:
             raise QrulesError(not_utf8_file(file, "CSV")) from None
         except csv.Error as exc:
@@ -205,13 +207,14 @@ def csv_rows(file: Path, allowed: list[str], what: str) -> Iterator[tuple[int, l
                 raise QrulesError(not_utf8_file(file, "CSV")) from None
             except csv.Error as exc:
                 line = reader.line_num
-                yield line, header, f"line {line}: not a valid CSV row ({exc})"
+                yield line, header, f"line {line}: not a valid CSV row ({exc})（不是有效的 CSV 行：检查引号是否成对）"
                 continue
             line = reader.line_num
             if not cells or (len(cells) == 1 and not cells[0].strip()):
                 continue
             if len(cells) > n and any(c.strip() for c in cells[n:]):
-                yield line, header, f"line {line}: {len(cells)} cells but the header has {n} columns"
+                yield line, header, (f"line {line}: {len(cells)} cells but the header has {n} columns（单元格多于表头的"
+                                     f"列数：值中有逗号时给该单元格加英文双引号，如 \"a,b\"）")
                 continue
             yield line, header, dict(zip(header, cells))
 

@@ -267,3 +267,48 @@ def test_a_record_with_a_field_written_twice_is_refused(name, tmp_path, capsys):
     code = "QR004" if name == "h.yaml" else "QR507"
     assert [d["code"] for d in data["input_diagnostics"]] == [code]
     assert data["invalid_records"][0]["code"] == code and "written twice" in data["invalid_records"][0]["reason"]
+
+
+# -- CSV tables as spreadsheets export them ----------------------------------------------------------------
+
+def _tables(folder, events: str, subjects: str | None = None, encoding: str = "utf-8"):
+    folder.mkdir(exist_ok=True)
+    uscc = operator("op1", 1)["uscc"]
+    (folder / "subjects.csv").write_text(subjects or f"id,kind,uscc,roles\nop1,operator,{uscc},producer\n",
+                                         encoding="utf-8")
+    (folder / "events.csv").write_text(events, encoding=encoding)
+    return folder
+
+
+@pytest.mark.parametrize("backend", ["engine", "columnar"])
+def test_csv_a_row_with_too_many_cells_says_to_quote_the_cell(backend, tmp_path, capsys):
+    folder = _tables(tmp_path / "t", "id,kind,date,subject,note\nf1,filing,2023-03-01,op1,a,b\n"
+                                     "f2,filing,2023-03-02,op1,ok\n")
+    assert main(["batch", str(GUANGDONG), str(folder), "-j", "1", "--backend", backend]) == 1
+    out = "".join(capsys.readouterr())
+    assert f"{folder / 'events.csv'}:2:1: error[QR507]" in out and "加英文双引号" in out
+    assert "events: 1 valid" in out and "1 invalid records" in out  # f1 listed as refused, f2 counted
+
+
+def test_csv_separated_by_semicolons_is_said_so(tmp_path, capsys):
+    folder = _tables(tmp_path / "t", "id;kind;date;subject\nf1;filing;2023-03-01;op1\n")
+    assert main(["batch", str(GUANGDONG), str(folder), "-j", "1"]) == 1
+    assert "this file uses ';'" in capsys.readouterr().err
+
+
+def test_csv_with_a_byte_order_mark_written_twice_reads(tmp_path, capsys):
+    folder = _tables(tmp_path / "t", "\ufeff\ufeffid,kind,date,subject\nf1,filing,2023-03-01,op1\n")
+    for backend in ("engine", "columnar"):
+        assert main(["batch", str(GUANGDONG), str(folder), "-j", "1", "--backend", backend]) == 0
+        assert "events: 1 valid" in capsys.readouterr().out
+
+
+def test_a_case_expecting_a_class_the_ruleset_lacks_is_an_error_not_a_failure(tmp_path, capsys):
+    case = tmp_path / "case.yaml"
+    case.write_text(f"ruleset: {GUANGDONG.as_posix()}\nas_of: 2024-03-01\ncases:\n  - name: x\n"
+                    f"    history: {{subjects: [{json.dumps(operator('op1', 1))}], events: []}}\n"
+                    "    expect:\n      op1: {class: Q, official: O}\n", encoding="utf-8")
+    assert main(["test", str(case)]) == 1
+    out = "".join(capsys.readouterr())
+    assert f"{case}:7:20: error[QR802]" in out and "'Q' is not a class of the ruleset (A, B, C, D, O)" in out
+    assert "official" not in out.split("error[QR802]")[1].split("\n")[0]  # O is a class: one message

@@ -106,7 +106,7 @@ def _csv(file: Path, allowed: list[str], what: str) -> RawTable:
         raise Delegate() from None
     if "\r" in first.rstrip("\r") or '"' in first or "\x00" in first:
         return _csv_python(file, allowed, what)
-    header = [h.strip() for h in next(csv.reader([first.rstrip("\r")]), [])]
+    header = [h.strip().lstrip("\ufeff") for h in next(csv.reader([first.rstrip("\r")]), [])]  # as csv_rows
     if not header:  # an empty file: csv_rows says so, in its words
         return _csv_python(file, allowed, what)
     check_header(str(file), header, allowed, what)
