@@ -312,3 +312,9 @@ def test_a_case_expecting_a_class_the_ruleset_lacks_is_an_error_not_a_failure(tm
     out = "".join(capsys.readouterr())
     assert f"{case}:7:20: error[QR802]" in out and "'Q' is not a class of the ruleset (A, B, C, D, O)" in out
     assert "official" not in out.split("error[QR802]")[1].split("\n")[0]  # O is a class: one message
+
+
+def test_diff_with_a_broken_ruleset_and_json_format_prints_json(tmp_path, capsys):
+    assert main(["diff", str(GUANGDONG), str(_broken_ruleset(tmp_path)), "--format", "json"]) == 1
+    data = json.loads(capsys.readouterr().out)
+    assert data["ok"] is False and {d["code"] for d in data["diagnostics"]} == {"QR301"}

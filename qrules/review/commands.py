@@ -22,14 +22,14 @@ def _write(text: str, output: str | None) -> None:
 
 
 def cmd_diff(args) -> int:
-    from ..console import print_diagnostics
+    from ..console import fail
     from ..versioned import load
 
     labels = {args.old: args.old_label or args.old, args.new: args.new_label or args.new}
     try:
         old, new = load(args.old), load(args.new)
     except QrulesError as exc:
-        print_diagnostics(relabel(exc.diagnostics, labels))
+        fail(relabel(exc.diagnostics, labels), args.format)  # JSON too with --format json
         return 2 if args.exit_code else 1
     changes = diff(old, new)
     _write(format_diff(changes, args.format, labels[args.old], labels[args.new], ruleset_label(old), ruleset_label(new)),
@@ -38,7 +38,7 @@ def cmd_diff(args) -> int:
 
 
 def cmd_impact(args) -> int:
-    from ..console import print_diagnostics
+    from ..console import print_diagnostics, refused_records
     from ..history.load import load_history
     from ..versioned import load
 
@@ -47,19 +47,14 @@ def cmd_impact(args) -> int:
     with Status("加载规则集与历史数据 loading", args.progress):
         old, new = load(args.old), load(args.new)
         loaded = load_history(args.history)
-    if loaded.diagnostics:
-        print_diagnostics(loaded.diagnostics)
+    if loaded.diagnostics:  # on standard error; with --format json as JSON, as explain gives them
+        print_diagnostics(loaded.diagnostics, "json" if args.format == "json" else "text")
     with Status("评价 evaluating", args.progress):
         imp = impact(old, new, loaded, args.as_of)
     for w in imp.warnings:
         print(f"warning: {w}", file=sys.stderr)
     _write(format_impact(imp, args.format, args.history), args.output)
-    if loaded.has_errors:  # as `qrules evaluate`: the rest was compared, the refused records make it exit 1
-        n = len(loaded.errors)
-        print(f"{n} input problem(s) in {args.history}: the records concerned were refused "
-              f"（历史数据中有 {n} 处错误，相关记录未计入）", file=sys.stderr)
-        return 1
-    return 0
+    return refused_records(loaded, args.history)  # as `qrules evaluate`: the rest was compared, refused ones: 1
 
 
 def register(subparsers) -> None:
