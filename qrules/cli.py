@@ -306,12 +306,26 @@ def cmd_explain(args) -> int:
         reason = next((x.reason for x in result.excluded_subjects if x.id == args.subject), "not evaluated")
         print(f"{args.subject}: {reason}")
         return refused_records(loaded, args.history)
+    left_out = None
+    if args.as_known_at is not None:  # left out, not lost (brief §4a): the subject's own events entered later
+        from .knownat import left_out_of
+
+        left_out = left_out_of(loaded.history, args.as_known_at, [args.subject])
     if args.format == "json":
-        print(subject.model_dump_json(by_alias=True, indent=2))
+        if left_out is None:
+            print(subject.model_dump_json(by_alias=True, indent=2))
+        else:  # as `evaluate --format json` says it
+            data = json.loads(subject.model_dump_json(by_alias=True))
+            data["events_not_yet_recorded"] = left_out
+            print(json.dumps(data, ensure_ascii=False, indent=2))
     else:
         for w in result.warnings:
             print(f"warning: {w}", file=sys.stderr)
         print(printable(explain_subject(result, subject, compiled), newlines=True))
+        if left_out is not None:
+            from .knownat import left_out_line
+
+            print(left_out_line(left_out, args.as_known_at))
     if args.format == "json" and loaded.errors:
         print_diagnostics(loaded.diagnostics, "json")
     return refused_records(loaded, args.history)

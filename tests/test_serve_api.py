@@ -294,6 +294,26 @@ def _two_producers() -> dict:
          "subjects": ["p2"]}]}
 
 
+def test_s4a_explain_counts_the_subjects_events_left_out(client, tmp_path, capsys):
+    """Brief §4a: p1 explained as of 2024-12-31, known at 2024-03-04: 12 − 1 = 11 (e1, 第十一条; e2 was
+    entered on 2024-03-05), and two of its events were entered later (e2 and the correction c1); of p2's,
+    one (f2). The API, `explain --format json` and the text explanation give the same count."""
+    history = _two_producers()
+    path = tmp_path / "h.json"
+    path.write_text(json.dumps(history, ensure_ascii=False), encoding="utf-8")
+    ask = {"ruleset": "guangdong-2021", "history": history, "as_of": "2024-12-31", "as_known_at": "2024-03-04"}
+    one = client.post("/api/explain", json={**ask, "subject": "p1"}).json()
+    assert (one["score"], one["events_not_yet_recorded"]) == ("11", 2)
+    assert client.post("/api/explain", json={**ask, "subject": "p2"}).json()["events_not_yet_recorded"] == 1
+    argv = ["explain", str(GUANGDONG), str(path), "p1", "--as-of", "2024-12-31", "--as-known-at", "2024-03-04"]
+    assert cli_json(capsys, *argv, "--format", "json") == one
+    main(argv)
+    assert "2 events recorded after 2024-03-04: left out（2 个事件在 2024-03-04 之后才录入，未计入）" in \
+        capsys.readouterr().out
+    without = client.post("/api/explain", json={**ask, "subject": "p1", "as_known_at": None}).json()
+    assert "events_not_yet_recorded" not in without and without["score"] == "11"  # e2 counted, then revoked by c1
+
+
 def test_s4a_evaluate_counts_the_events_left_out_of_the_subjects_evaluated(client, tmp_path, capsys):
     """Brief §4a: known at 2024-03-04, of five events three were entered later (e2, c1, f2). For p1
     alone two of them concern it (e2 and c1, connected to p1); its evaluation uses e1 only, so the

@@ -95,6 +95,13 @@ _EVALUATE_OUT = (
     "event entered later.")
 
 
+_EXPLAIN_OUT = (
+    "答复与 `qrules explain --format json` 相同。给出 `as_known_at` 时另含 `events_not_yet_recorded`：完整历史中与该"
+    "对象相连、在该日之后才录入因而未计入的事件数。\n\n"
+    "The answer is `qrules explain --format json`. With `as_known_at` it also has `events_not_yet_recorded`: the "
+    "events connected to the subject in the whole history that were entered after that date, left out.")
+
+
 class DiagnosticOut(BaseModel):
     code: str
     severity: str
@@ -231,7 +238,7 @@ def create_app(rulesets: str | Path = "rulesets", history: str | Path | None = N
                                                                req.subjects, req.as_known_at, req.outlook)))
 
     @app.post("/api/explain", tags=["evaluation"], responses=_ERRORS,
-              summary="逐项说明一个记分对象（= qrules explain --format json）")
+              summary="逐项说明一个记分对象（= qrules explain --format json）", description=_EXPLAIN_OUT)
     async def api_explain(req: ExplainRequest) -> Response:
         return _json(await run(lambda: service.explain_json(req.ruleset, loaded_of(req), req.subject, day(req.as_of),
                                                               req.as_known_at)))

@@ -206,7 +206,12 @@ class Service:
             x = next((x for x in result.excluded_subjects if x.id == subject), None)
             return {"id": subject, "excluded": True, "reason": x.reason if x else "not evaluated",
                     "cite": x.cite if x else None}
-        return json.loads(s.model_dump_json(by_alias=True))
+        data = json.loads(s.model_dump_json(by_alias=True))
+        if as_known_at is not None:  # as `explain --format json` says it: the subject's events entered later
+            from ..knownat import left_out_of
+
+            data["events_not_yet_recorded"] = left_out_of(loaded.history, as_known_at, [subject])
+        return data
 
     def diff(self, old: str, new: str):
         from ..review import diff, ruleset_label
