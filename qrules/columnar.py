@@ -1807,7 +1807,8 @@ class _Run:
         cap = self.c.exprs["rewards.cap.counted"]
         if self.lines().height == 0:  # no line to cap again: only what the cap and the entries read is put in order
             keep = self.cap_rule(cap, cols)[1] | {"s_pos", "date", "rule_points"}
-            w = w[[c for c in w.columns if c in keep]][self.by_subject(w)]
+            order = self.by_subject(w)
+            w = w[[c for c in w.columns if c in keep]][order]
             w = w.with_columns(points=self.capped(w, cap, cols, who="s_pos"))
             # the entry's columns the accounts read (``run``: whose and which event only a line reads)
             return w.select(pos=pl.col("s_pos"), kind=pl.lit("reward"), date=pl.col("date"), anchor=pl.col("date"),
@@ -2163,11 +2164,18 @@ class _Run:
                                     score_int]).select(
             flags=pl.concat_str(flags, separator=";", ignore_nulls=True).fill_null("")).to_series() if flags else \
             pl.Series("flags", [""], dtype=pl.Utf8).new_from_index(0, at.size)
+        n = at.size
         determined_by = self.lines()["product"].gather(pl.Series(acc.determined_by[at]).set(
-            pl.Series(acc.determined_by[at] < 0), None)) if self.lines().height else None
-        totals = acc.total[at, k_now] + start
-        rows = self.rows(subj, scored, totals, _distinct_ints(totals[scored]), classes.gather(pl.Series(live)), official,
-                         official_class, locks, determined_by, counts, flag_column, names)
+            pl.Series(acc.determined_by[at] < 0), None)) if self.lines().height else \
+            pl.Series([None], dtype=pl.Utf8).new_from_index(0, n)
+        lock_class, lock_since, lock_until = locks
+        # the flat output columns of :func:`qrules.batch.output_row`, in the subjects' input order
+        rows = pl.DataFrame([
+            subj["subject"].alias("id"), subj["kind"], subj["name"], pl.Series("scored", scored),
+            self.score_texts(acc.total[at, k_now] + start, scored), classes.gather(pl.Series(live)).alias("live_class"),
+            official_class, lock_class, lock_since.cast(pl.Utf8), lock_until.cast(pl.Utf8),
+            determined_by.alias("determined_by"), *self.measures(official, names), counts["entries_counted"],
+            counts["deductions"], flag_column.alias("flags")])
         rej, n_counted, n_rejected = self.joined(tally)
         excluded = S[["id", "exc_reason", "exc_cite", "exc_code"]]
         excluded = excluded.head(0) if in_scope else excluded.filter(pl.col("exc_code").is_not_null())
@@ -2243,37 +2251,30 @@ class _Run:
                         dates.append((t, c.score_date(t)))
         return dates
 
-    def rows(self, subj: Any, scored: np.ndarray, totals: np.ndarray, scores: np.ndarray, live_class: Any,
-             official: np.ndarray, official_class: Any, locks: list, determined_by: Any, counts: dict, flags: Any,
-             names: list[str]) -> Any:
-        """The flat output columns of :func:`qrules.batch.output_row`, in the subjects' input order
-        (``subj``: id, kind, name), as one frame of Series (no query); ``totals``: each subject's score
-        (scaled; ``scored`` says whose counts); ``scores``: the distinct scores of those scored, each
-        written once (a few dozen over a corpus) and picked by its index; ``official``: each subject's official
-        class as an index into ``names``, whose measures it takes."""
+    def score_texts(self, totals: np.ndarray, scored: np.ndarray) -> Any:
+        """The score column: each subject's total (scaled) as text, null where ``scored`` is false;
+        each distinct score written once (a few dozen over a corpus) and picked by its index."""
+        pl = self.pl
+        scores = _distinct_ints(totals[scored])
+        texts = pl.Series("score", [scaled_text(x, self.b.scale) for x in scores.tolist()] or [None], dtype=pl.Utf8)
+        index = np.minimum(np.searchsorted(scores, totals), max(scores.size - 1, 0))
+        return texts.gather(pl.Series(index).set(pl.Series(~scored), None))
+
+    def measures(self, official: np.ndarray, names: list[str]) -> list[Any]:
+        """第二十七条: the measures columns of each subject's official class (an index into ``names``);
+        each class's measures made once per backend."""
         from .engine import class_measures
 
         pl, b = self.pl, self.b
-        at = pl.Series(official)
-        measures = b.__dict__.get(("_measures", tuple(names)))
-        if measures is None:  # each class's measures, by its index in ``names``: once per backend
+        made = b.__dict__.get(("_measures", tuple(names)))
+        if made is None:
             ms = [class_measures(self.c, k) for k in names]
-            measures = b.__dict__.setdefault(("_measures", tuple(names)), [
+            made = b.__dict__.setdefault(("_measures", tuple(names)), [
                 pl.Series("supervision", [x.mode for x in ms], dtype=pl.Utf8),
                 pl.Series("notice", [x.notice for x in ms], dtype=pl.Utf8),
                 pl.Series("checks_per_year", [x.checks_per_year for x in ms], dtype=pl.Int64)])
-        texts = pl.Series("score", [scaled_text(x, b.scale) for x in scores.tolist()] or [None], dtype=pl.Utf8)
-        index = np.minimum(np.searchsorted(scores, totals), max(scores.size - 1, 0))
-        score = texts.gather(pl.Series(index).set(pl.Series(~scored), None))
-        n = len(totals)
-        lock_class, lock_since, lock_until = locks
-        return pl.DataFrame([
-            subj["subject"].alias("id"), subj["kind"], subj["name"], pl.Series("scored", scored), score,
-            live_class.alias("live_class"), official_class, lock_class, lock_since.cast(pl.Utf8), lock_until.cast(pl.Utf8),
-            determined_by.alias("determined_by") if determined_by is not None
-            else pl.Series("determined_by", [None], dtype=pl.Utf8).new_from_index(0, n),
-            *(m.gather(at) for m in measures),
-            counts["entries_counted"], counts["deductions"], flags.alias("flags")])
+        at = pl.Series(official)
+        return [m.gather(at) for m in made]
 
 
 def _dense_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
