@@ -1082,7 +1082,7 @@ class _Run:
         er = ["erow"] if "erow" in live.columns else []
         named = d.select("id", "kind", "date", "item", "item_i", *er, "item_subject", "item_title", "item_cite", "line_model",
                                 "line_standard", "subjects", *rows, eidx=pl.int_range(pl.len(), dtype=pl.Int64),
-                                ev_item_major=pl.col("item_major"),
+                                ev_item_major=pl.col("item_major"), ev_item_spot=pl.col("item_spot"),
                                 intentional=pl.col("intentional").fill_null(False),
                                 major_impact=pl.col("major_impact").fill_null(False))
         if (live["subjects"].list.len() == 1).all():  # each event names one subject: no list to explode
@@ -1126,7 +1126,8 @@ class _Run:
             operator = valid.filter(pl.col("s_kind") == "operator")
         cands = []
 
-        carried = ("date", "item", "line_model", "line_standard", "ev_item_major", "intentional", "major_impact", *er)
+        carried = ("date", "item", "line_model", "line_standard", "ev_item_major", "ev_item_spot", "intentional",
+                   "major_impact", *er)
         item_row = {code: i for i, code in enumerate(m.items)}
 
         def cand(frame: Any, subject: Any, code: str | None, phase: int, link: int, via: Any, whose: str = "s_") -> Any:
@@ -1257,7 +1258,9 @@ class _Run:
                            many.filter(pl.col("__pair").is_first_distinct())]).drop("__several", "__pair").lazy()
         e = c.select("subject", "pos", "s_kind", "s_producer", "code", "date", "points", "via_product", "eorder",
                      "intentional", *er, event=pl.col("id"), major=pl.col("major_impact") | pl.col("item_major")
-                     | pl.col("ev_item_major"), spot=pl.col("item_spot"), line_model=pl.col("line_model"),
+                     | pl.col("ev_item_major"),
+                     spot=pl.col("item_spot") | pl.col("ev_item_spot"),  # a link from a failure shares its line (§3, 9(2))
+                     line_model=pl.col("line_model"),
                      line_standard=pl.col("line_standard"),
                      line_product=pl.coalesce("via_product", pl.when(pl.col("s_kind") == "product")
                                               .then(pl.col("subject"))))

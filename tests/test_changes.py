@@ -233,3 +233,30 @@ def test_art11_art12_removing_an_item_the_inherited_links_name_says_to_override_
     assert d.message == "unknown item '11.9'" and d.span.file.endswith("guangdong-2021.yaml")
     assert "links.producer_of_product is inherited from" in d.hint and "whatif.yaml has no item '11.9'" in d.hint
     assert "12.9" not in d.hint
+
+
+def test_art9_2_a_seller_linked_to_a_deduplicated_failure_is_not_scored(child):
+    """Brief §3, Art 9(2) with links, under a changed link rule (第十二条第（一）项 reaching a named seller
+    from 11.1 as well): e2 fails the same product line 51 days after e1, so it scores no subject — not
+    p1, not the producer's 12.2 (intentional), and not the seller's 12.1 either. s1: 12 − 3 (e1) = 9,
+    with both backends (it was 12 − 3 − 6 = 3)."""
+    import datetime as dt
+
+    from qrules import evaluate
+    from qrules.columnar import ColumnarBackend, Tables
+    from qrules.history import load_history_data
+
+    c = child('links:\n  named_seller:\n    - {items: ["11.1", "11.2", "11.3", "11.5", "11.6", "11.7"], item: "12.1",'
+              ' cite: 第十二条第（一）项}\n')
+    line = {"model": "A", "standard": "GB 1"}
+    data = {"subjects": [operator("op1", 1), operator("s1", 2, roles=("seller",)), product("p1", "op1")],
+            "events": [ded("e1", "11.1", "2024-01-10", ["p1", "s1"], line=line),
+                       ded("e2", "11.1", "2024-03-01", ["p1", "s1"], line=line, intentional=True)]}
+    as_of = dt.date(2024, 12, 31)
+    r = evaluate(c, load_history_data(data), as_of)
+    assert {s.id: str(s.score) for s in r.subjects} == {"op1": "9", "s1": "9", "p1": "9"}
+    (e2,) = [e for e in r.subject("s1").entries if e.event == "e2"]
+    assert e2.status == "deduplicated"
+    pytest.importorskip("polars")
+    rows = ColumnarBackend(c).evaluate(Tables.from_history(load_history_data(data)), as_of)["rows"]
+    assert dict(rows.select("id", "score").rows()) == {"op1": "9", "s1": "9", "p1": "9"}

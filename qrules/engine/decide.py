@@ -623,7 +623,7 @@ class Decider:
                            "event": self.event_record(ev)}
             points = self.c.memo(memo_key, lambda: Decimal(self.points_expr(env())))
         key = None
-        if item.spot_check:
+        if item.spot_check or items[named_item].spot_check:  # a link from a failure shares its line (brief §3, 9(2))
             key = self.line_key(ev, sid, via_product)
             self.line_keys = True  # 第九条第二款 has failures to deduplicate
         reason = None
