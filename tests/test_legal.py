@@ -90,6 +90,33 @@ def test_art10_producer_term_counts_only_its_products_links(run):
     assert op.live_class == "C"
 
 
+def test_art10_art6_producer_that_also_sells_keeps_its_selling_in_every_term(run):
+    """第六条: one organisation is one operator whatever its roles. ps produces q1 and sold op1's p1 with a
+    forged certificate (e1 11.2 naming p1 and ps: 12.1 −3 on ps as the named seller, 第十二条第（一）项).
+    That entry is ps's own behaviour, not a link from one of its products, so it enters every term of
+    its minimum (第十条): term q1 = 12 − 3 (e1) − 3 (e2 11.6 on q1 links 12.1 −3) = 6, C. Before the
+    fix it entered no term (it came from p1, which ps does not produce): 9, B. Both backends."""
+    import pytest
+
+    ps = operator("ps", 3, roles=("producer", "seller"))
+    q1 = product("q1", "ps", brand="乙牌")
+    events = [ded("e1", "11.2", "2024-01-10", ["p1", "ps"]), ded("e2", "11.6", "2024-02-10", ["q1"])]
+    r = run(OPS + [ps, P1, q1], events, "2024-12-31")
+    s = r.subject("ps")
+    assert (s.score, s.live_class, s.determined_by) == (D(6), "C", "q1")
+    assert entry(r, "ps", "e1").status == "counted"
+    assert r.subject("op1").score == D(6)  # p1's 11.2 −6 and its 12.1 −3 on op1: heaviest −6 once
+    pytest.importorskip("polars")
+    from qrules.columnar import ColumnarBackend, Tables
+    from qrules.history import load_history_data
+    from qrules.versioned import load
+
+    data = {"subjects": OPS + [ps, P1, q1], "events": events}
+    rows = ColumnarBackend(load(GUANGDONG)).evaluate(Tables.from_history(load_history_data(data)),
+                                                      dt.date(2024, 12, 31))["rows"]
+    assert dict(rows.select("id", "score").rows())["ps"] == "6"
+
+
 # -- 第十五条: one repair per deduction, only while it counts, per-operator limits --------------------
 def test_art15_deduction_repaired_at_most_once(run):
     events = [filing("f2", "sel", "2021-12-01"),

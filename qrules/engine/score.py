@@ -180,10 +180,12 @@ class Scorer:
             products = [p for p in self.products_of[sid] if self.has_record(p, at)]
             if products:
                 best: Account | None = None
+                produced = set(self.products_of[sid])
                 for p in products:
                     live = self.live_entries(p, at)
-                    # Brief §3, Art 10: an entry linked from a product's event stays in that product's term.
-                    mine = [e for e in own if e.via_product is None or e.via_product == p]
+                    # Brief §3, Art 10: an entry linked from a product's event stays in that product's term;
+                    # one linked from a product it does not produce (it sold it: 第十二条第（一）项) is its own behaviour
+                    mine = [e for e in own if e.via_product is None or e.via_product == p or e.via_product not in produced]
                     key = (sid, p, tuple(map(id, mine)), tuple(map(id, live)))  # the decisions' own objects
                     term = self._terms.get(key)
                     if term is None:
