@@ -176,8 +176,9 @@ def audit(compiled, diags: Diagnostics) -> None:
                   hint="add O: {label: O类, cite: 第二十六条第一款}")
     for name in classes:
         if name not in m.measures:
-            diags.add("QR403", f"class '{name}' has no measures", r.span(("measures",)),
-                      hint=f"add measures.{name} (第二十七条)")
+            where = r.span(("measures",))  # a child's new class: at its own line, not in the parent's measures
+            where = r.span(("classes", name)) if where.file != r.file else where
+            diags.add("QR403", f"class '{name}' has no measures", where, hint=f"add measures.{name} (第二十七条)")
     for name in m.measures:
         if name not in classes:
             _unknown(diags, r, ("measures", name), "class", name, classes, key=True)

@@ -260,3 +260,15 @@ def test_art9_2_a_seller_linked_to_a_deduplicated_failure_is_not_scored(child):
     pytest.importorskip("polars")
     rows = ColumnarBackend(c).evaluate(Tables.from_history(load_history_data(data)), as_of)["rows"]
     assert dict(rows.select("id", "score").rows()) == {"op1": "9", "s1": "9", "p1": "9"}
+
+
+def test_art26_art27_a_childs_new_class_without_measures_is_told_at_its_own_line(child):
+    """A child adding class E (第二十六条) without its measures (第二十七条): located at the child's E,
+    not in the parent's measures section it cannot edit."""
+    from qrules.errors import QrulesError
+
+    with pytest.raises(QrulesError) as exc:
+        child('classes:\n  D: {when: "-12 <= score <= 0"}\n  "+E": {when: "score < -12", label: E类, cite: 第二十六条}\n')
+    (d,) = [x for x in exc.value.diagnostics if x.code == "QR403"]
+    assert d.message == "class 'E' has no measures" and d.span.file.endswith("whatif.yaml") and d.span.line == 7
+    assert d.hint == "add measures.E (第二十七条)"
