@@ -352,7 +352,8 @@ def read_text(path: str | Path, diags: Diagnostics, *, max_bytes: int = MAX_FILE
             diags.add("QR001", str(exc), Span(file, 1, 1),
                       hint="split it, or give large histories as JSON Lines or CSV")
         else:
-            diags.add("QR001", str(exc), None, hint="name a regular file (check the path)")
+            diags.add("QR001", str(exc), Span(file, 0, 0),  # the file is the place: 'file: error[QR001]'
+                      hint="检查路径是否正确，并给出普通文件（name a regular file; check the path）")
         return None
     try:
         return data.decode("utf-8-sig")

@@ -318,3 +318,13 @@ def test_diff_with_a_broken_ruleset_and_json_format_prints_json(tmp_path, capsys
     assert main(["diff", str(GUANGDONG), str(_broken_ruleset(tmp_path)), "--format", "json"]) == 1
     data = json.loads(capsys.readouterr().out)
     assert data["ok"] is False and {d["code"] for d in data["diagnostics"]} == {"QR301"}
+
+
+@pytest.mark.parametrize("argv", [["check", "MISSING.yaml"], ["evaluate", "RS", "MISSING.jsonl"],
+                                  ["evaluate", "RS", "MISSING.json"]])
+def test_a_missing_file_is_named_as_the_place_of_its_error(argv, tmp_path, capsys):
+    missing = tmp_path / "missing"
+    argv = [str(GUANGDONG) if a == "RS" else str(missing) + a[7:] if a.startswith("MISSING") else a for a in argv]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"{missing}.") and ": error[QR001]:" in err.splitlines()[0] and "检查路径" in err

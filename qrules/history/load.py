@@ -1061,7 +1061,8 @@ def _load_history(source: str | Path, format: Format) -> LoadedHistory:
         try:
             handle = open_text(path)  # regular files only, size capped, a BOM skipped
         except FileRefused as exc:
-            raise QrulesError(Diagnostic("QR001", str(exc), hint="name a regular file (check the path)")) from None
+            raise QrulesError(Diagnostic("QR001", str(exc), Span(file, 0, 0),
+                                         hint="检查路径是否正确，并给出普通文件（name a regular file; check the path）")) from None
         with handle:
             try:
                 return _jsonl_lines((line.rstrip("\n") for line in handle), file, RecordLoader(file))
