@@ -344,6 +344,11 @@ def _load_raw(source: str, diags: Diagnostics, seen: list[str], roots: list[Path
                   Span(source, 1, 1))
         return None
     data = doc.data
+    if "ruleset" not in data and ("subjects" in data or "events" in data):  # the arguments swapped
+        diags.add("QR307", f"'{source}' is a history (subjects, events), not a ruleset（这是历史数据文件，不是规则集）",
+                  Span(source, 1, 1), hint="the ruleset comes first: qrules evaluate RULESET HISTORY"
+                                           "（规则集在前，历史数据在后）")
+        return None
     _quoted_keys(data, doc, (), diags)
     parent_name = data.get("extends")
     if parent_name is None and "extends" in data:

@@ -328,3 +328,18 @@ def test_a_missing_file_is_named_as_the_place_of_its_error(argv, tmp_path, capsy
     assert main(argv) == 1
     err = capsys.readouterr().err
     assert err.startswith(f"{missing}.") and ": error[QR001]:" in err.splitlines()[0] and "检查路径" in err
+
+
+def test_a_ruleset_and_a_history_given_the_wrong_way_round_are_said_so_once(capsys):
+    from conftest import ROOT
+
+    history = ROOT / "examples" / "haojiang-history.yaml"
+    assert main(["check", str(history)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("error[") == 1 and "is a history (subjects, events), not a ruleset" in err
+    assert main(["evaluate", str(history), str(GUANGDONG)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("error[") == 1 and "error[QR307]" in err
+    assert main(["evaluate", str(GUANGDONG), str(GUANGDONG)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("error[") == 1 and f"{GUANGDONG}:6:10: error[QR507]" in err and "not a history" in err

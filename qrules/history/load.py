@@ -586,6 +586,10 @@ def _empty(span: Span | None) -> QrulesError:
 def _top_level(loader: RecordLoader, data: Any, span_of: Callable[[tuple], Span | None]) -> tuple[list, list]:
     if data is None:  # an empty file (or only comments, or null): a failed export, not a history
         raise _empty(span_of(()))
+    if isinstance(data, dict) and "ruleset" in data and not ("subjects" in data or "events" in data):
+        raise QrulesError(Diagnostic("QR507", "this file is a ruleset, not a history（这是规则集，不是历史数据）",
+                                     span_of(("ruleset",)), hint="the history comes second: qrules evaluate RULESET "
+                                                                 "HISTORY（规则集在前，历史数据在后）"))
     if not isinstance(data, dict):
         raise QrulesError(Diagnostic("QR507", "a history must be a mapping with 'subjects' and 'events' "
                                      f"lists, not a {type(data).__name__}", span_of(()),
