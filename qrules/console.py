@@ -46,12 +46,12 @@ def print_diagnostics(diags: Sequence[Diagnostic], fmt: str = "text", *, out=Non
 
 def fail(diags: Sequence[Diagnostic], fmt: str | None = "text") -> int:
     """Report what stopped a command and return exit 1: with ``--format json`` as one JSON object
-    on standard output (``{"ok": false, "diagnostics": [...]}``), so a program reading it can parse
-    the error too; otherwise as text on standard error."""
-    if fmt == "json":
+    on standard output (``{"ok": false, "diagnostics": [...]}``; ``jsonl``: the same on one line), so a
+    program reading it can parse the error too; otherwise as text on standard error."""
+    if fmt in ("json", "jsonl"):
         try:
             print(json.dumps({"ok": False, "diagnostics": [d.to_dict() for d in drop_echoes(diags)]},
-                             ensure_ascii=False, indent=2), flush=True)
+                             ensure_ascii=False, indent=2 if fmt == "json" else None), flush=True)
         except BrokenPipeError:  # the reader stopped reading (| head): nothing more to say
             pass
     else:

@@ -343,3 +343,9 @@ def test_a_ruleset_and_a_history_given_the_wrong_way_round_are_said_so_once(caps
     assert main(["evaluate", str(GUANGDONG), str(GUANGDONG)]) == 1
     err = capsys.readouterr().err
     assert err.count("error[") == 1 and f"{GUANGDONG}:6:10: error[QR507]" in err and "not a history" in err
+
+
+def test_jsonl_format_prints_a_stopping_error_as_one_json_line(tmp_path, one_bad_record, capsys):
+    assert main(["evaluate", str(_broken_ruleset(tmp_path)), str(one_bad_record), "--format", "jsonl"]) == 1
+    (line,) = capsys.readouterr().out.splitlines()
+    assert json.loads(line)["ok"] is False
