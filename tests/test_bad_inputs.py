@@ -122,8 +122,8 @@ def test_bad_input(case, outcomes):
     got = outcomes[case["case"]]
     out = got["output"]
     assert got["exit"] == case["exit"], out[-2000:]
-    if case.get("code"):
-        assert f"error[{case['code']}]" in out, out[-2000:]
+    if case.get("code"):  # as text, or in the JSON of --format json/jsonl
+        assert f"error[{case['code']}]" in out or f'"code": "{case["code"]}"' in out, out[-2000:]
     assert "Traceback" not in out and "internal error" not in out, out[-2000:]
     for secret in case.get("absent", []):
         assert secret not in out, f"{secret!r} leaked"
