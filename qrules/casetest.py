@@ -238,7 +238,7 @@ def _validation_diags(exc: ValidationError, doc: Document, base: tuple, diags: D
             diags.add("QR802", f"unknown key '{loc[-1]}'", doc.span(loc, key=True),
                       hint=did_you_mean(str(loc[-1]), fields) or ("allowed: " + ", ".join(fields) if fields else None))
         elif err["type"] == "missing":
-            diags.add("QR802", f"'{loc[-1]}' is required here", doc.span(loc[:-1]), hint=f"add '{loc[-1]}:'")
+            diags.add("QR802", f"'{loc[-1]}' is required here", doc.span(loc[:-1]), hint=f"add '{loc[-1]}:'（请补充 {loc[-1]}:）")
         else:
             where = ".".join(str(p) for p in loc[len(base):])
             diags.add("QR802", f"{where or 'value'}: {pydantic_message(err)}", doc.span(loc))
@@ -284,7 +284,7 @@ def load_cases(path: str, diags: Diagnostics, doc: Document | None = None) -> li
         return None
     if not isinstance(doc.data, dict) or "cases" not in doc.data:
         diags.add("QR801", "not a case file: expected a mapping with 'ruleset:' and a 'cases:' list",
-                  Span(path, 1, 1), hint="see docs/casetest.md for the format")
+                  Span(path, 1, 1), hint="see docs/casetest.md for the format（格式见 docs/casetest.md）")
         return None
     head = {k: v for k, v in doc.data.items() if k != "cases"}
     try:
@@ -326,15 +326,17 @@ def _bind(path: str, doc: Document, top: CaseFileModel, model: CaseModel, i: int
     rpath = base + ("ruleset",) if model.ruleset is not None else ("ruleset",)
     if rulesets is None:
         diags.add("QR802", f"case '{model.name}' names no ruleset", span,
-                  hint="add 'ruleset: ../guangdong-2021.yaml' at the top of the file or in the case")
+                  hint="add 'ruleset: ../guangdong-2021.yaml' at the top of the file or in the case"
+                       "（在文件开头或用例中写 ruleset:）")
     as_of = model.as_of or top.as_of
     if as_of is None:
-        diags.add("QR802", f"case '{model.name}' has no as_of date", span, hint="add 'as_of: 2024-03-01'")
+        diags.add("QR802", f"case '{model.name}' has no as_of date", span, hint="add 'as_of: 2024-03-01'（请写评估日期 as_of）")
     history = model.history if model.history is not None else top.history
     hpath = base + ("history",) if model.history is not None else ("history",)
     if history is None:
         diags.add("QR802", f"case '{model.name}' has no history", span,
-                  hint="add 'history:' with subjects and events, or a path to a history file")
+                  hint="add 'history:' with subjects and events, or a path to a history file"
+                       "（请写 history:，含 subjects 和 events，或历史数据文件的路径）")
     params: dict[str, tuple[Any, tuple]] = {}
     for pbase, pmap in ((("parameters",), top.parameters), (base + ("parameters",), model.parameters)):
         for name, value in (pmap or {}).items():

@@ -284,7 +284,7 @@ def _merge(parent: dict, prov: dict[Path_, Pos], child: dict, doc: Document, pat
             name = key[1:]
             if name in out:
                 diags.add("QR305", f"'+{name}' adds '{name}', but {parent_name} already has it", kspan,
-                          hint=f"write '{name}:' to override it")
+                          hint=f"write '{name}:' to override it（覆盖上级的键时不加 +）")
                 continue
             out[name] = value
             prov.update(_subtree(doc.positions, cpath, path + (name,)))
@@ -383,7 +383,8 @@ def _load_raw(source: str, diags: Diagnostics, seen: list[str], roots: list[Path
         return None
     if rev is None and not Path(parent_file).exists():
         diags.add("QR303", f"parent ruleset '{parent_name}' not found (looked for {parent_file})", espan,
-                  hint="name a ruleset id in the same directory (guangdong-2021) or a relative path")
+                  hint="name a ruleset id in the same directory (guangdong-2021) or a relative path"
+                       "（写同一目录中的规则集名称，或相对路径）")
         return None
     parent = _load_raw(parent_file, diags, seen + [key], roots, rev, espan, views, parents)
     if parent is None:
@@ -451,7 +452,7 @@ def load_ruleset(source: str | Path, *, allow: Sequence[str | Path] = (), parent
             elif err["type"] == "missing":
                 where = ".".join(map(str, loc[:-1])) or "the ruleset"
                 diags.add("QR301", f"'{loc[-1]}' is required in {where}", resolved_span(loc[:-1]),
-                          hint=f"add '{loc[-1]}:'")
+                          hint=f"add '{loc[-1]}:'（请补充 {loc[-1]}:）")
             else:
                 diags.add("QR301", f"{'.'.join(map(str, loc))}: {pydantic_message(err)}", resolved_span(loc))
     if diags.has_errors or model is None:

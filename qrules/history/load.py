@@ -367,12 +367,13 @@ class RecordLoader:
     def correction_early(self, eid: str, date: Any, of: str, target_date: Any, where: Span | None) -> str:
         self._report("QR512", f"{eid}: a correction dated {date} comes before the event it "
                      f"corrects ({of}, {target_date})（更正日期早于被更正的事件，不予受理）",
-                     where, hint="date the correction on or after the event it corrects")
+                     where, hint="date the correction on or after the event it corrects（更正日期应不早于被更正事件的日期）")
         return "QR512"
 
     def recorded_early(self, eid: str, recorded: Any, date: Any, where: Span | None) -> str:
         self._report("QR513", f"{eid}: recorded on {recorded}, before its date {date}（录入日期早于事件日期）", where,
-                     hint="recorded is the day the record was entered; it is on or after the event's date")
+                     hint="recorded is the day the record was entered; it is on or after the event's date"
+                          "（recorded 为录入日期，应不早于事件日期）")
         return "QR513"
 
     def no_field_to_amend(self, eid: str, target_kind: str, unknown: list[str], where: Span | None) -> str:
@@ -593,7 +594,7 @@ def _top_level(loader: RecordLoader, data: Any, span_of: Callable[[tuple], Span 
     if not isinstance(data, dict):
         raise QrulesError(Diagnostic("QR507", "a history must be a mapping with 'subjects' and 'events' "
                                      f"lists, not a {type(data).__name__}", span_of(()),
-                                     hint="start the file with 'subjects:' and 'events:'"))
+                                     hint="start the file with 'subjects:' and 'events:'（历史数据以 subjects: 和 events: 开头）"))
     for key in data:
         if key not in ("subjects", "events"):
             loader._report("QR507", f"unknown top-level key '{key}' (a history has 'subjects' and 'events')",
@@ -796,7 +797,7 @@ class _JsonDoc:
                     kspan = self.lines.span(self.file, kstart, i)
                     if key in data:
                         self.diags.add("QR507", f"duplicate key '{key}' in a JSON object (the last one is used)",
-                                       kspan, hint="keep one")
+                                       kspan, hint="keep one（只保留一个）")
                     self.top_keys[key] = kspan
                     i = skip(text, i).end()
                     if text[i:i + 1] != ":":
