@@ -349,3 +349,12 @@ def test_jsonl_format_prints_a_stopping_error_as_one_json_line(tmp_path, one_bad
     assert main(["evaluate", str(_broken_ruleset(tmp_path)), str(one_bad_record), "--format", "jsonl"]) == 1
     (line,) = capsys.readouterr().out.splitlines()
     assert json.loads(line)["ok"] is False
+
+
+@pytest.mark.parametrize("backend", ["engine", "columnar"])
+def test_a_credit_code_excel_turned_into_a_number_says_so(backend, tmp_path, capsys):
+    folder = _tables(tmp_path / "t", "id,kind,date,subject\nf1,filing,2023-03-01,op1\n",
+                     subjects="id,kind,uscc,roles\nop1,operator,9.14405E+17,producer\n")
+    assert main(["batch", str(GUANGDONG), str(folder), "-j", "1", "--backend", backend]) == 1
+    err = capsys.readouterr().err
+    assert f"{folder / 'subjects.csv'}:2:3: error[QR502]" in err and "设为“文本”格式" in err

@@ -212,6 +212,10 @@ def uscc_check_character(first17: str) -> str:
     return _stdnum_uscc.calc_check_digit(first17)
 
 
+#: How Excel shows an 18-digit code it took for a number: 9.14405E+17.
+_SCIENTIFIC = re.compile(r"\d+(\.\d+)?[eE]\+?\d+")
+
+
 def check_uscc(code: str) -> tuple[str, str | None]:
     """Normalise a credit code and say what is wrong with it: ``(code, problem or None)``.
 
@@ -224,8 +228,11 @@ def check_uscc(code: str) -> tuple[str, str | None]:
     norm = _stdnum_uscc.compact(code)
     shown = f"'{code}'"
     if len(norm) != 18:
+        excel = ("; a spreadsheet turned it into a number: format the column as text and enter the code again"
+                 "（表格软件把代码变成了数字：请把该列设为“文本”格式后重新录入）"
+                 if _SCIENTIFIC.fullmatch(str(code).strip()) else "")
         return norm, (f"unified social credit code {shown} has {len(norm)} characters; it must have 18 "
-                      f"(统一社会信用代码应为18位)")
+                      f"(统一社会信用代码应为18位){excel}")
     for pos, ch in enumerate(norm, 1):
         if ch not in USCC_ALPHABET:
             extra = " (I, O, S, V and Z are never used)" if ch in "IOSVZ" else ""
