@@ -775,16 +775,16 @@ class _Run:
         if not rows.null_count() and "exc_code" in self._known_null:
             # every name found and no subject excluded (第二条): nothing to refuse, the columns as they are
             # (a polars query costs more than its work on a small corpus: one gather here)
-            return pl.DataFrame(own + self._kept.gather(rows).get_columns() + self.nulls(len(rows)))
+            return pl.DataFrame(own + self._kept[rows].get_columns() + self.nulls(len(rows)))
         # which rows are refused, read from the subjects' scope code alone; then each side gathers its
         # own columns (gathering every row's columns and filtering after held both copies at once)
         exc = self._known["exc_code"].gather(rows) if "exc_code" not in self._known_null else None
         keep = rows.is_not_null() if exc is None else rows.is_not_null() & exc.is_null()
         kept = rows.filter(keep)
         if len(kept) == len(rows):  # nothing refused: the event rows as they are
-            return pl.DataFrame(own + self._kept.gather(rows).get_columns() + self.nulls(len(rows)))
+            return pl.DataFrame(own + self._kept[rows].get_columns() + self.nulls(len(rows)))
         self.refuse_subjects([c.filter(~keep) for c in own], rows.filter(~keep))
-        return pl.DataFrame([c.filter(keep) for c in own] + self._kept.gather(kept).get_columns() + self.nulls(len(kept)))
+        return pl.DataFrame([c.filter(keep) for c in own] + self._kept[kept].get_columns() + self.nulls(len(kept)))
 
     def refuse_subjects(self, own: list[Any], rows: Any) -> None:
         """:meth:`check_subjects`'s refusals, in its order: QR603 (a refused record's name), QR602
@@ -1472,7 +1472,7 @@ class _Run:
         # the events repairs name, found by probing the (few) names: cheaper than a join over every event
         heads = self.t.heads()
         if "of_row" in r.columns and not r["of_row"].null_count():  # the rows the tables found (Tables.subject_rows)
-            r = pl.DataFrame(r.get_columns() + heads.drop("of").gather(r["of_row"]).get_columns())
+            r = pl.DataFrame(r.get_columns() + heads.drop("of")[r["of_row"]].get_columns())
         else:
             r = r.drop("of_row", strict=False).join(heads.filter(pl.col("of").is_in(r["of"].unique().implode())),
                                                     on="of", how="left")
@@ -2160,27 +2160,27 @@ class _Run:
         # the output columns as Series, without a query (planning one over every column cost more than
         # its work on a small corpus); the classes by index
         classes = pl.Series(names, dtype=pl.Utf8)
-        score_int = pl.Series("score_int", acc.total[at, k_now] + start).set(pl.Series(~scored), None)
-        official_class = classes.gather(pl.Series(official)).alias("official_class")
+        official_class = classes[official].alias("official_class")  # (indexing: ``gather`` is a query)
         counts = {name: pl.Series(name, getattr(acc, name)[at], dtype=pl.Int64)
                   for name in ("live_deductions", "entries_counted", "deductions")}
         flags = []
         for name, expr in c.flag_whens.items():
             got = b.expr(expr, "information_use.when", b._flag_columns())
             flags.append(pl.when(got[0] if isinstance(got, tuple) else got).then(pl.lit(name)))
-        flag_column = pl.DataFrame([official_class, subj["kind"], counts["live_deductions"], pl.Series("scored", scored),
-                                    score_int]).select(
-            flags=pl.concat_str(flags, separator=";", ignore_nulls=True).fill_null("")).to_series() if flags else \
-            pl.Series("flags", [""], dtype=pl.Utf8).new_from_index(0, at.size)
-        n = at.size
-        determined_by = self.lines()["product"].gather(pl.Series(acc.determined_by[at]).set(
-            pl.Series(acc.determined_by[at] < 0), None)) if self.lines().height else \
-            pl.Series([None], dtype=pl.Utf8).new_from_index(0, n)
+        if flags:  # 第二十九条至第三十二条 (information use): the flags' rules over the columns they read
+            score_int = pl.Series("score_int", acc.total[at, k_now] + start).set(pl.Series(~scored), None)
+            flag_column = pl.DataFrame([official_class, subj["kind"], counts["live_deductions"],
+                                        pl.Series("scored", scored), score_int]).select(
+                flags=pl.concat_str(flags, separator=";", ignore_nulls=True).fill_null("")).to_series()
+        else:
+            flag_column = pl.Series("flags", [""], dtype=pl.Utf8).new_from_index(0, at.size)
+        lines = self.lines()["product"]  # the line deciding it (-1: none, the null after the lines)
+        determined_by = lines.extend_constant(None, 1)[np.where(acc.determined_by[at] < 0, len(lines), acc.determined_by[at])]
         lock_class, lock_since, lock_until = locks
         # the flat output columns of :func:`qrules.batch.output_row`, in the subjects' input order
         rows = pl.DataFrame([
             subj["subject"].alias("id"), subj["kind"], subj["name"], pl.Series("scored", scored),
-            self.score_texts(acc.total[at, k_now] + start, scored), classes.gather(pl.Series(live)).alias("live_class"),
+            self.score_texts(acc.total[at, k_now] + start, scored), classes[live].alias("live_class"),
             official_class, lock_class, lock_since.cast(pl.Utf8), lock_until.cast(pl.Utf8),
             determined_by.alias("determined_by"), *self.measures(official, names), counts["entries_counted"],
             counts["deductions"], flag_column.alias("flags")])
@@ -2227,8 +2227,8 @@ class _Run:
         def day_column(values: np.ndarray, name: str) -> Any:
             return pl.Series(name, np.where(active, values, 0), dtype=pl.Int32).cast(pl.Date).set(
                 pl.Series(~active), None)
-        return official, [pl.Series("lock_class", [lock_class], dtype=pl.Utf8).new_from_index(0, at.size).set(
-            pl.Series(~active), None), day_column(since, "lock_since"), day_column(until, "lock_until")]
+        return official, [pl.Series("lock_class", [lock_class, None], dtype=pl.Utf8)[(~active).astype(np.int64)],
+                          day_column(since, "lock_since"), day_column(until, "lock_until")]
 
     def version_notes(self, adjustment_dates: list[dt.date]) -> list:
         """Brief §4a, as the engine says it: the as-of date, events (deductions, repairs, rewards)
@@ -2264,9 +2264,8 @@ class _Run:
         each distinct score written once (a few dozen over a corpus) and picked by its index."""
         pl = self.pl
         scores = _distinct_ints(totals[scored])
-        texts = pl.Series("score", [scaled_text(x, self.b.scale) for x in scores.tolist()] or [None], dtype=pl.Utf8)
-        index = np.minimum(np.searchsorted(scores, totals), max(scores.size - 1, 0))
-        return texts.gather(pl.Series(index).set(pl.Series(~scored), None))
+        texts = pl.Series("score", [scaled_text(x, self.b.scale) for x in scores.tolist()] + [None], dtype=pl.Utf8)
+        return texts[np.where(scored, np.searchsorted(scores, totals), scores.size)]  # the last text: null
 
     def measures(self, official: np.ndarray, names: list[str]) -> list[Any]:
         """第二十七条: the measures columns of each subject's official class (an index into ``names``);
@@ -2281,8 +2280,7 @@ class _Run:
                 pl.Series("supervision", [x.mode for x in ms], dtype=pl.Utf8),
                 pl.Series("notice", [x.notice for x in ms], dtype=pl.Utf8),
                 pl.Series("checks_per_year", [x.checks_per_year for x in ms], dtype=pl.Int64)])
-        at = pl.Series(official)
-        return [m.gather(at) for m in made]
+        return [m[official] for m in made]
 
 
 def _dense_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
