@@ -1497,8 +1497,12 @@ class _Run:
             self.reject(r.filter(pl.col("t_date") > pl.col("date")), "QR607",
                         pl.format("repair dated {}, before its deduction ({})", pl.col("date"), pl.col("t_date")),
                         cite("repair_date"))
-        r = r.lazy().filter(pl.col("t_date") <= pl.col("date")).with_columns(
-            wanted=pl.col("subjects").fill_null([]).list.len() > 0).collect(engine=MEMORY)
+        if wrong[2]:  # (refused above)
+            r = r.filter(pl.col("t_date") <= pl.col("date"))
+        named = r["subjects"]  # a repair naming its subjects is "wanted" for those only (none usually do)
+        r = pl.DataFrame(r.get_columns() + [
+            pl.Series("wanted", [False]).new_from_index(0, r.height) if named.null_count() == r.height
+            else (named.fill_null([]).list.len() > 0).alias("wanted")])
         # each repair with the entries of the deduction it names: by the deduction's row when the tables
         # found both (an integer join), else by its id
         by_row = "of_row" in r.columns and "erow" in deductions.columns
@@ -1537,11 +1541,12 @@ class _Run:
                                   "longer counts, nothing to repair（扣分已超出统计周期）", pl.col("of"),
                                   pl.col("d_date"), pl.col("date")), m.window.cite, pl.col("subject"))
             pairs = pairs.filter(inside)
-        pairs = pairs.with_columns(
-            operator=pl.when(pl.col("s_kind") == "operator").then(pl.col("subject"))
-            .otherwise(pl.col("s_producer").fill_null("")))
-        pairs = self.operator_facts(pairs, filings, "date", "operator").with_columns(
-            rectified=pl.col("rectified").fill_null(False))
+        operator = pl.when(pl.col("s_kind") == "operator").then(pl.col("subject")) \
+            .otherwise(pl.col("s_producer").fill_null("")).alias("operator")
+        if filings.height:  # the operator's filings are joined on it
+            pairs, operator = pairs.with_columns(operator), pl.col("operator")
+        pairs = self.operator_facts(pairs, filings, "date", "operator",
+                                    also=(operator, pl.col("rectified").fill_null(False)))
         cols = {("deduction", "date"): pl.col("d_date"), ("deduction", "item"): pl.col("item"),
                 ("deduction", "points"): pl.col("points"), ("deduction", "intentional"): pl.col("intentional"),
                 ("deduction", "major_impact"): pl.col("major"),

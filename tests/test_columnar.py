@@ -136,6 +136,25 @@ def test_columnar_equals_engine_at_other_dates(as_of):
     compare("rulesets/guangdong-2021.yaml", data, as_of)
 
 
+def test_columnar_equals_engine_art15_repair_naming_its_subjects():
+    """第十五条 (brief §3: a repair per operator): d1 names op1 and op2 (第十二条第（三）项, −3 each);
+    r1 repairs it for op1 only (its ``subjects``; both filed on 粤品通, 第十四条第（三）项): op1
+    12 − 3 + 3 = 12 (the first deduction, repaired in full), op2 12 − 3 = 9; r2 names op3, which d1
+    has no entry for (refused, QR607). Both backends, every row and refusal."""
+    ops = [{"id": f"op{i}", "kind": "operator", "uscc": _uscc(i), "roles": ["producer"], "region": "440512"}
+           for i in (1, 2, 3)]
+    data = {"subjects": ops, "events": [
+        {"id": "f1", "kind": "filing", "subject": "op1", "date": "2025-01-05"},
+        {"id": "f2", "kind": "filing", "subject": "op2", "date": "2025-01-05"},
+        {"id": "d1", "kind": "deduction", "item": "12.3", "date": "2025-03-01", "subjects": ["op1", "op2"]},
+        {"id": "r1", "kind": "repair", "of": "d1", "date": "2025-05-01", "rectified": True, "subjects": ["op1"]},
+        {"id": "r2", "kind": "repair", "of": "d1", "date": "2025-06-01", "rectified": True, "subjects": ["op3"]}]}
+    assert compare("rulesets/guangdong-2021.yaml", data) == 3
+    rows = {r["id"]: r for r in ColumnarBackend(load(ROOT / "rulesets/guangdong-2021.yaml")).chunk(
+        load_history_data(data), AS_OF).subjects}
+    assert (rows["op1"]["score"], rows["op2"]["score"], rows["op3"]["score"]) == ("12", "9", None)
+
+
 @pytest.mark.parametrize("seed", range(3))
 def test_columnar_equals_engine_simplified(seed):
     """The benchmark workload (bench/simplified.yaml): window sum, 100% repairs, reward cap 2."""
