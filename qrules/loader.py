@@ -305,7 +305,8 @@ def _merge(parent: dict, prov: dict[Path_, Pos], child: dict, doc: Document, pat
                 continue
             diags.add("QR302", f"'{key}' does not exist in {parent_name}"
                       f"{' under ' + '.'.join(map(str, path)) if path else ''}; an override must name an "
-                      f"existing key", kspan, hint=_unknown_key_hint(key, list(out), open_=_open_mapping(path)))
+                      f"existing key", kspan, hint=_new_field_hint(key, path, parent_name)
+                      or _unknown_key_hint(key, list(out), open_=_open_mapping(path)))
             continue
         if isinstance(value, dict) and isinstance(out[key], dict):
             prov[cpath] = doc.positions.get(cpath, prov.get(cpath))
@@ -473,6 +474,16 @@ def _unknown_key_hint(key: str, valid: list[str], *, open_: bool) -> str | None:
     return f"valid keys here（可用的键）: {shown}{add}"
 
 
+def _new_field_hint(key: str, path: Path_, parent_name: str) -> str | None:
+    """A field the format has here but the parent does not set (an item's ``when``, ``spot_check``):
+    adding it takes '+', which the list of the parent's keys would not say."""
+    fields = _fields_at(path)
+    if key not in fields and key + "_" not in fields:
+        return None
+    return (f"'{key}' is a field here that {parent_name} does not set: write '+{key}' to add it"
+            f"（上级未设置此键，新增请写 '+{key}'）")
+
+
 def _open_mapping(path: Path_) -> bool:
     """Whether the mapping at ``path`` has keys of the ruleset's choosing (a ``dict`` in the
     schema: items, parameters, rules...) rather than a fixed set of fields."""
@@ -517,9 +528,13 @@ def _span_of(prov: dict[Path_, Pos], path: Path_, file: str, *, key: bool = Fals
 def _fields_at(loc: Path_) -> list[str]:
     """Field names of the model at ``loc`` (for did-you-mean on unknown keys)."""
     model: Any = Ruleset
+    keyed = False  # the last step was into a mapping's values: the next part is one of its keys
     for part in loc:
         info = getattr(model, "model_fields", {}).get(part) if isinstance(part, str) else None
         if info is None:
+            if keyed:  # items."11.1": the value model is already the one stepped into
+                keyed = False
+                continue
             # dict values: step into the value model
             ann = getattr(model, "__args__", None)
             if ann:
@@ -528,6 +543,7 @@ def _fields_at(loc: Path_) -> list[str]:
             return []
         model = info.annotation
         args = getattr(model, "__args__", None)
+        keyed = getattr(model, "__origin__", None) is dict
         if args and not hasattr(model, "model_fields"):
             model = next((a for a in args[::-1] if hasattr(a, "model_fields")), args[-1])
     return list(getattr(model, "model_fields", {}))

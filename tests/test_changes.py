@@ -146,6 +146,11 @@ def test_change_cases_run_through_the_batch_path_with_the_same_results(tmp_path)
      ("QR202", "repair has no field 'ordinl'", "did you mean 'ordinal'?")),
     ('repair:\n  ratio: {value: "100% if prior_repair == 0 else 50%"}\n',
      ("QR201", "unknown name 'prior_repair'", "did you mean 'prior_repairs'?")),
+    ('items:\n  "12.3": {when: \'"seller" in subject.roles\'}\n',  # a field the parent's item does not set
+     ("QR302", "'when' does not exist in guangdong-2021 under items.12.3; an override must name an existing key",
+      "'when' is a field here that guangdong-2021 does not set: write '+when' to add it（上级未设置此键，新增请写 '+when'）")),
+    ('items:\n  "+11.10": {subject: product, title: x, titel: y, points: -1, cite: 第十一条}\n',
+     ("QR301", "unknown key 'titel' in items.11.10", "did you mean 'title'?")),
 ])
 def test_bad_input_in_new_scopes_is_located_with_a_hint(child, body, expected):
     from qrules.errors import QrulesError
