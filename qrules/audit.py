@@ -23,8 +23,11 @@ Piece = tuple[Decimal | None, bool, Decimal | None, bool, Decimal]  # lo, lo_clo
 
 
 def score_provable(node: ast.Expr) -> bool:
-    """True when ``score`` appears only as a direct operand of comparisons."""
+    """True when ``score`` appears only as a direct operand of comparisons (joined by ``and``, ``or``,
+    ``not``: constant between the numbers compared, so the pieces decide them exactly)."""
     for n in ast.walk(node):
+        if isinstance(n, (ast.Binary, ast.Unary)) and n.op in ("and", "or", "not"):
+            continue
         if isinstance(n, (ast.Binary, ast.Unary, ast.Call, ast.IfElse, ast.Comprehension)):
             if any(isinstance(x, ast.Name) and x.name == "score" for x in ast.walk(n)):
                 return False
@@ -74,11 +77,14 @@ def describe_range(first: Piece, last: Piece) -> str:
 Finding = tuple[str, tuple[str, ...]]  # (score range in words, the classes that border or share it)
 
 
-def partition_report(class_exprs: dict, class_order: list[str]) -> tuple[list[Finding], list[Finding], bool]:
+def partition_report(class_exprs: dict, class_order: list[str],
+                     params: dict | None = None) -> tuple[list[Finding], list[Finding], bool]:
     """Return (gaps, overlaps, provable): each finding is a score range in words and the classes
-    involved (for a gap, the classes on either side of it; for an overlap, the classes sharing it)."""
+    involved (for a gap, the classes on either side of it; for an overlap, the classes sharing it).
+    ``params``: the ruleset's parameters, so a threshold written as one (``score >= a_threshold``)
+    cuts the score line like a number."""
     provable = all(score_provable(e.node) for e in class_exprs.values())
-    points: set[Decimal] = set()
+    points: set[Decimal] = {v for v in (params or {}).values() if isinstance(v, Decimal)}
     for e in class_exprs.values():
         points |= literal_numbers(e.node)
     pieces = score_pieces(sorted(points))
@@ -120,7 +126,7 @@ def audit(compiled, diags: Diagnostics) -> None:
     r = compiled.resolved
     m = compiled.model
     # Art 26: the thresholds partition the score line.
-    gaps, overlaps, provable = partition_report(compiled.class_exprs, compiled.class_order)
+    gaps, overlaps, provable = partition_report(compiled.class_exprs, compiled.class_order, compiled.params)
 
     def where(names: tuple[str, ...]):
         """The condition of the first class involved that this file writes (a child that moved one

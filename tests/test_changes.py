@@ -277,3 +277,36 @@ def test_art26_art27_a_childs_new_class_without_measures_is_told_at_its_own_line
     (d,) = [x for x in exc.value.diagnostics if x.code == "QR403"]
     assert d.message == "class 'E' has no measures" and d.span.file.endswith("whatif.yaml") and d.span.line == 7
     assert d.hint == "add measures.E (第二十七条)"
+
+
+@pytest.mark.parametrize("b_threshold, gap", [("11", "[11, 12)"), ("12", None)])
+def test_art26_thresholds_written_as_parameters_are_proven(child, b_threshold, gap):
+    """第二十六条第一款: check proves the classes cover every score once, also when a province writes
+    the thresholds as parameters (``score >= a_threshold``): the parameters cut the score line too.
+    B below 11 and A from 12 leave [11, 12) without a class (check said ok)."""
+    from qrules.errors import QrulesError
+
+    body = ("parameters:\n  +a_threshold: {value: \"12\", cite: 第二十六条}\n"
+            f"  +b_threshold: {{value: \"{b_threshold}\", cite: 第二十六条}}\n"
+            'classes:\n  A: {when: "score >= a_threshold"}\n  B: {when: "6 < score < b_threshold"}\n')
+    if gap is None:
+        assert not [d for d in child(body).diagnostics if d.code in ("QR401", "QR407")]
+        return
+    with pytest.raises(QrulesError) as exc:
+        child(body)
+    (d,) = [x for x in exc.value.diagnostics if x.code == "QR401"]
+    assert d.message == f"class thresholds leave a gap: scores in {gap} match no class"
+
+
+def test_art26_art34_thresholds_joined_with_and_or_not_are_proven(child):
+    """第二十六条第一款 (第三十四条's wording) written with ``and``/``not``: still comparisons of score with
+    numbers, so the partition is proven (no QR407 warning), and a gap so written is found."""
+    from qrules.errors import QrulesError
+
+    ok = child('classes:\n  B: {when: "score > 6 and score < 12"}\n  D: {when: "not (score > 0)"}\n')
+    assert not [d for d in ok.diagnostics if d.code in ("QR401", "QR407")]
+    with pytest.raises(QrulesError) as exc:
+        child('classes:\n  B: {when: "score > 6 and score < 11"}\n', name="gap")
+    (d,) = [x for x in exc.value.diagnostics if x.code == "QR401"]
+    assert "[11, 12)" in d.message
+    assert not [x for x in exc.value.diagnostics if x.code == "QR407"]
