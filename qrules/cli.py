@@ -576,9 +576,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:  # a full disk, a folder removed meanwhile: the old output is kept
         if args.debug:
             raise
-        print(f"qrules: error: {exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else "")
-              + "（读写文件失败）", file=sys.stderr)
-        return EXIT_ERRORS
+        return fail([Diagnostic("QR007", f"{exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else "")
+                                + "（读写文件失败）", hint="check the output path, the free space and the folder's "
+                                "permissions; the previous output file is kept（检查输出路径、磁盘空间和文件夹权限；"
+                                "原输出文件未改动）")], getattr(args, "format", None))
     except Exception as exc:  # noqa: BLE001 - last resort: no traceback for users
         if args.debug:
             raise

@@ -358,3 +358,11 @@ def test_a_credit_code_excel_turned_into_a_number_says_so(backend, tmp_path, cap
     assert main(["batch", str(GUANGDONG), str(folder), "-j", "1", "--backend", backend]) == 1
     err = capsys.readouterr().err
     assert f"{folder / 'subjects.csv'}:2:3: error[QR502]" in err and "设为“文本”格式" in err
+
+
+def test_an_output_that_fails_while_writing_is_a_coded_diagnostic(tmp_path, capsys):
+    existing = tmp_path / "a-file"
+    existing.write_text("x", encoding="utf-8")
+    assert main(["synth", "--subjects", "3", "-o", str(existing), "--format", "csv"]) == 1
+    err = capsys.readouterr().err
+    assert "error[QR007]" in err and str(existing) in err and "检查输出路径" in err
