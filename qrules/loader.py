@@ -20,16 +20,18 @@ Inheritance rules (a typo must never add a rule silently):
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import os
 import posixpath
 import re
 import subprocess
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Annotated, Any, Sequence
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from .errors import Diagnostics, QrulesError, Span, did_you_mean, register_source
 from .messages import pydantic_message
@@ -306,7 +308,8 @@ def _merge(parent: dict, prov: dict[Path_, Pos], child: dict, doc: Document, pat
             diags.add("QR302", f"'{key}' does not exist in {parent_name}"
                       f"{' under ' + '.'.join(map(str, path)) if path else ''}; an override must name an "
                       f"existing key", kspan, hint=_new_field_hint(key, path, parent_name)
-                      or _unknown_key_hint(key, list(out), open_=_open_mapping(path)))
+                      or _unknown_key_hint(key, list(out) if path else sorted(TOP_LEVEL - {"from"}),
+                                                          open_=_open_mapping(path)))
             continue
         if isinstance(value, dict) and isinstance(out[key], dict):
             prov[cpath] = doc.positions.get(cpath, prov.get(cpath))
@@ -438,12 +441,14 @@ def load_ruleset(source: str | Path, *, allow: Sequence[str | Path] = (), parent
         if key not in TOP_LEVEL:
             diags.add("QR306", f"unknown top-level key '{key}'", _span_of(prov, (key,), source, key=True),
                       hint=_unknown_key_hint(key, sorted(TOP_LEVEL - {"from"}), open_=False))
+    locs: list[Path_] = []  # where the schema refused a value: what a partial check leaves out
     try:
         model = Ruleset.model_validate({k: v for k, v in data.items() if k in TOP_LEVEL})
     except ValidationError as exc:
         model = None
         for err in exc.errors():
             loc = tuple(err["loc"])
+            locs.append(loc)
             msg = err["msg"]
             if err["type"] == "extra_forbidden":
                 parent_fields = _fields_at(loc[:-1])
@@ -457,8 +462,56 @@ def load_ruleset(source: str | Path, *, allow: Sequence[str | Path] = (), parent
             else:
                 diags.add("QR301", f"{'.'.join(map(str, loc))}: {pydantic_message(err)}", resolved_span(loc))
     if diags.has_errors or model is None:
-        raise QrulesError(diags.items)
+        error = QrulesError(diags.items)
+        dropped = {m.group(1) for d in diags.items if d.code in ("QR302", "QR305")
+                   for m in [re.match(r"'[+-]?([^']*)'", d.message)] if m}
+        error.partial = Partial(data, prov, chain, views, locs, dropped)  # type: ignore[attr-defined]
+        raise error
     return ResolvedRuleset(model, data, prov, chain, diags.items, views)
+
+
+@dataclass
+class Partial:
+    """What loaded of a ruleset that has errors: the merged data and where the schema refused it
+    (``locs``), so that ``check`` can still check the rest of the file (``ruleset.check_partial``)."""
+
+    data: dict[str, Any]
+    provenance: dict[Path_, Pos]
+    chain: list[str]
+    views: dict[str, dict]
+    locs: list[Path_]
+    dropped: set[str]  # keys a child wrote that the merge refused (QR302, QR305): not follow-on errors
+
+    def salvage(self) -> tuple[Ruleset, set[str], list[Path_]]:
+        """The model of what did validate, with the sections left out and the entries pruned.
+
+        An entry of a mapping of the ruleset's own keys that the schema refused (an item, a
+        parameter, a reward rule) is left out; a fixed section it refused is None (or empty).
+        The result is only checked, never evaluated.
+        """
+        data = copy.deepcopy({k: v for k, v in self.data.items() if k in TOP_LEVEL and k != "from"})
+        pruned: list[Path_] = []
+        for loc in self.locs:
+            cut = next((loc[:i + 1] for i in range(1, len(loc)) if _open_mapping(loc[:i])), None)
+            parent = _at(data, cut[:-1]) if cut else None
+            if cut and isinstance(parent, dict) and cut[-1] in parent:
+                del parent[cut[-1]]
+                pruned.append(cut)
+        fields: dict[str, Any] = {}
+        lost: set[str] = set()
+        for name, info in Ruleset.model_fields.items():
+            if name in data:
+                try:
+                    fields[name] = TypeAdapter(Annotated[info.annotation, info]).validate_python(data[name])
+                    continue
+                except ValidationError:
+                    lost.add(name)
+            if not info.is_required() and name not in lost:
+                continue
+            lost.add(name)
+            fields[name] = (info.get_default(call_default_factory=True) if not info.is_required()
+                            else {} if typing.get_origin(info.annotation) is dict else None)
+        return Ruleset.model_construct(**fields), lost, pruned
 
 
 def _unknown_key_hint(key: str, valid: list[str], *, open_: bool) -> str | None:

@@ -11,6 +11,7 @@ partition the score line, citations exist, references resolve, the provisional c
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -227,6 +228,13 @@ def _smap(resolved: ResolvedRuleset, path: tuple) -> SourceMap:
     return SourceMap.at(span.file, span.line, span.col)
 
 
+# The expressions written once in a fixed section: (path, which is also the scope key; type).
+SINGLE_EXPRS: tuple[tuple[tuple[str, ...], Type], ...] = (
+    (("window", "counts"), BOOL), (("dedup", "spot_check", "deduplicated_when"), BOOL),
+    (("intentional", "points"), NUMBER), (("repair", "ratio", "value"), NUMBER),
+    (("repair", "limit", "allowed_when"), BOOL), (("rewards", "cap", "counted"), NUMBER),
+    (("adjustment", "score_as_of"), DATE))
+
 # Expressions whose outcome is a decision: with probes, ``qrules test`` counts both outcomes.
 CONDITIONS = frozenset({"window.counts", "items.when", "links.when", "dedup.spot_check.deduplicated_when",
                         "repair.conditions.when", "repair.limit.allowed_when", "rewards.rules.when"})
@@ -247,13 +255,14 @@ def _outcomes(expr: CompiledExpr, probes, where: tuple) -> CompiledExpr:
 
 
 class _Compiler:
-    def __init__(self, resolved: ResolvedRuleset, diags: Diagnostics, probes=None):
+    def __init__(self, resolved: ResolvedRuleset, diags: Diagnostics, probes=None, broken=()):
         self.probes = probes
         self.r = resolved
         self.m = resolved.model
         self.diags = diags
         self.params: dict[str, Any] = {}
-        self.broken: dict[str, Type] = {}  # parameters with errors: typed ANY so each is reported once
+        # Parameters with errors (here, or refused by the schema): typed ANY so each is reported once.
+        self.broken: dict[str, Type] = dict.fromkeys(broken, ANY)
         self.calendar = WorkdayCalendar()
 
     def expr(self, path: tuple, text: str, scope_key: str, expected: Type | None) -> CompiledExpr | None:
@@ -288,25 +297,14 @@ class _Compiler:
                 continue
             self.params[name] = value
         for name in PARAMETER_TYPES:
-            if name not in self.params and name not in m.parameters:
+            if name not in self.params and name not in m.parameters and name not in self.broken:
                 self.diags.add("QR403", f"parameter '{name}' is required by the engine but not defined",
                                r.span(("parameters",)), hint=f"add '{name}:' under parameters")
-        exprs: dict[str, CompiledExpr | None] = {
-            "window.counts": self.expr(("window", "counts"), m.window.counts, "window.counts", BOOL),
-            "dedup.spot_check.deduplicated_when": self.expr(
-                ("dedup", "spot_check", "deduplicated_when"), m.dedup.spot_check.deduplicated_when,
-                "dedup.spot_check.deduplicated_when", BOOL),
-            "intentional.points": self.expr(("intentional", "points"), m.intentional.points,
-                                            "intentional.points", NUMBER),
-            "repair.ratio.value": self.expr(("repair", "ratio", "value"), m.repair.ratio.value,
-                                            "repair.ratio.value", NUMBER),
-            "repair.limit.allowed_when": self.expr(("repair", "limit", "allowed_when"),
-                                                   m.repair.limit.allowed_when, "repair.limit.allowed_when", BOOL),
-            "rewards.cap.counted": self.expr(("rewards", "cap", "counted"), m.rewards.cap.counted,
-                                             "rewards.cap.counted", NUMBER),
-            "adjustment.score_as_of": self.expr(("adjustment", "score_as_of"), m.adjustment.score_as_of,
-                                                "adjustment.score_as_of", DATE),
-        }
+        exprs: dict[str, CompiledExpr | None] = {}
+        for path, want in SINGLE_EXPRS:
+            if getattr(m, path[0]) is not None:  # None: a section the schema refused (check_partial)
+                text = functools.reduce(getattr, path, m)
+                exprs[".".join(path)] = self.expr(path, text, ".".join(path), want)
         link_whens: dict[tuple[str, int], CompiledExpr | None] = {}
         for group in ("producer_of_product", "named_seller"):
             for i, link in enumerate(getattr(m.links, group)):
@@ -319,12 +317,12 @@ class _Compiler:
                 if c is not None:
                     item_whens[code] = c
         conditions = []
-        for i, cond in enumerate(m.repair.conditions):
+        for i, cond in enumerate(m.repair.conditions if m.repair is not None else ()):
             c = self.expr(("repair", "conditions", i, "when"), cond.when, "repair.conditions.when", BOOL)
             if c is not None:
                 conditions.append(CompiledCondition(c, cond.reason, cond.cite))
         reward_whens, reward_conditions = {}, {}
-        for code, rule in m.rewards.rules.items():
+        for code, rule in (m.rewards.rules if m.rewards is not None else {}).items():
             # Each condition names itself when it fails (第十六条、第十七条, like 第十四条); the rule's
             # eligibility (reward_whens) is their conjunction, one expression for every backend.
             listed = reward_conditions[code] = []
@@ -356,7 +354,7 @@ class _Compiler:
             if c is not None:
                 flag_whens[name] = c
         lock_duration = None
-        if m.adjustment.lock is not None:
+        if m.adjustment is not None and m.adjustment.lock is not None:
             lock_duration = self.duration(("adjustment", "lock", "duration"), m.adjustment.lock.duration)
         deadline_durations = {}
         for name, dl in m.deadlines.items():
@@ -364,7 +362,7 @@ class _Compiler:
             if d is not None:
                 deadline_durations[name] = d
         adjustment_dates = []
-        for i, text in enumerate(m.adjustment.dates):
+        for i, text in enumerate(m.adjustment.dates if m.adjustment is not None else ()):
             month, day = int(text[:2]), int(text[3:])
             try:
                 dt.date(2024, month, day)
@@ -440,6 +438,46 @@ def citations(resolved: ResolvedRuleset) -> dict[str, str | None]:
 def _example(typ: Type) -> str:
     return {"number": "write a number, e.g. '12'", "duration": "write a duration, e.g. '36 months'",
             "bool": "write true or false"}.get(str(typ), "")
+
+
+def load_compiled(source: str | Path, **kwargs: Any) -> CompiledRuleset:
+    """``compile_resolved(load_ruleset(source, **kwargs))``; when loading fails, the rest of the
+    file is checked too (:func:`check_partial`), so that one run reports every problem."""
+    try:
+        resolved = load_ruleset(source, **kwargs)
+    except QrulesError as exc:
+        partial = getattr(exc, "partial", None)
+        more = [d for d in check_partial(partial) if d not in exc.diagnostics] if partial is not None else []
+        if not more:
+            raise
+        raise QrulesError([*exc.diagnostics, *more]) from None
+    return compile_resolved(resolved)
+
+
+def check_partial(partial) -> list[Diagnostic]:
+    """The problems of the parts of a ruleset that did load (a :class:`qrules.loader.Partial`).
+
+    Expressions and parameters are checked in every section the schema accepted; what the
+    schema refused is left out, and the names it held (a refused parameter) are not reported
+    again as unknown. The audit (class partition, references) needs the whole ruleset: it runs
+    only when nothing was refused but keys the merge dropped (QR302), and a reference to one of
+    those keys is not reported (it is the same mistake).
+    """
+    model, lost, pruned = partial.salvage()
+    resolved = ResolvedRuleset(model, partial.data, partial.provenance, partial.chain, [], partial.views)
+    broken = {p[1] for p in pruned if p[0] == "parameters"}
+    if "parameters" in lost:
+        raw = partial.data.get("parameters")
+        broken |= set(PARAMETER_TYPES) | (set(map(str, raw)) if isinstance(raw, dict) else set())
+    diags = Diagnostics()
+    compiled = _Compiler(resolved, diags, broken=broken).run()
+    if compiled is not None and not lost and not pruned:
+        from .audit import audit
+
+        audit(compiled, diags)
+    dropped = {f"'{name}'" for name in partial.dropped}
+    return [d for d in diags.items if d.severity != "info"
+            and not (d.code == "QR403" and d.message.startswith("unknown ") and d.message.split()[-1] in dropped)]
 
 
 def compile_resolved(resolved: ResolvedRuleset, probes=None) -> CompiledRuleset:

@@ -14,13 +14,13 @@ from pathlib import Path
 
 from .loader import load_ruleset
 from .registry import DEFAULT_DIRS, Registry, needs_registry, rulesets_dirs
-from .ruleset import CompiledRuleset, compile_resolved
+from .ruleset import CompiledRuleset, load_compiled
 from .versions import Timeline
 
 
 def _compile(file: str, parents: dict, allow: tuple[str, ...]) -> CompiledRuleset:
     """One version of a family, its ``extends`` names mapped by the registry."""
-    return compile_resolved(load_ruleset(file, parents=parents, allow=allow))
+    return load_compiled(file, parents=parents, allow=allow)
 
 
 def load(source: str | Path) -> CompiledRuleset:
@@ -46,7 +46,7 @@ def resolve(source: str | Path):
     dirs = rulesets_dirs.get()
     looks_like_file = path.exists() or text.endswith((".yaml", ".yml")) or "/" in text or ":" in text
     if looks_like_file and not (path.is_file() and needs_registry(text)):
-        compiled = compile_resolved(load_ruleset(text))  # one version on its own, as before families
+        compiled = load_compiled(text)  # one version on its own, as before families
         compiled.timeline = Timeline.single(compiled)
         return compiled
     if looks_like_file:
@@ -55,7 +55,7 @@ def resolve(source: str | Path):
         me = next((v for v in reg.versions.values() if Path(v.file).resolve() == path.resolve()), None)
         if me is not None and (reg.family_of(me.extends) or me.extends in reg.versions):
             return reg.load(me.name)
-        compiled = compile_resolved(load_ruleset(text))  # extends by path: families resolved as of today
+        compiled = load_compiled(text)  # extends by path: families resolved as of today
         compiled.timeline = Timeline.single(compiled)
         return compiled
     return Registry.scan(dirs, compile=_compile).load(text)

@@ -207,6 +207,41 @@ def test_all_problems_of_a_file_reported_at_once(tmp_path):
     assert codes == ["QR201", "QR202", "QR405"]
 
 
+def test_misspelt_transition_does_not_hide_the_other_errors_of_the_file(tmp_path, capsys):
+    # §4a successor: a key the merge refuses (QR302) no longer stops the check of the rest.
+    kid = write(tmp_path, "kid.yaml", child_text('transtion: redecide\nclasses:\n  B: {when: "6 < scroe < 12"}\n'))
+    diags = _diags(kid)
+    assert [d.code for d in diags] == ["QR302", "QR201"]
+    assert diags[0].hint == "did you mean 'transition'?" and (diags[1].span.line, diags[1].span.col) == (7, 18)
+    assert main(["check", str(kid)]) == 1
+    err = capsys.readouterr().err
+    assert "2 error(s)" in err and "Traceback" not in err
+
+
+def test_schema_error_does_not_hide_expression_errors_elsewhere(tmp_path):
+    text = (GD_TEXT.replace('counts: "as_of - window < entry.date <= as_of"', "counts: [1]")
+            .replace('B: {when: "6 < score < 12"', 'B: {when: "6 < scroe < 12"'))
+    assert [d.code for d in _diags(write(tmp_path, "two.yaml", text))] == ["QR301", "QR201"]
+
+
+@pytest.mark.parametrize("old, new", [
+    ('window: {value: "36 months"', 'window: {value: ["36 months"]'),       # window.counts reads it
+    ('"11.1": {subject: product, title: 监督抽查不合格, points: -3',           # links.producer_of_product name it
+     '"11.1": {subject: product, title: 监督抽查不合格, points: abc'),
+    ("parameters:\n", "parameters: []\nparamters:\n"),                       # a whole section refused
+])
+def test_refused_value_gives_no_follow_on_errors(tmp_path, old, new):
+    codes = [d.code for d in _diags(variant(tmp_path, old, new))]
+    assert codes in (["QR301"], ["QR306", "QR301"]), codes
+
+
+def test_reference_to_a_key_the_merge_refused_is_not_reported_again(tmp_path):
+    body = ('items:\n  "12.99": {subject: operator, title: 新事项, points: -1, cite: 第十二条}\n'
+            'links:\n  named_seller:\n    - {items: ["12.99"], item: "12.1", cite: 第十二条第（一）项}\n')
+    diags = _diags(write(tmp_path, "kid.yaml", child_text(body)))
+    assert [d.code for d in diags] == ["QR302"] and "'+12.99'" in diags[0].hint
+
+
 def _diags(path):
     try:
         load(path)
