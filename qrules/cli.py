@@ -86,7 +86,7 @@ def cmd_check(args) -> int:
     if folders:  # the families of these folders together: versions must not overlap (§4a)
         from .registry import check_folders
 
-        diags, entry, lines = check_folders(folders)
+        diags, entry, lines = check_folders(folders, failed=[e["file"] for e in report if not e.get("ok")])
         report.append(entry)
         if args.format == "text":
             print_diagnostics([d for d in diags if d not in printed])

@@ -365,10 +365,16 @@ def needs_registry(file: str) -> bool:
     return False
 
 
-def check_folders(folders: list[str]) -> tuple[list[Diagnostic], dict, list[str]]:
+def check_folders(folders: list[str], failed: Any = ()) -> tuple[list[Diagnostic], dict, list[str]]:
     """``qrules check DIR...``: the families of these folders together, their periods proved (no
-    overlap; gaps warned). Returns the diagnostics, a JSON-ready report and the text lines."""
+    overlap; gaps warned). Returns the diagnostics, a JSON-ready report and the text lines.
+
+    ``failed``: the files whose own check found errors. A family with such a version (or one whose
+    period cannot be read), or any family when a failed file is not readable as a version at all,
+    is reported as not proven rather than as free of overlap: the proof would leave that file out."""
     reg = Registry.scan(tuple(folders))
+    failed = {Path(f).resolve() for f in failed}
+    unread = sorted(str(f) for f in failed - {Path(v.file).resolve() for v in reg.versions.values()})
     diags = reg.check()
     for folder in folders:
         if not any(Path(v.file).parent.resolve() == Path(folder).resolve() for v in reg.versions.values()):
@@ -376,15 +382,20 @@ def check_folders(folders: list[str]) -> tuple[list[Diagnostic], dict, list[str]
                                     f"（文件夹中没有规则集）", Span(folder, 1, 1),
                                     hint="name ruleset files, or the folder that holds them (e.g. rulesets/)"))
     errors = {d.span.file for d in diags if d.severity == "error" and d.code == "QR902" and d.span}
-    families, lines = {}, []
+    families, lines, unproven = {}, [], []
     for family, versions in sorted(reg.families.items()):
         families[family] = [{"version": v.name, "file": v.file, "from": v.start, "until": v.until,
                              "extends": v.extends, "transition": v.transition} for v in versions]
         periods = "; ".join(f"{v.name} {v.period}" + (f" (follows {v.extends})" if reg.family_of(v.extends)
                                                         else "") for v in versions)
         overlap = any(v.file in errors for v in versions)
-        lines.append(f"family {family}: {periods} — "
-                     + ("OVERLAP（施行期重叠）" if overlap else "no overlap（施行期无重叠）"))
-    ok = not any(d.severity == "error" for d in diags)
-    return diags, {"folders": folders, "ok": ok, "families": families,
+        blocked = [v.name for v in versions if Path(v.file).resolve() in failed or v.start is None] + unread
+        if blocked and not overlap:
+            unproven.append(family)
+        lines.append(f"family {family}: {periods} — " + (
+            "OVERLAP（施行期重叠）" if overlap else
+            f"not proven: {', '.join(blocked)} has errors; fix them and check again"
+            f"（有错误，未能证明施行期无重叠，请改正后重新检查）" if blocked else "no overlap（施行期无重叠）"))
+    ok = not any(d.severity == "error" for d in diags) and not unproven
+    return diags, {"folders": folders, "ok": ok, "families": families, "unproven": unproven,
                    "diagnostics": [d.to_dict() for d in diags]}, lines

@@ -36,6 +36,24 @@ def test_s4a_check_folder_proves_the_versions_do_not_overlap(capsys):
     assert "family haojiang: haojiang-2023 2023-12-18..(open) (follows guangdong) — no overlap" in out
 
 
+@pytest.mark.parametrize("successor", [
+    "qrules: 1\nruleset: guangdong-2026\nextends: guangdong-2021\nversion: '2026'\n"
+    "in_force: {from: 2026-06-05, until: 2031-06-04}\nclasses:\n  B: {when: \"6 < scroe < 12\"}\n",
+    "qrules: 1\nruleset: guangdong-2026\nitems: [1, 2\n",                      # not even readable YAML
+])
+def test_s4a_folder_with_errors_does_not_claim_no_overlap(tmp_path, capsys, successor):
+    (tmp_path / "guangdong-2021.yaml").write_text((RULESETS / "guangdong-2021.yaml").read_text(encoding="utf-8"),
+                                                  encoding="utf-8")
+    (tmp_path / "guangdong-2026.yaml").write_text(successor, encoding="utf-8")
+    assert main(["check", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert "no overlap" not in out and "family guangdong: " in out
+    assert "— not proven: " in out and "guangdong-2026" in out.split("not proven: ")[1]
+    assert main(["check", str(tmp_path), "--format", "json"]) == 1
+    folder = json.loads(capsys.readouterr().out)[-1]
+    assert folder["ok"] is False and folder["unproven"] == ["guangdong"]
+
+
 def test_s4a_successor_in_a_second_folder_joins_the_family(capsys):
     assert main(["check", str(RULESETS), str(DATA / "keep"), "--format", "json"]) == 0
     report = json.loads(capsys.readouterr().out)[-1]
