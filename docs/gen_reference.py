@@ -59,6 +59,7 @@ def error_examples() -> dict[str, str]:
         base.replace('A: {when: "score >= 12"', 'A: {when: "score = 12"'),
         base.replace('A: {when: "score >= 12"', 'A: {when: "scor(12)"'),
         base.replace('value: "180 days"', 'value: "180 dayz"'),
+        base.replace('dates: ["01-01", "07-01"]', 'dates: ["01-01", "07-32"]'),
     ]
     children = [
         "qrules: 1\nruleset: kid\nextends: guangdong-2021\nversion: '1'\nparameters:\n  windw: {value: '24 months'}\n",

@@ -32,6 +32,7 @@ CODES = {
     "QR405": "a parameter value has the wrong type",
     "QR406": "provisional values are present (score table not yet official)",
     "QR407": "the class thresholds cannot be proven to partition the score line",
+    "QR408": "an adjustment date is not a day of the year (MM-DD)",
 }
 
 # Record types visible to expressions: the contract between ruleset authors and the engine.
@@ -368,8 +369,9 @@ class _Compiler:
                 dt.date(2024, month, day)
                 adjustment_dates.append((month, day))
             except ValueError:
-                self.diags.add("QR403", f"adjustment date '{text}' is not a day of the year (MM-DD)",
-                               r.span(("adjustment", "dates", i)))
+                self.diags.add("QR408", f"adjustment date '{text}' is not a day of the year (MM-DD)",
+                               r.span(("adjustment", "dates", i)),
+                               hint="write a month and a day that exist, e.g. '01-01' or '07-01'（写存在的月-日）")
         if self.diags.has_errors:
             return None
         compiled = CompiledRuleset(r, self.params, {k: v for k, v in exprs.items() if v is not None}, class_order,

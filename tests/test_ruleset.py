@@ -207,6 +207,15 @@ def test_all_problems_of_a_file_reported_at_once(tmp_path):
     assert codes == ["QR201", "QR202", "QR405"]
 
 
+def test_art26_impossible_adjustment_date_has_its_own_code(tmp_path):
+    # 第二十六条第二款: the half-year adjustment dates are days of the year; 07-32 is not one.
+    path = variant(tmp_path, 'dates: ["01-01", "07-01"]', 'dates: ["01-01", "07-32"]')
+    (d,) = _diags(path)
+    line = next(i for i, t in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if "07-32" in t)
+    assert (d.code, d.span.line) == ("QR408", line) and "'07-32' is not a day of the year" in d.message
+    assert f"{path}:{line}:" in render(d, source=False) and "error[QR408]: 调整日期不是一年中存在的日期" in render(d)
+
+
 def test_misspelt_transition_does_not_hide_the_other_errors_of_the_file(tmp_path, capsys):
     # §4a successor: a key the merge refuses (QR302) no longer stops the check of the rest.
     kid = write(tmp_path, "kid.yaml", child_text('transtion: redecide\nclasses:\n  B: {when: "6 < scroe < 12"}\n'))
