@@ -152,16 +152,31 @@ def audit(compiled, diags: Diagnostics) -> None:
         diags.add("QR401", f"class thresholds overlap: {text}", where(names),
                   hint=f"use '<' on one side and '<=' on the other at a shared boundary（以上、以下含本数；高于、不满不含本数）"
                   f"{which(names)}")
+    static_checks(m, r, diags)
+    diags.extend(check_deadlines(compiled))  # procedural clocks (第二十一条、第二十三至二十五条)
+    count = compiled.provisional_count()
+    if count:
+        table = f"the score table of {m.citations.score_table}" if m.citations.score_table else "the score table"
+        diags.add("QR406", f"{count} provisional values ({table} is not yet official)",
+                  None, severity="info", hint="replace them with the official 记分表 and remove 'provisional: true'")
+
+
+def static_checks(m, r, diags: Diagnostics, lost: frozenset[str] | set[str] = frozenset()) -> None:
+    """Citations, references and validity dates of the model ``m`` (resolved as ``r``).
+
+    ``lost``: top-level sections the schema refused (``ruleset.check_partial``): the checks that
+    read one of them are left out, so that a refused section gives no follow-on errors.
+    """
     # Citations: every item and rule must say which article it encodes.
     for code, item in m.items.items():
         if not item.cite:
             diags.add("QR402", f"item '{code}' has no citation", r.span(("items", code)),
                       hint="add cite: 第十一条第（一）项 (the article and item it encodes)")
-    for code, rule in m.rewards.rules.items():
+    for code, rule in (m.rewards.rules if m.rewards is not None else {}).items():
         if not rule.cite:
             diags.add("QR402", f"reward rule '{code}' has no citation", r.span(("rewards", "rules", code)),
                       hint="add cite: 第十六条")
-    for i, cond in enumerate(m.repair.conditions):
+    for i, cond in enumerate(m.repair.conditions if m.repair is not None else ()):
         if not cond.cite:
             diags.add("QR402", "repair condition has no citation", r.span(("repair", "conditions", i)),
                       hint="add cite: 第十四条")
@@ -169,7 +184,7 @@ def audit(compiled, diags: Diagnostics) -> None:
         if not cdef.cite:
             diags.add("QR402", f"class '{name}' has no citation", r.span(("classes", name)), severity="warning")
     # References resolve.
-    for group in ("producer_of_product", "named_seller"):
+    for group in ("producer_of_product", "named_seller") if "items" not in lost else ():
         for i, link in enumerate(getattr(m.links, group)):
             for j, code in enumerate(link.items):
                 if code not in m.items:
@@ -177,23 +192,28 @@ def audit(compiled, diags: Diagnostics) -> None:
             if link.item not in m.items:
                 _unknown(diags, r, ("links", group, i, "item"), "item", link.item, m.items)
     classes = set(m.classes)
-    if "O" not in classes:
+    if "classes" in lost:
+        classes = set()
+    elif "O" not in classes:
         diags.add("QR403", "class 'O' (unscored subjects) is not defined", r.span(("classes",)),
                   hint="add O: {label: O类, cite: 第二十六条第一款}")
-    for name in classes:
+    for name in classes if "measures" not in lost else ():
         if name not in m.measures:
             where = r.span(("measures",))  # a child's new class: at its own line, not in the parent's measures
             where = r.span(("classes", name)) if where.file != r.file else where
             diags.add("QR403", f"class '{name}' has no measures", where, hint=f"add measures.{name} (第二十七条)")
-    for name in m.measures:
+    for name in m.measures if "classes" not in lost else ():
         if name not in classes:
             _unknown(diags, r, ("measures", name), "class", name, classes, key=True)
-    if m.adjustment.lock is not None and m.adjustment.lock.class_ not in classes:
+    if m.adjustment is not None and m.adjustment.lock is not None and "classes" not in lost \
+            and m.adjustment.lock.class_ not in classes:
         _unknown(diags, r, ("adjustment", "lock", "class"), "class", m.adjustment.lock.class_, classes)
-    for kind, level in m.authorities.records.items():
+    for kind, level in (m.authorities.records if m.authorities is not None else {}).items():
         if level not in m.authorities.levels:
             _unknown(diags, r, ("authorities", "records", kind), "authority level", level, m.authorities.levels)
     # Validity (第三十六条).
+    if m.in_force is None:
+        return
     if m.in_force.until is not None and m.in_force.until < m.in_force.from_:
         until, start = r.span(("in_force", "until")), r.span(("in_force", "from"))
         inherited = until.file != start.file  # a successor that wrote only `from` (第三十六条's end is its parent's)
@@ -206,12 +226,6 @@ def audit(compiled, diags: Diagnostics) -> None:
     if m.issued is not None and m.issued > m.in_force.from_:
         diags.add("QR404", f"issued ({m.issued}) is after in_force.from ({m.in_force.from_})",
                   r.span(("issued",)), severity="warning")
-    diags.extend(check_deadlines(compiled))  # procedural clocks (第二十一条、第二十三至二十五条)
-    count = compiled.provisional_count()
-    if count:
-        table = f"the score table of {m.citations.score_table}" if m.citations.score_table else "the score table"
-        diags.add("QR406", f"{count} provisional values ({table} is not yet official)",
-                  None, severity="info", hint="replace them with the official 记分表 and remove 'provisional: true'")
 
 
 def _unknown(diags: Diagnostics, r, path, what: str, name: str, known, *, key: bool = False) -> None:

@@ -461,9 +461,10 @@ def check_partial(partial) -> list[Diagnostic]:
 
     Expressions and parameters are checked in every section the schema accepted; what the
     schema refused is left out, and the names it held (a refused parameter) are not reported
-    again as unknown. The audit (class partition, references) needs the whole ruleset: it runs
-    only when nothing was refused but keys the merge dropped (QR302), and a reference to one of
-    those keys is not reported (it is the same mistake).
+    again as unknown. Citations, references and dates are checked in the sections that loaded; a
+    reference to a refused or dropped key (QR302) is not reported (it is the same mistake). The
+    class partition proof needs every class and parameter: it runs only when nothing but keys
+    the merge dropped was refused and the expressions compile.
     """
     model, lost, pruned = partial.salvage()
     resolved = ResolvedRuleset(model, partial.data, partial.provenance, partial.chain, [], partial.views)
@@ -473,13 +474,15 @@ def check_partial(partial) -> list[Diagnostic]:
         broken |= set(PARAMETER_TYPES) | (set(map(str, raw)) if isinstance(raw, dict) else set())
     diags = Diagnostics()
     compiled = _Compiler(resolved, diags, broken=broken).run()
-    if compiled is not None and not lost and not pruned:
-        from .audit import audit
+    from .audit import audit, static_checks
 
+    if compiled is not None and not lost and not pruned:
         audit(compiled, diags)
-    dropped = {f"'{name}'" for name in partial.dropped}
+    else:
+        static_checks(model, resolved, diags, lost)
+    left_out = [f"'{name}'" for name in {*partial.dropped, *(str(p[-1]) for p in pruned)}]
     return [d for d in diags.items if d.severity != "info"
-            and not (d.code == "QR403" and d.message.startswith("unknown ") and d.message.split()[-1] in dropped)]
+            and not (d.code == "QR403" and any(name in d.message for name in left_out))]
 
 
 def compile_resolved(resolved: ResolvedRuleset, probes=None) -> CompiledRuleset:

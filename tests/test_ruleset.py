@@ -244,6 +244,16 @@ def test_refused_value_gives_no_follow_on_errors(tmp_path, old, new):
     assert codes in (["QR301"], ["QR306", "QR301"]), codes
 
 
+def test_schema_error_does_not_hide_unknown_references_elsewhere(tmp_path):
+    text = (GD_TEXT.replace("points: -3, intentional: -6, spot_check: true", "points: abc, intentional: -6, "
+                            "spot_check: true", 1)
+            .replace('item: "12.2", when', 'item: "12.20", when'))
+    diags = _diags(write(tmp_path, "refs.yaml", text))
+    assert [(d.code, d.message) for d in diags] == [
+        ("QR301", "items.11.1.points: 应为数字，实际为 'abc'（must be a number, not 'abc'）"),
+        ("QR403", "unknown item '12.20'")]
+
+
 def test_reference_to_a_key_the_merge_refused_is_not_reported_again(tmp_path):
     body = ('items:\n  "12.99": {subject: operator, title: 新事项, points: -1, cite: 第十二条}\n'
             'links:\n  named_seller:\n    - {items: ["12.99"], item: "12.1", cite: 第十二条第（一）项}\n')
