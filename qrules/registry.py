@@ -376,6 +376,8 @@ def check_folders(folders: list[str], failed: Any = ()) -> tuple[list[Diagnostic
     failed = {Path(f).resolve() for f in failed}
     unread = sorted(str(f) for f in failed - {Path(v.file).resolve() for v in reg.versions.values()})
     diags = reg.check()
+    if unread:  # a file that could not be read may be a successor: "no version after ..." is not known
+        diags = [d for d in diags if d.code != "QR908"]
     for folder in folders:
         if not any(Path(v.file).parent.resolve() == Path(folder).resolve() for v in reg.versions.values()):
             diags.append(Diagnostic("QR909", f"'{folder}' holds no ruleset file (*.yaml with 'ruleset:')"
