@@ -366,3 +366,14 @@ def test_an_output_that_fails_while_writing_is_a_coded_diagnostic(tmp_path, caps
     assert main(["synth", "--subjects", "3", "-o", str(existing), "--format", "csv"]) == 1
     err = capsys.readouterr().err
     assert "error[QR007]" in err and str(existing) in err and "检查输出路径" in err
+
+
+def test_a_ruleset_with_a_format_error_still_has_its_expressions_checked(tmp_path, capsys):
+    """All problems of a file in one run: a wrong value no longer hides a misspelt name elsewhere."""
+    kid = tmp_path / "kid.yaml"
+    kid.write_text(f"qrules: 1\nruleset: kid\nextends: {GUANGDONG.as_posix()}\nversion: '1'\n"
+                   "items:\n  \"11.4\": {points: abc}\nclasses:\n  A: {when: scroe >= 12}\n", encoding="utf-8")
+    assert main(["check", str(kid)]) == 1
+    err = capsys.readouterr().err
+    assert [line.split(": ")[1] for line in err.splitlines() if "error[" in line] == ["error[QR301]", "error[QR201]"]
+    assert f"{kid}:8:13: error[QR201]: 未知名称：unknown name 'scroe'" in err
