@@ -872,6 +872,7 @@ class _Run:
                     f = t.kind(kind)[["id", "kind", "date", *cols, *er]]
                     return self.coded(kind, f) if kind in self._CODED else f
                 f = t.memo((kind, "read", er) + ((self.b,) if kind in self._CODED else ()), read)
+                self.__dict__.setdefault("_read", {})[kind] = f  # (before the as-of date's cut: ``deductions``)
                 return f.filter(~late) if any_late and f.height and f["date"].max() > self.as_of else f
             frames = [own(k, cols) for k, cols in reads.items()]
             # the days decisions are made on: the tables' own (once per tables), up to the as-of date
@@ -1076,22 +1077,17 @@ class _Run:
         if d["item_i"].null_count():  # an unknown item (or none)
             self.reject_rows(d.filter(pl.col("item_i").is_null()), "QR601", unknown_item, "item")
             d = d.filter(pl.col("item_i").is_not_null())
-        d = d.lazy()
-        # one row per subject an event names, with the event's columns (and its subjects' rows)
-        rows = ["subjects_rows"] if "subjects_rows" in live.columns else []
         er = ["erow"] if "erow" in live.columns else []
-        named = d.select("id", "kind", "date", "item", "item_i", *er, "item_subject", "item_title", "item_cite", "line_model",
-                                "line_standard", "subjects", *rows, eidx=pl.int_range(pl.len(), dtype=pl.Int64),
-                                ev_item_major=pl.col("item_major"), ev_item_spot=pl.col("item_spot"),
-                                intentional=pl.col("intentional").fill_null(False),
-                                major_impact=pl.col("major_impact").fill_null(False))
-        if (live["subjects"].list.len() == 1).all():  # each event names one subject: no list to explode
-            named = named.with_columns(pl.col("subjects", *rows).list.first(), sidx=pl.lit(0, dtype=pl.Int64))
+        whole = self.__dict__.get("_read", {}).get("deduction")  # the tables' deductions, before the as-of cut
+        if whole is not None and "item_i" in whole.columns:
+            # made once per tables from all their deductions (a row-wise step), then cut at the as-of date
+            named = self.t.memo(("deductions named", self.b),
+                                lambda: self.named_deductions(whole.filter(pl.col("item_i").is_not_null())))
+            if live.height != whole.height:
+                named = named.filter(pl.col("date") <= self.as_of)
         else:
-            named = named.with_columns(sidx=pl.int_ranges(pl.col("subjects").list.len())).explode(
-                ["subjects", "sidx", *rows])
-        named = named.rename({"subjects": "sid", **({"subjects_rows": "s_row"} if rows else {})}).filter(
-            pl.col("sid").is_not_null()).collect(engine=MEMORY)
+            named = self.named_deductions(d)
+        d = d.lazy()
         evcols = {("event", "date"): pl.col("date"), ("event", "item"): pl.col("item"),
                   ("event", "intentional"): pl.col("intentional"), ("event", "major_impact"): pl.col("major_impact")}
         none = pl.lit(None, dtype=pl.Utf8)
@@ -1293,6 +1289,27 @@ class _Run:
         else:
             e = e.with_columns(ordinal=pl.lit(1))
         return e
+
+    def named_deductions(self, d: Any) -> Any:
+        """One row per subject a deduction of ``d`` (items known) names, with the event's columns and the
+        subject's row as ``s_row``: ``sid``, ``sidx`` (its place in the event's list), ``eidx`` (the
+        event's, a key). Row by row: the rows of a subset of ``d`` are this frame's rows of it."""
+        pl = self.pl
+        rows = ["subjects_rows"] if "subjects_rows" in d.columns else []
+        er = ["erow"] if "erow" in d.columns else []
+        named = d.lazy().select("id", "kind", "date", "item", "item_i", *er, "item_subject", "item_title", "item_cite",
+                                "line_model", "line_standard", "subjects", *rows,
+                                eidx=pl.int_range(pl.len(), dtype=pl.Int64),
+                                ev_item_major=pl.col("item_major"), ev_item_spot=pl.col("item_spot"),
+                                intentional=pl.col("intentional").fill_null(False),
+                                major_impact=pl.col("major_impact").fill_null(False))
+        if (d["subjects"].list.len() == 1).all():  # each event names one subject: no list to explode
+            named = named.with_columns(pl.col("subjects", *rows).list.first(), sidx=pl.lit(0, dtype=pl.Int64))
+        else:
+            named = named.with_columns(sidx=pl.int_ranges(pl.col("subjects").list.len())).explode(
+                ["subjects", "sidx", *rows])
+        return named.rename({"subjects": "sid", **({"subjects_rows": "s_row"} if rows else {})}).filter(
+            pl.col("sid").is_not_null()).collect(engine=MEMORY)
 
     def not_applying(self, code: str, sid: str) -> Any:
         """QR606 for an item whose ``when`` does not hold, in the engine's words."""

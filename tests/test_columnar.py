@@ -740,8 +740,9 @@ def test_art18_cap_values_kept_by_a_backend_give_what_a_fresh_backend_gives():
 
 def test_tables_evaluated_again_give_what_fresh_tables_give():
     """What the tables keep for their later evaluations (the subjects' scope checks and the events'
-    item and reward-rule rows per ruleset, the days decisions are made on, the latest date:
-    ``Tables.memo``) never changes a result: the same tables evaluated under three rulesets and at
+    item and reward-rule rows per ruleset, the subjects each deduction names, the rewards' order by
+    subject, the days decisions are made on, the latest date: ``Tables.memo``) never changes a
+    result: the same tables evaluated under three rulesets and at
     several as-of dates, some before events of the history (第七条 window, 第二条 scope, brief §4a),
     give what fresh tables give each time; and a memo is forgotten when the tables' frames are
     replaced."""
