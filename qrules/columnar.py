@@ -2063,14 +2063,18 @@ class _Run:
         lines = self.lines()
         mine = entries.lazy().join(lines.lazy().select("product", "producer", "li", pos=pl.col("product_pos")),
                                    on="pos").with_columns(src=pl.lit(0))
-        theirs = entries.lazy().join(lines.lazy().select("product", "li", pos=pl.col("producer_pos")), on="pos")
-        keep = pl.col("via_product").is_null() | (pl.col("via_product") == pl.col("product"))
         # an entry linked from a product the operator does not produce (it sold it, 第十二条第（一）项) is its
-        # own behaviour: in every term; one linked from another of its own products stays in that one's
-        sold = theirs.filter(~keep).join(self.S.lazy().select(via_product=pl.col("id"), vp_producer=pl.col("producer")),
-                                         on="via_product", how="left").filter(
-            pl.col("vp_producer").ne_missing(pl.col("subject"))).drop("vp_producer")
-        theirs = pl.concat([theirs.filter(keep), sold]).with_columns(producer=pl.col("subject"), src=pl.lit(1))
+        # own behaviour: in every term; one linked from another of its own products stays in that one's.
+        # (The producers of the few products entries are linked from, in one left join and one filter: a
+        # join over every subject, or the rows split and put together again, held 0.1-0.2 GB more at 1M.)
+        linked = entries["via_product"].drop_nulls().unique()
+        owners = self.S.lazy().filter(pl.col("id").is_in(linked.implode())).select(
+            via_product=pl.col("id"), vp_producer=pl.col("producer"))
+        theirs = entries.lazy().join(lines.lazy().select("product", "li", pos=pl.col("producer_pos")), on="pos").join(
+            owners, on="via_product", how="left").filter(
+            pl.col("via_product").is_null() | (pl.col("via_product") == pl.col("product"))
+            | pl.col("vp_producer").ne_missing(pl.col("subject"))).drop("vp_producer").with_columns(
+            producer=pl.col("subject"), src=pl.lit(1))
         both = pl.concat([mine, theirs], how="diagonal_relaxed").collect(engine=MEMORY)  # both joins at once
         # (line, event, src) is unique: the heaviest first, then keep the first row per (line, event)
         ded = first_per_key(pl, both.filter(pl.col("kind") == "deduction"), ["li", "event"], ["points", "src"])
