@@ -108,6 +108,7 @@ class BatchSummary:
     warnings: list[str] = field(default_factory=list)
     #: dates with no version in force in any chunk (events, adjustments): made into notes by :meth:`finish`
     version_days: tuple = field(default_factory=lambda: (set(), set()))
+    _said: set = field(default_factory=set, repr=False, compare=False)  # the warnings already in ``warnings``
 
     def add(self, r: ChunkResult) -> None:
         self.subjects += len(r.subjects)
@@ -122,7 +123,10 @@ class BatchSummary:
             self.excluded_by_code[_excluded_code(x)] += 1
         self.chunks += 1
         self.worker_seconds += r.seconds
-        self.warnings += [w for w in r.warnings if w not in self.warnings]  # every chunk's, once
+        for w in r.warnings:  # every chunk's, once (kept in a set: a large run has thousands of chunks)
+            if w not in self._said:
+                self._said.add(w)
+                self.warnings.append(w)
         for seen, days in zip(self.version_days, r.version_days):
             seen.update(days)
 
