@@ -837,7 +837,8 @@ class _Run:
         if any_late:
             self.reject(t.events.select("id", "kind", "date", *(["erow"] if "erow" in t.events.columns else []))
                         .filter(late), "QR613",
-                        pl.format(f"dated {{}}, after the as-of date {self.as_of}; not yet effective", pl.col("date")))
+                        pl.format(f"dated {{}}, after the as-of date {self.as_of}; not yet effective", pl.col("date")),
+                        self.c.cites.get("window"))  # 第七条, as the engine cites it
         self.revoked, self.amended = None, {}
         split_kinds = t.__dict__.get("_split")  # the kinds the tables were split into, when they were
         corrected = "correction" in split_kinds if split_kinds else (t.events["kind"] == "correction").any()
@@ -1621,11 +1622,16 @@ class _Run:
                 many = pl.concat_str([pl.when(x).then(pl.lit(f"{c.reason}（{c.cite}）" if c.cite else c.reason))
                                       for x, c in zip(f, conds)], separator="；", ignore_nulls=True)
                 first_cite = pl.coalesce([pl.when(x).then(pl.lit(c.cite, dtype=pl.Utf8)) for x, c in zip(f, conds)])
+                # several failing: each one's article once, in order (the engine's "、".join); none: citations.repairs
+                cites = pl.concat_list([pl.when(x).then(pl.lit(c.cite, dtype=pl.Utf8)) for x, c in zip(f, conds)])
+                all_cites = cites.list.drop_nulls().list.unique(maintain_order=True).list.join("、")
+                cite = pl.coalesce([pl.when(n == 1).then(first_cite).otherwise(pl.when(all_cites != "").then(all_cites)),
+                                    pl.lit(self.c.cites.get("repairs"), dtype=pl.Utf8)])
                 ok = cur.select(n == 0).to_series().to_numpy()
                 if not ok.all():  # the reasons worded for the refused entries only
                     self.reject(cur.filter(pl.Series(~ok)), "QR608",
                                 pl.format("not eligible for repair（不予修复）: {}", pl.when(n == 1).then(one).otherwise(many)),
-                                pl.when(n == 1).then(first_cite), pl.col("subject"))
+                                cite, pl.col("subject"))
                     rows, cur = rows[ok], cur.filter(pl.Series(ok))
                 if rows.size == 0:
                     continue

@@ -155,6 +155,22 @@ def test_columnar_equals_engine_art15_repair_naming_its_subjects():
     assert (rows["op1"]["score"], rows["op2"]["score"], rows["op3"]["score"]) == ("12", "9", None)
 
 
+def test_art7_art14_refusals_carry_their_article_in_both_backends():
+    """QR613 cites the window (第七条: only entries dated up to the as-of date count); a repair failing
+    several conditions (QR608) cites each failing condition's article once (第十四条第（一）、（二）项),
+    as a single failing condition does; both backends alike."""
+    ops = [{"id": "op1", "kind": "operator", "uscc": _uscc(1), "roles": ["producer"], "region": "440512"}]
+    data = {"subjects": ops, "events": [
+        {"id": "d1", "kind": "deduction", "item": "12.3", "date": "2025-03-01", "subjects": ["op1"], "intentional": True},
+        {"id": "f1", "kind": "filing", "subject": "op1", "date": "2025-01-05"},
+        {"id": "r1", "kind": "repair", "of": "d1", "date": "2025-05-01", "rectified": False},
+        {"id": "late", "kind": "deduction", "item": "12.3", "date": "2026-02-01", "subjects": ["op1"]}]}
+    compare("rulesets/guangdong-2021.yaml", data)
+    chunk = ColumnarBackend(load(ROOT / "rulesets/guangdong-2021.yaml")).chunk(load_history_data(data), AS_OF)
+    assert sorted((r.event, r.code, r.cite) for r in chunk.rejected) == [
+        ("late", "QR613", "第七条"), ("r1", "QR608", "第十四条第（一）项、第十四条第（二）项")]
+
+
 @pytest.mark.parametrize("seed", range(3))
 def test_columnar_equals_engine_simplified(seed):
     """The benchmark workload (bench/simplified.yaml): window sum, 100% repairs, reward cap 2."""

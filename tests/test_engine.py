@@ -266,6 +266,17 @@ def test_art14_ineligible_repair_rejected_naming_condition(run, ded_extra, rep_e
     assert rej and rej[0].code == "QR608" and rej[0].cite == condition
 
 
+def test_art14_repair_failing_several_conditions_cites_each_article(run):
+    # intentional (第十四条第（一）项) and not rectified (第十四条第（二）项), no filing (第十四条第（三）项):
+    # the article field names the three, once each, in the ruleset's order, as the reason does.
+    events = [ded("e1", "11.7", "2023-03-01", ["p1"], intentional=True), repair("r1", "e1", "2023-04-01", rectified=False)]
+    r = run(OPS + [P1], events, "2023-06-01")
+    (rej,) = [x for x in r.rejected if x.event == "r1" and x.subject == "p1"]
+    assert rej.code == "QR608"
+    assert rej.cite == "第十四条第（一）项、第十四条第（二）项、第十四条第（三）项"
+    assert all(f"（{a}）" in rej.reason for a in rej.cite.split("、"))
+
+
 def test_art14_concealed_filing_blocks_repair(run):
     events = [dict(FILED, concealed=True), ded("e1", "11.7", "2023-03-01", ["p1"]), repair("r1", "e1", "2023-04-01")]
     r = run(OPS + [P1], events, "2023-06-01")
@@ -457,6 +468,13 @@ def test_moved_threshold_changes_class(run, child):
 def test_event_after_as_of_listed_not_dropped(run):
     r = run(OPS + [P1], [ded("e1", "11.7", "2024-03-01", ["p1"])], "2024-01-01")
     assert codes(r)[("e1", None)] == "QR613"
+
+
+def test_art7_event_after_as_of_cites_the_window_article(run):
+    # 第七条: an entry counts when as_of − 36 months < date ≤ as_of; one dated later is refused citing it.
+    r = run(OPS + [P1], [ded("e1", "11.7", "2024-03-01", ["p1"])], "2024-01-01")
+    (rej,) = r.rejected
+    assert (rej.code, rej.cite) == ("QR613", "第七条")
 
 
 # -- 第五条、第十九条: who records what (a warning, never a rejection) ---------------------------------------

@@ -282,7 +282,8 @@ class Decider:
             live = []
             for ev in ordered:
                 if ev.date > self.as_of:
-                    self.reject(ev, "QR613", f"dated {ev.date}, after the as-of date {self.as_of}; not yet effective")
+                    self.reject(ev, "QR613", f"dated {ev.date}, after the as-of date {self.as_of}; not yet effective",
+                                self.cite("window"))  # 第七条: only entries dated up to the as-of date count
                     continue
                 live.append(ev)
         live = self.apply_corrections(live)
@@ -766,7 +767,9 @@ class Decider:
                 if len(failed) == 1:
                     reason, cite = failed[0]
                 else:
-                    reason, cite = "；".join(f"{r}（{c}）" if c else r for r, c in failed), None
+                    reason = "；".join(f"{r}（{c}）" if c else r for r, c in failed)
+                    cite = "、".join(dict.fromkeys(c for _, c in failed if c))  # each failing condition's article
+                cite = cite or self.cite("repairs")
                 self.reject(ev, "QR608", f"not eligible for repair（不予修复）: {reason}", cite, subject=e.subject)
             if not eligible:
                 continue
