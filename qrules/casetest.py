@@ -105,6 +105,7 @@ class CaseModel(_M):
     name: Annotated[str, BeforeValidator(_to_name)]
     ruleset: Union[str, list[str], None] = None
     as_of: dt.date | None = None
+    as_known_at: dt.date | None = None   # brief §4a: only the records entered by then (their `recorded`)
     parameters: dict[str, Any] | None = None
     history: Union[str, dict, None] = None
     expect: dict[str, SubjectExpect] = {}
@@ -119,6 +120,7 @@ class CaseFileModel(_M):
     title: str | None = None
     note: str | None = None
     as_of: dt.date | None = None
+    as_known_at: dt.date | None = None
     parameters: dict[str, Any] | None = None
     history: Union[str, dict, None] = None
     cases: list[dict] = Field(min_length=1)
@@ -145,6 +147,7 @@ class Case:
     model: CaseModel
     doc: Document
     by_name: bool = False             # ``ruleset:`` names a version or family (brief §4a), not a file
+    as_known_at: dt.date | None = None  # brief §4a: what was known at that date reproduced
 
     @property
     def id(self) -> str:
@@ -331,6 +334,12 @@ def _bind(path: str, doc: Document, top: CaseFileModel, model: CaseModel, i: int
     as_of = model.as_of or top.as_of
     if as_of is None:
         diags.add("QR802", f"case '{model.name}' has no as_of date", span, hint="add 'as_of: 2024-03-01'（请写评估日期 as_of）")
+    known = model.as_known_at or top.as_known_at
+    if known is not None and as_of is not None and known > as_of:
+        kpath = base + ("as_known_at",) if model.as_known_at is not None else ("as_known_at",)
+        diags.add("QR802", f"case '{model.name}': as_known_at {known} is after as_of {as_of}", doc.span(kpath),
+                  hint="what was known at a date is evaluated as of that date or later"
+                       "（as_known_at 不能晚于 as_of）")
     history = model.history if model.history is not None else top.history
     hpath = base + ("history",) if model.history is not None else ("history",)
     if history is None:
@@ -353,7 +362,8 @@ def _bind(path: str, doc: Document, top: CaseFileModel, model: CaseModel, i: int
                         ruleset=rel if by_name else _resolve(path, rel),
                         ruleset_label=label, as_of=as_of, overrides=overrides,
                         override_path=rpath + ((j,) if len(names) > 1 else ()),
-                        history=history, history_path=hpath, model=model, doc=doc, by_name=by_name))
+                        history=history, history_path=hpath, model=model, doc=doc, by_name=by_name,
+                        as_known_at=known))
     return out
 
 
@@ -519,7 +529,8 @@ class Runner:
             out.diagnostics = problems
             return out
         try:
-            result = evaluate(compiled, loaded.history, case.as_of, invalid_subjects=loaded.invalid_subjects)
+            result = evaluate(compiled, loaded.history, case.as_of, invalid_subjects=loaded.invalid_subjects,
+                              as_known_at=case.as_known_at)
         except Exception as exc:  # noqa: BLE001 - an engine crash is a failing case, not a crashed run
             out.status = "error"
             out.diagnostics = [Diagnostic("QR803", f"evaluation failed: {type(exc).__name__}: {exc}", case.span)]

@@ -284,3 +284,35 @@ def test_s4a_case_naming_an_unknown_ruleset_lists_the_known_names(tmp_path, caps
     assert "error[QR803]" in text and "ruleset 'guangdongg' is not a file, nor a version or family" in text
     assert "family.yaml:1:10" in text  # at the ruleset: value
     assert "Traceback" not in text
+
+
+KNOWN_AT = """\
+cases:
+  - name: 第二十五条 §4a 更正录入前所知的结果
+    as_known_at: {known}
+    history:
+{subjects}      events:
+        - {{id: e1, kind: deduction, item: "11.9", date: 2023-03-01, recorded: 2023-03-02, subjects: [p1]}}
+        - {{id: c1, kind: correction, of: e1, action: revoke, date: 2023-09-01, recorded: 2023-09-04}}
+    expect:
+      p1: {expect}
+"""
+
+
+@pytest.mark.parametrize("known,expect", [
+    # 2023-09-03: the revocation is not yet entered: 12 − 12 = 0 → D on 2023-07-01, locked to 2026-07-01
+    ("2023-09-03", "{score: 0, class: D, official: D, lock_until: 2026-07-01}"),
+    # 2023-09-04: entered; the revoked record never existed (第二十五条, brief §3) → unscored, O, no lock
+    ("2023-09-04", "{scored: false, class: O, official: O, lock_until: null}"),
+])
+def test_s4a_art25_case_as_known_at_uses_the_records_entered_by_then(tmp_path, capsys, known, expect):
+    path = write_case(tmp_path, KNOWN_AT.format(subjects=SUBJECTS, known=known, expect=expect))
+    code, out = run(capsys, str(path))
+    assert code == 0, out
+
+
+def test_s4a_case_as_known_at_after_as_of_is_a_located_case_error(tmp_path, capsys):
+    path = write_case(tmp_path, KNOWN_AT.format(subjects=SUBJECTS, known="2024-03-02", expect="{scored: false}"))
+    code, out = run(capsys, str(path))
+    assert code == 1
+    assert "error[QR802]" in out and "as_known_at" in out and f"{path}:5:" in out

@@ -436,3 +436,12 @@ def test_art18_outlook_reward_over_the_cap_is_not_offered(tmp_path):
     reward = next(a for a in o.actions if a.kind == "reward" and a.ref == "17.2")
     assert (reward.possible, reward.points) == (False, 0)
     assert "奖励分上限" in reward.text and "第十八条" in reward.text
+
+
+def test_s4a_art36_hand_over_day_cases(capsys):
+    """tests/data/versions/cases: the day 2026-06-04/05 (第三十六条) at which the fictional successor takes
+    over, hand-computed in the case file: events, the live class and the window under the version of their date."""
+    code = main(["test", str(DATA / "cases"), "--rulesets", str(RULESETS), "--rulesets", str(DATA / "keep")])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert out.rstrip().splitlines()[-1] == "8 passed, 0 failed"
