@@ -407,8 +407,7 @@ class Runner:
 
     def ruleset(self, case: Case) -> Any:
         from .language.compiler import Probes
-        from .loader import load_ruleset
-        from .ruleset import compile_resolved
+        from .ruleset import compile_resolved, load_checked  # load_checked: every problem of a broken ruleset at once
 
         if case.by_name:
             return self._by_name(case)
@@ -425,7 +424,7 @@ class Runner:
                     raise QrulesError(Diagnostic(
                         "QR803", f"ruleset '{case.ruleset}' not found (paths are relative to the case file)",
                         case.doc.span(case.override_path), hint="write e.g. 'ruleset: ../guangdong-2021.yaml'"))
-                self.resolved[key_file] = load_ruleset(case.ruleset)
+                self.resolved[key_file] = load_checked(case.ruleset)
             resolved = self.resolved[key_file]
             if case.overrides:
                 resolved = _with_overrides(resolved, case)
@@ -443,9 +442,8 @@ class Runner:
         """A version or family name: every version compiled with coverage probes, one timeline;
         each event is then decided under the version in force on its date, as ``evaluate`` does."""
         from .language.compiler import Probes
-        from .loader import load_ruleset
         from .registry import Registry
-        from .ruleset import compile_resolved
+        from .ruleset import compile_resolved, load_checked  # load_checked: every problem of a broken ruleset at once
 
         dirs = name_dirs(case.file)
         key = (dirs, tuple((n, t) for n, t, _ in case.overrides))
@@ -453,7 +451,7 @@ class Runner:
         if reg is None:
             def compile_version(file: str, parents: dict, allow: tuple[str, ...]) -> Any:
                 key_file = str(Path(file).resolve())
-                resolved = load_ruleset(file, parents=parents, allow=allow)
+                resolved = load_checked(file, parents=parents, allow=allow)
                 if case.overrides:
                     resolved = _with_overrides(resolved, case)
                 probes = self.probes.setdefault(key_file, Probes())

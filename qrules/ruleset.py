@@ -445,15 +445,20 @@ def _example(typ: Type) -> str:
 def load_compiled(source: str | Path, **kwargs: Any) -> CompiledRuleset:
     """``compile_resolved(load_ruleset(source, **kwargs))``; when loading fails, the rest of the
     file is checked too (:func:`check_partial`), so that one run reports every problem."""
+    return compile_resolved(load_checked(source, **kwargs))
+
+
+def load_checked(source: str | Path, **kwargs: Any) -> ResolvedRuleset:
+    """``load_ruleset(source, **kwargs)``; when loading fails, the error carries the problems of the
+    parts that did load too (:func:`check_partial`): ``check``, ``test`` and ``render`` say them all at once."""
     try:
-        resolved = load_ruleset(source, **kwargs)
+        return load_ruleset(source, **kwargs)
     except QrulesError as exc:
         partial = getattr(exc, "partial", None)
         more = [d for d in check_partial(partial) if d not in exc.diagnostics] if partial is not None else []
         if not more:
             raise
         raise QrulesError([*exc.diagnostics, *more]) from None
-    return compile_resolved(resolved)
 
 
 def check_partial(partial) -> list[Diagnostic]:

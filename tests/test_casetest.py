@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import textwrap
 from pathlib import Path
 
@@ -113,6 +114,27 @@ def test_parameter_override_with_unknown_name_points_at_the_case(tmp_path, capsy
     assert code == 1
     assert f"{path}:5:18: error[QR804]: 参数覆盖指定了不存在的参数或取值无效：parameter 'windwo' does not exist" in out
     assert "did you mean 'window'?" in out
+
+
+def ruleset_errors(text: str, ruleset: Path) -> list[str]:
+    """The ``file:line:col: error[QRnnn]`` heads of the diagnostics printed about ``ruleset``."""
+    return re.findall(rf"^({re.escape(str(ruleset))}:\d+:\d+: error\[QR\d+\])", text, flags=re.M)
+
+
+def test_a_broken_ruleset_reports_every_problem_at_once_as_check_does(tmp_path, capsys):
+    """A schema error (window.counts not a text) does not hide an expression error elsewhere (B's
+    'scroe'): ``qrules test`` says both, at the same places as ``qrules check`` (the partial check)."""
+    bad = tmp_path / "two.yaml"
+    bad.write_text(GD.read_text(encoding="utf-8")
+                   .replace('counts: "as_of - window < entry.date <= as_of"', "counts: [1]")
+                   .replace('B: {when: "6 < score < 12"', 'B: {when: "6 < scroe < 12"'), encoding="utf-8")
+    assert main(["check", str(bad)]) == 1
+    checked = ruleset_errors(capsys.readouterr().err, bad)
+    assert [c[-6:-1] for c in checked] == ["QR301", "QR201"]
+    path = write_case(tmp_path, ONE_DEDUCTION.format(subjects=SUBJECTS, score=9, cls="B"), ruleset=bad)
+    code, out = run(capsys, str(path))
+    assert code == 1 and "Traceback" not in out
+    assert ruleset_errors(out, bad) == checked
 
 
 def test_json_output(tmp_path, capsys):

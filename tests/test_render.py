@@ -134,6 +134,24 @@ def test_cli_render_reports_ruleset_errors(capsys, tmp_path):
     assert "scroe" in capsys.readouterr().err
 
 
+def test_cli_render_reports_every_problem_of_a_broken_ruleset_at_once_as_check_does(capsys, tmp_path):
+    """A schema error (window.counts not a text) does not hide B's 'scroe': render says both, at the
+    places check says them (the partial check), and writes nothing."""
+    bad = tmp_path / "two.yaml"
+    bad.write_text(GUANGDONG.read_text(encoding="utf-8")
+                   .replace('counts: "as_of - window < entry.date <= as_of"', "counts: [1]")
+                   .replace('B: {when: "6 < score < 12"', 'B: {when: "6 < scroe < 12"'), encoding="utf-8")
+
+    def heads(err):  # file:line:col: error[QRnnn] of each diagnostic
+        return re.findall(r"^(\S+:\d+:\d+: error\[QR\d+\])", err, flags=re.M)
+    assert main(["check", str(bad)]) == 1
+    checked = heads(capsys.readouterr().err)
+    assert [h[-6:-1] for h in checked] == ["QR301", "QR201"]
+    target = tmp_path / "two.md"
+    assert main(["render", str(bad), "-o", str(target)]) == 1
+    assert heads(capsys.readouterr().err) == checked and not target.exists()
+
+
 @pytest.mark.skipif(shutil.which("mkdocs") is None and not (Path(sys.executable).parent / "mkdocs").exists(),
                     reason="mkdocs not installed")
 def test_rendered_rulesets_build_with_mkdocs_strict(tmp_path, gd, hj):
