@@ -89,7 +89,8 @@ def page(spec: dict) -> str:
             "own codes (QR0xx–QR6xx); the HTTP layer adds these:", "",
             "| code | meaning | status |", "|---|---|---|"]
     status = {"QR951": 400, "QR952": "400/422", "QR953": 413, "QR954": 503, "QR955": 404, "QR956": 404,
-              "QR957": 404, "QR958": 422, "QR959": 500, "QR960": 404, "QR961": 422}
+              "QR957": 404, "QR958": 422, "QR959": 500, "QR960": 404, "QR961": 422,
+              "QR962": "start-up (exit 1)"}
     out += [f"| {code} | {text} | {status.get(code, '')} |" for code, text in CODES.items()]
     return "\n".join(out) + "\n"
 

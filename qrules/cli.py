@@ -473,8 +473,7 @@ EXTENSIONS: dict[str, tuple[str, str]] = {
     "plan": ("qrules.plan", "inspection plan (Art 27): inspections required, recorded and owed per subject and year"),
     "batch": ("qrules.batch", "evaluate a whole corpus in worker processes (CSV/Parquet/JSONL)"),
     "synth": ("qrules.batch", "write a seeded synthetic corpus (for tests and benchmarks)"),
-    "serve": ("qrules.serve", "HTTP 接口与中文页面 HTTP API (JSON, OpenAPI) and pages in Chinese for officers "
-                              "(needs qrules[serve])"),
+    "serve": ("qrules.serve", "HTTP API (JSON, OpenAPI) and pages in Chinese for officers (needs qrules[serve])"),
 }
 
 

@@ -44,6 +44,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
              "历史数据中当年的监督抽查次数、尚欠次数，以及第二十七条第（一）项降低抽查比例的标记；按类别汇总。"),
     "synth": ("生成带随机种子的合成数据（用于测试和性能测试）",
               "生成逼真的合成历史数据：有多个产品的生产者、销售者、各类事件和分类，以及少量错误记录。"),
+    "serve": ("在本机启动网页服务：中文页面和 JSON 接口（需安装 qrules[serve]）",
+              "在本机启动网页服务：中文页面（总览、规则集、记分对象及得分走势图、规则差异）和 JSON 接口。"),
 }
 
 #: argument dest -> (Chinese, English used when the parser gives none)
@@ -63,8 +65,10 @@ ARGS: dict[str, tuple[str, str]] = {
     "as_known_at": ("按该日期已知的记录评价（只计入当时已录入的记录）", "evaluate the records known on DATE"),
     "at": ("取该日期生效的版本（系列名称或 extends: 系列 时；默认今天）", "the version in force on DATE"),
     "paths": ("规则集文件", "ruleset files"),
-    "path": ("规则集文件，或 git 中的 REV:路径", "a ruleset file, or REV:path read from git"),
-    "ruleset": ("规则集文件，或 git 中的 REV:路径", "a ruleset file, or REV:path read from git"),
+    "path": ("规则集文件、git 中的 REV:路径，或版本、系列名称（在 --rulesets 目录中查找）",
+             "a ruleset file, REV:path read from git, or a version or family name (--rulesets)"),
+    "ruleset": ("规则集文件、git 中的 REV:路径，或版本、系列名称（在 --rulesets 目录中查找）",
+                "a ruleset file, REV:path read from git, or a version or family name (--rulesets)"),
     "history": ("历史数据：YAML、JSON 或 JSON Lines 文件；'-' 为标准输入",
                 "YAML, JSON or JSON Lines history; '-': standard input"),
     "subject": ("记分对象编号", "the subject's id"),
@@ -99,6 +103,19 @@ ARGS: dict[str, tuple[str, str]] = {
 
 #: (command, dest) -> Chinese, where a dest means something else in that command
 ARGS_BY_COMMAND: dict[tuple[str, str], tuple[str, str]] = {
+    ("check", "paths"): ("规则集文件，或规则集文件夹（同时证明同一系列的各版本施行期不重叠）",
+                         "ruleset files, or a rulesets folder"),
+    ("serve", "history"): ("启动时载入的历史数据；页面默认显示它，请求未指定历史数据时使用它",
+                           "history shown by the pages and used when a request names none"),
+    ("serve", "as_of"): ("页面和请求的默认评价日期 YYYY-MM-DD（默认今天）", "default evaluation date"),
+    ("serve", "host"): ("监听地址（默认 127.0.0.1，仅本机可访问）", "address to listen on"),
+    ("serve", "port"): ("端口（默认 8000）", "port"),
+    ("serve", "max_body"): ("请求大小上限，字节（默认 10000000；超过时 413，QR953）", "largest request body"),
+    ("serve", "time_limit"): ("每个请求的计算时间上限，秒（默认 30；超过时 503，QR954）", "longest computation per request"),
+    ("serve", "log_level"): ("服务日志的详细程度（默认 info）", "server log detail"),
+    ("serve", "format"): ("启动信息（地址和在用的规则集）的格式", "start-up report as text or JSON"),
+    ("serve", "output"): ("启动信息写入此文件（默认标准错误输出）；'-' 为标准输出",
+                          "write the start-up report to FILE"),
     ("test", "paths"): ("测试用例文件或目录", "case files or directories of case files"),
     ("batch", "history"): ("含 subjects/events 的 .csv 或 .parquet 目录或文件，或 YAML/JSON/JSONL",
                            "a directory or file of .csv/.parquet, or YAML/JSON/JSONL"),
@@ -112,6 +129,48 @@ ARGS_BY_COMMAND: dict[tuple[str, str], tuple[str, str]] = {
                                    "use only records entered by DATE: a stop entered later leaves its clock running"),
 }
 
+_EVALUATES = ("规则集有错误、历史数据无法读取，或有记录被拒收（已报告；其余记录照常计算并输出）",
+              "the ruleset has errors, the history cannot be read, or some records were refused (they are "
+              "reported; the rest is still computed and printed)")
+_IN_FORCE = ("；加 --require-in-force 时某日期没有生效的版本（QR907）", "; with --require-in-force, a date with no "
+             "version in force (QR907)")
+
+#: command -> what exit code 1 means for it, said at the end of its --help (0 ok and 2 usage error
+#: are the same for every command; tests/test_messages.py requires an entry for every command)
+EXIT_CODES: dict[str, tuple[str, str]] = {
+    "check": ("有规则集未通过检查；检查文件夹时，同一系列的版本施行期重叠或因错误无法证明",
+              "a ruleset has errors; for a folder, a family's versions overlap or cannot be proven"),
+    "show": ("规则集有错误或无法读取", "the ruleset has errors or cannot be read"),
+    "evaluate": (_EVALUATES[0] + _IN_FORCE[0], _EVALUATES[1] + _IN_FORCE[1]),
+    "explain": (_EVALUATES[0] + "；历史数据中没有该对象（QR956）或其记录被拒收（QR961）" + _IN_FORCE[0],
+                _EVALUATES[1] + "; no such subject (QR956) or its record was refused (QR961)" + _IN_FORCE[1]),
+    "schema": ("输出文件无法写入", "the output file cannot be written"),
+    "test": ("有用例失败或出错；加 --require-full-coverage 时有规则未被覆盖",
+             "a case failed or could not run; with --require-full-coverage, a rule no case exercised"),
+    "diff": ("规则集有错误；加 --exit-code 时：1 有差异，2 规则集有错误（同 diff(1)）",
+             "a ruleset has errors; with --exit-code: 1 there are changes, 2 a ruleset has errors (as diff(1))"),
+    "impact": (_EVALUATES[0] + _IN_FORCE[0], _EVALUATES[1] + _IN_FORCE[1]),
+    "render": ("规则集有错误或无法读取", "the ruleset has errors or cannot be read"),
+    "deadlines": (_EVALUATES[0] + _IN_FORCE[0], _EVALUATES[1] + _IN_FORCE[1]),
+    "plan": _EVALUATES,
+    "batch": (_EVALUATES[0] + _IN_FORCE[0], _EVALUATES[1] + _IN_FORCE[1]),
+    "synth": ("输出无法写入", "the output cannot be written"),
+    "serve": ("无法启动：规则集目录不存在、历史数据无法读取或端口已被占用（运行中按 Ctrl+C 停止，退出码 0）",
+              "cannot start: no such rulesets folder, the history cannot be read, or the port is in use "
+              "(Ctrl+C stops a running server, exit 0)"),
+}
+
+_ROOT_EPILOG = ("退出码 exit codes：0 成功 ok；1 输入有错误 errors in the input（各命令的含义见其 --help；输出文件无法写入"
+                "时也是 1 also when an output file cannot be written）；2 命令用法错误 usage error。"
+                "文档 Docs: docs/index.md")
+
+
+def exit_codes(command: str) -> str:
+    """The exit codes of one command, as its --help ends."""
+    zh, en = EXIT_CODES[command]
+    return f"退出码 exit codes：0 成功 ok；1 {zh}（{en}）；2 命令用法错误 usage error"
+
+
 _CJK = re.compile(r"[\u3400-\u9fff]")
 
 
@@ -123,8 +182,18 @@ def _both(zh: str, en: str | None) -> str:
     return f"{zh}；{en}" if en else zh
 
 
+def _english(help_text: str, zh: str) -> str:
+    """The English of a command's one-line help, whose Chinese (itself perhaps holding '；') is in front."""
+    return help_text[len(zh) + 1:] if help_text.startswith(zh + "；") else help_text
+
+
 def localize(parser: argparse.ArgumentParser, command: str = "") -> None:
-    """Put the Chinese text in front of every help and description that lacks it."""
+    """Put the Chinese text in front of every help and description that lacks it, and end each
+    command's help with its exit codes."""
+    if not command:
+        parser.epilog = _ROOT_EPILOG
+    elif command in EXIT_CODES and "exit codes" not in (parser.epilog or ""):
+        parser.epilog = exit_codes(command) + (f"\n\n{parser.epilog}" if parser.epilog else "")
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
             for choice in action._choices_actions:
@@ -134,7 +203,7 @@ def localize(parser: argparse.ArgumentParser, command: str = "") -> None:
             for name, sub in action.choices.items():
                 zh = COMMANDS.get(name)
                 if zh and not has_chinese(sub.description):
-                    english = sub.description or next((c.help.split("；", 1)[-1] for c in action._choices_actions
+                    english = sub.description or next((_english(c.help, zh[0]) for c in action._choices_actions
                                                        if c.dest == name and c.help), None)
                     sub.description = _both(zh[1], english)
                 localize(sub, name)

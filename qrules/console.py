@@ -94,7 +94,6 @@ def add_output(parser: argparse.ArgumentParser, *, redirect: bool = True) -> Non
     """``-o/--output FILE`` as on every command (``-``: standard output). With ``redirect``, what
     the command prints goes to FILE (CSV with a byte-order mark for Excel)."""
     parser.add_argument("--output", "-o", metavar="FILE",
-                        help="write to FILE instead of standard output ('-': standard output)"
-                             "（输出到文件；'-' 为标准输出）")
+                        help="write to FILE instead of standard output ('-': standard output)")  # Chinese: clihelp
     if redirect:
         parser.set_defaults(redirect_output=True)

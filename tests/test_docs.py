@@ -1,19 +1,27 @@
-"""The tutorial runs: every command of docs/guide/tutorial.md, in order, in a temporary copy.
+"""The pages run: every command of the guides, in order, in a temporary copy.
 
-The tutorial (docs/guide/tutorial.md) is a script that policy staff follow by hand. This test
-follows it the same way, so that the page cannot drift from the program:
+The guides (docs/guide/tutorial.md, docs/guide/getting-started.md, ...) are scripts that policy
+staff follow by hand. This test follows them the same way, so that a page cannot drift from the
+program:
 
 - a ```bash block whose lines start with ``qrules``, ``.venv/bin/qrules`` or ``cp`` is run
   from the root of a temporary copy of ``rulesets/`` and ``examples/``; each command must
-  exit with the code the tutorial states (``# 退出码 N`` at the end of the line, else 0);
+  exit with the code the page states (``# 退出码 N`` or ``# exit code N`` in the line's comment,
+  else 0);
 - a ```text block that directly follows such a bash block is its (abbreviated) output: every
-  line of it, except ``…`` lines, must occur in what the commands printed; a line ending in
-  ``…`` is a prefix;
+  line of it, except ``…`` lines, must occur in what the commands printed; ``…`` inside or at
+  the end of a line stands for text left out (the parts must occur in that order in one line);
 - ``<!-- test: replace PATH -->`` followed by two ```yaml blocks (before, after) is an edit
   the reader makes: the "before" text must occur exactly once in PATH and is replaced;
 - ``<!-- test: write PATH -->`` followed by a ```yaml block writes that file;
 - ``<!-- test: file-contains PATH -->`` followed by a fenced block: every line of the block
   occurs in PATH (a file an earlier command wrote).
+
+Hidden steps, for output a page shows without the command (an error message, say):
+
+- ``<!-- test: edit PATH 'OLD' 'NEW' -->``: OLD occurs exactly once in PATH and becomes NEW;
+- ``<!-- test: run COMMAND -->``: run it as a bash line; the ```text block right after is its output;
+- ``<!-- test: reset -->``: ``rulesets/`` and ``examples/`` as in the repository again.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,8 +41,8 @@ ROOT = Path(__file__).resolve().parents[1]
 TUTORIAL = ROOT / "docs" / "guide" / "tutorial.md"
 
 _FENCE = re.compile(r"^```(\w*)\s*$")
-_MARKER = re.compile(r"^<!--\s*test:\s*(replace|write|file-contains)\s+(\S+)\s*-->\s*$")
-_EXIT = re.compile(r"#\s*(?:退出码|exit code)\s*(\d+)\s*$")
+_MARKER = re.compile(r"^<!--\s*test:\s*(replace|write|file-contains|edit|run|reset)\b\s*(.*?)\s*-->\s*$")
+_EXIT = re.compile(r"#.*?(?:退出码|exit code)\s*(\d+)")
 _ELLIPSIS = ("…", "...")
 
 
@@ -112,12 +121,19 @@ def _check_lines(shown: str, actual: str, where: str) -> None:
         want = want.strip()
         if not want or want in _ELLIPSIS:
             continue
-        if want.endswith(_ELLIPSIS):
-            prefix = want.rstrip("….").rstrip()
-            ok = any(prefix in ln for ln in actual_lines)
-        else:
-            ok = any(want in ln for ln in actual_lines)
-        assert ok, f"{where}: the tutorial shows\n  {want}\nbut the program printed:\n{actual}"
+        parts = [p.strip() for p in re.split(r"…|\.\.\.", want) if p.strip()]
+        ok = any(_in_order(parts, ln) for ln in actual_lines)
+        assert ok, f"{where}: the page shows\n  {want}\nbut the program printed:\n{actual}"
+
+
+def _in_order(parts: list[str], line: str) -> bool:
+    at = 0
+    for part in parts:
+        found = line.find(part, at)
+        if found < 0:
+            return False
+        at = found + len(part)
+    return True
 
 
 @pytest.fixture
@@ -134,14 +150,42 @@ def test_parse_finds_the_steps():
     assert len(runnable) >= 8 and len(markers) >= 5
 
 
-def test_tutorial_runs_as_written(workdir: Path):
-    blocks = parse(TUTORIAL.read_text(encoding="utf-8"))
+def _reset(workdir: Path) -> None:
+    for name in ("rulesets", "examples"):
+        shutil.rmtree(workdir / name)
+        shutil.copytree(ROOT / name, workdir / name)
+
+
+def run_page(page: Path, workdir: Path) -> int:
+    """Follow one page step by step in ``workdir``; return how many commands ran."""
+    blocks = parse(page.read_text(encoding="utf-8"))
     last_output: str | None = None
     commands = 0
     i = 0
     while i < len(blocks):
         b = blocks[i]
-        where = f"{TUTORIAL.name}:{b.line}"
+        where = f"{page.relative_to(ROOT)}:{b.line}"
+        if b.kind == "marker" and b.lang in ("edit", "run", "reset"):
+            last_output = None
+            if b.lang == "reset":
+                _reset(workdir)
+            elif b.lang == "edit":
+                path, old, new = shlex.split(b.body)
+                text = (workdir / path).read_text(encoding="utf-8")
+                assert text.count(old) == 1, f"{where}: '{old}' must occur once in {path}"
+                (workdir / path).write_text(text.replace(old, new), encoding="utf-8")
+            else:
+                expected, actual, last_output = run_command(b.body, workdir)
+                assert actual == expected, f"{where}: `{b.body}` exited {actual}, the page says {expected}\n{last_output}"
+                commands += 1
+                nxt = blocks[i + 1] if i + 1 < len(blocks) else None
+                assert nxt is not None and nxt.kind == "fence" and nxt.lang == "text", \
+                    f"{where}: a hidden run is followed by the text block it prints"
+                _check_lines(nxt.body, last_output, where)
+                i += 2
+                continue
+            i += 1
+            continue
         if b.kind == "marker":
             target = workdir / b.body
             if b.lang == "replace":
@@ -171,7 +215,7 @@ def test_tutorial_runs_as_written(workdir: Path):
             for line in _command_lines(b.body):
                 expected, actual, out = run_command(line, workdir)
                 assert actual == expected, (
-                    f"{where}: `{line}` exited {actual}, the tutorial says {expected}\n{out}")
+                    f"{where}: `{line}` exited {actual}, the page says {expected}\n{out}")
                 output.append(out)
                 commands += 1
             last_output = "".join(output)
@@ -181,7 +225,20 @@ def test_tutorial_runs_as_written(workdir: Path):
         else:
             last_output = None
         i += 1
-    assert commands >= 8
+    return commands
+
+
+#: page -> the fewest commands it must run (a page whose examples vanish fails too)
+PAGES = {
+    TUTORIAL: 8,
+    ROOT / "docs" / "guide" / "getting-started.md": 6,
+    ROOT / "docs" / "guide" / "writing-rules.md": 3,
+}
+
+
+@pytest.mark.parametrize("page", list(PAGES), ids=lambda p: p.name)
+def test_page_runs_as_written(page: Path, workdir: Path):
+    assert run_page(page, workdir) >= PAGES[page]
 
 
 EDITOR = ROOT / "docs" / "guide" / "editor.md"
@@ -202,3 +259,71 @@ def test_editor_page_schema_commands(argv, capsys):
     assert main(argv) == 0
     schema = json.loads(capsys.readouterr().out)
     assert schema["type"] == "object" and "items" in schema["properties"]
+
+
+# -- README.md ------------------------------------------------------------------------------------
+README = ROOT / "README.md"
+
+
+def readme_python() -> str:
+    """The README's Python API example, runnable: its ``[...]`` placeholders become empty lists."""
+    (block,) = [b.body for b in parse(README.read_text(encoding="utf-8")) if b.kind == "fence" and b.lang == "python"]
+    return block.replace("[...]", "[]")
+
+
+def test_readme_python_example_runs_and_dumps_the_cli_json(workdir: Path):
+    """README "Python API": the example prints each subject, and ``result.model_dump_json()`` is the
+    JSON of ``evaluate --format json`` (which adds the history's refused records and input problems)."""
+    import json
+
+    script = readme_python() + textwrap.dedent("""
+        import json as _json
+        print("DUMP " + result.model_dump_json())
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], cwd=workdir, capture_output=True, text=True,
+                          encoding="utf-8", timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "hh 14 A A 一般监管" in proc.stdout and "ht 12 A D 特别监管" in proc.stdout
+    dumped = json.loads(next(ln for ln in proc.stdout.splitlines() if ln.startswith("DUMP "))[5:])
+    cli = subprocess.run(_qrules_argv() + ["evaluate", "rulesets/haojiang-2023.yaml", "examples/haojiang-history.yaml",
+                                           "--as-of", "2025-12-31", "--format", "json"],
+                         cwd=workdir, capture_output=True, text=True, encoding="utf-8", timeout=120)
+    printed = json.loads(cli.stdout)
+    assert set(printed) - set(dumped) == {"invalid_records", "input_diagnostics"}
+    assert {k: printed[k] for k in dumped} == dumped   # a D lock says "class", as the schema does
+
+
+def _readme_commands() -> list[str]:
+    """The command lines of README's "What you can do" that need no value filled in."""
+    text = README.read_text(encoding="utf-8")
+    blocks = [b.body for b in parse(text) if b.kind == "fence" and b.lang == "bash"]
+    lines = [re.sub(r"\s*\[[^]]*\]", "", ln.split("  #")[0]).strip()   # options in [...] left out
+             for body in blocks for ln in body.splitlines()]
+    commands = []
+    for ln in lines:
+        if ln.startswith(".venv/bin/qrules ") and not re.search(
+                r"\.\.\.|\b(RULESET|HISTORY|SUBJECT|OLD|NEW|DATE|DIR)\b|\bserve\b", ln):
+            alternatives = re.search(r"\S*\|\S*", ln)   # schema ruleset|history|result: each of them
+            commands += ([ln.replace(alternatives.group(), a) for a in alternatives.group().split("|")]
+                         if alternatives else [ln])
+    return commands
+
+
+def test_readme_commands_run_with_the_exit_codes_it_states(workdir: Path):
+    """README: exit 0 ok; 1 errors in the input — for the commands that evaluate, records of the
+    history were refused, reported, and the rest still printed. No command may exit 2 or crash."""
+    commands = _readme_commands()
+    assert len(commands) >= 10, commands
+    shutil.copytree(ROOT / "tests" / "data" / "changes", workdir / "tests" / "data" / "changes")
+    for line in commands:
+        words = [w for word in shlex.split(line)   # a shell would expand rulesets/*.yaml
+                 for w in (sorted(str(p.relative_to(workdir)) for p in workdir.glob(word)) if "*" in word else [word])]
+        proc = subprocess.run(_qrules_argv() + words[1:], cwd=workdir, capture_output=True, text=True,
+                              encoding="utf-8", timeout=300)
+        out = proc.stdout + proc.stderr
+        assert "Traceback" not in out and "internal error" not in out, f"{line}\n{out}"
+        if proc.returncode == 1:
+            assert "input problem(s) in examples/haojiang-history.yaml" in proc.stderr, f"{line}\n{out}"
+            assert proc.stdout.strip(), f"{line}: the rest is still printed"
+        else:
+            assert proc.returncode == 0, f"{line} exited {proc.returncode}\n{out}"

@@ -190,3 +190,16 @@ def test_version_option_prints_the_package_version(capsys):
         main(["--version"])
     assert info.value.code == 0
     assert capsys.readouterr().out.strip() == f"qrules {qrules.__version__}"
+
+
+def test_mypy_strict_accepts_the_readme_example(wheel_site, tmp_path):
+    """README "Python API" says mypy --strict accepts its example: the example as the README shows it."""
+    from test_docs import readme_python
+
+    site, _ = wheel_site
+    script = tmp_path / "readme.py"
+    script.write_text(readme_python(), encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-m", "mypy", "--strict", "--no-incremental", str(script)],
+                          cwd=tmp_path, env=dict(os.environ, PYTHONPATH=str(site)), capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -205,3 +205,25 @@ def test_help_output_is_bilingual(capsys):
     out = capsys.readouterr().out
     assert "对历史数据中每个记分对象计分并分类" in out or "计算每个记分对象的得分" in out
     assert "评价日期 YYYY-MM-DD（默认今天）；evaluation date" in out
+
+
+def test_every_command_help_ends_with_its_exit_codes(capsys):
+    """`qrules X --help` says what exit 1 means for X, in Chinese and English (README: exit codes)."""
+    from qrules.clihelp import EXIT_CODES
+
+    parser, sub = parsers()
+    assert set(EXIT_CODES) == set(sub.choices)
+    for name, p in sub.choices.items():
+        text = " ".join(p.format_help().split())  # the formatter wraps lines
+        assert "退出码 exit codes：0 成功 ok；1 " in text and "；2 命令用法错误 usage error" in text, name
+        assert " ".join(EXIT_CODES[name][1].split()) in text, name
+    assert "退出码 exit codes" in parser.format_help()
+
+
+def test_a_command_description_is_not_said_twice():
+    """`qrules show --help`: the Chinese one-liner holds a '；' of its own; the English after it is the
+    English, not the Chinese again."""
+    _, sub = parsers()
+    description = sub.choices["show"].description
+    assert description.count("--resolved 显示继承的值及其出处") == 0 and description.endswith(
+        "print a ruleset; --resolved shows inherited values and their origin")

@@ -335,3 +335,19 @@ def test_s4a_evaluate_counts_the_events_left_out_of_the_subjects_evaluated(clien
                         "--as-known-at", "2024-03-04", "--format", "json")
     assert every["events_not_yet_recorded"] == expected["events_not_yet_recorded"] == 3
     assert "events_not_yet_recorded" not in client.post("/api/evaluate", json={**ask, "as_known_at": None}).json()
+
+
+def test_a_port_in_use_is_qr962_exit_1_before_the_start_up_report(capsys):
+    """A port another program holds: a coded diagnostic and exit 1 (uvicorn alone exited 3 after
+    printing the addresses as if the server were up)."""
+    import socket
+
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        assert main(["serve", "--rulesets", str(ROOT / "rulesets"), "--port", str(port), "--format", "json"]) == 1
+    out = capsys.readouterr()
+    (diag,) = json.loads(out.out)["diagnostics"]
+    assert diag["code"] == "QR962" and f"127.0.0.1:{port}" in diag["message"] and "--port" in diag["hint"]
+    assert "qrules serve: http" not in out.err

@@ -86,7 +86,8 @@ class Adjustment(_Out):
 class Lock(_Out):
     """An active class lock (第二十六条第二款: D for 3 years)."""
 
-    model_config = ConfigDict(frozen=True, populate_by_name=True, defer_build=True)
+    # "class" in JSON however it is dumped: model_dump_json() is the same JSON as --format json
+    model_config = ConfigDict(frozen=True, populate_by_name=True, serialize_by_alias=True, defer_build=True)
 
     class_: str = Field(alias="class")
     since: dt.date

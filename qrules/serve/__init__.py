@@ -44,9 +44,33 @@ def cmd_serve(args) -> int:
 
         print_diagnostics(app.state.service.histories.default_error or [])
         return 1
+    try:  # bound before the start-up report, so a port in use is said plainly (not uvicorn's exit 3)
+        sock = _listen(args.host, args.port)
+    except OSError as exc:
+        from ..console import fail
+        from ..errors import Diagnostic
+
+        return fail([Diagnostic("QR962", f"无法监听 {args.host}:{args.port}（cannot listen on {args.host}:{args.port}: "
+                                f"{exc.strerror or exc}）", hint="端口已被占用时换一个端口（--port 8001），或先停止占用它的"
+                                "服务（choose another --port, or stop the server that holds it）")], args.format)
     _started(args, app)
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+    with sock:
+        uvicorn.Server(uvicorn.Config(app, host=args.host, port=args.port, log_level=args.log_level)).run(sockets=[sock])
     return 0
+
+
+def _listen(host: str, port: int):
+    """A socket bound to host:port, as uvicorn would bind it."""
+    import socket
+
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
 
 
 def _started(args, app) -> None:
@@ -76,24 +100,22 @@ def register(subparsers) -> None:
     from ..console import date_arg as _date
 
     s = subparsers.add_parser(
-        "serve", help="HTTP 接口与中文页面 HTTP API (JSON, OpenAPI) and pages in Chinese for officers "
-                      "(needs qrules[serve])",
-        description="在本机启动网页服务：中文页面（总览、规则集、记分对象及得分走势图、规则差异）和 JSON 接口。"
-                    "Serve the rulesets of a folder over HTTP: JSON endpoints answering what check, evaluate, "
+        "serve", help="HTTP API (JSON, OpenAPI) and pages in Chinese for officers (needs qrules[serve])",
+        description="Serve the rulesets of a folder over HTTP: JSON endpoints answering what check, evaluate, "
                     "explain, diff and impact print with --format json, an OpenAPI description at /api/docs, and "
                     "pages in Chinese (overview, ruleset, subject with a score chart, diff). Rulesets are compiled "
                     "once and reloaded when their files change. Listens on 127.0.0.1 unless --host says otherwise.")
-    s.add_argument("--history", metavar="FILE", help="history shown by the pages and used when a request names none（启动时载入的历史数据）")
-    s.add_argument("--as-of", type=_date, default=None, help="default evaluation date YYYY-MM-DD (default: today)（默认评价日期）")
-    s.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)（监听地址，默认仅本机）")
-    s.add_argument("--port", type=int, default=8000, help="port (default: 8000)（端口）")
+    s.add_argument("--history", metavar="FILE", help="history shown by the pages and used when a request names none")
+    s.add_argument("--as-of", type=_date, default=None, help="default evaluation date YYYY-MM-DD (default: today)")
+    s.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
+    s.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
     s.add_argument("--max-body", type=int, default=10_000_000, metavar="BYTES",
-                   help="largest request body accepted (default: 10000000)（请求大小上限，字节）")
+                   help="largest request body accepted (default: 10000000)")
     s.add_argument("--time-limit", type=float, default=30.0, metavar="SECONDS",
-                   help="longest computation per request (default: 30)（每个请求的计算时间上限，秒）")
+                   help="longest computation per request (default: 30)")
     s.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"],
-                   help="server log detail (default: info)（日志详细程度）")
+                   help="server log detail (default: info)")
     s.add_argument("--format", choices=["text", "json"], default="text",
-                   help="start-up report as text or JSON (addresses and rulesets in service)（启动信息格式）")
+                   help="start-up report as text or JSON (addresses and rulesets in service)")
     add_output(s, redirect=False)
     s.set_defaults(func=cmd_serve)
