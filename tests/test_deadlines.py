@@ -423,3 +423,46 @@ def test_cli_bad_date_is_a_usage_error(history_file, capsys):
     with pytest.raises(SystemExit) as exc:
         main(["deadlines", str(PROVINCE), str(history_file), "--as-of", "2025-13-01"])
     assert exc.value.code == 2
+
+
+# --- 2024 holidays, worked out by hand from 国办发明电〔2023〕7号 (关于2024年部分节假日安排的通知) ---------
+# Spring Festival off 02-10..02-17, work Sun 02-04 and Sun 02-18; Labour Day off 05-01..05-05, work
+# Sun 04-28 and Sat 05-11; Mid-Autumn off 09-15..09-17, work Sat 09-14; National Day off 10-01..10-07,
+# work Sun 09-29 and Sat 10-12. 2025 New Year: off Wed 2025-01-01 only, no adjusted day.
+EVENTS_2024 = [
+    {"id": "d1", "kind": "deduction", "item": "11.7", "date": "2024-09-12", "subjects": ["p1"]},
+    {"id": "n1", "kind": "notice_sent", "of": "d1", "date": "2024-09-20"},
+    {"id": "o1", "kind": "objection_filed", "of": "d1", "date": "2024-10-08"},
+    {"id": "ra1", "kind": "repair_applied", "of": "d1", "date": "2024-04-26"},
+    {"id": "r1", "kind": "repair", "of": "d1", "date": "2024-05-08", "rectified": True},
+    {"id": "d2", "kind": "deduction", "item": "11.7", "date": "2024-01-10", "subjects": ["p2"]},
+    {"id": "o2", "kind": "objection_filed", "of": "d2", "date": "2024-02-17"},
+    {"id": "acc2", "kind": "objection_accepted", "of": "o2", "date": "2024-09-23"},
+    {"id": "err2", "kind": "error_reported", "of": "d2", "date": "2024-12-31"},
+    {"id": "c2", "kind": "correction", "of": "d2", "action": "revoke", "date": "2025-01-06"},
+]
+
+
+@pytest.mark.parametrize("deadline, start, due, status", [
+    # 第二十一条: applied Fri 2024-04-26 -> Sun 04-28 (adjusted, 1), Mon 29 (2), Tue 30 (3), 05-01..05-05 off,
+    # Mon 05-06 (4), Tue 05-07 (5): due 05-07; verified Wed 05-08, one working day late.
+    ("verify_repair", "ra1", D(2024, 5, 7), "late"),
+    # 第二十三条: deduction Thu 2024-09-12 -> Fri 13 (1), Sat 14 (adjusted, 2), 15..17 off, Wed 09-18 (3);
+    # no notice before Fri 09-20: late.
+    ("notify", "d1", D(2024, 9, 18), "late"),
+    # 第二十四条 objection: notice Fri 2024-09-20 + 15 days = Sat 10-05, a day off (through 10-07):
+    # the period runs to Tue 10-08; the objection that day is in time.
+    ("object", "n1", D(2024, 10, 8), "met"),
+    # 第二十四条 acceptance: filed Sat 2024-02-17 (a holiday) -> Sun 02-18 (adjusted, 1), 19, 20, 21, Thu 22 (5):
+    # due Thu 02-22; accepted only in September: late.
+    ("accept_objection", "o2", D(2024, 2, 22), "late"),
+    # 第二十四条 answer: accepted Mon 2024-09-23 -> 24, 25, 26, 27 (1-4), Sun 29 (adjusted, 5), Mon 30 (6),
+    # 10-01..10-07 off, 8, 9, 10, 11 (7-10), Sat 12 (adjusted, 11), 14-18 (12-16), 21-24 (17-20): due Thu 10-24.
+    ("answer_objection", "acc2", D(2024, 10, 24), "overdue"),
+    # 第二十五条: reported Tue 2024-12-31 -> 2025-01-01 off, Thu 01-02 (1), Fri 03 (2), Mon 06 (3): due 01-06,
+    # corrected that day: met.
+    ("correct_error", "err2", D(2025, 1, 6), "met"),
+])
+def test_art21_art23_to_25_clocks_across_the_2024_holidays(province, deadline, start, due, status):
+    c = clock(province, deadline, start, D(2025, 3, 1), events=EVENTS_2024)
+    assert (c.due, c.status) == (due, status)
