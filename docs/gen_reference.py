@@ -30,7 +30,7 @@ try:  # the API page's docstrings pass through RestRoles (mkdocs.yml names it as
 except ImportError:
     griffe = None
 
-CODE_MODULES = ["qrules.yamlsource", "qrules.language.parser", "qrules.language.check", "qrules.loader", "qrules.ruleset",
+CODE_MODULES = ["qrules.yamlsource", "qrules.outfile", "qrules.language.parser", "qrules.language.check", "qrules.loader", "qrules.ruleset",
                 "qrules.registry",
                 "qrules.history", "qrules.engine.decide", "qrules.workdays", "qrules.deadlines",
                 "qrules.casetest", "qrules.serve.service"]

@@ -580,8 +580,13 @@ def cmd_batch(args: Any) -> int:
     from .errors import QrulesError
     from .versioned import load
 
+    from .outfile import batch_outputs
     from .output import Status
 
+    refused = batch_outputs(args, getattr(args, "via", "batch"))  # QR008, before anything is read or written
+    if refused:
+        print_diagnostics(refused)
+        return EXIT_ERRORS
     t0 = time.perf_counter()
     progress_on = args.progress if args.progress is not None else sys.stderr.isatty()
     known = getattr(args, "as_known_at", None)  # brief §4a: only the records entered by then

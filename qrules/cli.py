@@ -205,7 +205,7 @@ def cmd_evaluate(args) -> int:
             workers=args.workers or os.cpu_count() or 2, chunk_size=500, output=args.output,
             format=args.format if args.format in ("csv", "jsonl") and args.output else None,
             rejections=None, summary_json=None, progress=args.progress, max_diagnostics=20,
-            backend=getattr(args, "backend", None), as_known_at=args.as_known_at))
+            backend=getattr(args, "backend", None), as_known_at=args.as_known_at, via="evaluate at scale"))
     compiled, loaded = _load_inputs(args)
     result = evaluate(compiled, loaded.history, args.as_of, invalid_subjects=loaded.invalid_subjects,
                       as_known_at=args.as_known_at)
@@ -549,6 +549,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return fail([Diagnostic("QR007", f"{unwritable}（无法写入输出文件）",
                                 hint="name a file in a folder that exists and you may write to"
                                      "（请写到已存在且有写权限的文件夹中）")], getattr(args, "format", None))
+    from .outfile import refused_outputs
+
+    refused = refused_outputs(parser, args)  # QR008: never a format the file's name does not say (batch -o x.xlsx)
+    if refused:
+        return fail(refused, getattr(args, "format", None))
     from .registry import rulesets_dirs
 
     token = rulesets_dirs.set(tuple(args.rulesets) if getattr(args, "rulesets", None) else rulesets_dirs.get())

@@ -22,6 +22,7 @@ ZH_TITLES: dict[str, str] = {
     "QR005": "嵌套过深或文件过大，无法安全读取",
     "QR006": "取值无效（日期不存在或数字过大）",
     "QR007": "输出文件无法写入（文件夹不存在、是文件夹或没有权限）",
+    "QR008": "输出文件的扩展名不是本命令能写的格式",
     # parser: expressions
     "QR101": "表达式语法错误",
     "QR102": "日期写法无效",
@@ -141,6 +142,7 @@ ZH_HINTS: dict[str, str] = {
     "QR005": "减少嵌套层数，或把大的历史数据改为 JSON Lines（flatten it, or use JSON Lines for large histories）",
     "QR006": "核对日期和数字的写法（check the date exists and the number is written plainly）",
     "QR007": "请写到已存在且有写权限的文件夹中（name a file in a folder that exists and you may write to）",
+    "QR008": "把输出文件的扩展名改为本命令能写的格式，如 .csv、.json（name the file with an extension the command writes）",
     "QR101": "检查运算符、括号和引号是否完整（check the operators, brackets and quotes）",
     "QR102": "日期写作 YYYY-MM-DD，且须真实存在（write dates as YYYY-MM-DD, e.g. 2023-03-01）",
     "QR103": "把表达式拆成几个参数或规则（split the expression into parameters or rules）",
