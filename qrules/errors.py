@@ -217,6 +217,12 @@ def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
     return f"did you mean '{best}'?" if best else None
 
 
+def did_you_mean_zh(name: str, candidates: Iterable[str]) -> str | None:
+    """The same hint in Chinese first, for policy staff: ``是否应为 'score'？（did you mean 'score'?）``."""
+    best = suggest(name, candidates)
+    return f"是否应为 '{best}'？（did you mean '{best}'?）" if best else None
+
+
 _source_cache: dict[str, list[str]] = {}
 
 

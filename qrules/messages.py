@@ -147,7 +147,7 @@ ZH_HINTS: dict[str, str] = {
     "QR102": "日期写作 YYYY-MM-DD，且须真实存在（write dates as YYYY-MM-DD, e.g. 2023-03-01）",
     "QR103": "把表达式拆成几个参数或规则（split the expression into parameters or rules）",
     "QR104": "减少括号嵌套（use fewer nested brackets）",
-    "QR105": "数字不超过 28 位（write the number with fewer digits）",
+    "QR105": "数字不超过 30 位（write the number with fewer digits）",
     "QR106": "期限单位用 days、workdays、weeks、months 或 years（use days, workdays, weeks, months or years）",
     "QR107": "期限数量写整数，如 36 months（write a whole number, e.g. 36 months）",
     "QR108": "期限不超过 200 年（use a shorter period）",

@@ -130,22 +130,24 @@ def test_change_cases_run_through_the_batch_path_with_the_same_results(tmp_path)
     assert direct["p1"] == 10.5 and {k: str(v) for k, v in batch.items()} == {k: str(v) for k, v in direct.items()}
 
 
-# -- bad input in the new scopes: located errors with did-you-mean ----------------------------------------
+# -- bad input in the new scopes: located errors with did-you-mean (Chinese first) ----------------------------------------
 @pytest.mark.parametrize("body, expected", [
     ('items:\n  "+11.10": {subject: product, title: x, points: -1, when: \'subject.categroy == "a"\', cite: 第十一条}\n',
-     ("QR202", "item_subject has no field 'categroy'", "did you mean 'category'?")),
+     ("QR202", "item_subject has no field 'categroy'", "是否应为 'category'？（did you mean 'category'?）")),
     ('items:\n  "+11.10": {subject: product, title: x, points: -1, when: "subject.category", cite: 第十一条}\n',
-     ("QR203", "expected bool, got string", None)),
+     ("QR203", "expected bool, got string",
+      "这里需要条件（true/false），实际是文字，条件写成比较，如 score >= 12（the place needs a bool）")),
     ('window:\n  counts: "as_of - window < entry.date <= as_of and entry.itme != \\"\\""\n',
-     ("QR202", "entry has no field 'itme'", "did you mean 'item'?")),
+     ("QR202", "entry has no field 'itme'", "是否应为 'item'？（did you mean 'item'?）")),
     ('rewards:\n  rules:\n    "16": {when: "count(c for c in spot_check if c.failed) == 0"}\n',
-     ("QR201", "unknown name 'spot_check'", "did you mean 'spot_checks'?")),
+     ("QR201", "unknown name 'spot_check'", "是否应为 'spot_checks'？（did you mean 'spot_checks'?）")),
     ('rewards:\n  rules:\n    "16": {when: "spot_checks > 2"}\n',
-     ("QR203", "cannot compare list[spot_check] with number", None)),
+     ("QR203", "cannot compare list[spot_check] with number",
+      "比较两边应为同一类型，这里是spot_check 记录列表和数字（compare like with like）")),
     ('repair:\n  ratio: {value: "100% if repair.ordinl == 1 else 50%"}\n',
-     ("QR202", "repair has no field 'ordinl'", "did you mean 'ordinal'?")),
+     ("QR202", "repair has no field 'ordinl'", "是否应为 'ordinal'？（did you mean 'ordinal'?）")),
     ('repair:\n  ratio: {value: "100% if prior_repair == 0 else 50%"}\n',
-     ("QR201", "unknown name 'prior_repair'", "did you mean 'prior_repairs'?")),
+     ("QR201", "unknown name 'prior_repair'", "是否应为 'prior_repairs'？（did you mean 'prior_repairs'?）")),
     ('items:\n  "12.3": {when: \'"seller" in subject.roles\'}\n',  # a field the parent's item does not set
      ("QR302", "'when' does not exist in guangdong-2021 under items.12.3; an override must name an existing key",
       "'when' is a field here that guangdong-2021 does not set: write '+when' to add it（上级未设置此键，新增请写 '+when'）")),

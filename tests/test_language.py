@@ -7,6 +7,7 @@ as users see them.
 from __future__ import annotations
 
 import calendar as pycalendar
+import re
 from datetime import date, timedelta
 from decimal import Decimal as D
 from pathlib import Path
@@ -59,15 +60,6 @@ def errors(text: str, scope=SCOPE, smap=SMAP, **kwargs) -> list[str]:
     compiled = compile_expression(text, smap, scope, diags, **kwargs)
     assert compiled is None
     return [render(d, source=False) for d in diags.items]
-
-
-def hinted(message: str) -> str:
-    """A golden message as rendered: a diagnostic without a hint of its own shows its code's
-    (qrules.messages.ZH_HINTS: every message says what to do)."""
-    from qrules.messages import hint_zh
-
-    code = message.split("error[")[1][:5]
-    return message if "\n    = " in message else f"{message}\n    = {hint_zh(code)}"
 
 
 def evaluate(text: str, env=ENV, **kwargs):
@@ -284,7 +276,9 @@ def test_constants_are_folded():
 
 def test_expected_type():
     assert compile_ok("score >= 12", expected=BOOL).type == BOOL
-    assert errors("score + 1", expected=BOOL) == [hinted("rules.yaml:1:1: error[QR203]: 类型不匹配：expected bool, got number")]
+    assert errors("score + 1", expected=BOOL) == ["rules.yaml:1:1: error[QR203]: 类型不匹配：expected bool, got number\n"
+                                                  "    = 这里需要条件（true/false），实际是数字，条件写成比较，如 score >= 12"
+                                                  "（the place needs a bool）"]
 
 
 def test_parse_literal_value():
@@ -319,69 +313,105 @@ def test_duration_str():
 # --- golden error messages: one per code ----------------------------------------------------
 
 GOLDEN = [
-    ("QR101", "score = 12", "rules.yaml:1:7: error[QR101]: 表达式语法错误：'=' is not a comparison, use '=='"),
-    ("QR101", "6 < score <", "rules.yaml:1:12: error[QR101]: 表达式语法错误：missing operand at the end of the expression"),
-    ("QR101", "(score + 1", "rules.yaml:1:1: error[QR101]: 表达式语法错误：unclosed '('\n    = add the missing ')'"),
-    ("QR101", "score + 1)", "rules.yaml:1:10: error[QR101]: 表达式语法错误：unmatched ')'"),
-    ("QR101", "score > * 3", "rules.yaml:1:9: error[QR101]: 表达式语法错误：missing operand before '*'"),
-    ("QR101", "score 12", "rules.yaml:1:7: error[QR101]: 表达式语法错误：missing operator between 'score' and '12'"),
-    ("QR101", "1e999999", "rules.yaml:1:1: error[QR101]: 表达式语法错误：exponent notation is not allowed; write the number in full"),
-    ("QR101", "score && flag", "rules.yaml:1:7: error[QR101]: 表达式语法错误：'&' is not an operator, use 'and'"),
-    ("QR101", "score => 12", "rules.yaml:1:7: error[QR101]: 表达式语法错误：'=>' is not an operator, use '>='"),
-    ("QR101", "days > 3", "rules.yaml:1:1: error[QR101]: 表达式语法错误：'days' is a reserved word and cannot be used as a name"),
-    ("QR101", "score not 3", "rules.yaml:1:11: error[QR101]: 表达式语法错误：expected 'in' after 'not', got '3'"),
-    ("QR101", "1 if flag", "rules.yaml:1:10: error[QR101]: 表达式语法错误：'if' without 'else'\n"
-                           "    = write: value if condition else other_value"),
-    ("QR101", '"abc', "rules.yaml:1:1: error[QR101]: 表达式语法错误：unterminated string"),
-    ("QR102", "2023-02-30", "rules.yaml:1:1: error[QR102]: 日期写法无效：invalid date '2023-02-30': 2023-02 has 28 days"),
-    ("QR102", "2023-13-01", "rules.yaml:1:1: error[QR102]: 日期写法无效：invalid date '2023-13-01': there is no month 13"),
+    ("QR101", "score = 12", "rules.yaml:1:7: error[QR101]: 表达式语法错误：'=' is not a comparison, use '=='"
+     "\n    = 判断相等写两个等号 '=='，如 score == 12（use '=='）"),
+    ("QR101", "6 < score <", "rules.yaml:1:12: error[QR101]: 表达式语法错误：missing operand at the end of the expression"
+     "\n    = 在末尾补上数值或名称，或删去最后的运算符（complete it, or remove the last operator）"),
+    ("QR101", "(score + 1", "rules.yaml:1:1: error[QR101]: 表达式语法错误：unclosed '('"
+     "\n    = 补上缺少的 ')'（add the missing ')'）"),
+    ("QR101", "score + 1)", "rules.yaml:1:10: error[QR101]: 表达式语法错误：unmatched ')'"
+     "\n    = 删去多余的 ')'，或在前面补上对应的左括号（remove it, or add the opening bracket）"),
+    ("QR101", "score > * 3", "rules.yaml:1:9: error[QR101]: 表达式语法错误：missing operand before '*'"
+     "\n    = 在 '*' 前补上数值或名称（put a value before '*'）"),
+    ("QR101", "score 12", "rules.yaml:1:7: error[QR101]: 表达式语法错误：missing operator between 'score' and '12'"
+     "\n    = 在两者之间补上运算符，如 +、-、>=、and、or（add an operator between them）"),
+    ("QR101", "1e999999", "rules.yaml:1:1: error[QR101]: 表达式语法错误：exponent notation is not allowed; write the number in full"
+     "\n    = 把数字完整写出，如 100000，不写 1e5（write the number in full）"),
+    ("QR101", "score && flag", "rules.yaml:1:7: error[QR101]: 表达式语法错误：'&' is not an operator, use 'and'"
+     "\n    = “并且”写 and（use 'and'）"),
+    ("QR101", "score => 12", "rules.yaml:1:7: error[QR101]: 表达式语法错误：'=>' is not an operator, use '>='"
+     "\n    = “大于或等于”写 '>='（use '>='）"),
+    ("QR101", "days > 3", "rules.yaml:1:1: error[QR101]: 表达式语法错误：'days' is a reserved word and cannot be used as a name"
+     "\n    = 'days' 是期限单位，只能写在数字后，如 3 days（a duration unit, as in 3 days）"),
+    ("QR101", "score not 3", "rules.yaml:1:11: error[QR101]: 表达式语法错误：expected 'in' after 'not', got '3'"
+     "\n    = “不属于”写成 x not in [a, b]；“不是”把 not 写在条件前（write 'x not in [a, b]'）"),
+    ("QR101", "1 if flag", "rules.yaml:1:10: error[QR101]: 表达式语法错误：'if' without 'else'"
+     "\n    = 写成：取值 if 条件 else 另一取值（write: value if condition else other_value）"),
+    ("QR101", '"abc', "rules.yaml:1:1: error[QR101]: 表达式语法错误：unterminated string"
+     "\n    = 在字符串末尾补上同样的引号（close the string with the same quote）"),
+    ("QR102", "2023-02-30", "rules.yaml:1:1: error[QR102]: 日期写法无效：invalid date '2023-02-30': 2023-02 has 28 days"
+     "\n    = 2023 年 2 月只有 28 天：日期写作 YYYY-MM-DD，且须真实存在（write a date that exists）"),
+    ("QR102", "2023-13-01", "rules.yaml:1:1: error[QR102]: 日期写法无效：invalid date '2023-13-01': there is no month 13"
+     "\n    = 没有 13 月：日期写作 YYYY-MM-DD，且须真实存在（write a date that exists）"),
     ("QR103", "1" * 10_001, "rules.yaml:1:1: error[QR103]: 表达式过长：expression is too long "
-                            "(10,001 characters; the limit is 10,000)"),
+                            "(10,001 characters; the limit is 10,000)"
+     "\n    = 把表达式拆成几个参数或规则（split the expression into parameters or rules）"),
     ("QR104", "(" * 65 + "1" + ")" * 65, "rules.yaml:1:65: error[QR104]: 表达式嵌套过深：expression is nested too deeply "
-                                         "(more than 64 brackets)"),
-    ("QR105", "1" * 40, "rules.yaml:1:1: error[QR105]: 数字位数过多：number has 40 digits; at most 30 are allowed"),
-    ("QR106", "3 mounths", "rules.yaml:1:3: error[QR106]: 期限单位无法识别：unknown duration unit 'mounths'\n"
-                           "    = did you mean 'months'?"),
-    ("QR107", "1.5 months", "rules.yaml:1:1: error[QR107]: 期限数量不是整数：a duration must be a whole number of months, got 1.5"),
+                                         "(more than 64 brackets)"
+     "\n    = 括号嵌套不超过 64 层：去掉多余的括号，或拆成几个参数（use fewer nested brackets）"),
+    ("QR105", "1" * 40, "rules.yaml:1:1: error[QR105]: 数字位数过多：number has 40 digits; at most 30 are allowed"
+     "\n    = 数字不超过 30 位，检查是否多写了数字（write the number with fewer digits）"),
+    ("QR106", "3 mounths", "rules.yaml:1:3: error[QR106]: 期限单位无法识别：unknown duration unit 'mounths'"
+     "\n    = 是否应为 'months'？（did you mean 'months'?）"),
+    ("QR107", "1.5 months", "rules.yaml:1:1: error[QR107]: 期限数量不是整数：a duration must be a whole number of months, got 1.5"
+     "\n    = 期限数量写整数，如 18 months，或改用更小的单位，如 days（write a whole number, or a smaller unit）"),
     ("QR108", "99999 months", "rules.yaml:1:1: error[QR108]: 期限过长（超过 200 年）：duration 99999 months is longer than 200 years "
-                              "(at most 2,400 months)\n    = date arithmetic with it would leave the calendar"),
-    ("QR201", "scroe > 3", "rules.yaml:1:1: error[QR201]: 未知名称：unknown name 'scroe'\n    = did you mean 'score'?"),
-    ("QR201", "True", "rules.yaml:1:1: error[QR201]: 未知名称：unknown name 'True'\n"
-                      "    = booleans are written in lower case: true"),
-    ("QR202", "deduction.intentionl", "rules.yaml:1:11: error[QR202]: 未知字段，或对非记录的值取字段：deduction has no field 'intentionl'\n"
-                                      "    = did you mean 'intentional'?"),
-    ("QR202", "deduction.zzz", "rules.yaml:1:11: error[QR202]: 未知字段，或对非记录的值取字段：deduction has no field 'zzz'\n"
-                               "    = fields of deduction: points, counted, intentional, date, item"),
-    ("QR202", "score.points", "rules.yaml:1:7: error[QR202]: 未知字段，或对非记录的值取字段：number has no fields (no field 'points')"),
-    ("QR203", "score > 2024-01-01", "rules.yaml:1:1: error[QR203]: 类型不匹配：cannot compare number with date"),
-    ("QR203", "score and flag", "rules.yaml:1:1: error[QR203]: 类型不匹配：'and' needs bool operands, got number"),
-    ("QR203", "1 if score else 2", "rules.yaml:1:6: error[QR203]: 类型不匹配：the condition of 'if' must be a bool, got number"),
+                              "(at most 2,400 months)"
+     "\n    = 期限不超过 200 年，否则日期计算会超出日历范围（date arithmetic with it would leave the calendar）"),
+    ("QR201", "scroe > 3", "rules.yaml:1:1: error[QR201]: 未知名称：unknown name 'scroe'"
+     "\n    = 是否应为 'score'？（did you mean 'score'?）"),
+    ("QR201", "True", "rules.yaml:1:1: error[QR201]: 未知名称：unknown name 'True'"
+     "\n    = true、false 用小写：true（booleans are written in lower case: true）"),
+    ("QR202", "deduction.intentionl", "rules.yaml:1:11: error[QR202]: 未知字段，或对非记录的值取字段：deduction has no field 'intentionl'"
+     "\n    = 是否应为 'intentional'？（did you mean 'intentional'?）"),
+    ("QR202", "deduction.zzz", "rules.yaml:1:11: error[QR202]: 未知字段，或对非记录的值取字段：deduction has no field 'zzz'"
+     "\n    = deduction 的字段：points, counted, intentional, date, item（fields of deduction: points, counted, intentional, date, item）"),
+    ("QR202", "score.points", "rules.yaml:1:7: error[QR202]: 未知字段，或对非记录的值取字段：number has no fields (no field 'points')"
+     "\n    = 数字没有字段：只有记录（如 deduction）才能用 '.' 取字段（only records have fields）"),
+    ("QR203", "score > 2024-01-01", "rules.yaml:1:1: error[QR203]: 类型不匹配：cannot compare number with date"
+     "\n    = 比较两边应为同一类型，这里是数字和日期（compare like with like）"),
+    ("QR203", "score and flag", "rules.yaml:1:1: error[QR203]: 类型不匹配：'and' needs bool operands, got number"
+     "\n    = 'and' 两边都应是条件，如 score > 6 and score < 12，这里是数字（both sides must be conditions）"),
+    ("QR203", "1 if score else 2", "rules.yaml:1:6: error[QR203]: 类型不匹配：the condition of 'if' must be a bool, got number"
+     "\n    = if 后面应是条件，如 100% if deduction.ordinal == 1 else 50%（the condition must be true or false）"),
     ("QR203", '1 if flag else "a"', "rules.yaml:1:1: error[QR203]: 类型不匹配：both branches of 'if ... else' must have "
-                                    "the same type, got number and string"),
-    ("QR203", "as_of + 3", "rules.yaml:1:1: error[QR203]: 类型不匹配：cannot add date and number\n"
-                           "    = give the number a unit, e.g. 30 days or 3 months"),
-    ("QR203", "flag < true", "rules.yaml:1:1: error[QR203]: 类型不匹配：bools can only be compared with == and !=, not '<'"),
-    ("QR203", "sum(tags)", "rules.yaml:1:5: error[QR203]: 类型不匹配：sum() needs a list of numbers, got list[string]"),
-    ("QR203", "score in 3", "rules.yaml:1:1: error[QR203]: 类型不匹配：'in' needs a list or a string on the right, got number"),
-    ("QR203", "[1, \"a\"]", "rules.yaml:1:5: error[QR203]: 类型不匹配：list items must have the same type: number and string"),
-    ("QR204", "summ(xs)", "rules.yaml:1:1: error[QR204]: 未知函数：unknown function 'summ'\n    = did you mean 'sum'?"),
-    ("QR204", "score(1)", "rules.yaml:1:1: error[QR204]: 未知函数：'score' is not a function"),
-    ("QR205", "round(1, 2, 3)", "rules.yaml:1:1: error[QR205]: 参数个数不对：round() takes 1 or 2 arguments, got 3"),
-    ("QR205", "abs()", "rules.yaml:1:1: error[QR205]: 参数个数不对：abs() takes 1 argument, got 0"),
+                                    "the same type, got number and string"
+     "\n    = if 前与 else 后的取值应为同一类型，这里是数字和文字（give both branches the same type）"),
+    ("QR203", "as_of + 3", 'rules.yaml:1:1: error[QR203]: 类型不匹配：cannot add date and number'
+     "\n    = 数字要带单位，如 30 days 或 3 months（give the number a unit, e.g. 30 days or 3 months）"),
+    ("QR203", "flag < true", "rules.yaml:1:1: error[QR203]: 类型不匹配：bools can only be compared with == and !=, not '<'"
+     "\n    = 条件只能用 == 或 != 比较，或直接写条件本身（compare conditions with == or !=）"),
+    ("QR203", "sum(tags)", "rules.yaml:1:5: error[QR203]: 类型不匹配：sum() needs a list of numbers, got list[string]"
+     "\n    = sum() 的参数应为数字列表，这里是文字列表（give sum() a list of numbers）"),
+    ("QR203", "score in 3", "rules.yaml:1:1: error[QR203]: 类型不匹配：'in' needs a list or a string on the right, got number"
+     "\n    = 'in' 右边应为列表，如 deduction.item in [\"11.1\", \"11.2\"]（'in' looks in a list）"),
+    ("QR203", "[1, \"a\"]", "rules.yaml:1:5: error[QR203]: 类型不匹配：list items must have the same type: number and string"
+     "\n    = 列表各项应为同一类型，这里有数字和文字；编号写成带引号的文字，如 [\"11.1\", \"11.2\"]（one type per list）"),
+    ("QR204", "summ(xs)", "rules.yaml:1:1: error[QR204]: 未知函数：unknown function 'summ'"
+     "\n    = 是否应为 'sum'？（did you mean 'sum'?）"),
+    ("QR204", "score(1)", "rules.yaml:1:1: error[QR204]: 未知函数：'score' is not a function"
+     "\n    = 'score' 是取值，不是函数：去掉后面的括号，或在两者之间写运算符（it is a value: remove the brackets, or add an operator）"),
+    ("QR205", "round(1, 2, 3)", "rules.yaml:1:1: error[QR205]: 参数个数不对：round() takes 1 or 2 arguments, got 3"
+     "\n    = round() 的参数应为 1 或 2 个，这里有 3 个；用法见 docs/language.md（give round() 1 or 2 arguments）"),
+    ("QR205", "abs()", "rules.yaml:1:1: error[QR205]: 参数个数不对：abs() takes 1 argument, got 0"
+     "\n    = abs() 的参数应为 1 个，这里有 0 个；用法见 docs/language.md（give abs() 1 argument）"),
     ("QR206", "as_of + 5 workdays", "rules.yaml:1:1: error[QR206]: 使用了工作日计算，但未配置工作日历：working days need a calendar, and none is "
-                                    "configured\n    = use days, or configure a working-day calendar"),
-    ("QR207", "3 months < 90 days", "rules.yaml:1:1: error[QR207]: 不同单位的期限（月与日）不能相加或比较：cannot compare months with days"),
-    ("QR207", "3 months + 90 days", "rules.yaml:1:1: error[QR207]: 不同单位的期限（月与日）不能相加或比较：cannot combine months with days\n"
-                                    "    = durations in different units cannot be added or subtracted"),
-    ("QR208", "score + 1 / (2 - 2)", "rules.yaml:1:9: error[QR208]: 常量部分计算出错（如除以零）：division by zero"),
-    ("QR209", "abs(x for x in xs)", "rules.yaml:1:5: error[QR209]: 生成式只能用于汇总函数：abs() does not take a generator\n"
-                                    "    = generators are for all, any, count, max, min, sum"),
+                                    "configured"
+     "\n    = 改用自然日（days），或在规则集中配置工作日历 calendar（use days, or configure the working-day calendar）"),
+    ("QR207", "3 months < 90 days", "rules.yaml:1:1: error[QR207]: 不同单位的期限（月与日）不能相加或比较：cannot compare months with days"
+     "\n    = 月与日不能互相换算：两边用同一种单位，如都用 days 或都用 months（use one unit）"),
+    ("QR207", "3 months + 90 days", 'rules.yaml:1:1: error[QR207]: 不同单位的期限（月与日）不能相加或比较：cannot combine months with days'
+     "\n    = 月与日不能互相换算：两边用同一种单位，如都用 days 或都用 months（use one unit）"),
+    ("QR208", "score + 1 / (2 - 2)", "rules.yaml:1:9: error[QR208]: 常量部分计算出错（如除以零）：division by zero"
+     "\n    = 修改常量部分，使其能计算（如不要除以零）（fix the constant part, e.g. no division by zero）"),
+    ("QR209", "abs(x for x in xs)", 'rules.yaml:1:5: error[QR209]: 生成式只能用于汇总函数：abs() does not take a generator'
+     "\n    = 生成式（x for x in xs）只能写在 all、any、count、max、min、sum 中（generators are for all, any, count, max, min, sum）"),
 ]
 
 
 @pytest.mark.parametrize(("code", "text", "message"), GOLDEN, ids=[f"{g[0]}-{g[1][:20]}" for g in GOLDEN])
 def test_error_golden(code, text, message):
-    assert errors(text) == [hinted(message)]
+    assert errors(text) == [message]  # each with its own hint, Chinese first
     assert message.split("error[")[1].startswith(code)
 
 
@@ -400,7 +430,7 @@ def test_error_rendered_with_source_line_and_caret(tmp_path: Path):
     assert render(diags.items[0]) == (
         f"{path}:2:10: error[QR201]: 未知名称：unknown name 'scroe'\n"
         "    2 |   B: 6 < scroe < 12\n"
-        "      |          ^^^^^ did you mean 'score'?"
+        "      |          ^^^^^ 是否应为 'score'？（did you mean 'score'?）"
     )
 
 
@@ -416,7 +446,7 @@ def test_error_in_multiline_expression_maps_to_file_line_and_column():
     assert render(diag) == (
         "block.yaml:12:20: error[QR201]: 未知名称：unknown name 'scroe'\n"
         "   12 |         分数 > 0 and scroe < 12\n"
-        "      |                      ^^^^^ did you mean 'score'?"
+        "      |                      ^^^^^ 是否应为 'score'？（did you mean 'score'?）"
     )
 
 
@@ -426,7 +456,8 @@ def test_several_errors_are_collected():
 
 def test_keywords_are_not_names():
     assert errors("x and and y", scope={"x": BOOL, "y": BOOL}) == [
-        hinted("rules.yaml:1:7: error[QR101]: 表达式语法错误：missing operand before 'and'")]
+        "rules.yaml:1:7: error[QR101]: 表达式语法错误：missing operand before 'and'\n"
+        "    = 在 'and' 前补上数值或名称（put a value before 'and'）"]
     # names that merely start with a keyword are fine
     assert compile_ok("index in indexes or order > 0 or notes == \"\"", scope={
         "index": NUMBER, "indexes": ListType(NUMBER), "order": NUMBER, "notes": STRING})
@@ -564,3 +595,65 @@ def test_arbitrary_text_never_raises(text):
     diags = Diagnostics()
     compiled = compile_expression(text, SMAP, SCOPE, diags)
     assert (compiled is None) == diags.has_errors
+
+
+# -- hints in Chinese (policy staff act on them; the English gist follows) ----------------------------
+CJK = re.compile(r"[\u3400-\u9fff]")
+#: Broken expressions reaching every diagnostic the parser and the checker add, beyond GOLDEN's.
+MORE_BROKEN = [
+    "", "score + (1 * 2", "score !! 3", "score | flag", "score % 3", "{1}", "score =< 12", "score @ 3",
+    "score ≥ 12", "score ≤ 6", "score ＞ 6", "score ＜ 6", "score ＝ 6", "score ≠ 6", "（score）", "min(1，2)",
+    "score ＋ 1", "score － 1", "score not", "3 fortnights", "score , 1", "-" * 250 + "1", "min", "False",
+    "zzzzqq > 1", "not score", "-name", "as_of * 2", "score in tags", "score in name", "score > as_of",
+    "deduction < deduction", "3 months if flag else 90 days", "count(x for x in score)",
+    "count(x for x in xs if x)", "frobnicate(1)", "min()", "count(score)", "any(xs)", "min(score)",
+    "min(score, as_of)", "min(flags)", "abs(name)", "min(3 months, 90 days)", "due(score, 15 days)",
+    "due(as_of, score)", "due(as_of, 3 months)", "due(as_of, 15 days)",
+]
+BROKEN = [text for _, text, _ in GOLDEN] + MORE_BROKEN
+
+
+def diagnostics(text: str, **kwargs) -> list:
+    diags = Diagnostics()
+    assert compile_expression(text, SMAP, SCOPE, diags, **kwargs) is None
+    return diags.items
+
+
+@pytest.mark.parametrize("text", BROKEN, ids=[f"{i}-{t[:15]}" for i, t in enumerate(BROKEN)])
+def test_every_language_diagnostic_has_a_chinese_hint_with_the_english_gist(text):
+    for d in diagnostics(text):
+        assert d.hint and CJK.search(d.hint), f"{d.code} {d.message!r}: hint {d.hint!r} has no Chinese"
+        assert re.search(r"（[^（）]*[a-z]{3}[^（）]*）$", d.hint), f"{d.code}: keep the English gist in brackets"
+
+
+def test_an_expected_condition_is_hinted_in_chinese():
+    (d,) = diagnostics("score + 12", expected=BOOL)
+    assert d.hint == "这里需要条件（true/false），实际是数字，条件写成比较，如 score >= 12（the place needs a bool）"
+
+
+def test_the_hint_corpus_reaches_every_language_code():
+    codes = {d.code for text in BROKEN for d in diagnostics(text)}
+    assert codes == set(parser.CODES) | set(check.CODES)
+
+
+def test_every_diagnostic_the_language_adds_passes_a_hint_literal_hints_in_chinese():
+    """Read the source: each ``diags.add("QRnnn", ...)``/``self.error("QRnnn", ...)`` in qrules/language
+    passes ``hint=``, and a hint written as a literal there has Chinese (so a new one cannot be English only)."""
+    import ast as pyast
+
+    import qrules.language as language
+
+    sites = 0
+    for path in Path(language.__file__).parent.glob("*.py"):
+        for node in pyast.walk(pyast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, pyast.Call) and isinstance(node.func, pyast.Attribute)
+                    and node.func.attr in ("add", "error") and node.args
+                    and isinstance(node.args[0], pyast.Constant) and str(node.args[0].value).startswith("QR")):
+                continue
+            sites += 1
+            hint = next((k.value for k in node.keywords if k.arg == "hint"), None)
+            assert hint is not None, f"{path.name}:{node.lineno}: {node.args[0].value} without a hint"
+            literal = "".join(p.value for p in pyast.walk(hint) if isinstance(p, pyast.Constant) and isinstance(p.value, str))
+            if isinstance(hint, (pyast.Constant, pyast.JoinedStr)):
+                assert CJK.search(literal), f"{path.name}:{node.lineno}: hint without Chinese"
+    assert sites >= 50

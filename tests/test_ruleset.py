@@ -186,7 +186,7 @@ def test_unknown_name_in_expression_located_in_yaml(tmp_path):
     line_no = next(i for i, t in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if "scroe" in t)
     col = path.read_text(encoding="utf-8").splitlines()[line_no - 1].index("scroe") + 1
     assert (d.span.line, d.span.col) == (line_no, col)
-    assert d.hint == "did you mean 'score'?"
+    assert d.hint == "是否应为 'score'？（did you mean 'score'?）"
 
 
 def test_expression_in_block_scalar_located_in_yaml(tmp_path):

@@ -89,7 +89,8 @@ def parse_literal_value(text: str, smap: SourceMap, diags: Diagnostics) -> tuple
     try:
         value = compiled({})
     except EvaluationError as exc:
-        diags.add("QR208", exc.message, exc.span)
+        diags.add("QR208", exc.message, exc.span,
+                  hint="修改这个取值，使其能计算（如不要除以零）（fix the value so that it can be computed）")
         return None
     if isinstance(value, tuple):
         value = list(value)

@@ -21,7 +21,7 @@ from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
 from . import ast
-from ..errors import Diagnostics, SourceMap, Span, suggest
+from ..errors import Diagnostics, SourceMap, Span, did_you_mean_zh, suggest
 from .runtime import CTX, Duration
 from .types import BOOL, DATE, DURATION, NUMBER, STRING
 
@@ -49,10 +49,14 @@ CODES: dict[str, str] = {
 UNITS = ("day", "days", "week", "weeks", "month", "months", "year", "years", "workday", "workdays")
 KEYWORDS = frozenset({"and", "or", "not", "in", "if", "else", "for", "true", "false", *UNITS})
 
-# How a terminal is named in "expected ..." messages.
+# How a terminal is named in "expected ..." hints, in English and in Chinese.
 _TERMINAL_NAMES = {
     "NAME": "a name", "NUMBER": "a number", "PERCENT": "a percentage", "DATE": "a date",
     "STRING": "a string", "UNIT": "a duration unit", "$END": "the end of the expression",
+}
+_TERMINAL_NAMES_ZH = {
+    "NAME": "名称", "NUMBER": "数字", "PERCENT": "百分数", "DATE": "日期", "STRING": "字符串",
+    "UNIT": "期限单位", "$END": "表达式结尾",
 }
 _OPERATORS = {"+", "-", "*", "/", "==", "!=", "<", "<=", ">", ">=", "and", "or", "in", "if",
               "else", "for", ",", ")", "]", "."}
@@ -155,7 +159,7 @@ def parse(text: str, smap: SourceMap, diags: Diagnostics) -> ast.Expr | None:
     """
     if len(text) > MAX_LENGTH:
         diags.add("QR103", f"expression is too long ({len(text):,} characters; the limit is {MAX_LENGTH:,})",
-                  smap.span(1, 1))
+                  smap.span(1, 1), hint="把表达式拆成几个参数或规则（split the expression into parameters or rules）")
         return None
     if not _check_nesting(text, smap, diags):
         return None
@@ -165,13 +169,14 @@ def parse(text: str, smap: SourceMap, diags: Diagnostics) -> ast.Expr | None:
         _syntax_error(exc, text, smap, diags)
         return None
     except LarkError as exc:  # pragma: no cover - Lark's other errors are grammar bugs
-        diags.add("QR101", f"syntax error: {exc}", smap.span(1, 1))
+        diags.add("QR101", f"syntax error: {exc}", smap.span(1, 1), hint=_CHECK_HERE)
         return None
     if isinstance(tree, Tree):
         deep = _too_deep(tree)
         if deep is not None:
             diags.add("QR104", f"expression is too complex (more than {MAX_TREE_DEPTH} nested operations)",
-                      _meta_span(deep.meta, smap))
+                      _meta_span(deep.meta, smap),
+                      hint="把表达式拆成几个参数或规则，减少连续的运算（split it into parameters or rules）")
             return None
     before = len(diags.items)
     node = _ToAst(smap, diags).transform(tree)
@@ -223,7 +228,8 @@ def _check_nesting(text: str, smap: SourceMap, diags: Diagnostics) -> bool:
         return True
     line, col = _position(text, too_deep)
     diags.add("QR104", f"expression is nested too deeply (more than {MAX_NESTING} brackets)",
-              smap.span(line, col, line, col + 1))
+              smap.span(line, col, line, col + 1),
+              hint=f"括号嵌套不超过 {MAX_NESTING} 层：去掉多余的括号，或拆成几个参数（use fewer nested brackets）")
     return False
 
 
@@ -275,31 +281,37 @@ def _syntax_error(exc: UnexpectedInput, text: str, smap: SourceMap, diags: Diagn
     elif isinstance(exc, UnexpectedToken):
         _bad_token(exc, text, smap, diags)
     else:  # pragma: no cover - UnexpectedEOF is not raised by LALR
-        diags.add("QR101", "syntax error", smap.span(exc.line, exc.column))
+        diags.add("QR101", "syntax error", smap.span(exc.line, exc.column), hint=_CHECK_HERE)
 
 
+_CHECK_HERE = "检查这一处的运算符、括号和引号（check the operators, brackets and quotes here）"
+_HALF_WIDTH = "切换到英文输入法，用半角符号"
+
+#: A character that is not part of the language -> (message, what to do in Chinese with the English gist).
 _CHAR_ADVICE = {
-    "=": "'=' is not a comparison, use '=='",
-    "!": "'!' is not an operator, use 'not' (or '!=' for 'not equal')",
-    "&": "'&' is not an operator, use 'and'",
-    "|": "'|' is not an operator, use 'or'",
-    "%": "'%' must follow a number, as in 50% (there is no remainder operator)",
-    "\"": "unterminated string",
-    "'": "unterminated string",
-    "{": "'{' is not part of the language; lists are written [a, b]",
-    "}": "'}' is not part of the language; lists are written [a, b]",
+    "=": ("'=' is not a comparison, use '=='", "判断相等写两个等号 '=='，如 score == 12（use '=='）"),
+    "!": ("'!' is not an operator, use 'not' (or '!=' for 'not equal')",
+          "“不是”写 not，“不等于”写 '!='（use 'not', or '!=' for not equal）"),
+    "&": ("'&' is not an operator, use 'and'", "“并且”写 and（use 'and'）"),
+    "|": ("'|' is not an operator, use 'or'", "“或者”写 or（use 'or'）"),
+    "%": ("'%' must follow a number, as in 50% (there is no remainder operator)",
+          "百分数写在数字后面，如 50%（write a percentage as 50%）"),
+    "\"": ("unterminated string", "在字符串末尾补上同样的引号（close the string with the same quote）"),
+    "'": ("unterminated string", "在字符串末尾补上同样的引号（close the string with the same quote）"),
+    "{": ("'{' is not part of the language; lists are written [a, b]", "列表用方括号，如 [\"11.1\", \"11.2\"]（use [a, b]）"),
+    "}": ("'}' is not part of the language; lists are written [a, b]", "列表用方括号，如 [\"11.1\", \"11.2\"]（use [a, b]）"),
     # Characters a Chinese input method produces (全角/数学符号) in place of ASCII operators.
-    "≥": "'≥' is not an operator, use '>='（以上：>=）",
-    "≤": "'≤' is not an operator, use '<='（以下：<=）",
-    "＞": "full-width '＞' is not an operator, use '>'（高于：>）",
-    "＜": "full-width '＜' is not an operator, use '<'（不满：<）",
-    "＝": "full-width '＝' is not an operator, use '=='",
-    "≠": "'≠' is not an operator, use '!='",
-    "（": "full-width '（' is not a bracket, use '('",
-    "）": "full-width '）' is not a bracket, use ')'",
-    "，": "full-width '，' is not a separator, use ','",
-    "＋": "full-width '＋' is not an operator, use '+'",
-    "－": "full-width '－' is not an operator, use '-'",
+    "≥": ("'≥' is not an operator, use '>='（以上：>=）", "“以上”（含本数）写 '>='（use '>='）"),
+    "≤": ("'≤' is not an operator, use '<='（以下：<=）", "“以下”（含本数）写 '<='（use '<='）"),
+    "＞": ("full-width '＞' is not an operator, use '>'（高于：>）", f"“高于”（不含本数）写 '>'，{_HALF_WIDTH}（use '>'）"),
+    "＜": ("full-width '＜' is not an operator, use '<'（不满：<）", f"“不满”（不含本数）写 '<'，{_HALF_WIDTH}（use '<'）"),
+    "＝": ("full-width '＝' is not an operator, use '=='", f"判断相等写 '=='，{_HALF_WIDTH}（use '=='）"),
+    "≠": ("'≠' is not an operator, use '!='", "“不等于”写 '!='（use '!='）"),
+    "（": ("full-width '（' is not a bracket, use '('", f"括号写 '('，{_HALF_WIDTH}（use '('）"),
+    "）": ("full-width '）' is not a bracket, use ')'", f"括号写 ')'，{_HALF_WIDTH}（use ')'）"),
+    "，": ("full-width '，' is not a separator, use ','", f"逗号写 ','，{_HALF_WIDTH}（use ','）"),
+    "＋": ("full-width '＋' is not an operator, use '+'", f"加号写 '+'，{_HALF_WIDTH}（use '+'）"),
+    "－": ("full-width '－' is not an operator, use '-'", f"减号写 '-'，{_HALF_WIDTH}（use '-'）"),
 }
 
 
@@ -307,16 +319,15 @@ def _bad_character(exc: UnexpectedCharacters, text: str, smap: SourceMap, diags:
     ch = text[exc.pos_in_stream] if exc.pos_in_stream < len(text) else ""
     span = smap.span(exc.line, exc.column, exc.line, exc.column + 1)
     if ch == "=" and text[exc.pos_in_stream:exc.pos_in_stream + 2] == "=>":
-        message = "'=>' is not an operator, use '>='"
+        message, hint = "'=>' is not an operator, use '>='", "“大于或等于”写 '>='（use '>='）"
     elif ch == "=" and text[exc.pos_in_stream:exc.pos_in_stream + 2] == "=<":
-        message = "'=<' is not an operator, use '<='"
+        message, hint = "'=<' is not an operator, use '<='", "“小于或等于”写 '<='（use '<='）"
     elif ch in _CHAR_ADVICE:
-        message = _CHAR_ADVICE[ch]
-    elif ch in "\"'":  # pragma: no cover - covered by the table
-        message = "unterminated string"
+        message, hint = _CHAR_ADVICE[ch]
     else:
         message = f"unexpected character {ch!r}"
-    diags.add("QR101", message, span)
+        hint = f"删去这个字符；运算符和括号{_HALF_WIDTH}（remove it; operators are ASCII）"
+    diags.add("QR101", message, span, hint=hint)
 
 
 def _bad_token(exc: UnexpectedToken, text: str, smap: SourceMap, diags: Diagnostics) -> None:
@@ -326,60 +337,69 @@ def _bad_token(exc: UnexpectedToken, text: str, smap: SourceMap, diags: Diagnost
     if tok.type == "$END":
         open_, _, _ = _brackets(text)
         if not text.strip():
-            diags.add("QR101", "empty expression", smap.span(1, 1))
+            diags.add("QR101", "empty expression", smap.span(1, 1), hint="写出表达式，如 score >= 12（write an expression）")
         elif open_:
             line, col = _position(text, open_[-1])
             closer = ")" if text[open_[-1]] == "(" else "]"
             diags.add("QR101", f"unclosed '{text[open_[-1]]}'", smap.span(line, col, line, col + 1),
-                      hint=f"add the missing '{closer}'")
+                      hint=f"补上缺少的 '{closer}'（add the missing '{closer}'）")
         elif operand_expected:
-            diags.add("QR101", "missing operand at the end of the expression", _end_span(text, smap))
+            diags.add("QR101", "missing operand at the end of the expression", _end_span(text, smap),
+                      hint="在末尾补上数值或名称，或删去最后的运算符（complete it, or remove the last operator）")
         elif "ELSE" in expected:
             diags.add("QR101", "'if' without 'else'", _end_span(text, smap),
-                      hint="write: value if condition else other_value")
+                      hint="写成：取值 if 条件 else 另一取值（write: value if condition else other_value）")
         else:
-            diags.add("QR101", "unexpected end of expression", _end_span(text, smap))
+            diags.add("QR101", "unexpected end of expression", _end_span(text, smap), hint=_CHECK_HERE)
         return
     span = _token_span(tok, smap)
     value = str(tok.value)
     if tok.type in ("RPAR", "RSQB"):
         _, unmatched, _ = _brackets(text)
         if unmatched is not None and unmatched == tok.start_pos:
-            diags.add("QR101", f"unmatched '{value}'", span)
+            diags.add("QR101", f"unmatched '{value}'", span,
+                      hint=f"删去多余的 '{value}'，或在前面补上对应的左括号（remove it, or add the opening bracket）")
             return
     if operand_expected:
         if tok.type == "UNIT":
-            diags.add("QR101", f"'{value}' is a reserved word and cannot be used as a name", span)
+            diags.add("QR101", f"'{value}' is a reserved word and cannot be used as a name", span,
+                      hint=f"'{value}' 是期限单位，只能写在数字后，如 3 {value}（a duration unit, as in 3 {value}）")
             return
         if value in _OPERATORS or tok.type in ("RPAR", "RSQB", "COMMA"):
-            diags.add("QR101", f"missing operand before '{value}'", span)
+            diags.add("QR101", f"missing operand before '{value}'", span,
+                      hint=f"在 '{value}' 前补上数值或名称（put a value before '{value}'）")
             return
     else:
         prev = _previous_token(text, tok.start_pos)
         if expected == {"IN"}:
-            diags.add("QR101", f"expected 'in' after 'not', got '{value}'", span)
+            diags.add("QR101", f"expected 'in' after 'not', got '{value}'", span,
+                      hint="“不属于”写成 x not in [a, b]；“不是”把 not 写在条件前（write 'x not in [a, b]'）")
             return
         if tok.type == "NAME" and prev is not None and prev.type == "NUMBER" and prev.end_pos == tok.start_pos \
                 and re.fullmatch(r"[eE][+-]?\d*", value):
             diags.add("QR101", "exponent notation is not allowed; write the number in full",
-                      smap.span(prev.line, prev.column, tok.end_line, tok.end_column))
+                      smap.span(prev.line, prev.column, tok.end_line, tok.end_column),
+                      hint="把数字完整写出，如 100000，不写 1e5（write the number in full）")
             return
         if tok.type == "NAME" and prev is not None and prev.type == "NUMBER":
             best = suggest(value.lower(), UNITS)
             if best is not None:
-                diags.add("QR106", f"unknown duration unit '{value}'", span, hint=f"did you mean '{best}'?")
+                diags.add("QR106", f"unknown duration unit '{value}'", span, hint=did_you_mean_zh(value, [best]))
             else:
                 diags.add("QR101", f"missing operator between '{prev.value}' and '{value}'", span,
-                          hint="durations are written like 36 months (units: days, weeks, months, years, workdays)")
+                          hint="期限写作数字加单位，如 36 months（单位：days、weeks、months、years、workdays）；"
+                               "否则两者之间缺少运算符（durations are written like 36 months）")
             return
         if tok.type in _OPERANDS or tok.type == "UNIT":
             prev_text = f"'{prev.value}'" if prev is not None else "the previous operand"
-            diags.add("QR101", f"missing operator between {prev_text} and '{value}'", span)
+            diags.add("QR101", f"missing operator between {prev_text} and '{value}'", span,
+                      hint="在两者之间补上运算符，如 +、-、>=、and、or（add an operator between them）")
             return
     names = sorted({_TERMINAL_NAMES.get(t, None) or _literal(t) for t in expected})
     listed = ", ".join(n for n in names if n)
+    listed_zh = "、".join(sorted({_TERMINAL_NAMES_ZH.get(t, None) or _literal(t) for t in expected}))
     diags.add("QR101", f"unexpected {_describe(tok)}", span,
-              hint=f"expected {listed}" if listed and len(names) <= 8 else None)
+              hint=f"此处应为 {listed_zh}（expected {listed}）" if listed and len(names) <= 8 else _CHECK_HERE)
 
 
 def _literal(terminal: str) -> str:
@@ -417,7 +437,8 @@ class _ToAst(Transformer):
         digits = sum(ch.isdigit() for ch in tok.value)
         if digits > MAX_DIGITS:
             self.diags.add("QR105", f"number has {digits} digits; at most {MAX_DIGITS} are allowed",
-                           _token_span(tok, self.smap))
+                           _token_span(tok, self.smap),
+                           hint=f"数字不超过 {MAX_DIGITS} 位，检查是否多写了数字（write the number with fewer digits）")
             return Decimal(0)
         return Decimal(tok.value.rstrip("%"))
 
@@ -445,13 +466,14 @@ class _ToAst(Transformer):
             value = date(year, month, day)
         except ValueError:
             if not 1 <= month <= 12:
-                reason = f"there is no month {month}"
+                reason, zh = f"there is no month {month}", f"没有 {month} 月"
             elif year < 1:
-                reason = "there is no year 0"
+                reason, zh = "there is no year 0", "没有 0 年"
             else:
                 last = (date(year + (month == 12), month % 12 + 1, 1) - date(year, month, 1)).days
-                reason = f"{year}-{month:02d} has {last} days"
-            self.diags.add("QR102", f"invalid date '{text}': {reason}", self._span(meta))
+                reason, zh = f"{year}-{month:02d} has {last} days", f"{year} 年 {month} 月只有 {last} 天"
+            self.diags.add("QR102", f"invalid date '{text}': {reason}", self._span(meta),
+                           hint=f"{zh}：日期写作 YYYY-MM-DD，且须真实存在（write a date that exists）")
             value = date(2000, 1, 1)
         return ast.Literal(value, DATE, self._span(meta))
 
@@ -460,7 +482,8 @@ class _ToAst(Transformer):
         amount = self._decimal(number)
         if amount != amount.to_integral_value():
             self.diags.add("QR107", f"a duration must be a whole number of {unit.value.rstrip('s')}s, "
-                                    f"got {number.value}", self._span(meta))
+                                    f"got {number.value}", self._span(meta),
+                           hint="期限数量写整数，如 18 months，或改用更小的单位，如 days（write a whole number, or a smaller unit）")
             amount = Decimal(0)
         count, name = int(amount), unit.value if unit.value.endswith("s") else unit.value + "s"
         if name == "weeks":
@@ -469,7 +492,8 @@ class _ToAst(Transformer):
         if abs(count) > limit:
             self.diags.add("QR108", f"duration {number.value} {unit.value} is longer than {MAX_DURATION_YEARS} years "
                                     f"(at most {limit:,} {name})", self._span(meta),
-                           hint="date arithmetic with it would leave the calendar")
+                           hint=f"期限不超过 {MAX_DURATION_YEARS} 年，否则日期计算会超出日历范围"
+                                "（date arithmetic with it would leave the calendar）")
             count = 0
         return ast.Literal(Duration(count, name), DURATION, self._span(meta))
 
