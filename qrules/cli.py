@@ -206,6 +206,10 @@ def cmd_evaluate(args) -> int:
             format=args.format if args.format in ("csv", "jsonl") and args.output else None,
             rejections=None, summary_json=None, progress=args.progress, max_diagnostics=20,
             backend=getattr(args, "backend", None), as_known_at=args.as_known_at, via="evaluate at scale"))
+    from .outfile import evaluate_output
+
+    if evaluate_output(args):  # QR008: -o x.csv with the table format would be a table named .csv
+        return fail(evaluate_output(args), args.format)
     compiled, loaded = _load_inputs(args)
     result = evaluate(compiled, loaded.history, args.as_of, invalid_subjects=loaded.invalid_subjects,
                       as_known_at=args.as_known_at)

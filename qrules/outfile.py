@@ -3,9 +3,10 @@
 Before any input is read, ``cli.main`` asks :func:`refused_outputs` about every output path on the
 command line; ``batch`` (and ``evaluate`` when it hands over to it) asks :func:`batch_outputs`. A
 path whose extension names a format the command cannot write (``batch -o x.xlsx``, ``render -o
-x.pdf``) is refused with the formats it can write, so that nothing is ever written in a format its
-name does not say. A path without an extension is written as ``--format`` says; ``-`` is standard
-output.
+x.pdf``) is refused with the formats it can write, and so is one naming another of its formats than
+``--format`` (``evaluate -o x.csv`` with the table format): nothing is ever written in a format its
+name does not say. A path without an extension, or ``.txt``, is written as ``--format`` says; ``-``
+is standard output.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from typing import Sequence
 from .errors import Diagnostic, Span
 
 CODES: dict[str, str] = {
-    "QR008": "an output file's extension names a format the command cannot write (e.g. batch -o x.xlsx)",
+    "QR008": "an output file's extension names a format the command cannot write (batch -o x.xlsx), or another "
+             "of its formats than --format (evaluate -o x.csv with the table format)",
 }
 
 #: ``--format`` value -> the extensions a file written in it may have (text of any kind may be .txt).
@@ -61,18 +63,29 @@ def refused(command: str, option: str, path: str | None, can: Sequence[str], fmt
         return Diagnostic("QR008", problem, Span(path, 0, 0), hint=hint)
     named = (fixed or {}).get(ext)
     if fmt and named and named != fmt:
-        return Diagnostic("QR008", f"{option} {path}: '{ext}' names {named}, but --format {fmt} was given",
-                          Span(path, 0, 0),
-                          hint=f"去掉 --format，或把扩展名改为 {EXTENSIONS[fmt][0]}（drop --format, or name the file "
-                               f"{EXTENSIONS[fmt][0]}）")
+        other = EXTENSIONS[fmt][0]
+        return Diagnostic("QR008", f"{option} {path}: '{ext}' names {named}, but the output format is {fmt} (--format)",
+                          Span(path, 0, 0), hint=f"用 --format {named}，或把扩展名改为 {other}"
+                                                 f"（use --format {named}, or name the file {other}）")
     return None
+
+
+def named(formats: Sequence[str]) -> dict[str, str]:
+    """Extension -> format for the extensions that name one of ``formats`` (``.txt`` names none)."""
+    return {ext: f for f in formats for ext in EXTENSIONS.get(f, ()) if ext not in (".txt", ".log")}
+
+
+def evaluate_output(args: argparse.Namespace) -> list[Diagnostic]:
+    """``evaluate -o x.csv`` with the table format (not at scale, where the extension chooses): refused."""
+    formats = ("table", "json", "csv", "jsonl")
+    found = refused("evaluate", "--output", args.output, writable(formats, "evaluate"), args.format, named(formats))
+    return [found] if found else []
 
 
 def batch_outputs(args: argparse.Namespace, command: str = "batch") -> list[Diagnostic]:
     """The output paths of ``batch`` (or of ``evaluate`` handing over to it) it cannot write."""
-    fixed = {ext: f for f in BATCH_FORMATS for ext in EXTENSIONS[f]}
     found = [refused(command, "--output", getattr(args, "output", None), writable(BATCH_FORMATS),
-                     getattr(args, "format", None), fixed),
+                     getattr(args, "format", None), named(BATCH_FORMATS)),
              refused(command, "--rejections", getattr(args, "rejections", None), EXTENSIONS["csv"]),
              refused(command, "--summary-json", getattr(args, "summary_json", None), (".json",))]
     return [d for d in found if d is not None]
@@ -93,8 +106,12 @@ def refused_outputs(parser: argparse.ArgumentParser, args: argparse.Namespace) -
         found = refused(command, "--output", getattr(args, "out", None), EXTENSIONS["jsonl"]) \
             if args.format == "jsonl" else None
         return [found] if found else []
-    found = refused(command, "--output", getattr(args, "output", None), writable(formats, command))
+    # evaluate's extension also chooses the format at scale: its mismatch is judged by cmd_evaluate
+    fixed = named(formats) if command != "evaluate" else None
+    found = refused(command, "--output", getattr(args, "output", None), writable(formats, command),
+                    getattr(args, "format", None), fixed)
     return [found] if found else []
 
 
-__all__ = ["CODES", "EXTENSIONS", "batch_outputs", "refused", "refused_outputs", "writable"]
+__all__ = ["CODES", "EXTENSIONS", "batch_outputs", "evaluate_output", "named", "refused", "refused_outputs",
+           "writable"]

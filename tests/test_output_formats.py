@@ -55,7 +55,7 @@ def test_an_xlsx_output_is_refused_with_the_formats_the_command_writes(command, 
         assert (diag["code"], diag["file"]) == ("QR008", "out.xlsx") and diag["message"].startswith(said)
         assert diag["hint"].startswith("把文件扩展名改为 .")
     else:
-        assert captured.err.startswith(f"out.xlsx: error[QR008]: 输出文件的扩展名不是本命令能写的格式：{said}")
+        assert captured.err.startswith(f"out.xlsx: error[QR008]: 输出文件的扩展名与写出的格式不符（本命令不能写这种格式，或与 --format 不一致）：{said}")
         assert "把文件扩展名改为 ." in captured.err
     assert list(tmp_path.iterdir()) == []  # nothing written, not even a temporary file
 
@@ -78,8 +78,8 @@ def test_batch_xlsx_says_csv_opens_in_excel(tmp_path, capsys):
     (["--rejections", "rej.xlsx"], "--rejections rej.xlsx: qrules batch cannot write '.xlsx' files; it writes .csv"),
     (["--summary-json", "summary.yaml"], "--summary-json summary.yaml: qrules batch cannot write '.yaml' files; "
                                          "it writes .json"),
-    (["-o", "rows.parquet", "--format", "csv"], "--output rows.parquet: '.parquet' names parquet, but --format csv "
-                                                "was given"),
+    (["-o", "rows.parquet", "--format", "csv"], "--output rows.parquet: '.parquet' names parquet, but the output "
+                                                "format is csv (--format)"),
 ])
 def test_batch_refuses_every_output_it_cannot_write(extra, said, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
@@ -92,7 +92,7 @@ def test_evaluate_at_scale_refuses_what_batch_cannot_write(tmp_path, monkeypatch
     # -j hands over to batch, which writes Parquet, CSV or JSON Lines only (a .txt was JSON Lines)
     monkeypatch.chdir(tmp_path)
     assert main(COMMANDS["evaluate"] + ["-j", "1", "-o", "rows.txt"]) == 1
-    assert ("rows.txt: error[QR008]: 输出文件的扩展名不是本命令能写的格式：--output rows.txt: qrules evaluate at scale "
+    assert ("rows.txt: error[QR008]: 输出文件的扩展名与写出的格式不符（本命令不能写这种格式，或与 --format 不一致）：--output rows.txt: qrules evaluate at scale "
             "cannot write '.txt' files; it writes .parquet, .csv, .jsonl, .ndjson") in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
 
@@ -116,3 +116,27 @@ def test_extensions_the_command_writes_are_accepted(argv, name, tmp_path, monkey
     monkeypatch.chdir(tmp_path)
     assert main(argv + ["-o", name]) in (0, 1)  # 1: the example history's planted bad records
     assert (tmp_path / name).is_file()
+
+
+@pytest.mark.parametrize("argv, name, named, fmt", [
+    (COMMANDS["evaluate"], "结果.csv", "csv", "table"),      # a table under a spreadsheet's name
+    (COMMANDS["evaluate"] + ["--format", "csv"], "r.json", "json", "csv"),
+    (COMMANDS["diff"], "diff.md", "markdown", "text"),
+    (COMMANDS["check"], "report.json", "json", "text"),
+    (COMMANDS["deadlines"] + ["--format", "json"], "clocks.csv", "csv", "json"),
+])
+def test_an_extension_naming_another_format_than_format_is_refused(argv, name, named, fmt, tmp_path, monkeypatch,
+                                                                    capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(argv + ["-o", name]) == 1
+    captured = capsys.readouterr()
+    ext = "." + name.rsplit(".", 1)[1]
+    said = f"--output {name}: '{ext}' names {named}, but the output format is {fmt}"
+    assert said in captured.err + captured.out and f"用 --format {named}" in captured.err + captured.out
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_evaluate_at_scale_still_takes_its_format_from_the_extension(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(COMMANDS["evaluate"] + ["-j", "1", "-o", "rows.csv"]) == 1  # 1: the planted bad records
+    assert (tmp_path / "rows.csv").read_bytes().startswith(b"\xef\xbb\xbfid,")
