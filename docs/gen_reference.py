@@ -88,6 +88,11 @@ def error_examples() -> dict[str, str]:
                     if d.code not in found and d.severity == "error":
                         text = render(d).replace(str(tmpdir) + "/", "rulesets/")
                         found[d.code] = text
+    from argparse import Namespace
+
+    from qrules.outfile import batch_outputs  # an output the command cannot write: `qrules batch ... -o 结果.xlsx`
+
+    found["QR008"] = render(batch_outputs(Namespace(output="结果.xlsx"))[0])
     return found
 
 

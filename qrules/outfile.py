@@ -82,6 +82,17 @@ def evaluate_output(args: argparse.Namespace) -> list[Diagnostic]:
     return [found] if found else []
 
 
+def _folder(command: str, path: str | None, fmt: str) -> list[Diagnostic]:
+    """A folder of files (``synth --format csv``) named like one file (``corpus.csv``, ``x.xlsx``): refused."""
+    ext = Path(path).suffix.lower() if isinstance(path, str) and path != "-" else ""
+    if ext not in NAMES and ext not in _SPREADSHEETS:
+        return []
+    return [Diagnostic("QR008", f"--output {path}: qrules {command} --format {fmt} writes a folder of files "
+                                f"(subjects{EXTENSIONS[fmt][0]}, events{EXTENSIONS[fmt][0]}), not one '{ext}' file",
+                       Span(path, 0, 0), hint=f"给出文件夹名称（不带扩展名），如 corpus；要一个文件请用 --format jsonl"
+                                              f"（name a folder, e.g. corpus; for one file use --format jsonl）")]
+
+
 def batch_outputs(args: argparse.Namespace, command: str = "batch") -> list[Diagnostic]:
     """The output paths of ``batch`` (or of ``evaluate`` handing over to it) it cannot write."""
     found = [refused(command, "--output", getattr(args, "output", None), writable(BATCH_FORMATS),
@@ -103,8 +114,10 @@ def refused_outputs(parser: argparse.ArgumentParser, args: argparse.Namespace) -
     if not formats:
         return []
     if command == "synth":  # csv and parquet are written as a folder of files; jsonl as one file
-        found = refused(command, "--output", getattr(args, "out", None), EXTENSIONS["jsonl"]) \
-            if args.format == "jsonl" else None
+        out = getattr(args, "out", None)
+        if args.format != "jsonl":
+            return _folder(command, out, args.format)
+        found = refused(command, "--output", out, EXTENSIONS["jsonl"])
         return [found] if found else []
     # evaluate's extension also chooses the format at scale: its mismatch is judged by cmd_evaluate
     fixed = named(formats) if command != "evaluate" else None

@@ -140,3 +140,14 @@ def test_evaluate_at_scale_still_takes_its_format_from_the_extension(tmp_path, m
     monkeypatch.chdir(tmp_path)
     assert main(COMMANDS["evaluate"] + ["-j", "1", "-o", "rows.csv"]) == 1  # 1: the planted bad records
     assert (tmp_path / "rows.csv").read_bytes().startswith(b"\xef\xbb\xbfid,")
+
+
+@pytest.mark.parametrize("fmt, name", [("csv", "corpus.csv"), ("parquet", "corpus.parquet"), ("csv", "corpus.xlsx")])
+def test_synth_tables_are_a_folder_never_named_as_one_file(fmt, name, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["synth", "-n", "3", "--format", fmt, "-o", name]) == 1
+    assert (f"{name}: error[QR008]: 输出文件的扩展名与写出的格式不符（本命令不能写这种格式，或与 --format 不一致）："
+            f"--output {name}: qrules synth --format {fmt} writes a folder of files") in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+    assert main(["synth", "-n", "3", "--format", fmt, "-o", "corpus"]) == 0
+    assert sorted(p.name for p in (tmp_path / "corpus").iterdir()) == [f"events.{fmt}", f"subjects.{fmt}"]
