@@ -194,13 +194,19 @@ def _engine_view(compiled, history, invalid: dict[str, str], as_of: dt.date):
     except EvaluationError:  # a rule failing at run time is reported by evaluate; judge clocks as recorded
         return set(), {}, producers
     reached: dict[str, list[str]] = {}
+    scored: set[str] = set()
+    deduplicated: set[str] = set()
     for sid, entries in decisions.entries.items():
         for e in entries:
             if e.kind == "deduction" and sid not in reached.setdefault(e.event, []):
                 reached[e.event].append(sid)
+            if e.kind == "deduction":
+                (deduplicated if e.status == "deduplicated" else scored).add(e.event)
     ok = decisions.counted_events | decisions.fact_events
     refused = {r.event for r in decisions.rejections if r.code not in ("QR613", "QR620")} - ok
-    return refused, reached, producers
+    # 第九条第二款 with brief §3: a failure deduplicated for its line scores no subject, so 第二十三条
+    # has nothing to notify (its clock runs from the scoring).
+    return refused | (deduplicated - scored), reached, producers
 
 
 def _judge(name, dl, duration, s, stop, as_of, cal, notes, *, about, subjects, addressed_to=()) -> Clock:

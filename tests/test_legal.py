@@ -245,6 +245,20 @@ def test_art23_deduction_refused_for_scope_or_jurisdiction_starts_no_clock(gd, h
     assert [(c.start_event, c.status) for c in clocks if c.deadline == "notify"] == [("e3", "overdue")]
 
 
+def test_art23_art9_deduplicated_failure_starts_no_notify_clock(gd):
+    # 第二十三条: the bureau notifies within 3 working days *after scoring*. A failure deduplicated under
+    # 第九条第二款 scores no subject (brief §3), so there is nothing to notify: e2 (31 days after e1, same
+    # line) starts no clock. e1 (Fri 2024-03-01 -> Mon 4, Tue 5, Wed 6) and e3 (another model, scored) do;
+    # e3 Mon 2024-04-01 -> Tue 2, Wed 3, 04-04..04-06 off (清明), Sun 04-07 adjusted working day: due 04-07.
+    events = [ded("e1", "11.1", "2024-03-01", ["p1"], line=LINE),
+              {"id": "n1", "kind": "notice_sent", "of": "e1", "date": "2024-03-04"},
+              ded("e2", "11.1", "2024-04-01", ["p1"], line=LINE),
+              ded("e3", "11.1", "2024-04-01", ["p1"], line={"model": "Y-2", "standard": "GB 6675.1"})]
+    clocks = _clocks(gd, OPS + [P1], events, "2024-06-01")
+    assert [(c.start_event, c.due, c.status) for c in clocks if c.deadline == "notify"] == [
+        ("e1", dt.date(2024, 3, 6), "met"), ("e3", dt.date(2024, 4, 7), "overdue")]
+
+
 # -- 第三十六条: the expiry warning in every output -----------------------------------------------------
 def test_art36_deadlines_warn_after_expiry(tmp_path, capsys):
     import json
