@@ -293,7 +293,8 @@ LOAD_SCRIPT = ("import json, resource as r, sys, time; t = time.perf_counter(); 
 
 
 def bench_load(sizes: list[int], workdir: Path) -> None:
-    """Columnar loading (issue 14.2) of the (b) corpora in a fresh process: wall, CPU, peak RSS."""
+    """Columnar loading (issue 14.2) of the (b) corpora, tables and JSON Lines, in a fresh process:
+    wall, CPU, peak RSS."""
     fmt = "parquet" if have_pyarrow() else "csv"
     for n in sizes:
         corpus = workdir / f"corpus-{n}-{fmt}"
@@ -303,6 +304,16 @@ def bench_load(sizes: list[int], workdir: Path) -> None:
         proc = subprocess.run([PY, "-c", LOAD_SCRIPT, str(corpus)], capture_output=True, text=True, check=True)
         wall, cpu, rss, subjects, events = json.loads(proc.stdout.strip().splitlines()[-1])
         row("l", f"columnar loading, {n:,} subjects ({subjects:,} valid / {events:,} events, {fmt}), validated",
+            f"{wall:.1f} s wall, {cpu:.1f} s CPU; peak RSS {rss / 1024:,.0f} MB "
+            f"({rss * 1024 / max(n, 1):,.0f} B per subject)")
+        # The same corpus as JSON Lines (qrules.history.arrowjsonl): each line decoded once in Python.
+        lines = workdir / f"corpus-{n}.jsonl"
+        if not lines.exists():
+            subprocess.run(QRULES + ["synth", "--subjects", str(n), "--seed", "1", "--out", str(lines),
+                                     "--format", "jsonl"], check=True, capture_output=True)
+        proc = subprocess.run([PY, "-c", LOAD_SCRIPT, str(lines)], capture_output=True, text=True, check=True)
+        wall, cpu, rss, subjects, events = json.loads(proc.stdout.strip().splitlines()[-1])
+        row("l", f"columnar loading, {n:,} subjects, JSON Lines ({lines.stat().st_size / 1e6:,.0f} MB)",
             f"{wall:.1f} s wall, {cpu:.1f} s CPU; peak RSS {rss / 1024:,.0f} MB "
             f"({rss * 1024 / max(n, 1):,.0f} B per subject)")
 

@@ -733,7 +733,7 @@ def cmd_batch(args: Any) -> int:
 def _columnar_chunks(args: Any, compiled: Any, loaded: Any) -> list | None:
     """The columnar backend's result when it is chosen (``--backend``; by default for CSV/Parquet
     input) and can take this ruleset and history; otherwise None, with a notice saying why."""
-    backend = getattr(args, "backend", None) or ("columnar" if is_columnar(args.history) else "engine")
+    backend = getattr(args, "backend", None) or ("columnar" if _reads_columnar(args.history) else "engine")
     if backend != "columnar":
         return None
     try:
@@ -777,15 +777,24 @@ def _columnar_result(backend: Any, loaded: Any, as_of: dt.date, known: dt.date |
                        not_yet_recorded=left_out)
 
 
+def _reads_columnar(path: str | Path) -> bool:
+    """Whether ``batch`` loads ``path`` column-wise and evaluates it columnar by default: CSV/Parquet
+    tables, and JSON Lines (:mod:`qrules.history.arrowjsonl`)."""
+    from .history.arrowjsonl import is_jsonl
+
+    return is_columnar(path) or is_jsonl(path)
+
+
 def load_input(path: str | Path) -> Any:
-    """A history for ``qrules batch``: CSV/Parquet tables through the columnar loader (when polars
-    and pyarrow are installed; same diagnostics, much faster), anything else as :func:`load_any`."""
-    if is_columnar(path):
+    """A history for ``qrules batch``: CSV/Parquet tables and JSON Lines through the columnar loader
+    (when polars and pyarrow are installed; same diagnostics, much faster), anything else as
+    :func:`load_any`."""
+    if _reads_columnar(path):
         try:
             import polars  # noqa: F401
             import pyarrow  # noqa: F401
         except ModuleNotFoundError:
-            return load_columnar(path)
+            return load_any(path)
         from .history.arrowload import load_tables
 
         return load_tables(path)

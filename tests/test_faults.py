@@ -71,6 +71,7 @@ def _start(folder: Path, corpus: Path) -> subprocess.Popen:
     for name, text in PREVIOUS.items():
         (folder / name).write_text(text, encoding="utf-8")
     args = [sys.executable, "-m", "qrules.cli", "batch", str(GUANGDONG), str(corpus), "--as-of", "2025-12-31",
+            "--backend", "engine",  # the worker processes these faults hit (JSON Lines goes columnar by default)
             "-j", "2", "--chunk-size", "10", "-o", str(folder / "out.csv"), "--rejections",
             str(folder / "rej.csv"), "--summary-json", str(folder / "summary.json"), "--no-progress"]
     return subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=open(folder / "stderr.txt", "w"),

@@ -75,8 +75,11 @@ def _load(source: str | Path, events: str | Path | None) -> ColumnarHistory:
     from ..columnar import Tables
     from ..errors import register_source
     from ..tables import EVENT_INPUT_COLUMNS, SUBJECT_COLUMNS, find_tables, load_columnar
+    from .arrowjsonl import is_jsonl
     from .arrowread import Delegate, read_table
 
+    if events is None and is_jsonl(source):
+        return _load_jsonl(Path(source))
     subjects_file, events_file, fmt = find_tables(source, events)
     try:
         raws = {what: read_table(file, allowed, what, fmt) if file is not None else None
@@ -91,6 +94,22 @@ def _load(source: str | Path, events: str | Path | None) -> ColumnarHistory:
             if raw is not None:
                 register_source(raw.file, "")  # binary: messages give row and column, no source line
     return _Run(RecordLoader(str(subjects_file or events_file)), raws).result()
+
+
+def _load_jsonl(path: Path) -> ColumnarHistory:
+    """A JSON Lines history: its two tables as :mod:`~qrules.history.arrowjsonl` reads them."""
+    from ..columnar import Tables
+    from .arrowjsonl import read_jsonl
+    from .arrowread import Delegate
+    from .load import load_history
+
+    try:
+        raws = read_jsonl(path)
+    except Delegate:  # a file only the per-record loader reports exactly
+        loaded = load_history(path, format="jsonl")
+        return ColumnarHistory(Tables.from_history(loaded), loaded.diagnostics, loaded.invalid_subjects,
+                               loaded.rejected_events, history=loaded.history)
+    return _Run(RecordLoader(str(path)), raws).result()
 
 
 class _Run:
@@ -115,6 +134,10 @@ class _Run:
         typed = dict(zip(checks, pl.collect_all(list(checks.values()))))  # both tables at once
         self.S = self._stage("subjects", typed.get("subjects"), Tables.subject_schema())
         self.E = self._stage("events", typed.get("events"), Tables.event_schema())
+        if any(getattr(raw, "jsonl", False) for raw in raws.values() if raw is not None):
+            # one file, its subjects and events interleaved: what the per-record stage said, in line order
+            # (stable: a line's own messages keep their order)
+            loader.diags.items.sort(key=lambda d: d.span.line if d.span is not None else 0)
 
     # -- one record at a time, for the rows the checks are not sure of -----------------------------
 
@@ -166,6 +189,8 @@ class _Run:
         loader, pl = self.loader, self.pl
         if unsure.height == 0:
             return None, []
+        if getattr(raw, "jsonl", False):
+            return self._per_line(raw, unsure)
         positions = raw.positions
         poss, lines, errs = unsure["__pos"].to_list(), unsure["__line"].to_list(), unsure["__err"].to_list()
         values = python_values(raw, [p for p, e in zip(poss, errs) if e is None])
@@ -194,17 +219,49 @@ class _Run:
                 loader.add_event(record, span, row_locator(raw.file, line, positions))
             if len(records) > before:
                 kept.append((pos, line, records[-1][0]))
-        if not kept:
-            return None, ids
+        return self._kept(raw, kept), ids
+
+    def _kept(self, raw: Any, kept: list[tuple[int, int, Any]]) -> Any:
+        """The records the models accepted after all, (pos, line, model) each, as table rows."""
         from types import SimpleNamespace
 
+        from ..columnar import Tables
+
+        if not kept:
+            return None
+        pl, is_subject = self.pl, raw.what == "subjects"
         models = [m for _, _, m in kept]
         made = Tables.from_history(SimpleNamespace(subjects=models if is_subject else [],
                                                    events=[] if is_subject else models))
         frame = made.subjects if is_subject else made.events
-        frame = frame.with_columns(pl.Series("__pos", [p for p, _, _ in kept], dtype=pl.Int64),
-                                   pl.Series("__line", [ln for _, ln, _ in kept], dtype=pl.Int64))
-        return frame, ids
+        return frame.with_columns(pl.Series("__pos", [p for p, _, _ in kept], dtype=pl.Int64),
+                                  pl.Series("__line", [ln for _, ln, _ in kept], dtype=pl.Int64))
+
+    def _per_line(self, raw: Any, unsure: Any) -> tuple[Any, list]:
+        """JSON Lines: each unsure line read again by the per-record loader's own
+        :func:`~qrules.history.load.jsonl_line`, so that it says exactly what it says of that line."""
+        from .load import jsonl_decoder, jsonl_line
+
+        loader = self.loader
+        is_subject = raw.what == "subjects"
+        records = loader.subjects if is_subject else loader.events
+        flag, decode = jsonl_decoder()
+        kept: list[tuple[int, int, Any]] = []
+        ids: list[tuple[int, str, int]] = []
+        lines = unsure["__line"].to_list()
+        texts = raw.lines.texts(lines)
+        for pos, line in zip(unsure["__pos"].to_list(), lines):
+            if not is_subject:
+                loader.n_events = pos
+            before = len(records)
+            what, record = jsonl_line(loader, raw.file, texts[line], line, flag, decode)
+            if what in ("subject", "event"):  # as add_subject / add_event take its id
+                rid = record.get("id")
+                if isinstance(rid, (str, int)) and not isinstance(rid, bool) and str(rid).strip():
+                    ids.append((pos, str(rid), line))
+                if len(records) > before:
+                    kept.append((pos, line, records[-1][0]))
+        return self._kept(raw, kept), ids
 
     # -- across records ----------------------------------------------------------------------------
 
@@ -218,8 +275,17 @@ class _Run:
 
         self.live[what][np.asarray(positions, dtype=np.int64)] = False
 
-    def span(self, what: str, line: int, column: str | None = None) -> Span:
+    def span(self, what: str, line: int, column: str | None = None, index: int | None = None) -> Span:
+        """Where a record's field is: ``file:row:column`` of a table's column, or for JSON Lines
+        the place in its line of the field (the list item ``index``), as the per-record loader's."""
         raw = self.raws[what]
+        if getattr(raw, "jsonl", False):
+            if not column:
+                return Span(raw.file, line, 1)
+            from ..tables import COLUMN_PATHS
+
+            path = COLUMN_PATHS.get(column, (column,)) + ((index,) if index is not None else ())
+            return raw.locate(line)(path, False)
         col = raw.positions.get(column, 1) if column else 1
         return Span(raw.file, line, col)
 

@@ -758,6 +758,39 @@ class _DupFlag:
         return out
 
 
+#: An escaped UTF-16 surrogate with no other half beside it (``"\\ud800"``): where to point.
+_LONE_SURROGATE = re.compile(r"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+                             r"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}")
+
+
+def lone_surrogate(text: str, data: Any) -> int | None:
+    """The offset in ``text`` of an escaped half of a UTF-16 surrogate pair that ``data`` (``text``
+    decoded) holds alone, or None. Python's JSON reader keeps it in the string, but it is not a
+    character: no UTF-8 output can hold it, so every command would fail on the record later."""
+    if "\\u" not in text:
+        return None
+    try:
+        json.dumps(data, ensure_ascii=False, default=str).encode("utf-8")
+    except UnicodeEncodeError:
+        found = _LONE_SURROGATE.search(text)
+        return found.start() if found else 0
+    return None
+
+
+def surrogate_subject(raw: Any) -> bool:
+    """Whether a JSON Lines record refused for a lone surrogate is a subject with an id (kept as
+    a refused subject) rather than an event record (refused as one)."""
+    return (isinstance(raw, dict) and (raw.get("record") == "subject" or raw.get("kind") in SUBJECT_KINDS)
+            and isinstance(raw.get("id"), (str, int)) and not isinstance(raw.get("id"), bool))
+
+
+def surrogate_message(text: str, at: int) -> tuple[str, str]:
+    escape = text[at:at + 6] if text[at:at + 2] == "\\u" else "\\uD800–\\uDFFF"
+    return (f"{escape} is half of a UTF-16 surrogate pair, not a character（字符串含有不成对的代理项 {escape}，"
+            f"不是有效字符）", "写出字符本身（UTF-8），或写全一对代理项（write the character itself, or both halves "
+                             "of the pair）")
+
+
 class _JsonDoc:
     """A parsed JSON history: data, the offsets of its records, and positions on demand."""
 
@@ -771,6 +804,10 @@ class _JsonDoc:
         self.dup_records: set[tuple] = set()  # records that wrote a key twice
         self._cache: dict[tuple, dict[tuple, Pos]] = {}
         self.data = self._parse()
+        at = lone_surrogate(text, self.data)
+        if at is not None:
+            message, hint = surrogate_message(text, at)
+            raise QrulesError(Diagnostic("QR507", f"not valid JSON: {message}", self.lines.span(file, at), hint=hint))
 
     def _fail(self, exc: json.JSONDecodeError) -> QrulesError:
         message, hint = json_message(exc.msg)
@@ -891,79 +928,118 @@ def _load_json_text(text: str, file: str, loader: RecordLoader) -> LoadedHistory
     return _from_document(loader, doc)  # type: ignore[arg-type]
 
 
-def _jsonl_lines(lines: Iterable[str], file: str, loader: RecordLoader) -> LoadedHistory:
+def jsonl_decoder() -> tuple[_DupFlag, Callable[[str], Any]]:
+    """(the duplicate-key flag, the decode function) every JSON Lines record is read with."""
     flag = _DupFlag()
     decoder = json.JSONDecoder(parse_float=Decimal, parse_constant=_reject_constant, object_pairs_hook=flag)
-    decode = decoder.decode
-    lineno = 0
+    return flag, decoder.decode
+
+
+def jsonl_scanner() -> Callable[[str, int], tuple[Any, int]]:
+    """``scan(text, 0) -> (value, end)``: :func:`jsonl_decoder`'s reader without its duplicate-key
+    hook (a Python call per object) and without the checks around it: the same values for a
+    line without a key written twice, which the columnar reader makes sure of otherwise."""
+    return json.JSONDecoder(parse_float=Decimal, parse_constant=_reject_constant).scan_once
+
+
+def _jsonl_lines(lines: Iterable[str], file: str, loader: RecordLoader) -> LoadedHistory:
+    flag, decode = jsonl_decoder()
     records = 0
     for lineno, line in enumerate(lines, 1):
-        stripped = line.strip()
-        if not stripped:
-            continue
-        records += 1
-        span = Span(file, lineno, 1)
-        if len(line) > MAX_JSONL_LINE:
-            reason = f"line {lineno} is longer than {MAX_JSONL_LINE} characters"
-            loader._report("QR507", reason, span)
-            loader.reject_unplaced(None, span, reason, "QR507")
-            continue
-        flag.seen = False
-        try:
-            raw = decode(stripped)
-        except RecursionError:
-            reason = f"line {lineno} is nested too deeply to load"
-            loader._report("QR507", reason, span)
-            loader.reject_unplaced(None, span, reason, "QR507")
-            continue
-        except ValueError as exc:
-            msg = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
-            col = exc.colno + (len(line) - len(line.lstrip())) if isinstance(exc, json.JSONDecodeError) else 1
-            if not isinstance(exc, json.JSONDecodeError):
-                at = _constant_at(line)
-                col = at + 1 if at is not None else col
-            zh = json_message(msg)[0] if isinstance(exc, json.JSONDecodeError) else f"数字应为有限的数（{msg}）"
-            reason = f"line {lineno} is not valid JSON: {zh}"
-            loader._report("QR507", reason, Span(file, lineno, col),
-                           "JSON Lines 每行是一条完整的 {...} 记录，前后不能有其他内容（each line is one complete "
-                           "{...} record）")
-            loader.reject_unplaced(None, span, reason, "QR507")
-            continue
-
-        def locate(loc: tuple, key: bool = False, _line: str = line, _no: int = lineno) -> Span:
-            positions = _json_positions(_line, file, None, lines=_LineIndex(_line, _no))
-            return Document(file, None, positions).span(tuple(loc), key=key)
-
-        if flag.seen:
-            _json_positions(line, file, loader.diags, lines=_LineIndex(line, lineno))
-        if not isinstance(raw, dict):
-            reason = f"line {lineno}: a record must be a JSON object {{...}}, not {type(raw).__name__}"
-            loader._report("QR507", reason, span)
-            loader.reject_unplaced(raw, span, reason, "QR507")
-            continue
-        record = raw.pop("record", None)
-        twice = "QR507" if flag.seen else None
-        if record == "event":
-            loader.add_event(raw, span, locate, twice=twice)
-        elif record == "subject":
-            loader.add_subject(raw, span, locate, lineno, twice=twice)
-        else:
-            kind = raw.get("kind")
-            if record is None:
-                reason = f"line {lineno}: missing \"record\": \"subject\" or \"event\""
-                hint = None
-            else:
-                reason = f"line {lineno}: \"record\" must be \"subject\" or \"event\", not {record!r}"
-                hint = did_you_mean(str(record), ["subject", "event"])
-            loader._report("QR507", reason, locate(("record",) if record is not None else (), False), hint)
-            if kind in SUBJECT_KINDS and isinstance(raw.get("id"), (str, int)):
-                loader.invalid.setdefault(str(raw["id"]), reason)
-            else:
-                loader.reject_unplaced(raw, span, reason, "QR507")
+        if jsonl_line(loader, file, line, lineno, flag, decode)[0] != "blank":
+            records += 1
     if not records:
         raise _empty(Span(file, 1, 1))
     return loader.finish()
 
+
+def jsonl_line(loader: RecordLoader, file: str, line: str, lineno: int, flag: _DupFlag,
+               decode: Callable[[str], Any]) -> tuple[str, Any]:
+    """Read one line of a JSON Lines history into ``loader``: (what it was, the record decoded,
+    without its ``record`` field, or None). What it was: ``blank``, ``subject``,
+    ``event`` (handed to ``add_subject`` / ``add_event``), ``unplaced`` (refused as an event
+    record: not JSON, not an object, no ``record``) or ``invalid`` (a subject refused for its
+    ``record``). The columnar loader (:mod:`qrules.history.arrowjsonl`) reads the lines its
+    checks are unsure of through here, so both say exactly the same."""
+    stripped = line.strip()
+    if not stripped:
+        return "blank", None
+    span = Span(file, lineno, 1)
+    if len(line) > MAX_JSONL_LINE:
+        reason = f"line {lineno} is longer than {MAX_JSONL_LINE} characters"
+        loader._report("QR507", reason, span)
+        loader.reject_unplaced(None, span, reason, "QR507")
+        return "unplaced", None
+    flag.seen = False
+    try:
+        raw = decode(stripped)
+    except RecursionError:
+        reason = f"line {lineno} is nested too deeply to load"
+        loader._report("QR507", reason, span)
+        loader.reject_unplaced(None, span, reason, "QR507")
+        return "unplaced", None
+    except ValueError as exc:
+        msg = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
+        col = exc.colno + (len(line) - len(line.lstrip())) if isinstance(exc, json.JSONDecodeError) else 1
+        if not isinstance(exc, json.JSONDecodeError):
+            at = _constant_at(line)
+            col = at + 1 if at is not None else col
+        zh = json_message(msg)[0] if isinstance(exc, json.JSONDecodeError) else f"数字应为有限的数（{msg}）"
+        reason = f"line {lineno} is not valid JSON: {zh}"
+        loader._report("QR507", reason, Span(file, lineno, col),
+                       "JSON Lines 每行是一条完整的 {...} 记录，前后不能有其他内容（each line is one complete "
+                       "{...} record）")
+        loader.reject_unplaced(None, span, reason, "QR507")
+        return "unplaced", None
+    at = lone_surrogate(stripped, raw)
+    if at is not None:
+        message, hint = surrogate_message(stripped, at)
+        reason = f"line {lineno} is not valid JSON: {message}"
+        loader._report("QR507", reason, Span(file, lineno, at + 1 + len(line) - len(line.lstrip())), hint)
+        if surrogate_subject(raw):  # its events are refused with this reason, as a refused subject's
+            loader.invalid.setdefault(str(raw["id"]), reason)
+            return "invalid", raw
+        loader.reject_unplaced(None, span, reason, "QR507")
+        return "unplaced", None
+    locate = jsonl_locator(file, line, lineno)
+    if flag.seen:
+        _json_positions(line, file, loader.diags, lines=_LineIndex(line, lineno))
+    if not isinstance(raw, dict):
+        reason = f"line {lineno}: a record must be a JSON object {{...}}, not {type(raw).__name__}"
+        loader._report("QR507", reason, span)
+        loader.reject_unplaced(raw, span, reason, "QR507")
+        return "unplaced", raw
+    record = raw.pop("record", None)
+    twice = "QR507" if flag.seen else None
+    if record == "event":
+        loader.add_event(raw, span, locate, twice=twice)
+        return "event", raw
+    if record == "subject":
+        loader.add_subject(raw, span, locate, lineno, twice=twice)
+        return "subject", raw
+    kind = raw.get("kind")
+    if record is None:
+        reason = f"line {lineno}: missing \"record\": \"subject\" or \"event\""
+        hint = None
+    else:
+        reason = f"line {lineno}: \"record\" must be \"subject\" or \"event\", not {record!r}"
+        hint = did_you_mean(str(record), ["subject", "event"])
+    loader._report("QR507", reason, locate(("record",) if record is not None else (), False), hint)
+    if kind in SUBJECT_KINDS and isinstance(raw.get("id"), (str, int)):
+        loader.invalid.setdefault(str(raw["id"]), reason)
+        return "invalid", raw
+    loader.reject_unplaced(raw, span, reason, "QR507")
+    return "unplaced", raw
+
+
+def jsonl_locator(file: str, line: str, lineno: int) -> Locate:
+    """The ``locate`` of a JSON Lines record: a field path -> ``file:line:column`` in that line."""
+
+    def locate(loc: tuple, key: bool = False) -> Span:
+        positions = _json_positions(line, file, None, lines=_LineIndex(line, lineno))
+        return Document(file, None, positions).span(tuple(loc), key=key)
+
+    return locate
 
 
 def _sniff(text: str) -> str:

@@ -23,7 +23,7 @@ import re
 from decimal import Decimal
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, InstanceOf, PrivateAttr, StrictBool,
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, InstanceOf, PrivateAttr, StrictBool,
                       TypeAdapter, WithJsonSchema, model_validator)
 from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticCustomError
@@ -302,6 +302,14 @@ class LineInfo(_Frozen):
     standard: Text | None = None
 
 
+def _line_or_none(line: LineInfo | None) -> LineInfo | None:
+    """``line: {}`` (neither part) is no line: what a table's empty cells say too."""
+    return line if line is None or line.model is not None or line.standard is not None else None
+
+
+#: An event's product line (第九条第二款); written without either part, it is absent.
+Line = Annotated[LineInfo | None, AfterValidator(_line_or_none)]
+
 Role = Literal["producer", "seller"]
 
 
@@ -361,7 +369,7 @@ class Deduction(_Event):
     subjects: list[Id] = Field(min_length=1)
     intentional: StrictBool = False
     major_impact: StrictBool = False
-    line: LineInfo | None = None
+    line: Line = None
 
     @model_validator(mode="after")
     def _check(self) -> "Deduction":
@@ -402,7 +410,7 @@ class SpotCheck(_Event):
     kind: Literal["spot_check"]
     subject: Id
     result: Literal["pass", "fail"]
-    line: LineInfo | None = None
+    line: Line = None
 
 
 class Filing(_Event):
@@ -422,11 +430,13 @@ class CorrectionChanges(_Frozen):
     major_impact: StrictBool | None = None
     date: Date | None = None
     subjects: list[Id] | None = Field(default=None, min_length=1)
-    line: LineInfo | None = None
+    line: Line = None
 
     @model_validator(mode="after")
     def _check(self) -> "CorrectionChanges":
-        if not self.model_fields_set:
+        # a field written as null, or a ``line`` with neither part, changes nothing (Art 24-25)
+        written = [f for f in self.model_fields_set if getattr(self, f) is not None]
+        if not written:
             raise PydanticCustomError("changes_empty", "'changes' must set at least one of: "
                                       "item, intentional, major_impact, date, subjects, line")
         _no_repeats(self.subjects, "subjects")

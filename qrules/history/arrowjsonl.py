@@ -1,0 +1,352 @@
+"""Reading a JSON Lines history into the columnar loader's two tables (subjects, events).
+
+Pipeline position: a ``.jsonl`` file -> **arrowjsonl** (each line decoded once, flattened into
+typed columns) -> :mod:`~qrules.history.arrowcheck` and :mod:`~qrules.history.arrowload`, as
+for CSV and Parquet tables. Why: the per-record loader builds a pydantic model per line and
+checks references one by one, most of the time ``qrules batch`` spends on a large JSON Lines
+history; here only the lines the checks are unsure of go through it.
+
+Why the answers are the same: each line is decoded by the per-record loader's own decoder
+(:func:`~qrules.history.load.jsonl_decoder`). A line is put into the columns only when its
+values are exactly what a Parquet table's cells would give the models — a JSON object with
+``record``, known fields, strings that are not empty, booleans, whole numbers, lists of
+strings, ``line`` / ``changes`` objects of known fields, no key written twice, no null.
+Any other line is marked (``__err``) and read again, at the end, by
+:func:`~qrules.history.load.jsonl_line`, which reports it with today's message; a file the
+reader cannot take at all (not UTF-8, too large) raises :class:`Delegate` and is loaded by the
+per-record loader whole. Columns are built a block of lines at a time, so a large file is
+never held as Python records all at once.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ..tables import BOOL_COLUMNS, EVENT_INPUT_COLUMNS, LIST_COLUMNS, SUBJECT_COLUMNS
+from .arrowread import Delegate, RawTable
+from .kinds import SUBJECT_KINDS
+from .models import MAX_JSONL_LINE
+
+__all__ = ["JsonlTable", "read_jsonl", "is_jsonl"]
+
+#: Lines decoded between two conversions of the gathered values into polars columns.
+_BLOCK = 200_000
+#: The marker of a line the checks leave to the per-record loader (see the module docstring).
+_UNSURE = "jsonl: read by the per-record loader"
+#: Nested objects flattened into columns: field -> {its field: column}.
+_LINE = {"model": "line_model", "standard": "line_standard"}
+_CHANGES = {"item": "changes_item", "intentional": "changes_intentional", "major_impact": "changes_major_impact",
+            "date": "changes_date", "subjects": "changes_subjects"}
+_CHANGES_LINE = {"model": "changes_line_model", "standard": "changes_line_standard"}
+
+
+def is_jsonl(path: str | Path) -> bool:
+    """Whether ``path`` names a JSON Lines history (by its extension, as the per-record loader)."""
+    return Path(path).suffix.lower() in (".jsonl", ".ndjson")
+
+
+class JsonlTable(RawTable):
+    """One of the two tables of a JSON Lines file. ``__line`` is the line in the file; the
+    text of a line is read again on demand (:meth:`locate`) for the few records a check
+    reports, by its place in the file, rather than holding the file in memory."""
+
+    jsonl = True
+
+    def __init__(self, file: str, what: str, header: list[str], frame: Any, lines: "_Lines"):
+        super().__init__(file, what, header, frame, parquet=True)
+        self.lines = lines
+
+    def locate(self, line: int) -> Any:
+        from .load import jsonl_locator
+
+        return jsonl_locator(self.file, self.lines.text(line), line)
+
+
+class _Lines:
+    """Where each line of the file is, to read a few of them again: (start, length) in the
+    file's bytes, or in ``data`` when newlines had to be translated (a file with ``\\r``)."""
+
+    def __init__(self, path: Path, starts: Any, lengths: Any, data: bytes | None):
+        self.path, self.starts, self.lengths, self.data = path, starts, lengths, data
+
+    def text(self, line: int) -> str:
+        return self.texts([line])[line]
+
+    def texts(self, lines: list[int]) -> dict[int, str]:
+        """The text of each of ``lines`` (numbers from 1), the file opened once."""
+        out: dict[int, str] = {}
+        if self.data is not None:
+            for line in lines:
+                start, length = int(self.starts[line - 1]), int(self.lengths[line - 1])
+                out[line] = self.data[start:start + length].decode("utf-8")
+            return out
+        from ..safeio import open_seekable
+
+        with open_seekable(self.path) as fh:
+            for line in sorted(lines):
+                fh.seek(int(self.starts[line - 1]))
+                out[line] = fh.read(int(self.lengths[line - 1])).decode("utf-8")
+        return out
+
+
+def read_jsonl(file: Path) -> dict[str, JsonlTable]:
+    """The subjects and events tables of a JSON Lines file; :class:`Delegate` if only the
+    per-record loader can read it (not UTF-8, too large, unreadable) or it holds no record
+    (that loader words the error)."""
+    import numpy as np
+
+    from ..safeio import MAX_STREAM_BYTES, FileRefused, read_bytes
+    from .load import jsonl_decoder, jsonl_scanner, lone_surrogate, surrogate_subject
+
+    try:
+        data = read_bytes(file, MAX_STREAM_BYTES)
+    except (FileRefused, OSError):
+        raise Delegate() from None
+    bom = 3 if data.startswith(b"\xef\xbb\xbf") else 0
+    kept = None
+    if b"\r" in data:  # universal newlines, as the per-record loader's text reader sees them
+        data = kept = data[bom:].replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        bom = 0
+    raw_lines = data[bom:].split(b"\n") if bom else data.split(b"\n")
+    del data
+    lengths = np.fromiter(map(len, raw_lines), dtype=np.int64, count=len(raw_lines))
+    starts = np.empty_like(lengths)
+    if len(lengths):
+        starts[0] = bom
+        np.cumsum(lengths[:-1] + 1, out=starts[1:])
+        starts[1:] += bom
+    sub, ev = _Gather(SUBJECT_COLUMNS), _Gather(EVENT_INPUT_COLUMNS)
+    flag, decode_flagged = jsonl_decoder()
+    scan = jsonl_scanner()
+    records = 0
+    for lineno, chunk in enumerate(raw_lines, 1):
+        try:
+            line = chunk.decode("utf-8")
+        except UnicodeDecodeError:
+            raise Delegate() from None  # the per-record loader refuses the file, in its words
+        stripped = line.strip()
+        if not stripped:
+            continue
+        records += 1
+        if len(line) > MAX_JSONL_LINE:
+            ev.unsure(lineno)
+            continue
+        try:
+            raw, end = scan(stripped, 0)  # ``decode`` without its checks around: the end is checked here
+        except (StopIteration, ValueError, RecursionError):
+            ev.unsure(lineno)
+            continue
+        if end != len(stripped) or not isinstance(raw, dict):
+            ev.unsure(lineno)
+            continue
+        if "\\u" in stripped and lone_surrogate(stripped, raw) is not None:  # refused by the record loader
+            (sub if surrogate_subject(raw) else ev).unsure(lineno)
+            continue
+        record = raw.get("record")
+        if record == "subject":
+            table = sub
+        elif record == "event":
+            table = ev
+        else:  # refused for its ``record``: a subject by its kind and id, else an event record
+            rid = raw.get("id")
+            (sub if raw.get("kind") in SUBJECT_KINDS and isinstance(rid, (str, int)) else ev).unsure(lineno)
+            continue
+        keys = table.keys(raw)
+        if keys and line.count(":") != keys:  # a colon in a value, or a key written twice: look closer
+            flag.seen = False
+            again = decode_flagged(stripped)
+            keys = 0 if flag.seen else table.keys(again)
+        if keys:
+            table.sure(chunk, lineno)
+        else:
+            table.unsure(lineno)
+        if sub.size + ev.size >= _BLOCK:
+            sub.flush()
+            ev.flush()
+    del raw_lines
+    if not records:
+        raise Delegate()
+    where = _Lines(file, starts, lengths, kept)
+    name = str(file)
+    return {"subjects": JsonlTable(name, "subjects", SUBJECT_COLUMNS, sub.frame(), where),
+            "events": JsonlTable(name, "events", EVENT_INPUT_COLUMNS, ev.frame(), where)}
+
+
+class _Gather:
+    """One table's lines: the sure ones as their JSON text (read by polars a block at a time),
+    the unsure ones as numbers only (their rows are empty, marked ``__err``)."""
+
+    def __init__(self, columns: list[str]):
+        self.columns = columns
+        self.types = _types(columns)
+        self.texts: list[bytes] = []
+        self.lines: list[int] = []
+        self.unsure_lines: list[int] = []
+        self.blocks: list[Any] = []
+        self.size = 0
+
+    def keys(self, raw: dict) -> int:
+        """How many keys the record writes (its nested objects' included) when every value is what
+        a table cell of its column gives the models unchanged; else 0 (see the module docstring)."""
+        types = self.types
+        n = len(raw)
+        for key, value in raw.items():
+            want = type(value)
+            if types.get(key) is not want:  # a field of no column (None), or a value of another type
+                return 0
+            if want is str:
+                if not value:
+                    return 0
+            elif want is list:
+                for v in value:
+                    if type(v) is not str or not v:
+                        return 0
+            elif want is int:
+                if not -_INT64 < value < _INT64:
+                    return 0
+            elif want is dict:
+                inner = _nested_keys(key, value)
+                if not inner:
+                    return 0
+                n += inner
+        return n
+
+    def sure(self, text: bytes, lineno: int) -> None:
+        self.texts.append(text)
+        self.lines.append(lineno)
+        self.size += 1
+
+    def unsure(self, lineno: int) -> None:
+        self.unsure_lines.append(lineno)
+        self.size += 1
+
+    def flush(self) -> None:
+        if not self.size:
+            return
+        import io
+
+        import polars as pl
+
+        schema = _json_schema(self.columns)
+        if self.texts:
+            block = pl.read_ndjson(io.BytesIO(b"\n".join(self.texts)), schema=schema)
+            block = _flatten(block, self.columns).with_columns(pl.Series("__line", self.lines, dtype=pl.Int64),
+                                                               pl.lit(None, dtype=pl.Utf8).alias("__err"))
+            self.blocks.append(block)
+        if self.unsure_lines:
+            n = len(self.unsure_lines)
+            self.blocks.append(pl.DataFrame([pl.Series(c, [None] * n, dtype=_raw_dtype(c)) for c in self.columns]
+                                            + [pl.Series("__line", self.unsure_lines, dtype=pl.Int64),
+                                               pl.Series("__err", [_UNSURE] * n, dtype=pl.Utf8)]))
+        self.texts, self.lines, self.unsure_lines, self.size = [], [], [], 0
+
+    def frame(self) -> Any:
+        import polars as pl
+
+        self.flush()
+        if not self.blocks:
+            return pl.DataFrame([pl.Series(c, [], dtype=_raw_dtype(c)) for c in self.columns]
+                                + [pl.Series("__line", [], dtype=pl.Int64), pl.Series("__err", [], dtype=pl.Utf8)])
+        blocks, self.blocks = self.blocks, []
+        if len(blocks) == 1:
+            return blocks[0].rechunk()
+        return pl.concat(blocks, rechunk=False).sort("__line")  # sure and unsure lines, in file order
+
+
+_INT64 = 1 << 63
+
+
+def _types(columns: list[str]) -> dict[str, type]:
+    """Field -> the Python type a record's value must have to be read by polars as a cell
+    (``record`` itself: text; ``line`` and ``changes``: objects, checked by :func:`_nested_keys`)."""
+    out: dict[str, type] = {"record": str}
+    for c in columns:
+        if c.startswith(("line_", "changes_")):
+            out[c.split("_", 1)[0]] = dict
+        elif c in LIST_COLUMNS:
+            out[c] = list
+        elif c in BOOL_COLUMNS:
+            out[c] = bool
+        elif c == "nice_class":
+            out[c] = int
+        else:
+            out[c] = str
+    return out
+
+
+def _nested_keys(key: str, value: Any) -> int:
+    """How many keys a ``line`` or ``changes`` object writes (a ``changes.line`` included), when
+    all are fields of it with cell values; else 0."""
+    if type(value) is not dict or not value:
+        return 0
+    n = len(value)
+    if key == "line":
+        return n if all(k in ("model", "standard") and type(v) is str and v for k, v in value.items()) else 0
+    for k, v in value.items():  # ``changes``
+        if k == "line":
+            inner = _nested_keys("line", v)
+            if not inner:
+                return 0
+            n += inner
+        elif k in ("intentional", "major_impact"):
+            if type(v) is not bool:
+                return 0
+        elif k == "subjects":
+            if type(v) is not list or not all(type(x) is str and x for x in v):
+                return 0
+        elif k not in ("item", "date") or type(v) is not str or not v:
+            return 0
+    return n
+
+
+def _json_schema(columns: list[str]) -> dict[str, Any]:
+    """The schema polars reads a table's sure lines with: the fields as written (``line``,
+    ``changes`` as objects), each of the type :func:`_types` made sure of."""
+    import polars as pl
+
+    line = pl.Struct({"model": pl.Utf8, "standard": pl.Utf8})
+    schema: dict[str, Any] = {}
+    changes: dict[str, Any] = {}
+    for c in columns:
+        if c.startswith("line_"):
+            schema["line"] = line
+        elif c.startswith("changes_line_"):
+            changes["line"] = line
+        elif c.startswith("changes_"):
+            changes[c.removeprefix("changes_")] = _raw_dtype(c)
+        else:
+            schema[c] = _raw_dtype(c)
+    if changes:
+        schema["changes"] = pl.Struct(changes)
+    return schema
+
+
+def _flatten(block: Any, columns: list[str]) -> Any:
+    """The table's columns from the fields read: ``line.model`` -> ``line_model`` and so on."""
+    import polars as pl
+
+    out = []
+    for c in columns:
+        if c.startswith("changes_line_"):
+            out.append(pl.col("changes").struct.field("line").struct.field(c.removeprefix("changes_line_")).alias(c))
+        elif c.startswith("line_"):
+            out.append(pl.col("line").struct.field(c.removeprefix("line_")).alias(c))
+        elif c.startswith("changes_"):
+            out.append(pl.col("changes").struct.field(c.removeprefix("changes_")).alias(c))
+        else:
+            out.append(pl.col(c))
+    return block.select(out)
+
+
+def _raw_dtype(column: str) -> Any:
+    """The column as read: text for dates (the checks parse them, as a CSV's), else its type."""
+    import polars as pl
+
+    if column in LIST_COLUMNS:
+        return pl.List(pl.Utf8)
+    if column in BOOL_COLUMNS:
+        return pl.Boolean
+    if column == "nice_class":
+        return pl.Int64
+    return pl.Utf8
