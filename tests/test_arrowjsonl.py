@@ -212,11 +212,23 @@ def test_every_case_in_one_file(tmp_path: Path) -> None:
     assert_same(write_lines(tmp_path / "h.jsonl", lines))
 
 
-@pytest.mark.parametrize("newline", ["\r\n", "\r"])
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
 @pytest.mark.parametrize("bom", [False, True])
-def test_windows_newlines_and_a_bom(tmp_path: Path, newline: str, bom: bool) -> None:
-    lines = BASE + CROSS_LINES["unknown subject, second in a list"] + ODD_LINES["not JSON"]
-    assert_same(write_lines(tmp_path / "h.jsonl", lines, newline=newline, bom=bom))
+@pytest.mark.parametrize("block", [None, 1, 7, 64])
+def test_newlines_a_bom_and_blocks_of_any_size(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, newline: str,
+                                              bom: bool, block: int | None) -> None:
+    """Windows and old Mac line breaks, a BOM, and the file read in blocks that cut lines, a
+    ``\\r\\n`` and the BOM anywhere: the lines and their places are those of the text reader."""
+    import qrules.history.arrowjsonl as arrowjsonl
+
+    if block is not None:
+        monkeypatch.setattr(arrowjsonl, "_READ", block)
+    lines = BASE + CROSS_LINES["unknown subject, second in a list"] + ODD_LINES["not JSON"] + ["", "  "] + \
+        CROSS_LINES["same credit code"]
+    path = write_lines(tmp_path / "h.jsonl", lines, newline=newline, bom=bom)
+    assert_same(path)
+    path.write_bytes(path.read_bytes().rstrip(newline.encode()))  # no break after the last line
+    assert_same(path)
 
 
 def test_a_line_over_the_length_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

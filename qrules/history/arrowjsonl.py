@@ -21,7 +21,7 @@ never held as Python records all at once.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from ..tables import BOOL_COLUMNS, EVENT_INPUT_COLUMNS, LIST_COLUMNS, SUBJECT_COLUMNS
 from .arrowread import Delegate, RawTable
@@ -64,25 +64,85 @@ class JsonlTable(RawTable):
 
 
 class _Lines:
-    """Where each line of the file is, to read a few of them again: (start, length) in the
-    file's bytes, or in ``data`` when newlines had to be translated (a file with ``\\r``)."""
+    """The file's lines as the per-record loader's text reader gives them (after a BOM, universal
+    newlines), read a block at a time (:meth:`read`), and where each one is in the file, to read
+    a few of them again (:meth:`texts`). Never the whole file in memory at once."""
 
-    def __init__(self, path: Path, starts: Any, lengths: Any, data: bytes | None):
-        self.path, self.starts, self.lengths, self.data = path, starts, lengths, data
+    def __init__(self, path: Path):
+        self.path = path
+        self.starts: Any = None  # byte offset of line n at [n - 1]
+        self.lengths: Any = None  # its length without the line break
+
+    def read(self) -> Iterator[bytes]:
+        import re
+
+        import numpy as np
+
+        from ..safeio import MAX_STREAM_BYTES, FileRefused, open_binary
+
+        starts: list[Any] = []
+        lengths: list[Any] = []
+        breaks = re.compile(rb"\r\n|\r|\n")
+        try:
+            fh = open_binary(self.path, MAX_STREAM_BYTES)
+        except (FileRefused, OSError):
+            raise Delegate() from None
+        with fh:
+            offset, rest = 0, b""
+            first = True
+            while True:
+                try:
+                    block = fh.read(_READ)
+                except (FileRefused, OSError):
+                    raise Delegate() from None
+                data = rest + block
+                if first:  # a BOM is skipped, once three bytes are there to tell
+                    if len(data) < 3 and block:
+                        rest = data
+                        continue
+                    first = False
+                    if data.startswith(b"\xef\xbb\xbf"):
+                        data, offset = data[3:], 3
+                if not data:
+                    break
+                cut = data.rfind(b"\n") + 1 if block else len(data)  # whole lines; at the end, the rest
+                if cut == 0:  # no line break yet: read on
+                    rest = data
+                    continue
+                body, rest = data[:cut], data[cut:]
+                if b"\r" in body:  # line breaks of every kind, as the text reader's universal newlines
+                    ends = [m.span() for m in breaks.finditer(body)]
+                    begins = [0] + [e for _, e in ends]
+                    lines = [body[b:e] for b, (e, _) in zip(begins, ends)]
+                    if begins[-1] < len(body):  # the file's last line, without a break
+                        lines.append(body[begins[-1]:])
+                    line_starts = np.array(begins[:len(lines)], dtype=np.int64)
+                else:
+                    lines = body.split(b"\n")
+                    if body.endswith(b"\n"):
+                        lines.pop()
+                    line_starts = None
+                lens = np.fromiter(map(len, lines), dtype=np.int64, count=len(lines))
+                if line_starts is None:
+                    line_starts = np.zeros(len(lines), dtype=np.int64)
+                    np.cumsum(lens[:-1] + 1, out=line_starts[1:])
+                starts.append(line_starts + offset)
+                lengths.append(lens)
+                offset += len(body)
+                yield from lines
+                if not block:
+                    break
+        self.starts = np.concatenate(starts) if starts else np.zeros(0, dtype=np.int64)
+        self.lengths = np.concatenate(lengths) if lengths else np.zeros(0, dtype=np.int64)
 
     def text(self, line: int) -> str:
         return self.texts([line])[line]
 
     def texts(self, lines: list[int]) -> dict[int, str]:
         """The text of each of ``lines`` (numbers from 1), the file opened once."""
-        out: dict[int, str] = {}
-        if self.data is not None:
-            for line in lines:
-                start, length = int(self.starts[line - 1]), int(self.lengths[line - 1])
-                out[line] = self.data[start:start + length].decode("utf-8")
-            return out
         from ..safeio import open_seekable
 
+        out: dict[int, str] = {}
         with open_seekable(self.path) as fh:
             for line in sorted(lines):
                 fh.seek(int(self.starts[line - 1]))
@@ -90,37 +150,22 @@ class _Lines:
         return out
 
 
+#: Bytes read at a time: the lines of a block are held as Python objects only while it is read.
+_READ = 1 << 25
+
+
 def read_jsonl(file: Path) -> dict[str, JsonlTable]:
     """The subjects and events tables of a JSON Lines file; :class:`Delegate` if only the
     per-record loader can read it (not UTF-8, too large, unreadable) or it holds no record
     (that loader words the error)."""
-    import numpy as np
-
-    from ..safeio import MAX_STREAM_BYTES, FileRefused, read_bytes
     from .load import jsonl_decoder, jsonl_scanner, lone_surrogate, surrogate_subject
 
-    try:
-        data = read_bytes(file, MAX_STREAM_BYTES)
-    except (FileRefused, OSError):
-        raise Delegate() from None
-    bom = 3 if data.startswith(b"\xef\xbb\xbf") else 0
-    kept = None
-    if b"\r" in data:  # universal newlines, as the per-record loader's text reader sees them
-        data = kept = data[bom:].replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-        bom = 0
-    raw_lines = data[bom:].split(b"\n") if bom else data.split(b"\n")
-    del data
-    lengths = np.fromiter(map(len, raw_lines), dtype=np.int64, count=len(raw_lines))
-    starts = np.empty_like(lengths)
-    if len(lengths):
-        starts[0] = bom
-        np.cumsum(lengths[:-1] + 1, out=starts[1:])
-        starts[1:] += bom
+    where = _Lines(file)
     sub, ev = _Gather(SUBJECT_COLUMNS), _Gather(EVENT_INPUT_COLUMNS)
     flag, decode_flagged = jsonl_decoder()
     scan = jsonl_scanner()
     records = 0
-    for lineno, chunk in enumerate(raw_lines, 1):
+    for lineno, chunk in enumerate(where.read(), 1):
         try:
             line = chunk.decode("utf-8")
         except UnicodeDecodeError:
@@ -164,10 +209,8 @@ def read_jsonl(file: Path) -> dict[str, JsonlTable]:
         if sub.size + ev.size >= _BLOCK:
             sub.flush()
             ev.flush()
-    del raw_lines
     if not records:
         raise Delegate()
-    where = _Lines(file, starts, lengths, kept)
     name = str(file)
     return {"subjects": JsonlTable(name, "subjects", SUBJECT_COLUMNS, sub.frame(), where),
             "events": JsonlTable(name, "events", EVENT_INPUT_COLUMNS, ev.frame(), where)}
