@@ -19,7 +19,8 @@ program:
 
 Hidden steps, for output a page shows without the command (an error message, say):
 
-- ``<!-- test: edit PATH 'OLD' 'NEW' -->``: OLD occurs exactly once in PATH and becomes NEW;
+- ``<!-- test: edit PATH 'OLD' 'NEW' -->``: OLD occurs exactly once in PATH and becomes NEW (``\\n``: a
+  line break);
 - ``<!-- test: run COMMAND -->``: run it as a bash line; the ```text block right after is its output;
 - ``<!-- test: reset -->``: ``rulesets/`` and ``examples/`` as in the repository again.
 """
@@ -170,7 +171,7 @@ def run_page(page: Path, workdir: Path) -> int:
             if b.lang == "reset":
                 _reset(workdir)
             elif b.lang == "edit":
-                path, old, new = shlex.split(b.body)
+                path, old, new = (w.replace("\\n", "\n") for w in shlex.split(b.body))   # \n: a line break
                 text = (workdir / path).read_text(encoding="utf-8")
                 assert text.count(old) == 1, f"{where}: '{old}' must occur once in {path}"
                 (workdir / path).write_text(text.replace(old, new), encoding="utf-8")
@@ -233,6 +234,7 @@ PAGES = {
     TUTORIAL: 8,
     ROOT / "docs" / "guide" / "getting-started.md": 6,
     ROOT / "docs" / "guide" / "writing-rules.md": 3,
+    ROOT / "docs" / "casetest.md": 9,
 }
 
 
@@ -327,3 +329,10 @@ def test_readme_commands_run_with_the_exit_codes_it_states(workdir: Path):
             assert proc.stdout.strip(), f"{line}: the rest is still printed"
         else:
             assert proc.returncode == 0, f"{line} exited {proc.returncode}\n{out}"
+
+
+def test_casetest_page_lists_every_case_file_of_rulesets_tests():
+    """docs/casetest.md's table of the project's case files is the folder's content, no more, no less."""
+    page = (ROOT / "docs" / "casetest.md").read_text(encoding="utf-8")
+    listed = set(re.findall(r"^\| `([\w.-]+\.yaml)` \|", page, re.M))
+    assert listed == {p.name for p in (ROOT / "rulesets" / "tests").glob("*.yaml")}

@@ -1,7 +1,8 @@
 """The built docs site: offline (nothing loaded from outside) and searchable in Chinese.
 
-The site is built once, as a clean checkout builds it (plain ``mkdocs build --strict``), into a
-temporary directory. Then:
+The site is built once, as a clean checkout builds it (plain ``mkdocs build --strict``, in a copy of
+the files a commit of the working tree holds: nothing ignored, such as a stale ``docs/reference/``
+or ``.site/``, can help), into a temporary directory; the build writes nothing under ``docs/``. Then:
 
 - no page or stylesheet of it loads anything over http(s): bureau intranets are offline;
 - the Python API page renders every public name from its docstring (Google-style sections);
@@ -40,14 +41,42 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-back
 ZWSP = "\u200b"   # the plugin puts it between the words jieba finds
 
 
+def clean_checkout(dest: Path) -> Path:
+    """The files a clone would have if the working tree were committed (tracked and new, not ignored)."""
+    names = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
+                           capture_output=True, check=True).stdout.decode().split("\0")
+    for name in filter(None, names):
+        if (ROOT / name).is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, dest / name)
+    return dest
+
+
 @pytest.fixture(scope="module")
 def site(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("site")
+    checkout = clean_checkout(tmp_path_factory.mktemp("checkout"))
+    docs_before = sorted(p.relative_to(checkout) for p in (checkout / "docs").rglob("*"))
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
     proc = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet", "--site-dir", str(out)],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+                          cwd=checkout, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
+    written = sorted(p.relative_to(checkout) for p in (checkout / "docs").rglob("*") if "__pycache__" not in p.parts)
+    assert written == [p for p in docs_before if "__pycache__" not in p.parts], "the build wrote under docs/"
     return out
+
+
+def test_generated_reference_pages_are_built_not_committed(site):
+    """docs/reference/ is made by the build (docs/gen_reference.py), from the code of the checkout:
+    nothing of it is in git, and each page is in the site."""
+    tracked = subprocess.run(["git", "ls-files", "docs/reference"], cwd=ROOT, capture_output=True, text=True).stdout
+    assert tracked == ""
+    for page in ("errors", "ruleset-format", "scopes", "history-format", "cli", "api", "http-api",
+                 "example-history", "rulesets/guangdong-2021", "rulesets/haojiang-2023"):
+        assert (site / "reference" / page / "index.html").is_file(), page
+    assert (site / "reference" / "schemas" / "ruleset.schema.json").is_file()
+    cli = (site / "reference" / "cli" / "index.html").read_text(encoding="utf-8")
+    assert "退出码 exit codes" in cli and "qrules serve" in cli   # the --help of today's code
 
 
 # --- offline: no asset from a CDN or web-font service ------------------------------------------
