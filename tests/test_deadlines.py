@@ -31,6 +31,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from datetime import date
 from pathlib import Path
 
@@ -466,3 +467,14 @@ EVENTS_2024 = [
 def test_art21_art23_to_25_clocks_across_the_2024_holidays(province, deadline, start, due, status):
     c = clock(province, deadline, start, D(2025, 3, 1), events=EVENTS_2024)
     assert (c.due, c.status) == (due, status)
+
+
+def test_docs_reading_the_output_is_what_the_command_prints(history_file, capsys):
+    """docs/deadlines.md "Reading the output" shows this history's table: every line it shows is printed."""
+    page = (ROOT / "docs" / "deadlines.md").read_text(encoding="utf-8")
+    shown = re.search(r"```\n(guangdong-2021 2021\.1 — deadlines as of 2025-11-03.*?)```", page, re.S).group(1)
+    assert main(["deadlines", str(PROVINCE), str(history_file), "--as-of", "2025-11-03"]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    for line in shown.splitlines():
+        if line.strip() and line.strip() != "...":
+            assert line.rstrip() in (p.rstrip() for p in printed), line
