@@ -116,8 +116,7 @@ def cmd_show(args) -> int:
     try:
         resolved = resolved_at(args.path, args.at)
     except QrulesError as exc:
-        print_diagnostics(exc.diagnostics)
-        return EXIT_ERRORS
+        return fail(exc.diagnostics, args.format)   # --format json: the error as JSON too
     rows: list = []
     flatten_values(resolved.data, (), rows)
     if args.format == "json":

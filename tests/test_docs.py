@@ -389,3 +389,17 @@ def test_python_example_of_the_page_runs(name: str, workdir: Path):
             shown = re.search(r"summarize\(clocks\)\s*#\s*(\{.*\})", block.body).group(1)
             printed = next(ln for ln in proc.stdout.splitlines() if ln.startswith("SUMMARY "))[8:]
             assert ast.literal_eval(printed) == ast.literal_eval(shown)
+
+
+def test_history_page_examples_load_without_a_problem(tmp_path: Path):
+    """docs/history.md: its first YAML history and the same in JSON Lines load, every record valid."""
+    import qrules
+
+    blocks = [b for b in parse((ROOT / "docs" / "history.md").read_text(encoding="utf-8")) if b.kind == "fence"]
+    yaml_block = next(b for b in blocks if b.lang == "yaml")
+    jsonl_block = next(b for b in blocks if b.lang == "json")
+    (tmp_path / "h.yaml").write_text(yaml_block.body, encoding="utf-8")
+    (tmp_path / "h.jsonl").write_text(jsonl_block.body, encoding="utf-8")
+    for name, subjects, events in (("h.yaml", 2, 4), ("h.jsonl", 2, 1)):
+        loaded = qrules.load_history(tmp_path / name)
+        assert loaded.diagnostics == [] and (len(loaded.history.subjects), len(loaded.history.events)) == (subjects, events)
