@@ -272,19 +272,23 @@ class _Gather:
         import polars as pl
 
         schema = _json_schema(self.columns)
+        parts = []
         if self.texts:
             block = pl.read_ndjson(io.BytesIO(b"\n".join(self.texts)), schema=schema)
-            block = _flatten(block, self.columns).with_columns(pl.Series("__line", self.lines, dtype=pl.Int64),
-                                                               pl.lit(None, dtype=pl.Utf8).alias("__err"))
-            self.blocks.append(block)
+            parts.append(_flatten(block, self.columns).with_columns(pl.Series("__line", self.lines, dtype=pl.Int64),
+                                                                    pl.lit(None, dtype=pl.Utf8).alias("__err")))
         if self.unsure_lines:
             n = len(self.unsure_lines)
-            self.blocks.append(pl.DataFrame([pl.Series(c, [None] * n, dtype=_raw_dtype(c)) for c in self.columns]
-                                            + [pl.Series("__line", self.unsure_lines, dtype=pl.Int64),
-                                               pl.Series("__err", [_UNSURE] * n, dtype=pl.Utf8)]))
+            parts.append(pl.DataFrame([pl.Series(c, [None] * n, dtype=_raw_dtype(c)) for c in self.columns]
+                                      + [pl.Series("__line", self.unsure_lines, dtype=pl.Int64),
+                                         pl.Series("__err", [_UNSURE] * n, dtype=pl.Utf8)]))
         self.texts, self.lines, self.unsure_lines, self.size = [], [], [], 0
+        # in file order within the block (blocks follow each other), one chunk per column, no spare capacity
+        block = parts[0] if len(parts) == 1 else pl.concat(parts).sort("__line")
+        self.blocks.append(block.rechunk().shrink_to_fit())
 
     def frame(self) -> Any:
+        """The table: its blocks one after the other (each column chunked alike: a block a chunk)."""
         import polars as pl
 
         self.flush()
@@ -292,9 +296,7 @@ class _Gather:
             return pl.DataFrame([pl.Series(c, [], dtype=_raw_dtype(c)) for c in self.columns]
                                 + [pl.Series("__line", [], dtype=pl.Int64), pl.Series("__err", [], dtype=pl.Utf8)])
         blocks, self.blocks = self.blocks, []
-        if len(blocks) == 1:
-            return blocks[0].rechunk()
-        return pl.concat(blocks, rechunk=False).sort("__line")  # sure and unsure lines, in file order
+        return blocks[0] if len(blocks) == 1 else pl.concat(blocks, rechunk=False)
 
 
 _INT64 = 1 << 63
