@@ -732,7 +732,7 @@ def cmd_batch(args: Any) -> int:
 
 def _columnar_chunks(args: Any, compiled: Any, loaded: Any) -> list | None:
     """The columnar backend's result when it is chosen (``--backend``; by default for CSV/Parquet
-    input) and can take this ruleset and history; otherwise None, with a notice saying why."""
+    and JSON Lines input) and can take this ruleset and history; otherwise None, with a notice saying why."""
     backend = getattr(args, "backend", None) or ("columnar" if _reads_columnar(args.history) else "engine")
     if backend != "columnar":
         return None
@@ -856,7 +856,7 @@ def register(subparsers: Any) -> None:
     b.add_argument("--max-diagnostics", type=_positive, default=20,
                    help="input diagnostics to print (default 20)")
     b.add_argument("--backend", choices=["engine", "columnar"], default=None,
-                   help="columnar: all subjects at once with polars (default for CSV/Parquet input; falls back "
+                   help="columnar: all subjects at once with polars (default for CSV/Parquet and JSON Lines input; falls back "
                         "to the engine with a notice naming what it cannot take); engine: per subject in "
                         "worker processes (see docs/batch.md)")
     b.set_defaults(func=cmd_batch)

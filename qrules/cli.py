@@ -407,7 +407,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
                    help="evaluate at scale in N worker processes with a progress bar and a summary "
                         "(also chosen for a CSV/Parquet history or a .parquet output; see qrules batch)")
     e.add_argument("--backend", choices=["engine", "columnar"], default=None,
-                   help="at scale: columnar (polars, default for CSV/Parquet input) or engine (see qrules batch)")
+                   help="at scale: columnar (polars, default for CSV/Parquet and JSON Lines input) or engine (see qrules batch)")
     e.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="status line or progress bar on stderr while loading and evaluating "
                         "(default: when stderr is a terminal)")

@@ -89,7 +89,7 @@ ARGS: dict[str, tuple[str, str]] = {
     "new_label": ("在输出和错误信息中用此名称指代 NEW", "name NEW by NAME in the output and in messages"),
     "exit_code": ("有差异时退出码为 1，无差异为 0", "exit 1 when there are changes, 0 when none"),
     "chunk_size": ("每块的记分对象数", "subjects per chunk"),
-    "backend": ("批量评价的计算后端：columnar（polars 列式，CSV/Parquet 输入默认）或 engine（逐对象引擎）",
+    "backend": ("批量评价的计算后端：columnar（polars 列式，CSV/Parquet 和 JSON Lines 输入默认）或 engine（逐对象引擎）",
                 "at scale: columnar or engine"),
     "rejections": ("把每个被拒绝的事件写入此 CSV 文件", "write every rejected event to this CSV file"),
     "summary_json": ("把汇总写成 JSON 文件", "write the summary as JSON"),
