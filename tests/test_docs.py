@@ -236,6 +236,7 @@ PAGES = {
     ROOT / "docs" / "guide" / "writing-rules.md": 3,
     ROOT / "docs" / "casetest.md": 9,
     ROOT / "docs" / "review.md": 3,
+    ROOT / "docs" / "guide" / "versions.md": 2,
 }
 
 

@@ -317,8 +317,9 @@ def _refuse_out_of_force(notes) -> None:
     from ..errors import Diagnostic, QrulesError
 
     raise QrulesError([Diagnostic("QR907", f"no ruleset version in force（无有效规则版本）: {n.message}", None,
-                                  hint="add the version in force on those dates to the rulesets folder, or "
-                                       "drop --require-in-force to evaluate under the last one") for n in notes])
+                                  hint="把这些日期施行的版本加入规则集目录，或去掉 --require-in-force 按最后一个版本评价"
+                                       "（add the version in force on those dates to the rulesets folder, or "
+                                       "drop --require-in-force to evaluate under the last one）") for n in notes])
 
 
 #: Public for the columnar backend, which words its notes as the engine does.
