@@ -1,7 +1,7 @@
 """Reading a JSON Lines history into the columnar loader's two tables (subjects, events).
 
-Pipeline position: a ``.jsonl`` file -> **arrowjsonl** (each line decoded once, flattened into
-typed columns) -> :mod:`~qrules.history.arrowcheck` and :mod:`~qrules.history.arrowload`, as
+Pipeline position: a ``.jsonl`` file -> **arrowjsonl** (each line decoded once and checked, the
+sure lines read by polars into typed columns) -> :mod:`~qrules.history.arrowcheck` and :mod:`~qrules.history.arrowload`, as
 for CSV and Parquet tables. Why: the per-record loader builds a pydantic model per line and
 checks references one by one, most of the time ``qrules batch`` spends on a large JSON Lines
 history; here only the lines the checks are unsure of go through it.
@@ -11,11 +11,13 @@ Why the answers are the same: each line is decoded by the per-record loader's ow
 values are exactly what a Parquet table's cells would give the models — a JSON object with
 ``record``, known fields, strings that are not empty, booleans, whole numbers, lists of
 strings, ``line`` / ``changes`` objects of known fields, no key written twice, no null.
-Any other line is marked (``__err``) and read again, at the end, by
-:func:`~qrules.history.load.jsonl_line`, which reports it with today's message; a file the
-reader cannot take at all (not UTF-8, too large) raises :class:`Delegate` and is loaded by the
-per-record loader whole. Columns are built a block of lines at a time, so a large file is
-never held as Python records all at once.
+Whether a key is written twice is told by counting the line's colons against its keys; a line
+with a colon in a value is decoded again with the duplicate-key check. The lines so vouched for
+are read by polars as typed columns (their values cannot differ from Python's). Any other line
+is marked (``__err``) and read again, at the end, by :func:`~qrules.history.load.jsonl_line`,
+which reports it with today's message; a file the reader cannot take at all (not UTF-8, too
+large) raises :class:`Delegate` and is loaded by the per-record loader whole. The file is read
+a block at a time, so it is never held in memory whole, nor as Python records.
 """
 
 from __future__ import annotations
@@ -30,15 +32,10 @@ from .models import MAX_JSONL_LINE
 
 __all__ = ["JsonlTable", "read_jsonl", "is_jsonl"]
 
-#: Lines decoded between two conversions of the gathered values into polars columns.
+#: Lines decoded between two readings of the sure ones by polars (a block of each table).
 _BLOCK = 200_000
 #: The marker of a line the checks leave to the per-record loader (see the module docstring).
 _UNSURE = "jsonl: read by the per-record loader"
-#: Nested objects flattened into columns: field -> {its field: column}.
-_LINE = {"model": "line_model", "standard": "line_standard"}
-_CHANGES = {"item": "changes_item", "intentional": "changes_intentional", "major_impact": "changes_major_impact",
-            "date": "changes_date", "subjects": "changes_subjects"}
-_CHANGES_LINE = {"model": "changes_line_model", "standard": "changes_line_standard"}
 
 
 def is_jsonl(path: str | Path) -> bool:

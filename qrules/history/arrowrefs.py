@@ -33,15 +33,15 @@ _CHANGES = {"item": ["changes_item"], "intentional": ["changes_intentional"], "m
             "line": ["changes_line_model", "changes_line_standard"]}
 
 
-#: (event kind, list column) -> (the ``seq`` of its first item,): where a named subject is in its list.
-_LIST_BASE = {("deduction", "subjects"): (0,), ("repair", "subjects"): (1,), ("correction", "changes_subjects"): (3,)}
+#: (event kind, list column) -> the ``seq`` of its first item: where a named subject is in its list.
+_LIST_BASE = {("deduction", "subjects"): 0, ("repair", "subjects"): 1, ("correction", "changes_subjects"): 3}
 
 
 def _subject_refs(pl: Any, E: Any) -> Any:
     """(pos, seq, column, id, kind, value, want) for every subject an event names."""
     cols = ["__pos", "__line", "id", "kind"]
     parts = []
-    for (kind, column), (base,) in _LIST_BASE.items():
+    for (kind, column), base in _LIST_BASE.items():
         part = E.filter((pl.col("kind") == kind) & pl.col(column).is_not_null()).select(
             *cols, pl.col(column).alias("value"), pl.int_ranges(pl.col(column).list.len()).alias("i"))
         parts.append(part.explode("value", "i").filter(pl.col("value").is_not_null()).select(
@@ -125,7 +125,7 @@ def check_references(run: Any) -> None:
         todo.sort(key=lambda t: (t[0], t[1]))
         for pos, seq, line, eid, kind, check, column, value, a, b in todo:
             base = _LIST_BASE.get((kind, column))
-            where = run.span("events", line, column, seq - base[0] if base else None)
+            where = run.span("events", line, column, seq - base if base is not None else None)
             if check == "subject":
                 if b is None:
                     if subject_ids is None:
