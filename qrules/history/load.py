@@ -485,7 +485,8 @@ class RecordLoader:
                 if target is not None and ev.date < target.date:  # brief §3, Art 25
                     problems.append(self.correction_early(ev.id, ev.date, ev.of, target.date, loc(("date",), False)))
                 if ev.changes is not None:
-                    changed = sorted(ev.changes.model_fields_set)
+                    # what it changes: a field written null (or a line with neither part) changes nothing
+                    changed = sorted(f for f in ev.changes.model_fields_set if getattr(ev.changes, f) is not None)
                     if target is not None:
                         unknown = [f for f in changed if f not in type(target).model_fields]
                         if unknown:
