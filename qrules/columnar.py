@@ -790,7 +790,7 @@ class _Run:
         """:meth:`check_subjects`'s refusals, in its order: QR603 (a refused record's name), QR602
         (an unknown name), QR604/QR605 (a subject out of scope or of the jurisdiction); ``own``: the
         refused event rows' columns, ``rows``: their subjects' rows (null: not found)."""
-        from .errors import did_you_mean
+        from .errors import did_you_mean_en
 
         pl = self.pl
         j = pl.DataFrame(own + self._known.drop("sid").gather(rows).get_columns() + self.nulls(len(rows))
@@ -811,7 +811,7 @@ class _Run:
         def unknown_reason(sid: str) -> tuple[str, str]:
             if not ids:
                 ids.extend(self.S["id"].to_list())
-            hint = did_you_mean(sid, ids)
+            hint = did_you_mean_en(sid, ids)
             return f"unknown subject '{sid}'" + (f" ({hint})" if hint else ""), self.c.cites.get("subjects")
         self.reject_rows(j.filter(unknown), "QR602", unknown_reason, "sid", subject="sid")
         exc = ~inv & ~unknown & pl.col("exc_code").is_not_null()
@@ -1063,7 +1063,7 @@ class _Run:
         once per subject and event (第九条第一款), the 180-day dedup of spot-check failures per
         product line (第九条第二款), and each counted deduction's ordinal in its window (第十五条).
         Rows keep ``status`` counted or deduplicated (superseded values are dropped)."""
-        from .errors import did_you_mean
+        from .errors import did_you_mean_en
 
         pl, b, m = self.pl, self.b, self.m
         cite = self.c.cites.get
@@ -1071,7 +1071,7 @@ class _Run:
         live = d
 
         def unknown_item(item: str) -> tuple[str, str]:
-            hint = did_you_mean(item, m.items)
+            hint = did_you_mean_en(item, m.items)
             return f"unknown item '{item}'" + (f" ({hint})" if hint else ""), cite("items")
         if "item_i" not in d.columns:  # (already there for tables split once: ``run``, ``coded``)
             d = self.coded("deduction", d)
@@ -1758,7 +1758,7 @@ class _Run:
         """第十六条至第十八条: rule and subject checks, the rule's conditions, then the cap in rounds
         (each subject's k-th reward in round k, looking back over its window); and the cap once more
         on each producer's line (第十条), where a product's and its producer's rewards share one cap."""
-        from .errors import did_you_mean
+        from .errors import did_you_mean_en
 
         pl, m = self.pl, self.m
         rules = m.rewards.rules
@@ -1766,7 +1766,7 @@ class _Run:
             w = self.coded("reward", w)
 
         def unknown_rule(rule: str | None) -> tuple[str, str]:
-            hint = did_you_mean(str(rule), rules)
+            hint = did_you_mean_en(str(rule), rules)
             return f"unknown reward rule '{rule}'" + (f" ({hint})" if hint else ""), self.c.cites.get("rewards")
         if w["rule_subject"].null_count():
             self.reject_rows(w.filter(pl.col("rule_subject").is_null()), "QR610", unknown_rule, "rule")

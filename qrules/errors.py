@@ -212,15 +212,18 @@ def suggest(name: str, candidates: Iterable[str]) -> str | None:
 
 
 def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
-    """A ready-made hint for an unknown name."""
+    """A ready-made hint for an unknown name, Chinese first for policy staff:
+    ``是否应为 'score'？（did you mean 'score'?）``."""
+    best = suggest(name, candidates)
+    return f"是否应为 '{best}'？（did you mean '{best}'?）" if best else None
+
+
+def did_you_mean_en(name: str, candidates: Iterable[str]) -> str | None:
+    """The hint in English alone, for a text that already says it in its own words around it
+    (an engine's rejection reason: ``unknown item '12.99' (did you mean '12.9'?)``)."""
     best = suggest(name, candidates)
     return f"did you mean '{best}'?" if best else None
 
-
-def did_you_mean_zh(name: str, candidates: Iterable[str]) -> str | None:
-    """The same hint in Chinese first, for policy staff: ``是否应为 'score'？（did you mean 'score'?）``."""
-    best = suggest(name, candidates)
-    return f"是否应为 '{best}'？（did you mean '{best}'?）" if best else None
 
 
 _source_cache: dict[str, list[str]] = {}

@@ -76,7 +76,7 @@ def test_explain_unknown_subject_is_a_coded_diagnostic_in_json(one_bad_record, c
     assert main(["explain", str(GUANGDONG), str(one_bad_record), "p", "--as-of", "2025-12-31",
                  "--format", "json"]) == 1
     (diag,) = json.loads(capsys.readouterr().out)["diagnostics"]
-    assert diag["code"] == "QR956" and diag["hint"] == "did you mean 'p1'?"
+    assert diag["code"] == "QR956" and diag["hint"] == "是否应为 'p1'？（did you mean 'p1'?）"
 
 
 def test_unwritable_output_is_a_coded_diagnostic(tmp_path, capsys, one_bad_record):

@@ -152,7 +152,7 @@ def test_change_cases_run_through_the_batch_path_with_the_same_results(tmp_path)
      ("QR302", "'when' does not exist in guangdong-2021 under items.12.3; an override must name an existing key",
       "'when' is a field here that guangdong-2021 does not set: write '+when' to add it（上级未设置此键，新增请写 '+when'）")),
     ('items:\n  "+11.10": {subject: product, title: x, titel: y, points: -1, cite: 第十一条}\n',
-     ("QR301", "unknown key 'titel' in items.11.10", "did you mean 'title'?")),
+     ("QR301", "unknown key 'titel' in items.11.10", "是否应为 'title'？（did you mean 'title'?）")),
 ])
 def test_bad_input_in_new_scopes_is_located_with_a_hint(child, body, expected):
     from qrules.errors import QrulesError

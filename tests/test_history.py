@@ -161,7 +161,7 @@ def test_unknown_field_with_suggestion_at_its_key():
                                  "     intentinal: true}\n")
     (diag,) = loaded.diagnostics
     assert diag.code == "QR501" and "unknown field 'intentinal'" in diag.message
-    assert diag.hint == "did you mean 'intentional'?"
+    assert diag.hint == "是否应为 'intentional'？（did you mean 'intentional'?）"
     assert (diag.span.line, diag.span.col) == (5, 6)
 
 
@@ -171,16 +171,16 @@ def test_unknown_nested_field():
                           subjects=f"  - {{id: op1, kind: operator, uscc: {OP1}, roles: [producer]}}\n"
                                    f"  - {{id: p1, kind: product, brand: b, nice_class: 28, producer: op1}}\n")
     (diag,) = loaded.diagnostics
-    assert "'modle' in 'line'" in diag.message and diag.hint == "did you mean 'model'?"
+    assert "'modle' in 'line'" in diag.message and diag.hint == "是否应为 'model'？（did you mean 'model'?）"
 
 
 def test_unknown_kind_with_suggestion():
     loaded = yaml_history(events="  - {id: e1, kind: dedution, date: 2023-03-01}\n")
     (diag,) = loaded.diagnostics
-    assert diag.code == "QR506" and diag.hint == "did you mean 'deduction'?"
+    assert diag.code == "QR506" and diag.hint == "是否应为 'deduction'？（did you mean 'deduction'?）"
     assert loaded.rejected_events[0].kind == "dedution"
     loaded = yaml_history(f"  - {{id: op1, kind: operater, uscc: {OP1}}}\n")
-    assert loaded.diagnostics[0].hint == "did you mean 'operator'?" and "op1" in loaded.invalid_subjects
+    assert loaded.diagnostics[0].hint == "是否应为 'operator'？（did you mean 'operator'?）" and "op1" in loaded.invalid_subjects
 
 
 def test_unknown_producer_and_missing_role():
@@ -214,7 +214,7 @@ def test_references_to_missing_or_wrong_kind_records():
                                  "  - {id: c1, kind: correction, of: c2, action: revoke, date: 2023-03-01}\n"
                                  "  - {id: c2, kind: correction, of: c1, action: revoke, date: 2023-03-01}\n")
     assert codes(loaded) == ["QR509", "QR510", "QR509", "QR510", "QR509", "QR509"]
-    assert loaded.diagnostics[0].hint == "did you mean 'op1'?"
+    assert loaded.diagnostics[0].hint == "是否应为 'op1'？（did you mean 'op1'?）"
     assert {r.id for r in loaded.rejected_events} == {"e1", "s1", "r1", "o2", "c1", "c2"}
     assert [e.id for e in loaded.history.events] == ["o0", "o1"]  # s1 is known (rejected): the engine decides
 
@@ -269,7 +269,7 @@ def test_positions_of_bad_fields_in_each_format():
     jsonl = (f'{{"record": "subject", "id": "op1", "kind": "operator", "uscc": "{OP1}"}}\n'
              '{"record": "event", "id": "f1", "kind": "filing", "subject": "op1", "date": "2023-01-01", "concealled": true}\n')
     (diag,) = load_history_text(jsonl, "h.jsonl").diagnostics
-    assert (diag.span.line, diag.span.col) == (2, 91) and diag.hint == "did you mean 'concealed'?"
+    assert (diag.span.line, diag.span.col) == (2, 91) and diag.hint == "是否应为 'concealed'？（did you mean 'concealed'?）"
 
 
 def test_three_bad_records_three_diagnostics_and_the_good_ones_load():
@@ -294,7 +294,7 @@ def test_jsonl_problems():
             f'{{"record": "subject", "id": "op1", "kind": "operator", "uscc": "{OP1}", "uscc": "{OP2}"}}\n')
     loaded = load_history_text(text, "h.jsonl")
     assert codes(loaded) == ["QR507", "QR507", "QR507"]
-    assert loaded.diagnostics[0].hint == "did you mean 'event'?"
+    assert loaded.diagnostics[0].hint == "是否应为 'event'？（did you mean 'event'?）"
     assert [r.id for r in loaded.rejected_events] == ["x1", "#2"]
     # a repeated key: reported, and the record refused (either value could be meant)
     assert loaded.history.subject("op1") is None and "written twice" in loaded.invalid_subjects["op1"]
@@ -307,7 +307,7 @@ def test_json_format_problems():
     with pytest.raises(QrulesError):
         load_history_text("[1, 2]", "h.json")
     loaded = load_history_text('{"subject": [], "events": []}', "h.json")
-    assert loaded.diagnostics[0].hint == "did you mean 'subjects'?"
+    assert loaded.diagnostics[0].hint == "是否应为 'subjects'？（did you mean 'subjects'?）"
     with pytest.raises(QrulesError):
         load_history(DATA / "does-not-exist.yaml")
     with pytest.raises(QrulesError):

@@ -163,7 +163,7 @@ def test_link_to_unknown_item_is_error_with_suggestion(tmp_path):
     with pytest.raises(QrulesError) as exc:
         load(path)
     d = exc.value.diagnostics[0]
-    assert (d.code, d.message, d.hint) == ("QR403", "unknown item '12.20'", "did you mean '12.2'?")
+    assert (d.code, d.message, d.hint) == ("QR403", "unknown item '12.20'", "是否应为 '12.2'？（did you mean '12.2'?）")
 
 
 def test_in_force_until_before_from_is_error(tmp_path):
@@ -221,7 +221,7 @@ def test_misspelt_transition_does_not_hide_the_other_errors_of_the_file(tmp_path
     kid = write(tmp_path, "kid.yaml", child_text('transtion: redecide\nclasses:\n  B: {when: "6 < scroe < 12"}\n'))
     diags = _diags(kid)
     assert [d.code for d in diags] == ["QR302", "QR201"]
-    assert diags[0].hint == "did you mean 'transition'?" and (diags[1].span.line, diags[1].span.col) == (7, 18)
+    assert diags[0].hint == "是否应为 'transition'？（did you mean 'transition'?）" and (diags[1].span.line, diags[1].span.col) == (7, 18)
     assert main(["check", str(kid)]) == 1
     err = capsys.readouterr().err
     assert "2 error(s)" in err and "Traceback" not in err
@@ -358,7 +358,7 @@ def test_unknown_top_level_key_refused_with_suggestion(tmp_path):
     with pytest.raises(QrulesError) as exc:
         load(path)
     d = exc.value.diagnostics[0]
-    assert (d.code, d.message, d.hint) == ("QR306", "unknown top-level key 'paramters'", "did you mean 'parameters'?")
+    assert (d.code, d.message, d.hint) == ("QR306", "unknown top-level key 'paramters'", "是否应为 'parameters'？（did you mean 'parameters'?）")
 
 
 def test_not_a_mapping_refused(tmp_path):

@@ -135,7 +135,7 @@ def test_huge_body_is_413_qr903(folder):
 def test_unknown_subject_is_404_qr906_with_a_suggestion(client):
     r = client.post("/api/explain", json={"subject": "htt"})
     assert r.status_code == 404 and codes(r) == ["QR956"]
-    assert r.json()["diagnostics"][0]["hint"] == "did you mean 'ht'?"
+    assert r.json()["diagnostics"][0]["hint"] == "是否应为 'ht'？（did you mean 'ht'?）"
 
 
 def test_refused_subject_is_422_qr911(client):

@@ -19,7 +19,7 @@ from decimal import Decimal
 from operator import attrgetter
 from typing import Any
 
-from ..errors import did_you_mean
+from ..errors import did_you_mean_en
 from ..history.kinds import subjects_concerned
 from ..language.runtime import EvaluationError, plain
 from .results import Rejection
@@ -244,7 +244,7 @@ class Decider:
             return None
         s = self.subjects.get(sid)
         if s is None:
-            hint = did_you_mean(sid, self.subjects)
+            hint = did_you_mean_en(sid, self.subjects)
             self.reject(event, "QR602", f"unknown subject '{sid}'" + (f" ({hint})" if hint else ""), self.cite("subjects"),
                         subject=sid)
             return None
@@ -391,7 +391,7 @@ class Decider:
         code = ev.item  # read once: attributes of a history record are read through pydantic's hook
         item = self.items.get(code)
         if item is None:
-            hint = did_you_mean(ev.item, self.m.items)
+            hint = did_you_mean_en(ev.item, self.m.items)
             self.reject(ev, "QR601", f"unknown item '{ev.item}'" + (f" ({hint})" if hint else ""),
                         self.cite("items"))
             return
@@ -834,7 +834,7 @@ class Decider:
         rule_id, day = str(ev.rule), ev.date  # read once: through pydantic's attribute hook
         rule = self.rules.get(rule_id)
         if rule is None:
-            hint = did_you_mean(str(ev.rule), self.m.rewards.rules)
+            hint = did_you_mean_en(str(ev.rule), self.m.rewards.rules)
             self.reject(ev, "QR610", f"unknown reward rule '{ev.rule}'" + (f" ({hint})" if hint else ""),
                         self.cite("rewards"))
             return

@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any, Callable, Mapping
 
 from . import ast, runtime
-from ..errors import Diagnostics, Span, did_you_mean_zh
+from ..errors import Diagnostics, Span, did_you_mean
 from .runtime import Duration, EvaluationError, WorkdayCalendar
 from .types import ANY, BOOL, DATE, DURATION, NUMBER, STRING, ListType, RecordType, Type, compatible, unify
 
@@ -207,7 +207,7 @@ class _Checker:
                                    f"{node.name.lower()}）")
         candidates = [n for n, _ in self.locals] + list(self.scope) + list(self.constants)
         return self.error("QR201", f"unknown name '{node.name}'", node.span,
-                          hint=did_you_mean_zh(node.name, candidates) or "检查名称拼写；各处可用的名称见文档中的"
+                          hint=did_you_mean(node.name, candidates) or "检查名称拼写；各处可用的名称见文档中的"
                           "“表达式可用名称”（check the spelling; the names each expression may use are in the docs）")
 
     def _Field(self, node: ast.Field) -> Info:
@@ -221,7 +221,7 @@ class _Checker:
         typ = obj.type.field(node.name)
         if typ is None:
             names = list(obj.type.field_names())
-            hint = did_you_mean_zh(node.name, names) or (
+            hint = did_you_mean(node.name, names) or (
                 f"{obj.type} 的字段：{', '.join(names)}（fields of {obj.type}: {', '.join(names)}）" if names
                 else f"{obj.type} 没有字段（{obj.type} has no fields）")
             return self.error("QR202", f"{obj.type} has no field '{node.name}'", node.name_span, hint=hint)
@@ -366,7 +366,7 @@ class _Checker:
                                        "（it is a value: remove the brackets, or add an operator）")
             functions = ", ".join(sorted(BUILTINS))
             return self.error("QR204", f"unknown function '{node.func}'", node.func_span,
-                              hint=did_you_mean_zh(node.func, BUILTINS)
+                              hint=did_you_mean(node.func, BUILTINS)
                               or f"可用的函数：{functions}（the functions are {functions}）")
         low, high = BUILTINS[node.func]
         n = len(node.args)

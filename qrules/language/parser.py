@@ -21,7 +21,7 @@ from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
 from . import ast
-from ..errors import Diagnostics, SourceMap, Span, did_you_mean_zh, suggest
+from ..errors import Diagnostics, SourceMap, Span, did_you_mean, suggest
 from .runtime import CTX, Duration
 from .types import BOOL, DATE, DURATION, NUMBER, STRING
 
@@ -384,7 +384,7 @@ def _bad_token(exc: UnexpectedToken, text: str, smap: SourceMap, diags: Diagnost
         if tok.type == "NAME" and prev is not None and prev.type == "NUMBER":
             best = suggest(value.lower(), UNITS)
             if best is not None:
-                diags.add("QR106", f"unknown duration unit '{value}'", span, hint=did_you_mean_zh(value, [best]))
+                diags.add("QR106", f"unknown duration unit '{value}'", span, hint=did_you_mean(value, [best]))
             else:
                 diags.add("QR101", f"missing operator between '{prev.value}' and '{value}'", span,
                           hint="期限写作数字加单位，如 36 months（单位：days、weeks、months、years、workdays）；"
