@@ -286,14 +286,14 @@ def cmd_explain(args) -> int:
         own = [d for d in loaded.diagnostics if d.message.startswith(f"{args.subject}:")]
         return fail(own + [Diagnostic("QR961", f"subject '{args.subject}' was refused: "
                                       f"{loaded.invalid_subjects[args.subject]}",
-                                      hint="correct its record in the history (above), then explain it again"
-                                           "（先改正历史数据中该对象的记录）")], args.format)
+                                      hint="先改正历史数据中该对象的记录（见上），再重新解释"
+                                           "（correct its record in the history, above, then explain it again）")], args.format)
     if args.subject not in known:
         from .errors import did_you_mean
 
         return fail([Diagnostic("QR956", f"no subject '{args.subject}' in {args.history}",
-                                hint=did_you_mean(args.subject, known) or "give the id of a subject in the history"
-                                "（请给出历史数据中记分对象的编号）")], args.format)
+                                hint=did_you_mean(args.subject, known) or "请给出历史数据中记分对象的编号"
+                                "（give the id of a subject in the history）")], args.format)
     if args.format != "json":  # the records refused are said, as evaluate says them (JSON: on exit 1 below)
         _history_problems(loaded, "text")
     result = evaluate(compiled, loaded.history, args.as_of, invalid_subjects=loaded.invalid_subjects,
@@ -573,7 +573,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.debug:
             raise
         print_diagnostics([Diagnostic("QR690", f"a rule could not be evaluated: {exc.message}", exc.span,
-                                      hint="check the expression at this place for the values it met")])
+                                      hint="检查此处的表达式遇到的取值（check the expression at this place for the values it met）")])
         return EXIT_ERRORS
     except KeyboardInterrupt:
         print("\nqrules: interrupted; no output file was changed（已中断，输出文件未改动）", file=sys.stderr)
