@@ -21,38 +21,19 @@ from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from qrules.cli import main  # noqa: E402
-from qrules.columnar import Tables  # noqa: E402
-from qrules.history import uscc_check_character  # noqa: E402
 from qrules.history.arrowload import load_tables  # noqa: E402
 from qrules.history.load import load_history  # noqa: E402
 from qrules.synth import write_corpus  # noqa: E402
+from test_arrowload import _key, _uscc  # noqa: E402
+from test_arrowload import assert_same as _assert_same  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _key(d) -> tuple:
-    return d.code, d.message, d.hint, str(d.span), d.severity
-
-
 def assert_same(path: Path) -> None:
-    """Both loaders agree on everything they report and keep."""
-    old = load_history(path)
-    new = load_tables(path)
-    assert [_key(d) for d in new.diagnostics] == [_key(d) for d in old.diagnostics]
-    assert new.rejected_events == old.rejected_events
-    assert list(new.invalid_subjects.items()) == list(old.invalid_subjects.items())
-    want = Tables.from_history(old)
-    assert new.tables.subjects.equals(want.subjects)
-    assert new.tables.events.equals(want.events)
-    assert new.tables.invalid.equals(want.invalid)
-    assert new.history == old.history
-    assert [s.span for s in new.history.subjects] == [s.span for s in old.history.subjects]
-    assert [e.span for e in new.history.events] == [e.span for e in old.history.events]
-
-
-def _uscc(n: int, first: str = "91") -> str:
-    body = f"{first}440512{n:09d}"
-    return body + uscc_check_character(body)
+    """Both loaders agree on everything they report and keep: the per-record loader of JSON
+    Lines (``load_history``) and the columnar one."""
+    _assert_same(path, reference=load_history)
 
 
 def write_lines(path: Path, lines: list, newline: str = "\n", bom: bool = False) -> Path:
