@@ -90,7 +90,7 @@ def page(spec: dict) -> str:
             "| code | meaning | status |", "|---|---|---|"]
     status = {"QR951": 400, "QR952": "400/422", "QR953": 413, "QR954": 503, "QR955": 404, "QR956": 404,
               "QR957": 404, "QR958": 422, "QR959": 500, "QR960": 404, "QR961": 422,
-              "QR962": "start-up (exit 1)"}
+              "QR962": "start-up (exit 1)", "QR963": "start-up (exit 1; several folders: 2)"}
     out += [f"| {code} | {text} | {status.get(code, '')} |" for code, text in CODES.items()]
     return "\n".join(out) + "\n"
 

@@ -31,12 +31,16 @@ def cmd_serve(args) -> int:
     from pathlib import Path
 
     folders = getattr(args, "rulesets", None) or ["rulesets"]  # --rulesets DIR, as on every command
-    if len(folders) > 1:
-        print("qrules: error: qrules serve serves one rulesets folder（只能指定一个规则集目录）", file=sys.stderr)
-        return 2
-    if not Path(folders[0]).is_dir():
-        print(f"qrules: error: rulesets folder '{folders[0]}' not found（规则集目录不存在）", file=sys.stderr)
-        return 1
+    if len(folders) > 1 or not Path(folders[0]).is_dir():
+        from ..console import fail
+        from ..errors import Diagnostic
+
+        why = (f"只能指定一个规则集目录，这里有 {len(folders)} 个（qrules serve serves one rulesets folder: "
+               f"{', '.join(folders)}）" if len(folders) > 1 else
+               f"规则集目录 '{folders[0]}' 不存在（rulesets folder '{folders[0]}' not found）")
+        fail([Diagnostic("QR963", why, None, hint="用 --rulesets 给出一个存在的规则集目录，如 --rulesets rulesets"
+                                                  "（name one existing folder with --rulesets）")], args.format)
+        return 2 if len(folders) > 1 else 1  # several: a usage error, as the help says
     app = create_app(folders[0], args.history, limits=Limits(max_body=args.max_body, time_limit=args.time_limit),
                      as_of=args.as_of)
     if args.history and app.state.service.histories.default is None:

@@ -28,6 +28,7 @@ CODES: dict[str, str] = {
     "QR960": "没有这个地址（no such address）",
     "QR961": "记分对象的记录被拒收（the subject's record was refused when the history was loaded）",
     "QR962": "无法在该地址和端口启动服务（cannot listen on the address and port: in use, or not this machine's）",
+    "QR963": "服务启动需要且只需要一个存在的规则集目录（serve needs one rulesets folder, and it must exist）",
 }
 
 
