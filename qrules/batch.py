@@ -531,8 +531,10 @@ class _Writer:
 
 
 def _format_of(path: str) -> str:
-    suffix = Path(path).suffix.lower()
-    return {".parquet": "parquet", ".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}.get(suffix, "jsonl")
+    """The format an output path's extension names (:mod:`qrules.outfile`'s table; none: JSON Lines)."""
+    from .outfile import BATCH_FORMATS, named
+
+    return named(BATCH_FORMATS).get(Path(path).suffix.lower(), "jsonl")
 
 
 class Progress:
