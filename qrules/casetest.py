@@ -78,6 +78,17 @@ class EntryExpect(_M):
     counted: Decimal | None = None      # what it contributes at the as-of date
     ordinal: int | None = None
     code: str | None = None
+    version: str | None = None          # the version that decided it (brief §4a: the one in force on its date)
+
+
+class AdjustmentExpect(_M):
+    """A half-year adjustment of the subject (第二十六条第二款), found by its date."""
+
+    score: Decimal | None = None        # the score of the eve it was set from
+    class_: str | None = Field(default=None, alias="class")   # the class that score gives
+    official: str | None = None         # the official class set (a D lock may keep D)
+    locked: bool | None = None
+    version: str | None = None          # the version in force on the adjustment date (brief §4a)
 
 
 class SubjectExpect(_M):
@@ -92,6 +103,7 @@ class SubjectExpect(_M):
     flags: dict[str, bool] | None = None
     rejected: list[str] | None = None
     entries: dict[str, Union[str, EntryExpect]] | None = None
+    adjustments: dict[dt.date, AdjustmentExpect] | None = None
 
 
 def _to_name(value: Any) -> Any:
@@ -588,6 +600,12 @@ def _known_names(case: Case, loaded, classes: list[str]) -> list[Diagnostic]:
                 diags.add("QR802", f"{sid}.{key}: '{value}' is not a class of the ruleset ({', '.join(classes)})",
                           case.doc.span(base + ("expect", sid, key)),
                           hint=f"write one of {', '.join(classes)}（分类应为 {'、'.join(classes)} 之一）")
+        for day, adj in (exp.adjustments or {}).items():
+            for key, value in (("class", adj.class_), ("official", adj.official)):
+                if value is not None and value not in classes:
+                    diags.add("QR802", f"{sid}.adjustments.{day}.{key}: '{value}' is not a class of the ruleset "
+                              f"({', '.join(classes)})", case.doc.span(base + ("expect", sid, "adjustments")),
+                              hint=f"write one of {', '.join(classes)}（分类应为 {'、'.join(classes)} 之一）")
         for i, eid in enumerate(exp.rejected or []):
             if eid not in events:
                 diags.add("QR805", f"no event '{eid}' in the case's history",
@@ -686,6 +704,16 @@ def _compare(case: Case, loaded, result) -> tuple[list[Failure], list[str]]:
                 fails.append(Failure(f"{sid}.entries.{eid}", _entry_text(want, want.model_fields_set),
                                      "; ".join(_entry_text(e, want.model_fields_set | {"status"}) for e in mine)
                                      or "no entry"))
+        for day, want_adj in (exp.adjustments or {}).items():
+            adj = next((a for a in s.adjustments if a.date == day), None)
+            if adj is None:
+                fails.append(Failure(f"{sid}.adjustments.{day}", "an adjustment",
+                                     "no adjustment (" + (", ".join(str(a.date) for a in s.adjustments) or "none") + ")"))
+                continue
+            for name, attr in _ADJ_FIELDS:
+                if name in want_adj.model_fields_set and getattr(want_adj, name) != getattr(adj, attr):
+                    fails.append(Failure(f"{sid}.adjustments.{day}.{name.rstrip('_')}",
+                                         getattr(want_adj, name), getattr(adj, attr)))
         if len(fails) > before:
             explain.append(sid)
 
@@ -705,9 +733,14 @@ def _compare(case: Case, loaded, result) -> tuple[list[Failure], list[str]]:
     return fails, explain
 
 
+_ADJ_FIELDS = (("score", "score"), ("class_", "computed_class"), ("official", "official_class"),
+               ("locked", "locked"), ("version", "version"))
+
+
 def _entry_matches(e, want: EntryExpect) -> bool:
     fs = want.model_fields_set
-    return (("status" not in fs or e.status == want.status)
+    return (("version" not in fs or e.version == want.version)
+            and ("status" not in fs or e.status == want.status)
             and ("points" not in fs or e.points == want.points)
             and ("counted" not in fs or e.counted_points == want.counted)
             and ("ordinal" not in fs or e.ordinal == want.ordinal)
@@ -717,7 +750,7 @@ def _entry_matches(e, want: EntryExpect) -> bool:
 def _entry_text(e, fields) -> str:
     parts = []
     for name, attr in (("code", "code"), ("status", "status"), ("points", "points"), ("counted", "counted_points"),
-                       ("ordinal", "ordinal")):
+                       ("ordinal", "ordinal"), ("version", "version")):
         if name in fields:
             parts.append(f"{name} {_show(getattr(e, attr))}")
     return ", ".join(parts)
