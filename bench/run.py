@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/run.py            # default sizes (a: 20k subjects, b: 20k and 100k)
     .venv/bin/python bench/run.py --quick    # a few seconds per section
-    .venv/bin/python bench/run.py --large    # adds (b) at 1M and 2M subjects (long: see docs/batch.md)
+    .venv/bin/python bench/run.py --large    # adds (b) at 1M and 2M subjects (long: see docs/performance.md)
 
 Sections, each reported as the median of several runs with the peak memory:
   (a) the simplified workload (bench/simplified.yaml) with qrules against a hand-written
