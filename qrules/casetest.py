@@ -347,6 +347,13 @@ def _bind(path: str, doc: Document, top: CaseFileModel, model: CaseModel, i: int
     if as_of is None:
         diags.add("QR802", f"case '{model.name}' has no as_of date", span, hint="add 'as_of: 2024-03-01'（请写评估日期 as_of）")
     known = model.as_known_at or top.as_known_at
+    from .history import date_out_of_range
+
+    for key, value in (("as_of", as_of), ("as_known_at", known)):  # a typo such as 9999: said at its line
+        if value is not None and date_out_of_range(value):
+            where = base + (key,) if getattr(model, key) is not None else (key,)
+            diags.add("QR520", f"{key}: {date_out_of_range(value)}", doc.span(where),
+                      hint="写 1900-01-01 至 2199-12-31 之间的日期（write a date from 1900-01-01 to 2199-12-31）")
     if known is not None and as_of is not None and known > as_of:
         kpath = base + ("as_known_at",) if model.as_known_at is not None else ("as_known_at",)
         diags.add("QR802", f"case '{model.name}': as_known_at {known} is after as_of {as_of}", doc.span(kpath),

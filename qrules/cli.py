@@ -253,7 +253,9 @@ def cmd_evaluate(args) -> int:
             sm = result.summary
             print(f"\n{sm.subjects} subjects; official classes "
                   + ", ".join(f"{k}: {v}" for k, v in sm.by_official_class.items())
-                  + f"; {sm.events} events, {sm.events_counted} counted, {sm.events_rejected} rejected", file=out)
+                  + f"; {sm.events} events, {sm.events_counted} counted, {sm.events_rejected} rejected"
+                  + (f"; {len(loaded.rejected_events)} more refused as invalid records（另有 {len(loaded.rejected_events)} "
+                     "个事件记录无效，未载入）" if loaded.rejected_events else ""), file=out)
             if result.as_known_at:  # left out, not lost (brief §4a), as `qrules batch` says it
                 from .knownat import left_out_line
 
@@ -533,6 +535,12 @@ def _hoist_allow_path(argv: list[str]) -> list[str]:
     return front + rest
 
 
+def _diagnostics_format(args) -> str | None:
+    """The form of the messages that stop a command: its --format, except where --format is the
+    format of a file it writes (``synth``'s corpus, ``batch``'s result file), and messages are text."""
+    return None if getattr(args, "command", None) in ("synth", "batch") else getattr(args, "format", None)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from .output import safe_streams
 
@@ -551,12 +559,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if unwritable:  # said before any input is loaded, not after minutes of work
         return fail([Diagnostic("QR007", f"{unwritable}（无法写入输出文件）",
                                 hint="name a file in a folder that exists and you may write to"
-                                     "（请写到已存在且有写权限的文件夹中）")], getattr(args, "format", None))
+                                     "（请写到已存在且有写权限的文件夹中）")], _diagnostics_format(args))
     from .outfile import refused_outputs
 
     refused = refused_outputs(parser, args)  # QR008: never a format the file's name does not say (batch -o x.xlsx)
     if refused:
-        return fail(refused, getattr(args, "format", None))
+        return fail(refused, _diagnostics_format(args))
     from .registry import rulesets_dirs
 
     token = rulesets_dirs.set(tuple(args.rulesets) if getattr(args, "rulesets", None) else rulesets_dirs.get())
@@ -568,13 +576,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except QrulesError as exc:
         if args.debug:
             raise
-        return fail(exc.diagnostics, getattr(args, "format", None))
+        return fail(exc.diagnostics, _diagnostics_format(args))
     except EvaluationError as exc:  # a rule that fails on some input (e.g. a division by zero)
         if args.debug:
             raise
-        print_diagnostics([Diagnostic("QR690", f"a rule could not be evaluated: {exc.message}", exc.span,
-                                      hint="检查此处的表达式遇到的取值（check the expression at this place for the values it met）")])
-        return EXIT_ERRORS
+        return fail([Diagnostic("QR690", f"a rule could not be evaluated: {exc.message}", exc.span,
+                                hint="检查此处的表达式遇到的取值（check the expression at this place for the values it met）")],
+                    _diagnostics_format(args))
     except KeyboardInterrupt:
         print("\nqrules: interrupted; no output file was changed（已中断，输出文件未改动）", file=sys.stderr)
         return 130
@@ -586,7 +594,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return fail([Diagnostic("QR007", f"{exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else "")
                                 + "（读写文件失败）", hint="check the output path, the free space and the folder's "
                                 "permissions; the previous output file is kept（检查输出路径、磁盘空间和文件夹权限；"
-                                "原输出文件未改动）")], getattr(args, "format", None))
+                                "原输出文件未改动）")], _diagnostics_format(args))
     except Exception as exc:  # noqa: BLE001 - last resort: no traceback for users
         if args.debug:
             raise

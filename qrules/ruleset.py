@@ -265,6 +265,7 @@ class _Compiler:
         # Parameters with errors (here, or refused by the schema): typed ANY so each is reported once.
         self.broken: dict[str, Type] = dict.fromkeys(broken, ANY)
         self.calendar = WorkdayCalendar()
+        self.deadline_durations: dict[str, Duration] = {}
 
     def expr(self, path: tuple, text: str, scope_key: str, expected: Type | None) -> CompiledExpr | None:
         scope = {**self.broken, **SCOPES[scope_key]} if self.broken else SCOPES[scope_key]
@@ -289,6 +290,11 @@ class _Compiler:
             if want is not None and typ != want:
                 self.diags.add("QR405", f"parameter '{name}' must be a {want}, got {typ} ('{param.value}')",
                                r.span(path), hint=_example(want))
+                self.broken[name] = ANY
+                continue
+            if isinstance(value, Duration) and value.amount < 0:
+                self.diags.add("QR405", _NEGATIVE.format(what=f"parameter '{name}'", value=value), r.span(path),
+                               hint=_NEGATIVE_HINT)
                 self.broken[name] = ANY
                 continue
             if isinstance(value, Decimal) and abs(value) > MAX_PARAMETER:
@@ -357,7 +363,7 @@ class _Compiler:
         lock_duration = None
         if m.adjustment is not None and m.adjustment.lock is not None:
             lock_duration = self.duration(("adjustment", "lock", "duration"), m.adjustment.lock.duration)
-        deadline_durations = {}
+        deadline_durations = self.deadline_durations
         for name, dl in m.deadlines.items():
             d = self.duration(("deadlines", name, "within"), dl.within)
             if d is not None:
@@ -389,6 +395,10 @@ class _Compiler:
         if typ != DURATION:
             self.diags.add("QR405", f"expected a duration such as '3 years' or '5 workdays', got {typ}",
                            self.r.span(path))
+            return None
+        if value.amount < 0:  # a clock due before it starts, a lock that ends before it is set
+            self.diags.add("QR405", _NEGATIVE.format(what=".".join(map(str, path)), value=value), self.r.span(path),
+                           hint=_NEGATIVE_HINT)
             return None
         return value
 
@@ -437,6 +447,10 @@ def citations(resolved: ResolvedRuleset) -> dict[str, str | None]:
     }
 
 
+_NEGATIVE = "{what} is {value}: a period cannot be negative"
+_NEGATIVE_HINT = "期限不能为负，写正数，如 '5 workdays'、'3 years'（a period is written with a positive number）"
+
+
 def _example(typ: Type) -> str:
     return {"number": "write a number, e.g. '12'", "duration": "write a duration, e.g. '36 months'",
             "bool": "write true or false"}.get(str(typ), "")
@@ -478,16 +492,30 @@ def check_partial(partial) -> list[Diagnostic]:
         raw = partial.data.get("parameters")
         broken |= set(PARAMETER_TYPES) | (set(map(str, raw)) if isinstance(raw, dict) else set())
     diags = Diagnostics()
-    compiled = _Compiler(resolved, diags, broken=broken).run()
-    from .audit import audit, static_checks
+    compiler = _Compiler(resolved, diags, broken=broken)
+    compiled = compiler.run()
+    from .audit import audit
 
     if compiled is not None and not lost and not pruned:
         audit(compiled, diags)
     else:
-        static_checks(model, resolved, diags, lost)
+        _static(resolved, compiler, diags, lost)
     left_out = [f"'{name}'" for name in {*partial.dropped, *(str(p[-1]) for p in pruned)}]
     return [d for d in diags.items if d.severity != "info"
             and not (d.code == "QR403" and any(name in d.message for name in left_out))]
+
+
+def _static(resolved: ResolvedRuleset, compiler: _Compiler, diags: Diagnostics, lost=frozenset()) -> None:
+    """The checks of :func:`qrules.audit.audit` that need no compiled ruleset (references, citations,
+    dates, deadlines' event kinds), for a ruleset whose compilation found errors."""
+    from types import SimpleNamespace
+
+    from .audit import check_deadlines, static_checks
+
+    static_checks(resolved.model, resolved, diags, lost)
+    if "deadlines" not in lost:
+        diags.extend(check_deadlines(SimpleNamespace(resolved=resolved, model=resolved.model,
+                                                     deadline_durations=compiler.deadline_durations)))
 
 
 def compile_resolved(resolved: ResolvedRuleset, probes=None) -> CompiledRuleset:
@@ -500,9 +528,12 @@ def compile_resolved(resolved: ResolvedRuleset, probes=None) -> CompiledRuleset:
 
     diags = Diagnostics()
     diags.extend(resolved.diagnostics)
-    compiled = _Compiler(resolved, diags, probes).run()
+    compiler = _Compiler(resolved, diags, probes)
+    compiled = compiler.run()
     if compiled is not None:
         audit(compiled, diags)
+    else:  # the compiler's errors do not stop the checks of references and deadlines: every problem at once
+        _static(resolved, compiler, diags)
     if diags.has_errors or compiled is None:
         raise QrulesError(diags.items)
     compiled.diagnostics = [d for d in diags.items if d.severity != "error"]

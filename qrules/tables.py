@@ -177,8 +177,10 @@ def csv_rows(file: Path, allowed: list[str], what: str) -> Iterator[tuple[int, l
     """(line, header, row dict or a problem message) per data row of a CSV table."""
     from .errors import QrulesError
     from .safeio import FileRefused, open_text
-    from .yamlsource import not_utf8_file
+    from .yamlsource import not_utf8_file, utf16_file
 
+    if utf16_file(file, "CSV"):  # Excel's "Unicode text": said as such, not as a table without its columns
+        raise QrulesError(utf16_file(file, "CSV"))
     try:
         handle = open_text(file, newline="")  # regular files only, size capped, a BOM skipped
     except FileRefused as exc:

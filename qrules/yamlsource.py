@@ -253,10 +253,47 @@ NOT_UTF8_HINT = ("将文件另存为 UTF-8 编码（Excel：另存为“CSV UTF-
                  "（save the file as UTF-8; it is probably GBK/GB18030）")
 
 
+#: What to do with a UTF-16 file (Windows Notepad's "Unicode", some exports).
+UTF16_HINT = ("用记事本“另存为”，编码选 UTF-8；Excel 选“CSV UTF-8（逗号分隔）”"
+              "（save the file as UTF-8: it is UTF-16, which Notepad calls 'Unicode'）")
+
+
+def is_utf16(head: bytes) -> bool:
+    """Whether the first bytes of a file are UTF-16: its byte-order mark, or (without one) a NUL in
+    every other byte, as text written mostly in ASCII (keys, numbers, dates) gives in UTF-16."""
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return True
+    head = head[:512]
+    if len(head) < 8:
+        return False
+    even, odd = head[0::2], head[1::2]
+    return any(a.count(0) * 2 >= len(a) and b.count(0) * 20 < len(b) for a, b in ((even, odd), (odd, even)))
+
+
+def utf16(file: str, what: str = "text") -> Diagnostic:
+    """QR001 for a UTF-16 file, said as such (it is not GBK, whose hint would mislead)."""
+    return Diagnostic("QR001", f"文件是 UTF-16 编码（记事本的“Unicode”），不是 UTF-8：'{file}' is UTF-16 {what}, "
+                      "not UTF-8", Span(file, 1, 1), hint=UTF16_HINT)
+
+
+def utf16_file(path: str | Path, what: str = "text") -> Diagnostic | None:
+    """:func:`utf16` if the file at ``path`` starts as UTF-16, else None (unreadable: None too)."""
+    from .safeio import FileRefused, open_binary
+
+    try:
+        with open_binary(path, 512) as fh:
+            head = fh.read(512)
+    except (OSError, FileRefused):
+        return None
+    return utf16(str(path), what) if is_utf16(head) else None
+
+
 def not_utf8(file: str, exc: UnicodeDecodeError, what: str = "text") -> Diagnostic:
     """QR001 at the line and column of the first byte that is not UTF-8 (``exc`` from decoding the
     whole content: its ``object`` is the bytes after any BOM)."""
     data = bytes(exc.object)
+    if is_utf16(data[:512]):
+        return utf16(file, what)
     bad = data[exc.start: exc.start + 4]
     return Diagnostic("QR001", f"文件不是 UTF-8 编码：'{file}' is not UTF-8 {what} (byte {exc.start}: "
                       f"{bad.hex(' ')})", byte_span(file, data, exc.start), hint=NOT_UTF8_HINT)
@@ -265,6 +302,9 @@ def not_utf8(file: str, exc: UnicodeDecodeError, what: str = "text") -> Diagnost
 def not_utf8_file(path: str | Path, what: str = "text") -> Diagnostic:
     """:func:`not_utf8` for a file read as a stream: finds the first bad byte, a block at a time."""
     import codecs
+
+    if utf16_file(path, what):
+        return utf16_file(path, what)
 
     from .safeio import MAX_STREAM_BYTES, open_binary
 
@@ -354,6 +394,9 @@ def read_text(path: str | Path, diags: Diagnostics, *, max_bytes: int = MAX_FILE
         else:
             diags.add("QR001", str(exc), Span(file, 0, 0),  # the file is the place: 'file: error[QR001]'
                       hint="检查路径是否正确，并给出普通文件（name a regular file; check the path）")
+        return None
+    if is_utf16(data[:512]):  # without a BOM, UTF-16 decodes as UTF-8 with a NUL in every other character
+        diags.items.append(utf16(file))
         return None
     try:
         return data.decode("utf-8-sig")

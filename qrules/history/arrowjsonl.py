@@ -155,8 +155,11 @@ def read_jsonl(file: Path) -> dict[str, JsonlTable]:
     """The subjects and events tables of a JSON Lines file; :class:`Delegate` if only the
     per-record loader can read it (not UTF-8, too large, unreadable) or it holds no record
     (that loader words the error)."""
+    from ..yamlsource import utf16_file
     from .load import jsonl_decoder, jsonl_scanner, lone_surrogate, surrogate_subject
 
+    if utf16_file(file):  # decodes as UTF-8 without a BOM: the per-record loader says what it is
+        raise Delegate()
     where = _Lines(file)
     sub, ev = _Gather(SUBJECT_COLUMNS), _Gather(EVENT_INPUT_COLUMNS)
     flag, decode_flagged = jsonl_decoder()

@@ -155,6 +155,8 @@ def check_references(run: Any) -> None:
     if cycles:
         lines = dict(zip(corrections["id"].to_list(), corrections["__line"].to_list()))
         for start, cycle in cycles.items():
+            if len(set(cycle)) == 1 and start in bad:  # of: itself, said already (self_reference)
+                continue
             loader.of_cycle(start, cycle, run.span("events", lines[start]))
             bad[start] = ("QR509", "'of' goes round in a circle")
     if not bad:

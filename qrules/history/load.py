@@ -151,7 +151,7 @@ class RecordLoader:
         model = models[kind]
         if "span" in raw:
             raw = {k: v for k, v in raw.items() if k != "span"}
-            reason = f"{label}: unknown field 'span' for a {kind} record"
+            reason = f"{label}: unknown field 'span' for {_a(kind)} record（{kind} 记录没有 span 字段）"
             self._report("QR501", reason, locate(("span",), True))
             return None, kind, reason, "QR501"
         try:
@@ -177,11 +177,13 @@ class RecordLoader:
         if typ == "extra_forbidden":
             name = str(loc[-1])
             allowed = _fields_at(model, loc[:-1])
-            hint = did_you_mean(name, allowed) or (f"allowed fields: {', '.join(allowed)}" if allowed else None)
+            hint = did_you_mean(name, allowed) or (f"可用的字段：{', '.join(allowed)}（allowed fields）" if allowed else None)
             inside = f" in '{_dotted(loc[:-1])}'" if len(loc) > 1 else ""
-            return code, f"{label}: unknown field '{name}'{inside} for a {kind} record", locate(loc, True), hint
+            return (code, f"{label}: unknown field '{name}'{inside} for {_a(kind)} record（{kind} 记录没有字段 '{name}'）",
+                    locate(loc, True), hint)
         if typ == "missing":
-            return (code, f"{label}: missing required field '{_dotted(loc)}' for a {kind} record",
+            return (code, f"{label}: missing required field '{_dotted(loc)}' for {_a(kind)} record"
+                    f"（{kind} 记录缺少必填字段 '{_dotted(loc)}'）",
                     locate(loc, False) if loc else span, None)  # the nearest place that exists
         if code != "QR501":
             return code, f"{label}: {pydantic_message(err)}", where, None
@@ -351,7 +353,7 @@ class RecordLoader:
         return "QR510"
 
     def self_reference(self, eid: str, where: Span | None) -> str:
-        self._report("QR509", f"{eid}: an event cannot refer to itself", where)
+        self._report("QR509", f"{eid}: an event cannot refer to itself（事件不能引用自身）", where)
         return "QR509"
 
     def no_event(self, eid: str, value: str, where: Span | None, candidates: Iterable[str]) -> str:
@@ -507,6 +509,8 @@ class RecordLoader:
         # cycles through `of` (a correction of a correction of ...): each record is walked once
         # (memoised), so a chain of thousands of corrections loads in linear time.
         for start, cycle in _of_cycles(events).items():
+            if len(set(cycle)) == 1 and start in bad:  # of: itself, said already (self_reference)
+                continue
             self.of_cycle(start, cycle, events[start].span)
             bad[start] = ("QR509", "'of' goes round in a circle")
         if bad:
@@ -519,6 +523,11 @@ class RecordLoader:
                 else:
                     keep.append((ev, loc))
             self.events = keep
+
+
+def _a(word: str) -> str:
+    """``a deduction``, ``an operator``."""
+    return f"a{'n' if word[:1] in 'aeiou' else ''} {word}"
 
 
 def _of_cycles(events: dict[str, Any]) -> dict[str, list[str]]:
@@ -1139,7 +1148,10 @@ def _load_history(source: str | Path, format: Format) -> LoadedHistory:
         format = _EXTENSIONS.get(path.suffix.lower(), "auto")  # type: ignore[assignment]
     if format == "jsonl":
         from ..safeio import FileRefused, open_text
+        from ..yamlsource import utf16_file
 
+        if utf16_file(path, "JSON Lines"):  # without a BOM it would decode, a NUL in every other character
+            raise QrulesError(utf16_file(path, "JSON Lines"))
         try:
             handle = open_text(path)  # regular files only, size capped, a BOM skipped
         except FileRefused as exc:

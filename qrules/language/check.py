@@ -400,6 +400,12 @@ class _Checker:
                 unit = units.pop()
             elif None not in units:
                 return self.error("QR207", f"{node.func}() of durations in different units", node.span, hint=_SAME_UNIT)
+        if node.func == "round" and len(infos) == 2 and infos[1].is_const and not infos[0].is_const:
+            try:  # the places alone are constant (round(score, 99999)): said here, not when evaluating
+                runtime.round_half_up(Decimal(0), infos[1].const)
+            except EvaluationError as exc:
+                return self.error("QR208", exc.message, node.args[1].span,
+                                  hint="round() 的位数写 -28 到 28 之间的整数，如 round(x, 2)（write whole places from -28 to 28）")
         fn = _FOLDERS[node.func]
         return self.fold(typ, fn, infos, node.span, unit)
 

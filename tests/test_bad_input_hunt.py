@@ -1,0 +1,154 @@
+"""The bad-input hunt (second sweep): defects found by running new malformed rulesets, histories,
+case files and options through every command, each test failing before its fix.
+
+What the sweep tried that was already right is listed in docs/security.md ("Bad input").
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import GUANGDONG, ded, operator, product
+from qrules.cli import main
+
+CJK = "\u4e00-\u9fff"
+
+
+def _child(tmp_path, body: str, name: str = "kid"):
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(f"qrules: 1\nruleset: {name}\nextends: {GUANGDONG.as_posix()}\nversion: '1'\n" + body,
+                    encoding="utf-8")
+    return path
+
+
+def _history(tmp_path, subjects, events, name="h.json"):
+    path = tmp_path / name
+    path.write_text(json.dumps({"subjects": subjects, "events": events}, ensure_ascii=False, indent=1),
+                    encoding="utf-8")
+    return path
+
+
+# -- --format json: every stopping error is JSON --------------------------------------------------------
+
+def test_a_rule_failing_during_evaluation_is_json_with_format_json(tmp_path, capsys):
+    """QR690 (a rule that fails on the values it meets) went to standard error as text with
+    --format json, leaving standard output empty."""
+    kid = _child(tmp_path, "information_use:\n  publish_class: {when: \"1 / (score - score) > 0\"}\n")
+    hist = _history(tmp_path, [operator("op1", 1), product("p1", "op1")],
+                    [ded("e1", "11.4", "2023-03-01", ["p1"])])
+    assert main(["evaluate", str(kid), str(hist), "--as-of", "2025-12-31", "--format", "json"]) == 1
+    out = capsys.readouterr().out
+    (diag,) = json.loads(out)["diagnostics"]
+    assert diag["code"] == "QR690" and diag["line"] == 6
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_synth_says_its_errors_as_text_whatever_the_corpus_format(fmt, tmp_path, capsys):
+    """synth's --format is the corpus it writes (JSON Lines by default), not the form of its
+    messages: a refused output was printed as a JSON object on standard output."""
+    taken = tmp_path / "taken.yaml"
+    taken.write_text("x", encoding="utf-8")
+    assert main(["synth", "-n", "2", "-o", str(taken), "--format", fmt]) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and "error[QR00" in err
+
+
+# -- a ruleset: every problem at once ----------------------------------------------------------------------
+
+def test_ruleset_references_are_checked_with_an_adjustment_date_that_does_not_exist(tmp_path, capsys):
+    """An adjustment date that does not exist (QR408) stopped the checks of references: the lock's
+    unknown class was reported only once the date was fixed."""
+    kid = _child(tmp_path, "adjustment:\n  dates: [\"13-01\", \"07-01\"]\n  lock: {class: E}\n")
+    assert main(["check", str(kid)]) == 1
+    err = capsys.readouterr().err
+    assert f"{kid}:6:11: error[QR408]" in err and f"{kid}:7:17: error[QR403]" in err
+
+
+def test_ruleset_deadline_checks_run_with_an_expression_error(tmp_path, capsys):
+    """An expression error stopped the deadline checks (QR711) too."""
+    kid = _child(tmp_path, "classes:\n  A: {when: \"scroe >= 12\"}\ndeadlines:\n  notify: {starts: dedction}\n")
+    assert main(["check", str(kid)]) == 1
+    err = capsys.readouterr().err
+    assert "error[QR201]" in err and f"{kid}:8:20: error[QR711]" in err
+
+
+@pytest.mark.parametrize("body, line, col", [
+    ("deadlines:\n  notify: {within: \"-3 workdays\"}\n", 6, 20),
+    ("adjustment:\n  lock: {duration: \"-3 years\"}\n", 6, 20),
+])
+def test_art21_26_a_negative_period_is_refused_by_check(body, line, col, tmp_path, capsys):
+    """A deadline of -3 working days (第二十三条) or a D lock of -3 years (第二十六条第二款) passed
+    check; deadlines then printed due dates before their start."""
+    kid = _child(tmp_path, body)
+    assert main(["check", str(kid)]) == 1
+    err = capsys.readouterr().err
+    assert f"{kid}:{line}:{col}: error[QR405]" in err and "不能为负" in err
+
+
+def test_round_with_places_out_of_range_is_refused_by_check(tmp_path, capsys):
+    """round(x, 99999): the places are a constant, so check can say it (QR208); it passed check
+    and stopped evaluate with QR690."""
+    kid = _child(tmp_path, "information_use:\n  publish_class: {when: \"round(score, 99999) > 1\"}\n")
+    assert main(["check", str(kid)]) == 1
+    err = capsys.readouterr().err
+    assert f"{kid}:6:39: error[QR208]" in err
+
+
+# -- case files ------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("key", ["as_of", "as_known_at"])
+def test_a_case_dated_outside_the_calendar_is_refused_at_its_date(key, tmp_path, capsys):
+    """as_of: 9999-01-01 in a case file was reported as QR803 "the ruleset cannot be found or does
+    not check" at the case's name, with a Python class name in the message."""
+    case = tmp_path / "c.yaml"
+    known = "as_known_at: 1800-01-01\n" if key == "as_known_at" else ""
+    as_of = "9999-02-01" if key == "as_of" else "2024-03-01"
+    case.write_text(f"ruleset: {GUANGDONG.as_posix()}\nas_of: {as_of}\n{known}cases:\n  - name: x\n"
+                    "    history: {subjects: [], events: []}\n    expect: {}\n", encoding="utf-8")
+    assert main(["test", str(case)]) == 1
+    out = "".join(capsys.readouterr())
+    line = 2 if key == "as_of" else 3
+    assert f"{case}:{line}:" in out and "error[QR520]" in out
+    assert "QR803" not in out and "QrulesError" not in out
+
+
+# -- histories -------------------------------------------------------------------------------------------
+
+def test_evaluate_counts_the_refused_records_with_the_events(tmp_path, capsys):
+    """The table's summary said "1 events, 1 counted, 0 rejected" for a file of 3 events, 2 of
+    them refused on loading: every input event is counted, rejected or refused."""
+    hist = _history(tmp_path, [operator("op1", 1), product("p1", "op1")],
+                    [ded("e1", "11.4", "2023-03-01", ["p1"]), ded("e2", "11.4", "2023-02-30", ["p1"]),
+                     ded("e3", "11.4", "2023-03-01", ["nobody"])])
+    assert main(["evaluate", str(GUANGDONG), str(hist), "--as-of", "2025-12-31"]) == 1
+    out = capsys.readouterr().out
+    assert "1 events, 1 counted, 0 rejected; 2 more refused as invalid records（另有 2 个事件记录无效，未载入）" in out
+
+
+def test_an_event_naming_itself_in_of_is_reported_once(tmp_path, capsys):
+    """A correction of itself was reported twice: "cannot refer to itself" and "'of' goes round in
+    a circle: c1 → c1"."""
+    hist = _history(tmp_path, [operator("op1", 1)],
+                    [{"id": "c1", "kind": "correction", "of": "c1", "action": "revoke", "date": "2023-03-01"}])
+    assert main(["evaluate", str(GUANGDONG), str(hist), "--as-of", "2025-12-31"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("error[QR509]") == 1
+
+
+@pytest.mark.parametrize("encoding, bom", [("utf-16", True), ("utf-16-le", False)])
+def test_a_utf16_file_is_said_to_be_utf16_not_gbk(encoding, bom, tmp_path, capsys):
+    """Windows Notepad's "Unicode" is UTF-16: the hint said the file was probably GBK."""
+    path = tmp_path / "h.yaml"
+    path.write_text("subjects: []\nevents: []\n", encoding=encoding)
+    assert main(["evaluate", str(GUANGDONG), str(path)]) == 1
+    err = capsys.readouterr().err
+    assert "error[QR001]" in err and "UTF-16" in err and "GBK" not in err
+
+
+def test_a_missing_field_message_says_an_operator(tmp_path, capsys):
+    hist = _history(tmp_path, [{"id": "op1", "kind": "operator"}], [])
+    assert main(["evaluate", str(GUANGDONG), str(hist)]) == 1
+    err = capsys.readouterr().err
+    assert "for an operator record" in err and "a operator" not in err
