@@ -209,10 +209,8 @@ def evaluate_data(ruleset: "CompiledRuleset", data: Mapping[str, Any], as_of: "_
     (``{"code": "QR501", "path": "events[3].date", ...}``); the records concerned are left out
     and the rest is evaluated.
     """
-    import json
-
     loaded = load_history_data(data)
     result = evaluate(ruleset, loaded, as_of)
-    out = json.loads(result.model_dump_json(by_alias=True))
+    out = result.model_dump(mode="json", by_alias=True)  # the JSON file's values, without writing the text
     out["input_diagnostics"] = [d.to_dict() for d in loaded.diagnostics]
     return out

@@ -14,6 +14,7 @@ import zipfile
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+import yaml
 
 import qrules
 from conftest import GUANGDONG, HAOJIANG, ROOT, ded, operator, product
@@ -171,6 +172,15 @@ def test_evaluate_data_names_the_record_path_of_each_problem(haojiang):
     assert paths == {"e2": "events[1].date", "e3": "events[2].date", "e4": "events[3].colour"}
     assert all(d["file"] == "<data>" and "line" not in d for d in out["input_diagnostics"])
     assert json.dumps(out, ensure_ascii=False)  # JSON out
+
+
+def test_evaluate_data_gives_what_the_json_output_reads_back_as(haojiang, example):
+    """JSON in, JSON out: the dict is the ``--format json`` text read back, value for value."""
+    data = yaml.safe_load(HISTORY.read_text(encoding="utf-8"))
+    out = qrules.evaluate_data(haojiang, data, "2025-12-31")
+    expected = json.loads(qrules.evaluate(haojiang, example, "2025-12-31").model_dump_json(by_alias=True))
+    assert out.pop("input_diagnostics") and out == expected
+    assert json.loads(json.dumps(out, ensure_ascii=False)) == out
 
 
 # -- threads ---------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ validation; reading files into them is :mod:`qrules.history.load`.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import re
 from decimal import Decimal
 from typing import Annotated, Any, Literal, Union
@@ -216,8 +217,13 @@ def uscc_check_character(first17: str) -> str:
 _SCIENTIFIC = re.compile(r"\d+(\.\d+)?[eE]\+?\d+")
 
 
+@functools.lru_cache(maxsize=4096)
 def check_uscc(code: str) -> tuple[str, str | None]:
     """Normalise a credit code and say what is wrong with it: ``(code, problem or None)``.
+
+    Memoised by the text (a pure function of it): ``qrules serve`` and the Python API load the
+    same operators again and again, and stdnum's checks cost about a quarter of loading a small
+    history.
 
     python-stdnum's ``validate`` refuses any code whose first 8 characters are not digits,
     but GB 32100 lets the registration-authority code (1st) and institution-category code

@@ -208,7 +208,7 @@ class Service:
             x = next((x for x in result.excluded_subjects if x.id == subject), None)
             return {"id": subject, "excluded": True, "reason": x.reason if x else "not evaluated",
                     "cite": x.cite if x else None}
-        data = json.loads(s.model_dump_json(by_alias=True))
+        data = s.model_dump(mode="json", by_alias=True)  # what the JSON text would read back as
         if as_known_at is not None:  # as `explain --format json` says it: the subject's events entered later
             from ..knownat import left_out_of
 
