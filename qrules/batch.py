@@ -578,7 +578,7 @@ class Progress:
 
 
 def cmd_batch(args: Any) -> int:
-    from .console import EXIT_ERRORS, EXIT_OK, print_diagnostics, table
+    from .console import EXIT_ERRORS, EXIT_OK, fail, print_diagnostics, table
     from .errors import QrulesError
     from .versioned import load
 
@@ -587,8 +587,7 @@ def cmd_batch(args: Any) -> int:
 
     refused = batch_outputs(args, getattr(args, "via", "batch"))  # QR008, before anything is read or written
     if refused:
-        print_diagnostics(refused)
-        return EXIT_ERRORS
+        return fail(refused)
     t0 = time.perf_counter()
     progress_on = args.progress if args.progress is not None else sys.stderr.isatty()
     known = getattr(args, "as_known_at", None)  # brief §4a: only the records entered by then
@@ -601,8 +600,7 @@ def cmd_batch(args: Any) -> int:
             compiled = load(args.ruleset)
             loaded = load_input(args.history)
     except QrulesError as exc:
-        print_diagnostics(exc.diagnostics)
-        return EXIT_ERRORS
+        return fail(exc.diagnostics)
     t_load = time.perf_counter() - t0
     diags = loaded.diagnostics
     if diags:
@@ -841,14 +839,16 @@ def register(subparsers: Any) -> None:
     b.add_argument("ruleset", metavar="RULESET")
     b.add_argument("history", metavar="HISTORY",
                    help="a directory with subjects/events .csv or .parquet, one of those files, or YAML/JSON/JSONL")
-    b.add_argument("--as-of", type=_date, default=None, help="evaluation date YYYY-MM-DD (default: today)")
+    b.add_argument("--as-of", type=_date, default=None, metavar="DATE",
+                   help="evaluation date DATE, as YYYY-MM-DD (default: today)")
     b.add_argument("--as-known-at", type=_date, default=None, metavar="DATE",
                    help="use only events entered (recorded, default their date) by DATE, corrections included "
                         "(not after --as-of); the summary counts those left out")
     b.add_argument("--workers", "-j", type=_positive, default=os.cpu_count() or 2,
                    help="worker processes (default: the number of CPUs; 0 or 1: in this process)")
     b.add_argument("--chunk-size", type=_positive, default=500, help="subjects per chunk (default 500)")
-    b.add_argument("--output", "-o", help="write one row per subject to FILE (.parquet, .csv or .jsonl)")
+    b.add_argument("--output", "-o", metavar="FILE",
+                   help="write one row per subject to FILE (.parquet, .csv or .jsonl)")
     b.add_argument("--format", choices=["parquet", "csv", "jsonl"], default=None,
                    help="output format (default: from the --output extension)")
     b.add_argument("--rejections", metavar="FILE", help="write every rejected event to this CSV file")

@@ -821,7 +821,7 @@ def run_paths(paths: list[str], keyword: str | None = None):
 
 
 def _print_text(outcomes: list[CaseOutcome], coverage: dict[str, Coverage], out) -> None:
-    from .console import print_diagnostics
+    from .console import error_count, print_diagnostics
 
     for o in outcomes:
         mark = {"pass": "PASS ", "fail": "FAIL ", "error": "ERROR"}[o.status]
@@ -837,6 +837,9 @@ def _print_text(outcomes: list[CaseOutcome], coverage: dict[str, Coverage], out)
         if o.diagnostics:
             out.flush()
             print_diagnostics(o.diagnostics, out=out)
+            count = error_count(o.diagnostics, o.case_id)  # as `check` ends a ruleset's problems
+            if count:
+                print(count, file=out)
         if o.explanation:
             print("  explanation（说明）:", file=out)
             for line in o.explanation.splitlines():

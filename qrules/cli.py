@@ -20,7 +20,7 @@ from .language.runtime import EvaluationError
 
 # The shared printing and parsing live in console (the command modules import it, not cli);
 # re-exported here for callers that still name them through cli.
-from .console import EXIT_ERRORS, EXIT_OK, EXIT_USAGE, add_output, fail, print_diagnostics, refused_records, table, width  # noqa: F401,E402
+from .console import EXIT_ERRORS, EXIT_OK, EXIT_USAGE, add_output, error_count, fail, print_diagnostics, refused_records, table, width  # noqa: F401,E402
 from .console import date_arg as _date  # noqa: E402
 
 
@@ -68,11 +68,10 @@ def cmd_check(args) -> int:
         report.append(entry)
         if compiled is None:
             status = EXIT_ERRORS
-            errors = [d for d in diagnostics if d.severity == "error"]
             if args.format == "text":
                 print_diagnostics([d for d in diagnostics if d not in printed])
                 printed += diagnostics
-                print(f"{path}: {len(errors)} error(s)（{len(errors)} 处错误）", file=sys.stderr)
+                print(error_count(diagnostics, path), file=sys.stderr)
             continue
         m = compiled.model
         provisional = entry["provisional"]
@@ -205,10 +204,6 @@ def cmd_evaluate(args) -> int:
             format=args.format if args.format in ("csv", "jsonl") and args.output else None,
             rejections=None, summary_json=None, progress=args.progress, max_diagnostics=20,
             backend=getattr(args, "backend", None), as_known_at=args.as_known_at, via="evaluate at scale"))
-    from .outfile import evaluate_output
-
-    if evaluate_output(args):  # QR008: -o x.csv with the table format would be a table named .csv
-        return fail(evaluate_output(args), args.format)
     compiled, loaded = _load_inputs(args)
     result = evaluate(compiled, loaded.history, args.as_of, invalid_subjects=loaded.invalid_subjects,
                       as_known_at=args.as_known_at)
@@ -397,14 +392,16 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     e = sub.add_parser("evaluate", help="score and classify every subject of a history")
     e.add_argument("ruleset", metavar="RULESET")
     e.add_argument("history", metavar="HISTORY", help="YAML, JSON or JSON Lines history")
-    e.add_argument("--as-of", type=_date, default=None, help="evaluation date YYYY-MM-DD (default: today)")
+    e.add_argument("--as-of", type=_date, default=None, metavar="DATE",
+                   help="evaluation date DATE, as YYYY-MM-DD (default: today)")
     e.add_argument("--outlook", action="store_true",
                    help="add each subject's outlook (coming changes with no new events, points and actions for "
                         "the next better class) to the JSON result")
     e.add_argument("--as-known-at", type=_date, default=None, metavar="DATE",
                    help="use only records entered (recorded) by DATE, corrections included (not after --as-of)")
     e.add_argument("--format", choices=["table", "json", "csv", "jsonl"], default="table")
-    e.add_argument("--output", "-o", help="write to this file instead of standard output (.parquet: at scale)")
+    e.add_argument("--output", "-o", metavar="FILE",
+                   help="write to FILE instead of standard output (.parquet: at scale)")
     e.add_argument("--workers", "-j", type=int, default=None,
                    help="evaluate at scale in N worker processes with a progress bar and a summary "
                         "(also chosen for a CSV/Parquet history or a .parquet output; see qrules batch)")
@@ -419,7 +416,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     x.add_argument("ruleset", metavar="RULESET")
     x.add_argument("history", metavar="HISTORY")
     x.add_argument("subject", metavar="SUBJECT")
-    x.add_argument("--as-of", type=_date, default=None)
+    x.add_argument("--as-of", type=_date, default=None, metavar="DATE")
     x.add_argument("--as-known-at", type=_date, default=None, metavar="DATE",
                    help="use only records entered (recorded) by DATE, corrections included (not after --as-of)")
     x.add_argument("--format", choices=["text", "json"], default="text")
@@ -507,17 +504,28 @@ def _run(args) -> int:
         return args.func(args)
 
 
-def _unwritable_outputs(args) -> str | None:
-    """Why an output file named on the command line cannot be written, if it cannot."""
+def _output_problems(parser, args) -> list[Diagnostic]:
+    """Every output file named on the command line that cannot be written (QR007) or whose name says
+    a format the command does not write there (QR008), all at once, before any input is read."""
+    from .outfile import batch_outputs, evaluate_output, refused_outputs
     from .safeio import check_output
 
+    found = []
     for option in ("output", "rejections", "summary_json"):
         path = getattr(args, option, None)
-        if isinstance(path, str) and path != "-":
-            problem = check_output(path)
-            if problem:
-                return f"--{option.replace('_', '-')} {path}: {problem}"
-    return None
+        problem = check_output(path) if isinstance(path, str) and path != "-" else None
+        if problem:
+            found.append(Diagnostic("QR007", f"--{option.replace('_', '-')} {path}: {problem}（无法写入输出文件）",
+                                    hint="name a file in a folder that exists and you may write to"
+                                         "（请写到已存在且有写权限的文件夹中）"))
+    found += refused_outputs(parser, args)  # never a format the file's name does not say (batch -o x.xlsx)
+    if getattr(args, "command", None) == "evaluate":  # its extension chooses the format at scale (docs/batch.md)
+        if _at_scale(args):
+            fmt = args.format if args.format in ("csv", "jsonl") and args.output else None
+            found += batch_outputs(argparse.Namespace(output=args.output, format=fmt), "evaluate at scale")
+        else:
+            found += evaluate_output(args)  # -o x.csv with the table format would be a table named .csv
+    return list(dict.fromkeys(found))
 
 
 def _hoist_allow_path(argv: list[str]) -> list[str]:
@@ -555,16 +563,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .loader import allow_paths
 
         allow_paths(*args.allow_path)
-    unwritable = _unwritable_outputs(args)
-    if unwritable:  # said before any input is loaded, not after minutes of work
-        return fail([Diagnostic("QR007", f"{unwritable}（无法写入输出文件）",
-                                hint="name a file in a folder that exists and you may write to"
-                                     "（请写到已存在且有写权限的文件夹中）")], _diagnostics_format(args))
-    from .outfile import refused_outputs
-
-    refused = refused_outputs(parser, args)  # QR008: never a format the file's name does not say (batch -o x.xlsx)
-    if refused:
-        return fail(refused, _diagnostics_format(args))
+    problems = _output_problems(parser, args)
+    if problems:  # said before any input is loaded, not after minutes of work
+        return fail(problems, _diagnostics_format(args))
     from .registry import rulesets_dirs
 
     token = rulesets_dirs.set(tuple(args.rulesets) if getattr(args, "rulesets", None) else rulesets_dirs.get())

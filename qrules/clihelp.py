@@ -62,8 +62,8 @@ ARGS: dict[str, tuple[str, str]] = {
                 "add each subject's outlook to the JSON result"),
     "require_in_force": ("某日期没有生效的规则集版本时报错（QR907），而不只是提示",
                          "a date with no ruleset version in force is an error (QR907)"),
-    "as_known_at": ("按该日期已知的记录评价（只计入当时已录入的记录）", "evaluate the records known on DATE"),
-    "at": ("取该日期生效的版本（系列名称或 extends: 系列 时；默认今天）", "the version in force on DATE"),
+    "as_known_at": ("按 DATE 已知的记录评价（只计入 DATE 前已录入的记录）", "evaluate the records known on DATE"),
+    "at": ("取 DATE 生效的版本（系列名称或 extends: 系列 时；默认今天）", "the version in force on DATE"),
     "paths": ("规则集文件", "ruleset files"),
     "path": ("规则集文件、git 中的 REV:路径，或版本、系列名称（在 --rulesets 目录中查找）",
              "a ruleset file, REV:path read from git, or a version or family name (--rulesets)"),
@@ -72,7 +72,7 @@ ARGS: dict[str, tuple[str, str]] = {
     "history": ("历史数据：YAML、JSON 或 JSON Lines 文件；'-' 为标准输入",
                 "YAML, JSON or JSON Lines history; '-': standard input"),
     "subject": ("记分对象编号", "the subject's id"),
-    "as_of": ("评价日期 YYYY-MM-DD（默认今天）", "evaluation date YYYY-MM-DD (default: today)"),
+    "as_of": ("评价日期 DATE，格式 YYYY-MM-DD（默认今天）", "evaluation date DATE, as YYYY-MM-DD (default: today)"),
     "format": ("输出格式", "output format"),
     "output": ("输出到文件；'-' 为标准输出", "write to FILE instead of standard output ('-': standard output)"),
     "resolved": ("标出每个值来自哪个文件哪一行", "annotate each value with the file:line it comes from"),
@@ -107,25 +107,26 @@ ARGS_BY_COMMAND: dict[tuple[str, str], tuple[str, str]] = {
                          "ruleset files, or a rulesets folder"),
     ("serve", "history"): ("启动时载入的历史数据；页面默认显示它，请求未指定历史数据时使用它",
                            "history shown by the pages and used when a request names none"),
-    ("serve", "as_of"): ("页面和请求的默认评价日期 YYYY-MM-DD（默认今天）", "default evaluation date"),
+    ("serve", "as_of"): ("页面和请求的默认评价日期 DATE，格式 YYYY-MM-DD（默认今天）", "default evaluation date DATE"),
     ("serve", "host"): ("监听地址（默认 127.0.0.1，仅本机可访问）", "address to listen on"),
     ("serve", "port"): ("端口（默认 8000）", "port"),
     ("serve", "max_body"): ("请求大小上限，字节（默认 10000000；超过时 413，QR953）", "largest request body"),
     ("serve", "time_limit"): ("每个请求的计算时间上限，秒（默认 30；超过时 503，QR954）", "longest computation per request"),
     ("serve", "log_level"): ("服务日志的详细程度（默认 info）", "server log detail"),
     ("serve", "format"): ("启动信息（地址和在用的规则集）的格式", "start-up report as text or JSON"),
-    ("serve", "output"): ("启动信息写入此文件（默认标准错误输出）；'-' 为标准输出",
-                          "write the start-up report to FILE"),
+    ("serve", "output"): ("启动信息（地址和在用的规则集）写入此文件，不写标准错误输出；'-' 为标准输出",
+                          "write the start-up report to FILE instead of standard error"),
     ("test", "paths"): ("测试用例文件或目录", "case files or directories of case files"),
     ("batch", "history"): ("含 subjects/events 的 .csv 或 .parquet 目录或文件，或 YAML/JSON/JSONL",
                            "a directory or file of .csv/.parquet, or YAML/JSON/JSONL"),
-    ("deadlines", "as_of"): ("按此日期判断期限 YYYY-MM-DD（默认今天）", "judge clocks on this date (default: today)"),
-    ("plan", "as_of"): ("按该日期评价历史数据 YYYY-MM-DD（默认该年 12 月 31 日）", "evaluate the history as of DATE"),
+    ("deadlines", "as_of"): ("按 DATE 判断期限，格式 YYYY-MM-DD；其后的事件不计（默认今天）",
+                             "judge clocks on DATE (default: today)"),
+    ("plan", "as_of"): ("按 DATE 评价历史数据，格式 YYYY-MM-DD（默认该年 12 月 31 日）", "evaluate the history as of DATE"),
     ("evaluate", "workers"): ("用 N 个进程批量评价，显示进度和汇总", "evaluate at scale in N worker processes"),
-    ("batch", "as_known_at"): ("只用截至该日期已录入的事件（录入日期 recorded，缺省为事件日期；更正记录同样），"
+    ("batch", "as_known_at"): ("只用截至 DATE 已录入的事件（录入日期 recorded，缺省为事件日期；更正记录同样），"
                                "不得晚于 --as-of；汇总列出因此未计入的事件数",
                                "use only events entered by DATE; the summary counts those left out"),
-    ("deadlines", "as_known_at"): ("只用截至该日期已录入的记录判断期限（不得晚于 --as-of）：之后才录入的办结事件不算办结",
+    ("deadlines", "as_known_at"): ("只用截至 DATE 已录入的记录判断期限（不得晚于 --as-of）：之后才录入的办结事件不算办结",
                                    "use only records entered by DATE: a stop entered later leaves its clock running"),
 }
 
@@ -188,7 +189,7 @@ def _english(help_text: str, zh: str) -> str:
 
 
 def localize(parser: argparse.ArgumentParser, command: str = "") -> None:
-    """Put the Chinese text in front of every help and description that lacks it, and end each
+    """Put the Chinese text in front of every help and description that lacks it, end each
     command's help with its exit codes."""
     if not command:
         parser.epilog = _ROOT_EPILOG

@@ -44,10 +44,24 @@ def print_diagnostics(diags: Sequence[Diagnostic], fmt: str = "text", *, out=Non
         print(render(d), file=out)
 
 
+def error_count(diags: Sequence[Diagnostic], source: str | None = None) -> str | None:
+    """The line that ends a list of diagnostics, as ``check`` ends it: ``FILE: N error(s)（N 处错误）``.
+
+    FILE is ``source`` or else the one file every error is in; errors from several files, or with no
+    place, are counted without one. None when there is no error (warnings only)."""
+    errors = [d for d in drop_echoes(diags) if d.severity == "error"]
+    if not errors:
+        return None
+    files = {d.span.file if d.span else None for d in errors}
+    where = source or (files.pop() if len(files) == 1 else None)
+    return f"{where + ': ' if where else ''}{len(errors)} error(s)（{len(errors)} 处错误）"
+
+
 def fail(diags: Sequence[Diagnostic], fmt: str | None = "text") -> int:
     """Report what stopped a command and return exit 1: with ``--format json`` as one JSON object
     on standard output (``{"ok": false, "diagnostics": [...]}``; ``jsonl``: the same on one line), so a
-    program reading it can parse the error too; otherwise as text on standard error."""
+    program reading it can parse the error too; otherwise as text on standard error, ending with the
+    number of errors as ``check`` ends (:func:`error_count`)."""
     if fmt in ("json", "jsonl"):
         try:
             print(json.dumps({"ok": False, "diagnostics": [d.to_dict() for d in drop_echoes(diags)]},
@@ -56,6 +70,9 @@ def fail(diags: Sequence[Diagnostic], fmt: str | None = "text") -> int:
             pass
     else:
         print_diagnostics(diags)
+        count = error_count(diags)
+        if count:
+            print(count, file=sys.stderr)
     return EXIT_ERRORS
 
 
@@ -90,10 +107,11 @@ def table(rows: list[list[str]], header: list[str]) -> str:
     return "\n".join(out)
 
 
-def add_output(parser: argparse.ArgumentParser, *, redirect: bool = True) -> None:
+def add_output(parser: argparse.ArgumentParser, *, redirect: bool = True,
+               help: str = "write to FILE instead of standard output ('-': standard output)") -> None:
     """``-o/--output FILE`` as on every command (``-``: standard output). With ``redirect``, what
-    the command prints goes to FILE (CSV with a byte-order mark for Excel)."""
-    parser.add_argument("--output", "-o", metavar="FILE",
-                        help="write to FILE instead of standard output ('-': standard output)")  # Chinese: clihelp
+    the command prints goes to FILE (CSV with a byte-order mark for Excel); ``help`` says what
+    FILE receives where that is not the command's standard output."""
+    parser.add_argument("--output", "-o", metavar="FILE", help=help)  # Chinese: clihelp
     if redirect:
         parser.set_defaults(redirect_output=True)

@@ -333,7 +333,7 @@ def _print_table(clocks: Sequence[Clock], compiled, as_of: dt.date, out, known: 
 
 
 def cmd_deadlines(args) -> int:
-    from .console import EXIT_ERRORS, print_diagnostics, refused_records
+    from .console import fail, print_diagnostics, refused_records
     from .output import json_default
     from .history.load import load_history
     from .versioned import load
@@ -341,8 +341,7 @@ def cmd_deadlines(args) -> int:
     compiled = load(args.ruleset)
     problems = check_deadlines(compiled)
     if problems:
-        print_diagnostics(problems)
-        return EXIT_ERRORS
+        return fail(problems, args.format)
     from .engine import validity_warnings
 
     as_of = args.as_of or dt.date.today()
@@ -406,8 +405,8 @@ def register(subparsers) -> None:
         epilog="statuses: " + ", ".join(f"{s} ({zh})" for s, zh in STATUSES.items()))
     p.add_argument("ruleset", metavar="RULESET")
     p.add_argument("history", metavar="HISTORY", help="YAML, JSON or JSON Lines history")
-    p.add_argument("--as-of", type=_date, default=None,
-                   help="judge clocks on this date YYYY-MM-DD; later events are ignored (default: today)")
+    p.add_argument("--as-of", type=_date, default=None, metavar="DATE",
+                   help="judge clocks on DATE, as YYYY-MM-DD; later events are ignored (default: today)")
     p.add_argument("--as-known-at", type=_date, default=None, metavar="DATE",
                    help="use only records entered (recorded) by DATE, corrections included (not after --as-of): "
                         "a stop entered later leaves its clock running")

@@ -1,7 +1,9 @@
 """Which file formats a command writes, told by the output path's extension (QR008).
 
 Before any input is read, ``cli.main`` asks :func:`refused_outputs` about every output path on the
-command line; ``batch`` (and ``evaluate`` when it hands over to it) asks :func:`batch_outputs`. A
+command line (``evaluate`` also :func:`evaluate_output`, or :func:`batch_outputs` at scale) and reports
+them together with the paths that cannot be written at all (QR007); ``batch`` asks
+:func:`batch_outputs` again when another command hands over to it. A
 path whose extension names a format the command cannot write (``batch -o x.xlsx``, ``render -o
 x.pdf``) is refused with the formats it can write, and so is one naming another of its formats than
 ``--format`` (``evaluate -o x.csv`` with the table format): nothing is ever written in a format its
@@ -119,7 +121,7 @@ def refused_outputs(parser: argparse.ArgumentParser, args: argparse.Namespace) -
             return _folder(command, out, args.format)
         found = refused(command, "--output", out, EXTENSIONS["jsonl"])
         return [found] if found else []
-    # evaluate's extension also chooses the format at scale: its mismatch is judged by cmd_evaluate
+    # evaluate's extension also chooses the format at scale: its mismatch is judged by cli._output_problems
     fixed = named(formats) if command != "evaluate" else None
     found = refused(command, "--output", getattr(args, "output", None), writable(formats, command),
                     getattr(args, "format", None), fixed)

@@ -280,8 +280,8 @@ def register(subparsers) -> None:
     p.add_argument("ruleset", metavar="RULESET")
     p.add_argument("history", metavar="HISTORY", help="YAML, JSON or JSON Lines history")
     p.add_argument("--year", type=_year, default=None, help="the calendar year to plan (default: the as-of year)")
-    p.add_argument("--as-of", type=_date, default=None,
-                   help="evaluate the history as of YYYY-MM-DD (default: 31 December of the year)")
+    p.add_argument("--as-of", type=_date, default=None, metavar="DATE",
+                   help="evaluate the history as of DATE, as YYYY-MM-DD (default: 31 December of the year)")
     p.add_argument("--format", choices=["table", "json", "csv"], default="table")
     add_output(p)
     p.set_defaults(func=cmd_plan)

@@ -495,6 +495,7 @@ def register(subparsers) -> None:
                                           "article, the rule in plain words, its values and the file:line each "
                                           "value comes from.")
     r.add_argument("ruleset", metavar="RULESET", help="a ruleset file, or REV:path read from git")
-    r.add_argument("--output", "-o", help="write to this file instead of standard output ('-': standard output)")
+    r.add_argument("--output", "-o", metavar="FILE",
+                   help="write to FILE instead of standard output ('-': standard output)")
     r.add_argument("--format", choices=["markdown"], default="markdown", help="output format (Markdown only)")
     r.set_defaults(func=cmd_render)

@@ -204,7 +204,7 @@ def test_help_output_is_bilingual(capsys):
         main(["evaluate", "--help"])
     out = capsys.readouterr().out
     assert "对历史数据中每个记分对象计分并分类" in out or "计算每个记分对象的得分" in out
-    assert "评价日期 YYYY-MM-DD（默认今天）；evaluation date" in out
+    assert "评价日期 DATE，格式 YYYY-MM-DD（默认今天）；evaluation date DATE" in out
 
 
 def test_every_command_help_ends_with_its_exit_codes(capsys):

@@ -72,7 +72,7 @@ def register(subparsers) -> None:
     d.add_argument("old", metavar="OLD")
     d.add_argument("new", metavar="NEW")
     d.add_argument("--format", choices=["text", "markdown", "json"], default="text")
-    d.add_argument("--output", "-o", help="write to this file instead of standard output")
+    d.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of standard output")
     d.add_argument("--exit-code", action="store_true", help="exit 1 when there are changes, 0 when none")
     d.add_argument("--old-label", metavar="NAME", help="name OLD by NAME in the output and in messages "
                    "(the git diff driver passes the repository path)")
@@ -86,9 +86,10 @@ def register(subparsers) -> None:
     i.add_argument("old", metavar="OLD")
     i.add_argument("new", metavar="NEW")
     i.add_argument("history", metavar="HISTORY", help="YAML, JSON or JSON Lines history")
-    i.add_argument("--as-of", type=_date, default=None, help="evaluation date YYYY-MM-DD (default: today)")
+    i.add_argument("--as-of", type=_date, default=None, metavar="DATE",
+                   help="evaluation date DATE, as YYYY-MM-DD (default: today)")
     i.add_argument("--format", choices=["text", "markdown", "json"], default="text")
-    i.add_argument("--output", "-o", help="write to this file instead of standard output")
+    i.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of standard output")
     i.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="status line on stderr while loading and evaluating (default: when stderr is a terminal)")
     i.set_defaults(func=cmd_impact)

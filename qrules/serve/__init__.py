@@ -44,10 +44,9 @@ def cmd_serve(args) -> int:
     app = create_app(folders[0], args.history, limits=Limits(max_body=args.max_body, time_limit=args.time_limit),
                      as_of=args.as_of)
     if args.history and app.state.service.histories.default is None:
-        from ..cli import print_diagnostics
+        from ..console import fail
 
-        print_diagnostics(app.state.service.histories.default_error or [])
-        return 1
+        return fail(app.state.service.histories.default_error or [], args.format)
     try:  # bound before the start-up report, so a port in use is said plainly (not uvicorn's exit 3)
         sock = _listen(args.host, args.port)
     except OSError as exc:
@@ -110,7 +109,8 @@ def register(subparsers) -> None:
                     "pages in Chinese (overview, ruleset, subject with a score chart, diff). Rulesets are compiled "
                     "once and reloaded when their files change. Listens on 127.0.0.1 unless --host says otherwise.")
     s.add_argument("--history", metavar="FILE", help="history shown by the pages and used when a request names none")
-    s.add_argument("--as-of", type=_date, default=None, help="default evaluation date YYYY-MM-DD (default: today)")
+    s.add_argument("--as-of", type=_date, default=None, metavar="DATE",
+                   help="default evaluation date DATE, as YYYY-MM-DD (default: today)")
     s.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
     s.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
     s.add_argument("--max-body", type=int, default=10_000_000, metavar="BYTES",
@@ -121,5 +121,6 @@ def register(subparsers) -> None:
                    help="server log detail (default: info)")
     s.add_argument("--format", choices=["text", "json"], default="text",
                    help="start-up report as text or JSON (addresses and rulesets in service)")
-    add_output(s, redirect=False)
+    add_output(s, redirect=False, help="write the start-up report (addresses and rulesets in service) to FILE "
+                                       "instead of standard error ('-': standard output)")
     s.set_defaults(func=cmd_serve)
