@@ -195,7 +195,7 @@ def evaluate(ruleset: "CompiledRuleset", history: "History | LoadedHistory", as_
             return _evaluate(ruleset, history, day, subjects=subjects, as_known_at=known)
     except EvaluationError as exc:
         raise RuleFailure(Diagnostic("QR690", f"a rule could not be evaluated: {exc.message}", exc.span,
-                                     hint="check the expression at this place for the values it met")) from exc
+                                     hint="检查此处的表达式遇到的取值（check the expression at this place for the values it met）")) from exc
     hint = "; for a dict use qrules.evaluate_data" if isinstance(history, Mapping) else ""
     raise TypeError(f"history must be a LoadedHistory (qrules.load_history) or a History, "
                     f"not {type(history).__name__}{hint}")

@@ -134,31 +134,33 @@ def audit(compiled, diags: Diagnostics) -> None:
         spans = [r.span(("classes", n, "when")) for n in names]
         return next((x for x in spans if x.file == r.file), spans[0]) if names else r.span(("classes",))
 
-    def which(names: tuple[str, ...]) -> str:
-        return f" (check {' and '.join(names)})" if names else ""
+    def which(names: tuple[str, ...]) -> tuple[str, str]:
+        """Which classes to look at, in Chinese and in English."""
+        return (f"：检查 {'、'.join(names)} 类", f"; check {' and '.join(names)}") if names else ("", "")
 
     def article(names: tuple[str, ...]) -> str:
         """The ruleset's own article for the classes involved (a successor may renumber it)."""
         cite = r.cite_for(("classes", names[0])) if names and names[0] in m.classes else None
-        return f" ({cite})" if cite else ""
+        return f"（{cite}）" if cite else ""
     if not provable:
         diags.add("QR407", "class conditions use score inside arithmetic or a call; the partition check "
                   "sampled the constants but cannot prove coverage", r.span(("classes",)), severity="warning",
-                  hint="write each class as comparisons of score with numbers, e.g. '6 < score < 12'")
+                  hint="每个分类写成 score 与数字的比较，如 '6 < score < 12'（write each class as comparisons of score with numbers）")
     for text, names in gaps:
         diags.add("QR401", f"class thresholds leave a gap: {text}", where(names),
-                  hint=f"every possible score must fall in exactly one class{article(names)}{which(names)}")
+                  hint=f"每个可能的得分都应恰好属于一个分类{article(names)}{which(names)[0]}"
+                  f"（every possible score must fall in exactly one class{which(names)[1]}）")
     for text, names in overlaps:
         diags.add("QR401", f"class thresholds overlap: {text}", where(names),
-                  hint=f"use '<' on one side and '<=' on the other at a shared boundary（以上、以下含本数；高于、不满不含本数）"
-                  f"{which(names)}")
+                  hint=f"相邻分类在同一界限处一边写 '<'、另一边写 '<='（以上、以下含本数；高于、不满不含本数）"
+                  f"{which(names)[0]}（use '<' on one side and '<=' on the other at a shared boundary{which(names)[1]}）")
     static_checks(m, r, diags)
     diags.extend(check_deadlines(compiled))  # procedural clocks (第二十一条、第二十三至二十五条)
     count = compiled.provisional_count()
     if count:
         table = f"the score table of {m.citations.score_table}" if m.citations.score_table else "the score table"
         diags.add("QR406", f"{count} provisional values ({table} is not yet official)",
-                  None, severity="info", hint="replace them with the official 记分表 and remove 'provisional: true'")
+                  None, severity="info", hint="省局记分表发布后改为正式分值，并删除 'provisional: true'（replace them with the official score table）")
 
 
 def static_checks(m, r, diags: Diagnostics, lost: frozenset[str] | set[str] = frozenset()) -> None:
@@ -171,15 +173,15 @@ def static_checks(m, r, diags: Diagnostics, lost: frozenset[str] | set[str] = fr
     for code, item in m.items.items():
         if not item.cite:
             diags.add("QR402", f"item '{code}' has no citation", r.span(("items", code)),
-                      hint="add cite: 第十一条第（一）项 (the article and item it encodes)")
+                      hint="写明所依据的条款，如 cite: 第十一条第（一）项（add the article and item it encodes）")
     for code, rule in (m.rewards.rules if m.rewards is not None else {}).items():
         if not rule.cite:
             diags.add("QR402", f"reward rule '{code}' has no citation", r.span(("rewards", "rules", code)),
-                      hint="add cite: 第十六条")
+                      hint="写明所依据的条款，如 cite: 第十六条（add cite:）")
     for i, cond in enumerate(m.repair.conditions if m.repair is not None else ()):
         if not cond.cite:
             diags.add("QR402", "repair condition has no citation", r.span(("repair", "conditions", i)),
-                      hint="add cite: 第十四条")
+                      hint="写明所依据的条款，如 cite: 第十四条（add cite:）")
     for name, cdef in m.classes.items():
         if not cdef.cite:
             diags.add("QR402", f"class '{name}' has no citation", r.span(("classes", name)), severity="warning")
@@ -196,12 +198,12 @@ def static_checks(m, r, diags: Diagnostics, lost: frozenset[str] | set[str] = fr
         classes = set()
     elif "O" not in classes:
         diags.add("QR403", "class 'O' (unscored subjects) is not defined", r.span(("classes",)),
-                  hint="add O: {label: O类, cite: 第二十六条第一款}")
+                  hint="补充 O: {label: O类, cite: 第二十六条第一款}（add class O）")
     for name in classes if "measures" not in lost else ():
         if name not in m.measures:
             where = r.span(("measures",))  # a child's new class: at its own line, not in the parent's measures
             where = r.span(("classes", name)) if where.file != r.file else where
-            diags.add("QR403", f"class '{name}' has no measures", where, hint=f"add measures.{name} (第二十七条)")
+            diags.add("QR403", f"class '{name}' has no measures", where, hint=f"补充 measures.{name}（第二十七条）（add measures.{name}）")
     for name in m.measures if "classes" not in lost else ():
         if name not in classes:
             _unknown(diags, r, ("measures", name), "class", name, classes, key=True)
@@ -259,14 +261,14 @@ def check_deadlines(compiled: Any) -> list[Diagnostic]:
                 diags.append(Diagnostic("QR711", f"deadline '{name}': unknown event kind '{kind}'",
                                         resolved.span(path),
                                         hint=did_you_mean(kind, EVENT_KINDS) or
-                                        f"event kinds: {', '.join(EVENT_KINDS)}"))
+                                        f"可用的事件类型（event kinds）：{', '.join(EVENT_KINDS)}"))
         if not dl.stops:
             diags.append(Diagnostic("QR711", f"deadline '{name}' has no stop kinds: its clock could never stop",
                                     resolved.span(("deadlines", name, "stops")),
-                                    hint="list the event kinds that end the procedure, e.g. stops: [notice_sent]"))
+                                    hint="列出结束该程序的事件类型，如 stops: [notice_sent]（list the event kinds that end the procedure）"))
         dur = compiled.deadline_durations.get(name)
         if dur is not None and dur.unit not in DEADLINE_UNITS:
             diags.append(Diagnostic("QR712", f"deadline '{name}': '{dur}' is not in days or workdays",
                                     resolved.span(("deadlines", name, "within")),
-                                    hint="write e.g. '5 workdays' (工作日) or '15 days' (日)"))
+                                    hint="写工作日或日，如 '5 workdays'（工作日）、'15 days'（日）（write days or workdays）"))
     return diags

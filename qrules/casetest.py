@@ -251,7 +251,7 @@ def _validation_diags(exc: ValidationError, doc: Document, base: tuple, diags: D
         if err["type"] == "extra_forbidden":
             fields = _fields_for(loc[len(base):-1])
             diags.add("QR802", f"unknown key '{loc[-1]}'", doc.span(loc, key=True),
-                      hint=did_you_mean(str(loc[-1]), fields) or ("allowed: " + ", ".join(fields) if fields else None))
+                      hint=did_you_mean(str(loc[-1]), fields) or ("可用的键（allowed）：" + ", ".join(fields) if fields else None))
         elif err["type"] == "missing":
             diags.add("QR802", f"'{loc[-1]}' is required here", doc.span(loc[:-1]), hint=f"add '{loc[-1]}:'（请补充 {loc[-1]}:）")
         else:
@@ -299,7 +299,7 @@ def load_cases(path: str, diags: Diagnostics, doc: Document | None = None) -> li
         return None
     if not isinstance(doc.data, dict) or "cases" not in doc.data:
         diags.add("QR801", "not a case file: expected a mapping with 'ruleset:' and a 'cases:' list",
-                  Span(path, 1, 1), hint="see docs/casetest.md for the format（格式见 docs/casetest.md）")
+                  Span(path, 1, 1), hint="格式见 docs/casetest.md（see docs/casetest.md for the format）")
         return None
     head = {k: v for k, v in doc.data.items() if k != "cases"}
     try:
@@ -341,8 +341,8 @@ def _bind(path: str, doc: Document, top: CaseFileModel, model: CaseModel, i: int
     rpath = base + ("ruleset",) if model.ruleset is not None else ("ruleset",)
     if rulesets is None:
         diags.add("QR802", f"case '{model.name}' names no ruleset", span,
-                  hint="add 'ruleset: ../guangdong-2021.yaml' at the top of the file or in the case"
-                       "（在文件开头或用例中写 ruleset:）")
+                  hint="在文件开头或用例中写 ruleset:，如 'ruleset: ../guangdong-2021.yaml'"
+                       "（add 'ruleset:' at the top of the file or in the case）")
     as_of = model.as_of or top.as_of
     if as_of is None:
         diags.add("QR802", f"case '{model.name}' has no as_of date", span, hint="add 'as_of: 2024-03-01'（请写评估日期 as_of）")
@@ -357,14 +357,13 @@ def _bind(path: str, doc: Document, top: CaseFileModel, model: CaseModel, i: int
     if known is not None and as_of is not None and known > as_of:
         kpath = base + ("as_known_at",) if model.as_known_at is not None else ("as_known_at",)
         diags.add("QR802", f"case '{model.name}': as_known_at {known} is after as_of {as_of}", doc.span(kpath),
-                  hint="what was known at a date is evaluated as of that date or later"
-                       "（as_known_at 不能晚于 as_of）")
+                  hint="as_known_at 不能晚于 as_of（what was known at a date is evaluated as of that date or later）")
     history = model.history if model.history is not None else top.history
     hpath = base + ("history",) if model.history is not None else ("history",)
     if history is None:
         diags.add("QR802", f"case '{model.name}' has no history", span,
-                  hint="add 'history:' with subjects and events, or a path to a history file"
-                       "（请写 history:，含 subjects 和 events，或历史数据文件的路径）")
+                  hint="请写 history:，含 subjects 和 events，或历史数据文件的路径"
+                       "（add 'history:' with subjects and events, or a path to a history file）")
     params: dict[str, tuple[Any, tuple]] = {}
     for pbase, pmap in ((("parameters",), top.parameters), (base + ("parameters",), model.parameters)):
         for name, value in (pmap or {}).items():
@@ -442,7 +441,8 @@ class Runner:
                 if not Path(case.ruleset).is_file():
                     raise QrulesError(Diagnostic(
                         "QR803", f"ruleset '{case.ruleset}' not found (paths are relative to the case file)",
-                        case.doc.span(case.override_path), hint="write e.g. 'ruleset: ../guangdong-2021.yaml'"))
+                        case.doc.span(case.override_path),
+                        hint="写相对于用例文件的路径，如 'ruleset: ../guangdong-2021.yaml'（a path relative to the case file）"))
                 self.resolved[key_file] = load_checked(case.ruleset)
             resolved = self.resolved[key_file]
             if case.overrides:
@@ -490,8 +490,8 @@ class Runner:
             first = Diagnostic("QR803", f"ruleset '{case.ruleset}' is not a file, nor a version or family in "
                                f"{', '.join(dirs) or '(no rulesets folder)'}（找不到规则集）",
                                case.doc.span(case.override_path),
-                               hint=(guess + "; " if guess else "") + f"known: {', '.join(reg.names()) or '(none)'}; "
-                                    "or write a file path such as 'ruleset: ../guangdong-2021.yaml'")
+                               hint=(guess + "；" if guess else "") + f"已有的规则集（known）：{', '.join(reg.names()) or '（无）'}；"
+                                    "或写文件路径，如 'ruleset: ../guangdong-2021.yaml'（or write a file path）")
             raise QrulesError([first]) from None
 
     def observe(self, case: Case, compiled: Any, result: Any) -> None:
@@ -579,7 +579,7 @@ def _with_overrides(resolved, case: Case):
                 if at is pos:
                     span = case.doc.span(p, key=True)
             diags.add("QR804", f"parameter '{name}' does not exist in {model.ruleset}", span or case.span,
-                      hint=did_you_mean(name, params) or "known: " + ", ".join(params))
+                      hint=did_you_mean(name, params) or "已有的参数（known）：" + ", ".join(params))
             continue
         params[name] = params[name].model_copy(update={"value": text})
         data_params[name] = {**(data_params.get(name) or {}), "value": text}
@@ -606,13 +606,13 @@ def _known_names(case: Case, loaded, classes: list[str]) -> list[Diagnostic]:
             if value is not None and value not in classes:
                 diags.add("QR802", f"{sid}.{key}: '{value}' is not a class of the ruleset ({', '.join(classes)})",
                           case.doc.span(base + ("expect", sid, key)),
-                          hint=f"write one of {', '.join(classes)}（分类应为 {'、'.join(classes)} 之一）")
+                          hint=f"分类应为 {'、'.join(classes)} 之一（write one of {', '.join(classes)}）")
         for day, adj in (exp.adjustments or {}).items():
             for key, value in (("class", adj.class_), ("official", adj.official)):
                 if value is not None and value not in classes:
                     diags.add("QR802", f"{sid}.adjustments.{day}.{key}: '{value}' is not a class of the ruleset "
                               f"({', '.join(classes)})", case.doc.span(base + ("expect", sid, "adjustments")),
-                              hint=f"write one of {', '.join(classes)}（分类应为 {'、'.join(classes)} 之一）")
+                              hint=f"分类应为 {'、'.join(classes)} 之一（write one of {', '.join(classes)}）")
         for i, eid in enumerate(exp.rejected or []):
             if eid not in events:
                 diags.add("QR805", f"no event '{eid}' in the case's history",

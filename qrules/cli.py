@@ -516,8 +516,8 @@ def _output_problems(parser, args) -> list[Diagnostic]:
         problem = check_output(path) if isinstance(path, str) and path != "-" else None
         if problem:
             found.append(Diagnostic("QR007", f"--{option.replace('_', '-')} {path}: {problem}（无法写入输出文件）",
-                                    hint="name a file in a folder that exists and you may write to"
-                                         "（请写到已存在且有写权限的文件夹中）"))
+                                    hint="请写到已存在且有写权限的文件夹中（name a file in a folder that exists and "
+                                         "you may write to）"))
     found += refused_outputs(parser, args)  # never a format the file's name does not say (batch -o x.xlsx)
     if getattr(args, "command", None) == "evaluate":  # its extension chooses the format at scale (docs/batch.md)
         if _at_scale(args):
@@ -593,9 +593,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.debug:
             raise
         return fail([Diagnostic("QR007", f"{exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else "")
-                                + "（读写文件失败）", hint="check the output path, the free space and the folder's "
-                                "permissions; the previous output file is kept（检查输出路径、磁盘空间和文件夹权限；"
-                                "原输出文件未改动）")], _diagnostics_format(args))
+                                + "（读写文件失败）", hint="检查输出路径、磁盘空间和文件夹权限；原输出文件未改动（check the output path, the free "
+                                "space and the folder's permissions; the previous output file is kept）")], _diagnostics_format(args))
     except Exception as exc:  # noqa: BLE001 - last resort: no traceback for users
         if args.debug:
             raise

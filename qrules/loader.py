@@ -190,7 +190,7 @@ def _read_source(source: str, diags: Diagnostics, rev: str | None) -> Document |
     rel = source.partition(":")[2]
     if not _REVISION.match(rev) or ".." in rev or not rel or rel.startswith("-"):
         diags.add("QR001", f"'{source}' is not a valid REV:PATH (a git revision, a colon, a path in it)", None,
-                  hint="write REV:PATH, e.g. HEAD~1:rulesets/guangdong-2021.yaml")
+                  hint=_REV_HINT)
         return None
     try:
         proc = subprocess.run(["git", "show", "--end-of-options", f"{rev}:{rel}"], capture_output=True,
@@ -199,7 +199,7 @@ def _read_source(source: str, diags: Diagnostics, rev: str | None) -> Document |
         stderr = getattr(exc, "stderr", b"") or str(exc)
         stderr = stderr.decode("utf-8", "replace") if isinstance(stderr, bytes) else stderr
         diags.add("QR001", f"cannot read '{source}' from git: {stderr.strip()[:300]}", None,
-                  hint="write REV:PATH, e.g. HEAD~1:rulesets/guangdong-2021.yaml")
+                  hint=_REV_HINT)
         return None
     if len(proc.stdout) > MAX_RULESET_BYTES:
         diags.add("QR001", f"'{source}' is over the {MAX_RULESET_BYTES // 1_000_000} MB limit for a ruleset", None)
@@ -267,8 +267,8 @@ def _quoted_keys(data: Any, doc: Document, path: Path_, diags: Diagnostics) -> N
             name = bare.strip("\"'")
             diags.add("QR308", f"key {key} holds quote characters（键名中含有引号：+ 或 - 写在了引号外）",
                       doc.span(path + (key,), key=True),
-                      hint=f"put the sign inside the quotes: \"{sign}{name}\":" if sign
-                      else f"write the key without inner quotes: \"{name}\":")
+                      hint=f"把 {sign} 写在引号内：\"{sign}{name}\":（put the sign inside the quotes）" if sign
+                      else f"键名内不加引号：\"{name}\":（write the key without inner quotes）")
             continue
         _quoted_keys(value, doc, path + (key,), diags)
 
@@ -286,7 +286,7 @@ def _merge(parent: dict, prov: dict[Path_, Pos], child: dict, doc: Document, pat
             name = key[1:]
             if name in out:
                 diags.add("QR305", f"'+{name}' adds '{name}', but {parent_name} already has it", kspan,
-                          hint=f"write '{name}:' to override it（覆盖上级的键时不加 +）")
+                          hint=f"覆盖上级的键时不加 +，写 '{name}:'（write '{name}:' to override it）")
                 continue
             out[name] = value
             prov.update(_subtree(doc.positions, cpath, path + (name,)))
@@ -338,7 +338,7 @@ def _load_raw(source: str, diags: Diagnostics, seen: list[str], roots: list[Path
         where = next((f" (problem at {d.span})" for d in own.items if d.span and d.severity == "error"), "")
         unreadable = next((d.message for d in own.items if d.code == "QR001"), None)
         diags.add("QR307", unreadable or f"the parent '{source}' is not a ruleset{where}; its content is not "
-                  "shown", via, hint=f"check it on its own: qrules check {source}")
+                  "shown", via, hint=f"单独检查它：qrules check {source}（check it on its own）")
         return None
     diags.extend(own.items)
     if doc is None:
@@ -350,15 +350,15 @@ def _load_raw(source: str, diags: Diagnostics, seen: list[str], roots: list[Path
     data = doc.data
     if "ruleset" not in data and ("subjects" in data or "events" in data):  # the arguments swapped
         diags.add("QR307", f"'{source}' is a history (subjects, events), not a ruleset（这是历史数据文件，不是规则集）",
-                  Span(source, 1, 1), hint="the ruleset comes first: qrules evaluate RULESET HISTORY"
-                                           "（规则集在前，历史数据在后）")
+                  Span(source, 1, 1), hint="规则集在前，历史数据在后：qrules evaluate 规则集 历史数据"
+                                           "（the ruleset comes first）")
         return None
     _quoted_keys(data, doc, (), diags)
     parent_name = data.get("extends")
     if parent_name is None and "extends" in data:
         diags.add("QR303", "'extends' names no parent ruleset（extends 后没有写上级规则集）", doc.span(("extends",)),
-                  hint="write the parent's name, e.g. 'extends: guangdong-2021', or delete the line"
-                       "（写上级规则集名称，或删除这一行）")
+                  hint="写上级规则集名称，如 'extends: guangdong-2021'，或删除这一行"
+                       "（write the parent's name, or delete the line）")
         return None
     if parent_name is None:
         if views is not None:
@@ -376,19 +376,19 @@ def _load_raw(source: str, diags: Diagnostics, seen: list[str], roots: list[Path
     parent_file, refused = _resolve_parent(target, source, rev, roots)
     if parent_file is None:
         diags.add("QR309", f"'extends: {parent_name}' is refused: {refused}", espan,
-                  hint="name a ruleset in the same folder (guangdong-2021), or allow another folder on the "
-                       "command line: qrules --allow-path DIR ...")
+                  hint="写同一文件夹中的规则集名称（如 guangdong-2021），或在命令行允许另一文件夹：qrules --allow-path 文件夹 ..."
+                       "（name a ruleset in the same folder, or allow another folder with --allow-path）")
         return None
     key = str(Path(parent_file).resolve()) if rev is None else parent_file
     if key in seen:
         cycle = " -> ".join(Path(s).name for s in seen + [key])
         diags.add("QR304", f"'extends: {parent_name}' forms a cycle: {cycle}", espan,
-                  hint="a ruleset cannot inherit from itself or from one of its children")
+                  hint="规则集不能继承自身或自己的下级规则集（a ruleset cannot inherit from itself or from one of its children）")
         return None
     if rev is None and not Path(parent_file).exists():
         diags.add("QR303", f"parent ruleset '{parent_name}' not found (looked for {parent_file})", espan,
-                  hint="name a ruleset id in the same directory (guangdong-2021) or a relative path"
-                       "（写同一目录中的规则集名称，或相对路径）")
+                  hint="写同一目录中的规则集名称（如 guangdong-2021），或相对路径"
+                       "（name a ruleset id in the same directory or a relative path）")
         return None
     parent = _load_raw(parent_file, diags, seen + [key], roots, rev, espan, views, parents)
     if parent is None:
@@ -514,17 +514,21 @@ class Partial:
         return Ruleset.model_construct(**fields), lost, pruned
 
 
+#: How to name a ruleset at a git revision.
+_REV_HINT = "写作 版本:路径，如 HEAD~1:rulesets/guangdong-2021.yaml（write REV:PATH）"
+
+
 def _unknown_key_hint(key: str, valid: list[str], *, open_: bool) -> str | None:
     """A misspelt key gets a suggestion; a Chinese or unknown one the list of valid keys here.
     '+key' is offered only where the ruleset chooses its own keys (items, parameters...)."""
     best = did_you_mean(key, valid)
-    add = f"; to add a new key write '+{key}'" if open_ and key.isascii() else ""
+    add = f"；新增键请写 '+{key}'（to add a new key write '+{key}'）" if open_ and key.isascii() else ""
     if best:
         return best + add
     if not valid:
-        return add.lstrip("; ") or None
+        return add.lstrip("；") or None
     shown = ", ".join(valid[:30]) + (", ..." if len(valid) > 30 else "")
-    return f"valid keys here（可用的键）: {shown}{add}"
+    return f"此处可用的键（valid keys here）：{shown}{add}"
 
 
 def _new_field_hint(key: str, path: Path_, parent_name: str) -> str | None:
@@ -533,8 +537,8 @@ def _new_field_hint(key: str, path: Path_, parent_name: str) -> str | None:
     fields = _fields_at(path)
     if key not in fields and key + "_" not in fields:
         return None
-    return (f"'{key}' is a field here that {parent_name} does not set: write '+{key}' to add it"
-            f"（上级未设置此键，新增请写 '+{key}'）")
+    return (f"上级 {parent_name} 未设置此键，新增请写 '+{key}'"
+            f"（'{key}' is a field here that {parent_name} does not set: write '+{key}' to add it）")
 
 
 def _open_mapping(path: Path_) -> bool:

@@ -118,7 +118,7 @@ class Registry:
             if other is not None:
                 reg.duplicates[v.name] = diags.add("QR901", f"two rulesets are named '{v.name}': {other.file} and {f}"
                           f"（规则集名称重复）", v.span("ruleset"),
-                          hint="each version needs its own name, e.g. guangdong-2026")
+                          hint="每个版本使用不同的名称，如 guangdong-2026（each version needs its own name）")
                 continue
             reg.versions[v.name] = v
         for v in reg.versions.values():
@@ -170,21 +170,21 @@ class Registry:
                     diags.add("QR902", f"versions {a.name} ({a.period}) and {b.name} ({b.period}) of family "
                               f"'{family}' are both in force from {b.start} to "
                               f"{last if last != FAR else '(open)'}（同一规则族的两个版本施行期重叠）",
-                              b.span("in_force"), hint=f"end {a.name} on the day before {b.start}, or start "
-                              f"{b.name} after {a.until}")
+                              b.span("in_force"), hint=f"让 {a.name} 在 {b.start} 前一日终止，或让 {b.name} 在 {a.until} 之后开始施行"
+                              f"（end {a.name} on the day before {b.start}, or start {b.name} after {a.until}）")
                 elif (a.until + dt.timedelta(days=1)) < b.start:
                     diags.add("QR903", f"family '{family}' has no version in force from "
                               f"{a.until + dt.timedelta(days=1)} to {b.start - dt.timedelta(days=1)} "
                               f"(between {a.name} and {b.name}); those dates are evaluated under {a.name}"
                               f"（规则族在此期间无有效版本，按上一版本评价并提示）", b.span("in_force"),
-                              severity="warning", hint=f"start {b.name} on {a.until + dt.timedelta(days=1)} "
-                              "if nothing was meant to lapse")
+                              severity="warning", hint=f"如无意留出空档，让 {b.name} 自 {a.until + dt.timedelta(days=1)} 起施行"
+                              "（start it the day after if nothing was meant to lapse）")
             last = versions[-1]
             if last.until is not None and len(versions) and not any(self.family_of(v.extends) for v in versions):
                 diags.add("QR908", f"family '{family}' has no version after {last.until} ({last.name}): later "
                           f"dates are evaluated under {last.name} and every result says so"
                           f"（{last.until} 之后无有效版本）", last.span("in_force", "until"), severity="info",
-                          hint="add the successor version to this folder when it is issued")
+                          hint="后续版本发布后，加入这个文件夹（add the successor version to this folder when it is issued）")
         for v in self.versions.values():
             self._check_family_ref(v, diags)
         return diags.items
@@ -197,7 +197,7 @@ class Registry:
         if family == v.family:
             diags.add("QR905", f"{v.name} extends its own family '{family}': on its own dates that is {v.name} "
                       f"itself（版本通过规则族继承了自身）", where,
-                      hint="a successor extends the previous version by name, e.g. 'extends: guangdong-2021'")
+                      hint="后续版本按名称继承上一版本，如 'extends: guangdong-2021'（a successor extends the previous version by name）")
             return
         parents = [p for p in self.families[family] if p.start is not None]
         if v.start is None or not parents:
@@ -207,7 +207,8 @@ class Registry:
             diags.add("QR904", f"{v.name} follows family '{family}' from {v.start}, but no version of '{family}' "
                       f"is in force before {first}: from {v.start} to {first - dt.timedelta(days=1)} "
                       f"'extends: {family}' resolves to nothing（此期间所继承的规则族没有任何版本）", where,
-                      hint=f"start {v.name} on {first} or later, or pin a version: 'extends: {parents[0].name}'")
+                      hint=f"让 {v.name} 自 {first} 或之后施行，或指定版本：'extends: {parents[0].name}'"
+                      f"（start {v.name} on {first} or later, or pin a version）")
 
     # -- resolving names ------------------------------------------------------------------------
     def names(self) -> list[str]:
@@ -232,8 +233,8 @@ class Registry:
             raise QrulesError(Diagnostic(
                 "QR906", f"'{name}' is not a ruleset file, nor a version or family in {', '.join(self.dirs)}"
                 f"（找不到规则集）", None,
-                hint=(hint + " " if hint else "") + f"known: {', '.join(self.names()) or '(none)'}; "
-                "or pass --rulesets DIR"))
+                hint=(hint + "；" if hint else "") + f"已有的规则集（known）：{', '.join(self.names()) or '（无）'}；"
+                "或用 --rulesets 指定规则集文件夹（or pass --rulesets DIR）"))
         files = {p.compiled.resolved.file for p in pieces} | {f for p in pieces for f in p.compiled.resolved.chain}
         files |= {v.file for v in self.versions.values() if v.name == name or v.family == name}
         problems = [d for d in self.check() if d.severity == "error" and d.span is not None and d.span.file in files]
@@ -382,7 +383,7 @@ def check_folders(folders: list[str], failed: Any = ()) -> tuple[list[Diagnostic
         if not any(Path(v.file).parent.resolve() == Path(folder).resolve() for v in reg.versions.values()):
             diags.append(Diagnostic("QR909", f"'{folder}' holds no ruleset file (*.yaml with 'ruleset:')"
                                     f"（文件夹中没有规则集）", Span(folder, 1, 1),
-                                    hint="name ruleset files, or the folder that holds them (e.g. rulesets/)"))
+                                    hint="给出规则集文件，或存放规则集的文件夹（如 rulesets/）（name ruleset files, or their folder）"))
     errors = {d.span.file for d in diags if d.severity == "error" and d.code == "QR902" and d.span}
     families, lines, unproven = {}, [], []
     for family, versions in sorted(reg.families.items()):

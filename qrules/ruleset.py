@@ -306,7 +306,7 @@ class _Compiler:
         for name in PARAMETER_TYPES:
             if name not in self.params and name not in m.parameters and name not in self.broken:
                 self.diags.add("QR403", f"parameter '{name}' is required by the engine but not defined",
-                               r.span(("parameters",)), hint=f"add '{name}:' under parameters")
+                               r.span(("parameters",)), hint=f"在 parameters 下补充 '{name}:'（add '{name}:' under parameters）")
         exprs: dict[str, CompiledExpr | None] = {}
         for path, want in SINGLE_EXPRS:
             if getattr(m, path[0]) is not None:  # None: a section the schema refused (check_partial)
@@ -377,7 +377,7 @@ class _Compiler:
             except ValueError:
                 self.diags.add("QR408", f"adjustment date '{text}' is not a day of the year (MM-DD)",
                                r.span(("adjustment", "dates", i)),
-                               hint="write a month and a day that exist, e.g. '01-01' or '07-01'（写存在的月-日）")
+                               hint="写存在的月-日，如 '01-01'、'07-01'（write a month and a day that exist）")
         if self.diags.has_errors:
             return None
         compiled = CompiledRuleset(r, self.params, {k: v for k, v in exprs.items() if v is not None}, class_order,
@@ -452,8 +452,8 @@ _NEGATIVE_HINT = "期限不能为负，写正数，如 '5 workdays'、'3 years'�
 
 
 def _example(typ: Type) -> str:
-    return {"number": "write a number, e.g. '12'", "duration": "write a duration, e.g. '36 months'",
-            "bool": "write true or false"}.get(str(typ), "")
+    return {"number": "写数字，如 '12'（write a number）", "duration": "写期限，如 '36 months'（write a duration）",
+            "bool": "写 true 或 false（write true or false）"}.get(str(typ), "")
 
 
 def load_compiled(source: str | Path, **kwargs: Any) -> CompiledRuleset:

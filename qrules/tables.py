@@ -195,8 +195,8 @@ def csv_rows(file: Path, allowed: list[str], what: str) -> Iterator[tuple[int, l
             raise _table_error(str(file), f"'{file}' is not a CSV table: {exc}") from None
         if not header:
             raise _table_error(str(file), f"the {what} table is empty: not even a header row"
-                               "（表格文件为空，连表头也没有）", "export the table again with its header row "
-                               "(id,kind,...)（重新导出，第一行为列名）")
+                               "（表格文件为空，连表头也没有）", "重新导出，第一行为列名（id,kind,...）"
+                               "（export the table again with its header row）")
         check_header(str(file), header, allowed, what)
         n = len(header)
         line = 1
@@ -267,8 +267,8 @@ def need_pyarrow(what: str):
         from .errors import Diagnostic, QrulesError
 
         raise QrulesError(Diagnostic("QR001", f"pyarrow is needed to {what}",
-                                     hint="pip install 'qrules[parquet]' (or pip install pyarrow), "
-                                          "or use CSV / JSON Lines")) from None
+                                     hint="安装 pip install 'qrules[parquet]'（或 pip install pyarrow），或改用 CSV / JSON Lines"
+                                          "（install pyarrow, or use CSV / JSON Lines）")) from None
     return pq
 
 
@@ -282,7 +282,7 @@ def find_tables(source: str | Path, events: str | Path | None = None) -> tuple[P
     subjects_file, events_file, fmt = _find_tables(path)
     if subjects_file is None and events_file is None:
         raise _table_error(str(path), f"no subjects.csv / events.csv (or .parquet) in '{path}'",
-                           "see docs/batch.md for the column layout")
+                           "表格的列见 docs/batch.md（see docs/batch.md for the column layout）")
     return subjects_file, events_file, fmt
 
 

@@ -327,7 +327,7 @@ class WorkdayCalendar:
                 year = int(key)
             if year is None or not 1900 <= year <= 2200:
                 diags.append(Diagnostic(BAD_ENTRY, f"calendar: {key!r} is not a year",
-                                        span_at((key,)), hint="write e.g. `2027:`"))
+                                        span_at((key,)), hint="写年份，如 `2027:`（write a year）"))
                 continue
             sub = None
             if spans:

@@ -131,7 +131,7 @@ class _Builder:
         if id(node) in self.seen:
             raise QrulesError(Diagnostic("QR003", "YAML anchors and aliases are not allowed: this anchored "
                                          "value is used again through an alias (*name)", _span(self.file, node),
-                                         hint="write the value out in full instead of referring to an anchor"))
+                                         hint="把取值完整写出，不要引用锚点（write the value out in full instead of referring to an anchor）"))
         self.seen.add(id(node))
         if node.tag not in _PLAIN_TAGS:
             self.diags.add("QR002", f"不允许使用 YAML 标签 '{node.tag.replace('tag:yaml.org,2002:', '!!')}'"
@@ -162,7 +162,8 @@ class _Builder:
                 continue
             if name in out:
                 self.diags.add("QR004", f"duplicate key '{name}'", kspan,
-                               hint=f"first defined at line {self.positions[path + (name,)].value.line}; keep one")
+                               hint=f"第 {self.positions[path + (name,)].value.line} 行已有此键，只保留一个"
+                                    f"（first defined at line {self.positions[path + (name,)].value.line}; keep one）")
                 continue
             out[name] = self.build(vnode, path + (name,), kspan, depth + 1)
         return out
@@ -390,7 +391,7 @@ def read_text(path: str | Path, diags: Diagnostics, *, max_bytes: int = MAX_FILE
     except FileRefused as exc:
         if exc.too_large:
             diags.add("QR001", str(exc), Span(file, 1, 1),
-                      hint="split it, or give large histories as JSON Lines or CSV")
+                      hint="拆分文件，或大量数据改用 JSON Lines 或 CSV（split it, or give large histories as JSON Lines or CSV）")
         else:
             diags.add("QR001", str(exc), Span(file, 0, 0),  # the file is the place: 'file: error[QR001]'
                       hint="检查路径是否正确，并给出普通文件（name a regular file; check the path）")

@@ -7,6 +7,7 @@ What the sweep tried that was already right is listed in docs/security.md ("Bad 
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -152,3 +153,60 @@ def test_a_missing_field_message_says_an_operator(tmp_path, capsys):
     assert main(["evaluate", str(GUANGDONG), str(hist)]) == 1
     err = capsys.readouterr().err
     assert "for an operator record" in err and "a operator" not in err
+
+
+# -- hints: Chinese first ----------------------------------------------------------------------------------
+
+def _english_first_hints() -> list[str]:
+    """Every ``hint=`` written as text in qrules whose first words are English (a phrase of two
+    English words before any Chinese), or that has no Chinese at all."""
+    import ast
+    import re
+    from pathlib import Path
+
+    cjk = re.compile(r"[\u3000-\u30ff\u3400-\u9fff\uff00-\uffef]")
+    english = re.compile(r"[A-Za-z]{2,}[ ,;:.]{1,2}[A-Za-z]{2,}")
+
+    def texts(v) -> list[str]:  # the hint's text, a formatted value standing as "X"
+        if isinstance(v, ast.Constant) and isinstance(v.value, str):
+            return [v.value]
+        if isinstance(v, ast.JoinedStr):
+            return ["".join(p.value if isinstance(p, ast.Constant) else "X" for p in v.values)]
+        if isinstance(v, ast.BinOp) and isinstance(v.op, ast.Add):
+            left, right = texts(v.left), texts(v.right)
+            return [a + b for a in left for b in right] if left and right else left or right
+        if isinstance(v, ast.BoolOp):
+            return [t for x in v.values for t in texts(x)]
+        if isinstance(v, ast.IfExp):
+            return texts(v.body) + texts(v.orelse)
+        return []
+
+    def english_first(text: str) -> bool:
+        en, zh = english.search(text), cjk.search(text)
+        return bool(text.strip()) and (zh is None or (en is not None and en.start() < zh.start()))
+
+    root = Path(__file__).resolve().parents[1] / "qrules"
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        source = path.read_text(encoding="utf-8")
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.keyword) and node.arg == "hint":
+                found += [f"{path.relative_to(root)}:{node.value.lineno}: {t}" for t in texts(node.value)
+                          if english_first(t)]
+    return found
+
+
+def test_every_hint_written_as_text_is_chinese_first():
+    """Policy staff read the hint first: 70 hints (duplicate keys, citations, class gaps, extends,
+    deadlines, case files, output files...) began in English, some with no Chinese at all."""
+    assert _english_first_hints() == []
+
+
+def test_hints_given_without_a_keyword_are_chinese_first(tmp_path, capsys):
+    """The duplicate-id hint (QR504) and the producer-role warning's (QR505) were English first."""
+    hist = _history(tmp_path, [operator("op1", 1, roles=("seller",)), product("p1", "op1"),
+                               operator("op2", 2), operator("op2", 3)], [])
+    assert main(["evaluate", str(GUANGDONG), str(hist)]) == 1
+    err = capsys.readouterr().err
+    hints = [m.group(1) for m in re.finditer(r"\^+ (.*)$", err, re.M)]
+    assert len(hints) == 2 and all(re.match(f"[{CJK}]", h) for h in hints), hints

@@ -155,7 +155,7 @@ def test_a_chinese_key_lists_the_valid_keys_instead_of_suggesting_plus(tmp_path)
         qrules.load_ruleset(child(tmp_path, "scope:\n  范围: 工业产品\n"))
     (diag,) = [d for d in info.value.diagnostics if d.code == "QR302"]
     assert "+范围" not in (diag.hint or "")
-    assert diag.hint.startswith("valid keys here（可用的键）: ") and "excluded_categories" in diag.hint
+    assert diag.hint.startswith("此处可用的键（valid keys here）：") and "excluded_categories" in diag.hint
 
 
 def test_an_unknown_top_level_key_lists_the_valid_keys(tmp_path):

@@ -120,7 +120,7 @@ def test_plus_outside_the_quotes_is_refused_with_a_hint(tmp_path):
     with pytest.raises(QrulesError) as exc:
         load(path)
     (d,) = exc.value.diagnostics
-    assert (d.code, d.span.line, d.span.col, d.hint) == ("QR308", 6, 3, 'put the sign inside the quotes: "+11.10":')
+    assert (d.code, d.span.line, d.span.col, d.hint) == ("QR308", 6, 3, '把 + 写在引号内："+11.10":（put the sign inside the quotes）')
 
 
 # -- static checks: partition proof (第二十六条) ----------------------------------------------------------
@@ -149,7 +149,7 @@ def test_partition_error_points_at_classes(tmp_path):
     d = exc.value.diagnostics[0]
     # The gap (6, 7] lies between C and B: the caret goes to B's condition, the hint names both.
     b_line = next(i for i, t in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if t.startswith("  B: "))
-    assert d.code == "QR401" and d.span.line == b_line and d.hint.endswith("(check B and C)")
+    assert d.code == "QR401" and d.span.line == b_line and "check B and C" in d.hint and "检查 B、C 类" in d.hint
 
 
 # -- static checks: citations, references, validity, types -------------------------------------------

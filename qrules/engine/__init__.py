@@ -141,7 +141,7 @@ def check_known_at(as_known_at: dt.date, as_of: dt.date | None) -> None:
 
         raise QrulesError(Diagnostic("QR615", f"as known at {as_known_at} is after the as-of date "
                                      f"{as_of or dt.date.today()}（“截至录入日”不得晚于评价日）", None,
-                                     hint="as known at a date on or before --as-of"))
+                                     hint="--as-known-at 写不晚于 --as-of 的日期（as known at a date on or before --as-of）"))
 
 
 def known_at(history, day: dt.date):

@@ -218,7 +218,7 @@ class RecordLoader:
             self._report("QR511", f"{label}: unified social credit code '{obj.uscc}' starts with '{obj.uscc[0]}', "
                          f"which is not a registration-authority code in GB 32100 "
                          f"(登记管理部门代码应为 1–9、A、N、Y)", locate(("uscc",), False),
-                         "check the first character of the code", severity="warning")
+                         "核对代码的第一位（登记管理部门代码）（check the first character of the code）", severity="warning")
         self.subjects.append((obj, locate))
 
     def add_event(self, raw: Any, span: Span | None, locate: Locate, *, twice: str | None = None) -> None:
@@ -291,15 +291,15 @@ class RecordLoader:
         reason = f"subject id '{sid}' is used by {len(spans)} records{self._lines(spans)}; ids must be unique"
         for span in spans[1:]:
             self._report("QR504", f"{sid}: duplicate subject id (first at {self._where(spans[0])})",
-                         span, "give each subject its own id; both records are refused "
-                               "(主体编号重复，两条记录均不采用)")
+                         span, "每个记分对象使用不同的编号；编号重复的记录均不采用"
+                               "（give each subject its own id; both records are refused）")
         self.invalid[sid] = reason
 
     def dup_event(self, eid: str, spans: list[Span | None]) -> None:
         for span in spans[1:]:
             self._report("QR504", f"{eid}: duplicate event id (first at {self._where(spans[0])})",
-                         span, "give each event its own id; all records with this id are refused "
-                               "(事件编号重复，均不采用)")
+                         span, "每个事件使用不同的编号；编号重复的记录均不采用"
+                               "（give each event its own id; all records with this id are refused）")
 
     def dup_event_rejected(self, eid: str, kind: str, span: Span | None, spans: list[Span | None]) -> None:
         self.rejected.append(RejectedRecord(eid, kind, span, f"duplicate event id '{eid}'{self._lines(spans)}",
@@ -317,13 +317,13 @@ class RecordLoader:
         self.refuse_subject(sid, "QR508", f"{sid}: same unified social credit code {uscc} "
                             f"as operator '{first}'; one organisation is one operator subject "
                             f"(Art 6, 同一经营者只能有一个记分对象)", where,
-                            f"merge the records and use '{first}' (roles can list both "
-                            f"producer and seller)")
+                            f"合并为一条记录，使用 '{first}'（roles 可同时写 producer 和 seller）"
+                            f"（merge the records and use '{first}'; roles can list both）")
 
     def same_product(self, sid: str, brand: str, nice_class: int, first: str, where: Span | None) -> None:
         self.refuse_subject(sid, "QR508", f"{sid}: same brand '{brand}' and Nice class "
                             f"{nice_class} as product '{first}'; they are one product "
-                            f"(Art 6, 同一商标同一尼斯分类为同一产品)", where, f"use '{first}'")
+                            f"(Art 6, 同一商标同一尼斯分类为同一产品)", where, f"使用 '{first}'（use '{first}'）")
 
     def producer_missing(self, sid: str, producer: str, where: Span | None, operators: Callable[[], Iterable[str]]) -> None:
         """A product whose producer is no valid subject; ``operators`` gives the valid operators' ids (for a hint)."""
@@ -340,7 +340,7 @@ class RecordLoader:
     def producer_role(self, sid: str, producer: str, roles: list[str], where: Span | None) -> None:
         self._report("QR505", f"{sid}: producer '{producer}' does not have the 'producer' role "
                      f"(roles: {', '.join(roles) or 'none'})", where,
-                     f"add producer to {producer}'s roles", severity="warning")
+                     f"在 {producer} 的 roles 中加上 producer（add producer to {producer}'s roles）", severity="warning")
 
     def no_subject(self, eid: str, value: str, where: Span | None, candidates: Iterable[str]) -> str:
         self._report("QR509", f"{eid}: no subject '{value}' in this history (记分对象不存在)", where,
@@ -369,13 +369,13 @@ class RecordLoader:
     def correction_early(self, eid: str, date: Any, of: str, target_date: Any, where: Span | None) -> str:
         self._report("QR512", f"{eid}: a correction dated {date} comes before the event it "
                      f"corrects ({of}, {target_date})（更正日期早于被更正的事件，不予受理）",
-                     where, hint="date the correction on or after the event it corrects（更正日期应不早于被更正事件的日期）")
+                     where, hint="更正日期应不早于被更正事件的日期（date the correction on or after the event it corrects）")
         return "QR512"
 
     def recorded_early(self, eid: str, recorded: Any, date: Any, where: Span | None) -> str:
         self._report("QR513", f"{eid}: recorded on {recorded}, before its date {date}（录入日期早于事件日期）", where,
-                     hint="recorded is the day the record was entered; it is on or after the event's date"
-                          "（recorded 为录入日期，应不早于事件日期）")
+                     hint="recorded 为录入日期，应不早于事件日期"
+                          "（recorded is the day the record was entered; it is on or after the event's date）")
         return "QR513"
 
     def no_field_to_amend(self, eid: str, target_kind: str, unknown: list[str], where: Span | None) -> str:
@@ -525,6 +525,10 @@ class RecordLoader:
             self.events = keep
 
 
+#: What to do with a history over the size YAML or JSON may have.
+_LARGE = "大量数据请用 JSON Lines 格式（give large histories as JSON Lines）"
+
+
 def _a(word: str) -> str:
     """``a deduction``, ``an operator``."""
     return f"a{'n' if word[:1] in 'aeiou' else ''} {word}"
@@ -599,12 +603,12 @@ def _top_level(loader: RecordLoader, data: Any, span_of: Callable[[tuple], Span 
         raise _empty(span_of(()))
     if isinstance(data, dict) and "ruleset" in data and not ("subjects" in data or "events" in data):
         raise QrulesError(Diagnostic("QR507", "this file is a ruleset, not a history（这是规则集，不是历史数据）",
-                                     span_of(("ruleset",)), hint="the history comes second: qrules evaluate RULESET "
-                                                                 "HISTORY（规则集在前，历史数据在后）"))
+                                     span_of(("ruleset",)), hint="规则集在前，历史数据在后：qrules evaluate "
+                                                                 "规则集 历史数据（the history comes second）"))
     if not isinstance(data, dict):
         raise QrulesError(Diagnostic("QR507", "a history must be a mapping with 'subjects' and 'events' "
                                      f"lists, not a {type(data).__name__}", span_of(()),
-                                     hint="start the file with 'subjects:' and 'events:'（历史数据以 subjects: 和 events: 开头）"))
+                                     hint="历史数据以 subjects: 和 events: 开头（start the file with 'subjects:' and 'events:'）"))
     for key in data:
         if key not in ("subjects", "events"):
             loader._report("QR507", f"unknown top-level key '{key}' (a history has 'subjects' and 'events')",
@@ -720,7 +724,7 @@ def _json_positions(text: str, file: str, diags: Diagnostics | None, *, lines: _
                 if diags is not None:
                     diags.add("QR507", f"duplicate key '{key}' in a JSON object: the record is refused, since "
                               f"either value could be meant（同一记录中字段重复，记录不予采用）", top[3],
-                              hint="keep one of the two（只保留一个）")
+                              hint="只保留一个（keep one of the two）")
             else:
                 top[5].add(key)
             continue
@@ -844,7 +848,7 @@ class _JsonDoc:
                     kspan = self.lines.span(self.file, kstart, i)
                     if key in data:
                         self.diags.add("QR507", f"duplicate key '{key}' in a JSON object (the last one is used)",
-                                       kspan, hint="keep one（只保留一个）")
+                                       kspan, hint="只保留一个（keep one）")
                     self.top_keys[key] = kspan
                     i = skip(text, i).end()
                     if text[i:i + 1] != ":":
@@ -930,7 +934,7 @@ class _JsonDoc:
 def _load_json_text(text: str, file: str, loader: RecordLoader) -> LoadedHistory:
     if len(text) > MAX_JSON_BYTES:
         raise QrulesError(Diagnostic("QR001", f"'{file}' is over the {MAX_JSON_BYTES // 1_000_000} MB limit for "
-                                     f"JSON", Span(file, 1, 1), hint="give large histories as JSON Lines"))
+                                     f"JSON", Span(file, 1, 1), hint=_LARGE))
     register_source(file, text)
     if not text.strip():
         raise _empty(Span(file, 1, 1))
@@ -1116,7 +1120,7 @@ def _load_history_text(text: str, file: str, format: Format) -> LoadedHistory:
             return _load_json_text(text, file, loader)
         except RecursionError:  # the JSON decoder's own limit (about 1,000 levels)
             raise QrulesError(Diagnostic("QR005", "the document is nested too deeply to load", Span(file, 1, 1),
-                                         hint="a history is a mapping of lists of flat records")) from None
+                                         hint="历史数据是记录的列表，每条记录只有一层字段（a history is a mapping of lists of flat records）")) from None
     if format == "jsonl":
         register_source(file, text)
         return _jsonl_lines(text.splitlines(), file, loader)
@@ -1173,7 +1177,7 @@ def _load_history(source: str | Path, format: Format) -> LoadedHistory:
         format = _sniff(text)  # type: ignore[assignment]
         if format == "yaml" and len(text.encode("utf-8")) > 20_000_000:
             raise QrulesError(Diagnostic("QR001", f"'{file}' is over the 20 MB limit for YAML", Span(file, 1, 1),
-                                         hint="give large histories as JSON Lines"))
+                                         hint=_LARGE))
     return _load_history_text(text, file, format)
 
 

@@ -131,7 +131,8 @@ def check_as_of(as_of: _dt.date | None) -> None:
     if problem:
         from ..errors import Diagnostic, QrulesError
 
-        raise QrulesError(Diagnostic("QR520", f"as-of date: {problem}", hint="evaluate as of a date between them"))
+        raise QrulesError(Diagnostic("QR520", f"as-of date: {problem}",
+                                     hint="评价日期写 1900-01-01 至 2199-12-31 之间的日期（evaluate as of a date between them）"))
 
 
 def _in_range(value: _dt.date) -> _dt.date:

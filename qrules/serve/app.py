@@ -172,7 +172,8 @@ class BodyLimit:
 
 def _too_large(limit: int) -> Problem:
     return Problem.of(413, "QR953", f"请求内容超过 {limit} 字节上限（request body over {limit} bytes）",
-                      "send large histories as a file named at start-up (--history), or raise --max-body")
+                      "大量历史数据请在启动时用 --history 指定文件，或调大 --max-body"
+                      "（send large histories as a file named at start-up, or raise --max-body）")
 
 
 async def _send_problem(send, problem: Problem) -> None:
@@ -213,7 +214,7 @@ def create_app(rulesets: str | Path = "rulesets", history: str | Path | None = N
                 return await anyio.to_thread.run_sync(fn, abandon_on_cancel=True)
         except TimeoutError:
             raise Problem.of(503, "QR954", f"处理超过 {limits.time_limit:g} 秒上限（over the time limit）",
-                             "evaluate fewer subjects per request, or use qrules batch") from None
+                             "每次请求评价较少的对象，或改用 qrules batch（evaluate fewer subjects per request, or use qrules batch）") from None
     app.state.run = run
 
     def loaded_of(req: HistoryChoice):
@@ -307,10 +308,10 @@ def _handlers(app: FastAPI) -> None:
                 pos = err["loc"][1] if len(err.get("loc", ())) > 1 else None
                 where = f" at character {pos}" if pos is not None else ""
                 return answer(request, Problem.of(400, "QR951", f"请求内容不是有效的 JSON（{detail}{where}）",
-                                                  "send a JSON object, e.g. {\"ruleset\": \"haojiang-2023\"}"))
+                                                  "请求内容应为 JSON 对象，如 {\"ruleset\": \"haojiang-2023\"}（send a JSON object）"))
             loc = ".".join(str(x) for x in err.get("loc", ()) if x != "body")
             diags.append(Diagnostic("QR952", f"{loc or 'body'}: {err.get('msg')}",
-                                    hint="see /api/docs for the fields of this request"))
+                                    hint="请求的字段见 /api/docs（see /api/docs for the fields of this request）"))
         return answer(request, Problem(422, diags))
 
     @app.exception_handler(StarletteHTTPException)
@@ -331,4 +332,4 @@ def _handlers(app: FastAPI) -> None:
     async def on_error(request: Request, exc: Exception):
         log.exception("internal error on %s", request.url.path)
         return answer(request, Problem.of(500, "QR959", f"服务器内部错误（internal error: {type(exc).__name__}）",
-                                          "the server log has the details; please report it"))
+                                          "详情见服务器日志，请反馈此问题（the server log has the details; please report it）"))

@@ -80,7 +80,7 @@ class Service:
             raise _unknown(exc) from None
         except Unusable as exc:
             head = Diagnostic("QR958", f"规则集 '{name}' 未通过检查，无可用版本（ruleset '{name}' does not check）",
-                              hint="fix the errors below; the server reloads the file when it is saved")
+                              hint="改正下列错误；文件保存后服务会重新加载（fix the errors below; the server reloads the file when it is saved）")
             raise Problem(422, [head] + list(exc.diagnostics)) from None
 
     def held(self, key: str | None):
@@ -243,8 +243,8 @@ def body_text(body: bytes) -> str:
     try:
         return body.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise Problem.of(400, "QR951", f"请求内容不是 UTF-8 文本（byte {exc.start}）", "save the file as UTF-8") \
-            from None
+        raise Problem.of(400, "QR951", f"请求内容不是 UTF-8 文本（byte {exc.start}）",
+                         "将文件另存为 UTF-8 编码（save the file as UTF-8）") from None
 
 
 def jsonable(value: Any) -> Any:
