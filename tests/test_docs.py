@@ -319,6 +319,7 @@ def test_readme_commands_run_with_the_exit_codes_it_states(workdir: Path):
     commands = _readme_commands()
     assert len(commands) >= 10, commands
     shutil.copytree(ROOT / "tests" / "data" / "changes", workdir / "tests" / "data" / "changes")
+    shutil.copytree(ROOT / "tests" / "fixtures", workdir / "tests" / "fixtures")
     for line in commands:
         words = [w for word in shlex.split(line)   # a shell would expand rulesets/*.yaml
                  for w in (sorted(str(p.relative_to(workdir)) for p in workdir.glob(word)) if "*" in word else [word])]

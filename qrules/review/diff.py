@@ -270,7 +270,8 @@ def _where(path: tuple, old_data: dict, new_data: dict) -> str:
         tail = rest[1:]
         return f"失信事项 {rest[0]}「{item.get('title', '')}」" + (fields(tail) if tail else "")
     if section == "rewards" and len(rest) >= 2 and rest[0] == "rules":
-        rule = data["rewards"]["rules"].get(rest[1], {})
+        # a removed rule is named by its old title, as a removed item is
+        rule = (new_data if _has(new_data, path[:3]) else old_data)["rewards"]["rules"].get(rest[1], {})
         tail = rest[2:]
         return f"奖励规则 {rest[1]}「{rule.get('title', '')}」" + (fields(tail) if tail else "")
     if section == "classes" and rest:

@@ -341,9 +341,10 @@ def format_impact(imp: Impact, fmt: str, history_name: str = "") -> str:
         out += _md_subjects(imp.live_changes, "live")
         out += ["#### 得分变化 Score deltas", ""]
         if imp.score_changes:
-            out += [f"{stats['changed']} of {stats['compared']} subjects scored under both change score; "
-                    f"delta min {fmt_value(stats['min'])}, max {fmt_value(stats['max'])}, "
-                    f"mean {fmt_value(stats['mean'])}, total {fmt_value(stats['total'])}.", "",
+            out += [f"{stats['changed']} of {stats['compared']} subjects scored under both change score"
+                    + (f"; delta min {fmt_value(stats['min'])}, max {fmt_value(stats['max'])}, "
+                       f"mean {fmt_value(stats['mean'])}, total {fmt_value(stats['total'])}" if stats["compared"] else "")
+                    + _one_side(imp) + ".", "",
                     "| subject | old | new | delta |", "|---|---:|---:|---:|"]
             out += [f"| {_cell(s.id)} | {_score(s.old_score)} | {_score(s.new_score)} | {_signed(s.delta)} |"
                     for s in imp.score_changes]
@@ -366,9 +367,16 @@ def format_impact(imp: Impact, fmt: str, history_name: str = "") -> str:
         out.append("live class only: " + ", ".join(f"{s.id}{' ' + s.name if s.name else ''} {s.old_live} → "
                                                     f"{s.new_live}" for s in live_only))
     if imp.score_changes:
-        out.append(f"score deltas: {stats['changed']} of {stats['compared']} change; min {fmt_value(stats['min'])}, "
-                   f"max {fmt_value(stats['max'])}, mean {fmt_value(stats['mean'])}")
+        out.append(f"score deltas: {stats['changed']} of {stats['compared']} change"
+                   + (f"; min {fmt_value(stats['min'])}, max {fmt_value(stats['max'])}, mean {fmt_value(stats['mean'])}"
+                      if stats["compared"] else "") + _one_side(imp))
     return "\n".join(out) + "\n"
+
+
+def _one_side(imp: Impact) -> str:
+    """Subjects scored under one ruleset only (a new or removed item, say) have no delta: counted apart."""
+    n = sum(1 for s in imp.score_changes if s.delta is None)
+    return f"; {n} scored under one ruleset only（仅按一方规则集获得质量信用分）" if n else ""
 
 
 def _inspections_line(imp: Impact) -> str:
