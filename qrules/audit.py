@@ -156,6 +156,7 @@ def audit(compiled, diags: Diagnostics) -> None:
                   f"{which(names)[0]}（use '<' on one side and '<=' on the other at a shared boundary{which(names)[1]}）")
     static_checks(m, r, diags)
     diags.extend(check_deadlines(compiled))  # procedural clocks (第二十一条、第二十三至二十五条)
+    diags.extend(check_clean_years(compiled))  # 第十六条: years the window (第七条) cannot hold
     count = compiled.provisional_count()
     if count:
         table = f"the score table of {m.citations.score_table}" if m.citations.score_table else "the score table"
@@ -272,3 +273,72 @@ def check_deadlines(compiled: Any) -> list[Diagnostic]:
                                     resolved.span(("deadlines", name, "within")),
                                     hint="写工作日或日，如 '5 workdays'（工作日）、'15 days'（日）（write days or workdays）"))
     return diags
+
+
+def _clean_years_asked(node: ast.Expr) -> list[Decimal]:
+    """The whole years a condition asks ``subject.clean_years`` to reach, where it compares it with a
+    number (``subject.clean_years >= 3`` asks 3, ``> 2`` asks 3, ``== 3`` asks 3)."""
+    def is_clean(x: ast.Expr) -> bool:
+        return isinstance(x, ast.Field) and x.name == "clean_years" and isinstance(x.obj, ast.Name) \
+            and x.obj.name == "subject"
+
+    def number(x: ast.Expr) -> Decimal | None:
+        return Decimal(x.value) if isinstance(x, ast.Literal) and x.type == NUMBER else None
+
+    out = []
+    for n in ast.walk(node):
+        if not isinstance(n, ast.Compare):
+            continue
+        for op, a, b in zip(n.ops, n.operands, n.operands[1:]):
+            if is_clean(b) and number(a) is not None:  # 3 <= subject.clean_years: as subject.clean_years >= 3
+                op, a, b = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "=="}.get(op, ""), b, a
+            k = number(b) if is_clean(a) else None
+            if k is None:
+                continue
+            if op in (">=", "=="):
+                out.append(k.to_integral_value(rounding="ROUND_CEILING"))
+            elif op == ">":
+                out.append(k.to_integral_value(rounding="ROUND_FLOOR") + 1)
+    return out
+
+
+def check_clean_years(compiled) -> list[Diagnostic]:
+    """第十六条、第十七条第（一）项: ``subject.clean_years`` counts the spot checks inside the window
+    (第七条, for an entry of kind ``spot_check``). A reward condition asking for more whole years
+    than that window can hold never holds: the rule would be dead without a word (a successor
+    writing "three years" with a 36-month window). Warned, with the years the window allows."""
+    import datetime as dt
+
+    from .language.runtime import add_months
+
+    m, r = compiled.model, compiled.resolved
+    at = m.in_force.from_ if m.in_force is not None and m.in_force.from_ else dt.date(2021, 6, 5)
+    out: list[Diagnostic] = []
+    for code, rule in (m.rewards.rules if m.rewards is not None else {}).items():
+        paths = ([("rewards", "rules", code, "when")] if rule.when else []) + [
+            ("rewards", "rules", code, "conditions", i, "when") for i in range(len(rule.conditions))]
+        conditions = compiled.reward_conditions.get(code, [])
+        if len(conditions) != len(paths):
+            continue  # a condition did not compile: reported already
+        key = ("", "spot_check", "product" if rule.subject == "product" else "operator", "")
+        for path, cond in zip(paths, conditions):
+            asked = _clean_years_asked(cond.expr.node)
+            if not asked:
+                continue
+            lo, hi = add_months(at, -12 * 50), at   # the earliest spot check the window still sees at `at`
+            if compiled.in_window(lo, at, key) or not compiled.in_window(hi, at, key):
+                continue
+            while (hi - lo).days > 1:
+                mid = lo + dt.timedelta(days=(hi - lo).days // 2)
+                lo, hi = (lo, mid) if compiled.in_window(mid, at, key) else (mid, hi)
+            years = 0
+            while add_months(hi, 12 * (years + 1)) <= at:
+                years += 1
+            if max(asked) > years:
+                out.append(Diagnostic(
+                    "QR409", f"reward rule '{code}' asks for {max(asked)} clean years, but the window (第七条) sees "
+                    f"a spot check for at most {years} whole years (the earliest seen on {at} is {hi}): "
+                    "the condition never holds", r.span(path), severity="warning",
+                    hint="放宽监督抽查的回看期，如 window.counts 中 entry.kind == \"spot_check\" 的分支，或降低年数"
+                         "（widen the window for spot checks, or ask for fewer years）"))
+    return out

@@ -61,6 +61,7 @@ ZH_TITLES: dict[str, str] = {
     "QR406": "含暂定分值（记分表尚未正式发布）",
     "QR407": "无法证明信用分类界限覆盖全部分数",
     "QR408": "调整日期不是一年中存在的日期（应为 月-日）",
+    "QR409": "奖励条件要求的连续年数超过统计周期所能看到的年数（永远不成立）",
     # history records
     "QR501": "历史记录不符合格式（缺少或多出字段、类型或日期错误）",
     "QR502": "统一社会信用代码无效",
@@ -178,6 +179,7 @@ ZH_HINTS: dict[str, str] = {
     "QR406": "省局正式记分表发布后替换暂定分值（replace the provisional values with the official table）",
     "QR407": "把类别界限写成 score 与数字的比较（write the thresholds as comparisons of score with numbers）",
     "QR408": "写存在的月-日，如 01-01、07-01（write a month and a day that exist, e.g. 01-01）",
+    "QR409": "放宽监督抽查的回看期，或降低年数（widen the window for spot checks, or ask for fewer years）",
     "QR501": "按历史数据格式改正此项，格式见 docs/history.md（fix the field; the format is in docs/history.md）",
     "QR502": "核对营业执照上的 18 位统一社会信用代码（check the 18-character code on the business licence）",
     "QR503": "商品的尼斯分类为 1–34 类的整数（use a goods class, a whole number from 1 to 34）",

@@ -33,6 +33,7 @@ CODES = {
     "QR406": "provisional values are present (score table not yet official)",
     "QR407": "the class thresholds cannot be proven to partition the score line",
     "QR408": "an adjustment date is not a day of the year (MM-DD)",
+    "QR409": "a reward condition asks for more clean years than the window lets it see (never holds)",
 }
 
 # Record types visible to expressions: the contract between ruleset authors and the engine.

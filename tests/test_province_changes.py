@@ -249,3 +249,42 @@ def test_s4a_batch_backends_agree_across_the_change_of_version(folder, tmp_path,
     corpus = _synth_jsonl(tmp_path, capsys, 365)
     _, default = _batch_both(tmp_path, capsys, folder, corpus, "2027-01-01")
     assert FALLBACK in default and "fall under 2 versions" in default
+
+
+def _check_json(*paths: str) -> list[dict]:
+    import io
+    import json
+    from contextlib import redirect_stdout
+
+    buf = io.StringIO()
+    with redirect_stdout(buf):
+        main(["check", *paths, "--format", "json"])
+    report = json.loads(buf.getvalue())
+    files = report["files"] if isinstance(report, dict) and "files" in report else report
+    return [d for f in files for d in f.get("diagnostics", [])]
+
+
+def test_art16_three_clean_years_within_a_36_month_window_is_warned(tmp_path):
+    """第十六条 raised to three years while the window (第七条) stays 36 months: the first passing
+    check the window still sees is at most 35 months and some days old, so `clean_years >= 3` never
+    holds and the reward is dead without a word. check warns (QR409) at the condition."""
+    folder = tmp_path / "three-years"
+    folder.mkdir()
+    text = (CHANGES / "11-reward-condition" / "guangdong-2026.yaml").read_text(encoding="utf-8")
+    text = text.replace("  +spot_check_lookback:", "  +unused_lookback:").replace(
+        "'as_of - (spot_check_lookback if entry.kind == \"spot_check\" else window) < entry.date <= as_of'",
+        "'as_of - window < entry.date <= as_of'")
+    (folder / "guangdong-2026.yaml").write_text(text, encoding="utf-8")
+    found = [d for d in _check_json(str(RULESETS), str(folder)) if d["code"] == "QR409"]
+    # once for the successor, once for haojiang-2023, which follows it from 2026-06-05: the same place
+    assert len(found) == 2 and all(d["severity"] == "warning" for d in found), found
+    assert "reward rule '16' asks for 3 clean years, but the window (第七条) sees a spot check for at most 2 " \
+           "whole years" in found[0]["message"]
+    line = text.splitlines().index('      when: "subject.clean_years >= 3"') + 1
+    assert {(Path(d["file"]).resolve(), d["line"]) for d in found} == {((folder / "guangdong-2026.yaml").resolve(), line)}
+
+
+def test_art16_clean_years_the_window_can_hold_are_not_warned():
+    """The provincial norms (two years, 36 months) and change 11 (three years, spot checks seen for 48
+    months): no QR409."""
+    assert [d for d in _check_json(str(RULESETS), str(CHANGES / "11-reward-condition")) if d["code"] == "QR409"] == []
