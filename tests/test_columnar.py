@@ -412,7 +412,7 @@ def test_columnar_refuses_an_unknown_ruleset_field(monkeypatch):
 
     compiled = load(ROOT / "bench" / "simplified.yaml")
     assert ColumnarBackend(compiled).problems == []
-    monkeypatch.setattr(columnar, "KNOWN_FIELDS", columnar.KNOWN_FIELDS - {"window.counts", "measures.*.mode"})
+    monkeypatch.setattr(columnar.backend, "KNOWN_FIELDS", columnar.backend.KNOWN_FIELDS - {"window.counts", "measures.*.mode"})
     problems = ColumnarBackend(compiled).problems
     assert problems == ["ruleset field 'window.counts' is new to the columnar backend"]
 
@@ -480,7 +480,7 @@ def test_polars_compiler_agrees_with_the_closure_compiler():
 
     import polars as pl
 
-    from qrules.polarsexpr import PolarsCompiler
+    from qrules.columnar.polarsexpr import PolarsCompiler
 
     from qrules.ruleset import SCOPES
 
@@ -518,7 +518,7 @@ def test_polars_compiler_refuses_what_it_cannot_represent():
     """Exact decimals only: a number with more decimal places than the scale is refused, by name."""
     from decimal import Decimal
 
-    from qrules.polarsexpr import Unsupported, ruleset_scale, to_scaled
+    from qrules.columnar.polarsexpr import Unsupported, ruleset_scale, to_scaled
 
     assert to_scaled(Decimal("-1.25"), 2) == -125
     with pytest.raises(Unsupported, match="more than 2 decimal places"):
@@ -538,7 +538,7 @@ def test_dense_codes_are_the_sorted_distinct_values_and_each_values_index(values
     import qrules.columnar as columnar
 
     arr = np.array([v // (10 ** (12 - 4 * spread)) if spread < 3 else v for v in values], dtype=np.int64)
-    distinct, codes = columnar._dense_codes(arr)
+    distinct, codes = columnar.common.dense_codes(arr)
     want, inverse = np.unique(arr, return_inverse=True)
     assert distinct.tolist() == want.tolist()
     assert codes.tolist() == inverse.ravel().tolist()
@@ -552,7 +552,7 @@ def test_scores_are_written_as_the_engine_writes_them(value, scale):
     from decimal import Decimal
 
     from qrules.language.runtime import plain
-    from qrules.polarsexpr import scaled_text
+    from qrules.columnar.polarsexpr import scaled_text
 
     assert scaled_text(value, scale) == plain(Decimal(value).scaleb(-scale))
     assert scaled_text(-250, 2) == "-2.5" and scaled_text(1200, 2) == "12"
@@ -577,11 +577,11 @@ def test_art17_3_due_date_beyond_the_calendar_falls_back_to_the_engine():
 
 
 def test_columnar_large_corpus_reads_kinds_from_the_whole_table(monkeypatch):
-    """Above `_SPLIT_ROWS` events the run reads each kind lazily from the whole table (memory) instead
+    """Above `SPLIT_ROWS` events the run reads each kind lazily from the whole table (memory) instead
     of splitting it first (speed on small corpora): the same results either way (Art 9-18, 26)."""
     import qrules.columnar as columnar
 
-    monkeypatch.setattr(columnar, "_SPLIT_ROWS", 0)
+    monkeypatch.setattr(columnar.common, "SPLIT_ROWS", 0)
     assert compare("rulesets/guangdong-2021.yaml", operator_corpus(300, 11, GD_ITEMS, ["17.2", "17.3"])) > 250
 
 
@@ -628,8 +628,8 @@ def test_steps_side_by_side_keep_the_order_of_steps(monkeypatch):
         step, value = side
         return value if value is not None else step(self)
 
-    monkeypatch.setattr(columnar._Run, "beside", now_or_later)
-    monkeypatch.setattr(columnar._Run, "joined", joined)
+    monkeypatch.setattr(columnar.run.Run, "beside", now_or_later)
+    monkeypatch.setattr(columnar.run.Run, "joined", joined)
     plain = ColumnarBackend(compiled).evaluate(tables, AS_OF)
     assert threaded["rejections"].height > 50
     assert set(threaded["rejections"]["kind"]) >= {"deduction", "repair", "reward", "filing", "spot_check"}
@@ -649,7 +649,7 @@ def test_polars_compiler_compiles_from_two_threads():
 
     import polars as pl
 
-    from qrules.polarsexpr import compile_many
+    from qrules.columnar.polarsexpr import compile_many
 
     compiled = load(ROOT / "rulesets" / "guangdong-2021.yaml")
     b = ColumnarBackend(compiled)
@@ -708,7 +708,7 @@ def test_rewards_decided_beside_the_deductions_only_when_no_reward_rule_reads_th
 
     def alone(path: str) -> bool:
         backend = ColumnarBackend(load(ROOT / path))
-        return columnar._Run(backend, None, dt.date(2025, 12, 31)).rewards_alone()
+        return columnar.run.Run(backend, None, dt.date(2025, 12, 31)).rewards_alone()
     assert alone("bench/simplified.yaml") is True
     assert alone("rulesets/guangdong-2021.yaml") is False
 
@@ -718,7 +718,7 @@ def test_decision_days_are_the_distinct_dates_sorted_even_far_apart():
     lie millennia apart (then sorted instead of marked in a table over their span)."""
     import polars as pl
 
-    from qrules.columnar import _distinct_days
+    from qrules.columnar.common import distinct_days as _distinct_days
 
     near = pl.Series([dt.date(2024, 1, 3), dt.date(2024, 1, 1), None, dt.date(2024, 1, 3)], dtype=pl.Date)
     far = pl.Series([dt.date(1, 1, 1), dt.date(9999, 12, 31)], dtype=pl.Date)
@@ -736,7 +736,7 @@ def test_art18_cap_values_kept_by_a_backend_give_what_a_fresh_backend_gives():
     1 when nothing was granted before it, 1 when 1 was, 0 when 2 were."""
     from decimal import Decimal
 
-    from qrules.polarsexpr import to_scaled
+    from qrules.columnar.polarsexpr import to_scaled
 
     for ruleset, items, rules in (("rulesets/guangdong-2021.yaml", GD_ITEMS, ["17.2", "17.3"]),
                                   ("bench/simplified.yaml", ["D1", "D3", "D6"], ["R"])):
@@ -785,7 +785,7 @@ def test_tables_evaluated_again_give_what_fresh_tables_give():
 def test_cell_values_become_keys_whatever_their_type():
     """The reward cap's kept values (``cap_memo``) are keyed by the cells the rule reads: a list
     (roles) and a struct become tuples, equal cells equal keys."""
-    from qrules.columnar import _hashable
+    from qrules.columnar.common import hashable as _hashable
 
     assert _hashable(["producer", "seller"]) == ("producer", "seller")
     assert _hashable({"b": [1], "a": None}) == (("a", None), ("b", (1,)))

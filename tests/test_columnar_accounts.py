@@ -1,4 +1,4 @@
-"""The array helpers of the columnar results step (qrules/columnar_accounts.py), on hand-made arrays.
+"""The array helpers of the columnar results step (qrules/columnar/accounts.py), on hand-made arrays.
 
 The differential tests (tests/test_columnar.py) compare whole corpora with the engine; these pin
 each helper's own contract with expectations worked out by hand.
@@ -10,7 +10,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qrules.columnar_accounts import MASK_DATES, NO_DAY, date_sums, lowest_lines, mask_type, masks_for, official_classes
+from qrules.columnar.accounts import MASK_DATES, NO_DAY, date_sums, lowest_lines, mask_type, masks_for, official_classes
 
 
 def ten_day_window(anchors: np.ndarray, dates: np.ndarray) -> np.ndarray:

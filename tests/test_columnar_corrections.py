@@ -120,11 +120,11 @@ def test_art25_columnar_equals_engine_with_corrections_at_other_dates(as_of):
 
 
 def test_art25_columnar_equals_engine_with_corrections_on_a_large_corpus(monkeypatch):
-    """Above `_SPLIT_ROWS` events the tables' subject rows are not worked out (the run looks subjects up
+    """Above `SPLIT_ROWS` events the tables' subject rows are not worked out (the run looks subjects up
     by id); corrections on such a corpus still agree row by row (Art 24-25)."""
     import qrules.columnar as columnar
 
-    monkeypatch.setattr(columnar, "_SPLIT_ROWS", 0)
+    monkeypatch.setattr(columnar.common, "SPLIT_ROWS", 0)
     assert compare(GD, corpus(3)) > 250
 
 
@@ -215,7 +215,7 @@ def test_art25_amended_line_replaces_the_whole_line():
     no line keeps it; null cells leave fields as they were."""
     import polars as pl
 
-    from qrules.columnar_corrections import correct
+    from qrules.columnar.corrections import correct
 
     data = {"subjects": _ops(1),
             "events": [{"id": "d1", "kind": "deduction", "item": "12.3", "date": "2024-03-01", "subjects": ["op0"],

@@ -1,4 +1,4 @@
-"""The window search (qrules.columnar_window) and the hashed keys (qrules.columnar_keys) of the
+"""The window search (qrules.columnar.window) and the hashed keys (qrules.columnar.keys) of the
 columnar backend, against the plain definitions.
 
 第七条's window counts an entry at an as-of date when the ruleset's rule says so; the columnar
@@ -15,7 +15,7 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qrules.columnar_window import LAST_ASKED, earliest_in_window, pairs_in_window, window_bounds, window_runs
+from qrules.columnar.window import LAST_ASKED, earliest_in_window, pairs_in_window, window_bounds, window_runs
 
 # "as_of - 36 months < entry.date <= as_of" as the backend compiles it, over p_date (entry) and date (as-of)
 WINDOW = (pl.col("p_date") > pl.col("date").dt.offset_by("-36mo")) & (pl.col("p_date") <= pl.col("date"))
@@ -109,7 +109,7 @@ def _rule(text: str):
 def test_art7_window_rules_that_count_one_interval_of_dates():
     """Comparisons of entry.date itself joined by `and` count one interval at every as-of date; a
     gap (!=), an `or`, or entry.date inside arithmetic may not, so those are tested pair by pair."""
-    from qrules.columnar_window import is_interval
+    from qrules.columnar.window import is_interval
 
     assert is_interval(_rule("as_of - window < entry.date <= as_of"))
     assert is_interval(_rule("as_of - window < entry.date and as_of >= entry.date"))
@@ -184,7 +184,7 @@ def test_art9_heaviest_per_product_and_event_is_exact_even_if_hashes_collide():
     """第九条第一款 on a product line: one deduction per (product, event), the heaviest (the most
     negative points), the product's own (src 0) on a tie. Hand-built rows; then the same with every
     key given one hash (a forced collision): the keys themselves decide, same answer."""
-    from qrules.columnar_keys import first_per_key
+    from qrules.columnar.keys import first_per_key
 
     rows = pl.DataFrame({"product": ["p1", "p1", "p1", "p2", "p2", "p1"],
                          "event": ["e1", "e1", "e2", "e1", "e1", "e3"],
@@ -202,7 +202,7 @@ def test_art2_subject_lookup_finds_rows_exactly_or_says_it_cannot():
     lookup gives each name's row — null for an unknown or absent name, order kept; a hash that
     matches another id's counts for nothing (the ids are compared); and when two subject ids share a
     hash (forced) it says so (None), and the caller joins on the ids themselves."""
-    from qrules.columnar_keys import hash_rows
+    from qrules.columnar.keys import hash_rows
 
     table = pl.Series(["op1", "op2", "p1"])
     names = pl.Series(["p1", "nobody", "op1", None, "p1"])

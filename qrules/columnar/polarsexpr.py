@@ -21,11 +21,11 @@ import threading
 from decimal import Decimal
 from typing import Any, Mapping
 
-from .language import ast
-from .language.check import check
-from .errors import Diagnostics
-from .language.runtime import Duration
-from .language.types import BOOL, DATE, NUMBER, STRING, ListType
+from ..language import ast
+from ..language.check import check
+from ..errors import Diagnostics
+from ..language.runtime import Duration
+from ..language.types import BOOL, DATE, NUMBER, STRING, ListType
 
 #: Aggregations over a collection (``count(c for c in spot_checks if c.failed)``).
 AGGREGATIONS = ("count", "sum", "any", "all")
@@ -254,7 +254,7 @@ class PolarsCompiler:
             return self._node(node.args[0]).abs()
         period = self.infos[id(node.args[1])] if node.func == "due" else None
         if period is not None and period.is_const:  # due(date, N days): the one period rule, per distinct date
-            from .language.runtime import due_date
+            from ..language.runtime import due_date
 
             cal, dur = self.c.calendar, period.const
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 
 __all__ = ["hash_rows", "first_per_key"]
 

@@ -38,7 +38,7 @@ def is_interval(node: Any) -> bool:
     dates: comparisons (``< <= > >= ==``) of ``entry.date`` itself with terms that do not read the
     entry, joined by ``and`` — an intersection of half-lines, e.g. ``as_of - window < entry.date <=
     as_of``. Then :func:`window_runs` searches each date's run instead of testing every pair of dates."""
-    from .language import ast
+    from ..language import ast
 
     def entry_date(n: Any) -> bool:
         return isinstance(n, ast.Field) and n.name == "date" and isinstance(n.obj, ast.Name) and n.obj.name == "entry"
