@@ -449,7 +449,6 @@ def load_ruleset(source: str | Path, *, allow: Sequence[str | Path] = (), parent
         for err in exc.errors():
             loc = tuple(err["loc"])
             locs.append(loc)
-            msg = err["msg"]
             if err["type"] == "extra_forbidden":
                 parent_fields = _fields_at(loc[:-1])
                 diags.add("QR301", f"unknown key '{loc[-1]}' in {'.'.join(map(str, loc[:-1])) or 'the ruleset'}",

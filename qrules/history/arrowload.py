@@ -182,11 +182,10 @@ class _Run:
 
     def _per_record(self, raw: Any, unsure: Any) -> tuple[Any, list]:
         """Feed the unsure rows to the loader in file order; (their valid rows as a frame, their ids)."""
-        from ..columnar import Tables
         from ..tables import row_locator, row_to_record
         from .arrowread import python_values
 
-        loader, pl = self.loader, self.pl
+        loader = self.loader
         if unsure.height == 0:
             return None, []
         if getattr(raw, "jsonl", False):

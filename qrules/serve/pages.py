@@ -11,7 +11,7 @@ import json
 from html import escape
 from urllib.parse import urlencode
 
-from fastapi import FastAPI, File, Request, UploadFile
+from fastapi import FastAPI, File, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from .chart import cited
@@ -143,7 +143,7 @@ def _index(service: Service, r: str | None, h: str | None, day: dt.date) -> str:
     for slot in store.slots.values():
         st = slot.status()
         state = ("正常" if st["ok"] else
-                 f'<span class="error">重新加载失败，仍使用上一版本</span>' if st["in_service"] else
+                 '<span class="error">重新加载失败，仍使用上一版本</span>' if st["in_service"] else
                  '<span class="error">未通过检查</span>')
         problems = "".join(f"<li><code>{escape(d.code)}</code> {escape(str(d.span or ''))} {escape(d.message)}</li>"
                            for d in slot.error or [])
