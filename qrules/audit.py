@@ -255,7 +255,8 @@ def check_deadlines(compiled: Any) -> list[Diagnostic]:
     diags: list[Diagnostic] = []
     resolved = compiled.resolved
     for name, dl in compiled.model.deadlines.items():
-        kinds = [(("deadlines", name, "starts"), dl.starts)]
+        kinds = ([(("deadlines", name, "starts"), dl.starts)] if isinstance(dl.starts, str)
+                 else [(("deadlines", name, "starts", i), k) for i, k in enumerate(dl.starts)])
         kinds += [(("deadlines", name, "stops", i), k) for i, k in enumerate(dl.stops)]
         for path, kind in kinds:
             if kind not in EVENT_KINDS:
@@ -263,6 +264,11 @@ def check_deadlines(compiled: Any) -> list[Diagnostic]:
                                         resolved.span(path),
                                         hint=did_you_mean(kind, EVENT_KINDS) or
                                         f"可用的事件类型（event kinds）：{', '.join(EVENT_KINDS)}"))
+        if not dl.start_kinds:
+            diags.append(Diagnostic("QR711", f"deadline '{name}' has no start kinds: its clock could never start",
+                                    resolved.span(("deadlines", name, "starts")),
+                                    hint="列出开始计时的事件种类，如 starts: [deduction, repair, reward]"
+                                         "（list the event kinds that start the procedure）"))
         if not dl.stops:
             diags.append(Diagnostic("QR711", f"deadline '{name}' has no stop kinds: its clock could never stop",
                                     resolved.span(("deadlines", name, "stops")),

@@ -149,7 +149,10 @@ def compute_deadlines(compiled, history, as_of: dt.date | None = None, *,
         for key in refers:
             refers[key].sort(key=lambda t: (t.date, order[t.id]))
         claimed: set[str] = set()
-        for s in by_kind.get(dl.starts, ()):
+        # several start kinds (第二十三条: every scoring) share one date order, so the claims do too
+        starts = sorted((s for kind in dl.start_kinds for s in by_kind.get(kind, ())),
+                        key=lambda e: (e.date, order[e.id]))
+        for s in starts:
             if str(s.id) in refused:
                 continue  # refused by the rules (scope, jurisdiction, unknown item...): nothing to notify
             of = getattr(s, "of", None)
@@ -171,7 +174,7 @@ def compute_deadlines(compiled, history, as_of: dt.date | None = None, *,
                 claimed.add(stop.id)
             subjects = subjects_concerned(s, by_id)
             about = str(of) if of is not None else str(s.id)
-            targets = reached.get(about) or subjects
+            targets = reached.get(str(s.id)) or reached.get(about) or subjects
             if dl.addressee == "producer":
                 targets = [producers.get(t) or t for t in targets]
             clock = _judge(name, dl, duration, s, stop, as_of, cal, notes, about=about, subjects=subjects,
@@ -182,7 +185,8 @@ def compute_deadlines(compiled, history, as_of: dt.date | None = None, *,
 
 def _engine_view(compiled, history, invalid: dict[str, str], as_of: dt.date):
     """What the rules decided of each event (第二十三条): the events they refused outright (no
-    clock starts for them), the subjects each event reached, and each product's producer."""
+    clock starts for them), the subjects each deduction, repair or reward reached (an entry of
+    it was made for them), and each product's producer."""
     from .engine import subject_views
     from .engine.decide import Decider
     from .language.runtime import EvaluationError
@@ -198,7 +202,7 @@ def _engine_view(compiled, history, invalid: dict[str, str], as_of: dt.date):
     deduplicated: set[str] = set()
     for sid, entries in decisions.entries.items():
         for e in entries:
-            if e.kind == "deduction" and sid not in reached.setdefault(e.event, []):
+            if sid not in reached.setdefault(e.event, []):
                 reached[e.event].append(sid)
             if e.kind == "deduction":
                 (deduplicated if e.status == "deduplicated" else scored).add(e.event)

@@ -280,7 +280,8 @@ class _Renderer:
         for name, dl in m.deadlines.items():
             party = {"bureau": "市场监管部门", "operator": "经营者"}.get(dl.party, dl.party)
             self.block(dl.cite, ("deadlines", name), [
-                f"**程序期限 {dl.title}**（{_code(name)}）：自 {_code(dl.starts)} 起 {_code(dl.within)} 内，"
+                f"**程序期限 {dl.title}**（{_code(name)}）：自 {'、'.join(_code(k) for k in dl.start_kinds)} 起 "
+                f"{_code(dl.within)} 内，"
                 f"由{party}完成（{'、'.join(_code(s) for s in dl.stops)} 即为完成）"
                 + ("；记分对象为产品的，告知其生产者" if dl.addressee == "producer" else "")
                 + f"。来源：{self.src('deadlines', name, 'within')}。"])

@@ -301,7 +301,8 @@ class Deadline(_Model):
     """A procedural clock: which event starts it, how long, which event stops it (第二十一条等)."""
 
     title: str
-    starts: str
+    starts: str | list[str] = Field(description="the event kind that starts the clock, or several (第二十三条's "
+                                    "notify: every scoring, deduction, repair and reward)")
     stops: list[str]
     within: Expr
     party: Literal["bureau", "operator"] = "bureau"
@@ -309,6 +310,11 @@ class Deadline(_Model):
         default="subject", description="whom the procedure is addressed to: the subjects as named, or 'producer': "
         "a product's producer stands for it (第二十三条)")
     cite: str | None = None
+
+    @property
+    def start_kinds(self) -> list[str]:
+        """The kinds of event that start the clock, whether ``starts`` names one or several."""
+        return [self.starts] if isinstance(self.starts, str) else list(self.starts)
 
 
 class OutOfScope(_Model):

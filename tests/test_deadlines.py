@@ -109,7 +109,8 @@ def test_ruleset_encodes_the_six_clocks_of_art21_and_art23_to_25(province):
            for name, dl in province.model.deadlines.items()}
     assert got == {
         "verify_repair": ("repair_applied", ["repair"], "5 workdays", "bureau", "第二十一条"),
-        "notify": ("deduction", ["notice_sent"], "3 workdays", "bureau", "第二十三条"),
+        # 第二十三条「实施质量信用记分后」: every scoring of 第八条 (deduction, repair, reward)
+        "notify": (["deduction", "repair", "reward"], ["notice_sent"], "3 workdays", "bureau", "第二十三条"),
         "object": ("notice_sent", ["objection_filed"], "15 days", "operator", "第二十四条"),
         "accept_objection": ("objection_filed", ["objection_accepted", "objection_refused"], "5 workdays",
                              "bureau", "第二十四条"),
@@ -478,3 +479,53 @@ def test_docs_reading_the_output_is_what_the_command_prints(history_file, capsys
     for line in shown.splitlines():
         if line.strip() and line.strip() != "...":
             assert line.rstrip() in (p.rstrip() for p in printed), line
+
+
+# --- 第二十三条: every scoring is notified (第八条: 记分 is deductions, repairs and rewards) ---------
+
+ART23 = [
+    {"id": "f5", "kind": "filing", "subject": "op1", "date": "2025-01-02"},
+    {"id": "d5", "kind": "deduction", "item": "11.7", "date": "2025-01-13", "subjects": ["p1"]},
+    {"id": "n5", "kind": "notice_sent", "of": "d5", "date": "2025-01-14"},
+    {"id": "r5", "kind": "repair", "of": "d5", "date": "2025-03-07", "rectified": True},
+    {"id": "n6", "kind": "notice_sent", "of": "r5", "date": "2025-03-12"},
+    {"id": "w5", "kind": "reward", "rule": "17.2", "subject": "op1", "date": "2025-04-01",
+     "recalled_before_defect": True, "reported": True},
+]
+
+
+def test_art23_notify_runs_after_a_repair_and_a_reward_too(province):
+    # 第二十三条「实施质量信用记分后 3个工作日内」告知; 第八条: 质量信用记分 includes 修复分 and 奖励分,
+    # and 第二十二条 calls a reward's recording 实施奖励记分.
+    got = clocks_by_start(compute_deadlines(province, history(events=ART23), D(2025, 4, 30)))
+    assert {start for name, start in got if name == "notify"} == {"d5", "r5", "w5"}
+    # r5 Fri 2025-03-07: Mon 10, Tue 11, Wed 12 -> due 03-12; notice n6 (of the repair) that day
+    repair = got[("notify", "r5")]
+    assert (repair.due, repair.stop_event, repair.status) == (D(2025, 3, 12), "n6", "met")
+    # p1's repair also repaired op1's linked 12.1: both are told through the producer
+    assert repair.addressed_to == ["op1"]
+    # w5 Tue 2025-04-01: Wed 02, Thu 03, (Qingming off Fri 04 .. Sun 06), Mon 07 -> due 04-07; no notice
+    reward = got[("notify", "w5")]
+    assert (reward.due, reward.stop_event, reward.status, reward.addressed_to) == (D(2025, 4, 7), None, "overdue",
+                                                                                  ["op1"])
+    # the deduction's own notice is still its own (n5), not taken by the repair of the same deduction
+    assert got[("notify", "d5")].stop_event == "n5" and got[("object", "n6")].about == "r5"
+
+
+def test_art23_a_refused_repair_or_reward_starts_no_notify_clock(province):
+    refused = [{"id": "r6", "kind": "repair", "of": "d5", "date": "2025-03-07", "rectified": False},   # 第十四条第（二）项
+               {"id": "w6", "kind": "reward", "rule": "17.2", "subject": "op1", "date": "2025-04-01",
+                "recalled_before_defect": True, "reported": False}]                                 # 第十七条第（二）项
+    events = [e for e in ART23 if e["id"] not in ("r5", "n6", "w5")] + refused
+    got = clocks_by_start(compute_deadlines(province, history(events=events), D(2025, 4, 30)))
+    assert {start for name, start in got if name == "notify"} == {"d5"}
+
+
+def test_art23_a_start_kind_in_a_list_is_checked_at_its_line(tmp_path):
+    child = tmp_path / "child.yaml"
+    child.write_text(f"qrules: 1\nruleset: child\nextends: {PROVINCE.as_posix()}\nversion: \"1\"\n"
+                     "deadlines:\n  notify:\n    starts: [deduction, repiar]\n", encoding="utf-8")
+    with pytest.raises(QrulesError) as exc:
+        load(child)
+    (d,) = [d for d in exc.value.diagnostics if d.severity == "error"]
+    assert (d.code, d.span.line) == ("QR711", 7) and "'repiar'" in d.message and "repair" in (d.hint or "")
