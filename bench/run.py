@@ -538,6 +538,22 @@ def bench_latency(repeat: int) -> None:
         decided = statistics.median(phase1)
         row("c", f"  of which deciding the events ({what}), median",
             f"{decided:,.0f} µs; scoring and the result {max(med - decided, 0):,.0f} µs")
+    # What a service or an embedding program pays for the same subject: JSON values in (loaded and
+    # validated), the result out as JSON values (qrules.evaluate_data).
+    import qrules
+
+    sid, data = latency_histories()[FIVE]
+    calls, per_call, cpu = 20, [], []
+    for _ in range(max(repeat, 5) * 20):
+        t, c = time.perf_counter(), time.process_time()
+        for _ in range(calls):
+            qrules.evaluate_data(compiled, data, AS_OF)
+        per_call.append((time.perf_counter() - t) / calls * 1e6)
+        cpu.append((time.process_time() - c) / calls * 1e6)
+    per_call.sort()
+    row("c", f"qrules.evaluate_data({FIVE}): JSON in, load, evaluate, JSON out; median / p90 (CPU median)",
+        f"{statistics.median(per_call):,.0f} / {per_call[int(0.9 * (len(per_call) - 1))]:,.0f} µs "
+        f"({statistics.median(cpu):,.0f} µs)")
 
 
 # ---- (d) check and start-up -----------------------------------------------------------------------
