@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from conftest import GUANGDONG, HAOJIANG, ROOT
 from qrules import load_ruleset
 from qrules.engine import decide_timeline, subject_views, timeline_of
-from qrules.engine.decide import exact
+from qrules.engine.entries import exact
 from qrules.engine.results import Adjustment, EntryResult, Lock
 from qrules.errors import Diagnostics, SourceMap
 from qrules.engine.score import Scorer
@@ -245,7 +245,7 @@ def test_art8_scores_memoised_by_value_keep_the_exact_form_of_each_value():
 
 
 def test_art16_art17_reward_subject_record_only_when_a_rule_reads_it():
-    from qrules.engine.decide import CLEAN_FIELDS, _reads_record_fields
+    from qrules.engine.entries import CLEAN_FIELDS, reads_record_fields as _reads_record_fields
 
     gd = load_ruleset(str(GUANGDONG))
     reads = {rule: _reads_record_fields(gd.reward_whens[rule].node, "subject", CLEAN_FIELDS)
@@ -270,7 +270,7 @@ def test_art14_art17_conditions_through_their_functions_fail_as_the_compiled_exp
     """第十四条、第十七条: the conditions are evaluated through their compiled functions
     (``failing``, ``value_of``); one that cannot be evaluated raises the error the compiled
     expression raises, with its place in the ruleset, and the others' reasons are unchanged."""
-    from qrules.engine.decide import failing, value_of
+    from qrules.engine.entries import failing, value_of
     from qrules.language.runtime import EvaluationError
     from qrules.ruleset import CompiledCondition
 
@@ -400,7 +400,7 @@ def test_entries_made_by_new_entry_equal_entries_made_by_keyword():
     import inspect
     from dataclasses import MISSING, fields
 
-    from qrules.engine.decide import Entry, new_entry
+    from qrules.engine.entries import Entry, new_entry
 
     params = inspect.signature(new_entry).parameters
     assert list(params) == [f.name for f in fields(Entry)]
@@ -480,7 +480,7 @@ def test_art10_a_producers_terms_made_once_per_evaluation_equal_terms_made_afres
 def test_items_and_reward_rules_as_plain_records_carry_every_field_once_per_ruleset(compiled):
     """The decider reads the ruleset's items (第十一条、第十二条) and reward rules (第十六条、第十七条)
     as plain records made once per ruleset: each carries every field of its model, unchanged."""
-    from qrules.engine.decide import plain_records
+    from qrules.engine.entries import plain_records
 
     items, rules = plain_records(compiled)
     m = compiled.model

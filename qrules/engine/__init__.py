@@ -18,7 +18,8 @@ from typing import Any, Iterable
 from ..history.kinds import components
 from ..history.models import check_as_of
 from ..versions import require_in_force  # ``--require-in-force`` (QR907): set by the command line, read here
-from .decide import Decider, Entry, SubjectView, param_text, record_field
+from .decide import Decider
+from .entries import Entry, SubjectView, param_text, record_field
 from .results import (EntryResult, EvaluationResult, ExcludedSubject, Lock, Measures, SubjectResult, VersionNote,
                       entry_result, evaluation_result, subject_result, summary)
 from .score import Scorer

@@ -108,7 +108,7 @@ def needed(compiled, score: Decimal | None, live: str) -> tuple[str | None, Deci
             candidates |= {gap, (gap // STEP + 1) * STEP} - {Decimal(0)}
     for points in sorted(candidates):
         if compiled.classify(score + points) in better:
-            from .decide import exact
+            from .entries import exact
 
             return compiled.classify(score + points), exact(points)
     return None, None

@@ -14,7 +14,7 @@ from decimal import Decimal
 from operator import attrgetter
 
 from ..language.runtime import shift
-from .decide import Decisions, Entry, SubjectView, exact
+from .entries import Decisions, Entry, SubjectView, exact
 from .results import Adjustment, adjustment
 
 ZERO = Decimal(0)
