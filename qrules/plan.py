@@ -97,9 +97,23 @@ def _months(a: dt.date, b: dt.date) -> int:
 
 
 def _boundaries(compiled, year: int) -> list[dt.date]:
+    """The year cut at the adjustment dates of every version it may meet (§4a: a successor may
+    adjust on other dates; a cut where no adjustment happened leaves the class as it was)."""
     dates = {dt.date(year, 1, 1), dt.date(year + 1, 1, 1)}
-    dates |= {dt.date(year, m, d) for m, d in compiled.adjustment_dates}
+    for c in _versions(compiled):
+        dates |= {dt.date(year, m, d) for m, d in c.adjustment_dates}
     return sorted(dates)
+
+
+def _versions(compiled) -> list:
+    timeline = getattr(compiled, "timeline", None)
+    return [p.compiled for p in timeline.pieces] if timeline is not None else [compiled]
+
+
+def _model_on(compiled, day: dt.date):
+    """The ruleset in force on ``day`` (brief §4a), whose measures a part of the year starting then requires."""
+    timeline = getattr(compiled, "timeline", None)
+    return timeline.at(day).compiled.model if timeline is not None else compiled.model
 
 
 def _class_on(adjustments, day: dt.date) -> str:
@@ -154,7 +168,7 @@ def compute_plan(compiled, history, year: int, as_of: dt.date | None = None) -> 
         periods = []
         for start, nxt in zip(bounds, bounds[1:]):
             cls = _class_on(s.adjustments, start)
-            measure = m.measures.get(cls)
+            measure = _model_on(compiled, start).measures.get(cls)
             periods.append(Period(start=start, end=nxt - dt.timedelta(days=1), official_class=cls,
                                   months=_months(start, nxt),
                                   checks_per_year=measure.checks_per_year if measure else None,

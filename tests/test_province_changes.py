@@ -288,3 +288,36 @@ def test_art16_clean_years_the_window_can_hold_are_not_warned():
     """The provincial norms (two years, 36 months) and change 11 (three years, spot checks seen for 48
     months): no QR409."""
     assert [d for d in _check_json(str(RULESETS), str(CHANGES / "11-reward-condition")) if d["code"] == "QR409"] == []
+
+
+def test_art27_plan_takes_each_part_of_the_year_from_the_version_in_force_then(tmp_path, capsys):
+    """第二十七条第（四）项 lowered by a successor (D: 4 checks a year → 2, from 2026-06-05). The plan for
+    2026 cuts the year at the adjustment dates; each part requires the minimum of the version in
+    force when it starts (brief §4a: the provincial norms until 2026-06-04). The plan took the
+    successor's 2 for the whole year, January to June included."""
+    import json
+
+    folder = tmp_path / "d-lowered"
+    folder.mkdir()
+    (folder / "guangdong-2026.yaml").write_text(
+        (CHANGES / "15-measures" / "guangdong-2026.yaml").read_text(encoding="utf-8").split("measures:")[0]
+        + "measures:\n  D: {checks_per_year: 2, actions: [发出红色监管警示, 每年实施2次以上监督抽查或检查]}\n",
+        encoding="utf-8")
+    hist = tmp_path / "h.yaml"
+    hist.write_text(textwrap.dedent("""\
+        subjects:
+          - {id: op1, kind: operator, uscc: 91440512MA5AAAAA1W, roles: [producer], region: "440512"}
+          - {id: p1, kind: product, brand: 甲牌, nice_class: 28, producer: op1}
+        events:
+          - {id: e1, kind: deduction, item: "11.9", date: 2025-03-01, subjects: [p1]}
+        """), encoding="utf-8")
+    code = main(["plan", "guangdong", str(hist), "--year", "2026", "--rulesets", str(RULESETS),
+                 "--rulesets", str(folder), "--format", "json"])
+    plan = json.loads(capsys.readouterr().out)
+    assert code == 0
+    p1 = next(s for s in plan["subjects"] if s["subject"] == "p1")
+    # 12 − 12 = 0 → D from 2025-07-01 (locked to 2028-07-01). 2026-01-01..06-30: guangdong-2021, 4 a
+    # year × 6/12 = 2; 2026-07-01..12-31: the successor, 2 × 6/12 = 1 → 3
+    assert [(p["start"], p["official_class"], p["checks_per_year"]) for p in p1["periods"]] == [
+        ("2026-01-01", "D", 4), ("2026-07-01", "D", 2)]
+    assert p1["required"] == 3
