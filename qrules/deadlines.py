@@ -129,7 +129,6 @@ def compute_deadlines(compiled, history, as_of: dt.date | None = None, *,
         check_known_at(as_known_at, as_of)
         history = known_at(history, as_known_at)
     refused, reached, producers = _engine_view(compiled, history, invalid, as_of)
-    cal = compiled.calendar
     order = {e.id: i for i, e in enumerate(history.events)}
     events = [e for e in history.events if e.date <= as_of]
     by_id = {str(e.id): e for e in history.events}
@@ -138,8 +137,16 @@ def compute_deadlines(compiled, history, as_of: dt.date | None = None, *,
         by_kind[e.kind].append(e)
 
     clocks: list[tuple[tuple, Clock]] = []
-    for rank, (name, dl) in enumerate(compiled.model.deadlines.items()):
-        duration = compiled.deadline_durations.get(name)
+    # brief §4a: a clock runs under the version in force on the day its start event happened
+    from .engine import timeline_of
+
+    tl = timeline_of(compiled)
+    names = list(compiled.model.deadlines)
+    names += [n for p in tl.pieces for n in p.compiled.model.deadlines if n not in names]
+    claimed_by: dict[str, set[str]] = defaultdict(set)
+    for piece, rank, name, dl in ((p, names.index(n), n, d) for p in tl.pieces
+                                  for n, d in p.compiled.model.deadlines.items()):
+        duration = piece.compiled.deadline_durations.get(name)
         # stop events by the id they refer to, in date order
         refers: dict[str, list] = defaultdict(list)
         for kind in dl.stops:
@@ -148,11 +155,13 @@ def compute_deadlines(compiled, history, as_of: dt.date | None = None, *,
                     refers[str(t.of)].append(t)
         for key in refers:
             refers[key].sort(key=lambda t: (t.date, order[t.id]))
-        claimed: set[str] = set()
+        claimed = claimed_by[name]
         # several start kinds (第二十三条: every scoring) share one date order, so the claims do too
         starts = sorted((s for kind in dl.start_kinds for s in by_kind.get(kind, ())),
                         key=lambda e: (e.date, order[e.id]))
         for s in starts:
+            if tl.at(s.date) is not piece:
+                continue  # another version's clock
             if str(s.id) in refused:
                 continue  # refused by the rules (scope, jurisdiction, unknown item...): nothing to notify
             of = getattr(s, "of", None)
@@ -177,7 +186,8 @@ def compute_deadlines(compiled, history, as_of: dt.date | None = None, *,
             targets = reached.get(str(s.id)) or reached.get(about) or subjects
             if dl.addressee == "producer":
                 targets = [producers.get(t) or t for t in targets]
-            clock = _judge(name, dl, duration, s, stop, as_of, cal, notes, about=about, subjects=subjects,
+            clock = _judge(name, dl, duration, s, stop, as_of, piece.compiled.calendar, notes, about=about,
+                           subjects=subjects,
                            addressed_to=sorted(set(targets)))
             clocks.append(((s.date, rank, str(s.id)), clock))
     return [c for _, c in sorted(clocks, key=lambda pair: pair[0])]
@@ -187,14 +197,13 @@ def _engine_view(compiled, history, invalid: dict[str, str], as_of: dt.date):
     """What the rules decided of each event (第二十三条): the events they refused outright (no
     clock starts for them), the subjects each deduction, repair or reward reached (an entry of
     it was made for them), and each product's producer."""
-    from .engine import subject_views
-    from .engine.decide import Decider
+    from .engine import decide_timeline, subject_views, timeline_of
     from .language.runtime import EvaluationError
 
     views = subject_views(compiled, history.subjects)
     producers = {sid: v.producer for sid, v in views.items() if v.kind == "product" and v.producer}
-    try:
-        decisions = Decider(compiled, views, dict(invalid), as_of).run(list(history.events))
+    try:  # each event under the version in force on its date (brief §4a), as evaluate decides it
+        decisions, _ = decide_timeline(timeline_of(compiled), views, dict(invalid), as_of, list(history.events))
     except EvaluationError:  # a rule failing at run time is reported by evaluate; judge clocks as recorded
         return set(), {}, producers
     reached: dict[str, list[str]] = {}

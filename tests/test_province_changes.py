@@ -321,3 +321,50 @@ def test_art27_plan_takes_each_part_of_the_year_from_the_version_in_force_then(t
     assert [(p["start"], p["official_class"], p["checks_per_year"]) for p in p1["periods"]] == [
         ("2026-01-01", "D", 4), ("2026-07-01", "D", 2)]
     assert p1["required"] == 3
+
+
+def _clocks(capsys, folder: Path, history: Path, as_of: str) -> list[tuple]:
+    import json
+
+    code = main(["deadlines", "guangdong", str(history), "--as-of", as_of, "--rulesets", str(RULESETS),
+                 "--rulesets", str(folder), "--format", "json"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    return [(c["deadline"], c["start_event"], c["within"], c["due"]) for c in json.loads(out)["clocks"]]
+
+
+def test_art23_notify_clocks_follow_what_the_version_of_each_event_decided(capsys):
+    """第二十三条 starts a clock for each deduction the rules score. e1 (11.7, 2026-03-01) was scored
+    under guangdong-2021 and must be notified although the successor deleted 11.7; e1 of change 03
+    (11.10, 2026-05-20) was refused under guangdong-2021 (QR601) and starts none although the
+    successor knows 11.10. The deadlines decided every event under the as-of version."""
+    removed = _clocks(capsys, CHANGES / "02-item-removed", CHANGES / "02-item-removed" / "cases" / "history.yaml",
+                      "2026-12-31")
+    # e1 2026-03-01 (Sunday): 3 working days → 2026-03-04; e2 refused (QR601): no clock
+    assert removed == [("notify", "e1", "3 workdays", "2026-03-04")]
+    added = _clocks(capsys, CHANGES / "03-item-added", CHANGES / "03-item-added" / "cases" / "history.yaml",
+                    "2026-12-31")
+    # e2 2026-08-01 (Saturday): 3 working days → 2026-08-05; e1 (QR601) and e3 (QR606): none
+    assert added == [("notify", "e2", "3 workdays", "2026-08-05")]
+
+
+def test_art23_a_clock_runs_for_the_period_of_the_version_in_force_on_its_start(tmp_path, capsys):
+    """A successor giving the bureau 5 working days to notify (第二十三条, from 2026-06-05): a deduction
+    of 2026-05-11 keeps the 3 working days of guangdong-2021, one of 2026-08-03 has 5."""
+    folder = tmp_path / "notify-5"
+    folder.mkdir()
+    (folder / "guangdong-2026.yaml").write_text(
+        (CHANGES / "15-measures" / "guangdong-2026.yaml").read_text(encoding="utf-8").split("measures:")[0]
+        + 'deadlines:\n  notify: {within: "5 workdays"}\n', encoding="utf-8")
+    hist = tmp_path / "h.yaml"
+    hist.write_text(textwrap.dedent("""\
+        subjects:
+          - {id: op1, kind: operator, uscc: 91440512MA5AAAAA1W, roles: [producer], region: "440512"}
+          - {id: p1, kind: product, brand: 甲牌, nice_class: 28, producer: op1}
+        events:
+          - {id: e1, kind: deduction, item: "11.4", date: 2026-05-11, subjects: [p1]}
+          - {id: e2, kind: deduction, item: "11.4", date: 2026-08-03, subjects: [p1]}
+        """), encoding="utf-8")
+    # 2026-05-11 (Monday) + 3 working days: 12, 13, 14 May; 2026-08-03 (Monday) + 5: 4–7, 10 August
+    assert _clocks(capsys, folder, hist, "2026-08-31") == [("notify", "e1", "3 workdays", "2026-05-14"),
+                                                          ("notify", "e2", "5 workdays", "2026-08-10")]
