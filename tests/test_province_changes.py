@@ -368,3 +368,47 @@ def test_art23_a_clock_runs_for_the_period_of_the_version_in_force_on_its_start(
     # 2026-05-11 (Monday) + 3 working days: 12, 13, 14 May; 2026-08-03 (Monday) + 5: 4–7, 10 August
     assert _clocks(capsys, folder, hist, "2026-08-31") == [("notify", "e1", "3 workdays", "2026-05-14"),
                                                           ("notify", "e2", "5 workdays", "2026-08-10")]
+
+
+def test_art26_a_shorter_d_lock_can_keep_d_longer_and_impact_shows_it(capsys):
+    """第二十六条第二款 with the D lock cut from 3 years to 2 (change 14). p2 (11.9 on 2026-08-01) is D
+    from 2027-01-01; under the successor its lock ends 2029-01-01 while e2 is still in the window, so
+    it is locked again to 2031-01-01; under the 3 years of guangdong-2021 it ends 2030-01-01, after e2
+    left (2029-08-01): A. As of 2030-01-01 impact names p2 and its producer op2 (A under the old
+    rules, D under the new)."""
+    code, out = _impact(capsys, "14-lock-2-years", "history.yaml", "2030-01-01")
+    assert code == 0, out
+    assert "official class: A → D: 2" in out
+    assert "  op2  A → D  score 12 → 12" in out and "  p2  A → D  score 12 → 12" in out
+
+
+def _explain(capsys, folder: str, subject: str, as_of: str) -> str:
+    code = main(["explain", "guangdong", str(CHANGES / folder / "cases" / "history.yaml"), subject, "--as-of", as_of,
+                 "--rulesets", str(RULESETS), "--rulesets", str(CHANGES / folder)])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    return out
+
+
+def test_art26_quarterly_adjustments_are_not_called_half_yearly(capsys):
+    """A successor adjusting every quarter (第二十六条第二款, change 13): explain and its outlook called
+    each adjustment 半年调整 (half-yearly) whatever the ruleset's dates; they now say 季度调整, and the
+    provincial norms' two dates a year keep 半年调整."""
+    out = _explain(capsys, "13-quarterly-adjustment", "p1", "2026-12-31")
+    # p1: 12 − 6 = 6, first scored 2026-08-01 → C at 2026-10-01 (from 2026-09-30)
+    assert "正式分类 C类：2026-10-01 季度调整，按 2026-09-30 的得分 6（第二十六条第二款）〔guangdong-2026〕" in out
+    assert "2027-01-01 季度调整：按 2026-12-31 得分 6 分，正式分类 C类" in out
+    assert "半年调整" not in out
+    before = _explain(capsys, "13-quarterly-adjustment", "p2", "2026-06-04")
+    assert "正式分类 O类：尚无半年调整" in before  # guangdong-2021 in force: 01-01 and 07-01
+    assert "2026-07-01 季度调整：按 2026-06-30 得分 9 分" in before  # the successor's, in the outlook
+
+
+def test_s4a_explain_says_an_entry_was_decided_again_by_a_redecide_transition(capsys):
+    """e0 (11.4, 2023-09-01) was decided −3 under guangdong-2021 and again −6 when the successor of
+    change 16 (transition: redecide) started on 2026-06-05 with e0 inside its window: explain says
+    so, not only which version decided it."""
+    out = _explain(capsys, "16-redecide", "p3", "2026-06-30")
+    line = next(ln for ln in out.splitlines() if " e0 2023-09-01 " in ln)
+    assert line.startswith("  −6 未经生产许可或未经强制性产品认证 e0 2023-09-01 (第十一条第（四）项)")
+    assert "2026-06-05 起施行的 guangdong-2026 按过渡规则 redecide 重新认定" in line and line.endswith("〔guangdong-2026〕")
