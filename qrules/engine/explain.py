@@ -14,6 +14,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from ..language.runtime import plain
+from .outlook import adjustment_name
 from .results import EntryResult, EvaluationResult, SubjectResult
 
 STATUS_ZH = {
@@ -36,7 +37,25 @@ def fmt_score(value: Decimal | None) -> str:
     return "-" if value is None else plain(value)
 
 
-def _line(e: EntryResult) -> str:
+def _on(compiled, day):
+    """The version in force on ``day`` (brief §4a), or ``compiled`` itself."""
+    tl = getattr(compiled, "timeline", None)
+    return tl.at(day).compiled if tl is not None and day is not None else compiled
+
+
+def _redecided(compiled, e: EntryResult) -> str | None:
+    """Why an entry was decided by a version that started after its date: a ``transition: redecide``
+    successor decided it again (brief §4a)."""
+    tl = getattr(compiled, "timeline", None)
+    if tl is None or not e.version or len(tl.pieces) < 2:
+        return None
+    piece = next((p for p in tl.pieces if p.label == e.version), None)
+    if piece is None or piece.transition != "redecide" or not e.date < piece.start:
+        return None
+    return f"{piece.start} 起施行的 {piece.label} 按过渡规则 redecide 重新认定（施行时仍在统计周期内）"
+
+
+def _line(e: EntryResult, again: str | None = None) -> str:
     counts = e.status == "counted" or (e.status == "capped" and e.counted_points > 0)
     mark = "  " if counts else "  ✗ "
     value = fmt_points(e.counted_points if counts else e.points)
@@ -52,6 +71,8 @@ def _line(e: EntryResult) -> str:
         notes.append(label + "，不计入" if not counts else label)
     if e.reason and not e.reason.startswith(label):
         notes.append(e.reason)
+    if again:
+        notes.append(again)
     if notes:
         text += " — " + "；".join(notes)
     if e.version:
@@ -83,15 +104,17 @@ def explain_subject(result: EvaluationResult, s: SubjectResult, compiled=None) -
         if s.determined_by:
             lines.append(_cited(f"  生产者得分取其产品中的最低分：由产品 {s.determined_by} 决定", cites.get("producer")))
         for e in s.entries:
-            lines.append(_line(e))
+            lines.append(_line(e, _redecided(compiled, e)))
         lines.append(f"  = {fmt_score(s.score)} → 实时分类 {s.live_class}类")
     last = s.adjustments[-1] if s.adjustments else None
     if last:
         how = "锁定" if last.locked else f"按 {last.score_date} 的得分 {fmt_score(last.score)}"
-        lines.append(_cited(f"  正式分类 {s.official_class}类：{last.date} 半年调整，{how}", cites.get("adjustment"))
+        name = adjustment_name(_on(compiled, last.date))
+        lines.append(_cited(f"  正式分类 {s.official_class}类：{last.date} {name}，{how}", cites.get("adjustment"))
                      + (f"〔{last.version}〕" if last.version else ""))
     else:
-        lines.append(_cited(f"  正式分类 {s.official_class}类：尚无半年调整", cites.get("adjustment")))
+        lines.append(_cited(f"  正式分类 {s.official_class}类：尚无{adjustment_name(_on(compiled, result.as_of))}",
+                            cites.get("adjustment")))
     if s.lock:
         since = f"自 {s.lock.since} 起{lock_length}" if lock_length else f"自 {s.lock.since} 起"
         lines.append(f"  {s.lock.class_}类锁定至 {s.lock.until}（{since}"

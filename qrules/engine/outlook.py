@@ -19,6 +19,13 @@ HORIZON_YEARS = 6          # look no further: a 36-month window and a 3-year loc
 STEP = Decimal(1) / 2        # score granularity searched for the next better class (50% repairs of 1 point)
 
 
+def adjustment_name(compiled) -> str:
+    """What the ruleset's adjustments (第二十六条第二款) are called, from how many dates a year it has:
+    半年调整 for the two of the provincial norms, 季度调整 for four (a successor may adjust quarterly)."""
+    n = len(compiled.adjustment_dates) if compiled is not None else 2
+    return {1: "年度调整", 2: "半年调整", 4: "季度调整"}.get(n, "分类调整")
+
+
 def _exit_date(compiled, anchor: dt.date, after: dt.date, limit: dt.date) -> dt.date | None:
     """The first day after ``after`` on which the window rule no longer counts ``anchor`` (binary search:
     the rule is monotone in the as-of date)."""
@@ -80,7 +87,7 @@ def future(tl, scorer_at, sid: str, as_of: dt.date, lock) -> list[OutlookStep]:
         steps.append(OutlookStep(
             date=a.date, what="adjustment", event=None, score=a.score, live_class=live_class,
             official_class=a.official_class,
-            text=(f"半年调整：按 {a.score_date} 得分 {a.score} 分，正式分类 {a.official_class}类"
+            text=(f"{adjustment_name(c)}：按 {a.score_date} 得分 {a.score} 分，正式分类 {a.official_class}类"
                   + ("（锁定）" if a.locked else "") + _cite(c, "adjustment"))))
         if a.date > last_change and a.official_class == previous:
             break
