@@ -412,3 +412,23 @@ def test_s4a_explain_says_an_entry_was_decided_again_by_a_redecide_transition(ca
     line = next(ln for ln in out.splitlines() if " e0 2023-09-01 " in ln)
     assert line.startswith("  −6 未经生产许可或未经强制性产品认证 e0 2023-09-01 (第十一条第（四）项)")
     assert "2026-06-05 起施行的 guangdong-2026 按过渡规则 redecide 重新认定" in line and line.endswith("〔guangdong-2026〕")
+
+
+def test_each_successor_s_own_rules_are_exercised_by_its_cases():
+    """What each successor writes itself (its items, rewards, and both outcomes of each condition and
+    arm it writes) is evaluated by its cases: coverage counts what ran, not the case text."""
+    from qrules.casetest import run_paths
+    from qrules.registry import rulesets_dirs
+
+    missing = {}
+    for folder in FOLDERS:
+        token = rulesets_dirs.set((str(RULESETS),))
+        try:
+            _, coverage = run_paths([str(folder / "cases")])
+        finally:
+            rulesets_dirs.reset(token)
+        own = [c for c in coverage.values() if Path(c.file).resolve() == (folder / "guangdong-2026.yaml").resolve()]
+        assert len(own) == 1, folder
+        if own[0].own_uncovered():
+            missing[folder.name] = own[0].own_uncovered()
+    assert missing == {}
