@@ -445,10 +445,11 @@ class Runner:
                         hint="写相对于用例文件的路径，如 'ruleset: ../guangdong-2021.yaml'（a path relative to the case file）"))
                 self.resolved[key_file] = load_checked(case.ruleset)
             resolved = self.resolved[key_file]
+            unknown: list[Diagnostic] = []
             if case.overrides:
-                resolved = _with_overrides(resolved, case)
+                resolved, unknown = _with_overrides(resolved, case)
             probes = self.probes.setdefault(key_file, Probes())  # one sink per file, whatever the overrides
-            compiled = compile_resolved(resolved, probes)
+            compiled = _compile_overridden(resolved, probes, unknown)
         except QrulesError as exc:
             self.compiled[key] = exc
             raise
@@ -471,10 +472,11 @@ class Runner:
             def compile_version(file: str, parents: dict, allow: tuple[str, ...]) -> Any:
                 key_file = str(Path(file).resolve())
                 resolved = load_checked(file, parents=parents, allow=allow)
+                unknown: list[Diagnostic] = []
                 if case.overrides:
-                    resolved = _with_overrides(resolved, case)
+                    resolved, unknown = _with_overrides(resolved, case)
                 probes = self.probes.setdefault(key_file, Probes())
-                compiled = compile_resolved(resolved, probes)
+                compiled = _compile_overridden(resolved, probes, unknown)
                 self.coverage.setdefault(key_file, Coverage.of(_display(file), compiled, probes))
                 return compiled
 
@@ -564,8 +566,23 @@ class Runner:
         return out
 
 
+def _compile_overridden(resolved, probes, unknown: list[Diagnostic]):
+    """``compile_resolved`` of a ruleset with a case's overrides; the overrides naming no parameter
+    (``unknown``) are said with the problems of the others' values, all at once."""
+    from .ruleset import compile_resolved
+
+    try:
+        compiled = compile_resolved(resolved, probes)
+    except QrulesError as exc:
+        raise QrulesError([*unknown, *exc.diagnostics]) from None
+    if unknown:
+        raise QrulesError(unknown)
+    return compiled
+
+
 def _with_overrides(resolved, case: Case):
-    """The resolved ruleset with parameter values replaced (what-if); nothing is written."""
+    """The resolved ruleset with parameter values replaced (what-if), and the overrides that name no
+    parameter of it (QR804); nothing is written."""
     model = resolved.model
     params = dict(model.parameters)
     prov = dict(resolved.provenance)
@@ -585,10 +602,9 @@ def _with_overrides(resolved, case: Case):
         data_params[name] = {**(data_params.get(name) or {}), "value": text}
         if pos is not None:
             prov[("parameters", name, "value")] = pos
-    diags.raise_if_errors()
     data["parameters"] = data_params
     return dataclasses.replace(resolved, model=model.model_copy(update={"parameters": params}),
-                               provenance=prov, data=data)
+                               provenance=prov, data=data), diags.items
 
 
 def _known_names(case: Case, loaded, classes: list[str]) -> list[Diagnostic]:

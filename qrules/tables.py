@@ -230,7 +230,8 @@ def _parquet_rows(file: Path, allowed: list[str], what: str) -> Iterator[tuple[i
     except FileRefused as exc:
         raise _table_error(str(file), str(exc)) from None
     except Exception as exc:  # noqa: BLE001 - pyarrow raises several types for unreadable files
-        raise _table_error(str(file), f"cannot read Parquet file '{file}': {exc}") from None
+        raise _table_error(str(file), f"无法读取 Parquet 文件（文件损坏或不是 Parquet 格式）：cannot read Parquet "
+                           f"file '{file}': {exc}", "重新导出该表格（export the table again）") from None
     header = list(pf.schema_arrow.names)
     check_header(str(file), header, allowed, what)
     row = 0

@@ -210,3 +210,49 @@ def test_hints_given_without_a_keyword_are_chinese_first(tmp_path, capsys):
     err = capsys.readouterr().err
     hints = [m.group(1) for m in re.finditer(r"\^+ (.*)$", err, re.M)]
     assert len(hints) == 2 and all(re.match(f"[{CJK}]", h) for h in hints), hints
+
+
+# -- more: case overrides, messages, Parquet, serve's options -------------------------------------------
+
+def test_a_case_says_every_override_problem_at_once(tmp_path, capsys):
+    """An override naming no parameter (QR804) stopped the checks of the others' values: 'abc' (no
+    such name) was said only on the next run."""
+    case = tmp_path / "c.yaml"
+    case.write_text(f"ruleset: {GUANGDONG.as_posix()}\nas_of: 2024-03-01\n"
+                    "parameters: {start_score: abc, windw: 3}\ncases:\n  - name: x\n"
+                    "    history: {subjects: [], events: []}\n    expect: {}\n", encoding="utf-8")
+    assert main(["test", str(case)]) == 1
+    out = "".join(capsys.readouterr())
+    assert f"{case}:3:32: error[QR804]" in out and f"{case}:3:27: error[QR201]" in out
+
+
+def test_a_reference_of_the_wrong_kind_says_an_objection(tmp_path, capsys):
+    hist = _history(tmp_path, [operator("op1", 1), product("p1", "op1")],
+                    [ded("e1", "11.4", "2023-03-01", ["p1"]),
+                     {"id": "o1", "kind": "objection_accepted", "of": "e1", "date": "2023-03-05"}])
+    assert main(["evaluate", str(GUANGDONG), str(hist)]) == 1
+    err = capsys.readouterr().err
+    assert "o1: an objection_accepted must refer to objection_filed, but 'e1' is a deduction" in err
+
+
+def test_a_parquet_file_that_is_not_parquet_is_said_in_chinese(tmp_path, capsys):
+    pytest.importorskip("pyarrow")
+    (tmp_path / "subjects.parquet").write_bytes(b"id,kind\nop1,operator\n")
+    assert main(["evaluate", str(GUANGDONG), str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'subjects.parquet'}:1:1: error[QR507]" in err and "无法读取 Parquet 文件" in err
+    assert "重新导出" in err
+
+
+@pytest.mark.parametrize("option, value", [("--port", "-1"), ("--port", "99999"), ("--max-body", "-5"),
+                                           ("--max-body", "0"), ("--time-limit", "0"), ("--time-limit", "nan")])
+def test_serve_refuses_a_port_or_limit_that_cannot_work(option, value, capsys, monkeypatch):
+    """--port -1 was an internal error (bind's OverflowError); --max-body -5, --time-limit 0 or nan
+    started a server that refused every request."""
+    uvicorn = pytest.importorskip("uvicorn")
+    monkeypatch.setattr(uvicorn.Server, "run", lambda self, sockets=None: pytest.fail("the server started"))
+    with pytest.raises(SystemExit) as exc:
+        main(["serve", option, value, "--port" if option != "--port" else "--host", "0" if option != "--port"
+              else "127.0.0.1", "--rulesets", str(GUANGDONG.parent)])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and f"argument {option}" in err and "internal error" not in err

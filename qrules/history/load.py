@@ -362,8 +362,8 @@ class RecordLoader:
         return "QR509"
 
     def wrong_event(self, eid: str, kind: str, want: Iterable[str], value: str, found: str, where: Span | None) -> str:
-        self._report("QR510", f"{eid}: a {kind} must refer to {' or '.join(want)}, but "
-                     f"'{value}' is a {found}", where)
+        self._report("QR510", f"{eid}: {_a(kind)} must refer to {' or '.join(want)}, but "
+                     f"'{value}' is {_a(found)}", where)
         return "QR510"
 
     def correction_early(self, eid: str, date: Any, of: str, target_date: Any, where: Span | None) -> str:

@@ -97,6 +97,37 @@ def _started(args, app) -> None:
         print(text, file=sys.stderr if not args.output else sys.stdout)
 
 
+def _port(text: str) -> int:
+    """An argparse ``type=``: a TCP port (a bad one was an internal error from bind())."""
+    import argparse
+
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"端口应为 0 到 65535 之间的整数（a port is a whole number from 0 to 65535, "
+                                         f"not '{text}'）")
+    return port
+
+
+def _positive(kind, what: str):
+    """An argparse ``type=``: a number above zero (a limit of 0, -5 or nan let the server start and
+    refuse every request)."""
+    import argparse
+    import math
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        if value is None or not math.isfinite(value) or value <= 0:
+            raise argparse.ArgumentTypeError(f"{what} 应为大于 0 的数（{what} must be a number above 0, not '{text}'）")
+        return value
+    return parse
+
+
 def register(subparsers) -> None:
     """Add ``serve`` to the ``qrules`` command line."""
     from ..cli import add_output
@@ -112,10 +143,10 @@ def register(subparsers) -> None:
     s.add_argument("--as-of", type=_date, default=None, metavar="DATE",
                    help="default evaluation date DATE, as YYYY-MM-DD (default: today)")
     s.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
-    s.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
-    s.add_argument("--max-body", type=int, default=10_000_000, metavar="BYTES",
+    s.add_argument("--port", type=_port, default=8000, help="port (default: 8000)")
+    s.add_argument("--max-body", type=_positive(int, "BYTES"), default=10_000_000, metavar="BYTES",
                    help="largest request body accepted (default: 10000000)")
-    s.add_argument("--time-limit", type=float, default=30.0, metavar="SECONDS",
+    s.add_argument("--time-limit", type=_positive(float, "SECONDS"), default=30.0, metavar="SECONDS",
                    help="longest computation per request (default: 30)")
     s.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"],
                    help="server log detail (default: info)")
