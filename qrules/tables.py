@@ -159,14 +159,15 @@ def check_header(file: str, header: list[str], allowed: list[str], what: str) ->
 
     if "id" not in header or "kind" not in header:
         sep = next((s for s in (";", "\t", "|") if len(header) == 1 and s in header[0]), None)
-        hint = (f"columns are separated by commas; this file uses {sep!r}（表格各列应以英文逗号分隔；Excel 另存为"
-                f"“CSV UTF-8（逗号分隔）”）" if sep else f"columns are: {', '.join(allowed)}")
+        hint = (f"表格各列应以英文逗号分隔，这个文件用的是 {sep!r}；Excel 另存为“CSV UTF-8（逗号分隔）”"
+                f"（columns are separated by commas; this file uses {sep!r}）" if sep
+                else f"表格的列（columns）：{', '.join(allowed)}")
         raise _table_error(file, f"the {what} table needs 'id' and 'kind' columns (found: {', '.join(header)})", hint)
     for name in header:
         if name not in allowed:
             other = SUBJECT_COLUMNS if what == "events" else EVENT_INPUT_COLUMNS
-            hint = did_you_mean(name, allowed) or (f"'{name}' is a column of the other table" if name in other
-                                                   else f"columns are: {', '.join(allowed)}")
+            hint = did_you_mean(name, allowed) or (f"'{name}' 是另一张表的列（a column of the other table）"
+                                                   if name in other else f"表格的列（columns）：{', '.join(allowed)}")
             raise _table_error(file, f"unknown column '{name}' in the {what} table", hint)
     dup = [n for n, k in Counter(header).items() if k > 1]
     if dup:

@@ -256,3 +256,20 @@ def test_serve_refuses_a_port_or_limit_that_cannot_work(option, value, capsys, m
               else "127.0.0.1", "--rulesets", str(GUANGDONG.parent)])
     err = capsys.readouterr().err
     assert exc.value.code == 2 and f"argument {option}" in err and "internal error" not in err
+
+
+def test_an_event_under_subjects_is_said_in_good_grammar_and_chinese(tmp_path, capsys):
+    """"'deduction' is not an subject kind": the article, and where the record goes, in Chinese."""
+    hist = _history(tmp_path, [operator("op1", 1), ded("e1", "11.4", "2023-03-01", ["op1"]), {"id": "x"}], [])
+    assert main(["evaluate", str(GUANGDONG), str(hist)]) == 1
+    err = capsys.readouterr().err
+    assert "'deduction' is not a subject kind; put this record under 'events'（'deduction' 记录应写在 events 下）" in err
+    assert "missing 'kind' (one of: operator, product)（缺少记录类型 kind）" in err
+
+
+@pytest.mark.parametrize("sep", ["\t", ";"])
+def test_a_table_not_separated_by_commas_is_said_in_chinese_first(sep, tmp_path, capsys):
+    (tmp_path / "subjects.csv").write_text(sep.join(["id", "kind", "uscc"]) + "\n", encoding="utf-8")
+    assert main(["evaluate", str(GUANGDONG), str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "error[QR507]" in err and "^ 表格各列应以英文逗号分隔" in err

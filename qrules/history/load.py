@@ -129,23 +129,25 @@ class RecordLoader:
                   span: Span | None, locate: Locate) -> tuple[Any, str | None, str, str | None]:
         """Validate one record: (model or None, kind, first reason, code)."""
         if not isinstance(raw, dict):
-            reason = f"{label}: each {what} must be a mapping of fields ({{id: ..., kind: ...}}), not {raw!r:.40}"
+            reason = (f"{label}: each {what} must be a mapping of fields ({{id: ..., kind: ...}}), not {raw!r:.40}"
+                      "（每条记录应为字段映射）")
             self._report("QR501", reason, span)
             return None, None, reason, "QR501"
         kind = raw.get("kind")
         if kind is None:
-            reason = f"{label}: missing 'kind' (one of: {', '.join(models)})"
+            reason = f"{label}: missing 'kind' (one of: {', '.join(models)})（缺少记录类型 kind）"
             self._report("QR501", reason, span)
             return None, None, reason, "QR501"
         if not isinstance(kind, str) or kind not in models:
             other = SUBJECT_KINDS if what == "event" else EVENT_KINDS
             if isinstance(kind, str) and kind in other:
                 place = "subjects" if what == "event" else "events"
-                reason = f"{label}: '{kind}' is not an {what} kind; put this record under '{place}'"
+                reason = (f"{label}: '{kind}' is not {_a(what)} kind; put this record under '{place}'"
+                          f"（'{kind}' 记录应写在 {place} 下）")
                 hint = None
             else:
                 reason = f"{label}: unknown {what} kind '{kind}'"
-                hint = did_you_mean(str(kind), models) or f"{what} kinds are: {', '.join(models)}"
+                hint = did_you_mean(str(kind), models) or f"可用的类型（{what} kinds）：{', '.join(models)}"
             self._report("QR506", reason, locate(("kind",), False), hint)
             return None, kind if isinstance(kind, str) else None, reason, "QR506"
         model = models[kind]
