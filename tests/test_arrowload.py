@@ -326,7 +326,7 @@ def _corpus(name: str) -> dict:
 def test_batch_writes_the_frames_as_the_row_writer(tmp_path: Path, fmt: str, corpus: str) -> None:
     """`qrules batch` on tables the columnar backend takes: the result file and the rejections
     CSV are those the row-by-row path writes from the same results."""
-    from qrules.batch import _Writer
+    from qrules.batch import Writer as _Writer
     from qrules.cli import main
     from qrules.columnar import ColumnarBackend
     from qrules.output import CsvWriter
@@ -406,7 +406,7 @@ def test_jsonl_text_writes_categories_as_text_and_leaves_floats_to_json_dumps(tm
 
     import polars as pl
 
-    from qrules.batch import _Writer
+    from qrules.batch import Writer as _Writer
     from qrules.output import jsonl_text
 
     cats = pl.DataFrame({"c": ["甲", None, 'a"b']}, schema={"c": pl.Categorical})
@@ -431,7 +431,7 @@ def test_batch_jsonl_of_a_result_frame_is_the_row_paths_bytes(tmp_path: Path) ->
     null, true/false, integers, Chinese as it is, quotes and backslashes escaped)."""
     import polars as pl
 
-    from qrules.batch import _Writer
+    from qrules.batch import Writer as _Writer
     from qrules.tables import OUTPUT_COLUMNS
 
     ints = {"checks_per_year", "entries_counted", "deductions"}

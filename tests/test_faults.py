@@ -29,11 +29,11 @@ PREVIOUS = {"out.csv": "previous results\n", "rej.csv": "previous rejections\n",
 # -- in process: a worker that dies is detected, and its chunk named --------------------------------
 
 def _dies_on_chunk_3(task):
-    from qrules import batch
+    from qrules.batch import workers
 
     if task[0] == 3:
         os.kill(os.getpid(), signal.SIGKILL)
-    return batch._real_run_chunk(task)
+    return workers._real_run_chunk(task)
 
 
 def test_item7_killed_worker_is_detected_and_its_chunk_named(monkeypatch, gd):
@@ -42,8 +42,10 @@ def test_item7_killed_worker_is_detected_and_its_chunk_named(monkeypatch, gd):
     from qrules.history.load import load_history_data
 
     loaded = load_history_data(history_data(200, seed=2))
-    monkeypatch.setattr(batch, "_real_run_chunk", batch._run_chunk, raising=False)
-    monkeypatch.setattr(batch, "_run_chunk", _dies_on_chunk_3)
+    from qrules.batch import workers  # where the workers' chunk function lives (forked: the patch is inherited)
+
+    monkeypatch.setattr(workers, "_real_run_chunk", workers._run_chunk, raising=False)
+    monkeypatch.setattr(workers, "_run_chunk", _dies_on_chunk_3)
     with pytest.raises(batch.WorkerLost) as exc:
         list(batch.evaluate_batch(gd, loaded, workers=2, chunk_size=10))
     # The dead worker's chunk is always named; a chunk another worker had finished but not yet
