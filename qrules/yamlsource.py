@@ -158,7 +158,9 @@ class _Builder:
             name = knode.value
             kspan = _span(self.file, knode)
             if name == "<<":
-                self.diags.add("QR003", "merge keys (<<) are not allowed; use 'extends' to inherit a ruleset", kspan)
+                self.diags.add("QR003", "merge keys (<<) are not allowed（不允许使用合并键 <<）", kspan,
+                               hint="把字段完整写出；规则集用 extends 继承上级规则集（write the fields out; a ruleset "
+                                    "inherits with 'extends'）")
                 continue
             if name in out:
                 self.diags.add("QR004", f"duplicate key '{name}'", kspan,

@@ -1,7 +1,8 @@
 """The bad-input hunt (second sweep): defects found by running new malformed rulesets, histories,
 case files and options through every command, each test failing before its fix.
 
-What the sweep tried that was already right is listed in docs/security.md ("Bad input").
+What the sweep tried that was already right is listed in docs/security.md ("What the second sweep
+tried that was already right").
 """
 
 from __future__ import annotations
@@ -273,3 +274,12 @@ def test_a_table_not_separated_by_commas_is_said_in_chinese_first(sep, tmp_path,
     assert main(["evaluate", str(GUANGDONG), str(tmp_path)]) == 1
     err = capsys.readouterr().err
     assert "error[QR507]" in err and "^ 表格各列应以英文逗号分隔" in err
+
+
+def test_a_merge_key_in_a_history_is_not_told_to_use_extends(tmp_path, capsys):
+    """'<<' in a history was answered "use 'extends' to inherit a ruleset"."""
+    path = tmp_path / "h.yaml"
+    path.write_text("base: &b {kind: operator}\nsubjects:\n  - <<: *b\n    id: op1\n", encoding="utf-8")
+    assert main(["evaluate", str(GUANGDONG), str(path)]) == 1
+    err = capsys.readouterr().err
+    assert f"{path}:3:5: error[QR003]" in err and "^^ 把字段完整写出" in err
