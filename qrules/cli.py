@@ -563,6 +563,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .loader import allow_paths
 
         allow_paths(*args.allow_path)
+    missing = [d for d in getattr(args, "rulesets", None) or () if not Path(d).is_dir()]
+    if missing and args.command != "serve":  # a typo in --rulesets: said, not ignored (serve says QR963)
+        return fail([Diagnostic("QR909", f"--rulesets {d}: 文件夹不存在（'{d}' is not a folder）", None,
+                                hint="用 --rulesets 给出存放规则集的文件夹，如 --rulesets rulesets（name an existing folder）")
+                     for d in missing], _diagnostics_format(args))
     problems = _output_problems(parser, args)
     if problems:  # said before any input is loaded, not after minutes of work
         return fail(problems, _diagnostics_format(args))

@@ -283,3 +283,12 @@ def test_a_merge_key_in_a_history_is_not_told_to_use_extends(tmp_path, capsys):
     assert main(["evaluate", str(GUANGDONG), str(path)]) == 1
     err = capsys.readouterr().err
     assert f"{path}:3:5: error[QR003]" in err and "^^ 把字段完整写出" in err
+
+
+@pytest.mark.parametrize("command", [["check", str(GUANGDONG)], ["evaluate", "guangdong", "h.json"]])
+def test_a_rulesets_folder_that_does_not_exist_is_said(command, tmp_path, capsys):
+    """--rulesets naming no folder (a typo) was ignored by check, and evaluate then said the ruleset
+    was not found "in" it."""
+    assert main([*command, "--rulesets", str(tmp_path / "nope")]) == 1
+    err = capsys.readouterr().err
+    assert "error[QR909]" in err and "--rulesets" in err and "文件夹不存在" in err
