@@ -107,3 +107,31 @@ def test_page_errors_are_pages_with_the_code(client):
     assert r.status_code == 404 and "QR956" in r.text and "<html" in r.text
     r = client.get("/subjects/ht", params={"as_of": "2025-13-01"})
     assert r.status_code == 400 and "QR952" in r.text
+
+
+def test_art26_a_quarterly_successor_s_adjustments_are_called_quarterly_on_the_page(tmp_path):
+    """第二十六条第二款 under a successor that adjusts every quarter (brief §4a): the subject page and its
+    chart call the adjustments 季度调整, as ``explain`` does, not 半年调整; across both versions, 分类调整."""
+    import shutil
+
+    folder = tmp_path / "rulesets"
+    folder.mkdir()
+    shutil.copy(GUANGDONG, folder / "guangdong-2021.yaml")
+    change = ROOT / "tests" / "fixtures" / "province-changes" / "13-quarterly-adjustment"
+    shutil.copy(change / "guangdong-2026.yaml", folder / "guangdong-2026.yaml")
+    history = change / "cases" / "history.yaml"
+    with TestClient(create_app(folder, history, as_of=dt.date(2026, 12, 31))) as c:
+        # p2: adjusted on 2026-07-01 and 2026-10-01, both under the quarterly successor
+        html = c.get("/subjects/p2", params={"r": "guangdong"}).text
+        assert "季度调整（第二十六条第二款）" in html and "半年调整" not in html
+    with TestClient(create_app(folder, history, as_of=dt.date(2027, 1, 1))) as c:
+        html = c.get("/subjects/p2", params={"r": "guangdong"}).text
+        assert "季度调整" in html and "半年调整" not in html
+    # adjustments under both versions (2026-01-01 half-yearly, 2026-10-01 quarterly) share the generic name
+    import qrules
+    from qrules.engine.outlook import adjustments_name
+
+    family = qrules.load_ruleset("guangdong", rulesets=[str(folder)])
+    assert adjustments_name(family, [dt.date(2026, 1, 1)]) == "半年调整"
+    assert adjustments_name(family, [dt.date(2026, 10, 1)]) == "季度调整"
+    assert adjustments_name(family, [dt.date(2026, 1, 1), dt.date(2026, 10, 1)]) == "分类调整"

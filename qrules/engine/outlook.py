@@ -26,6 +26,14 @@ def adjustment_name(compiled) -> str:
     return {1: "年度调整", 2: "半年调整", 4: "季度调整"}.get(n, "分类调整")
 
 
+def adjustments_name(compiled, days: list[dt.date]) -> str:
+    """What adjustments made on ``days`` are called, each under the version in force on its day
+    (brief §4a): their common :func:`adjustment_name`, or 分类调整 when the versions differ."""
+    tl = getattr(compiled, "timeline", None)
+    names = {adjustment_name(tl.at(d).compiled if tl is not None else compiled) for d in days}
+    return names.pop() if len(names) == 1 else ("分类调整" if names else adjustment_name(compiled))
+
+
 def _exit_date(compiled, anchor: dt.date, after: dt.date, limit: dt.date) -> dt.date | None:
     """The first day after ``after`` on which the window rule no longer counts ``anchor`` (binary search:
     the rule is monotone in the as-of date)."""

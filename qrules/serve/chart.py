@@ -15,6 +15,8 @@ from decimal import Decimal
 from html import escape
 from typing import Any
 
+from ..engine.outlook import adjustments_name
+
 #: Band colours per class (A best … D worst); an unknown class gets grey.
 COLOURS = {"A": "#d8f0d8", "B": "#e3eefb", "C": "#fdf0cf", "D": "#f9d6d5"}
 MAX_YEARS = 40  # how far a window exit is searched for
@@ -40,6 +42,7 @@ class Timeline:
     entries: list = field(default_factory=list)               # EntryResult that count or counted
     lock: tuple[str, dt.date, dt.date] | None = None
     cites: dict = field(default_factory=dict)                 # the ruleset's citations by role
+    adjusting: str = "半年调整"                                 # what the adjustments are called (第二十六条第二款)
 
 
 def cited(cites: dict, role: str, before: str = "") -> str:
@@ -133,7 +136,7 @@ def timeline(compiled, loaded, subject, as_of: dt.date) -> Timeline:
         points.append(Point(d, s.score if s else None, s.live_class if s else "O"))
     lock = (subject.lock.class_, subject.lock.since, subject.lock.until) if subject.lock else None
     return Timeline(start, as_of, points, class_bands(compiled), list(subject.adjustments), exits, entries, lock,
-                    dict(compiled.cites))
+                    dict(compiled.cites), adjustments_name(compiled, [a.date for a in subject.adjustments]))
 
 
 # -- drawing ------------------------------------------------------------------------------------------
@@ -158,7 +161,7 @@ def svg(tl: Timeline) -> str:
 
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {H}" width="100%" role="img" '
            f'class="score-chart" aria-label="得分走势图">',
-           "<title>得分走势（分类区间、半年调整、移出统计周期、D类锁定）</title>"]
+           f"<title>得分走势（分类区间、{tl.adjusting}、移出统计周期、D类锁定）</title>"]
     for lo, hi, cls in tl.bands:  # class ranges (第二十六条第一款)
         y1, y2 = y(hi if hi is not None else top), y(lo if lo is not None else bottom)
         out.append(f'<rect x="{L}" y="{y1:.1f}" width="{W - L - R}" height="{max(y2 - y1, 0):.1f}" '
@@ -188,7 +191,7 @@ def svg(tl: Timeline) -> str:
         how = "锁定" if a.locked else f"按{a.score_date}得分{'-' if a.score is None else f'{a.score.normalize():f}'}"
         out.append(f'<g class="adjustment"><line x1="{x(a.date):.1f}" x2="{x(a.date):.1f}" y1="{T}" y2="{H - B}"/>'
                    f'<text x="{x(a.date):.1f}" y="{H - B + 34}" text-anchor="middle">{escape(a.official_class)}</text>'
-                   f'<title>{a.date} 半年调整：正式分类 {escape(a.official_class)}类{cited(tl.cites, "adjustment", how)}</title></g>')
+                   f'<title>{a.date} {tl.adjusting}：正式分类 {escape(a.official_class)}类{cited(tl.cites, "adjustment", how)}</title></g>')
     for day, event, title in tl.exits:  # entries leaving the window (第七条)
         out.append(f'<g class="exit"><line x1="{x(day):.1f}" x2="{x(day):.1f}" y1="{T}" y2="{H - B}"/>'
                    f'<text x="{x(day) - 3:.1f}" y="{T + 28}" text-anchor="end">移出 {escape(event)}</text>'
@@ -215,7 +218,7 @@ def svg(tl: Timeline) -> str:
         cls = "ded" if e.kind == "deduction" else "plus"
         out.append(f'<text x="{x(e.date):.1f}" y="{T - 8}" text-anchor="middle" class="{cls}">{mark}'
                    f'<title>{e.date} {escape(e.event)}「{escape(e.title)}」{escape(e.cite or "")}</title></text>')
-    out.append(f'<text x="{L}" y="{H - 8}" class="legend">— 得分（每日按当日已有记录计算）  ┆ 半年调整（下方为正式分类）'
+    out.append(f'<text x="{L}" y="{H - 8}" class="legend">— 得分（每日按当日已有记录计算）  ┆ {tl.adjusting}（下方为正式分类）'
                f'  ┆ 移出统计周期  ▼扣分 ▲修复/奖励  斜线：锁定期</text>')
     out.append("</svg>")
     return "".join(out)

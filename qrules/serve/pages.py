@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 from fastapi import FastAPI, File, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from ..engine.outlook import adjustments_name
 from .chart import cited
 from .service import Problem, Service, body_text
 
@@ -271,7 +272,7 @@ def _subject(service: Service, sid: str, r: str | None, h: str | None, day: dt.d
     body += [f'<p class="warn">{escape(w)}</p>' for w in result.warnings]
     if s.lock:
         body.append(f"<p class='warn'>{escape(s.lock.class_)}类锁定：自 {s.lock.since} 起至 {s.lock.until}，"
-                    f"期间半年调整维持该类{escape(cited(cites, 'lock'))}</p>")
+                    f"期间{adjustments_name(compiled, [day])}维持该类{escape(cited(cites, 'lock'))}</p>")
     tl = timeline(compiled, loaded, s, day)
     body.append("<h2>得分走势</h2>" + svg(tl))
     start_cite = cites.get("start") or ""
@@ -296,7 +297,7 @@ def _subject(service: Service, sid: str, r: str | None, h: str | None, day: dt.d
                    "<th>状态</th><th>条款</th><th>说明</th></tr>" + "".join(trs) + "</table>"
                    if trs else f"<p>未获得质量信用分 → O类{escape(cited(cites, 'unscored'))}</p>"))
     if s.adjustments:
-        body.append(f"<h2>半年调整{escape(cited(cites, 'adjustment'))}</h2><table><tr><th>调整日</th><th>取分日</th>"
+        body.append(f"<h2>{adjustments_name(compiled, [a.date for a in s.adjustments])}{escape(cited(cites, 'adjustment'))}</h2><table><tr><th>调整日</th><th>取分日</th>"
                     "<th class='num'>得分</th><th>按得分</th><th>正式分类</th><th>锁定</th></tr>"
                     + "".join(f"<tr><td>{a.date}</td><td>{a.score_date}</td><td class='num'>{fmt_score(a.score)}</td>"
                               f"<td>{badge(a.computed_class)}</td><td>{badge(a.official_class)}</td>"
