@@ -306,8 +306,9 @@ def not_utf8_file(path: str | Path, what: str = "text") -> Diagnostic:
     """:func:`not_utf8` for a file read as a stream: finds the first bad byte, a block at a time."""
     import codecs
 
-    if utf16_file(path, what):
-        return utf16_file(path, what)
+    utf16 = utf16_file(path, what)  # read the head once
+    if utf16 is not None:
+        return utf16
 
     from .safeio import MAX_STREAM_BYTES, open_binary
 

@@ -290,6 +290,23 @@ def test_art16_clean_years_the_window_can_hold_are_not_warned():
     assert [d for d in _check_json(str(RULESETS), str(CHANGES / "11-reward-condition")) if d["code"] == "QR409"] == []
 
 
+
+#: One operator and its product, the subjects of the histories written below; their events follow.
+ONE_PRODUCT = ("subjects:\n"
+               "  - {id: op1, kind: operator, uscc: 91440512MA5AAAAA1W, roles: [producer], region: \"440512\"}\n"
+               "  - {id: p1, kind: product, brand: 甲牌, nice_class: 28, producer: op1}\n"
+               "events:\n")
+
+
+def _successor(folder, tail: str):
+    """A folder with change 15's successor, its ``measures`` replaced by ``tail`` (a section of YAML)."""
+    folder.mkdir()
+    (folder / "guangdong-2026.yaml").write_text(
+        (CHANGES / "15-measures" / "guangdong-2026.yaml").read_text(encoding="utf-8").split("measures:")[0] + tail,
+        encoding="utf-8")
+    return folder
+
+
 def test_art27_plan_takes_each_part_of_the_year_from_the_version_in_force_then(tmp_path, capsys):
     """第二十七条第（四）项 lowered by a successor (D: 4 checks a year → 2, from 2026-06-05). The plan for
     2026 cuts the year at the adjustment dates; each part requires the minimum of the version in
@@ -297,18 +314,10 @@ def test_art27_plan_takes_each_part_of_the_year_from_the_version_in_force_then(t
     successor's 2 for the whole year, January to June included."""
     import json
 
-    folder = tmp_path / "d-lowered"
-    folder.mkdir()
-    (folder / "guangdong-2026.yaml").write_text(
-        (CHANGES / "15-measures" / "guangdong-2026.yaml").read_text(encoding="utf-8").split("measures:")[0]
-        + "measures:\n  D: {checks_per_year: 2, actions: [发出红色监管警示, 每年实施2次以上监督抽查或检查]}\n",
-        encoding="utf-8")
+    folder = _successor(tmp_path / "d-lowered",
+                        "measures:\n  D: {checks_per_year: 2, actions: [发出红色监管警示, 每年实施2次以上监督抽查或检查]}\n")
     hist = tmp_path / "h.yaml"
-    hist.write_text(textwrap.dedent("""\
-        subjects:
-          - {id: op1, kind: operator, uscc: 91440512MA5AAAAA1W, roles: [producer], region: "440512"}
-          - {id: p1, kind: product, brand: 甲牌, nice_class: 28, producer: op1}
-        events:
+    hist.write_text(ONE_PRODUCT + textwrap.dedent("""\
           - {id: e1, kind: deduction, item: "11.9", date: 2025-03-01, subjects: [p1]}
         """), encoding="utf-8")
     code = main(["plan", "guangdong", str(hist), "--year", "2026", "--rulesets", str(RULESETS),
@@ -351,17 +360,9 @@ def test_art23_notify_clocks_follow_what_the_version_of_each_event_decided(capsy
 def test_art23_a_clock_runs_for_the_period_of_the_version_in_force_on_its_start(tmp_path, capsys):
     """A successor giving the bureau 5 working days to notify (第二十三条, from 2026-06-05): a deduction
     of 2026-05-11 keeps the 3 working days of guangdong-2021, one of 2026-08-03 has 5."""
-    folder = tmp_path / "notify-5"
-    folder.mkdir()
-    (folder / "guangdong-2026.yaml").write_text(
-        (CHANGES / "15-measures" / "guangdong-2026.yaml").read_text(encoding="utf-8").split("measures:")[0]
-        + 'deadlines:\n  notify: {within: "5 workdays"}\n', encoding="utf-8")
+    folder = _successor(tmp_path / "notify-5", 'deadlines:\n  notify: {within: "5 workdays"}\n')
     hist = tmp_path / "h.yaml"
-    hist.write_text(textwrap.dedent("""\
-        subjects:
-          - {id: op1, kind: operator, uscc: 91440512MA5AAAAA1W, roles: [producer], region: "440512"}
-          - {id: p1, kind: product, brand: 甲牌, nice_class: 28, producer: op1}
-        events:
+    hist.write_text(ONE_PRODUCT + textwrap.dedent("""\
           - {id: e1, kind: deduction, item: "11.4", date: 2026-05-11, subjects: [p1]}
           - {id: e2, kind: deduction, item: "11.4", date: 2026-08-03, subjects: [p1]}
         """), encoding="utf-8")
