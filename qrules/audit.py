@@ -318,7 +318,7 @@ def check_clean_years(compiled) -> list[Diagnostic]:
     from .language.runtime import add_months
 
     m, r = compiled.model, compiled.resolved
-    at = m.in_force.from_ if m.in_force is not None and m.in_force.from_ else dt.date(2021, 6, 5)
+    at = m.in_force.from_  # required by the schema: the first day the rule applies
     out: list[Diagnostic] = []
     for code, rule in (m.rewards.rules if m.rewards is not None else {}).items():
         paths = ([("rewards", "rules", code, "when")] if rule.when else []) + [

@@ -31,6 +31,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .versions import in_force_on
+
 __all__ = ["Period", "PlanRow", "ClassTotal", "Plan", "compute_plan", "register"]
 
 READING = ("class changes during the year: the year is cut at the adjustment dates; each part requires "
@@ -112,8 +114,7 @@ def _versions(compiled) -> list:
 
 def _model_on(compiled, day: dt.date):
     """The ruleset in force on ``day`` (brief §4a), whose measures a part of the year starting then requires."""
-    timeline = getattr(compiled, "timeline", None)
-    return timeline.at(day).compiled.model if timeline is not None else compiled.model
+    return in_force_on(compiled, day).model
 
 
 def _class_on(adjustments, day: dt.date) -> str:

@@ -16,7 +16,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Piece", "Timeline", "OutOfForce", "require_in_force"]
+__all__ = ["Piece", "Timeline", "OutOfForce", "require_in_force", "in_force_on"]
 
 #: ``--require-in-force``: a date decided with no version in force is an error (QR907), not a notice.
 #: Here, with the versions, rather than in the engine that reads it: the command line sets it for
@@ -46,6 +46,13 @@ class OutOfForce:
     day: dt.date
     piece: Piece
     why: str                       # Chinese first, English gist
+
+
+def in_force_on(compiled: Any, day: dt.date) -> Any:
+    """The version of ``compiled``'s family that decides ``day`` (brief §4a: the one in force then, or
+    the last before it); ``compiled`` itself when it was loaded alone, without a timeline."""
+    tl = getattr(compiled, "timeline", None)
+    return tl.at(day).compiled if tl is not None else compiled
 
 
 @dataclass

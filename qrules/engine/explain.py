@@ -14,6 +14,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from ..language.runtime import plain
+from ..versions import in_force_on
 from .outlook import adjustment_name
 from .results import EntryResult, EvaluationResult, SubjectResult
 
@@ -38,9 +39,8 @@ def fmt_score(value: Decimal | None) -> str:
 
 
 def _on(compiled, day):
-    """The version in force on ``day`` (brief §4a), or ``compiled`` itself."""
-    tl = getattr(compiled, "timeline", None)
-    return tl.at(day).compiled if tl is not None and day is not None else compiled
+    """The version in force on ``day`` (brief §4a), or ``compiled`` itself when there is no day."""
+    return in_force_on(compiled, day) if day is not None else compiled
 
 
 def _redecided(compiled, e: EntryResult) -> str | None:

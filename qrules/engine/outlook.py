@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+from ..versions import in_force_on
 from .results import OutlookAction, OutlookStep, SubjectOutlook
 
 HORIZON_YEARS = 6          # look no further: a 36-month window and a 3-year lock end well before
@@ -29,8 +30,7 @@ def adjustment_name(compiled) -> str:
 def adjustments_name(compiled, days: list[dt.date]) -> str:
     """What adjustments made on ``days`` are called, each under the version in force on its day
     (brief §4a): their common :func:`adjustment_name`, or 分类调整 when the versions differ."""
-    tl = getattr(compiled, "timeline", None)
-    names = {adjustment_name(tl.at(d).compiled if tl is not None else compiled) for d in days}
+    names = {adjustment_name(in_force_on(compiled, d)) for d in days}
     return names.pop() if len(names) == 1 else ("分类调整" if names else adjustment_name(compiled))
 
 
